@@ -1,0 +1,290 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using AuthzGrpc.Core.Model;
+using AuthzGrpc.Core.Schema;
+
+namespace AuthzGrpc.Core.Engine;
+
+public sealed partial class PermissionEngine
+{
+    /// <summary>Whether <paramref name="subject"/> has <paramref name="permission"/> (a permission or relation) on <paramref name="resource"/>.</summary>
+    public bool Check(ObjectRef resource, string permission, SubjectRef subject) =>
+        Check(resource.Type, resource.Id, permission, subject.Type, subject.Id, subject.Relation);
+
+    /// <summary>
+    /// The hot path: whether the subject has the permission (or relation) on the resource. Allocates nothing when it
+    /// succeeds. Throws <see cref="AuthzException"/> for names the schema does not define and when the recursion
+    /// budget runs out — never an answer of "allowed" on error.
+    /// </summary>
+    public bool Check(string resourceType, string resourceId, string permission, string subjectType, string subjectId, string? subjectRelation = null)
+    {
+        var member = ResolveMember(resourceType, permission);
+        _lock.EnterReadLock();
+        try
+        {
+            var subject = ResolveSubject(subjectType, subjectId, subjectRelation, member.Owner, resourceId);
+            var resource = _graph.FindObject(member.Owner.Index, resourceId);
+            return EvalMember(resource, member, in subject, 0, null);
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    /// <summary>Evaluates like <see cref="Check(ObjectRef, string, SubjectRef)"/> and returns the steps taken; the root's result is the decision.</summary>
+    public ExplainNode Explain(ObjectRef resource, string permission, SubjectRef subject)
+    {
+        var member = ResolveMember(resource.Type, permission);
+        _lock.EnterReadLock();
+        try
+        {
+            var context = ResolveSubject(subject.Type, subject.Id, subject.Relation, member.Owner, resource.Id);
+            var node = _graph.FindObject(member.Owner.Index, resource.Id);
+            var root = new ExplainNode($"{resource}#{permission}@{subject}");
+            root.Done(EvalMember(node, member, in context, 0, root));
+            return root;
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    private MemberDefinition ResolveMember(string resourceType, string permission)
+    {
+        if (!_graph.Schema.TryGetType(resourceType, out var type))
+        {
+            ThrowUnknownType(resourceType);
+        }
+
+        if (!type.TryGetMember(permission, out var member))
+        {
+            ThrowUnknownMember(type, permission);
+        }
+
+        return member;
+    }
+
+    private SubjectContext ResolveSubject(SubjectRef subject) =>
+        ResolveSubject(subject.Type, subject.Id, subject.Relation, null, null);
+
+    private SubjectContext ResolveSubject(string subjectType, string subjectId, string? subjectRelation, TypeDefinition? resourceType, string? resourceId)
+    {
+        if (!_graph.Schema.TryGetType(subjectType, out var type))
+        {
+            ThrowUnknownType(subjectType);
+        }
+
+        if (subjectId == Identifiers.Wildcard)
+        {
+            ThrowWildcardSubject();
+        }
+
+        var objectNode = _graph.FindObject(type.Index, subjectId);
+        if (string.IsNullOrEmpty(subjectRelation))
+        {
+            var wildcard = _graph.FindWildcard(type.Index);
+            return new SubjectContext(objectNode, objectNode, -1, wildcard, _graph.Membership.Reach(objectNode), _graph.Membership.Reach(wildcard), false);
+        }
+
+        if (!type.TryGetMember(subjectRelation, out var member))
+        {
+            ThrowUnknownMember(type, subjectRelation);
+        }
+
+        var node = _graph.FindSubjectSet(objectNode, member.Index);
+        var sameUnknownObject = objectNode < 0 && resourceType == type && resourceId == subjectId;
+        return new SubjectContext(node, objectNode, member.Index, -1, _graph.Membership.Reach(node), _graph.Membership.Reach(-1), sameUnknownObject);
+    }
+
+    private bool EvalMember(int resource, MemberDefinition member, in SubjectContext subject, int depth, ExplainNode? trace)
+    {
+        if (depth > _maxDepth)
+        {
+            ThrowDepthExceeded(_maxDepth);
+        }
+
+        var step = trace?.Child(DescribeStep(resource, member));
+        bool result;
+        if (subject.Member == member.Index && (resource >= 0 ? resource == subject.ObjectNode : subject.SameUnknownObject))
+        {
+            step?.Done(true, "the subject is this set");
+            result = true;
+        }
+        else
+        {
+            result = member is RelationDefinition relation
+                ? EvalRelation(resource, relation, in subject, depth, step)
+                : EvalPlan(Unsafe.As<PermissionDefinition>(member).Plan, resource, in subject, depth, step);
+        }
+
+        step?.Done(result);
+        return result;
+    }
+
+    private bool EvalRelation(int resource, RelationDefinition relation, in SubjectContext subject, int depth, ExplainNode? step)
+    {
+        var set = _graph.FindRelationSet(resource, relation.Index);
+        if (set is null)
+        {
+            step?.Done(false, "no relationships");
+            return false;
+        }
+
+        if (subject.Node >= 0 && set.Subjects.Contains(subject.Node))
+        {
+            step?.Done(true, "direct");
+            return true;
+        }
+
+        if (subject.WildcardNode >= 0 && set.Subjects.Contains(subject.WildcardNode))
+        {
+            step?.Done(true, "wildcard");
+            return true;
+        }
+
+        if (set.IndexedSets is not null &&
+            (NodeSet.Intersects(set.IndexedSets, subject.Reach) || NodeSet.Intersects(set.IndexedSets, subject.WildcardReach)))
+        {
+            step?.Done(true, "member of " + DescribeMatchedSet(set.IndexedSets, in subject));
+            return true;
+        }
+
+        if (set.ComputedSets is not null)
+        {
+            foreach (var subjectSet in set.ComputedSets)
+            {
+                ref var node = ref _graph[subjectSet];
+                var target = _graph.Schema.Types[node.Type].Members[node.Member];
+                if (EvalMember(node.Object, target, in subject, depth + 1, step))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private bool EvalPlan(PlanNode plan, int resource, in SubjectContext subject, int depth, ExplainNode? trace)
+    {
+        switch (plan.Kind)
+        {
+            case PlanKind.Member:
+                return EvalMember(resource, plan.Member!, in subject, depth, trace);
+            case PlanKind.Arrow:
+            {
+                var step = trace?.Child(plan.ToString());
+                var set = _graph.FindRelationSet(resource, plan.ArrowRelation!.Index);
+                if (set is not null)
+                {
+                    var targets = plan.ArrowTargetArray;
+                    foreach (var walked in set.Subjects)
+                    {
+                        var target = _graph[walked].Object;
+                        var member = targets[_graph[target].Type];
+                        if (member is not null && EvalMember(target, member, in subject, depth + 1, step))
+                        {
+                            return step?.Done(true) ?? true;
+                        }
+                    }
+                }
+
+                return step?.Done(false) ?? false;
+            }
+
+            case PlanKind.Union:
+            {
+                var step = trace?.Child(plan.ToString());
+                foreach (var child in plan.ChildArray)
+                {
+                    if (EvalPlan(child, resource, in subject, depth, step))
+                    {
+                        return step?.Done(true) ?? true;
+                    }
+                }
+
+                return step?.Done(false) ?? false;
+            }
+
+            case PlanKind.Intersection:
+            {
+                var step = trace?.Child(plan.ToString());
+                foreach (var child in plan.ChildArray)
+                {
+                    if (!EvalPlan(child, resource, in subject, depth, step))
+                    {
+                        return step?.Done(false) ?? false;
+                    }
+                }
+
+                return step?.Done(true) ?? true;
+            }
+
+            case PlanKind.Exclusion:
+            {
+                var step = trace?.Child(plan.ToString());
+                var result = EvalPlan(plan.ChildArray[0], resource, in subject, depth, step) &&
+                    !EvalPlan(plan.ChildArray[1], resource, in subject, depth, step);
+                return step?.Done(result) ?? result;
+            }
+
+            default:
+                return false;
+        }
+    }
+
+    private string DescribeStep(int resource, MemberDefinition member) =>
+        resource >= 0 ? $"{_graph.DescribeObject(resource)}#{member.Name}" : $"{member.Owner.Name}:(no relationships)#{member.Name}";
+
+    private string DescribeMatchedSet(NodeSet indexedSets, in SubjectContext subject)
+    {
+        foreach (var set in indexedSets)
+        {
+            if (subject.Reach.Contains(set) || subject.WildcardReach.Contains(set))
+            {
+                return _graph.DescribeSubject(set).ToString();
+            }
+        }
+
+        return "a subject set";
+    }
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowUnknownType(string type) =>
+        throw AuthzException.Invalid($"type '{type}' is not defined in the schema");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowUnknownMember(TypeDefinition type, string name) =>
+        throw AuthzException.Invalid($"'{name}' is not a relation or permission of '{type.Name}'");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowWildcardSubject() =>
+        throw AuthzException.Invalid("a wildcard cannot be the subject of a check: name a concrete subject");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowDepthExceeded(int maxDepth) =>
+        throw new AuthzException(AuthzErrorKind.DepthExceeded, $"evaluation went deeper than {maxDepth} steps: the relationships form a cycle or a chain too deep to evaluate");
+
+    /// <summary>
+    /// The subject of one evaluation, resolved once: its node (-1 if never stored), the subject-set member (-1 for an
+    /// object), its type's wildcard node, and the precomputed sets it belongs to.
+    /// </summary>
+    private readonly struct SubjectContext(int node, int objectNode, int member, int wildcardNode, NodeSet reach, NodeSet wildcardReach, bool sameUnknownObject)
+    {
+        public readonly int Node = node;
+        public readonly int ObjectNode = objectNode;
+        public readonly int Member = member;
+        public readonly int WildcardNode = wildcardNode;
+        public readonly NodeSet Reach = reach;
+        public readonly NodeSet WildcardReach = wildcardReach;
+
+        // The resource was never stored and is the object of this subject set (a set always contains itself).
+        public readonly bool SameUnknownObject = sameUnknownObject;
+    }
+}

@@ -1,0 +1,196 @@
+using AuthzGrpc.Core.Model;
+using AuthzGrpc.Core.Schema;
+
+namespace AuthzGrpc.Core.Engine;
+
+public sealed partial class PermissionEngine
+{
+    /// <summary>
+    /// Every object of <paramref name="resourceType"/> on which <paramref name="subject"/> has <paramref name="permission"/>,
+    /// ordered by id. Candidates come from the precomputed indexes — the objects where the subject (or a set it is in)
+    /// is stored, and their descendants — so the cost follows the subject's reach, not the number of objects.
+    /// </summary>
+    public IReadOnlyList<ObjectRef> LookupResources(string resourceType, string permission, SubjectRef subject)
+    {
+        var member = ResolveMember(resourceType, permission);
+        return Read(() =>
+        {
+            var context = ResolveSubject(subject);
+            var candidates = new HashSet<int>();
+            var pending = new Stack<int>();
+
+            // Every node the subject counts as: itself, its wildcard, and each indexed set it is in.
+            pending.Push(context.Node);
+            pending.Push(context.WildcardNode);
+            foreach (var set in context.Reach)
+            {
+                pending.Push(set);
+            }
+
+            foreach (var set in context.WildcardReach)
+            {
+                pending.Push(set);
+            }
+
+            if (context.ObjectNode >= 0 && context.Member >= 0)
+            {
+                AddCandidate(context.ObjectNode, candidates, pending);
+            }
+
+            var seen = new HashSet<int>();
+            while (pending.Count > 0)
+            {
+                var node = pending.Pop();
+                if (node < 0 || !seen.Add(node) || _graph[node].AppearsIn is not { } appearsIn)
+                {
+                    continue;
+                }
+
+                foreach (var set in appearsIn)
+                {
+                    AddCandidate(_graph[set].Object, candidates, pending);
+                }
+            }
+
+            var results = new List<ObjectRef>();
+            foreach (var candidate in candidates)
+            {
+                if (_graph[candidate].Type == member.Owner.Index && EvalMember(candidate, member, in context, 0, null))
+                {
+                    results.Add(_graph.DescribeObject(candidate));
+                }
+            }
+
+            results.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
+            return results;
+        });
+    }
+
+    /// <summary>
+    /// Every subject of <paramref name="subjectType"/> that has <paramref name="permission"/> on <paramref name="resource"/>,
+    /// ordered by id. When a wildcard grants it to every object of the type, <c>type:*</c> is listed too (and the
+    /// concrete subjects listed are those stored somewhere on the way).
+    /// </summary>
+    public IReadOnlyList<SubjectRef> LookupSubjects(ObjectRef resource, string permission, string subjectType)
+    {
+        var member = ResolveMember(resource.Type, permission);
+        if (!_graph.Schema.TryGetType(subjectType, out var wanted))
+        {
+            ThrowUnknownType(subjectType);
+        }
+
+        return Read(() =>
+        {
+            var root = _graph.FindObject(member.Owner.Index, resource.Id);
+            var candidates = new HashSet<int>();
+            var wildcard = false;
+            var objects = new Stack<int>();
+            var visitedObjects = new HashSet<int>();
+            objects.Push(root);
+            while (objects.Count > 0)
+            {
+                var current = objects.Pop();
+                if (current < 0 || !visitedObjects.Add(current))
+                {
+                    continue;
+                }
+
+                foreach (var ancestor in _graph.Ancestors.Reach(current))
+                {
+                    objects.Push(ancestor);
+                }
+
+                if (_graph[current].Relations is not { } relations)
+                {
+                    continue;
+                }
+
+                foreach (var set in relations)
+                {
+                    if (set is null)
+                    {
+                        continue;
+                    }
+
+                    foreach (var subject in set.Subjects)
+                    {
+                        wildcard |= CollectSubject(subject, wanted.Index, candidates, objects);
+                        foreach (var member2 in _graph.Membership.ReachedBy(subject))
+                        {
+                            wildcard |= CollectSubject(member2, wanted.Index, candidates, objects);
+                        }
+                    }
+                }
+            }
+
+            var results = new List<SubjectRef>();
+            foreach (var candidate in candidates)
+            {
+                var context = new SubjectContext(candidate, candidate, -1, _graph.FindWildcard(wanted.Index),
+                    _graph.Membership.Reach(candidate), _graph.Membership.Reach(_graph.FindWildcard(wanted.Index)), false);
+                if (EvalMember(root, member, in context, 0, null))
+                {
+                    results.Add(_graph.DescribeSubject(candidate));
+                }
+            }
+
+            // "Anyone": a subject of the type that is stored nowhere, so only wildcards can grant it.
+            var wildcardNode = _graph.FindWildcard(wanted.Index);
+            var anyone = new SubjectContext(-1, -1, -1, wildcardNode, _graph.Membership.Reach(-1), _graph.Membership.Reach(wildcardNode), false);
+            if (wildcard && EvalMember(root, member, in anyone, 0, null))
+            {
+                results.Add(new SubjectRef(wanted.Name, Identifiers.Wildcard));
+            }
+
+            results.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
+            return results;
+        });
+    }
+
+    private void AddCandidate(int objectNode, HashSet<int> candidates, Stack<int> pending)
+    {
+        if (!candidates.Add(objectNode))
+        {
+            return;
+        }
+
+        // A permission granted on an object reaches everything below it.
+        foreach (var descendant in _graph.Ancestors.ReachedBy(objectNode))
+        {
+            AddCandidate(descendant, candidates, pending);
+        }
+
+        // The subject may be in a computed set of this object (object#permission) that is stored elsewhere.
+        if (_graph[objectNode].SubjectSets is { } subjectSets)
+        {
+            var type = _graph.Schema.Types[_graph[objectNode].Type];
+            foreach (var set in subjectSets)
+            {
+                if (set >= 0 && type.Members[_graph[set].Member] is not RelationDefinition { IsMembershipIndexed: true })
+                {
+                    pending.Push(set);
+                }
+            }
+        }
+    }
+
+    // Returns true when the node is the wildcard of the wanted type; queues the objects of computed sets,
+    // whose members are found by walking their relations in turn.
+    private bool CollectSubject(int subject, int wantedType, HashSet<int> candidates, Stack<int> objects)
+    {
+        ref var node = ref _graph[subject];
+        switch (node.Kind)
+        {
+            case NodeKind.Wildcard:
+                return node.Type == wantedType;
+            case NodeKind.Object when node.Type == wantedType:
+                candidates.Add(subject);
+                return false;
+            case NodeKind.SubjectSet:
+                objects.Push(node.Object);
+                return false;
+            default:
+                return false;
+        }
+    }
+}

@@ -1,0 +1,148 @@
+using AuthzGrpc.Core.Model;
+using AuthzGrpc.Core.Schema;
+
+namespace AuthzGrpc.Core.Engine;
+
+/// <summary>How a relationship changes in a write.</summary>
+public enum RelationshipOperation
+{
+    /// <summary>Add; fails with <see cref="AuthzErrorKind.AlreadyExists"/> if it is stored.</summary>
+    Create,
+
+    /// <summary>Add if missing; no error if stored.</summary>
+    Touch,
+
+    /// <summary>Remove if stored; no error if missing.</summary>
+    Delete,
+}
+
+/// <summary>One change in a write batch.</summary>
+public readonly record struct RelationshipUpdate(RelationshipOperation Operation, Relationship Relationship);
+
+/// <summary>
+/// The permission engine: the relationships of one schema, their precomputed closures, and evaluation of
+/// Check, Explain, LookupResources and LookupSubjects. Thread-safe: reads run concurrently, a write batch is
+/// applied atomically between them.
+/// </summary>
+public sealed partial class PermissionEngine : IDisposable
+{
+    /// <summary>Default recursion budget of one evaluation.</summary>
+    public const int DefaultMaxDepth = 50;
+
+    private readonly RelationshipGraph _graph;
+    private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
+    private readonly int _maxDepth;
+    private long _revision;
+
+    /// <summary>Creates an engine for <paramref name="schema"/> with no relationships.</summary>
+    public PermissionEngine(CompiledSchema schema, int maxDepth = DefaultMaxDepth)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxDepth, 1);
+        _graph = new RelationshipGraph(schema);
+        _maxDepth = maxDepth;
+    }
+
+    /// <summary>The schema relationships are checked against.</summary>
+    public CompiledSchema Schema => _graph.Schema;
+
+    /// <summary>Increases by one with every write batch that changed something.</summary>
+    public long Revision => Interlocked.Read(ref _revision);
+
+    /// <summary>How many relationships are stored.</summary>
+    public int RelationshipCount
+    {
+        get
+        {
+            _lock.EnterReadLock();
+            try
+            {
+                return _graph.RelationshipCount;
+            }
+            finally
+            {
+                _lock.ExitReadLock();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Applies a batch atomically: every update is validated against the schema first, and if one is invalid
+    /// (or a create finds its relationship stored) nothing changes. Returns the revision after the batch.
+    /// </summary>
+    public long Write(IReadOnlyList<RelationshipUpdate> updates)
+    {
+        ArgumentNullException.ThrowIfNull(updates);
+        var resolved = new ResolvedRelationship[updates.Count];
+        _lock.EnterWriteLock();
+        try
+        {
+            var creates = new HashSet<Relationship>();
+            for (var i = 0; i < updates.Count; i++)
+            {
+                resolved[i] = _graph.Resolve(updates[i].Relationship);
+                if (updates[i].Operation == RelationshipOperation.Create &&
+                    (_graph.Contains(resolved[i]) || !creates.Add(updates[i].Relationship)))
+                {
+                    throw new AuthzException(AuthzErrorKind.AlreadyExists, $"{updates[i].Relationship} already exists: use touch to write it regardless");
+                }
+            }
+
+            var changed = false;
+            for (var i = 0; i < updates.Count; i++)
+            {
+                changed |= updates[i].Operation == RelationshipOperation.Delete ? _graph.Remove(resolved[i]) : _graph.Add(resolved[i]);
+            }
+
+            return changed ? Interlocked.Increment(ref _revision) : _revision;
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
+    /// <summary>Touches every relationship in one batch.</summary>
+    public long Add(params IEnumerable<Relationship> relationships) =>
+        Write([.. relationships.Select(r => new RelationshipUpdate(RelationshipOperation.Touch, r))]);
+
+    /// <summary>Deletes every relationship in one batch.</summary>
+    public long Remove(params IEnumerable<Relationship> relationships) =>
+        Write([.. relationships.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r))]);
+
+    /// <summary>A snapshot of every stored relationship.</summary>
+    public IReadOnlyList<Relationship> ReadAll() => Read(() => _graph.All().ToList());
+
+    /// <summary>The objects reachable from <paramref name="resource"/> through relations that arrows walk (its ancestor chain).</summary>
+    public IReadOnlyList<ObjectRef> Ancestors(ObjectRef resource) => Read(() =>
+    {
+        var node = FindObject(resource);
+        return _graph.Ancestors.Reach(node).ToArray().Select(_graph.DescribeObject).ToList();
+    });
+
+    /// <summary>The membership-indexed subject sets <paramref name="subject"/> is in, directly or through nesting (the Leopard index).</summary>
+    public IReadOnlyList<SubjectRef> Memberships(SubjectRef subject) => Read(() =>
+    {
+        var context = ResolveSubject(subject);
+        return context.Reach.ToArray().Concat(context.WildcardReach.ToArray()).Distinct().Select(_graph.DescribeSubject).ToList();
+    });
+
+    /// <inheritdoc/>
+    public void Dispose() => _lock.Dispose();
+
+    private T Read<T>(Func<T> read)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            return read();
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    private int FindObject(ObjectRef resource) =>
+        _graph.Schema.TryGetType(resource.Type, out var type) ? _graph.FindObject(type.Index, resource.Id) : -1;
+}

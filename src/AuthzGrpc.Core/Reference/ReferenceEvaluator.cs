@@ -1,0 +1,116 @@
+using AuthzGrpc.Core.Model;
+using AuthzGrpc.Core.Schema;
+
+namespace AuthzGrpc.Core.Reference;
+
+/// <summary>
+/// Evaluates checks straight from the schema as written (the parsed definitions, not the compiled plans) over a
+/// plain list of relationships: no interning, no precomputation, no indexes. It exists to be obviously right, so
+/// that the engine can be compared with it; it is far too slow to serve.
+/// </summary>
+/// <remarks>A cycle is cut where it closes (least-fixpoint semantics): a subject is in a set only through a finite chain.</remarks>
+public sealed class ReferenceEvaluator
+{
+    private readonly Dictionary<string, DefinitionSyntax> _definitions;
+    private readonly List<Relationship> _relationships;
+
+    /// <summary>Creates an evaluator over <paramref name="relationships"/>; the list is read live.</summary>
+    public ReferenceEvaluator(SchemaDocument schema, List<Relationship> relationships)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        _definitions = schema.Definitions.ToDictionary(d => d.Name, StringComparer.Ordinal);
+        _relationships = relationships;
+    }
+
+    /// <summary>Whether <paramref name="subject"/> has <paramref name="name"/> (permission or relation) on <paramref name="resource"/>.</summary>
+    public bool Check(ObjectRef resource, string name, SubjectRef subject) =>
+        Evaluate(resource, name, subject, []);
+
+    private bool Evaluate(ObjectRef resource, string name, SubjectRef subject, HashSet<(ObjectRef, string)> inProgress)
+    {
+        if (subject.IsSubjectSet && subject.Object == resource && subject.Relation == name)
+        {
+            return true;
+        }
+
+        if (!inProgress.Add((resource, name)))
+        {
+            return false;
+        }
+
+        try
+        {
+            var member = _definitions[resource.Type].Members.First(m => m.Name == name);
+            return member switch
+            {
+                RelationSyntax => EvaluateRelation(resource, name, subject, inProgress),
+                PermissionSyntax permission => EvaluateExpression(permission.Expression, resource, subject, inProgress),
+                _ => false,
+            };
+        }
+        finally
+        {
+            inProgress.Remove((resource, name));
+        }
+    }
+
+    private bool EvaluateRelation(ObjectRef resource, string relation, SubjectRef subject, HashSet<(ObjectRef, string)> inProgress)
+    {
+        foreach (var stored in _relationships.ToList())
+        {
+            if (stored.Resource != resource || stored.Relation != relation)
+            {
+                continue;
+            }
+
+            var s = stored.Subject;
+            if (s.Type == subject.Type && s.Id == subject.Id && (s.Relation ?? string.Empty) == (subject.Relation ?? string.Empty))
+            {
+                return true;
+            }
+
+            if (s.IsWildcard && s.Type == subject.Type && !subject.IsSubjectSet)
+            {
+                return true;
+            }
+
+            if (s.IsSubjectSet && Evaluate(s.Object, s.Relation!, subject, inProgress))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool EvaluateExpression(ExpressionSyntax expression, ObjectRef resource, SubjectRef subject, HashSet<(ObjectRef, string)> inProgress)
+    {
+        switch (expression)
+        {
+            case NilSyntax:
+                return false;
+            case NameSyntax name:
+                return Evaluate(resource, name.Name, subject, inProgress);
+            case ArrowSyntax arrow:
+                foreach (var stored in _relationships.ToList())
+                {
+                    if (stored.Resource == resource && stored.Relation == arrow.Relation &&
+                        _definitions[stored.Subject.Type].Members.Any(m => m.Name == arrow.Target) &&
+                        Evaluate(stored.Subject.Object, arrow.Target, subject, inProgress))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            case BinarySyntax { Operator: SetOperator.Union } union:
+                return EvaluateExpression(union.Left, resource, subject, inProgress) || EvaluateExpression(union.Right, resource, subject, inProgress);
+            case BinarySyntax { Operator: SetOperator.Intersection } intersection:
+                return EvaluateExpression(intersection.Left, resource, subject, inProgress) && EvaluateExpression(intersection.Right, resource, subject, inProgress);
+            case BinarySyntax exclusion:
+                return EvaluateExpression(exclusion.Left, resource, subject, inProgress) && !EvaluateExpression(exclusion.Right, resource, subject, inProgress);
+            default:
+                throw new InvalidOperationException($"unknown expression {expression.GetType().Name}");
+        }
+    }
+}

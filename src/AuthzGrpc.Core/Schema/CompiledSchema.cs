@@ -1,0 +1,155 @@
+using System.Collections.Frozen;
+
+namespace AuthzGrpc.Core.Schema;
+
+/// <summary>
+/// A schema whose names are resolved and whose permissions are compiled into evaluation plans. Immutable:
+/// a new schema is a new instance, swapped in whole.
+/// </summary>
+public sealed class CompiledSchema
+{
+    private readonly FrozenDictionary<string, TypeDefinition> _typesByName;
+
+    internal CompiledSchema(string text, SchemaDocument syntax, IReadOnlyList<TypeDefinition> types)
+    {
+        Text = text;
+        Syntax = syntax;
+        Types = types;
+        _typesByName = types.ToFrozenDictionary(t => t.Name, StringComparer.Ordinal);
+    }
+
+    /// <summary>The schema text it was compiled from.</summary>
+    public string Text { get; }
+
+    /// <summary>The parsed text, for tools that work on the definitions as written.</summary>
+    public SchemaDocument Syntax { get; }
+
+    /// <summary>Every definition, in the order written; <see cref="TypeDefinition.Index"/> is the position here.</summary>
+    public IReadOnlyList<TypeDefinition> Types { get; }
+
+    /// <summary>Finds a definition by name.</summary>
+    public bool TryGetType(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TypeDefinition? type) =>
+        _typesByName.TryGetValue(name, out type);
+
+    /// <summary>Compiles schema text; throws <see cref="SchemaException"/> naming line, column and the fix.</summary>
+    public static CompiledSchema Compile(string text) => SchemaCompiler.Compile(text);
+}
+
+/// <summary>A compiled <c>definition</c>.</summary>
+public sealed class TypeDefinition
+{
+    private FrozenDictionary<string, MemberDefinition> _membersByName = FrozenDictionary<string, MemberDefinition>.Empty;
+
+    internal TypeDefinition(string name, int index)
+    {
+        Name = name;
+        Index = index;
+    }
+
+    /// <summary>The type name, e.g. <c>project</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>Position in <see cref="CompiledSchema.Types"/>.</summary>
+    public int Index { get; }
+
+    /// <summary>Relations and permissions in the order written; <see cref="MemberDefinition.Index"/> is the position here.</summary>
+    public IReadOnlyList<MemberDefinition> Members { get; private set; } = [];
+
+    /// <summary>Finds a relation or permission by name.</summary>
+    public bool TryGetMember(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MemberDefinition? member) =>
+        _membersByName.TryGetValue(name, out member);
+
+    internal void SetMembers(IReadOnlyList<MemberDefinition> members)
+    {
+        Members = members;
+        _membersByName = members.ToFrozenDictionary(m => m.Name, StringComparer.Ordinal);
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => Name;
+}
+
+/// <summary>A relation or a permission of a definition.</summary>
+public abstract class MemberDefinition
+{
+    private protected MemberDefinition(TypeDefinition owner, string name, int index, SourcePosition position)
+    {
+        Owner = owner;
+        Name = name;
+        Index = index;
+        Position = position;
+    }
+
+    /// <summary>The definition it belongs to.</summary>
+    public TypeDefinition Owner { get; }
+
+    /// <summary>The member name.</summary>
+    public string Name { get; }
+
+    /// <summary>Position in <see cref="TypeDefinition.Members"/>.</summary>
+    public int Index { get; }
+
+    /// <summary>Where it is declared.</summary>
+    public SourcePosition Position { get; }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Owner.Name}#{Name}";
+}
+
+/// <summary>A relation: stored relationships, with the subject types it allows.</summary>
+public sealed class RelationDefinition : MemberDefinition
+{
+    internal RelationDefinition(TypeDefinition owner, string name, int index, SourcePosition position)
+        : base(owner, name, index, position)
+    {
+    }
+
+    /// <summary>The subject types a relationship on this relation may have.</summary>
+    public IReadOnlyList<AllowedSubject> AllowedSubjects { get; internal set; } = [];
+
+    /// <summary>
+    /// True when this relation is used as a subject set elsewhere (<c>group#member</c>) and every subject set it admits is
+    /// also such a relation. Membership in these relations is precomputed transitively (the Leopard index), so a check
+    /// through nested groups costs one lookup instead of a walk.
+    /// </summary>
+    public bool IsMembershipIndexed { get; internal set; }
+
+    /// <summary>True when some permission walks this relation with <c>-&gt;</c>; its edges form the ancestor chains.</summary>
+    public bool IsArrowSource { get; internal set; }
+
+    /// <summary>Whether a subject of this shape may be written to this relation.</summary>
+    public bool Allows(TypeDefinition subjectType, MemberDefinition? subjectRelation, bool wildcard)
+    {
+        foreach (var allowed in AllowedSubjects)
+        {
+            if (allowed.Type == subjectType && allowed.Wildcard == wildcard && allowed.Relation == subjectRelation)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
+
+/// <summary>A permission: a compiled expression over relations and other permissions.</summary>
+public sealed class PermissionDefinition : MemberDefinition
+{
+    internal PermissionDefinition(TypeDefinition owner, string name, int index, SourcePosition position)
+        : base(owner, name, index, position)
+    {
+    }
+
+    /// <summary>The evaluation plan of the expression.</summary>
+    public PlanNode Plan { get; internal set; } = PlanNode.Nil;
+}
+
+/// <summary>One allowed subject type of a relation.</summary>
+/// <param name="Type">The subject's object type.</param>
+/// <param name="Relation">For a subject set (<c>group#member</c>), the member; otherwise null.</param>
+/// <param name="Wildcard">True for <c>type:*</c>.</param>
+public readonly record struct AllowedSubject(TypeDefinition Type, MemberDefinition? Relation, bool Wildcard)
+{
+    /// <inheritdoc/>
+    public override string ToString() => Wildcard ? $"{Type.Name}:*" : Relation is null ? Type.Name : $"{Type.Name}#{Relation.Name}";
+}

@@ -1,0 +1,315 @@
+namespace AuthzGrpc.Core.Schema;
+
+/// <summary>Resolves names, checks the schema's rules and builds the plans.</summary>
+internal static class SchemaCompiler
+{
+    public static CompiledSchema Compile(string text)
+    {
+        var document = SchemaParser.Parse(text);
+        var types = DeclareTypes(document);
+        var members = DeclareMembers(document, types);
+        ResolveSubjectTypes(document, types, members);
+        CompilePermissions(document, types, members);
+        RejectUngroundedPermissions(types);
+        RejectSameObjectCycles(types);
+        MarkMembershipIndexedRelations(types);
+        return new CompiledSchema(text, document, types);
+    }
+
+    private static List<TypeDefinition> DeclareTypes(SchemaDocument document)
+    {
+        var types = new List<TypeDefinition>();
+        var seen = new Dictionary<string, DefinitionSyntax>(StringComparer.Ordinal);
+        foreach (var definition in document.Definitions)
+        {
+            if (seen.TryGetValue(definition.Name, out var first))
+            {
+                throw Error(definition.Position, $"definition '{definition.Name}' is already defined at line {first.Position.Line}: rename or merge one of them");
+            }
+
+            seen.Add(definition.Name, definition);
+            types.Add(new TypeDefinition(definition.Name, types.Count));
+        }
+
+        return types;
+    }
+
+    private static Dictionary<MemberSyntax, MemberDefinition> DeclareMembers(SchemaDocument document, List<TypeDefinition> types)
+    {
+        var result = new Dictionary<MemberSyntax, MemberDefinition>(ReferenceEqualityComparer.Instance);
+        for (var t = 0; t < types.Count; t++)
+        {
+            var type = types[t];
+            var list = new List<MemberDefinition>();
+            var seen = new Dictionary<string, MemberSyntax>(StringComparer.Ordinal);
+            foreach (var member in document.Definitions[t].Members)
+            {
+                if (seen.TryGetValue(member.Name, out var first))
+                {
+                    throw Error(member.Position, $"'{member.Name}' is already defined in '{type.Name}' at line {first.Position.Line}: relations and permissions of a definition need distinct names");
+                }
+
+                seen.Add(member.Name, member);
+                MemberDefinition definition = member is RelationSyntax
+                    ? new RelationDefinition(type, member.Name, list.Count, member.Position)
+                    : new PermissionDefinition(type, member.Name, list.Count, member.Position);
+                list.Add(definition);
+                result.Add(member, definition);
+            }
+
+            type.SetMembers(list);
+        }
+
+        return result;
+    }
+
+    private static void ResolveSubjectTypes(SchemaDocument document, List<TypeDefinition> types, Dictionary<MemberSyntax, MemberDefinition> members)
+    {
+        var byName = types.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        foreach (var definition in document.Definitions)
+        {
+            foreach (var relationSyntax in definition.Members.OfType<RelationSyntax>())
+            {
+                var relation = (RelationDefinition)members[relationSyntax];
+                var allowed = new List<AllowedSubject>();
+                foreach (var subject in relationSyntax.SubjectTypes)
+                {
+                    if (!byName.TryGetValue(subject.Type, out var subjectType))
+                    {
+                        throw Error(subject.Position, $"relation '{relation}' allows subject type '{subject.Type}', which is not defined: add 'definition {subject.Type} {{}}' or fix the name");
+                    }
+
+                    MemberDefinition? subjectRelation = null;
+                    if (subject.Relation is not null && !subjectType.TryGetMember(subject.Relation, out subjectRelation))
+                    {
+                        throw Error(subject.Position, $"'{subject}' names '{subject.Relation}', which is neither a relation nor a permission of '{subject.Type}'");
+                    }
+
+                    var entry = new AllowedSubject(subjectType, subjectRelation, subject.Wildcard);
+                    if (allowed.Contains(entry))
+                    {
+                        throw Error(subject.Position, $"subject type '{subject}' is listed twice in relation '{relation}'");
+                    }
+
+                    allowed.Add(entry);
+                }
+
+                relation.AllowedSubjects = allowed;
+            }
+        }
+    }
+
+    private static void CompilePermissions(SchemaDocument document, List<TypeDefinition> types, Dictionary<MemberSyntax, MemberDefinition> members)
+    {
+        for (var t = 0; t < types.Count; t++)
+        {
+            foreach (var permissionSyntax in document.Definitions[t].Members.OfType<PermissionSyntax>())
+            {
+                var permission = (PermissionDefinition)members[permissionSyntax];
+                permission.Plan = CompileExpression(permissionSyntax.Expression, types[t], permission, types.Count);
+            }
+        }
+    }
+
+    private static PlanNode CompileExpression(ExpressionSyntax expression, TypeDefinition type, PermissionDefinition permission, int typeCount)
+    {
+        switch (expression)
+        {
+            case NilSyntax:
+                return PlanNode.Nil;
+            case NameSyntax name:
+                if (!type.TryGetMember(name.Name, out var member))
+                {
+                    throw Error(name.Position, $"permission '{permission}' refers to '{name.Name}', which is not a relation or permission of '{type.Name}'");
+                }
+
+                return PlanNode.ForMember(member);
+            case ArrowSyntax arrow:
+                return CompileArrow(arrow, type, permission, typeCount);
+            case BinarySyntax binary:
+                var kind = binary.Operator switch
+                {
+                    SetOperator.Union => PlanKind.Union,
+                    SetOperator.Intersection => PlanKind.Intersection,
+                    _ => PlanKind.Exclusion,
+                };
+                var left = CompileExpression(binary.Left, type, permission, typeCount);
+                var right = CompileExpression(binary.Right, type, permission, typeCount);
+                if (kind == PlanKind.Exclusion)
+                {
+                    return PlanNode.ForOperator(kind, [left, right]);
+                }
+
+                // Flatten a + b + c into one node with three children: one loop instead of a chain of calls.
+                var children = new List<PlanNode>();
+                foreach (var side in new[] { left, right })
+                {
+                    if (side.Kind == kind)
+                    {
+                        children.AddRange(side.Children);
+                    }
+                    else
+                    {
+                        children.Add(side);
+                    }
+                }
+
+                return PlanNode.ForOperator(kind, [.. children]);
+            default:
+                throw new InvalidOperationException($"unknown expression {expression.GetType().Name}");
+        }
+    }
+
+    private static PlanNode CompileArrow(ArrowSyntax arrow, TypeDefinition type, PermissionDefinition permission, int typeCount)
+    {
+        if (!type.TryGetMember(arrow.Relation, out var left))
+        {
+            throw Error(arrow.Position, $"arrow '{arrow.Relation}->{arrow.Target}' in '{permission}' walks '{arrow.Relation}', which is not a relation of '{type.Name}'");
+        }
+
+        if (left is not RelationDefinition relation)
+        {
+            throw Error(arrow.Position, $"arrow '{arrow.Relation}->{arrow.Target}' in '{permission}' walks '{arrow.Relation}', a permission: the left side of '->' must be a relation");
+        }
+
+        if (relation.AllowedSubjects.Any(s => s.Wildcard))
+        {
+            throw Error(arrow.Position, $"arrow '{arrow.Relation}->{arrow.Target}' walks relation '{relation}', which allows a wildcard subject: remove the wildcard or do not walk this relation");
+        }
+
+        var targets = new MemberDefinition?[typeCount];
+        var found = false;
+        foreach (var allowed in relation.AllowedSubjects)
+        {
+            if (allowed.Type.TryGetMember(arrow.Target, out var target))
+            {
+                targets[allowed.Type.Index] = target;
+                found = true;
+            }
+        }
+
+        if (!found)
+        {
+            var typeNames = string.Join(", ", relation.AllowedSubjects.Select(s => s.Type.Name).Distinct());
+            throw Error(arrow.TargetPosition, $"arrow '{arrow.Relation}->{arrow.Target}' in '{permission}': no type that '{arrow.Relation}' allows ({typeNames}) has a relation or permission named '{arrow.Target}'");
+        }
+
+        relation.IsArrowSource = true;
+        return PlanNode.ForArrow(relation, arrow.Target, targets);
+    }
+
+    // A permission is grounded when some evaluation of it can reach a stored relationship without
+    // coming back to itself; 'permission p = parent->p' alone can never be true and never terminates.
+    private static void RejectUngroundedPermissions(List<TypeDefinition> types)
+    {
+        var grounded = new HashSet<MemberDefinition>();
+        foreach (var member in types.SelectMany(t => t.Members))
+        {
+            if (member is RelationDefinition)
+            {
+                grounded.Add(member);
+            }
+        }
+
+        bool changed;
+        do
+        {
+            changed = false;
+            foreach (var permission in types.SelectMany(t => t.Members).OfType<PermissionDefinition>())
+            {
+                if (!grounded.Contains(permission) && IsGrounded(permission.Plan, grounded))
+                {
+                    grounded.Add(permission);
+                    changed = true;
+                }
+            }
+        }
+        while (changed);
+
+        foreach (var permission in types.SelectMany(t => t.Members).OfType<PermissionDefinition>())
+        {
+            if (!grounded.Contains(permission))
+            {
+                throw Error(permission.Position, $"permission '{permission}' refers to itself with no base case: add a relation it can start from (for example 'viewer + parent->{permission.Name}')");
+            }
+        }
+    }
+
+    private static bool IsGrounded(PlanNode node, HashSet<MemberDefinition> grounded) => node.Kind switch
+    {
+        PlanKind.Nil => true,
+        PlanKind.Member => grounded.Contains(node.Member!),
+        PlanKind.Arrow => node.ArrowTargets.Any(t => t is not null && grounded.Contains(t)),
+        PlanKind.Union => node.Children.Any(c => IsGrounded(c, grounded)),
+        PlanKind.Intersection => node.Children.All(c => IsGrounded(c, grounded)),
+        _ => IsGrounded(node.Children[0], grounded),
+    };
+
+    // A permission that reaches itself on the same object without an arrow in between would
+    // evaluate forever; unlike arrows, no data can end that recursion.
+    private static void RejectSameObjectCycles(List<TypeDefinition> types)
+    {
+        foreach (var type in types)
+        {
+            var state = new Dictionary<PermissionDefinition, int>();
+            foreach (var permission in type.Members.OfType<PermissionDefinition>())
+            {
+                Visit(permission, state, new Stack<PermissionDefinition>());
+            }
+        }
+
+        static void Visit(PermissionDefinition permission, Dictionary<PermissionDefinition, int> state, Stack<PermissionDefinition> path)
+        {
+            if (state.TryGetValue(permission, out var s))
+            {
+                if (s == 1)
+                {
+                    var cycle = path.Reverse().SkipWhile(p => p != permission).Select(p => p.Name).Append(permission.Name);
+                    throw Error(permission.Position, $"permission '{permission}' refers to itself on the same object ({string.Join(" -> ", cycle)}): such a cycle never terminates; break it or go through an arrow");
+                }
+
+                return;
+            }
+
+            state[permission] = 1;
+            path.Push(permission);
+            foreach (var reference in SameObjectReferences(permission.Plan))
+            {
+                Visit(reference, state, path);
+            }
+
+            path.Pop();
+            state[permission] = 2;
+        }
+
+        static IEnumerable<PermissionDefinition> SameObjectReferences(PlanNode node) => node.Kind switch
+        {
+            PlanKind.Member when node.Member is PermissionDefinition p => [p],
+            PlanKind.Union or PlanKind.Intersection or PlanKind.Exclusion => node.Children.SelectMany(SameObjectReferences),
+            _ => [],
+        };
+    }
+
+    // Greatest fixpoint: start from every relation used as a subject set, drop those that admit a
+    // subject set which is not itself indexable (a permission, or a relation that is dropped).
+    private static void MarkMembershipIndexedRelations(List<TypeDefinition> types)
+    {
+        var allRelations = types.SelectMany(t => t.Members).OfType<RelationDefinition>().ToList();
+        var candidates = new HashSet<RelationDefinition>(
+            allRelations.SelectMany(r => r.AllowedSubjects).Select(s => s.Relation).OfType<RelationDefinition>());
+        bool changed;
+        do
+        {
+            changed = candidates.RemoveWhere(r => r.AllowedSubjects.Any(s =>
+                s.Relation is not null && (s.Relation is not RelationDefinition inner || !candidates.Contains(inner)))) > 0;
+        }
+        while (changed);
+
+        foreach (var relation in candidates)
+        {
+            relation.IsMembershipIndexed = true;
+        }
+    }
+
+    private static SchemaException Error(SourcePosition position, string detail) => new(position.Line, position.Column, detail);
+}

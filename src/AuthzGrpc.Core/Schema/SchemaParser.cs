@@ -1,0 +1,274 @@
+namespace AuthzGrpc.Core.Schema;
+
+/// <summary>
+/// Parses the schema language (the subset of SpiceDB's that AuthzGrpc evaluates). Precedence follows SpiceDB:
+/// <c>+</c> binds tighter than <c>&amp;</c> and <c>-</c>, which share one level and associate to the left.
+/// </summary>
+public static class SchemaParser
+{
+    /// <summary>Longest type, relation or permission name accepted.</summary>
+    public const int MaxNameLength = 64;
+
+    internal static readonly HashSet<string> Keywords = ["definition", "relation", "permission", "nil", "caveat", "with", "use"];
+
+    /// <summary>Parses <paramref name="text"/>; throws <see cref="SchemaException"/> at the first error.</summary>
+    public static SchemaDocument Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var parser = new Cursor(SchemaLexer.Tokenize(text));
+        var definitions = new List<DefinitionSyntax>();
+        while (parser.Peek.Kind != TokenKind.End)
+        {
+            definitions.Add(ParseDefinition(parser));
+        }
+
+        return new SchemaDocument(definitions);
+    }
+
+    private static DefinitionSyntax ParseDefinition(Cursor p)
+    {
+        var keyword = p.Peek;
+        if (keyword.Kind != TokenKind.Identifier || keyword.Text != "definition")
+        {
+            if (keyword.Kind == TokenKind.Identifier && keyword.Text == "caveat")
+            {
+                throw Error(keyword, "caveats are not supported: model conditions as relations (for example 'relation creator: user')");
+            }
+
+            throw Error(keyword, $"expected 'definition' but found {keyword.Describe()}");
+        }
+
+        p.Next();
+        var (name, position) = ParseTypeName(p);
+        p.Expect(TokenKind.LeftBrace, $"expected '{{' to open the body of definition '{name}'");
+        var members = new List<MemberSyntax>();
+        while (p.Peek.Kind != TokenKind.RightBrace)
+        {
+            var token = p.Peek;
+            if (token.Kind == TokenKind.End)
+            {
+                throw Error(token, $"definition '{name}' is never closed: add '}}'");
+            }
+
+            if (token.Kind != TokenKind.Identifier || (token.Text != "relation" && token.Text != "permission"))
+            {
+                throw Error(token, $"expected 'relation' or 'permission' in definition '{name}' but found {token.Describe()}");
+            }
+
+            p.Next();
+            members.Add(token.Text == "relation" ? ParseRelation(p) : ParsePermission(p));
+        }
+
+        p.Next();
+        return new DefinitionSyntax(name, position, members);
+    }
+
+    private static RelationSyntax ParseRelation(Cursor p)
+    {
+        var nameToken = ExpectName(p, "relation");
+        p.Expect(TokenKind.Colon, $"expected ':' and the allowed subject types after 'relation {nameToken.Text}'");
+        var types = new List<SubjectTypeSyntax> { ParseSubjectType(p) };
+        while (p.Peek.Kind == TokenKind.Pipe)
+        {
+            p.Next();
+            types.Add(ParseSubjectType(p));
+        }
+
+        if (p.Peek is { Kind: TokenKind.Identifier, Text: "with" })
+        {
+            throw Error(p.Peek, "caveats ('with') are not supported: model conditions as relations");
+        }
+
+        return new RelationSyntax(nameToken.Text, Pos(nameToken), types);
+    }
+
+    private static SubjectTypeSyntax ParseSubjectType(Cursor p)
+    {
+        if (p.Peek.Kind != TokenKind.Identifier)
+        {
+            throw Error(p.Peek, $"expected a subject type (such as 'user', 'group#member' or 'user:*') but found {p.Peek.Describe()}");
+        }
+
+        var (type, position) = ParseTypeName(p);
+        if (p.Peek.Kind == TokenKind.Colon)
+        {
+            p.Next();
+            p.Expect(TokenKind.Star, $"expected '*' after '{type}:' (a wildcard is written '{type}:*')");
+            return new SubjectTypeSyntax(type, null, true, position);
+        }
+
+        if (p.Peek.Kind == TokenKind.Hash)
+        {
+            p.Next();
+            var relation = ExpectName(p, "subject relation");
+            return new SubjectTypeSyntax(type, relation.Text, false, position);
+        }
+
+        return new SubjectTypeSyntax(type, null, false, position);
+    }
+
+    private static PermissionSyntax ParsePermission(Cursor p)
+    {
+        var nameToken = ExpectName(p, "permission");
+        p.Expect(TokenKind.Equals, $"expected '=' and an expression after 'permission {nameToken.Text}'");
+        var expression = ParseExclusionLevel(p);
+        return new PermissionSyntax(nameToken.Text, Pos(nameToken), expression);
+    }
+
+    // Lowest level: '&' and '-' (left-associative), whose operands are unions.
+    private static ExpressionSyntax ParseExclusionLevel(Cursor p)
+    {
+        var left = ParseUnionLevel(p);
+        while (p.Peek.Kind is TokenKind.Ampersand or TokenKind.Minus)
+        {
+            var op = p.Next();
+            var right = ParseUnionLevel(p);
+            left = new BinarySyntax(op.Kind == TokenKind.Ampersand ? SetOperator.Intersection : SetOperator.Exclusion, left, right, Pos(op));
+        }
+
+        return left;
+    }
+
+    private static ExpressionSyntax ParseUnionLevel(Cursor p)
+    {
+        var left = ParseArrow(p);
+        while (p.Peek.Kind == TokenKind.Plus)
+        {
+            var op = p.Next();
+            var right = ParseArrow(p);
+            left = new BinarySyntax(SetOperator.Union, left, right, Pos(op));
+        }
+
+        return left;
+    }
+
+    private static ExpressionSyntax ParseArrow(Cursor p)
+    {
+        var primary = ParsePrimary(p);
+        if (p.Peek.Kind != TokenKind.Arrow)
+        {
+            return primary;
+        }
+
+        var arrow = p.Next();
+        if (primary is not NameSyntax relation)
+        {
+            throw Error(arrow, "the left side of '->' must be a relation name, not an expression");
+        }
+
+        var target = ExpectName(p, "permission or relation after '->'");
+        if (p.Peek.Kind == TokenKind.Arrow)
+        {
+            throw Error(p.Peek, $"arrows cannot be chained: define a permission for '{relation.Name}->{target.Text}' on the target type and arrow to that");
+        }
+
+        if (p.Peek.Kind == TokenKind.Dot)
+        {
+            throw Error(p.Peek, "functioned arrows ('.any', '.all') are not supported: use '->'");
+        }
+
+        return new ArrowSyntax(relation.Name, target.Text, relation.Position, Pos(target));
+    }
+
+    private static ExpressionSyntax ParsePrimary(Cursor p)
+    {
+        var token = p.Peek;
+        switch (token.Kind)
+        {
+            case TokenKind.LeftParen:
+            {
+                p.Next();
+                var inner = ParseExclusionLevel(p);
+                p.Expect(TokenKind.RightParen, $"expected ')' to close the '(' at line {token.Line}, column {token.Column}");
+                return inner;
+            }
+
+            case TokenKind.Identifier when token.Text == "nil":
+                p.Next();
+                return new NilSyntax(Pos(token));
+            case TokenKind.Identifier when token.Text is "relation" or "permission" or "definition":
+                throw Error(token, $"expected an expression but found the keyword '{token.Text}': the permission's expression is missing");
+            case TokenKind.Identifier:
+                ValidateName(token, "name");
+                p.Next();
+                return new NameSyntax(token.Text, Pos(token));
+            default:
+                throw Error(token, $"expected a relation, permission, 'nil' or '(' but found {token.Describe()}");
+        }
+    }
+
+    private static (string Name, SourcePosition Position) ParseTypeName(Cursor p)
+    {
+        var first = ExpectName(p, "type");
+        if (p.Peek.Kind != TokenKind.Slash)
+        {
+            return (first.Text, Pos(first));
+        }
+
+        p.Next();
+        var second = ExpectName(p, "type after the prefix");
+        return ($"{first.Text}/{second.Text}", Pos(first));
+    }
+
+    private static Token ExpectName(Cursor p, string what)
+    {
+        var token = p.Peek;
+        if (token.Kind != TokenKind.Identifier)
+        {
+            throw Error(token, $"expected a {what} name but found {token.Describe()}");
+        }
+
+        ValidateName(token, what);
+        return p.Next();
+    }
+
+    private static void ValidateName(Token token, string what)
+    {
+        if (Keywords.Contains(token.Text))
+        {
+            throw Error(token, $"'{token.Text}' is a keyword and cannot be used as a {what} name");
+        }
+
+        if (token.Text.Length > MaxNameLength)
+        {
+            throw Error(token, $"the {what} name is {token.Text.Length} characters long: at most {MaxNameLength} are allowed");
+        }
+
+        if (!char.IsAsciiLetterLower(token.Text[0]) || token.Text.Any(char.IsAsciiLetterUpper))
+        {
+            throw Error(token, $"'{token.Text}' is not a valid {what} name: start with a lowercase letter and use only lowercase letters, digits and '_'");
+        }
+    }
+
+    private static SourcePosition Pos(Token token) => new(token.Line, token.Column);
+
+    private static SchemaException Error(Token token, string detail) => new(token.Line, token.Column, detail);
+
+    private sealed class Cursor(List<Token> tokens)
+    {
+        private int _index;
+
+        public Token Peek => tokens[_index];
+
+        public Token Next()
+        {
+            var token = tokens[_index];
+            if (token.Kind != TokenKind.End)
+            {
+                _index++;
+            }
+
+            return token;
+        }
+
+        public Token Expect(TokenKind kind, string detail)
+        {
+            if (Peek.Kind != kind)
+            {
+                throw Error(Peek, $"{detail}, but found {Peek.Describe()}");
+            }
+
+            return Next();
+        }
+    }
+}

@@ -1,0 +1,171 @@
+using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Core.Model;
+using AuthzGrpc.Core.Schema;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace AuthzGrpc.Core.Validation;
+
+/// <summary>
+/// A model's test data in the format of SpiceDB's validation files: a schema (inline or a file beside this one),
+/// relationships one per line, and the checks that must be allowed (<c>assertTrue</c>) and denied (<c>assertFalse</c>).
+/// See docs/MODELS.md for the format.
+/// </summary>
+public sealed class ValidationFile
+{
+    private ValidationFile(string schemaText, IReadOnlyList<Relationship> relationships, IReadOnlyList<Assertion> assertions)
+    {
+        SchemaText = schemaText;
+        Relationships = relationships;
+        Assertions = assertions;
+    }
+
+    /// <summary>The schema text.</summary>
+    public string SchemaText { get; }
+
+    /// <summary>The relationships to load.</summary>
+    public IReadOnlyList<Relationship> Relationships { get; }
+
+    /// <summary>Every assertion, in file order.</summary>
+    public IReadOnlyList<Assertion> Assertions { get; }
+
+    /// <summary>
+    /// Parses a validation file. <paramref name="readSchemaFile"/> reads a <c>schemaFile</c> path (relative to the
+    /// validation file; the caller resolves it). Throws <see cref="FormatException"/> naming what is wrong.
+    /// </summary>
+    public static ValidationFile Parse(string yaml, Func<string, string> readSchemaFile)
+    {
+        ArgumentNullException.ThrowIfNull(readSchemaFile);
+        Document document;
+        try
+        {
+            document = new DeserializerBuilder()
+                .WithNamingConvention(CamelCaseNamingConvention.Instance)
+                .Build()
+                .Deserialize<Document?>(yaml) ?? new Document();
+        }
+        catch (YamlException e)
+        {
+            throw new FormatException($"line {e.Start.Line}, column {e.Start.Column}: {e.Message}", e);
+        }
+
+        if ((document.Schema is null) == (document.SchemaFile is null))
+        {
+            throw new FormatException("give exactly one of 'schema' (the text) and 'schemaFile' (a path)");
+        }
+
+        var schemaText = document.Schema ?? readSchemaFile(document.SchemaFile!);
+        var relationships = new List<Relationship>();
+        var lines = (document.Relationships ?? string.Empty).Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var line = lines[i].Trim();
+            if (line.Length == 0 || line.StartsWith("//", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            try
+            {
+                relationships.Add(Relationship.Parse(line));
+            }
+            catch (FormatException e)
+            {
+                throw new FormatException($"relationships, line {i + 1}: {e.Message}", e);
+            }
+        }
+
+        var assertions = new List<Assertion>();
+        AddAssertions(document.Assertions?.AssertTrue, expected: true, assertions);
+        AddAssertions(document.Assertions?.AssertFalse, expected: false, assertions);
+        return new ValidationFile(schemaText, relationships, assertions);
+    }
+
+    /// <summary>Reads and parses a validation file from disk, resolving <c>schemaFile</c> beside it.</summary>
+    public static ValidationFile Load(string path)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        return Parse(File.ReadAllText(path), schemaFile => File.ReadAllText(Path.Combine(directory, schemaFile)));
+    }
+
+    /// <summary>
+    /// Compiles the schema, loads the relationships into a new engine and evaluates every assertion.
+    /// Returns the assertions that did not hold (an empty list means the model passes).
+    /// </summary>
+    public IReadOnlyList<AssertionFailure> Run()
+    {
+        var schema = CompiledSchema.Compile(SchemaText);
+        using var engine = new PermissionEngine(schema);
+        engine.Add(Relationships);
+        var failures = new List<AssertionFailure>();
+        foreach (var assertion in Assertions)
+        {
+            try
+            {
+                var actual = engine.Check(assertion.Resource, assertion.Permission, assertion.Subject);
+                if (actual != assertion.Expected)
+                {
+                    failures.Add(new AssertionFailure(assertion, engine.Explain(assertion.Resource, assertion.Permission, assertion.Subject).ToString()));
+                }
+            }
+            catch (AuthzException e)
+            {
+                failures.Add(new AssertionFailure(assertion, e.Message));
+            }
+        }
+
+        return failures;
+    }
+
+    private static void AddAssertions(List<string>? texts, bool expected, List<Assertion> into)
+    {
+        foreach (var text in texts ?? [])
+        {
+            try
+            {
+                var parsed = Relationship.Parse(text.Trim());
+                into.Add(new Assertion(parsed.Resource, parsed.Relation, parsed.Subject, expected));
+            }
+            catch (FormatException e)
+            {
+                throw new FormatException($"{(expected ? "assertTrue" : "assertFalse")}: {e.Message}", e);
+            }
+        }
+    }
+
+    // YamlDotNet fills these by reflection.
+#pragma warning disable CA1812
+    private sealed class Document
+    {
+        public string? Schema { get; set; }
+
+        public string? SchemaFile { get; set; }
+
+        public string? Relationships { get; set; }
+
+        public AssertionsDocument? Assertions { get; set; }
+    }
+
+    private sealed class AssertionsDocument
+    {
+        public List<string>? AssertTrue { get; set; }
+
+        public List<string>? AssertFalse { get; set; }
+    }
+#pragma warning restore CA1812
+}
+
+/// <summary>One expected decision: <c>resource#permission@subject</c> is allowed (or denied).</summary>
+public sealed record Assertion(ObjectRef Resource, string Permission, SubjectRef Subject, bool Expected)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"{(Expected ? "assertTrue" : "assertFalse")} {Resource}#{Permission}@{Subject}";
+}
+
+/// <summary>An assertion that did not hold, with the explanation of what the engine decided.</summary>
+public sealed record AssertionFailure(Assertion Assertion, string Explanation)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"{Assertion} failed:\n{Explanation}";
+}

@@ -1,0 +1,199 @@
+using AuthzGrpc.Core.Schema;
+
+namespace AuthzGrpc.Core.Tests;
+
+/// <summary>Every malformed schema is refused with the line and column of the fault and a message that says what to fix.</summary>
+public sealed class SchemaErrorTests
+{
+    public static TheoryData<string, string, int, int, string> MalformedSchemas => new()
+    {
+        {
+            "unknown subject type",
+            "definition user {}\ndefinition doc {\n    relation viewer: usr\n}",
+            3, 22, "allows subject type 'usr', which is not defined"
+        },
+        {
+            "unknown relation in subject set",
+            "definition user {}\ndefinition group {\n    relation member: user\n}\ndefinition doc {\n    relation viewer: group#members\n}",
+            6, 22, "'members', which is neither a relation nor a permission of 'group'"
+        },
+        {
+            "unknown name in permission",
+            "definition user {}\ndefinition doc {\n    relation viewer: user\n    permission view = viewer + editor\n}",
+            4, 32, "refers to 'editor', which is not a relation or permission of 'doc'"
+        },
+        {
+            "arrow over a missing relation",
+            "definition user {}\ndefinition doc {\n    relation viewer: user\n    permission view = parent->view\n}",
+            4, 23, "walks 'parent', which is not a relation of 'doc'"
+        },
+        {
+            "arrow over a permission",
+            "definition user {}\ndefinition doc {\n    relation viewer: user\n    permission can = viewer\n    permission view = can->view\n}",
+            5, 23, "the left side of '->' must be a relation"
+        },
+        {
+            "arrow to a member no target type has",
+            "definition user {}\ndefinition folder {\n    relation viewer: user\n}\ndefinition doc {\n    relation parent: folder\n    permission view = parent->read\n}",
+            7, 31, "no type that 'parent' allows (folder) has a relation or permission named 'read'"
+        },
+        {
+            "duplicate definition",
+            "definition user {}\ndefinition user {}",
+            2, 12, "definition 'user' is already defined at line 1"
+        },
+        {
+            "duplicate member",
+            "definition user {}\ndefinition doc {\n    relation viewer: user\n    permission viewer = viewer\n}",
+            4, 16, "'viewer' is already defined in 'doc' at line 3"
+        },
+        {
+            "permission with no base case",
+            "definition user {}\ndefinition folder {\n    relation parent: folder\n    permission view = parent->view\n}",
+            4, 16, "refers to itself with no base case"
+        },
+        {
+            "same-object cycle",
+            "definition user {}\ndefinition doc {\n    relation viewer: user\n    permission a = b + viewer\n    permission b = a\n}",
+            4, 16, "refers to itself on the same object (a -> b -> a)"
+        },
+        {
+            "unclosed definition",
+            "definition user {}\ndefinition doc {\n    relation viewer: user\n",
+            4, 1, "definition 'doc' is never closed"
+        },
+        {
+            "unclosed block comment",
+            "definition user {}\n/* a comment\n that never ends",
+            2, 1, "block comment is never closed"
+        },
+        {
+            "unexpected character",
+            "definition user {}\ndefinition doc {\n    relation viewer: user;\n}",
+            3, 26, "unexpected character ';'"
+        },
+        {
+            "uppercase name",
+            "definition User {}",
+            1, 12, "'User' is not a valid type name: start with a lowercase letter"
+        },
+        {
+            "keyword as name",
+            "definition user {}\ndefinition doc {\n    relation permission: user\n}",
+            3, 14, "'permission' is a keyword"
+        },
+        {
+            "missing expression",
+            "definition user {}\ndefinition doc {\n    relation viewer: user\n    permission view =\n}",
+            5, 1, "expected a relation, permission, 'nil' or '(' but found '}'"
+        },
+        {
+            "unbalanced parenthesis",
+            "definition user {}\ndefinition doc {\n    relation a: user\n    relation b: user\n    permission view = (a + b\n}",
+            6, 1, "expected ')' to close the '(' at line 5, column 23"
+        },
+        {
+            "relation without subject types",
+            "definition user {}\ndefinition doc {\n    relation viewer:\n}",
+            4, 1, "expected a subject type"
+        },
+        {
+            "wildcard written wrong",
+            "definition user {}\ndefinition doc {\n    relation viewer: user:alice\n}",
+            3, 27, "expected '*' after 'user:'"
+        },
+        {
+            "chained arrows",
+            "definition org { relation admin: user }\ndefinition user {}\ndefinition doc {\n    relation parent: org\n    permission view = parent->admin->x\n}",
+            5, 36, "arrows cannot be chained"
+        },
+        {
+            "arrow over a wildcard relation",
+            "definition user {}\ndefinition doc {\n    relation parent: user | user:*\n    relation viewer: user\n    permission view = parent->viewer\n}",
+            5, 23, "allows a wildcard subject"
+        },
+        {
+            "caveats are not supported",
+            "definition user {}\ndefinition doc {\n    relation viewer: user with ip_allowed\n}",
+            3, 27, "caveats ('with') are not supported"
+        },
+        {
+            "stray token between members",
+            "definition user {}\ndefinition doc {\n    relation viewer: user\n    viewer\n}",
+            4, 5, "expected 'relation' or 'permission' in definition 'doc' but found 'viewer'"
+        },
+        {
+            "subject type listed twice",
+            "definition user {}\ndefinition doc {\n    relation viewer: user | user\n}",
+            3, 29, "subject type 'user' is listed twice"
+        },
+        {
+            "name too long",
+            "definition user {}\ndefinition doc {\n    relation " + new string('v', 65) + ": user\n}",
+            3, 14, "at most 64 are allowed"
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedSchemas))]
+    public void MalformedSchema_IsRejectedWithPositionAndFix(string scenario, string schema, int line, int column, string message)
+    {
+        var error = Assert.Throws<SchemaException>(() => CompiledSchema.Compile(schema));
+
+        Assert.True(error.Line == line && error.Column == column, $"{scenario}: expected {line}:{column}, got {error.Line}:{error.Column} ({error.Detail})");
+        Assert.Contains(message, error.Detail, StringComparison.Ordinal);
+        Assert.StartsWith($"line {line}, column {column}: ", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ValidSchema_WithCommentsWildcardsAndPrefixes_Compiles()
+    {
+        var schema = CompiledSchema.Compile("""
+            // line comment
+            /* block
+               comment */
+            definition acme/user {}
+            definition group {
+                relation member: acme/user | acme/user:* | group#member
+            }
+            definition doc {
+                relation reader: acme/user | group#member
+                relation banned: acme/user
+                permission read = reader - banned // trailing comment
+                permission none = nil
+            }
+            """);
+
+        Assert.True(schema.TryGetType("acme/user", out _));
+        Assert.True(schema.TryGetType("group", out var group));
+        Assert.True(group.TryGetMember("member", out var member));
+        Assert.True(((RelationDefinition)member).IsMembershipIndexed);
+        Assert.Equal(3, ((RelationDefinition)member).AllowedSubjects.Count);
+    }
+
+    [Theory]
+    [InlineData("a + b & c", "((a + b) & c)")]
+    [InlineData("a & b + c", "(a & (b + c))")]
+    [InlineData("a - b - c", "((a - b) - c)")]
+    [InlineData("a - b & c", "((a - b) & c)")]
+    [InlineData("a + (b & c)", "(a + (b & c))")]
+    [InlineData("a + b + c", "(a + b + c)")]
+    [InlineData("p->x + a", "(p->x + a)")]
+    public void Operators_FollowSpiceDbPrecedence(string expression, string expected)
+    {
+        var schema = CompiledSchema.Compile($$"""
+            definition user { relation x: user }
+            definition doc {
+                relation a: user
+                relation b: user
+                relation c: user
+                relation p: user
+                permission view = {{expression}}
+            }
+            """);
+
+        Assert.True(schema.TryGetType("doc", out var doc));
+        Assert.True(doc.TryGetMember("view", out var view));
+        Assert.Equal(expected, ((PermissionDefinition)view).Plan.ToString());
+    }
+}

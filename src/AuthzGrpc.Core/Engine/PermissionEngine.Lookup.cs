@@ -3,6 +3,11 @@ using AuthzGrpc.Core.Schema;
 
 namespace AuthzGrpc.Core.Engine;
 
+/// <summary>The answer of <see cref="PermissionEngine.LookupSubjects"/>.</summary>
+/// <param name="Subjects">The subjects that have the permission, ordered by id; <c>type:*</c> when a wildcard grants it to everyone.</param>
+/// <param name="ExcludedFromWildcard">When <c>type:*</c> is listed: the stored subjects it does not include.</param>
+public sealed record SubjectLookup(IReadOnlyList<SubjectRef> Subjects, IReadOnlyList<SubjectRef> ExcludedFromWildcard);
+
 public sealed partial class PermissionEngine
 {
     /// <summary>
@@ -68,10 +73,10 @@ public sealed partial class PermissionEngine
 
     /// <summary>
     /// Every subject of <paramref name="subjectType"/> that has <paramref name="permission"/> on <paramref name="resource"/>,
-    /// ordered by id. When a wildcard grants it to every object of the type, <c>type:*</c> is listed too (and the
-    /// concrete subjects listed are those stored somewhere on the way).
+    /// ordered by id. When a wildcard grants it to every object of the type, <c>type:*</c> is listed too, and
+    /// <see cref="SubjectLookup.ExcludedFromWildcard"/> names the stored subjects it does not reach (an exclusion).
     /// </summary>
-    public IReadOnlyList<SubjectRef> LookupSubjects(ObjectRef resource, string permission, string subjectType)
+    public SubjectLookup LookupSubjects(ObjectRef resource, string permission, string subjectType)
     {
         var member = ResolveMember(resource.Type, permission);
         if (!_graph.Schema.TryGetType(subjectType, out var wanted))
@@ -82,69 +87,80 @@ public sealed partial class PermissionEngine
         return Read(() =>
         {
             var root = _graph.FindObject(member.Owner.Index, resource.Id);
-            var candidates = new HashSet<int>();
-            var wildcard = false;
-            var objects = new Stack<int>();
-            var visitedObjects = new HashSet<int>();
-            objects.Push(root);
-            while (objects.Count > 0)
-            {
-                var current = objects.Pop();
-                if (current < 0 || !visitedObjects.Add(current))
-                {
-                    continue;
-                }
+            var (candidates, wildcardSeen) = CollectSubjectCandidates(root, wanted.Index);
+            var wildcardNode = _graph.FindWildcard(wanted.Index);
+            var wildcardReach = _graph.Membership.Reach(wildcardNode);
 
-                foreach (var ancestor in _graph.Ancestors.Reach(current))
-                {
-                    objects.Push(ancestor);
-                }
-
-                if (_graph[current].Relations is not { } relations)
-                {
-                    continue;
-                }
-
-                foreach (var set in relations)
-                {
-                    if (set is null)
-                    {
-                        continue;
-                    }
-
-                    foreach (var subject in set.Subjects)
-                    {
-                        wildcard |= CollectSubject(subject, wanted.Index, candidates, objects);
-                        foreach (var member2 in _graph.Membership.ReachedBy(subject))
-                        {
-                            wildcard |= CollectSubject(member2, wanted.Index, candidates, objects);
-                        }
-                    }
-                }
-            }
-
-            var results = new List<SubjectRef>();
+            // "Anyone": a subject of the type stored nowhere on the way, which only wildcards can reach.
+            var anyone = new SubjectContext(-1, -1, -1, wildcardNode, wildcardReach, wildcardReach, false);
+            var everyone = wildcardSeen && EvalMember(root, member, in anyone, 0, null);
+            var allowed = new List<SubjectRef>();
+            var excluded = new List<SubjectRef>();
             foreach (var candidate in candidates)
             {
-                var context = new SubjectContext(candidate, candidate, -1, _graph.FindWildcard(wanted.Index),
-                    _graph.Membership.Reach(candidate), _graph.Membership.Reach(_graph.FindWildcard(wanted.Index)), false);
+                var context = new SubjectContext(candidate, candidate, -1, wildcardNode, _graph.Membership.Reach(candidate), wildcardReach, false);
                 if (EvalMember(root, member, in context, 0, null))
                 {
-                    results.Add(_graph.DescribeSubject(candidate));
+                    allowed.Add(_graph.DescribeSubject(candidate));
+                }
+                else if (everyone)
+                {
+                    excluded.Add(_graph.DescribeSubject(candidate));
                 }
             }
 
-            // "Anyone": a subject of the type that is stored nowhere, so only wildcards can grant it.
-            var wildcardNode = _graph.FindWildcard(wanted.Index);
-            var anyone = new SubjectContext(-1, -1, -1, wildcardNode, _graph.Membership.Reach(-1), _graph.Membership.Reach(wildcardNode), false);
-            if (wildcard && EvalMember(root, member, in anyone, 0, null))
+            if (everyone)
             {
-                results.Add(new SubjectRef(wanted.Name, Identifiers.Wildcard));
+                allowed.Add(new SubjectRef(wanted.Name, Identifiers.Wildcard));
             }
 
-            results.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
-            return results;
+            allowed.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
+            excluded.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
+            return new SubjectLookup(allowed, excluded);
         });
+    }
+
+    // Walks the resource, its ancestors and the objects of the subject sets stored on them, collecting every
+    // stored subject of the wanted type (and the members of indexed sets): a superset of the answer.
+    private (HashSet<int> Candidates, bool WildcardSeen) CollectSubjectCandidates(int root, int wantedType)
+    {
+        var candidates = new HashSet<int>();
+        var wildcardSeen = false;
+        var objects = new Stack<int>();
+        var visited = new HashSet<int>();
+        objects.Push(root);
+        while (objects.Count > 0)
+        {
+            var current = objects.Pop();
+            if (current < 0 || !visited.Add(current))
+            {
+                continue;
+            }
+
+            foreach (var ancestor in _graph.Ancestors.Reach(current))
+            {
+                objects.Push(ancestor);
+            }
+
+            foreach (var set in _graph[current].Relations ?? [])
+            {
+                if (set is null)
+                {
+                    continue;
+                }
+
+                foreach (var subject in set.Subjects)
+                {
+                    wildcardSeen |= CollectSubject(subject, wantedType, candidates, objects);
+                    foreach (var member in _graph.Membership.ReachedBy(subject))
+                    {
+                        wildcardSeen |= CollectSubject(member, wantedType, candidates, objects);
+                    }
+                }
+            }
+        }
+
+        return (candidates, wildcardSeen);
     }
 
     private void AddCandidate(int objectNode, HashSet<int> candidates, Stack<int> pending)

@@ -1,0 +1,200 @@
+using System.Text;
+using AuthzGrpc.Core.Model;
+using AuthzGrpc.Core.Schema;
+
+namespace AuthzGrpc.Core.Tests;
+
+/// <summary>
+/// Random schemas and relationship sets for the property test. Types t0..tN may reference themselves and earlier
+/// types; stored data never loops through a relation that evaluation walks (arrows and permission subject sets),
+/// because the engine answers such a loop with an error where the reference evaluator cuts it. Group-style
+/// relations (precomputed membership) may loop freely.
+/// </summary>
+internal sealed class RandomModel
+{
+    private readonly Random _random;
+
+    private RandomModel(Random random, CompiledSchema schema, int idsPerType)
+    {
+        _random = random;
+        Schema = schema;
+        IdsPerType = idsPerType;
+    }
+
+    public CompiledSchema Schema { get; }
+
+    public int IdsPerType { get; }
+
+    public static RandomModel Create(Random random)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var text = GenerateSchema(random);
+            try
+            {
+                return new RandomModel(random, CompiledSchema.Compile(text), random.Next(2, 5));
+            }
+            catch (SchemaException) when (attempt < 100)
+            {
+                // A random expression can be ungrounded or cyclic; the compiler's refusal is tested elsewhere.
+            }
+        }
+    }
+
+    public string RandomId(string type) => type == "user" && _random.Next(8) == 0 ? "stranger" : $"{type}_{_random.Next(IdsPerType)}";
+
+    /// <summary>A random relationship the schema allows, or null when the draw would close a loop evaluation walks.</summary>
+    public Relationship? RandomRelationship()
+    {
+        var types = Schema.Types.Where(t => t.Members.OfType<RelationDefinition>().Any()).ToList();
+        var type = types[_random.Next(types.Count)];
+        var relations = type.Members.OfType<RelationDefinition>().ToList();
+        var relation = relations[_random.Next(relations.Count)];
+        var allowed = relation.AllowedSubjects[_random.Next(relation.AllowedSubjects.Count)];
+        var resourceIndex = _random.Next(IdsPerType);
+        var subjectIndex = _random.Next(IdsPerType);
+        var walked = relation.IsArrowSource || (allowed.Relation is not null && allowed.Relation is not RelationDefinition { IsMembershipIndexed: true });
+        if (allowed.Type == type && walked && !allowed.Wildcard && subjectIndex >= resourceIndex)
+        {
+            return null;
+        }
+
+        var subjectId = allowed.Wildcard ? Identifiers.Wildcard : allowed.Type.Name == "user" ? $"user_{_random.Next(IdsPerType + 1)}" : $"{allowed.Type.Name}_{subjectIndex}";
+        return new Relationship(new ObjectRef(type.Name, $"{type.Name}_{resourceIndex}"), relation.Name, new SubjectRef(allowed.Type.Name, subjectId, allowed.Relation?.Name));
+    }
+
+    public (ObjectRef Resource, string Permission, SubjectRef Subject) RandomQuery()
+    {
+        var types = Schema.Types.Where(t => t.Members.Count > 0).ToList();
+        var type = types[_random.Next(types.Count)];
+        var member = type.Members[_random.Next(type.Members.Count)];
+        var resource = new ObjectRef(type.Name, RandomId(type.Name));
+        return (resource, member.Name, RandomSubject());
+    }
+
+    public SubjectRef RandomSubject()
+    {
+        if (_random.Next(5) > 0)
+        {
+            return new SubjectRef("user", RandomId("user"));
+        }
+
+        var types = Schema.Types.Where(t => t.Members.Count > 0).ToList();
+        var type = types[_random.Next(types.Count)];
+        return new SubjectRef(type.Name, RandomId(type.Name), type.Members[_random.Next(type.Members.Count)].Name);
+    }
+
+    private static string GenerateSchema(Random random)
+    {
+        var typeCount = random.Next(2, 5);
+        var relations = new List<List<(string Name, List<string> Subjects)>>();
+        var permissions = new List<List<string>>();
+        var text = new StringBuilder("definition user {}\n");
+        for (var t = 0; t < typeCount; t++)
+        {
+            var own = new List<(string, List<string>)>();
+            var relationCount = random.Next(1, 4);
+            for (var r = 0; r < relationCount; r++)
+            {
+                var subjects = new HashSet<string>();
+                var subjectCount = random.Next(1, 4);
+                for (var s = 0; s < subjectCount; s++)
+                {
+                    var target = random.Next(-1, t + 1);
+                    if (target < 0)
+                    {
+                        subjects.Add(random.Next(4) == 0 ? "user:*" : "user");
+                        continue;
+                    }
+
+                    // Subject sets point at relations already declared (same type: earlier relations and itself).
+                    var targetRelations = target == t ? own.Select(o => o.Item1).Append($"r{r}").ToList() : relations[target].Select(o => o.Name).ToList();
+                    var targetPermissions = target < t ? permissions[target] : [];
+                    var roll = random.Next(3);
+                    if (roll == 0)
+                    {
+                        subjects.Add($"t{target}");
+                    }
+                    else if (roll == 1 || targetPermissions.Count == 0)
+                    {
+                        subjects.Add($"t{target}#{targetRelations[random.Next(targetRelations.Count)]}");
+                    }
+                    else
+                    {
+                        subjects.Add($"t{target}#{targetPermissions[random.Next(targetPermissions.Count)]}");
+                    }
+                }
+
+                own.Add(($"r{r}", subjects.ToList()));
+            }
+
+            relations.Add(own);
+            var ownPermissions = new List<string>();
+            var body = new StringBuilder();
+            foreach (var (name, subjects) in own)
+            {
+                body.Append("    relation ").Append(name).Append(": ").Append(string.Join(" | ", subjects)).Append('\n');
+            }
+
+            var permissionCount = random.Next(1, 4);
+            for (var p = 0; p < permissionCount; p++)
+            {
+                var expression = RandomExpression(random, own, ownPermissions, relations, permissions, t, 0);
+                body.Append("    permission p").Append(p).Append(" = ").Append(expression).Append('\n');
+                ownPermissions.Add($"p{p}");
+            }
+
+            permissions.Add(ownPermissions);
+            text.Append("definition t").Append(t).Append(" {\n").Append(body).Append("}\n");
+        }
+
+        return text.ToString();
+    }
+
+    private static string RandomExpression(
+        Random random, List<(string Name, List<string> Subjects)> own, List<string> ownPermissions,
+        List<List<(string Name, List<string> Subjects)>> relations, List<List<string>> permissions, int type, int depth)
+    {
+        var roll = random.Next(depth >= 2 ? 3 : 6);
+        switch (roll)
+        {
+            case 0:
+            {
+                var names = own.Select(o => o.Name).Concat(ownPermissions).ToList();
+                return names[random.Next(names.Count)];
+            }
+
+            case 1:
+            {
+                // An arrow over a relation without wildcards, to a member of one of its object types.
+                var walkable = own.Where(o => !o.Subjects.Any(s => s.EndsWith(":*", StringComparison.Ordinal))).ToList();
+                if (walkable.Count == 0)
+                {
+                    return own[0].Name;
+                }
+
+                var (name, subjects) = walkable[random.Next(walkable.Count)];
+                var targetType = subjects[random.Next(subjects.Count)].Split('#')[0];
+                if (targetType == "user")
+                {
+                    return name;
+                }
+
+                var index = int.Parse(targetType[1..], System.Globalization.CultureInfo.InvariantCulture);
+                var targets = index == type
+                    ? own.Select(o => o.Name).Concat(ownPermissions).ToList()
+                    : relations[index].Select(o => o.Name).Concat(permissions[index]).ToList();
+                return $"{name}->{targets[random.Next(targets.Count)]}";
+            }
+
+            case 2:
+                return random.Next(10) == 0 ? "nil" : own[random.Next(own.Count)].Name;
+            default:
+            {
+                var op = roll switch { 3 => " + ", 4 => " & ", _ => " - " };
+                return "(" + RandomExpression(random, own, ownPermissions, relations, permissions, type, depth + 1) + op +
+                    RandomExpression(random, own, ownPermissions, relations, permissions, type, depth + 1) + ")";
+            }
+        }
+    }
+}

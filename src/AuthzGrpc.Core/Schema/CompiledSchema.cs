@@ -52,6 +52,9 @@ public sealed class TypeDefinition
     /// <summary>Position in <see cref="CompiledSchema.Types"/>.</summary>
     public int Index { get; }
 
+    /// <summary>The management rules of the definition (<see cref="ManagementRules.None"/> when it declares none).</summary>
+    public ManagementRules Rules { get; internal set; } = ManagementRules.None;
+
     /// <summary>Relations and permissions in the order written; <see cref="MemberDefinition.Index"/> is the position here.</summary>
     public IReadOnlyList<MemberDefinition> Members { get; private set; } = [];
 

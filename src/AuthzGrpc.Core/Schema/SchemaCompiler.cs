@@ -13,6 +13,11 @@ internal static class SchemaCompiler
         RejectUngroundedPermissions(types);
         RejectSameObjectCycles(types);
         MarkMembershipIndexedRelations(types);
+        for (var t = 0; t < types.Count; t++)
+        {
+            types[t].Rules = RuleCompiler.Compile(document.Definitions[t], types[t]);
+        }
+
         return new CompiledSchema(text, document, types);
     }
 

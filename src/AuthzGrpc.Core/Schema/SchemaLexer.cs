@@ -19,6 +19,7 @@ internal enum TokenKind
     Slash,
     Dot,
     Comma,
+    Number,
     End,
 }
 
@@ -110,6 +111,18 @@ internal static class SchemaLexer
                 }
 
                 tokens.Add(new Token(TokenKind.Identifier, text[start..i], line, column));
+                continue;
+            }
+
+            if (char.IsAsciiDigit(c))
+            {
+                var start = i;
+                while (i < text.Length && char.IsAsciiDigit(text[i]))
+                {
+                    i++;
+                }
+
+                tokens.Add(new Token(TokenKind.Number, text[start..i], line, column));
                 continue;
             }
 

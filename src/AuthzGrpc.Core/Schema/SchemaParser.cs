@@ -42,6 +42,7 @@ public static class SchemaParser
         var (name, position) = ParseTypeName(p);
         p.Expect(TokenKind.LeftBrace, $"expected '{{' to open the body of definition '{name}'");
         var members = new List<MemberSyntax>();
+        var rules = new List<RuleSyntax>();
         while (p.Peek.Kind != TokenKind.RightBrace)
         {
             var token = p.Peek;
@@ -50,9 +51,16 @@ public static class SchemaParser
                 throw Error(token, $"definition '{name}' is never closed: add '}}'");
             }
 
+            if (token.Kind == TokenKind.Identifier && RuleKeywords.TryGetValue(token.Text, out var kind))
+            {
+                p.Next();
+                rules.Add(ParseRule(p, kind, token));
+                continue;
+            }
+
             if (token.Kind != TokenKind.Identifier || (token.Text != "relation" && token.Text != "permission"))
             {
-                throw Error(token, $"expected 'relation' or 'permission' in definition '{name}' but found {token.Describe()}");
+                throw Error(token, $"expected 'relation', 'permission' or a management rule in definition '{name}' but found {token.Describe()}");
             }
 
             p.Next();
@@ -60,8 +68,118 @@ public static class SchemaParser
         }
 
         p.Next();
-        return new DefinitionSyntax(name, position, members);
+        return new DefinitionSyntax(name, position, members) { Rules = rules };
     }
+
+    // Rule keywords open a statement only where a member could start, so they stay usable as names.
+    private static readonly Dictionary<string, RuleKind> RuleKeywords = new(StringComparer.Ordinal)
+    {
+        ["grant"] = RuleKind.Grant,
+        ["revoke"] = RuleKind.Revoke,
+        ["manage"] = RuleKind.Manage,
+        ["minimum"] = RuleKind.Minimum,
+        ["base"] = RuleKind.Base,
+        ["leave"] = RuleKind.Leave,
+        ["transfer"] = RuleKind.Transfer,
+        ["unique"] = RuleKind.Unique,
+        ["immutable"] = RuleKind.Immutable,
+    };
+
+    private static RuleSyntax ParseRule(Cursor p, RuleKind kind, Token keyword)
+    {
+        var position = Pos(keyword);
+        switch (kind)
+        {
+            case RuleKind.Grant or RuleKind.Revoke or RuleKind.Manage:
+            {
+                var relations = new List<NameSyntax> { Name(ExpectName(p, "relation")) };
+                while (p.Peek.Kind == TokenKind.Comma)
+                {
+                    p.Next();
+                    relations.Add(Name(ExpectName(p, "relation")));
+                }
+
+                var by = ParseBy(p, keyword.Text);
+                var holding = false;
+                var exceptSelf = false;
+                while (p.Peek is { Kind: TokenKind.Identifier, Text: "holding" or "except" })
+                {
+                    var option = p.Next();
+                    if (option.Text == "holding")
+                    {
+                        if (kind == RuleKind.Revoke)
+                        {
+                            throw Error(option, "'holding' applies to granting: revoking what one does not hold is allowed");
+                        }
+
+                        holding = true;
+                    }
+                    else
+                    {
+                        ExpectWord(p, "self", "'except' is followed by 'self'");
+                        exceptSelf = true;
+                    }
+                }
+
+                return new RuleSyntax(kind, relations, by, holding, exceptSelf, 0, null, position);
+            }
+
+            case RuleKind.Minimum:
+            {
+                var count = p.Peek;
+                if (count.Kind != TokenKind.Number || !int.TryParse(count.Text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < 1)
+                {
+                    throw Error(count, $"expected a count of at least 1 after 'minimum' (as in 'minimum 1 owner') but found {count.Describe()}");
+                }
+
+                p.Next();
+                var relation = Name(ExpectName(p, "relation"));
+                return new RuleSyntax(kind, [relation], null, false, false, n, null, position);
+            }
+
+            case RuleKind.Leave:
+                return new RuleSyntax(kind, [], ParseBy(p, "leave"), false, false, 0, null, position);
+            case RuleKind.Transfer:
+            {
+                var relation = Name(ExpectName(p, "relation"));
+                return new RuleSyntax(kind, [relation], ParseBy(p, "transfer"), false, false, 0, null, position);
+            }
+
+            case RuleKind.Immutable:
+            {
+                var relation = Name(ExpectName(p, "relation"));
+                NameSyntax? when = null;
+                if (p.Peek is { Kind: TokenKind.Identifier, Text: "when" })
+                {
+                    p.Next();
+                    when = Name(ExpectName(p, "relation"));
+                }
+
+                return new RuleSyntax(kind, [relation], null, false, false, 0, when, position);
+            }
+
+            default:
+                return new RuleSyntax(kind, [Name(ExpectName(p, "relation"))], null, false, false, 0, null, position);
+        }
+    }
+
+    private static NameSyntax ParseBy(Cursor p, string rule)
+    {
+        ExpectWord(p, "by", $"expected 'by' and the permission a caller needs after '{rule}'");
+        return Name(ExpectName(p, "permission"));
+    }
+
+    private static void ExpectWord(Cursor p, string word, string detail)
+    {
+        if (p.Peek is not { Kind: TokenKind.Identifier } token || token.Text != word)
+        {
+            throw Error(p.Peek, $"{detail}, but found {p.Peek.Describe()}");
+        }
+
+        p.Next();
+    }
+
+    private static NameSyntax Name(Token token) => new(token.Text, Pos(token));
 
     private static RelationSyntax ParseRelation(Cursor p)
     {

@@ -7,7 +7,54 @@ public readonly record struct SourcePosition(int Line, int Column);
 public sealed record SchemaDocument(IReadOnlyList<DefinitionSyntax> Definitions);
 
 /// <summary><c>definition name { ... }</c>.</summary>
-public sealed record DefinitionSyntax(string Name, SourcePosition Position, IReadOnlyList<MemberSyntax> Members);
+public sealed record DefinitionSyntax(string Name, SourcePosition Position, IReadOnlyList<MemberSyntax> Members)
+{
+    /// <summary>The management rules written in the definition, in order.</summary>
+    public IReadOnlyList<RuleSyntax> Rules { get; init; } = [];
+}
+
+/// <summary>The kinds of management rule.</summary>
+public enum RuleKind
+{
+    /// <summary><c>grant r1, r2 by permission [holding] [except self]</c>: who may add these relations.</summary>
+    Grant,
+
+    /// <summary><c>revoke r1, r2 by permission [except self]</c>: who may remove them.</summary>
+    Revoke,
+
+    /// <summary><c>manage r1, r2 by permission [holding] [except self]</c>: grant and revoke alike.</summary>
+    Manage,
+
+    /// <summary><c>minimum N relation</c>: the relation keeps at least N subjects.</summary>
+    Minimum,
+
+    /// <summary><c>base relation</c>: the membership that any grant inside this object implies, and whose removal cascades.</summary>
+    Base,
+
+    /// <summary><c>leave by permission</c>: who may remove themself.</summary>
+    Leave,
+
+    /// <summary><c>transfer relation by permission</c>: who may hand the relation over to another subject.</summary>
+    Transfer,
+
+    /// <summary><c>unique relation</c>: a subject may hold the relation on at most one object of this type.</summary>
+    Unique,
+
+    /// <summary><c>immutable relation [when other]</c>: once set, the relation does not change (while <c>other</c> is set).</summary>
+    Immutable,
+}
+
+/// <summary>A management rule: which changes the management API accepts. It has no effect on checks.</summary>
+/// <param name="Kind">The rule.</param>
+/// <param name="Relations">The relations it governs (one for every kind but grant, revoke and manage).</param>
+/// <param name="By">The permission (or relation) the caller needs on the object; null for kinds without <c>by</c>.</param>
+/// <param name="Holding">Grant only with what one holds: the granter must hold the relation being granted.</param>
+/// <param name="ExceptSelf">Nobody may change their own relationships under this rule.</param>
+/// <param name="Count">For <see cref="RuleKind.Minimum"/>.</param>
+/// <param name="When">For <see cref="RuleKind.Immutable"/>: the relation whose presence makes it apply.</param>
+/// <param name="Position">Where the rule starts.</param>
+public sealed record RuleSyntax(
+    RuleKind Kind, IReadOnlyList<NameSyntax> Relations, NameSyntax? By, bool Holding, bool ExceptSelf, int Count, NameSyntax? When, SourcePosition Position);
 
 /// <summary>A relation or a permission inside a definition.</summary>
 public abstract record MemberSyntax(string Name, SourcePosition Position);

@@ -1,0 +1,42 @@
+namespace AuthzGrpc.Core.Schema;
+
+/// <summary>Who may make one kind of change to a relation.</summary>
+/// <param name="By">The permission (or relation) the caller needs on the object.</param>
+/// <param name="Holding">Granting also needs the caller to hold the relation being granted (no escalation).</param>
+/// <param name="ExceptSelf">Nobody may change their own relationships this way.</param>
+public sealed record AccessRule(MemberDefinition By, bool Holding, bool ExceptSelf);
+
+/// <summary>
+/// The management rules a definition declares (docs/SCHEMA.md, "Management rules"). They decide which changes the
+/// management API accepts; they never affect a check. A relation without a grant (revoke) rule cannot be granted
+/// (revoked) through the management API at all.
+/// </summary>
+public sealed class ManagementRules
+{
+    /// <summary>No rules.</summary>
+    public static readonly ManagementRules None = new();
+
+    /// <summary>Who may add each relation.</summary>
+    public IReadOnlyDictionary<RelationDefinition, AccessRule> Grant { get; init; } = new Dictionary<RelationDefinition, AccessRule>();
+
+    /// <summary>Who may remove each relation.</summary>
+    public IReadOnlyDictionary<RelationDefinition, AccessRule> Revoke { get; init; } = new Dictionary<RelationDefinition, AccessRule>();
+
+    /// <summary>The least number of subjects each relation keeps (the last owner stays).</summary>
+    public IReadOnlyDictionary<RelationDefinition, int> Minimum { get; init; } = new Dictionary<RelationDefinition, int>();
+
+    /// <summary>The base membership: implied by any grant on this object or below it; removing it removes them all.</summary>
+    public RelationDefinition? Base { get; init; }
+
+    /// <summary>The permission a subject needs to leave (remove its own base membership); null when nobody may leave.</summary>
+    public MemberDefinition? LeaveBy { get; init; }
+
+    /// <summary>Relations that can be handed over, and the permission the caller needs to do so.</summary>
+    public IReadOnlyDictionary<RelationDefinition, MemberDefinition> Transfer { get; init; } = new Dictionary<RelationDefinition, MemberDefinition>();
+
+    /// <summary>Relations whose subject may be the subject on at most one object of this type.</summary>
+    public IReadOnlySet<RelationDefinition> Unique { get; init; } = new HashSet<RelationDefinition>();
+
+    /// <summary>Relations that cannot change once set; the value, when not null, is the relation whose presence makes it so.</summary>
+    public IReadOnlyDictionary<RelationDefinition, RelationDefinition?> Immutable { get; init; } = new Dictionary<RelationDefinition, RelationDefinition?>();
+}

@@ -1,0 +1,122 @@
+namespace AuthzGrpc.Core.Schema;
+
+/// <summary>Resolves and checks a definition's management rules.</summary>
+internal static class RuleCompiler
+{
+    public static ManagementRules Compile(DefinitionSyntax definition, TypeDefinition type)
+    {
+        if (definition.Rules.Count == 0)
+        {
+            return ManagementRules.None;
+        }
+
+        var grant = new Dictionary<RelationDefinition, AccessRule>();
+        var revoke = new Dictionary<RelationDefinition, AccessRule>();
+        var minimum = new Dictionary<RelationDefinition, int>();
+        var transfer = new Dictionary<RelationDefinition, MemberDefinition>();
+        var unique = new HashSet<RelationDefinition>();
+        var immutable = new Dictionary<RelationDefinition, RelationDefinition?>();
+        RelationDefinition? baseRelation = null;
+        MemberDefinition? leaveBy = null;
+        foreach (var rule in definition.Rules)
+        {
+            var keyword = rule.Kind.ToString().ToLowerInvariant();
+            var relations = rule.Relations.Select(r => Relation(type, r, keyword)).ToList();
+            var by = rule.By is null ? null : Member(type, rule.By, keyword);
+            switch (rule.Kind)
+            {
+                case RuleKind.Grant or RuleKind.Revoke or RuleKind.Manage:
+                    for (var i = 0; i < relations.Count; i++)
+                    {
+                        if (rule.Kind != RuleKind.Revoke)
+                        {
+                            Add(grant, relations[i], new AccessRule(by!, rule.Holding, rule.ExceptSelf), rule.Relations[i], "a grant rule");
+                        }
+
+                        if (rule.Kind != RuleKind.Grant)
+                        {
+                            Add(revoke, relations[i], new AccessRule(by!, false, rule.ExceptSelf), rule.Relations[i], "a revoke rule");
+                        }
+                    }
+
+                    break;
+                case RuleKind.Minimum:
+                    Add(minimum, relations[0], rule.Count, rule.Relations[0], "a minimum");
+                    break;
+                case RuleKind.Base:
+                    if (baseRelation is not null)
+                    {
+                        throw Error(rule.Position, $"'{type.Name}' already has a base membership ('{baseRelation.Name}'): a definition has at most one");
+                    }
+
+                    if (!relations[0].AllowedSubjects.Any(s => s.Relation is null && !s.Wildcard))
+                    {
+                        throw Error(rule.Relations[0].Position, $"base membership '{relations[0]}' must allow a plain subject type such as 'user'");
+                    }
+
+                    baseRelation = relations[0];
+                    break;
+                case RuleKind.Leave:
+                    if (leaveBy is not null)
+                    {
+                        throw Error(rule.Position, $"'{type.Name}' already has a leave rule");
+                    }
+
+                    leaveBy = by;
+                    break;
+                case RuleKind.Transfer:
+                    Add(transfer, relations[0], by!, rule.Relations[0], "a transfer rule");
+                    break;
+                case RuleKind.Unique:
+                    if (!unique.Add(relations[0]))
+                    {
+                        throw Error(rule.Relations[0].Position, $"'{relations[0].Name}' is already unique");
+                    }
+
+                    break;
+                case RuleKind.Immutable:
+                    Add(immutable, relations[0], rule.When is null ? null : Relation(type, rule.When, "immutable ... when"), rule.Relations[0], "an immutable rule");
+                    break;
+            }
+        }
+
+        if (leaveBy is not null && baseRelation is null)
+        {
+            throw Error(definition.Rules.First(r => r.Kind == RuleKind.Leave).Position, $"'leave' needs a base membership to leave: add 'base <relation>' to '{type.Name}'");
+        }
+
+        return new ManagementRules
+        {
+            Grant = grant,
+            Revoke = revoke,
+            Minimum = minimum,
+            Base = baseRelation,
+            LeaveBy = leaveBy,
+            Transfer = transfer,
+            Unique = unique,
+            Immutable = immutable,
+        };
+    }
+
+    private static void Add<T>(Dictionary<RelationDefinition, T> rules, RelationDefinition relation, T value, NameSyntax at, string what)
+    {
+        if (!rules.TryAdd(relation, value))
+        {
+            throw Error(at.Position, $"'{relation.Name}' already has {what} in '{relation.Owner.Name}': give each relation one");
+        }
+    }
+
+    private static RelationDefinition Relation(TypeDefinition type, NameSyntax name, string rule)
+    {
+        var member = Member(type, name, rule);
+        return member as RelationDefinition
+            ?? throw Error(name.Position, $"'{rule}' names '{name.Name}', a permission of '{type.Name}': management rules govern relations");
+    }
+
+    private static MemberDefinition Member(TypeDefinition type, NameSyntax name, string rule) =>
+        type.TryGetMember(name.Name, out var member)
+            ? member
+            : throw Error(name.Position, $"'{rule}' names '{name.Name}', which is not a relation or permission of '{type.Name}'");
+
+    private static SchemaException Error(SourcePosition position, string detail) => new(position.Line, position.Column, detail);
+}

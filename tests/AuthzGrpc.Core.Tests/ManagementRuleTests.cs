@@ -1,0 +1,106 @@
+using AuthzGrpc.Core.Schema;
+
+namespace AuthzGrpc.Core.Tests;
+
+public sealed class ManagementRuleTests
+{
+    private const string Organization = """
+        definition user {}
+        definition organization {
+            relation owner: user
+            relation admin: user
+            relation member: user
+            relation flag_billing: user
+            relation grant: user                 // rule keywords stay usable as names
+            permission manage_users = owner + admin
+            permission can_leave = owner + admin
+
+            manage owner by owner
+            grant admin by manage_users
+            revoke admin by manage_users except self
+            manage flag_billing by manage_users holding except self
+            minimum 1 owner
+            base member
+            leave by can_leave
+            transfer owner by owner
+        }
+        definition environment {
+            relation production_of: organization
+            relation type: organization
+            unique production_of
+            immutable type when production_of
+        }
+        """;
+
+    [Fact]
+    public void Rules_AreCompiledOntoTheirDefinition()
+    {
+        var schema = CompiledSchema.Compile(Organization);
+        Assert.True(schema.TryGetType("organization", out var organization));
+        Assert.True(schema.TryGetType("environment", out var environment));
+        var rules = organization.Rules;
+        RelationDefinition Relation(TypeDefinition type, string name) => (RelationDefinition)type.Members.Single(m => m.Name == name);
+
+        Assert.Equal("owner", rules.Grant[Relation(organization, "owner")].By.Name);
+        Assert.Equal("owner", rules.Revoke[Relation(organization, "owner")].By.Name);
+        Assert.False(rules.Grant[Relation(organization, "admin")].ExceptSelf);
+        Assert.True(rules.Revoke[Relation(organization, "admin")].ExceptSelf);
+        Assert.Equal(new AccessRule(organization.Members.Single(m => m.Name == "manage_users"), true, true), rules.Grant[Relation(organization, "flag_billing")]);
+        Assert.False(rules.Revoke[Relation(organization, "flag_billing")].Holding);
+        Assert.Equal(1, rules.Minimum[Relation(organization, "owner")]);
+        Assert.Equal("member", rules.Base!.Name);
+        Assert.Equal("can_leave", rules.LeaveBy!.Name);
+        Assert.Equal("owner", rules.Transfer[Relation(organization, "owner")].Name);
+        Assert.False(rules.Grant.ContainsKey(Relation(organization, "member")));
+        Assert.Contains(Relation(environment, "production_of"), environment.Rules.Unique);
+        Assert.Equal("production_of", environment.Rules.Immutable[Relation(environment, "type")]!.Name);
+    }
+
+    [Fact]
+    public void DefinitionWithoutRules_HasNone()
+    {
+        var schema = CompiledSchema.Compile("definition user {}");
+
+        Assert.Same(ManagementRules.None, schema.Types[0].Rules);
+    }
+
+    public static TheoryData<string, int, int, string> MalformedRules => new()
+    {
+        { "grant nobody by owner", 8, 11, "'grant' names 'nobody', which is not a relation or permission of 'org'" },
+        { "grant manage by owner", 8, 11, "'grant' names 'manage', a permission of 'org'" },
+        { "grant owner by nobody", 8, 20, "'grant' names 'nobody'" },
+        { "grant owner owner", 8, 17, "expected 'by' and the permission a caller needs after 'grant'" },
+        { "grant owner by owner\n    manage owner by owner", 9, 12, "'owner' already has a grant rule in 'org'" },
+        { "revoke owner by owner holding", 8, 27, "'holding' applies to granting" },
+        { "grant owner by owner except others", 8, 33, "'except' is followed by 'self'" },
+        { "minimum 0 owner", 8, 13, "expected a count of at least 1" },
+        { "minimum owner", 8, 13, "expected a count of at least 1" },
+        { "leave by manage", 8, 5, "'leave' needs a base membership" },
+        { "base owner\n    base member", 9, 5, "already has a base membership ('owner')" },
+        { "base team", 8, 10, "must allow a plain subject type" },
+        { "immutable owner when manage", 8, 26, "a permission of 'org'" },
+        { "frobnicate owner", 8, 5, "expected 'relation', 'permission' or a management rule" },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedRules))]
+    public void MalformedRule_IsRejectedWithPosition(string rule, int line, int column, string message)
+    {
+        var schema = $$"""
+            definition user {}
+            definition group { relation member: user }
+            definition org {
+                relation owner: user
+                relation member: user
+                relation team: group#member
+                permission manage = owner
+                {{rule}}
+            }
+            """;
+
+        var error = Assert.Throws<SchemaException>(() => CompiledSchema.Compile(schema));
+
+        Assert.Contains(message, error.Detail, StringComparison.Ordinal);
+        Assert.True(error.Line == line && error.Column == column, $"expected {line}:{column}, got {error.Line}:{error.Column} ({error.Detail})");
+    }
+}

@@ -1,0 +1,58 @@
+using AuthzGrpc.Core.Engine;
+
+namespace AuthzGrpc.Benchmarks;
+
+/// <summary>One benchmarked check, with the answer it must give and a step its explanation must show as held.</summary>
+internal sealed record CheckCase(string Name, string ResourceType, string ResourceId, string Permission, string SubjectId, bool Expected, string? ExpectedStep)
+{
+    public bool Run(PermissionEngine engine) => engine.Check(ResourceType, ResourceId, Permission, "user", SubjectId, null);
+
+    public override string ToString() => $"{Name}: {ResourceType}:{ResourceId}#{Permission}@user:{SubjectId} -> {(Expected ? "allowed" : "denied")}";
+}
+
+internal static class CheckCases
+{
+    /// <summary>The cases, in benchmark order, on the ids of <paramref name="s"/>.</summary>
+    public static CheckCase[] For(CheckScenario s) =>
+    [
+        new("DirectRelation", "project", s.Project, "admin", s.DirectAdmin, true,
+            $"project:{s.Project}#admin (direct)"),
+        new("DeepInherited", "application", s.ProductionApplication, "deploy", s.OrganizationDeveloper, true,
+            $"organization:{PlatformDataSet.OrganizationId(s.Organization)}#developer (direct)"),
+        new("NestedGroups", "project", s.Project, "push_code", s.NestedGroupUser, true,
+            $"project:{s.Project}#developer (member of group:{PlatformDataSet.GroupId(s.Organization, "platform")}#member)"),
+        new("DeniedDeep", "application", s.ProductionApplication, "logs", s.FormerCreator, false,
+            $"environment:{s.ProductionEnvironment}#creator (direct)"),
+        new("EnvironmentTypeRole", "environment", s.ProductionEnvironment, "push_code", s.TypeContributor, true,
+            $"environment_type:{s.Project}-production#"),
+        new("DeniedOutsider", "application", s.ProductionApplication, "view", s.Outsider, false, null),
+    ];
+
+    /// <summary>
+    /// Throws unless every case gives its expected answer by the path it claims (checked on the explanation), so a
+    /// benchmark never measures a different path than its name says.
+    /// </summary>
+    public static void Verify(PermissionEngine engine, IEnumerable<CheckCase> cases)
+    {
+        foreach (var c in cases)
+        {
+            var answer = c.Run(engine);
+            if (answer != c.Expected)
+            {
+                throw new InvalidOperationException($"{c} gave {(answer ? "allowed" : "denied")}: the data set does not produce this case");
+            }
+
+            if (c.ExpectedStep is not null)
+            {
+                var tree = Explain(engine, c);
+                if (!tree.Contains("[+] " + c.ExpectedStep, StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException($"{c} did not hold through '{c.ExpectedStep}':\n{tree}");
+                }
+            }
+        }
+    }
+
+    public static string Explain(PermissionEngine engine, CheckCase c) =>
+        engine.Explain(new(c.ResourceType, c.ResourceId), c.Permission, new("user", c.SubjectId)).ToString();
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs the AuthzGrpc server from the repository root with the default model
+# (models/default.zed and models/default.relationships), listening on plaintext
+# HTTP/2 at http://127.0.0.1:50051 unless configured otherwise.
+#
+# Arguments are passed to the server as configuration, e.g.
+#   scripts/run.sh --Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:50052
+#   scripts/run.sh --Authz:SchemaFile=models/004-team-hierarchy.zed --Authz:RelationshipsFile=
+# It keeps no state: stop it with Ctrl-C and run it again at will. A second
+# copy on the same address stops at once with "address already in use".
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+
+export DOTNET_NOLOGO=1
+export DOTNET_CLI_TELEMETRY_OPTOUT=1
+
+exec dotnet run --project src/AuthzGrpc.Server -c Release -- "$@"

@@ -1,0 +1,51 @@
+using AuthzGrpc.Server.Services;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace AuthzGrpc.Server.Hosting;
+
+/// <summary>The server's registrations and endpoints.</summary>
+public static class AuthzServerExtensions
+{
+    /// <summary>Registers the options, the model, the gRPC services, health and reflection.</summary>
+    public static IServiceCollection AddAuthzServer(this IServiceCollection services)
+    {
+        services.AddOptions<AuthzOptions>()
+            .BindConfiguration(AuthzOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        services.AddSingleton<ModelLoader>();
+        services.AddSingleton(static sp => sp.GetRequiredService<ModelLoader>().Load());
+
+        services.AddGrpc(options => options.Interceptors.Add<ErrorInterceptor>());
+        services.AddSingleton<ErrorInterceptor>();
+        // Stateless apart from the engine: one instance serves every call.
+        services.AddSingleton<AuthorizationGrpcService>();
+
+        services.AddGrpcHealthChecks().AddCheck<ModelHealthCheck>("model");
+        services.AddGrpcReflection();
+        return services;
+    }
+
+    /// <summary>Maps the gRPC services and logs the listen addresses once the server has started.</summary>
+    public static WebApplication MapAuthzServer(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGrpcService<AuthorizationGrpcService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+
+        // Watch, SchemaService and RelationshipService are not mapped yet: gRPC answers UNIMPLEMENTED.
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AuthzServer));
+            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            foreach (var address in addresses)
+            {
+                Log.Listening(logger, address);
+            }
+        });
+        return app;
+    }
+}

@@ -1,0 +1,134 @@
+using AuthzGrpc.Core;
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+
+namespace AuthzGrpc.Server.Services;
+
+/// <summary>
+/// The one place where exceptions become gRPC statuses, so that none escapes as UNKNOWN and none is ever read as an
+/// allow. <see cref="RpcException"/> passes through unchanged; <see cref="AuthzException"/> maps by its
+/// <see cref="AuthzException.Kind"/>:
+/// <list type="bullet">
+/// <item>InvalidArgument → INVALID_ARGUMENT (malformed, or names what the schema does not define)</item>
+/// <item>NotFound → NOT_FOUND; AlreadyExists → ALREADY_EXISTS; FailedPrecondition → FAILED_PRECONDITION</item>
+/// <item>DepthExceeded → FAILED_PRECONDITION: retrying cannot help until the data changes (a cycle or too deep a graph)</item>
+/// </list>
+/// Each carries a <c>google.rpc.ErrorInfo</c> detail whose reason is the kind (e.g. <c>DEPTH_EXCEEDED</c>).
+/// A call the client cancelled answers CANCELLED; anything else is logged at Error and answers INTERNAL with a
+/// generic message.
+/// </summary>
+internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interceptor
+{
+    /// <summary>The <c>google.rpc.ErrorInfo</c> domain of the service's errors.</summary>
+    public const string ErrorDomain = "authz.v1";
+
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        Task<TResponse> task;
+        try
+        {
+            task = continuation(request, context);
+        }
+        catch (Exception e) when (e is not RpcException)
+        {
+            throw Translate(e, context);
+        }
+
+        // A call that completed synchronously (every unary call of the in-process engine) needs no state machine.
+        return task.IsCompletedSuccessfully ? task : Awaited(task, context);
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(request, responseStream, context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not RpcException)
+        {
+            throw Translate(e, context);
+        }
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(requestStream, context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not RpcException)
+        {
+            throw Translate(e, context);
+        }
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(requestStream, responseStream, context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not RpcException)
+        {
+            throw Translate(e, context);
+        }
+    }
+
+    /// <summary>The status for an exception thrown by a service method (see the class remarks).</summary>
+    internal RpcException Translate(Exception exception, ServerCallContext context)
+    {
+        if (exception is AuthzException authz)
+        {
+            var (code, reason) = Map(authz.Kind);
+            Log.RequestRejected(logger, context.Method, (StatusCode)code, authz.Message);
+            var status = new Google.Rpc.Status
+            {
+                Code = (int)code,
+                Message = authz.Message,
+                Details = { Any.Pack(new ErrorInfo { Reason = reason, Domain = ErrorDomain }) },
+            };
+            return status.ToRpcException();
+        }
+
+        if (context.CancellationToken.IsCancellationRequested)
+        {
+            // The caller went away (or its deadline passed) mid-call; whatever failed as a result is not a fault.
+            Log.CallCancelled(logger, context.Method);
+            return new RpcException(new Grpc.Core.Status(StatusCode.Cancelled, "the call was cancelled"));
+        }
+
+        Log.UnexpectedError(logger, context.Method, exception);
+        return new RpcException(new Grpc.Core.Status(StatusCode.Internal, "internal error: the server log has the details"));
+    }
+
+    // Unknown kinds (added to Core later and not mapped here yet) fail closed as INTERNAL.
+    private static (Code Code, string Reason) Map(AuthzErrorKind kind) => kind switch
+    {
+        AuthzErrorKind.InvalidArgument => (Code.InvalidArgument, "INVALID_ARGUMENT"),
+        AuthzErrorKind.NotFound => (Code.NotFound, "NOT_FOUND"),
+        AuthzErrorKind.AlreadyExists => (Code.AlreadyExists, "ALREADY_EXISTS"),
+        AuthzErrorKind.FailedPrecondition => (Code.FailedPrecondition, "FAILED_PRECONDITION"),
+        AuthzErrorKind.DepthExceeded => (Code.FailedPrecondition, "DEPTH_EXCEEDED"),
+        _ => (Code.Internal, "INTERNAL"),
+    };
+
+    private async Task<TResponse> Awaited<TResponse>(Task<TResponse> task, ServerCallContext context)
+    {
+        try
+        {
+            return await task.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not RpcException)
+        {
+            throw Translate(e, context);
+        }
+    }
+}

@@ -1,0 +1,128 @@
+using System.Diagnostics.CodeAnalysis;
+using AuthzGrpc.Core.Model;
+using AuthzGrpc.V1;
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using FieldViolation = Google.Rpc.BadRequest.Types.FieldViolation;
+
+namespace AuthzGrpc.Server.Services;
+
+/// <summary>
+/// Shape checks of requests before they reach the engine. Each returns null when the request is well formed (and
+/// then allocates nothing) or the first violation, naming the field as a path such as <c>subject.object.id</c>.
+/// Whether a type, permission or relation exists in the schema is the engine's to say.
+/// </summary>
+internal static class RequestValidation
+{
+    private const string IdRule = "use 1 to 256 of A-Z a-z 0-9 _ - . / | = +";
+    private const string NameRule = "use lowercase letters, digits and '_', starting with a letter";
+
+    /// <summary>Validates the fields a Check (and an Explain) needs.</summary>
+    public static FieldViolation? Check(V1.SubjectRef? subject, string action, V1.ObjectRef? resource) =>
+        Subject(subject) ?? Name(action, "action", "a permission or relation of the resource's type, e.g. view") ?? Resource(resource);
+
+    /// <summary>Validates a LookupResources request.</summary>
+    public static FieldViolation? LookupResources(LookupResourcesRequest request) =>
+        Subject(request.Subject)
+        ?? Name(request.Action, "action", "a permission or relation of the resource type, e.g. view")
+        ?? Type(request.ResourceType, "resource_type");
+
+    /// <summary>Validates a LookupSubjects request.</summary>
+    public static FieldViolation? LookupSubjects(LookupSubjectsRequest request) =>
+        Resource(request.Resource)
+        ?? Name(request.Action, "action", "a permission or relation of the resource's type, e.g. view")
+        ?? Type(request.SubjectType, "subject_type");
+
+    /// <summary>A violation of a field that is not about one value's shape (e.g. a batch too large).</summary>
+    public static FieldViolation Violation(string field, string description) => new() { Field = field, Description = description };
+
+    /// <summary>Throws INVALID_ARGUMENT with the violation in a <c>google.rpc.BadRequest</c> detail.</summary>
+    [DoesNotReturn]
+    public static void Throw(FieldViolation violation)
+    {
+        var status = new Google.Rpc.Status
+        {
+            Code = (int)Code.InvalidArgument,
+            Message = $"{violation.Field}: {violation.Description}",
+            Details = { Any.Pack(new BadRequest { FieldViolations = { violation } }) },
+        };
+        throw status.ToRpcException();
+    }
+
+    private static FieldViolation? Subject(V1.SubjectRef? subject)
+    {
+        if (subject is null)
+        {
+            return Violation("subject", "is required: the subject that asks, e.g. user:alice");
+        }
+
+        if (subject.Object is null)
+        {
+            return Violation("subject.object", "is required: the subject's type and id, e.g. user:alice");
+        }
+
+        if (subject.Object.Id == Identifiers.Wildcard)
+        {
+            return Violation("subject.object.id", "a wildcard cannot be the subject of a check: name a concrete subject");
+        }
+
+        return Type(subject.Object.Type, "subject.object.type")
+            ?? Id(subject.Object.Id, "subject.object.id")
+            ?? (subject.Relation.Length == 0 ? null : Name(subject.Relation, "subject.relation", "empty for the object itself, or a relation such as member"));
+    }
+
+    private static FieldViolation? Resource(V1.ObjectRef? resource)
+    {
+        if (resource is null)
+        {
+            return Violation("resource", "is required: the object acted on, e.g. project:web");
+        }
+
+        return Type(resource.Type, "resource.type") ?? Id(resource.Id, "resource.id");
+    }
+
+    private static FieldViolation? Type(string value, string field)
+    {
+        if (Identifiers.IsValidType(value))
+        {
+            return null;
+        }
+
+        return value.Length == 0
+            ? Violation(field, "is required: a type of the schema, e.g. project")
+            : Violation(field, $"'{Truncate(value)}' is not a valid type name: {NameRule}, optionally prefixed 'prefix/'");
+    }
+
+    private static FieldViolation? Name(string value, string field, string example)
+    {
+        if (Identifiers.IsValidName(value))
+        {
+            return null;
+        }
+
+        return value.Length == 0
+            ? Violation(field, $"is required: {example}")
+            : Violation(field, $"'{Truncate(value)}' is not a valid permission or relation name: {NameRule}");
+    }
+
+    private static FieldViolation? Id(string value, string field)
+    {
+        if (Identifiers.IsValidId(value))
+        {
+            return null;
+        }
+
+        if (value.Length == 0)
+        {
+            return Violation(field, $"is required: {IdRule}");
+        }
+
+        return value.Length > Identifiers.MaxIdLength
+            ? Violation(field, $"is {value.Length} characters long; the limit is {Identifiers.MaxIdLength}")
+            : Violation(field, $"'{Truncate(value)}' is not a valid id: {IdRule}");
+    }
+
+    // Echo at most a prefix of what the caller sent: messages stay readable and bounded.
+    private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "...";
+}

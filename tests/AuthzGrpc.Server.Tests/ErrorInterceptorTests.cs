@@ -1,0 +1,106 @@
+using AuthzGrpc.Core;
+using AuthzGrpc.Server.Services;
+using AuthzGrpc.Server.Tests.Infrastructure;
+using Google.Rpc;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace AuthzGrpc.Server.Tests;
+
+/// <summary>The one place exceptions become statuses, called directly with a test call context.</summary>
+public sealed class ErrorInterceptorTests : IDisposable
+{
+    private const string Method = "/authz.v1.AuthorizationService/Check";
+    private readonly LogCapture _logs = new();
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ErrorInterceptor _interceptor;
+
+    public ErrorInterceptorTests()
+    {
+        _loggerFactory = LoggerFactory.Create(builder => builder.SetMinimumLevel(LogLevel.Debug).AddProvider(_logs));
+        _interceptor = new ErrorInterceptor(_loggerFactory.CreateLogger<ErrorInterceptor>());
+    }
+
+    [Theory]
+    [InlineData(AuthzErrorKind.InvalidArgument, StatusCode.InvalidArgument, "INVALID_ARGUMENT")]
+    [InlineData(AuthzErrorKind.NotFound, StatusCode.NotFound, "NOT_FOUND")]
+    [InlineData(AuthzErrorKind.AlreadyExists, StatusCode.AlreadyExists, "ALREADY_EXISTS")]
+    [InlineData(AuthzErrorKind.FailedPrecondition, StatusCode.FailedPrecondition, "FAILED_PRECONDITION")]
+    [InlineData(AuthzErrorKind.DepthExceeded, StatusCode.FailedPrecondition, "DEPTH_EXCEEDED")]
+    public async Task UnaryCall_ThrowingAuthzException_MapsToItsStatus(AuthzErrorKind kind, StatusCode expected, string reason)
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() => _interceptor.UnaryServerHandler<string, string>(
+            "request", new TestServerCallContext(Method), (_, _) => throw new AuthzException(kind, "what to fix")));
+
+        Assert.Equal(expected, error.StatusCode);
+        Assert.Equal("what to fix", error.Status.Detail);
+        var info = error.GetRpcStatus()?.GetDetail<ErrorInfo>();
+        Assert.Equal(reason, info?.Reason);
+        Assert.Equal(ErrorInterceptor.ErrorDomain, info?.Domain);
+        Assert.Empty(_logs.ErrorsSince(0));
+    }
+
+    [Fact]
+    public async Task UnaryCall_FailingAsynchronously_IsMappedToo()
+    {
+        static async Task<string> Fail()
+        {
+            await Task.Yield();
+            throw new AuthzException(AuthzErrorKind.NotFound, "gone");
+        }
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => _interceptor.UnaryServerHandler<string, string>(
+            "request", new TestServerCallContext(Method), (_, _) => Fail()));
+
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task UnaryCall_UnexpectedException_IsInternalWithAGenericMessageAndLogged()
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() => _interceptor.UnaryServerHandler<string, string>(
+            "request", new TestServerCallContext(Method), (_, _) => throw new InvalidOperationException("secret internals")));
+
+        Assert.Equal(StatusCode.Internal, error.StatusCode);
+        Assert.DoesNotContain("secret", error.Status.Detail, StringComparison.Ordinal);
+        var logged = Assert.Single(_logs.ErrorsSince(0));
+        Assert.Equal("UnexpectedError", logged.EventId.Name);
+        Assert.IsType<InvalidOperationException>(logged.Exception);
+    }
+
+    [Fact]
+    public async Task StreamingCall_UnexpectedException_IsInternal()
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() => _interceptor.ServerStreamingServerHandler<string, string>(
+            "request", null!, new TestServerCallContext(Method), (_, _, _) => throw new KeyNotFoundException()));
+
+        Assert.Equal(StatusCode.Internal, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task Call_CancelledByTheClient_IsCancelledAndNotLoggedAsError()
+    {
+        using var cancellation = new CancellationTokenSource();
+        await cancellation.CancelAsync();
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => _interceptor.UnaryServerHandler<string, string>(
+            "request", new TestServerCallContext(Method, cancellation.Token), (_, _) => throw new OperationCanceledException()));
+
+        Assert.Equal(StatusCode.Cancelled, error.StatusCode);
+        Assert.Empty(_logs.ErrorsSince(0));
+    }
+
+    [Fact]
+    public async Task Call_ThrowingRpcException_PassesItThrough()
+    {
+        var thrown = new RpcException(new Grpc.Core.Status(StatusCode.PermissionDenied, "no"));
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => _interceptor.UnaryServerHandler<string, string>(
+            "request", new TestServerCallContext(Method), (_, _) => throw thrown));
+
+        Assert.Same(thrown, error);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _loggerFactory.Dispose();
+}

@@ -1,0 +1,80 @@
+using AuthzGrpc.Server.Tests.Infrastructure;
+using AuthzGrpc.V1;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Reflection.V1Alpha;
+using static AuthzGrpc.Server.Tests.Infrastructure.Requests;
+
+namespace AuthzGrpc.Server.Tests;
+
+[Collection(ServerCollection.Name)]
+public sealed class HostingTests(ServerFixture server) : ServerTest(server)
+{
+    [Fact]
+    public async Task Health_OverallService_IsServing()
+    {
+        var health = new Health.HealthClient(Server.Channel);
+
+        var response = await health.CheckAsync(new HealthCheckRequest { Service = string.Empty });
+
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
+    }
+
+    [Fact]
+    public async Task Reflection_ListServices_IncludesAuthorizationAndHealth()
+    {
+        var reflection = new ServerReflection.ServerReflectionClient(Server.Channel);
+        using var call = reflection.ServerReflectionInfo();
+
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = string.Empty });
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        var services = call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList();
+
+        Assert.Contains("authz.v1.AuthorizationService", services);
+        Assert.Contains("grpc.health.v1.Health", services);
+    }
+
+    [Fact]
+    public void Server_ListensOnLoopback()
+    {
+        Assert.Equal("127.0.0.1", Server.Address.Host);
+        Assert.NotEqual(0, Server.Address.Port);
+    }
+
+    [Fact]
+    public async Task Watch_NotYetImplemented_IsUnimplemented()
+    {
+        using var call = Client.Watch(new WatchRequest());
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+
+        Assert.Equal(StatusCode.Unimplemented, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task SchemaAndRelationshipServices_NotYetMapped_AreUnimplemented()
+    {
+        var schema = new SchemaService.SchemaServiceClient(Server.Channel);
+        var relationships = new RelationshipService.RelationshipServiceClient(Server.Channel);
+
+        var readSchema = await Assert.ThrowsAsync<RpcException>(() => schema.ReadSchemaAsync(new ReadSchemaRequest()).ResponseAsync);
+        var write = await Assert.ThrowsAsync<RpcException>(() => relationships.WriteRelationshipsAsync(new WriteRelationshipsRequest()).ResponseAsync);
+
+        Assert.Equal(StatusCode.Unimplemented, readSchema.StatusCode);
+        Assert.Equal(StatusCode.Unimplemented, write.StatusCode);
+    }
+
+    [Fact]
+    public async Task Startup_LogsModelAndListenAddress()
+    {
+        // Any check first, so the server has certainly finished starting.
+        await Client.CheckAsync(Check("user:devon", "view", "project:storefront"));
+
+        var events = Server.Logs.Since(0).Select(e => e.EventId.Name).ToList();
+
+        Assert.Contains("SchemaLoaded", events);
+        Assert.Contains("RelationshipsLoaded", events);
+        Assert.Contains("Listening", events);
+    }
+}

@@ -1,0 +1,49 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
+namespace AuthzGrpc.Server.Tests.Infrastructure;
+
+/// <summary>One captured log entry.</summary>
+public sealed record LogEntry(long Sequence, LogLevel Level, string Category, EventId EventId, string Message, Exception? Exception)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"{Level} {Category}[{EventId.Id}] {Message}{(Exception is null ? "" : " " + Exception)}";
+}
+
+/// <summary>Captures every log entry of a host, so tests can fail on unexpected errors (as grpc-dotnet's VerifyNoErrorsScope).</summary>
+public sealed class LogCapture : ILoggerProvider
+{
+    private readonly ConcurrentQueue<LogEntry> _entries = new();
+    private long _sequence;
+
+    /// <summary>The sequence number the next entry will get; pass it to <see cref="Since"/>.</summary>
+    public long Mark => Interlocked.Read(ref _sequence);
+
+    /// <summary>Entries logged at or after <paramref name="mark"/>.</summary>
+    public IReadOnlyList<LogEntry> Since(long mark) => [.. _entries.Where(e => e.Sequence >= mark)];
+
+    /// <summary>Entries at Error or above logged at or after <paramref name="mark"/>.</summary>
+    public IReadOnlyList<LogEntry> ErrorsSince(long mark) => [.. Since(mark).Where(e => e.Level >= LogLevel.Error)];
+
+    /// <inheritdoc/>
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(LogCapture owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var sequence = Interlocked.Increment(ref owner._sequence) - 1;
+            owner._entries.Enqueue(new LogEntry(sequence, logLevel, category, eventId, formatter(state, exception), exception));
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using AuthzGrpc.Server.Hosting;
+using AuthzGrpc.V1;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace AuthzGrpc.Server.Tests.Infrastructure;
+
+/// <summary>
+/// The real server — composed by <see cref="AuthzServer.Build"/> exactly as Program does — on Kestrel at
+/// 127.0.0.1 with a free port, serving the default model and models/default.relationships; clients talk to it
+/// over plaintext HTTP/2 through the generated stubs.
+/// </summary>
+public sealed class ServerFixture : IAsyncLifetime
+{
+    private WebApplication? _app;
+    private GrpcChannel? _channel;
+
+    /// <summary>Every log entry of the server.</summary>
+    public LogCapture Logs { get; } = new();
+
+    /// <summary>The address the server is bound to, e.g. <c>http://127.0.0.1:41234</c>.</summary>
+    public Uri Address { get; private set; } = null!;
+
+    /// <summary>An h2c channel to the server.</summary>
+    public GrpcChannel Channel => _channel ?? throw new InvalidOperationException("the server is not started");
+
+    /// <summary>A client of authz.v1.AuthorizationService.</summary>
+    public AuthorizationService.AuthorizationServiceClient Authorization => new(Channel);
+
+    /// <summary>The path of a file under the test output's models/ folder.</summary>
+    public static string ModelPath(string fileName) => Path.Combine(AppContext.BaseDirectory, "models", fileName);
+
+    /// <summary>Builds a server on a free loopback port with the given configuration on top of the defaults.</summary>
+    public static WebApplication BuildServer(LogCapture logs, IDictionary<string, string?> settings) =>
+        AuthzServer.Build([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings)
+            {
+                ["Kestrel:Endpoints:Grpc:Url"] = "http://127.0.0.1:0",
+            });
+            builder.Logging.ClearProviders();
+            builder.Logging.SetMinimumLevel(LogLevel.Debug);
+            builder.Logging.AddProvider(logs);
+        });
+
+    /// <inheritdoc/>
+    public async Task InitializeAsync()
+    {
+        _app = BuildServer(Logs, new Dictionary<string, string?>
+        {
+            ["Authz:SchemaFile"] = ModelPath("default.zed"),
+            ["Authz:RelationshipsFile"] = ModelPath("default.relationships"),
+        });
+        await _app.StartAsync();
+        Address = new Uri(_app.Urls.Single());
+        _channel = GrpcChannel.ForAddress(Address);
+    }
+
+    /// <inheritdoc/>
+    public async Task DisposeAsync()
+    {
+        _channel?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>The test classes that share one running server; they run one after another.</summary>
+[CollectionDefinition(Name)]
+public sealed class ServerCollection : ICollectionFixture<ServerFixture>
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "server";
+}
+
+/// <summary>
+/// Base of the tests against the shared server: fails a test that made the server log at Error or above
+/// (an error is a bug even when the client got a sensible status).
+/// </summary>
+public abstract class ServerTest : IDisposable
+{
+    private readonly long _mark;
+
+    /// <summary>Remembers where the server's log stood when the test started.</summary>
+    protected ServerTest(ServerFixture server)
+    {
+        Server = server;
+        _mark = server.Logs.Mark;
+    }
+
+    /// <summary>The running server.</summary>
+    protected ServerFixture Server { get; }
+
+    /// <summary>A client of authz.v1.AuthorizationService.</summary>
+    protected AuthorizationService.AuthorizationServiceClient Client => Server.Authorization;
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        var errors = Server.Logs.ErrorsSince(_mark);
+        Assert.True(errors.Count == 0, "The server logged errors:\n" + string.Join("\n", errors));
+        GC.SuppressFinalize(this);
+    }
+}

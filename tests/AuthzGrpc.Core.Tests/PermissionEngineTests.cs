@@ -351,4 +351,27 @@ public sealed class PermissionEngineTests
         await writer.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.True(reads > 0);
     }
+
+    [Fact]
+    public void Write_WithAnAssignedRevision_TakesIt_AndRefusesAnOlderOne()
+    {
+        using var engine = NewEngine();
+
+        var revision = engine.Write([new RelationshipUpdate(RelationshipOperation.Touch, Relationship.Parse("folder:f#viewer@user:a"))], revision: 41);
+
+        Assert.Equal(41, revision);
+        Assert.Equal(41, engine.Revision);
+        Assert.Throws<ArgumentOutOfRangeException>(() => engine.Write([new RelationshipUpdate(RelationshipOperation.Touch, Relationship.Parse("folder:f#viewer@user:b"))], revision: 41));
+        Assert.False(Check(engine, "folder:f", "view", "user:b"));
+    }
+
+    [Fact]
+    public void Validate_ThrowsWhatWriteWould_AndChangesNothing()
+    {
+        using var engine = NewEngine("folder:f#viewer@user:a");
+
+        Assert.Equal(AuthzErrorKind.AlreadyExists, Assert.Throws<AuthzException>(() => engine.Validate([new RelationshipUpdate(RelationshipOperation.Create, Relationship.Parse("folder:f#viewer@user:a"))])).Kind);
+        engine.Validate([new RelationshipUpdate(RelationshipOperation.Create, Relationship.Parse("folder:f#viewer@user:b"))]);
+        Assert.False(Check(engine, "folder:f", "view", "user:b"));
+    }
 }

@@ -120,7 +120,7 @@ public sealed class SchemaErrorTests
         {
             "stray token between members",
             "definition user {}\ndefinition doc {\n    relation viewer: user\n    viewer\n}",
-            4, 5, "expected 'relation' or 'permission' in definition 'doc' but found 'viewer'"
+            4, 5, "expected 'relation', 'permission' or a management rule in definition 'doc' but found 'viewer'"
         },
         {
             "subject type listed twice",

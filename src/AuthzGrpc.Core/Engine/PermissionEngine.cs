@@ -68,30 +68,32 @@ public sealed partial class PermissionEngine : IDisposable
 
     /// <summary>
     /// Applies a batch atomically: every update is validated against the schema first, and if one is invalid
-    /// (or a create finds its relationship stored) nothing changes. Returns the revision after the batch.
+    /// (or a create finds its relationship stored) nothing changes. Returns the revision after the batch: the next
+    /// revision when something changed, or <paramref name="revision"/> when the caller (the source of truth)
+    /// assigned one — it must be newer than <see cref="Revision"/>.
     /// </summary>
-    public long Write(IReadOnlyList<RelationshipUpdate> updates)
+    public long Write(IReadOnlyList<RelationshipUpdate> updates, long? revision = null)
     {
         ArgumentNullException.ThrowIfNull(updates);
-        var resolved = new ResolvedRelationship[updates.Count];
         _lock.EnterWriteLock();
         try
         {
-            var creates = new HashSet<Relationship>();
-            for (var i = 0; i < updates.Count; i++)
+            if (revision <= _revision)
             {
-                resolved[i] = _graph.Resolve(updates[i].Relationship);
-                if (updates[i].Operation == RelationshipOperation.Create &&
-                    (_graph.Contains(resolved[i]) || !creates.Add(updates[i].Relationship)))
-                {
-                    throw new AuthzException(AuthzErrorKind.AlreadyExists, $"{updates[i].Relationship} already exists: use touch to write it regardless");
-                }
+                throw new ArgumentOutOfRangeException(nameof(revision), revision, $"revision must be newer than {_revision}");
             }
 
+            var resolved = ResolveUnlocked(updates);
             var changed = false;
             for (var i = 0; i < updates.Count; i++)
             {
                 changed |= updates[i].Operation == RelationshipOperation.Delete ? _graph.Remove(resolved[i]) : _graph.Add(resolved[i]);
+            }
+
+            if (revision is { } assigned)
+            {
+                Interlocked.Exchange(ref _revision, assigned);
+                return assigned;
             }
 
             return changed ? Interlocked.Increment(ref _revision) : _revision;
@@ -100,6 +102,41 @@ public sealed partial class PermissionEngine : IDisposable
         {
             _lock.ExitWriteLock();
         }
+    }
+
+    /// <summary>
+    /// Validates a batch against the schema and the stored relationships without applying it: throws the
+    /// <see cref="AuthzException"/> that <see cref="Write"/> would throw.
+    /// </summary>
+    public void Validate(IReadOnlyList<RelationshipUpdate> updates)
+    {
+        ArgumentNullException.ThrowIfNull(updates);
+        _lock.EnterReadLock();
+        try
+        {
+            ResolveUnlocked(updates);
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    private ResolvedRelationship[] ResolveUnlocked(IReadOnlyList<RelationshipUpdate> updates)
+    {
+        var resolved = new ResolvedRelationship[updates.Count];
+        var creates = new HashSet<Relationship>();
+        for (var i = 0; i < updates.Count; i++)
+        {
+            resolved[i] = _graph.Resolve(updates[i].Relationship);
+            if (updates[i].Operation == RelationshipOperation.Create &&
+                (_graph.Contains(resolved[i]) || !creates.Add(updates[i].Relationship)))
+            {
+                throw new AuthzException(AuthzErrorKind.AlreadyExists, $"{updates[i].Relationship} already exists: use touch to write it regardless");
+            }
+        }
+
+        return resolved;
     }
 
     /// <summary>Touches every relationship in one batch.</summary>

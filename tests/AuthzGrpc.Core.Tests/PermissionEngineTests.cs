@@ -374,4 +374,51 @@ public sealed class PermissionEngineTests
         engine.Validate([new RelationshipUpdate(RelationshipOperation.Create, Relationship.Parse("folder:f#viewer@user:b"))]);
         Assert.False(Check(engine, "folder:f", "view", "user:b"));
     }
+
+    [Fact]
+    public void Read_ByEveryKindOfFilter_EqualsFilteringEverything()
+    {
+        using var engine = NewEngine(
+            "group:eng#member@user:alice",
+            "group:eng#member@group:ops#member",
+            "group:public#member@user:*",
+            "folder:a#viewer@user:alice",
+            "folder:a#viewer@group:eng#member",
+            "folder:a#banned@user:bob",
+            "folder:b#viewer@group:ops#member",
+            "folder:b#parent@folder:a",
+            "organization:acme#owner@user:alice");
+        var filters = new RelationshipFilter[]
+        {
+            new("folder"),
+            new("folder", "a"),
+            new("folder", "a", "viewer"),
+            new("folder", null, "viewer"),
+            new("folder", null, null, new SubjectFilter("user", "alice")),
+            new("folder", null, null, new SubjectFilter("group", "eng")),
+            new("folder", null, null, new SubjectFilter("group", "ops", "member")),
+            new("folder", null, null, new SubjectFilter("group")),
+            new("group", null, null, new SubjectFilter("user", "*")),
+            new("group", null, "member", new SubjectFilter("user", null, string.Empty)),
+            new("folder", "missing"),
+            new("nothing"),
+        };
+
+        foreach (var filter in filters)
+        {
+            var expected = engine.ReadAll().Where(filter.Matches).Select(r => r.ToString()).Order();
+            Assert.Equal(expected, engine.Read(filter).Select(r => r.ToString()).Order());
+        }
+
+        Assert.Equal(["folder:a#viewer@user:alice"], engine.Read(new RelationshipFilter("folder", null, null, new SubjectFilter("user", "alice"))).Select(r => r.ToString()));
+    }
+
+    [Fact]
+    public void Descendants_AreEverythingBelow()
+    {
+        using var engine = NewEngine("folder:b#parent@folder:a", "folder:c#parent@folder:b", "folder:a#organization@organization:acme");
+
+        Assert.Equal(["folder:a", "folder:b", "folder:c"], engine.Descendants(ObjectRef.Parse("organization:acme")).Select(o => o.ToString()).Order());
+        Assert.Empty(engine.Descendants(ObjectRef.Parse("folder:c")));
+    }
 }

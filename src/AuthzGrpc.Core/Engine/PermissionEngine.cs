@@ -150,6 +150,23 @@ public sealed partial class PermissionEngine : IDisposable
     /// <summary>A snapshot of every stored relationship.</summary>
     public IReadOnlyList<Relationship> ReadAll() => Read(() => _graph.All().ToList());
 
+    /// <summary>
+    /// The stored relationships <paramref name="filter"/> selects. With a resource id it reads that object only; with
+    /// a subject id, only the relation sets that subject appears in; otherwise every relationship is scanned.
+    /// </summary>
+    public IReadOnlyList<Relationship> Read(RelationshipFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        return Read(() => _graph.Select(filter).ToList());
+    }
+
+    /// <summary>The objects whose ancestor chain contains <paramref name="resource"/> (everything below it).</summary>
+    public IReadOnlyList<ObjectRef> Descendants(ObjectRef resource) => Read(() =>
+    {
+        var node = FindObject(resource);
+        return _graph.Ancestors.ReachedBy(node).ToArray().Select(_graph.DescribeObject).ToList();
+    });
+
     /// <summary>The objects reachable from <paramref name="resource"/> through relations that arrows walk (its ancestor chain).</summary>
     public IReadOnlyList<ObjectRef> Ancestors(ObjectRef resource) => Read(() =>
     {

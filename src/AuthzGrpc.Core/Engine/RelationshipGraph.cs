@@ -279,6 +279,80 @@ internal sealed class RelationshipGraph
         }
     }
 
+    /// <summary>The relationships <paramref name="filter"/> selects, starting from the narrowest index it allows.</summary>
+    public IEnumerable<Relationship> Select(RelationshipFilter filter)
+    {
+        if (!Schema.TryGetType(filter.ResourceType, out var type))
+        {
+            return [];
+        }
+
+        if (filter.ResourceId is not null)
+        {
+            var node = FindObject(type.Index, filter.ResourceId);
+            return node < 0 ? [] : RelationshipsOf(node).Where(filter.Matches);
+        }
+
+        if (filter.Subject is { Id: not null } subject && Schema.TryGetType(subject.Type, out var subjectType))
+        {
+            var subjectNode = subject.Id == Identifiers.Wildcard ? FindWildcard(subjectType.Index) : FindObject(subjectType.Index, subject.Id);
+            if (subjectNode < 0)
+            {
+                return [];
+            }
+
+            // The subject itself and every subject set of it (alice, and group:eng#member for group:eng).
+            var nodes = new List<int> { subjectNode };
+            if (_nodes[subjectNode].SubjectSets is { } sets)
+            {
+                nodes.AddRange(sets.Where(s => s >= 0));
+            }
+
+            return nodes
+                .SelectMany(n => _nodes[n].AppearsIn?.ToArray() ?? [])
+                .SelectMany(RelationshipsOfSet)
+                .Where(filter.Matches)
+                .Distinct();
+        }
+
+        return All().Where(filter.Matches);
+    }
+
+    private IEnumerable<Relationship> RelationshipsOf(int node)
+    {
+        var relations = _nodes[node].Relations;
+        if (relations is null)
+        {
+            yield break;
+        }
+
+        foreach (var set in relations)
+        {
+            if (set is not null)
+            {
+                foreach (var relationship in RelationshipsOfSet(set.Node))
+                {
+                    yield return relationship;
+                }
+            }
+        }
+    }
+
+    // Every relationship stored on the relation set that subject-set node stands for.
+    private IEnumerable<Relationship> RelationshipsOfSet(int setNode)
+    {
+        ref var node = ref _nodes[setNode];
+        var set = FindRelationSet(node.Object, node.Member);
+        if (set is null)
+        {
+            return [];
+        }
+
+        var resource = DescribeObject(node.Object);
+        var relation = Schema.Types[node.Type].Members[node.Member].Name;
+        return set.Subjects.ToArray().Select(subject => new Relationship(resource, relation, DescribeSubject(subject)));
+    }
+
     public ObjectRef DescribeObject(int node) => new(Schema.Types[_nodes[node].Type].Name, _nodes[_nodes[node].Object].Id);
 
     public SubjectRef DescribeSubject(int node)

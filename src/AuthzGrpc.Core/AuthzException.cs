@@ -15,6 +15,9 @@ public enum AuthzErrorKind
     /// <summary>The request is well formed but the state forbids it (a broken precondition or rule).</summary>
     FailedPrecondition,
 
+    /// <summary>The caller lacks the authority for the change (a management rule's <c>by</c>, <c>holding</c> or <c>except self</c>).</summary>
+    PermissionDenied,
+
     /// <summary>Evaluation hit its recursion budget (a cycle in the data, or a graph deeper than allowed).</summary>
     DepthExceeded,
 }

@@ -1,0 +1,378 @@
+using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Core.Model;
+using AuthzGrpc.Core.Schema;
+
+namespace AuthzGrpc.Core.Management;
+
+/// <summary>The relationship changes a management operation makes, and what it removed (for the reply and the audit log).</summary>
+/// <param name="Updates">The changes, to be committed as one batch.</param>
+/// <param name="Removed">The relationships the operation deletes, including those a cascade removes.</param>
+public sealed record ManagementPlan(IReadOnlyList<RelationshipUpdate> Updates, IReadOnlyList<Relationship> Removed)
+{
+    /// <summary>Nothing to change.</summary>
+    public static readonly ManagementPlan Empty = new([], []);
+}
+
+/// <summary>
+/// Turns management operations (grant, revoke, set roles, remove member, leave, transfer, invitation grants) into
+/// relationship changes, enforcing the schema's management rules (<see cref="ManagementRules"/>). It reads the engine
+/// and changes nothing: the caller commits the plan. Authority is checked before state (R24): a caller without the
+/// authority gets <see cref="AuthzErrorKind.PermissionDenied"/> whatever the state; an authorised change that a rule
+/// forbids gets <see cref="AuthzErrorKind.FailedPrecondition"/> naming the rule.
+/// </summary>
+/// <remarks>Plans are only consistent if no write lands between planning and committing: the caller serializes them.</remarks>
+public sealed class ManagementPlanner(PermissionEngine engine)
+{
+    private CompiledSchema Schema => engine.Schema;
+
+    /// <summary>Grants <paramref name="relation"/> on <paramref name="resource"/> to <paramref name="subject"/>, with the base memberships it implies.</summary>
+    public ManagementPlan Grant(SubjectRef caller, ObjectRef resource, string relation, SubjectRef subject) =>
+        SetRoles(caller, resource, subject, add: [relation], remove: []);
+
+    /// <summary>Revokes <paramref name="relation"/> on <paramref name="resource"/> from <paramref name="subject"/>.</summary>
+    public ManagementPlan Revoke(SubjectRef caller, ObjectRef resource, string relation, SubjectRef subject)
+    {
+        var type = TypeOf(resource);
+        var definition = RelationOf(type, relation);
+        if (!Holds(resource, definition, subject))
+        {
+            throw new AuthzException(AuthzErrorKind.NotFound, $"{subject} does not hold {relation} on {resource}");
+        }
+
+        return SetRoles(caller, resource, subject, add: [], remove: [relation]);
+    }
+
+    /// <summary>
+    /// Makes the subject's roles on the resource (relations with a grant or revoke rule, the base membership aside)
+    /// exactly <paramref name="relations"/>: a role change is one step, so a last owner cannot be downgraded in passing.
+    /// </summary>
+    public ManagementPlan SetRoles(SubjectRef caller, ObjectRef resource, SubjectRef subject, IReadOnlyCollection<string> relations)
+    {
+        ArgumentNullException.ThrowIfNull(relations);
+        var type = TypeOf(resource);
+        var wanted = relations.Select(r => RelationOf(type, r)).ToHashSet();
+        var current = Roles(type).Where(r => r != type.Rules.Base && Holds(resource, r, subject)).ToHashSet();
+        return SetRoles(caller, resource, subject,
+            add: [.. wanted.Except(current).Select(r => r.Name)],
+            remove: [.. current.Except(wanted).Select(r => r.Name)]);
+    }
+
+    /// <summary>
+    /// Removes <paramref name="subject"/> from <paramref name="resource"/>: every role it holds there and on everything
+    /// below (the cascade). Needs the revoke rule of the resource's base membership, or of each role it holds on the
+    /// resource when the type has none. Attributes (relations without management rules, such as a creator) stay.
+    /// </summary>
+    public ManagementPlan RemoveMember(SubjectRef caller, ObjectRef resource, SubjectRef subject)
+    {
+        var type = TypeOf(resource);
+        var authorityOver = type.Rules.Base is { } baseRelation
+            ? [baseRelation]
+            : Roles(type).Where(r => Holds(resource, r, subject)).ToList();
+        if (authorityOver.Count == 0)
+        {
+            // Without a base membership, authority comes from the roles held here: none means nothing to remove here.
+            throw new AuthzException(AuthzErrorKind.NotFound, $"{subject} holds nothing on {resource}; remove it where it is granted");
+        }
+
+        foreach (var relation in authorityOver)
+        {
+            RequireRevokeAuthority(caller, resource, type, relation, subject);
+        }
+
+        var removed = Cascade(resource, subject);
+        if (removed.Count == 0)
+        {
+            throw new AuthzException(AuthzErrorKind.NotFound, $"{subject} holds nothing on {resource} or below it");
+        }
+
+        return Remove(removed);
+    }
+
+    /// <summary>The caller removes itself from <paramref name="resource"/> (and everything below), if the <c>leave</c> rule allows.</summary>
+    public ManagementPlan Leave(SubjectRef caller, ObjectRef resource)
+    {
+        var type = TypeOf(resource);
+        if (type.Rules.LeaveBy is not { } leaveBy)
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"nobody may leave a {type.Name}: the schema has no 'leave' rule for it");
+        }
+
+        if (!Has(caller, resource, leaveBy))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"leaving {resource} needs {leaveBy.Name}, which {caller} does not have");
+        }
+
+        var removed = Cascade(resource, caller);
+        return removed.Count == 0
+            ? throw new AuthzException(AuthzErrorKind.NotFound, $"{caller} holds nothing on {resource}")
+            : Remove(removed);
+    }
+
+    /// <summary>The caller hands its <paramref name="relation"/> on <paramref name="resource"/> over to <paramref name="to"/>, keeping none of it.</summary>
+    public ManagementPlan Transfer(SubjectRef caller, ObjectRef resource, string relation, SubjectRef to)
+    {
+        var type = TypeOf(resource);
+        var definition = RelationOf(type, relation);
+        if (!type.Rules.Transfer.TryGetValue(definition, out var by))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{type.Name}#{relation} cannot be transferred: the schema has no 'transfer {relation}' rule");
+        }
+
+        if (!Has(caller, resource, by) || !Holds(resource, definition, caller))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"transferring {relation} of {resource} needs {by.Name} and holding {relation} directly, which {caller} does not");
+        }
+
+        if (to == caller)
+        {
+            throw new AuthzException(AuthzErrorKind.FailedPrecondition, $"{caller} already holds {relation} on {resource}: transfer it to someone else");
+        }
+
+        var removed = new Relationship(resource, relation, caller);
+        var updates = new List<RelationshipUpdate> { new(RelationshipOperation.Delete, removed) };
+        if (!Holds(resource, definition, to))
+        {
+            updates.Add(new(RelationshipOperation.Touch, new Relationship(resource, relation, to)));
+        }
+
+        updates.AddRange(BaseMemberships(resource, to).Select(r => new RelationshipUpdate(RelationshipOperation.Touch, r)));
+        engine.Validate(updates);
+        return new ManagementPlan(updates, [removed]);
+    }
+
+    /// <summary>
+    /// Checks that the caller may grant each relation on the resource (as an invitation carries them); the invitee is
+    /// not known yet, so <c>except self</c> does not apply.
+    /// </summary>
+    public void RequireGrantAuthority(SubjectRef caller, ObjectRef resource, IEnumerable<string> relations)
+    {
+        var type = TypeOf(resource);
+        foreach (var relation in relations)
+        {
+            RequireGrantAuthority(caller, resource, type, RelationOf(type, relation), subject: null);
+        }
+    }
+
+    /// <summary>
+    /// The grants an accepted invitation makes for <paramref name="invitee"/>: the relations and the base memberships
+    /// they imply. Authority was checked when the invitation was made; state rules are checked now.
+    /// </summary>
+    public ManagementPlan Accept(ObjectRef resource, IReadOnlyCollection<string> relations, SubjectRef invitee)
+    {
+        var type = TypeOf(resource);
+        var updates = new List<RelationshipUpdate>();
+        foreach (var relation in relations.Select(r => RelationOf(type, r)))
+        {
+            if (!Holds(resource, relation, invitee))
+            {
+                RequireGrantState(resource, type, relation, invitee);
+                updates.Add(new(RelationshipOperation.Touch, new Relationship(resource, relation.Name, invitee)));
+            }
+        }
+
+        updates.AddRange(BaseMemberships(resource, invitee).Select(r => new RelationshipUpdate(RelationshipOperation.Touch, r)));
+        engine.Validate(updates);
+        return new ManagementPlan(updates, []);
+    }
+
+    private ManagementPlan SetRoles(SubjectRef caller, ObjectRef resource, SubjectRef subject, IReadOnlyList<string> add, IReadOnlyList<string> remove)
+    {
+        var type = TypeOf(resource);
+        var adding = add.Select(r => RelationOf(type, r)).Where(r => !Holds(resource, r, subject)).ToList();
+        var removing = remove.Select(r => RelationOf(type, r)).ToList();
+
+        // Authority first, for every part of the change.
+        foreach (var relation in adding)
+        {
+            RequireGrantAuthority(caller, resource, type, relation, subject);
+        }
+
+        foreach (var relation in removing)
+        {
+            RequireRevokeAuthority(caller, resource, type, relation, subject);
+        }
+
+        // Then state.
+        foreach (var relation in removing)
+        {
+            if (type.Rules.Base == relation)
+            {
+                throw new AuthzException(AuthzErrorKind.FailedPrecondition, $"base {relation.Name}: {relation.Name} of {resource} is the base membership and cannot be revoked alone; remove the member instead");
+            }
+
+            RequireMutable(resource, type, relation);
+        }
+
+        foreach (var relation in adding)
+        {
+            RequireGrantState(resource, type, relation, subject);
+        }
+
+        var removed = removing.Select(r => new Relationship(resource, r.Name, subject)).ToList();
+        RequireMinimums(removed);
+        var updates = removed.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r))
+            .Concat(adding.Select(r => new RelationshipUpdate(RelationshipOperation.Touch, new Relationship(resource, r.Name, subject))))
+            .ToList();
+        if (adding.Count > 0)
+        {
+            updates.AddRange(BaseMemberships(resource, subject).Select(r => new RelationshipUpdate(RelationshipOperation.Touch, r)));
+        }
+
+        engine.Validate(updates);
+        return new ManagementPlan(updates, removed);
+    }
+
+    private void RequireGrantAuthority(SubjectRef caller, ObjectRef resource, TypeDefinition type, RelationDefinition relation, SubjectRef? subject)
+    {
+        if (!type.Rules.Grant.TryGetValue(relation, out var rule))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{type.Name}#{relation.Name} cannot be granted through the management API: the schema has no grant rule for it");
+        }
+
+        if (!Has(caller, resource, rule.By))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"granting {relation.Name} on {resource} needs {rule.By.Name}, which {caller} does not have");
+        }
+
+        if (rule.Holding && !Has(caller, resource, relation))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"granting {relation.Name} on {resource} needs holding it (no escalation), and {caller} does not");
+        }
+
+        if (rule.ExceptSelf && subject == caller)
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller} cannot change its own {relation.Name} on {resource}");
+        }
+    }
+
+    private void RequireRevokeAuthority(SubjectRef caller, ObjectRef resource, TypeDefinition type, RelationDefinition relation, SubjectRef subject)
+    {
+        if (!type.Rules.Revoke.TryGetValue(relation, out var rule))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{type.Name}#{relation.Name} cannot be revoked through the management API: the schema has no revoke rule for it");
+        }
+
+        if (!Has(caller, resource, rule.By))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"revoking {relation.Name} on {resource} needs {rule.By.Name}, which {caller} does not have");
+        }
+
+        if (rule.ExceptSelf && subject == caller)
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller} cannot change its own {relation.Name} on {resource}");
+        }
+    }
+
+    private void RequireGrantState(ObjectRef resource, TypeDefinition type, RelationDefinition relation, SubjectRef subject)
+    {
+        RequireMutable(resource, type, relation);
+        if (type.Rules.Unique.Contains(relation))
+        {
+            var elsewhere = engine.Read(new RelationshipFilter(resource.Type, null, relation.Name, Exactly(subject)))
+                .FirstOrDefault(r => r.Resource != resource);
+            if (elsewhere != default)
+            {
+                throw new AuthzException(AuthzErrorKind.FailedPrecondition, $"unique {relation.Name}: {subject} is already {relation.Name} of {elsewhere.Resource}");
+            }
+        }
+    }
+
+    private void RequireMutable(ObjectRef resource, TypeDefinition type, RelationDefinition relation)
+    {
+        if (!type.Rules.Immutable.TryGetValue(relation, out var when))
+        {
+            return;
+        }
+
+        var isSet = engine.Read(new RelationshipFilter(resource.Type, resource.Id, relation.Name)).Count > 0;
+        var applies = when is null || engine.Read(new RelationshipFilter(resource.Type, resource.Id, when.Name)).Count > 0;
+        if (isSet && applies)
+        {
+            var reason = when is null ? string.Empty : $" while {when.Name} is set";
+            throw new AuthzException(AuthzErrorKind.FailedPrecondition, $"immutable {relation.Name}: {relation.Name} of {resource} cannot change{reason}");
+        }
+    }
+
+    // The last holders stay: a removal may not take a relation with a minimum below it.
+    private void RequireMinimums(IReadOnlyList<Relationship> removed)
+    {
+        foreach (var group in removed.GroupBy(r => (r.Resource, r.Relation)))
+        {
+            var type = TypeOf(group.Key.Resource);
+            var relation = RelationOf(type, group.Key.Relation);
+            if (type.Rules.Minimum.TryGetValue(relation, out var minimum))
+            {
+                var remaining = engine.Read(new RelationshipFilter(group.Key.Resource.Type, group.Key.Resource.Id, relation.Name)).Count - group.Count();
+                if (remaining < minimum)
+                {
+                    throw new AuthzException(AuthzErrorKind.FailedPrecondition, $"minimum {minimum} {relation.Name}: {group.Key.Resource} would keep {remaining}; give the {relation.Name} role to someone else first");
+                }
+            }
+        }
+    }
+
+    // Every role of the subject on the resource and below it.
+    private List<Relationship> Cascade(ObjectRef resource, SubjectRef subject)
+    {
+        var filter = Exactly(subject);
+        return engine.Descendants(resource).Append(resource).Distinct()
+            .SelectMany(o => engine.Read(new RelationshipFilter(o.Type, o.Id, null, filter)))
+            .Where(r => Roles(TypeOf(r.Resource)).Contains(RelationOf(TypeOf(r.Resource), r.Relation)))
+            .Distinct()
+            .ToList();
+    }
+
+    // The relations the management API manages on a type: those with a grant or revoke rule, and the base membership.
+    private static HashSet<RelationDefinition> Roles(TypeDefinition type)
+    {
+        var roles = type.Rules.Grant.Keys.Concat(type.Rules.Revoke.Keys).ToHashSet();
+        if (type.Rules.Base is { } baseRelation)
+        {
+            roles.Add(baseRelation);
+        }
+
+        return roles;
+    }
+
+    private ManagementPlan Remove(List<Relationship> removed)
+    {
+        RequireMinimums(removed);
+        var updates = removed.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r)).ToList();
+        return new ManagementPlan(updates, removed);
+    }
+
+    // Joining anything makes the subject a member of each enclosing object that declares a base membership.
+    private IEnumerable<Relationship> BaseMemberships(ObjectRef resource, SubjectRef subject)
+    {
+        if (subject.IsSubjectSet || subject.IsWildcard)
+        {
+            yield break;
+        }
+
+        foreach (var holder in engine.Ancestors(resource).Append(resource).Distinct())
+        {
+            var type = TypeOf(holder);
+            if (type.Rules.Base is { } baseRelation && Schema.TryGetType(subject.Type, out var subjectType) &&
+                baseRelation.Allows(subjectType, null, wildcard: false) && !Holds(holder, baseRelation, subject))
+            {
+                yield return new Relationship(holder, baseRelation.Name, subject);
+            }
+        }
+    }
+
+    private bool Has(SubjectRef caller, ObjectRef resource, MemberDefinition permission) =>
+        engine.Check(resource, permission.Name, caller);
+
+    private bool Holds(ObjectRef resource, RelationDefinition relation, SubjectRef subject) =>
+        engine.Read(new RelationshipFilter(resource.Type, resource.Id, relation.Name, Exactly(subject))).Count > 0;
+
+    private static SubjectFilter Exactly(SubjectRef subject) => new(subject.Type, subject.Id, subject.Relation ?? string.Empty);
+
+    private TypeDefinition TypeOf(ObjectRef resource) =>
+        Schema.TryGetType(resource.Type, out var type) ? type : throw AuthzException.Invalid($"type '{resource.Type}' is not defined in the schema");
+
+    private static RelationDefinition RelationOf(TypeDefinition type, string name) =>
+        type.TryGetMember(name, out var member) && member is RelationDefinition relation
+            ? relation
+            : throw AuthzException.Invalid($"'{name}' is not a relation of '{type.Name}'");
+}

@@ -1,0 +1,280 @@
+using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Core.Management;
+using AuthzGrpc.Core.Model;
+using AuthzGrpc.Core.Schema;
+
+namespace AuthzGrpc.Core.Tests;
+
+/// <summary>The management rules, each with the allowed case and the refused case and its error kind.</summary>
+public sealed class ManagementPlannerTests : IDisposable
+{
+    private const string Schema = """
+        definition user {}
+        definition organization {
+            relation owner: user
+            relation admin: user
+            relation viewer: user
+            relation member: user
+            relation flag_billing: user
+            relation flag_members: user
+            permission manage_owners = owner
+            permission manage_users = owner + admin + flag_members
+            permission can_leave = owner + admin
+
+            manage owner by manage_owners
+            manage admin, viewer by manage_users
+            manage flag_billing, flag_members by manage_users holding except self
+            revoke member by manage_users except self
+            minimum 1 owner
+            base member
+            leave by can_leave
+            transfer owner by owner
+        }
+        definition project {
+            relation organization: organization
+            relation admin: user
+            relation viewer: user
+            relation creator: user
+            permission manage_members = admin + organization->owner
+            manage admin, viewer by manage_members
+        }
+        definition environment {
+            relation project: project
+            relation production_of: project
+            relation type: project
+            permission manage = project->manage_members
+            grant production_of, type by manage
+            unique production_of
+            immutable type when production_of
+        }
+        """;
+
+    private readonly PermissionEngine _engine = new(CompiledSchema.Compile(Schema));
+    private readonly ManagementPlanner _planner;
+
+    public ManagementPlannerTests()
+    {
+        _planner = new ManagementPlanner(_engine);
+        _engine.Add(Seed.Select(Relationship.Parse));
+    }
+
+    private static readonly string[] Seed =
+    [
+            "organization:acme#owner@user:olivia",
+            "organization:acme#admin@user:adam",
+            "organization:acme#viewer@user:vera",
+            "organization:acme#flag_members@user:mia",
+            "organization:acme#flag_billing@user:bill",
+            "organization:acme#member@user:olivia",
+            "organization:acme#member@user:adam",
+            "organization:acme#member@user:vera",
+            "organization:acme#member@user:mia",
+            "organization:acme#member@user:bill",
+            "project:web#organization@organization:acme",
+            "project:web#admin@user:priya",
+            "project:web#viewer@user:vera",
+            "project:web#creator@user:vera",
+            "environment:prod#project@project:web",
+            "environment:prod#production_of@project:web",
+            "environment:prod#type@project:web",
+            "environment:stage#project@project:web",
+    ];
+
+    public void Dispose() => _engine.Dispose();
+
+    private static SubjectRef U(string id) => new("user", id);
+
+    private static readonly ObjectRef Acme = new("organization", "acme");
+    private static readonly ObjectRef Web = new("project", "web");
+
+    private void Apply(ManagementPlan plan) => _engine.Write(plan.Updates);
+
+    private static AuthzErrorKind Refused(Action action) => Assert.Throws<AuthzException>(action).Kind;
+
+    private bool Holds(string relationship) => _engine.ReadAll().Contains(Relationship.Parse(relationship));
+
+    [Fact]
+    public void Grant_WithAuthority_AddsTheRole_AndTheBaseMembership()
+    {
+        Apply(_planner.Grant(U("adam"), Acme, "viewer", U("newbie")));
+
+        Assert.True(Holds("organization:acme#viewer@user:newbie"));
+        Assert.True(Holds("organization:acme#member@user:newbie"));
+    }
+
+    [Fact]
+    public void GrantOnAProject_MakesTheUserAnOrganizationMember()
+    {
+        Apply(_planner.Grant(U("priya"), Web, "viewer", U("carl")));
+
+        Assert.True(Holds("project:web#viewer@user:carl"));
+        Assert.True(Holds("organization:acme#member@user:carl"));
+    }
+
+    [Fact]
+    public void Grant_WithoutAuthority_IsPermissionDenied()
+    {
+        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.Grant(U("vera"), Acme, "viewer", U("newbie"))));
+        Assert.False(Holds("organization:acme#viewer@user:newbie"));
+    }
+
+    [Fact]
+    public void AdminGrantingOwner_IsPermissionDenied_OwnerGrantingOwner_IsAllowed()
+    {
+        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.Grant(U("adam"), Acme, "owner", U("vera"))));
+
+        Apply(_planner.Grant(U("olivia"), Acme, "owner", U("adam")));
+
+        Assert.True(Holds("organization:acme#owner@user:adam"));
+    }
+
+    [Fact]
+    public void GrantingAFlagOneLacks_IsPermissionDenied_OneHolds_IsAllowed()
+    {
+        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.Grant(U("mia"), Acme, "flag_billing", U("vera"))));
+
+        Apply(_planner.Grant(U("mia"), Acme, "flag_members", U("vera")));
+
+        Assert.True(Holds("organization:acme#flag_members@user:vera"));
+    }
+
+    [Fact]
+    public void EditingOwnFlags_IsPermissionDenied()
+    {
+        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.Revoke(U("mia"), Acme, "flag_members", U("mia"))));
+        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.RemoveMember(U("mia"), Acme, U("mia"))));
+    }
+
+    [Fact]
+    public void RelationWithoutAGrantRule_CannotBeGranted()
+    {
+        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.Grant(U("olivia"), Web, "creator", U("adam"))));
+    }
+
+    [Fact]
+    public void RevokingTheLastOwner_IsFailedPrecondition_ASecondOwnerMayBeRevoked()
+    {
+        Assert.Equal(AuthzErrorKind.FailedPrecondition, Refused(() => _planner.Revoke(U("olivia"), Acme, "owner", U("olivia"))));
+
+        Apply(_planner.Grant(U("olivia"), Acme, "owner", U("adam")));
+        Apply(_planner.Revoke(U("adam"), Acme, "owner", U("olivia")));
+
+        Assert.False(Holds("organization:acme#owner@user:olivia"));
+    }
+
+    [Fact]
+    public void AuthorityIsCheckedBeforeState()
+    {
+        // Vera may not touch owners at all: that she would also remove the last owner is not her business to learn.
+        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.Revoke(U("vera"), Acme, "owner", U("olivia"))));
+    }
+
+    [Fact]
+    public void DowngradingTheLastOwner_IsFailedPrecondition()
+    {
+        Assert.Equal(AuthzErrorKind.FailedPrecondition, Refused(() => _planner.SetRoles(U("olivia"), Acme, U("olivia"), ["admin"])));
+        Assert.True(Holds("organization:acme#owner@user:olivia"));
+    }
+
+    [Fact]
+    public void SetRoles_ChangesTheRoleInOneStep()
+    {
+        var plan = _planner.SetRoles(U("olivia"), Acme, U("vera"), ["admin"]);
+        Apply(plan);
+
+        Assert.True(Holds("organization:acme#admin@user:vera"));
+        Assert.False(Holds("organization:acme#viewer@user:vera"));
+        Assert.Equal(["organization:acme#viewer@user:vera"], plan.Removed.Select(r => r.ToString()));
+    }
+
+    [Fact]
+    public void RevokingTheBaseMembership_IsFailedPrecondition()
+    {
+        Assert.Equal(AuthzErrorKind.FailedPrecondition, Refused(() => _planner.Revoke(U("olivia"), Acme, "member", U("vera"))));
+    }
+
+    [Fact]
+    public void RevokingWhatIsNotHeld_IsNotFound()
+    {
+        Assert.Equal(AuthzErrorKind.NotFound, Refused(() => _planner.Revoke(U("olivia"), Acme, "admin", U("vera"))));
+    }
+
+    [Fact]
+    public void RemoveMember_CascadesToEveryGrantBelow_AndListsThem()
+    {
+        var plan = _planner.RemoveMember(U("adam"), Acme, U("vera"));
+        Apply(plan);
+
+        Assert.Equal(
+            ["organization:acme#member@user:vera", "organization:acme#viewer@user:vera", "project:web#viewer@user:vera"],
+            plan.Removed.Select(r => r.ToString()).Order());
+
+        // Attributes are not roles: who created the project stays recorded.
+        Assert.Equal(["project:web#creator@user:vera"], _engine.ReadAll().Where(r => r.Subject == U("vera")).Select(r => r.ToString()));
+    }
+
+    [Fact]
+    public void RemoveFromProject_KeepsTheOrganizationMembership()
+    {
+        Apply(_planner.RemoveMember(U("priya"), Web, U("vera")));
+
+        Assert.False(Holds("project:web#viewer@user:vera"));
+        Assert.True(Holds("organization:acme#member@user:vera"));
+    }
+
+    [Fact]
+    public void RemovingTheLastOwner_IsFailedPrecondition()
+    {
+        Assert.Equal(AuthzErrorKind.FailedPrecondition, Refused(() => _planner.RemoveMember(U("adam"), Acme, U("olivia"))));
+    }
+
+    [Fact]
+    public void Leave_ByAnAdmin_RemovesEverything_ByAViewer_IsPermissionDenied_ByTheLastOwner_IsFailedPrecondition()
+    {
+        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.Leave(U("vera"), Acme)));
+        Assert.Equal(AuthzErrorKind.FailedPrecondition, Refused(() => _planner.Leave(U("olivia"), Acme)));
+
+        Apply(_planner.Leave(U("adam"), Acme));
+
+        Assert.DoesNotContain(_engine.ReadAll(), r => r.Subject == U("adam"));
+    }
+
+    [Fact]
+    public void Transfer_MovesTheRole_AndTheFormerHolderKeepsNone()
+    {
+        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.Transfer(U("adam"), Acme, "owner", U("vera"))));
+
+        Apply(_planner.Transfer(U("olivia"), Acme, "owner", U("adam")));
+
+        Assert.True(Holds("organization:acme#owner@user:adam"));
+        Assert.False(Holds("organization:acme#owner@user:olivia"));
+    }
+
+    [Fact]
+    public void SecondProductionEnvironment_IsFailedPrecondition()
+    {
+        Assert.Equal(AuthzErrorKind.FailedPrecondition, Refused(() => _planner.Grant(U("priya"), new ObjectRef("environment", "stage"), "production_of", new SubjectRef("project", "web"))));
+    }
+
+    [Fact]
+    public void ProductionTypeIsImmutable_APreviewTypeIsNot()
+    {
+        Assert.Equal(AuthzErrorKind.FailedPrecondition, Refused(() => _planner.Grant(U("priya"), new ObjectRef("environment", "prod"), "type", new SubjectRef("project", "other"))));
+
+        Apply(_planner.Grant(U("priya"), new ObjectRef("environment", "stage"), "type", new SubjectRef("project", "web")));
+
+        Assert.True(Holds("environment:stage#type@project:web"));
+    }
+
+    [Fact]
+    public void Invitation_NeedsGrantAuthorityWhenMade_AndAcceptGrantsWithBaseMembership()
+    {
+        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.RequireGrantAuthority(U("adam"), Acme, ["owner"])));
+        _planner.RequireGrantAuthority(U("adam"), Acme, ["admin", "viewer"]);
+
+        Apply(_planner.Accept(Web, ["viewer"], U("ivan")));
+
+        Assert.True(Holds("project:web#viewer@user:ivan"));
+        Assert.True(Holds("organization:acme#member@user:ivan"));
+    }
+}

@@ -47,6 +47,59 @@ public sealed class ModelValidationTests
 
     [Theory]
     [MemberData(nameof(ValidationFiles))]
+    public void ValidationFile_EveryManagementCaseHolds(string file)
+    {
+        var validation = ValidationFile.Load(Path.Combine(ModelsDirectory, file));
+
+        var failures = validation.RunManagement();
+
+        Assert.True(failures.Count == 0, string.Join("\n\n", failures));
+    }
+
+    [Fact]
+    public void ManagementCases_ReportTheWrongOutcome_AndFailedFollowUpChecks()
+    {
+        var validation = ValidationFile.Parse("""
+            schema: |
+              definition user {}
+              definition team {
+                  relation owner: user
+                  relation member: user
+                  manage owner by owner
+                  minimum 1 owner
+                  base member
+              }
+            relationships: |
+              team:t#owner@user:olga
+            management:
+              - name: the last owner cannot be revoked
+                as: user:olga
+                revoke: team:t#owner@user:olga
+                expect: failed_precondition
+              - name: wrongly expected to be refused
+                as: user:olga
+                grant: team:t#owner@user:bob
+                expect: permission_denied
+              - name: accepted, with a wrong follow-up check
+                as: user:olga
+                grant: team:t#owner@user:bob
+                expect: ok
+                then:
+                  assertTrue:
+                    - team:t#member@user:bob
+                  assertFalse:
+                    - team:t#owner@user:bob
+            """, _ => string.Empty);
+
+        var failures = validation.RunManagement();
+
+        Assert.Equal(2, failures.Count);
+        Assert.Contains("expected PermissionDenied, but it was accepted", failures[0], StringComparison.Ordinal);
+        Assert.Contains("assertFalse team:t#owner@user:bob", failures[1], StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(ValidationFiles))]
     public void ValidationFile_ReferenceEvaluatorAgrees(string file)
     {
         var validation = ValidationFile.Load(Path.Combine(ModelsDirectory, file));
@@ -91,6 +144,9 @@ public sealed class ModelValidationTests
     [InlineData("schema: |\n  definition user {}\nrelationships: |\n  not a relationship", "relationships, line 1")]
     [InlineData("schema: |\n  definition user {}\nassertions:\n  assertTrue:\n    - user:alice", "assertTrue")]
     [InlineData("schema: |\n  definition user {}\nasertions: {}", "asertions")]
+    [InlineData("schema: |\n  definition user {}\nmanagement:\n  - as: user:a\n    expect: ok", "give exactly one operation")]
+    [InlineData("schema: |\n  definition user {}\nmanagement:\n  - as: user:a\n    leave: team:t\n    expect: maybe", "expect must be ok")]
+    [InlineData("schema: |\n  definition user {}\nmanagement:\n  - leave: team:t\n    expect: ok", "'as' is required")]
     public void ValidationFile_Malformed_SaysWhatIsWrong(string yaml, string message)
     {
         var error = Assert.Throws<FormatException>(() => ValidationFile.Parse(yaml, _ => string.Empty));

@@ -14,11 +14,12 @@ namespace AuthzGrpc.Core.Validation;
 /// </summary>
 public sealed class ValidationFile
 {
-    private ValidationFile(string schemaText, IReadOnlyList<Relationship> relationships, IReadOnlyList<Assertion> assertions)
+    private ValidationFile(string schemaText, IReadOnlyList<Relationship> relationships, IReadOnlyList<Assertion> assertions, IReadOnlyList<ManagementCase> management)
     {
         SchemaText = schemaText;
         Relationships = relationships;
         Assertions = assertions;
+        Management = management;
     }
 
     /// <summary>The schema text.</summary>
@@ -29,6 +30,9 @@ public sealed class ValidationFile
 
     /// <summary>Every assertion, in file order.</summary>
     public IReadOnlyList<Assertion> Assertions { get; }
+
+    /// <summary>The management cases, each run on its own copy of the relationships.</summary>
+    public IReadOnlyList<ManagementCase> Management { get; }
 
     /// <summary>
     /// Parses a validation file. <paramref name="readSchemaFile"/> reads a <c>schemaFile</c> path (relative to the
@@ -79,7 +83,8 @@ public sealed class ValidationFile
         var assertions = new List<Assertion>();
         AddAssertions(document.Assertions?.AssertTrue, expected: true, assertions);
         AddAssertions(document.Assertions?.AssertFalse, expected: false, assertions);
-        return new ValidationFile(schemaText, relationships, assertions);
+        var management = (document.Management ?? []).Select((c, i) => ParseCase(c, i)).ToList();
+        return new ValidationFile(schemaText, relationships, assertions, management);
     }
 
     /// <summary>Reads and parses a validation file from disk, resolving <c>schemaFile</c> beside it.</summary>
@@ -118,6 +123,62 @@ public sealed class ValidationFile
         return failures;
     }
 
+    /// <summary>Runs every management case, each on a fresh engine loaded with the file's relationships; returns what went wrong.</summary>
+    public IReadOnlyList<string> RunManagement()
+    {
+        var schema = CompiledSchema.Compile(SchemaText);
+        var failures = new List<string>();
+        foreach (var managementCase in Management)
+        {
+            using var engine = new PermissionEngine(schema);
+            engine.Add(Relationships);
+            if (managementCase.Run(engine) is { } failure)
+            {
+                failures.Add(failure);
+            }
+        }
+
+        return failures;
+    }
+
+    private static ManagementCase ParseCase(CaseDocument document, int index)
+    {
+        var name = document.Name ?? $"#{index + 1}";
+        try
+        {
+            var operations = new List<ManagementOperation?>
+            {
+                document.Grant is null ? null : new GrantOperation(Relationship.Parse(document.Grant)),
+                document.Revoke is null ? null : new RevokeOperation(Relationship.Parse(document.Revoke)),
+                document.Transfer is null ? null : new TransferOperation(Relationship.Parse(document.Transfer)),
+                document.Leave is null ? null : new LeaveOperation(ObjectRef.Parse(document.Leave)),
+                document.SetRoles is null ? null : new SetRolesOperation(ObjectRef.Parse(Required(document.SetRoles.Resource, "resource")), SubjectRef.Parse(Required(document.SetRoles.Subject, "subject")), document.SetRoles.Relations ?? []),
+                document.RemoveMember is null ? null : new RemoveMemberOperation(ObjectRef.Parse(Required(document.RemoveMember.Resource, "resource")), SubjectRef.Parse(Required(document.RemoveMember.Subject, "subject"))),
+                document.Invite is null ? null : new InviteOperation(ObjectRef.Parse(Required(document.Invite.Resource, "resource")), document.Invite.Relations ?? []),
+                document.Accept is null ? null : new AcceptOperation(ObjectRef.Parse(Required(document.Accept.Resource, "resource")), document.Accept.Relations ?? []),
+            }.OfType<ManagementOperation>().ToList();
+            if (operations.Count != 1)
+            {
+                throw new FormatException("give exactly one operation: grant, revoke, setRoles, removeMember, leave, transfer, invite or accept");
+            }
+
+            var expected = Enum.TryParse<ManagementOutcome>((document.Expect ?? string.Empty).Replace("_", string.Empty, StringComparison.Ordinal), ignoreCase: true, out var outcome)
+                ? outcome
+                : throw new FormatException($"expect must be ok, permission_denied, failed_precondition, not_found or invalid_argument, not '{document.Expect}'");
+            var then = new List<Assertion>();
+            AddAssertions(document.Then?.AssertTrue, expected: true, then);
+            AddAssertions(document.Then?.AssertFalse, expected: false, then);
+            return new ManagementCase(name, SubjectRef.Parse(Required(document.As, "as")), operations[0], expected, then);
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"management case '{name}': {e.Message}", e);
+        }
+    }
+
+    private static string Required(string? value, string field) =>
+        value ?? throw new FormatException($"'{field}' is required");
+
     private static void AddAssertions(List<string>? texts, bool expected, List<Assertion> into)
     {
         foreach (var text in texts ?? [])
@@ -145,6 +206,44 @@ public sealed class ValidationFile
         public string? Relationships { get; set; }
 
         public AssertionsDocument? Assertions { get; set; }
+
+        public List<CaseDocument>? Management { get; set; }
+    }
+
+    private sealed class CaseDocument
+    {
+        public string? Name { get; set; }
+
+        public string? As { get; set; }
+
+        public string? Grant { get; set; }
+
+        public string? Revoke { get; set; }
+
+        public string? Transfer { get; set; }
+
+        public string? Leave { get; set; }
+
+        public TargetDocument? SetRoles { get; set; }
+
+        public TargetDocument? RemoveMember { get; set; }
+
+        public TargetDocument? Invite { get; set; }
+
+        public TargetDocument? Accept { get; set; }
+
+        public string? Expect { get; set; }
+
+        public AssertionsDocument? Then { get; set; }
+    }
+
+    private sealed class TargetDocument
+    {
+        public string? Resource { get; set; }
+
+        public string? Subject { get; set; }
+
+        public List<string>? Relations { get; set; }
     }
 
     private sealed class AssertionsDocument

@@ -1,0 +1,203 @@
+using System.CommandLine;
+using AuthzGrpc.Core.Schema;
+using AuthzGrpc.Core.Validation;
+using AuthzGrpc.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace AuthzGrpc.Cli;
+
+/// <summary>
+/// <c>authzctl</c>: validates models offline and asks a running server for decisions. Text forms follow the API:
+/// <c>type:id</c> for objects, <c>type:id#relation</c> for subject sets.
+/// </summary>
+internal static class AuthzCtl
+{
+    /// <summary>Where the server is unless <c>--server</c> or <c>AUTHZ_SERVER</c> says otherwise.</summary>
+    public const string DefaultServer = "http://127.0.0.1:50051";
+
+    /// <summary>Parses <paramref name="args"/> and runs the command; returns the process exit code.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        var server = new Option<string>("--server")
+        {
+            Description = $"The server's address (default: $AUTHZ_SERVER or {DefaultServer})",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("AUTHZ_SERVER") ?? DefaultServer,
+            Recursive = true,
+        };
+        var root = new RootCommand("authzctl: validate AuthzGrpc models and query a server")
+        {
+            server,
+            ValidateCommand(output, error),
+            CheckCommand(server, output, error, explain: false),
+            CheckCommand(server, output, error, explain: true),
+            LookupResourcesCommand(server, output, error),
+            LookupSubjectsCommand(server, output, error),
+        };
+        var configuration = new InvocationConfiguration { Output = output, Error = error };
+        return await root.Parse(args).InvokeAsync(configuration);
+    }
+
+    private static Command ValidateCommand(TextWriter output, TextWriter error)
+    {
+        var files = new Argument<string[]>("files") { Description = "Validation files (schema, relationships, assertions, management cases)", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("validate", "Run validation files offline: every assertion and management case must hold") { files };
+        command.SetAction((result, _) =>
+        {
+            var failed = 0;
+            foreach (var file in result.GetValue(files)!)
+            {
+                failed += ValidateFile(file, output, error) ? 0 : 1;
+            }
+
+            return Task.FromResult(failed == 0 ? 0 : 1);
+        });
+        return command;
+    }
+
+    private static bool ValidateFile(string file, TextWriter output, TextWriter error)
+    {
+        try
+        {
+            var validation = ValidationFile.Load(file);
+            var failures = validation.Run().Select(f => f.ToString()).Concat(validation.RunManagement()).ToList();
+            foreach (var failure in failures)
+            {
+                error.WriteLine($"{file}: {failure}");
+            }
+
+            var summary = $"{validation.Assertions.Count} assertions, {validation.Management.Count} management cases";
+            output.WriteLine(failures.Count == 0 ? $"{file}: ok ({summary})" : $"{file}: {failures.Count} failed ({summary})");
+            return failures.Count == 0;
+        }
+        catch (SchemaException e)
+        {
+            error.WriteLine($"{file}: schema {e.Message}");
+            return false;
+        }
+        catch (Exception e) when (e is FormatException or IOException or AuthzGrpc.Core.AuthzException)
+        {
+            error.WriteLine($"{file}: {e.Message}");
+            return false;
+        }
+    }
+
+    private static Command CheckCommand(Option<string> server, TextWriter output, TextWriter error, bool explain)
+    {
+        var resource = new Argument<string>("resource") { Description = "The resource, type:id" };
+        var action = new Argument<string>("action") { Description = "The permission or relation" };
+        var subject = new Argument<string>("subject") { Description = "The subject, type:id or type:id#relation" };
+        var command = explain
+            ? new Command("explain", "Ask the server why the subject may or may not do the action") { resource, action, subject }
+            : new Command("check", "Ask the server whether the subject may do the action on the resource (exit 0: allowed, 2: denied)") { resource, action, subject };
+        command.SetAction((result, cancellation) => CallAsync(result.GetValue(server)!, error, async client =>
+        {
+            var request = (Resource: ToObject(result.GetValue(resource)!), Action: result.GetValue(action)!, Subject: ToSubject(result.GetValue(subject)!));
+            if (explain)
+            {
+                var reply = await client.ExplainAsync(new ExplainRequest { Resource = request.Resource, Action = request.Action, Subject = request.Subject }, cancellationToken: cancellation);
+                WriteStep(output, reply.Root, 0);
+                output.WriteLine($"{Describe(reply.Decision)} at revision {reply.Revision}");
+                return reply.Decision == Decision.Allowed ? 0 : 2;
+            }
+
+            var check = await client.CheckAsync(new CheckRequest { Resource = request.Resource, Action = request.Action, Subject = request.Subject }, cancellationToken: cancellation);
+            output.WriteLine($"{Describe(check.Decision)} at revision {check.Revision}");
+            return check.Decision == Decision.Allowed ? 0 : 2;
+        }));
+        return command;
+    }
+
+    private static Command LookupResourcesCommand(Option<string> server, TextWriter output, TextWriter error)
+    {
+        var type = new Argument<string>("resource-type") { Description = "The type of resource to list" };
+        var action = new Argument<string>("action") { Description = "The permission or relation" };
+        var subject = new Argument<string>("subject") { Description = "The subject, type:id or type:id#relation" };
+        var command = new Command("lookup-resources", "List the resources of a type on which the subject has the action") { type, action, subject };
+        command.SetAction((result, cancellation) => CallAsync(result.GetValue(server)!, error, async client =>
+        {
+            var request = new LookupResourcesRequest { ResourceType = result.GetValue(type)!, Action = result.GetValue(action)!, Subject = ToSubject(result.GetValue(subject)!) };
+            using var call = client.LookupResources(request, cancellationToken: cancellation);
+            await foreach (var reply in call.ResponseStream.ReadAllAsync(cancellation))
+            {
+                output.WriteLine($"{reply.Resource.Type}:{reply.Resource.Id}");
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command LookupSubjectsCommand(Option<string> server, TextWriter output, TextWriter error)
+    {
+        var resource = new Argument<string>("resource") { Description = "The resource, type:id" };
+        var action = new Argument<string>("action") { Description = "The permission or relation" };
+        var type = new Argument<string>("subject-type") { Description = "The type of subject to list" };
+        var command = new Command("lookup-subjects", "List the subjects of a type that have the action on the resource") { resource, action, type };
+        command.SetAction((result, cancellation) => CallAsync(result.GetValue(server)!, error, async client =>
+        {
+            var request = new LookupSubjectsRequest { Resource = ToObject(result.GetValue(resource)!), Action = result.GetValue(action)!, SubjectType = result.GetValue(type)! };
+            using var call = client.LookupSubjects(request, cancellationToken: cancellation);
+            await foreach (var reply in call.ResponseStream.ReadAllAsync(cancellation))
+            {
+                var excluded = reply.ExcludedSubjects.Count == 0 ? string.Empty : $" except {string.Join(", ", reply.ExcludedSubjects.Select(Describe))}";
+                output.WriteLine(Describe(reply.Subject) + excluded);
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    // Runs one call against the server; malformed arguments and server errors print one line and exit 1.
+    private static async Task<int> CallAsync(string server, TextWriter error, Func<AuthorizationService.AuthorizationServiceClient, Task<int>> call)
+    {
+        try
+        {
+            using var channel = GrpcChannel.ForAddress(server);
+            return await call(new AuthorizationService.AuthorizationServiceClient(channel));
+        }
+        catch (FormatException e)
+        {
+            error.WriteLine(e.Message);
+            return 1;
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+        {
+            error.WriteLine($"cannot reach the server at {server} (start it with scripts/run.sh, or pass --server): {e.Status.Detail}");
+            return 1;
+        }
+        catch (RpcException e)
+        {
+            error.WriteLine($"{e.StatusCode}: {e.Status.Detail}");
+            return 1;
+        }
+    }
+
+    private static void WriteStep(TextWriter output, ExplainStep step, int depth)
+    {
+        var reason = string.IsNullOrEmpty(step.Reason) ? string.Empty : $" ({step.Reason})";
+        output.WriteLine($"{new string(' ', depth * 2)}{(step.Result ? "[+]" : "[-]")} {step.Step}{reason}");
+        foreach (var child in step.Children)
+        {
+            WriteStep(output, child, depth + 1);
+        }
+    }
+
+    private static string Describe(Decision decision) => decision == Decision.Allowed ? "ALLOWED" : "DENIED";
+
+    private static string Describe(V1.SubjectRef subject) =>
+        string.IsNullOrEmpty(subject.Relation) ? $"{subject.Object.Type}:{subject.Object.Id}" : $"{subject.Object.Type}:{subject.Object.Id}#{subject.Relation}";
+
+    private static V1.ObjectRef ToObject(string text)
+    {
+        var parsed = Core.Model.ObjectRef.Parse(text);
+        return new V1.ObjectRef { Type = parsed.Type, Id = parsed.Id };
+    }
+
+    private static V1.SubjectRef ToSubject(string text)
+    {
+        var parsed = Core.Model.SubjectRef.Parse(text);
+        return new V1.SubjectRef { Object = new V1.ObjectRef { Type = parsed.Type, Id = parsed.Id }, Relation = parsed.Relation ?? string.Empty };
+    }
+}

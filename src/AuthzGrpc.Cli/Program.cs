@@ -1,0 +1,3 @@
+using AuthzGrpc.Cli;
+
+return await AuthzCtl.RunAsync(args, Console.Out, Console.Error);

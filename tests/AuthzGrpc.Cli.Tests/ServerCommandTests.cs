@@ -1,0 +1,83 @@
+using AuthzGrpc.Testing;
+
+namespace AuthzGrpc.Cli.Tests;
+
+/// <summary><c>authzctl check / explain / lookup-*</c> against a real server process on loopback.</summary>
+public sealed class ServerCommandTests : IAsyncLifetime
+{
+    private ServerProcess _server = null!;
+
+    public async Task InitializeAsync() => _server = await ServerProcess.StartAsync();
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    private async Task<(int Exit, string Output, string Error)> Run(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await AuthzCtl.RunAsync([.. args, "--server", _server.Address.ToString()], output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task Check_Allowed_ExitsZero_Denied_ExitsTwo()
+    {
+        var allowed = await Run("check", "application:storefront-web", "deploy", "user:olivia");
+        var denied = await Run("check", "application:storefront-web", "deploy", "user:alex");
+
+        Assert.Equal((0, "ALLOWED at revision 1"), (allowed.Exit, allowed.Output.Trim()));
+        Assert.Equal((2, "DENIED at revision 1"), (denied.Exit, denied.Output.Trim()));
+    }
+
+    [Fact]
+    public async Task Explain_PrintsThePath()
+    {
+        var (exit, output, _) = await Run("explain", "application:storefront-web", "deploy", "user:olivia");
+
+        Assert.Equal(0, exit);
+        Assert.Contains("[+] organization:northwind#owner (direct)", output, StringComparison.Ordinal);
+        Assert.EndsWith("ALLOWED at revision 1", output.Trim(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LookupResources_ListsOnePerLine()
+    {
+        var (exit, output, _) = await Run("lookup-resources", "project", "view", "user:olivia");
+
+        Assert.Equal(0, exit);
+        Assert.Equal(["project:payments", "project:storefront"], output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public async Task LookupSubjects_ListsOnePerLine()
+    {
+        var (exit, output, _) = await Run("lookup-subjects", "organization:northwind", "manage_account", "user");
+
+        Assert.Equal(0, exit);
+        Assert.Equal(["user:olivia"], output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Theory]
+    [InlineData("project", "view", "user:olivia", "'project' is not an object")]
+    [InlineData("project:storefront", "view", "olivia", "'olivia' is not a subject")]
+    [InlineData("projekt:storefront", "view", "user:olivia", "InvalidArgument")]
+    public async Task Check_BadArguments_ExitOneWithAMessage(string resource, string action, string subject, string message)
+    {
+        var (exit, _, error) = await Run("check", resource, action, subject);
+
+        Assert.Equal(1, exit);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Check_NoServer_ExitsOneSayingSo()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var exit = await AuthzCtl.RunAsync(["check", "project:storefront", "view", "user:olivia", "--server", $"http://127.0.0.1:{ServerProcess.FreeLoopbackPort()}"], output, error);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("cannot reach the server", error.ToString(), StringComparison.Ordinal);
+    }
+}

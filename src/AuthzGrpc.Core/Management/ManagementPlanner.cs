@@ -51,7 +51,7 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         ArgumentNullException.ThrowIfNull(relations);
         var type = TypeOf(resource);
         var wanted = relations.Select(r => RelationOf(type, r)).ToHashSet();
-        var current = Roles(type).Where(r => r != type.Rules.Base && Holds(resource, r, subject)).ToHashSet();
+        var current = type.Rules.Roles.Where(r => r != type.Rules.Base && Holds(resource, r, subject)).ToHashSet();
         return SetRoles(caller, resource, subject,
             add: [.. wanted.Except(current).Select(r => r.Name)],
             remove: [.. current.Except(wanted).Select(r => r.Name)]);
@@ -67,7 +67,7 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         var type = TypeOf(resource);
         var authorityOver = type.Rules.Base is { } baseRelation
             ? [baseRelation]
-            : Roles(type).Where(r => Holds(resource, r, subject)).ToList();
+            : type.Rules.Roles.Where(r => Holds(resource, r, subject)).ToList();
         if (authorityOver.Count == 0)
         {
             // Without a base membership, authority comes from the roles held here: none means nothing to remove here.
@@ -317,21 +317,9 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         var filter = Exactly(subject);
         return engine.Descendants(resource).Append(resource).Distinct()
             .SelectMany(o => engine.Read(new RelationshipFilter(o.Type, o.Id, null, filter)))
-            .Where(r => Roles(TypeOf(r.Resource)).Contains(RelationOf(TypeOf(r.Resource), r.Relation)))
+            .Where(r => TypeOf(r.Resource).Rules.Roles.Contains(RelationOf(TypeOf(r.Resource), r.Relation)))
             .Distinct()
             .ToList();
-    }
-
-    // The relations the management API manages on a type: those with a grant or revoke rule, and the base membership.
-    private static HashSet<RelationDefinition> Roles(TypeDefinition type)
-    {
-        var roles = type.Rules.Grant.Keys.Concat(type.Rules.Revoke.Keys).ToHashSet();
-        if (type.Rules.Base is { } baseRelation)
-        {
-            roles.Add(baseRelation);
-        }
-
-        return roles;
     }
 
     private ManagementPlan Remove(List<Relationship> removed)

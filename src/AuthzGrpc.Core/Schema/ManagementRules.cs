@@ -39,4 +39,10 @@ public sealed class ManagementRules
 
     /// <summary>Relations that cannot change once set; the value, when not null, is the relation whose presence makes it so.</summary>
     public IReadOnlyDictionary<RelationDefinition, RelationDefinition?> Immutable { get; init; } = new Dictionary<RelationDefinition, RelationDefinition?>();
+
+    /// <summary>
+    /// The roles: relations the management API manages (with a grant or revoke rule) and the base membership. Other
+    /// relations are attributes or structure (a creator, a parent) that member lists and cascades leave alone.
+    /// </summary>
+    public IReadOnlySet<RelationDefinition> Roles => field ??= Grant.Keys.Concat(Revoke.Keys).Concat(Base is null ? [] : [Base]).ToHashSet();
 }

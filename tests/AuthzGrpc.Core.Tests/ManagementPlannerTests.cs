@@ -36,7 +36,12 @@ public sealed class ManagementPlannerTests : IDisposable
             relation viewer: user
             relation creator: user
             permission manage_members = admin + organization->owner
+            permission create_here = organization->manage_users
             manage admin, viewer by manage_members
+            exclusive admin, viewer
+            parent organization
+            create by organization->manage_users
+            delete by manage_members
         }
         definition environment {
             relation project: project
@@ -46,6 +51,7 @@ public sealed class ManagementPlannerTests : IDisposable
             grant production_of, type by manage
             unique production_of
             immutable type when production_of
+            parent project
         }
         """;
 
@@ -223,9 +229,13 @@ public sealed class ManagementPlannerTests : IDisposable
     }
 
     [Fact]
-    public void RemovingTheLastOwner_IsFailedPrecondition()
+    public void RemovingAnOwner_NeedsTheRightToRevokeOwner()
     {
-        Assert.Equal(AuthzErrorKind.FailedPrecondition, Refused(() => _planner.RemoveMember(U("adam"), Acme, U("olivia"))));
+        Apply(_planner.Grant(U("olivia"), Acme, "owner", U("vera")));
+
+        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.RemoveMember(U("adam"), Acme, U("vera"))));
+        Apply(_planner.RemoveMember(U("olivia"), Acme, U("vera")));
+        Assert.False(Holds("organization:acme#owner@user:vera"));
     }
 
     [Fact]
@@ -276,5 +286,45 @@ public sealed class ManagementPlannerTests : IDisposable
 
         Assert.True(Holds("project:web#viewer@user:ivan"));
         Assert.True(Holds("organization:acme#member@user:ivan"));
+    }
+
+    [Fact]
+    public void ExclusiveRoles_ASecondRoleIsFailedPrecondition_ChangingTheRoleIsNot()
+    {
+        Assert.Equal(AuthzErrorKind.FailedPrecondition, Refused(() => _planner.Grant(U("priya"), Web, "admin", U("vera"))));
+
+        Apply(_planner.SetRoles(U("priya"), Web, U("vera"), ["admin"]));
+
+        Assert.True(Holds("project:web#admin@user:vera"));
+        Assert.False(Holds("project:web#viewer@user:vera"));
+    }
+
+    [Fact]
+    public void Create_UnderAParentWhereTheCallerMayCreate_WritesTheParentAndAttributes()
+    {
+        var mobile = new ObjectRef("project", "mobile");
+
+        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.Create(U("vera"), mobile, Acme, [])));
+        Apply(_planner.Create(U("adam"), mobile, Acme, [("creator", U("adam"))]));
+
+        Assert.True(Holds("project:mobile#organization@organization:acme"));
+        Assert.True(Holds("project:mobile#creator@user:adam"));
+        Assert.Equal(AuthzErrorKind.AlreadyExists, Refused(() => _planner.Create(U("adam"), mobile, Acme, [])));
+    }
+
+    [Fact]
+    public void Delete_RemovesTheObjectAndEverythingItContains()
+    {
+        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.Delete(U("vera"), Web)));
+
+        var plan = _planner.Delete(U("priya"), Web);
+        Apply(plan);
+
+        Assert.DoesNotContain(_engine.ReadAll(), r => r.Resource.Type is "project" or "environment");
+        Assert.Contains("environment:prod#production_of@project:web", plan.Removed.Select(r => r.ToString()));
+        Assert.True(Holds("organization:acme#viewer@user:vera"));
+
+        // Authority comes from the object's place in the tree, so a deleted object gives nobody the right to delete it.
+        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.Delete(U("olivia"), Web)));
     }
 }

@@ -11,24 +11,33 @@ public sealed class ManagementRuleTests
             relation admin: user
             relation member: user
             relation flag_billing: user
+            relation flag_plans: user
             relation grant: user                 // rule keywords stay usable as names
             permission manage_users = owner + admin
             permission can_leave = owner + admin
+            permission billing = owner + flag_billing
+            permission delete_org = owner
 
             manage owner by owner
             grant admin by manage_users
             revoke admin by manage_users except self
             manage flag_billing by manage_users holding except self
+            grant flag_plans by manage_users holding billing
+            exclusive owner, admin
+            delete by delete_org
             minimum 1 owner
             base member
             leave by can_leave
             transfer owner by owner
         }
         definition environment {
+            relation organization: organization
             relation production_of: organization
             relation type: organization
             unique production_of
             immutable type when production_of
+            parent organization
+            create by organization->manage_users
         }
         """;
 
@@ -45,8 +54,13 @@ public sealed class ManagementRuleTests
         Assert.Equal("owner", rules.Revoke[Relation(organization, "owner")].By.Name);
         Assert.False(rules.Grant[Relation(organization, "admin")].ExceptSelf);
         Assert.True(rules.Revoke[Relation(organization, "admin")].ExceptSelf);
-        Assert.Equal(new AccessRule(organization.Members.Single(m => m.Name == "manage_users"), true, true), rules.Grant[Relation(organization, "flag_billing")]);
-        Assert.False(rules.Revoke[Relation(organization, "flag_billing")].Holding);
+        Assert.Equal(new AccessRule(organization.Members.Single(m => m.Name == "manage_users"), Relation(organization, "flag_billing"), true), rules.Grant[Relation(organization, "flag_billing")]);
+        Assert.Equal("billing", rules.Grant[Relation(organization, "flag_plans")].Holding!.Name);
+        Assert.Null(rules.Revoke[Relation(organization, "flag_billing")].Holding);
+        Assert.Equal(["admin", "owner"], rules.Exclusive.Single().Select(r => r.Name).Order());
+        Assert.Equal("delete_org", rules.Delete!.Name);
+        Assert.Equal("organization", environment.Rules.Parent!.Name);
+        Assert.Equal(new CreateRule(Relation(environment, "organization"), "manage_users"), environment.Rules.Create);
         Assert.Equal(1, rules.Minimum[Relation(organization, "owner")]);
         Assert.Equal("member", rules.Base!.Name);
         Assert.Equal("can_leave", rules.LeaveBy!.Name);
@@ -80,6 +94,11 @@ public sealed class ManagementRuleTests
         { "base team", 8, 10, "must allow a plain subject type" },
         { "immutable owner when manage", 8, 26, "a permission of 'org'" },
         { "frobnicate owner", 8, 5, "expected 'relation', 'permission' or a management rule" },
+        { "exclusive owner", 8, 5, "'exclusive' needs at least two relations" },
+        { "create by team", 9, 1, "expected '->' and the permission needed on the parent" },
+        { "create by team->nothing", 8, 21, "no type that 'team' allows has 'nothing'" },
+        { "parent owner\n    parent team", 9, 5, "already has a parent ('owner')" },
+        { "grant owner by manage holding nothing", 8, 35, "'holding' names 'nothing'" },
     };
 
     [Theory]

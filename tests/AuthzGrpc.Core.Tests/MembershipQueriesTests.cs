@@ -27,6 +27,7 @@ public sealed class MembershipQueriesTests : IDisposable
             permission deploy = owner + developer + team->owner + team->developer
             permission admin = owner + team->owner
             manage owner, developer by admin
+            parent team
         }
         """;
 

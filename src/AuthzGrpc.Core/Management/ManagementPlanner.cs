@@ -23,6 +23,8 @@ public sealed record ManagementPlan(IReadOnlyList<RelationshipUpdate> Updates, I
 /// <remarks>Plans are only consistent if no write lands between planning and committing: the caller serializes them.</remarks>
 public sealed class ManagementPlanner(PermissionEngine engine)
 {
+    private readonly Containment _containment = new(engine);
+
     private CompiledSchema Schema => engine.Schema;
 
     /// <summary>Grants <paramref name="relation"/> on <paramref name="resource"/> to <paramref name="subject"/>, with the base memberships it implies.</summary>
@@ -59,18 +61,18 @@ public sealed class ManagementPlanner(PermissionEngine engine)
 
     /// <summary>
     /// Removes <paramref name="subject"/> from <paramref name="resource"/>: every role it holds there and on everything
-    /// below (the cascade). Needs the revoke rule of the resource's base membership, or of each role it holds on the
-    /// resource when the type has none. Attributes (relations without management rules, such as a creator) stay.
+    /// the resource contains (the cascade). Needs the revoke rule of the resource's base membership and of each role the
+    /// subject holds on the resource. Attributes (relations without management rules, such as a creator) stay.
     /// </summary>
     public ManagementPlan RemoveMember(SubjectRef caller, ObjectRef resource, SubjectRef subject)
     {
         var type = TypeOf(resource);
-        var authorityOver = type.Rules.Base is { } baseRelation
-            ? [baseRelation]
-            : type.Rules.Roles.Where(r => Holds(resource, r, subject)).ToList();
+
+        // Removing someone needs the right to revoke the base membership and every role they hold here: an admin who
+        // may not touch owners may not remove an owner either.
+        var authorityOver = type.Rules.Roles.Where(r => r == type.Rules.Base || Holds(resource, r, subject)).ToList();
         if (authorityOver.Count == 0)
         {
-            // Without a base membership, authority comes from the roles held here: none means nothing to remove here.
             throw new AuthzException(AuthzErrorKind.NotFound, $"{subject} holds nothing on {resource}; remove it where it is granted");
         }
 
@@ -135,9 +137,75 @@ public sealed class ManagementPlanner(PermissionEngine engine)
             updates.Add(new(RelationshipOperation.Touch, new Relationship(resource, relation, to)));
         }
 
-        updates.AddRange(BaseMemberships(resource, to).Select(r => new RelationshipUpdate(RelationshipOperation.Touch, r)));
+        updates.AddRange(BaseMemberships(resource, to).Except(updates.Select(u => u.Relationship)).Select(r => new RelationshipUpdate(RelationshipOperation.Touch, r)));
         engine.Validate(updates);
         return new ManagementPlan(updates, [removed]);
+    }
+
+    /// <summary>
+    /// Creates <paramref name="resource"/> under <paramref name="parent"/> (the type's <c>create by relation-&gt;permission</c>
+    /// rule: the caller needs the permission on the parent), with <paramref name="attributes"/> — further relationships
+    /// of the new object, such as its creator or type — written in the same step.
+    /// </summary>
+    public ManagementPlan Create(SubjectRef caller, ObjectRef resource, ObjectRef parent, IReadOnlyList<(string Relation, SubjectRef Subject)> attributes)
+    {
+        ArgumentNullException.ThrowIfNull(attributes);
+        var type = TypeOf(resource);
+        if (type.Rules.Create is not { } rule)
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"a {type.Name} cannot be created through the management API: the schema has no 'create by' rule for it");
+        }
+
+        if (!engine.Check(parent, rule.Permission, caller))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"creating a {type.Name} under {parent} needs {rule.Permission} there, which {caller} does not have");
+        }
+
+        if (Exists(resource))
+        {
+            throw new AuthzException(AuthzErrorKind.AlreadyExists, $"{resource} already exists");
+        }
+
+        var updates = new List<RelationshipUpdate> { new(RelationshipOperation.Touch, new Relationship(resource, rule.Under.Name, new SubjectRef(parent.Type, parent.Id))) };
+        foreach (var (relation, subject) in attributes)
+        {
+            RequireGrantState(resource, type, RelationOf(type, relation), subject);
+            updates.Add(new(RelationshipOperation.Touch, new Relationship(resource, relation, subject)));
+        }
+
+        engine.Validate(updates);
+        return new ManagementPlan(updates, []);
+    }
+
+    /// <summary>
+    /// Deletes <paramref name="resource"/> and everything it contains: every relationship stored on them and every one
+    /// that names them as subject (group memberships, grants to the group). Members of a deleted group keep their
+    /// other access.
+    /// </summary>
+    public ManagementPlan Delete(SubjectRef caller, ObjectRef resource)
+    {
+        var type = TypeOf(resource);
+        if (type.Rules.Delete is not { } by)
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"a {type.Name} cannot be deleted through the management API: the schema has no 'delete by' rule for it");
+        }
+
+        if (!Has(caller, resource, by))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"deleting {resource} needs {by.Name}, which {caller} does not have");
+        }
+
+        if (!Exists(resource))
+        {
+            throw new AuthzException(AuthzErrorKind.NotFound, $"{resource} does not exist");
+        }
+
+        var deleted = _containment.Below(resource).Prepend(resource).ToHashSet();
+        var removed = deleted.SelectMany(o => engine.Read(new RelationshipFilter(o.Type, o.Id)).Concat(NamingAsSubject(o))).Distinct().ToList();
+
+        // The objects that go away need no minimum; those that stay keep theirs (a group may be some org's only owner).
+        RequireMinimums([.. removed.Where(r => !deleted.Contains(r.Resource))]);
+        return new ManagementPlan([.. removed.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r))], removed);
     }
 
     /// <summary>
@@ -170,7 +238,7 @@ public sealed class ManagementPlanner(PermissionEngine engine)
             }
         }
 
-        updates.AddRange(BaseMemberships(resource, invitee).Select(r => new RelationshipUpdate(RelationshipOperation.Touch, r)));
+        updates.AddRange(BaseMemberships(resource, invitee).Except(updates.Select(u => u.Relationship)).Select(r => new RelationshipUpdate(RelationshipOperation.Touch, r)));
         engine.Validate(updates);
         return new ManagementPlan(updates, []);
     }
@@ -208,16 +276,18 @@ public sealed class ManagementPlanner(PermissionEngine engine)
             RequireGrantState(resource, type, relation, subject);
         }
 
+        RequireExclusive(resource, type, subject, adding, removing);
         var removed = removing.Select(r => new Relationship(resource, r.Name, subject)).ToList();
         RequireMinimums(removed);
-        var updates = removed.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r))
-            .Concat(adding.Select(r => new RelationshipUpdate(RelationshipOperation.Touch, new Relationship(resource, r.Name, subject))))
-            .ToList();
+        var added = adding.Select(r => new Relationship(resource, r.Name, subject)).ToList();
         if (adding.Count > 0)
         {
-            updates.AddRange(BaseMemberships(resource, subject).Select(r => new RelationshipUpdate(RelationshipOperation.Touch, r)));
+            added.AddRange(BaseMemberships(resource, subject).Except(added));
         }
 
+        var updates = removed.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r))
+            .Concat(added.Select(r => new RelationshipUpdate(RelationshipOperation.Touch, r)))
+            .ToList();
         engine.Validate(updates);
         return new ManagementPlan(updates, removed);
     }
@@ -234,9 +304,9 @@ public sealed class ManagementPlanner(PermissionEngine engine)
             throw new AuthzException(AuthzErrorKind.PermissionDenied, $"granting {relation.Name} on {resource} needs {rule.By.Name}, which {caller} does not have");
         }
 
-        if (rule.Holding && !Has(caller, resource, relation))
+        if (rule.Holding is { } holding && !Has(caller, resource, holding))
         {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"granting {relation.Name} on {resource} needs holding it (no escalation), and {caller} does not");
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"granting {relation.Name} on {resource} needs holding {holding.Name} (no escalation), and {caller} does not");
         }
 
         if (rule.ExceptSelf && subject == caller)
@@ -273,6 +343,19 @@ public sealed class ManagementPlanner(PermissionEngine engine)
             if (elsewhere != default)
             {
                 throw new AuthzException(AuthzErrorKind.FailedPrecondition, $"unique {relation.Name}: {subject} is already {relation.Name} of {elsewhere.Resource}");
+            }
+        }
+    }
+
+    // One role per subject among each exclusive group, judged on the state after the change.
+    private void RequireExclusive(ObjectRef resource, TypeDefinition type, SubjectRef subject, List<RelationDefinition> adding, List<RelationDefinition> removing)
+    {
+        foreach (var group in type.Rules.Exclusive)
+        {
+            var after = group.Where(r => adding.Contains(r) || (!removing.Contains(r) && Holds(resource, r, subject))).Select(r => r.Name).Order(StringComparer.Ordinal).ToList();
+            if (after.Count > 1)
+            {
+                throw new AuthzException(AuthzErrorKind.FailedPrecondition, $"exclusive {string.Join(", ", group.Select(r => r.Name))}: {subject} would hold {string.Join(" and ", after)} on {resource}; change the role instead of adding one");
             }
         }
     }
@@ -315,7 +398,7 @@ public sealed class ManagementPlanner(PermissionEngine engine)
     private List<Relationship> Cascade(ObjectRef resource, SubjectRef subject)
     {
         var filter = Exactly(subject);
-        return engine.Descendants(resource).Append(resource).Distinct()
+        return _containment.Below(resource).Prepend(resource)
             .SelectMany(o => engine.Read(new RelationshipFilter(o.Type, o.Id, null, filter)))
             .Where(r => TypeOf(r.Resource).Rules.Roles.Contains(RelationOf(TypeOf(r.Resource), r.Relation)))
             .Distinct()
@@ -337,7 +420,7 @@ public sealed class ManagementPlanner(PermissionEngine engine)
             yield break;
         }
 
-        foreach (var holder in engine.Ancestors(resource).Append(resource).Distinct())
+        foreach (var holder in _containment.Above(resource).Prepend(resource))
         {
             var type = TypeOf(holder);
             if (type.Rules.Base is { } baseRelation && Schema.TryGetType(subject.Type, out var subjectType) &&
@@ -347,6 +430,12 @@ public sealed class ManagementPlanner(PermissionEngine engine)
             }
         }
     }
+
+    private bool Exists(ObjectRef resource) =>
+        engine.Read(new RelationshipFilter(resource.Type, resource.Id)).Count > 0 || NamingAsSubject(resource).Any();
+
+    private IEnumerable<Relationship> NamingAsSubject(ObjectRef resource) =>
+        Schema.Types.SelectMany(t => engine.Read(new RelationshipFilter(t.Name, null, null, new SubjectFilter(resource.Type, resource.Id))));
 
     private bool Has(SubjectRef caller, ObjectRef resource, MemberDefinition permission) =>
         engine.Check(resource, permission.Name, caller);

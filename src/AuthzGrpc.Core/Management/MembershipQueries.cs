@@ -23,17 +23,19 @@ public sealed record ObjectAccess(ObjectRef Resource, IReadOnlyList<string> Role
 /// <summary>The read side of the management API: member lists and access summaries, computed from the engine.</summary>
 public sealed class MembershipQueries(PermissionEngine engine)
 {
+    private readonly Containment _containment = new(engine);
+
     private CompiledSchema Schema => engine.Schema;
 
     /// <summary>
-    /// Everyone with a role on <paramref name="resource"/> or on an object above it, each role with the object it is
+    /// Everyone with a role on <paramref name="resource"/> or on an object containing it (<c>parent</c> rules), each role with the object it is
     /// stored on and the group it comes through. Members of groups are listed one by one (nested groups included);
     /// ordered by subject.
     /// </summary>
     public IReadOnlyList<MemberRoles> ListMembers(ObjectRef resource)
     {
         var members = new Dictionary<SubjectRef, List<RoleSource>>();
-        foreach (var holder in engine.Ancestors(resource).Append(resource).Distinct())
+        foreach (var holder in _containment.Above(resource).Prepend(resource))
         {
             var type = TypeOf(holder);
             var roles = type.Rules.Roles.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
@@ -65,13 +67,13 @@ public sealed class MembershipQueries(PermissionEngine engine)
     }
 
     /// <summary>
-    /// <paramref name="subject"/>'s access across <paramref name="scope"/> and everything below it: for each object where
+    /// <paramref name="subject"/>'s access across <paramref name="scope"/> and everything it contains: for each object where
     /// it holds a role or has any permission, the roles stored there and the permissions it has. Ordered by object.
     /// </summary>
     public IReadOnlyList<ObjectAccess> AccessSummary(SubjectRef subject, ObjectRef scope)
     {
         var result = new List<ObjectAccess>();
-        foreach (var resource in engine.Descendants(scope).Append(scope).Distinct())
+        foreach (var resource in _containment.Below(scope).Prepend(scope))
         {
             var type = TypeOf(resource);
             var roles = engine.Read(new RelationshipFilter(resource.Type, resource.Id, null, new SubjectFilter(subject.Type, subject.Id, subject.Relation ?? string.Empty)))

@@ -2,9 +2,17 @@ namespace AuthzGrpc.Core.Schema;
 
 /// <summary>Who may make one kind of change to a relation.</summary>
 /// <param name="By">The permission (or relation) the caller needs on the object.</param>
-/// <param name="Holding">Granting also needs the caller to hold the relation being granted (no escalation).</param>
+/// <param name="Holding">
+/// When set, granting also needs the caller to have this on the object (no escalation): the relation being granted
+/// itself, or the permission named after <c>holding</c>.
+/// </param>
 /// <param name="ExceptSelf">Nobody may change their own relationships this way.</param>
-public sealed record AccessRule(MemberDefinition By, bool Holding, bool ExceptSelf);
+public sealed record AccessRule(MemberDefinition By, MemberDefinition? Holding, bool ExceptSelf);
+
+/// <summary><c>create by relation-&gt;permission</c>: an object is created under a parent it names in <paramref name="Under"/>.</summary>
+/// <param name="Under">The relation of the new object that points at its parent.</param>
+/// <param name="Permission">The permission the caller needs on the parent.</param>
+public sealed record CreateRule(RelationDefinition Under, string Permission);
 
 /// <summary>
 /// The management rules a definition declares (docs/SCHEMA.md, "Management rules"). They decide which changes the
@@ -39,6 +47,18 @@ public sealed class ManagementRules
 
     /// <summary>Relations that cannot change once set; the value, when not null, is the relation whose presence makes it so.</summary>
     public IReadOnlyDictionary<RelationDefinition, RelationDefinition?> Immutable { get; init; } = new Dictionary<RelationDefinition, RelationDefinition?>();
+
+    /// <summary>Groups of relations of which a subject holds at most one on an object (one role per user).</summary>
+    public IReadOnlyList<IReadOnlySet<RelationDefinition>> Exclusive { get; init; } = [];
+
+    /// <summary>The relation pointing at the object this one belongs to (the containment tree); null at the top.</summary>
+    public RelationDefinition? Parent { get; init; }
+
+    /// <summary>Who may create an object of this type, and under what; null when the management API cannot create it.</summary>
+    public CreateRule? Create { get; init; }
+
+    /// <summary>The permission needed to delete an object of this type; null when the management API cannot delete it.</summary>
+    public MemberDefinition? Delete { get; init; }
 
     /// <summary>
     /// The roles: relations the management API manages (with a grant or revoke rule) and the base membership. Other

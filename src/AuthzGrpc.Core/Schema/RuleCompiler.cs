@@ -16,7 +16,11 @@ internal static class RuleCompiler
         var transfer = new Dictionary<RelationDefinition, MemberDefinition>();
         var unique = new HashSet<RelationDefinition>();
         var immutable = new Dictionary<RelationDefinition, RelationDefinition?>();
+        var exclusive = new List<IReadOnlySet<RelationDefinition>>();
         RelationDefinition? baseRelation = null;
+        RelationDefinition? parent = null;
+        CreateRule? create = null;
+        MemberDefinition? delete = null;
         MemberDefinition? leaveBy = null;
         foreach (var rule in definition.Rules)
         {
@@ -26,19 +30,53 @@ internal static class RuleCompiler
             switch (rule.Kind)
             {
                 case RuleKind.Grant or RuleKind.Revoke or RuleKind.Manage:
+                    var holdingName = rule.HoldingName is null ? null : Member(type, rule.HoldingName, "holding");
                     for (var i = 0; i < relations.Count; i++)
                     {
                         if (rule.Kind != RuleKind.Revoke)
                         {
-                            Add(grant, relations[i], new AccessRule(by!, rule.Holding, rule.ExceptSelf), rule.Relations[i], "a grant rule");
+                            var holding = rule.Holding ? holdingName ?? relations[i] : null;
+                            Add(grant, relations[i], new AccessRule(by!, holding, rule.ExceptSelf), rule.Relations[i], "a grant rule");
                         }
 
                         if (rule.Kind != RuleKind.Grant)
                         {
-                            Add(revoke, relations[i], new AccessRule(by!, false, rule.ExceptSelf), rule.Relations[i], "a revoke rule");
+                            Add(revoke, relations[i], new AccessRule(by!, null, rule.ExceptSelf), rule.Relations[i], "a revoke rule");
                         }
                     }
 
+                    break;
+                case RuleKind.Exclusive:
+                    exclusive.Add(relations.ToHashSet());
+                    break;
+                case RuleKind.Parent:
+                    if (parent is not null)
+                    {
+                        throw Error(rule.Position, $"'{type.Name}' already has a parent ('{parent.Name}'): an object belongs to one parent");
+                    }
+
+                    parent = relations[0];
+                    break;
+                case RuleKind.Create:
+                    if (create is not null)
+                    {
+                        throw Error(rule.Position, $"'{type.Name}' already has a create rule");
+                    }
+
+                    if (!relations[0].AllowedSubjects.Any(s => s.Type.TryGetMember(rule.ByTarget!.Name, out _)))
+                    {
+                        throw Error(rule.ByTarget!.Position, $"'create by {relations[0].Name}->{rule.ByTarget.Name}': no type that '{relations[0].Name}' allows has '{rule.ByTarget.Name}'");
+                    }
+
+                    create = new CreateRule(relations[0], rule.ByTarget!.Name);
+                    break;
+                case RuleKind.Delete:
+                    if (delete is not null)
+                    {
+                        throw Error(rule.Position, $"'{type.Name}' already has a delete rule");
+                    }
+
+                    delete = by;
                     break;
                 case RuleKind.Minimum:
                     Add(minimum, relations[0], rule.Count, rule.Relations[0], "a minimum");
@@ -95,6 +133,10 @@ internal static class RuleCompiler
             Transfer = transfer,
             Unique = unique,
             Immutable = immutable,
+            Exclusive = exclusive,
+            Parent = parent,
+            Create = create,
+            Delete = delete,
         };
     }
 

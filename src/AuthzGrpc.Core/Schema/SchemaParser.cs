@@ -83,6 +83,10 @@ public static class SchemaParser
         ["transfer"] = RuleKind.Transfer,
         ["unique"] = RuleKind.Unique,
         ["immutable"] = RuleKind.Immutable,
+        ["exclusive"] = RuleKind.Exclusive,
+        ["parent"] = RuleKind.Parent,
+        ["create"] = RuleKind.Create,
+        ["delete"] = RuleKind.Delete,
     };
 
     private static RuleSyntax ParseRule(Cursor p, RuleKind kind, Token keyword)
@@ -92,15 +96,10 @@ public static class SchemaParser
         {
             case RuleKind.Grant or RuleKind.Revoke or RuleKind.Manage:
             {
-                var relations = new List<NameSyntax> { Name(ExpectName(p, "relation")) };
-                while (p.Peek.Kind == TokenKind.Comma)
-                {
-                    p.Next();
-                    relations.Add(Name(ExpectName(p, "relation")));
-                }
-
+                var relations = ParseNameList(p);
                 var by = ParseBy(p, keyword.Text);
                 var holding = false;
+                NameSyntax? holdingName = null;
                 var exceptSelf = false;
                 while (p.Peek is { Kind: TokenKind.Identifier, Text: "holding" or "except" })
                 {
@@ -113,6 +112,10 @@ public static class SchemaParser
                         }
 
                         holding = true;
+                        if (p.Peek.Kind == TokenKind.Identifier && !IsStatementWord(p.Peek.Text))
+                        {
+                            holdingName = Name(ExpectName(p, "permission"));
+                        }
                     }
                     else
                     {
@@ -121,8 +124,35 @@ public static class SchemaParser
                     }
                 }
 
-                return new RuleSyntax(kind, relations, by, holding, exceptSelf, 0, null, position);
+                return new RuleSyntax(kind, relations, by, holding, exceptSelf, 0, null, position) { HoldingName = holdingName };
             }
+
+            case RuleKind.Exclusive:
+            {
+                var relations = ParseNameList(p);
+                if (relations.Count < 2)
+                {
+                    throw Error(keyword, "'exclusive' needs at least two relations, as in 'exclusive owner, admin, viewer'");
+                }
+
+                return new RuleSyntax(kind, relations, null, false, false, 0, null, position);
+            }
+
+            case RuleKind.Create:
+            {
+                var under = ParseBy(p, "create");
+                if (p.Peek.Kind != TokenKind.Arrow)
+                {
+                    throw Error(p.Peek, $"expected '->' and the permission needed on the parent after 'create by {under.Name}' (as in 'create by organization->create_projects'), but found {p.Peek.Describe()}");
+                }
+
+                p.Next();
+                var target = Name(ExpectName(p, "permission"));
+                return new RuleSyntax(kind, [under], null, false, false, 0, null, position) { ByTarget = target };
+            }
+
+            case RuleKind.Delete:
+                return new RuleSyntax(kind, [], ParseBy(p, "delete"), false, false, 0, null, position);
 
             case RuleKind.Minimum:
             {
@@ -162,6 +192,22 @@ public static class SchemaParser
                 return new RuleSyntax(kind, [Name(ExpectName(p, "relation"))], null, false, false, 0, null, position);
         }
     }
+
+    private static List<NameSyntax> ParseNameList(Cursor p)
+    {
+        var names = new List<NameSyntax> { Name(ExpectName(p, "relation")) };
+        while (p.Peek.Kind == TokenKind.Comma)
+        {
+            p.Next();
+            names.Add(Name(ExpectName(p, "relation")));
+        }
+
+        return names;
+    }
+
+    // Words that start the next clause or statement, so they cannot be the optional name after 'holding'.
+    private static bool IsStatementWord(string word) =>
+        word is "except" or "relation" or "permission" || RuleKeywords.ContainsKey(word);
 
     private static NameSyntax ParseBy(Cursor p, string rule)
     {

@@ -42,6 +42,18 @@ public enum RuleKind
 
     /// <summary><c>immutable relation [when other]</c>: once set, the relation does not change (while <c>other</c> is set).</summary>
     Immutable,
+
+    /// <summary><c>exclusive r1, r2</c>: a subject holds at most one of these relations on an object.</summary>
+    Exclusive,
+
+    /// <summary><c>parent relation</c>: the object this one belongs to, for inheritance of memberships, member lists and cascades.</summary>
+    Parent,
+
+    /// <summary><c>create by relation-&gt;permission</c>: who may create an object of this type under a parent.</summary>
+    Create,
+
+    /// <summary><c>delete by permission</c>: who may delete an object of this type (and everything it contains).</summary>
+    Delete,
 }
 
 /// <summary>A management rule: which changes the management API accepts. It has no effect on checks.</summary>
@@ -54,7 +66,14 @@ public enum RuleKind
 /// <param name="When">For <see cref="RuleKind.Immutable"/>: the relation whose presence makes it apply.</param>
 /// <param name="Position">Where the rule starts.</param>
 public sealed record RuleSyntax(
-    RuleKind Kind, IReadOnlyList<NameSyntax> Relations, NameSyntax? By, bool Holding, bool ExceptSelf, int Count, NameSyntax? When, SourcePosition Position);
+    RuleKind Kind, IReadOnlyList<NameSyntax> Relations, NameSyntax? By, bool Holding, bool ExceptSelf, int Count, NameSyntax? When, SourcePosition Position)
+{
+    /// <summary>With <c>holding name</c>: what the granter must hold instead of the relation itself.</summary>
+    public NameSyntax? HoldingName { get; init; }
+
+    /// <summary>For <c>create by relation-&gt;permission</c>: the permission on the parent.</summary>
+    public NameSyntax? ByTarget { get; init; }
+}
 
 /// <summary>A relation or a permission inside a definition.</summary>
 public abstract record MemberSyntax(string Name, SourcePosition Position);

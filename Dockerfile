@@ -7,6 +7,7 @@ WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/AuthzGrpc.Core/AuthzGrpc.Core.csproj src/AuthzGrpc.Core/
 COPY src/AuthzGrpc.Contracts/AuthzGrpc.Contracts.csproj src/AuthzGrpc.Contracts/
+COPY src/AuthzGrpc.Storage/AuthzGrpc.Storage.csproj src/AuthzGrpc.Storage/
 COPY src/AuthzGrpc.Server/AuthzGrpc.Server.csproj src/AuthzGrpc.Server/
 RUN dotnet restore src/AuthzGrpc.Server/AuthzGrpc.Server.csproj
 
@@ -18,8 +19,11 @@ FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app ./
 COPY models/ models/
-# In a container the service must listen beyond loopback; the port is the same.
-ENV Kestrel__Endpoints__Grpc__Url=http://0.0.0.0:50051
+# In a container the service must listen beyond loopback; the port is the same. Data lives in /data.
+ENV Kestrel__Endpoints__Grpc__Url=http://0.0.0.0:50051 \
+    Authz__Storage__ConnectionString="Data Source=/data/authz.db"
+RUN mkdir /data && chown $APP_UID /data
+VOLUME /data
 EXPOSE 50051
 USER $APP_UID
 ENTRYPOINT ["dotnet", "AuthzGrpc.Server.dll"]

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Connections;
 WebApplication app;
 try
 {
-    app = AuthzServer.Build(args);
+    app = await AuthzServer.BuildAsync(args);
 }
 catch (ModelLoadException)
 {

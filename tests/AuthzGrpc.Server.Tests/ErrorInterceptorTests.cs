@@ -69,6 +69,33 @@ public sealed class ErrorInterceptorTests : IDisposable
     }
 
     [Fact]
+    public async Task UnaryCall_WriteConflictAtCommit_IsAbortedAndRetryable()
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() => _interceptor.UnaryServerHandler<string, string>(
+            "request", new TestServerCallContext(Method),
+            (_, _) => throw new Microsoft.EntityFrameworkCore.DbUpdateException("UNIQUE constraint failed: relationships")));
+
+        Assert.Equal(StatusCode.Aborted, error.StatusCode);
+        Assert.Contains("retry", error.Status.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("UNIQUE", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Empty(_logs.ErrorsSince(0));
+        Assert.Contains(_logs.Since(0), e => e.EventId.Name == "WriteConflict");
+    }
+
+    [Fact]
+    public async Task UnaryCall_DatabaseFailure_IsUnavailable()
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() => _interceptor.UnaryServerHandler<string, string>(
+            "request", new TestServerCallContext(Method),
+            (_, _) => throw new Microsoft.Data.Sqlite.SqliteException("database is locked", 5)));
+
+        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+        Assert.DoesNotContain("locked", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Empty(_logs.ErrorsSince(0));
+        Assert.Contains(_logs.Since(0), e => e.EventId.Name == "StorageUnavailable");
+    }
+
+    [Fact]
     public async Task StreamingCall_UnexpectedException_IsInternal()
     {
         var error = await Assert.ThrowsAsync<RpcException>(() => _interceptor.ServerStreamingServerHandler<string, string>(

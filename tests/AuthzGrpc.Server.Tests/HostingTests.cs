@@ -21,7 +21,7 @@ public sealed class HostingTests(ServerFixture server) : ServerTest(server)
     }
 
     [Fact]
-    public async Task Reflection_ListServices_IncludesAuthorizationAndHealth()
+    public async Task Reflection_ListServices_IncludesEveryService()
     {
         var reflection = new ServerReflection.ServerReflectionClient(Server.Channel);
         using var call = reflection.ServerReflectionInfo();
@@ -32,6 +32,8 @@ public sealed class HostingTests(ServerFixture server) : ServerTest(server)
         var services = call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList();
 
         Assert.Contains("authz.v1.AuthorizationService", services);
+        Assert.Contains("authz.v1.SchemaService", services);
+        Assert.Contains("authz.v1.RelationshipService", services);
         Assert.Contains("grpc.health.v1.Health", services);
     }
 
@@ -53,19 +55,6 @@ public sealed class HostingTests(ServerFixture server) : ServerTest(server)
     }
 
     [Fact]
-    public async Task SchemaAndRelationshipServices_NotYetMapped_AreUnimplemented()
-    {
-        var schema = new SchemaService.SchemaServiceClient(Server.Channel);
-        var relationships = new RelationshipService.RelationshipServiceClient(Server.Channel);
-
-        var readSchema = await Assert.ThrowsAsync<RpcException>(() => schema.ReadSchemaAsync(new ReadSchemaRequest()).ResponseAsync);
-        var write = await Assert.ThrowsAsync<RpcException>(() => relationships.WriteRelationshipsAsync(new WriteRelationshipsRequest()).ResponseAsync);
-
-        Assert.Equal(StatusCode.Unimplemented, readSchema.StatusCode);
-        Assert.Equal(StatusCode.Unimplemented, write.StatusCode);
-    }
-
-    [Fact]
     public async Task Startup_LogsModelAndListenAddress()
     {
         // Any check first, so the server has certainly finished starting.
@@ -73,8 +62,11 @@ public sealed class HostingTests(ServerFixture server) : ServerTest(server)
 
         var events = Server.Logs.Since(0).Select(e => e.EventId.Name).ToList();
 
+        Assert.Contains("StorageOpened", events);
         Assert.Contains("SchemaLoaded", events);
         Assert.Contains("RelationshipsLoaded", events);
+        Assert.Contains("StorageSeeded", events);
+        Assert.Contains("ModelLoadedFromStorage", events);
         Assert.Contains("Listening", events);
     }
 }

@@ -13,59 +13,112 @@ public sealed class StartupTests : IDisposable
     private readonly string _directory = Directory.CreateTempSubdirectory("authz-startup-").FullName;
 
     [Fact]
-    public void Build_SchemaWithError_FailsNamingLineAndColumn()
+    public async Task Build_SchemaWithError_FailsNamingLineAndColumn()
     {
         var schema = Write("bad.zed", "definition user {}\n\ndefinition doc {\n    relation viewer: usr\n}\n");
         var logs = new LogCapture();
 
-        var error = Assert.Throws<ModelLoadException>(() => ServerFixture.BuildServer(logs, Settings(schema, relationships: "")));
+        var error = await Assert.ThrowsAsync<ModelLoadException>(() => ServerFixture.BuildServerAsync(logs, Settings(schema, relationships: "")));
 
         Assert.Contains($"{schema}:4:", error.Message, StringComparison.Ordinal);
         Assert.Contains(logs.Since(0), e => e.Level == LogLevel.Critical && e.EventId.Name == "ModelLoadFailed");
     }
 
     [Fact]
-    public void Build_MalformedRelationshipLine_FailsNamingTheLine()
+    public async Task Build_MalformedRelationshipLine_FailsNamingTheLine()
     {
         var schema = Write("ok.zed", "definition user {}\ndefinition doc {\n    relation viewer: user\n}\n");
         var relationships = Write("bad.relationships", "// demo\ndoc:1#viewer@user:alice\n\ndoc:2#viewer@user alice\n");
 
-        var error = Assert.Throws<ModelLoadException>(() => ServerFixture.BuildServer(new LogCapture(), Settings(schema, relationships)));
+        var error = await Assert.ThrowsAsync<ModelLoadException>(() => ServerFixture.BuildServerAsync(new LogCapture(), Settings(schema, relationships)));
 
         Assert.Contains($"{relationships}:4:", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Build_RelationshipNotInSchema_FailsNamingTheRelationship()
+    public async Task Build_RelationshipNotInSchema_FailsNamingTheRelationship()
     {
         var schema = Write("ok.zed", "definition user {}\ndefinition doc {\n    relation viewer: user\n}\n");
         var relationships = Write("bad.relationships", "doc:1#editor@user:alice\n");
 
-        var error = Assert.Throws<ModelLoadException>(() => ServerFixture.BuildServer(new LogCapture(), Settings(schema, relationships)));
+        var error = await Assert.ThrowsAsync<ModelLoadException>(() => ServerFixture.BuildServerAsync(new LogCapture(), Settings(schema, relationships)));
 
         Assert.Contains("doc:1#editor@user:alice", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Build_MissingSchemaFile_FailsNamingThePath()
+    public async Task Build_MissingSchemaFile_FailsNamingThePath()
     {
         var missing = Path.Combine(_directory, "missing.zed");
 
-        var error = Assert.Throws<ModelLoadException>(() => ServerFixture.BuildServer(new LogCapture(), Settings(missing, "")));
+        var error = await Assert.ThrowsAsync<ModelLoadException>(() => ServerFixture.BuildServerAsync(new LogCapture(), Settings(missing, "")));
 
         Assert.Contains(missing, error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Build_InvalidBatchLimit_FailsNamingTheOption()
+    public async Task Build_InvalidBatchLimit_FailsNamingTheOption()
     {
         var schema = Write("ok.zed", "definition user {}\n");
         var settings = Settings(schema, "");
         settings["Authz:MaxBatchCheckItems"] = "0";
 
-        var error = Assert.Throws<ModelLoadException>(() => ServerFixture.BuildServer(new LogCapture(), settings));
+        var error = await Assert.ThrowsAsync<ModelLoadException>(() => ServerFixture.BuildServerAsync(new LogCapture(), settings));
 
         Assert.Contains("MaxBatchCheckItems", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Build_UnknownStorageProvider_FailsNamingTheOption()
+    {
+        var schema = Write("ok.zed", "definition user {}\n");
+        var settings = Settings(schema, "");
+        settings["Authz:Storage:Provider"] = "oracle";
+
+        var error = await Assert.ThrowsAsync<ModelLoadException>(() => ServerFixture.BuildServerAsync(new LogCapture(), settings));
+
+        Assert.Contains("Authz:Storage:Provider 'oracle'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Build_PostgresWithoutConnectionString_FailsNamingTheOption()
+    {
+        var schema = Write("ok.zed", "definition user {}\n");
+        var settings = Settings(schema, "");
+        settings["Authz:Storage:Provider"] = "postgres";
+        settings["Authz:Storage:ConnectionString"] = "";
+
+        var error = await Assert.ThrowsAsync<ModelLoadException>(() => ServerFixture.BuildServerAsync(new LogCapture(), settings));
+
+        Assert.Contains("Authz:Storage:ConnectionString is required", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Build_UnreachablePostgres_FailsWithoutEchoingThePassword()
+    {
+        var schema = Write("ok.zed", "definition user {}\n");
+        var settings = Settings(schema, "");
+        settings["Authz:Storage:Provider"] = "postgres";
+        // A port nothing listens on (closed at once), so the failure is quick.
+        settings["Authz:Storage:ConnectionString"] = "Host=127.0.0.1;Port=1;Username=u;Password=s3cret;Database=authz;Timeout=2";
+
+        var error = await Assert.ThrowsAsync<ModelLoadException>(() => ServerFixture.BuildServerAsync(new LogCapture(), settings));
+
+        Assert.Contains("cannot open the Postgres storage at 127.0.0.1:1/authz", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Build_SqliteFileInAFolderThatCannotBeCreated_FailsNamingThePath()
+    {
+        var schema = Write("ok.zed", "definition user {}\n");
+        var blocker = Write("not-a-folder", "a file where the data folder should be");
+        var settings = Settings(schema, "");
+        settings["Authz:Storage:ConnectionString"] = $"Data Source={Path.Combine(blocker, "authz.db")}";
+
+        var error = await Assert.ThrowsAsync<ModelLoadException>(() => ServerFixture.BuildServerAsync(new LogCapture(), settings));
+
+        Assert.Contains("Authz:Storage:ConnectionString", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -73,26 +126,31 @@ public sealed class StartupTests : IDisposable
     {
         var schema = Write("ok.zed", "definition user {}\ndefinition doc {\n    relation viewer: user\n    permission view = viewer\n}\n");
         var logs = new LogCapture();
-        await using var app = ServerFixture.BuildServer(logs, Settings(schema, ""));
+        await using var app = await ServerFixture.BuildServerAsync(logs, Settings(schema, ""));
         await app.StartAsync();
         using var channel = GrpcChannel.ForAddress(app.Urls.Single());
 
         var response = await new AuthorizationService.AuthorizationServiceClient(channel).CheckAsync(Check("user:alice", "view", "doc:1"));
 
         Assert.Equal(Decision.Denied, response.Decision);
-        Assert.Equal("0", response.Revision);
+        Assert.Equal("1", response.Revision);
         Assert.Contains(logs.Since(0), e => e.EventId.Name == "NoRelationshipsFile");
         Assert.Empty(logs.ErrorsSince(0));
         await app.StopAsync();
     }
 
     /// <inheritdoc/>
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
 
-    private static Dictionary<string, string?> Settings(string schema, string relationships) => new()
+    private Dictionary<string, string?> Settings(string schema, string relationships) => new()
     {
         ["Authz:SchemaFile"] = schema,
         ["Authz:RelationshipsFile"] = relationships,
+        ["Authz:Storage:ConnectionString"] = $"Data Source={Path.Combine(_directory, "data", "authz.db")}",
     };
 
     private string Write(string name, string text)

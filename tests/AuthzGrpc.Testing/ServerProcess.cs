@@ -8,18 +8,19 @@ using Grpc.Net.Client;
 namespace AuthzGrpc.Testing;
 
 /// <summary>
-/// The server in its own process, as <c>scripts/run.sh</c> starts it, on a free loopback port, with its data in a
-/// temporary folder. Disposing it kills the process and deletes the folder, so no server outlives its test.
+/// The server in its own process, as <c>scripts/run.sh</c> starts it — default configuration, working folder with a
+/// <c>models/</c> folder, data in <c>.data/authz.db</c> under it — except for a free loopback port and a temporary
+/// working folder. Disposing it kills the process and deletes the folder, so no server outlives its test.
 /// </summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly DirectoryInfo _data;
 
-    private ServerProcess(Process process, DirectoryInfo data, Uri address)
+    private ServerProcess(Process process, DirectoryInfo workingFolder, Uri address)
     {
         _process = process;
-        _data = data;
+        _data = workingFolder;
         Address = address;
         Channel = GrpcChannel.ForAddress(address);
     }
@@ -30,23 +31,28 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>An h2c channel to the server.</summary>
     public GrpcChannel Channel { get; }
 
+    /// <summary>The server's working folder.</summary>
+    public string WorkingFolder => _data.FullName;
+
     /// <summary>
-    /// Starts the server from the test output (which holds the server and a copy of <c>models/</c>, laid out as the
-    /// repository root is) with the default configuration plus <paramref name="arguments"/>, and waits until it answers.
+    /// Starts the server from the test output (which holds the server and a copy of <c>models/</c>) with the default
+    /// configuration plus <paramref name="arguments"/>, and waits until it answers.
     /// </summary>
     public static async Task<ServerProcess> StartAsync(params string[] arguments)
     {
         var port = FreeLoopbackPort();
         var data = Directory.CreateTempSubdirectory("authz-server-");
+
+        // The default relative paths (models/default.zed, ...) find the test output's copy of models/ through a link.
+        Directory.CreateSymbolicLink(Path.Combine(data.FullName, "models"), Path.Combine(AppContext.BaseDirectory, "models"));
         var start = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = data.FullName,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "AuthzGrpc.Server.dll"));
         start.ArgumentList.Add($"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{port}");
-        start.ArgumentList.Add($"--Authz:Storage:ConnectionString=Data Source={Path.Combine(data.FullName, "authz.db")}");
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);

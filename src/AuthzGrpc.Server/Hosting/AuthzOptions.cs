@@ -28,4 +28,35 @@ public sealed class AuthzOptions
     /// </summary>
     [Range(1, 100_000)]
     public int MaxBatchCheckItems { get; set; } = 1000;
+
+    /// <summary>
+    /// The most updates one WriteRelationships may carry (<c>Authz:MaxWriteBatch</c>); a larger batch is rejected with
+    /// INVALID_ARGUMENT. Default 1000.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxWriteBatch { get; set; } = 1000;
+
+    /// <summary>Where the source of truth lives (<c>Authz:Storage</c>).</summary>
+    public StorageOptions Storage { get; set; } = new();
+}
+
+/// <summary>The source of truth's database, bound from <c>Authz:Storage</c>.</summary>
+public sealed class StorageOptions
+{
+    /// <summary>The SQLite default: a file under the working folder (its folder is created).</summary>
+    public const string DefaultConnectionString = "Data Source=.data/authz.db";
+
+    /// <summary>
+    /// <c>sqlite</c> (default: an embedded file, WAL mode) or <c>postgres</c> (PostgreSQL through Npgsql, for replicas
+    /// that share one database) (<c>Authz:Storage:Provider</c>); case-insensitive.
+    /// </summary>
+    public string Provider { get; set; } = "sqlite";
+
+    /// <summary>
+    /// The provider's connection string (<c>Authz:Storage:ConnectionString</c>). Default
+    /// <c>Data Source=.data/authz.db</c>: a SQLite file relative to the current directory. For PostgreSQL e.g.
+    /// <c>Host=127.0.0.1;Username=authz;Password=...;Database=authz</c> (the database is created if the user may).
+    /// Null or empty means the default; with <c>postgres</c> it must be given.
+    /// </summary>
+    public string? ConnectionString { get; set; }
 }

@@ -1,4 +1,3 @@
-using AuthzGrpc.Core.Engine;
 using Microsoft.Extensions.Configuration.Memory;
 
 namespace AuthzGrpc.Server.Hosting;
@@ -22,10 +21,13 @@ public static class AuthzServer
     /// <summary>
     /// Creates the application from <paramref name="args"/> (command-line configuration) and the usual sources;
     /// <paramref name="configure"/> runs after the server's own registrations, so a caller can override them.
-    /// The model is loaded here, before anything listens: a bad schema or relationships file (or invalid
-    /// <c>Authz</c> options) throws <see cref="ModelLoadException"/>, already logged at Critical.
+    /// The model is loaded here, before anything listens: the storage is opened and migrated, and the engine loaded
+    /// from it (a new database is first seeded from the schema and relationships files). Unusable storage, a bad
+    /// schema or relationships file, or invalid <c>Authz</c> options throw <see cref="ModelLoadException"/>, already
+    /// logged at Critical.
     /// </summary>
-    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    public static async Task<WebApplication> BuildAsync(
+        string[] args, Action<WebApplicationBuilder>? configure = null, CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = Defaults });
@@ -35,11 +37,11 @@ public static class AuthzServer
         var app = builder.Build();
         try
         {
-            app.Services.GetRequiredService<PermissionEngine>();
+            await app.Services.GetRequiredService<ModelLoader>().LoadAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (ModelLoadException)
         {
-            ((IDisposable)app).Dispose();
+            await app.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 

@@ -7,7 +7,7 @@ namespace AuthzGrpc.Server.Hosting;
 /// <summary>The server's registrations and endpoints.</summary>
 public static class AuthzServerExtensions
 {
-    /// <summary>Registers the options, the model, the gRPC services, health and reflection.</summary>
+    /// <summary>Registers the options, the store, the model, the gRPC services, health and reflection.</summary>
     public static IServiceCollection AddAuthzServer(this IServiceCollection services)
     {
         services.AddOptions<AuthzOptions>()
@@ -15,15 +15,22 @@ public static class AuthzServerExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
+        // The source of truth and the engine in force, loaded from it by ModelLoader before the server listens.
+        services.AddSingleton(ModelLoader.CreateStore);
+        services.AddSingleton<EngineHolder>();
         services.AddSingleton<ModelLoader>();
-        services.AddSingleton(static sp => sp.GetRequiredService<ModelLoader>().Load());
+        services.AddSingleton<ModelWriter>();
 
         services.AddGrpc(options => options.Interceptors.Add<ErrorInterceptor>());
         services.AddSingleton<ErrorInterceptor>();
         // Stateless apart from the engine: one instance serves every call.
         services.AddSingleton<AuthorizationGrpcService>();
+        services.AddSingleton<SchemaGrpcService>();
+        services.AddSingleton<RelationshipGrpcService>();
 
-        services.AddGrpcHealthChecks().AddCheck<ModelHealthCheck>("model");
+        services.AddGrpcHealthChecks()
+            .AddCheck<ModelHealthCheck>("model")
+            .AddCheck<StorageHealthCheck>("storage");
         services.AddGrpcReflection();
         return services;
     }
@@ -33,10 +40,12 @@ public static class AuthzServerExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapGrpcService<AuthorizationGrpcService>();
+        app.MapGrpcService<SchemaGrpcService>();
+        app.MapGrpcService<RelationshipGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
 
-        // Watch, SchemaService and RelationshipService are not mapped yet: gRPC answers UNIMPLEMENTED.
+        // Watch is not implemented yet: gRPC answers UNIMPLEMENTED.
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AuthzServer));

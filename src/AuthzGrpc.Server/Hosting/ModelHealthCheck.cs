@@ -1,13 +1,32 @@
 using System.Globalization;
-using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace AuthzGrpc.Server.Hosting;
 
 /// <summary>Healthy once the model is loaded: the server can answer checks (served as <c>grpc.health.v1</c> SERVING).</summary>
-internal sealed class ModelHealthCheck(PermissionEngine engine) : IHealthCheck
+internal sealed class ModelHealthCheck(EngineHolder holder) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(HealthCheckResult.Healthy(
-            string.Create(CultureInfo.InvariantCulture, $"model loaded at revision {engine.Revision}")));
+        Task.FromResult(holder.IsLoaded
+            ? HealthCheckResult.Healthy(string.Create(CultureInfo.InvariantCulture, $"model loaded at revision {holder.Current.Revision}"))
+            : HealthCheckResult.Unhealthy("the model is not loaded"));
+}
+
+/// <summary>Healthy while the source of truth answers; checks keep being answered from memory when it does not, writes fail.</summary>
+internal sealed class StorageHealthCheck(AuthzStore store) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await store.PingAsync(cancellationToken).ConfigureAwait(false)
+                ? HealthCheckResult.Healthy($"{store.Provider} storage answers")
+                : HealthCheckResult.Unhealthy($"{store.Provider} storage at {store.Location} does not answer");
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return HealthCheckResult.Unhealthy($"{store.Provider} storage at {store.Location} failed: {e.Message}");
+        }
+    }
 }

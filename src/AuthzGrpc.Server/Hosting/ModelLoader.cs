@@ -2,15 +2,100 @@ using AuthzGrpc.Core;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;
+using AuthzGrpc.Storage;
 using Microsoft.Extensions.Options;
 
 namespace AuthzGrpc.Server.Hosting;
 
-/// <summary>Reads the schema and relationships files of <see cref="AuthzOptions"/> into a <see cref="PermissionEngine"/>.</summary>
-internal sealed class ModelLoader(IOptions<AuthzOptions> options, ILogger<ModelLoader> logger)
+/// <summary>
+/// Opens the source of truth (applying its migrations) and loads the engine from it: the newest schema version and
+/// every stored relationship, at the stored revision. A new database is first seeded, as one revision, from the
+/// schema and relationships files of <see cref="AuthzOptions"/>; after that the files are not read again.
+/// </summary>
+internal sealed class ModelLoader(IOptions<AuthzOptions> options, AuthzStore store, EngineHolder holder, ILogger<ModelLoader> logger)
 {
-    /// <summary>Loads the model; throws <see cref="ModelLoadException"/> (after logging it) when a file is unusable.</summary>
-    public PermissionEngine Load()
+    /// <summary>The actor recorded for the seed revision.</summary>
+    public const string SeedActor = "system";
+
+    /// <summary>
+    /// Creates the store of the configured provider; throws <see cref="ModelLoadException"/> (after logging it) when the
+    /// options are unusable.
+    /// </summary>
+    public static AuthzStore CreateStore(IServiceProvider services)
+    {
+        var logger = services.GetRequiredService<ILogger<ModelLoader>>();
+        StorageOptions storage;
+        try
+        {
+            storage = services.GetRequiredService<IOptions<AuthzOptions>>().Value.Storage;
+        }
+        catch (OptionsValidationException e)
+        {
+            throw Fail(logger, $"invalid configuration: {string.Join("; ", e.Failures)}", e);
+        }
+
+        StorageProvider provider;
+        if (string.Equals(storage.Provider, "sqlite", StringComparison.OrdinalIgnoreCase))
+        {
+            provider = StorageProvider.Sqlite;
+        }
+        else if (string.Equals(storage.Provider, "postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            provider = StorageProvider.Postgres;
+        }
+        else
+        {
+            throw Fail(logger, $"Authz:Storage:Provider '{storage.Provider}' is not known: use sqlite or postgres", null);
+        }
+
+        var connectionString = storage.ConnectionString;
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            if (provider == StorageProvider.Postgres)
+            {
+                throw Fail(logger, "Authz:Storage:ConnectionString is required with the postgres provider, e.g. Host=127.0.0.1;Username=authz;Password=...;Database=authz", null);
+            }
+
+            connectionString = StorageOptions.DefaultConnectionString;
+        }
+
+        try
+        {
+            return AuthzStore.Create(provider, connectionString);
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or FormatException)
+        {
+            // The message of a malformed connection string never echoes it (it may hold a password).
+            throw Fail(logger, $"Authz:Storage:ConnectionString is not usable for {storage.Provider}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Builds an engine for <paramref name="schema"/> holding <paramref name="relationships"/> at <paramref name="revision"/>.</summary>
+    public static PermissionEngine BuildEngine(CompiledSchema schema, IReadOnlyCollection<Relationship> relationships, long revision)
+    {
+        var engine = new PermissionEngine(schema);
+        try
+        {
+            if (revision > 0)
+            {
+                engine.Write([.. relationships.Select(r => new RelationshipUpdate(RelationshipOperation.Touch, r))], revision);
+            }
+            else if (relationships.Count > 0)
+            {
+                engine.Add(relationships);
+            }
+
+            return engine;
+        }
+        catch
+        {
+            engine.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Loads the model into the <see cref="EngineHolder"/>; throws <see cref="ModelLoadException"/> (after logging it) when it cannot.</summary>
+    public async Task LoadAsync(CancellationToken cancellationToken = default)
     {
         AuthzOptions settings;
         try
@@ -19,9 +104,63 @@ internal sealed class ModelLoader(IOptions<AuthzOptions> options, ILogger<ModelL
         }
         catch (OptionsValidationException e)
         {
-            throw Fail($"invalid configuration: {string.Join("; ", e.Failures)}", e);
+            throw Fail(logger, $"invalid configuration: {string.Join("; ", e.Failures)}", e);
         }
 
+        StoredModel stored;
+        try
+        {
+            await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            Log.StorageOpened(logger, store.Provider, store.Location);
+            stored = await store.LoadAsync(cancellationToken).ConfigureAwait(false);
+            if (stored.SchemaText is null)
+            {
+                var (schema, relationships) = ReadFiles(settings);
+                var seeded = await store.SeedAsync(schema.Text, relationships, SeedActor, cancellationToken).ConfigureAwait(false);
+                if (seeded is { } revision)
+                {
+                    Log.StorageSeeded(logger, revision, relationships.Count);
+                }
+
+                // Load what is stored now: this seed, or another process's that came first.
+                stored = await store.LoadAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is not ModelLoadException and not OperationCanceledException)
+        {
+            throw Fail(logger, $"cannot open the {store.Provider} storage at {store.Location}: {e.Message}", e);
+        }
+
+        holder.Swap(FromStored(stored));
+    }
+
+    private PermissionEngine FromStored(StoredModel stored)
+    {
+        CompiledSchema schema;
+        try
+        {
+            schema = CompiledSchema.Compile(stored.SchemaText!);
+        }
+        catch (SchemaException e)
+        {
+            throw Fail(logger, $"the schema stored at {store.Location} does not compile: {e.Message}", e);
+        }
+
+        try
+        {
+            var engine = BuildEngine(schema, stored.Relationships, stored.Revision);
+            Log.ModelLoadedFromStorage(logger, schema.Types.Count, stored.Relationships.Count, stored.Revision);
+            return engine;
+        }
+        catch (AuthzException e)
+        {
+            throw Fail(logger, $"a relationship stored at {store.Location} does not fit the stored schema: {e.Message}", e);
+        }
+    }
+
+    // The seed: the schema file and the relationships file, validated by building an engine from them.
+    private (CompiledSchema Schema, List<Relationship> Relationships) ReadFiles(AuthzOptions settings)
+    {
         var schemaPath = Path.GetFullPath(settings.SchemaFile);
         CompiledSchema schema;
         try
@@ -30,31 +169,29 @@ internal sealed class ModelLoader(IOptions<AuthzOptions> options, ILogger<ModelL
         }
         catch (SchemaException e)
         {
-            throw Fail($"{schemaPath}:{e.Line}:{e.Column}: {e.Detail}", e);
+            throw Fail(logger, $"{schemaPath}:{e.Line}:{e.Column}: {e.Detail}", e);
         }
 
         Log.SchemaLoaded(logger, schemaPath, schema.Types.Count);
-        var engine = new PermissionEngine(schema);
         if (string.IsNullOrEmpty(settings.RelationshipsFile))
         {
             Log.NoRelationshipsFile(logger);
-            return engine;
+            return (schema, []);
         }
 
         var relationshipsPath = Path.GetFullPath(settings.RelationshipsFile);
         var relationships = Parse(relationshipsPath, ReadText(relationshipsPath, "relationships"));
         try
         {
-            engine.Add(relationships);
+            using var engine = BuildEngine(schema, relationships, 0);
+            Log.RelationshipsLoaded(logger, engine.RelationshipCount, relationshipsPath, engine.Revision);
         }
         catch (AuthzException e)
         {
-            engine.Dispose();
-            throw Fail($"{relationshipsPath}: {e.Message}", e);
+            throw Fail(logger, $"{relationshipsPath}: {e.Message}", e);
         }
 
-        Log.RelationshipsLoaded(logger, engine.RelationshipCount, relationshipsPath, engine.Revision);
-        return engine;
+        return (schema, relationships);
     }
 
     private List<Relationship> Parse(string path, string text)
@@ -76,7 +213,7 @@ internal sealed class ModelLoader(IOptions<AuthzOptions> options, ILogger<ModelL
             }
             catch (FormatException e)
             {
-                throw Fail($"{path}:{lineNumber}: {e.Message}", e);
+                throw Fail(logger, $"{path}:{lineNumber}: {e.Message}", e);
             }
         }
 
@@ -91,11 +228,11 @@ internal sealed class ModelLoader(IOptions<AuthzOptions> options, ILogger<ModelL
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw Fail($"cannot read the {what} file '{path}': {e.Message}", e);
+            throw Fail(logger, $"cannot read the {what} file '{path}': {e.Message}", e);
         }
     }
 
-    private ModelLoadException Fail(string reason, Exception inner)
+    private static ModelLoadException Fail(ILogger logger, string reason, Exception? inner)
     {
         Log.ModelLoadFailed(logger, reason);
         return new ModelLoadException(reason, inner);

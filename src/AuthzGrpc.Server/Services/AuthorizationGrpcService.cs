@@ -9,12 +9,13 @@ using Microsoft.Extensions.Options;
 namespace AuthzGrpc.Server.Services;
 
 /// <summary>
-/// authz.v1.AuthorizationService over the in-process <see cref="PermissionEngine"/>: validate, call Core, map.
+/// authz.v1.AuthorizationService over the in-process <see cref="PermissionEngine"/> in force (<see cref="EngineHolder"/>,
+/// read once per call): validate, call Core, map.
 /// Engine errors (<see cref="AuthzException"/>) are turned into statuses by <see cref="ErrorInterceptor"/>.
 /// The requests' <c>consistency</c> is accepted and ignored: the in-process engine is always fully consistent,
 /// so every answer is at the newest revision. Watch is not implemented yet (UNIMPLEMENTED).
 /// </summary>
-internal sealed class AuthorizationGrpcService(PermissionEngine engine, IOptions<AuthzOptions> options)
+internal sealed class AuthorizationGrpcService(EngineHolder holder, IOptions<AuthzOptions> options)
     : AuthorizationService.AuthorizationServiceBase
 {
     private readonly int _maxBatchCheckItems = options.Value.MaxBatchCheckItems;
@@ -29,8 +30,9 @@ internal sealed class AuthorizationGrpcService(PermissionEngine engine, IOptions
             RequestValidation.Throw(violation);
         }
 
-        var revision = CurrentRevision();
-        return Task.FromResult(new CheckResponse { Decision = ProtoMapping.ToDecision(Evaluate(request)), Revision = revision });
+        var engine = holder.Current;
+        var revision = CurrentRevision(engine);
+        return Task.FromResult(new CheckResponse { Decision = ProtoMapping.ToDecision(Evaluate(engine, request)), Revision = revision });
     }
 
     public override Task<BatchCheckResponse> BatchCheck(BatchCheckRequest request, ServerCallContext context)
@@ -52,7 +54,8 @@ internal sealed class AuthorizationGrpcService(PermissionEngine engine, IOptions
             }
         }
 
-        var revision = CurrentRevision();
+        var engine = holder.Current;
+        var revision = CurrentRevision(engine);
         var response = new BatchCheckResponse { Revision = revision };
         for (var i = 0; i < items.Count; i++)
         {
@@ -60,7 +63,7 @@ internal sealed class AuthorizationGrpcService(PermissionEngine engine, IOptions
             bool allowed;
             try
             {
-                allowed = Evaluate(items[i]);
+                allowed = Evaluate(engine, items[i]);
             }
             catch (AuthzException e)
             {
@@ -81,7 +84,8 @@ internal sealed class AuthorizationGrpcService(PermissionEngine engine, IOptions
             RequestValidation.Throw(violation);
         }
 
-        var revision = CurrentRevision();
+        var engine = holder.Current;
+        var revision = CurrentRevision(engine);
         var root = engine.Explain(ProtoMapping.ToModel(request.Resource), request.Action, ProtoMapping.ToModel(request.Subject));
         return Task.FromResult(new ExplainResponse
         {
@@ -99,7 +103,8 @@ internal sealed class AuthorizationGrpcService(PermissionEngine engine, IOptions
             RequestValidation.Throw(violation);
         }
 
-        var revision = CurrentRevision();
+        var engine = holder.Current;
+        var revision = CurrentRevision(engine);
         var resources = engine.LookupResources(request.ResourceType, request.Action, ProtoMapping.ToModel(request.Subject));
         foreach (var resource in resources)
         {
@@ -117,7 +122,8 @@ internal sealed class AuthorizationGrpcService(PermissionEngine engine, IOptions
             RequestValidation.Throw(violation);
         }
 
-        var revision = CurrentRevision();
+        var engine = holder.Current;
+        var revision = CurrentRevision(engine);
         var lookup = engine.LookupSubjects(ProtoMapping.ToModel(request.Resource), request.Action, request.SubjectType);
         foreach (var subject in lookup.Subjects)
         {
@@ -135,7 +141,7 @@ internal sealed class AuthorizationGrpcService(PermissionEngine engine, IOptions
     }
 
     // The hot path: the engine's string overload, no intermediate model objects.
-    private bool Evaluate(CheckRequest request)
+    private static bool Evaluate(PermissionEngine engine, CheckRequest request)
     {
         var subject = request.Subject;
         var resource = request.Resource;
@@ -145,7 +151,7 @@ internal sealed class AuthorizationGrpcService(PermissionEngine engine, IOptions
     }
 
     // Read before evaluating: the answer reflects at least this revision.
-    private string CurrentRevision()
+    private string CurrentRevision(PermissionEngine engine)
     {
         var revision = engine.Revision;
         var cached = Volatile.Read(ref _revision);

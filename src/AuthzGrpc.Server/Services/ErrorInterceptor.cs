@@ -1,8 +1,10 @@
+using System.Data.Common;
 using AuthzGrpc.Core;
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Microsoft.EntityFrameworkCore;
 
 namespace AuthzGrpc.Server.Services;
 
@@ -16,8 +18,10 @@ namespace AuthzGrpc.Server.Services;
 /// <item>DepthExceeded → FAILED_PRECONDITION: retrying cannot help until the data changes (a cycle or too deep a graph)</item>
 /// </list>
 /// Each carries a <c>google.rpc.ErrorInfo</c> detail whose reason is the kind (e.g. <c>DEPTH_EXCEEDED</c>).
-/// A call the client cancelled answers CANCELLED; anything else is logged at Error and answers INTERNAL with a
-/// generic message.
+/// A call the client cancelled answers CANCELLED. Storage failures: a conflict at commit (<see cref="DbUpdateException"/>)
+/// answers ABORTED, a database that fails or times out (<see cref="DbException"/>, <see cref="TimeoutException"/>)
+/// answers UNAVAILABLE; both are logged at Warning, and in both the transaction rolled back, so a retry is safe.
+/// Anything else is logged at Error and answers INTERNAL with a generic message.
 /// </summary>
 internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interceptor
 {
@@ -105,6 +109,22 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Inter
             return new RpcException(new Grpc.Core.Status(StatusCode.Cancelled, "the call was cancelled"));
         }
 
+        if (exception is DbUpdateException)
+        {
+            // A constraint or concurrency failure at commit: the transaction rolled back whole, so a retry is safe.
+            Log.WriteConflict(logger, context.Method, exception);
+            return new RpcException(new Grpc.Core.Status(
+                StatusCode.Aborted, "the write conflicted with a concurrent change and was rolled back; nothing changed: retry it"));
+        }
+
+        if (exception is DbException or TimeoutException)
+        {
+            // The database is down, busy past its timeout, or unreachable: nothing was committed.
+            Log.StorageUnavailable(logger, context.Method, exception);
+            return new RpcException(new Grpc.Core.Status(
+                StatusCode.Unavailable, "the storage did not answer; nothing changed: retry later (the server log has the details)"));
+        }
+
         Log.UnexpectedError(logger, context.Method, exception);
         return new RpcException(new Grpc.Core.Status(StatusCode.Internal, "internal error: the server log has the details"));
     }
@@ -116,6 +136,7 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Inter
         AuthzErrorKind.NotFound => (Code.NotFound, "NOT_FOUND"),
         AuthzErrorKind.AlreadyExists => (Code.AlreadyExists, "ALREADY_EXISTS"),
         AuthzErrorKind.FailedPrecondition => (Code.FailedPrecondition, "FAILED_PRECONDITION"),
+        AuthzErrorKind.PermissionDenied => (Code.PermissionDenied, "PERMISSION_DENIED"),
         AuthzErrorKind.DepthExceeded => (Code.FailedPrecondition, "DEPTH_EXCEEDED"),
         _ => (Code.Internal, "INTERNAL"),
     };

@@ -32,3 +32,41 @@ internal static class ProtoMapping
         return step;
     }
 }
+
+/// <summary>Conversions of the RelationshipService's messages; requests are validated before.</summary>
+internal static class RelationshipMapping
+{
+    public static Core.Model.Relationship ToModel(V1.Relationship value) =>
+        new(ProtoMapping.ToModel(value.Resource), value.Relation, ProtoMapping.ToModel(value.Subject));
+
+    public static Core.Engine.RelationshipUpdate ToModel(V1.RelationshipUpdate value) => new(
+        value.Operation switch
+        {
+            Operation.Create => Core.Engine.RelationshipOperation.Create,
+            Operation.Touch => Core.Engine.RelationshipOperation.Touch,
+            _ => Core.Engine.RelationshipOperation.Delete,
+        },
+        ToModel(value.Relationship));
+
+    public static Core.Model.RelationshipFilter ToModel(V1.RelationshipFilter value) => new(
+        value.ResourceType,
+        value.ResourceId.Length == 0 ? null : value.ResourceId,
+        value.Relation.Length == 0 ? null : value.Relation,
+        value.Subject is { } subject
+            ? new Core.Model.SubjectFilter(
+                subject.SubjectType,
+                subject.SubjectId.Length == 0 ? null : subject.SubjectId,
+                subject.HasRelation ? subject.Relation : null)
+            : null);
+
+    public static Storage.StorePrecondition ToModel(V1.Precondition value) => new(
+        value.Operation == V1.Precondition.Types.Operation.MustMatch ? Storage.PreconditionKind.MustMatch : Storage.PreconditionKind.MustNotMatch,
+        ToModel(value.Filter));
+
+    public static V1.Relationship ToProto(Core.Model.Relationship value) => new()
+    {
+        Resource = ProtoMapping.ToProto(value.Resource),
+        Relation = value.Relation,
+        Subject = ProtoMapping.ToProto(value.Subject),
+    };
+}

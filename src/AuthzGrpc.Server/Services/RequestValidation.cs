@@ -13,7 +13,7 @@ namespace AuthzGrpc.Server.Services;
 /// then allocates nothing) or the first violation, naming the field as a path such as <c>subject.object.id</c>.
 /// Whether a type, permission or relation exists in the schema is the engine's to say.
 /// </summary>
-internal static class RequestValidation
+internal static partial class RequestValidation
 {
     private const string IdRule = "use 1 to 256 of A-Z a-z 0-9 _ - . / | = +";
     private const string NameRule = "use lowercase letters, digits and '_', starting with a letter";

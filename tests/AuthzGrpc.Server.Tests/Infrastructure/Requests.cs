@@ -37,4 +37,35 @@ public static class Requests
 
     /// <summary>Prints an object as <c>type:id</c>.</summary>
     public static string Text(ObjectRef value) => $"{value.Type}:{value.Id}";
+
+    /// <summary>A relationship from <c>type:id#relation@subject</c>.</summary>
+    public static Relationship Relationship(string text)
+    {
+        var hash = text.IndexOf('#', StringComparison.Ordinal);
+        var at = text.IndexOf('@', hash);
+        return new Relationship { Resource = Object(text[..hash]), Relation = text[(hash + 1)..at], Subject = Subject(text[(at + 1)..]) };
+    }
+
+    /// <summary>Prints a relationship as <c>type:id#relation@subject</c>.</summary>
+    public static string Text(Relationship relationship) =>
+        $"{Text(relationship.Resource)}#{relationship.Relation}@{Text(relationship.Subject)}";
+
+    /// <summary>One update of a write.</summary>
+    public static RelationshipUpdate Update(Operation operation, string relationship) =>
+        new() { Operation = operation, Relationship = Relationship(relationship) };
+
+    /// <summary>A write of the given updates.</summary>
+    public static WriteRelationshipsRequest Write(params RelationshipUpdate[] updates) => new() { Updates = { updates } };
+
+    /// <summary>A filter: resource type and, optionally, id, relation and subject (<c>type[:id][#relation]</c>).</summary>
+    public static RelationshipFilter Filter(string resourceType, string resourceId = "", string relation = "", SubjectFilter? subject = null) =>
+        new() { ResourceType = resourceType, ResourceId = resourceId, Relation = relation, Subject = subject };
+
+    /// <summary>A precondition that <paramref name="filter"/> matches a stored relationship.</summary>
+    public static Precondition MustMatch(RelationshipFilter filter) =>
+        new() { Operation = Precondition.Types.Operation.MustMatch, Filter = filter };
+
+    /// <summary>A precondition that <paramref name="filter"/> matches no stored relationship.</summary>
+    public static Precondition MustNotMatch(RelationshipFilter filter) =>
+        new() { Operation = Precondition.Types.Operation.MustNotMatch, Filter = filter };
 }

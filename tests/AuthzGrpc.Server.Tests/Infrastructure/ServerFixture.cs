@@ -8,12 +8,13 @@ using Microsoft.Extensions.Logging;
 namespace AuthzGrpc.Server.Tests.Infrastructure;
 
 /// <summary>
-/// The real server — composed by <see cref="AuthzServer.Build"/> exactly as Program does — on Kestrel at
-/// 127.0.0.1 with a free port, serving the default model and models/default.relationships; clients talk to it
-/// over plaintext HTTP/2 through the generated stubs.
+/// The real server — composed by <see cref="AuthzServer.BuildAsync"/> exactly as Program does — on Kestrel at
+/// 127.0.0.1 with a free port, serving the default model and models/default.relationships (seeded into a new SQLite
+/// file in a temporary folder, deleted afterwards); clients talk to it over plaintext HTTP/2 through the generated stubs.
 /// </summary>
 public sealed class ServerFixture : IAsyncLifetime
 {
+    private readonly string _data = Directory.CreateTempSubdirectory("authz-server-").FullName;
     private WebApplication? _app;
     private GrpcChannel? _channel;
 
@@ -32,9 +33,12 @@ public sealed class ServerFixture : IAsyncLifetime
     /// <summary>The path of a file under the test output's models/ folder.</summary>
     public static string ModelPath(string fileName) => Path.Combine(AppContext.BaseDirectory, "models", fileName);
 
-    /// <summary>Builds a server on a free loopback port with the given configuration on top of the defaults.</summary>
-    public static WebApplication BuildServer(LogCapture logs, IDictionary<string, string?> settings) =>
-        AuthzServer.Build([], builder =>
+    /// <summary>
+    /// Builds a server on a free loopback port with the given configuration on top of the defaults (pass
+    /// <c>Authz:Storage:ConnectionString</c>, or the server uses <c>.data/authz.db</c> under the current directory).
+    /// </summary>
+    public static Task<WebApplication> BuildServerAsync(LogCapture logs, IDictionary<string, string?> settings) =>
+        AuthzServer.BuildAsync([], builder =>
         {
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings)
             {
@@ -48,10 +52,11 @@ public sealed class ServerFixture : IAsyncLifetime
     /// <inheritdoc/>
     public async Task InitializeAsync()
     {
-        _app = BuildServer(Logs, new Dictionary<string, string?>
+        _app = await BuildServerAsync(Logs, new Dictionary<string, string?>
         {
             ["Authz:SchemaFile"] = ModelPath("default.zed"),
             ["Authz:RelationshipsFile"] = ModelPath("default.relationships"),
+            ["Authz:Storage:ConnectionString"] = $"Data Source={Path.Combine(_data, "authz.db")}",
         });
         await _app.StartAsync();
         Address = new Uri(_app.Urls.Single());
@@ -67,6 +72,9 @@ public sealed class ServerFixture : IAsyncLifetime
             await _app.StopAsync();
             await _app.DisposeAsync();
         }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_data, recursive: true);
     }
 }
 

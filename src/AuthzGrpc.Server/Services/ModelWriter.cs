@@ -1,0 +1,193 @@
+using AuthzGrpc.Core;
+using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Core.Model;
+using AuthzGrpc.Core.Schema;
+using AuthzGrpc.Server.Hosting;
+using AuthzGrpc.Storage;
+
+namespace AuthzGrpc.Server.Services;
+
+/// <summary>
+/// Every write of the model goes through here: validate against the engine in force, commit to the store (which
+/// assigns the revision), then apply to the engine at that revision. One lock is held around validate, commit and
+/// apply, so the engine sees the store's revisions in commit order and never one that the store has not committed.
+/// Reads do not take it.
+/// </summary>
+internal sealed class ModelWriter(AuthzStore store, EngineHolder holder, ILogger<ModelWriter> logger) : IDisposable
+{
+    /// <summary>The largest schema text accepted.</summary>
+    public const int MaxSchemaLength = 1 << 20;
+
+    private readonly SemaphoreSlim _lock = new(1, 1);
+
+    /// <summary>
+    /// Compiles and stores a new schema and puts a new engine for it in force, holding every relationship that remains.
+    /// Throws <see cref="AuthzException"/>: InvalidArgument when the schema does not compile ("line L, column C: ..."),
+    /// FailedPrecondition when stored relationships would no longer fit it and <paramref name="force"/> is false.
+    /// </summary>
+    public async Task<long> WriteSchemaAsync(string text, bool force, string actor, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw new AuthzException(AuthzErrorKind.InvalidArgument, "schema: is required: the schema text, e.g. definition user {}");
+        }
+
+        if (text.Length > MaxSchemaLength)
+        {
+            throw new AuthzException(AuthzErrorKind.InvalidArgument, $"schema: is {text.Length} characters long; the limit is {MaxSchemaLength}");
+        }
+
+        CompiledSchema schema;
+        try
+        {
+            schema = CompiledSchema.Compile(text);
+        }
+        catch (SchemaException e)
+        {
+            throw new AuthzException(AuthzErrorKind.InvalidArgument, $"schema: {e.Message}");
+        }
+
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var probe = new PermissionEngine(schema);
+            var result = await store.WriteSchemaAsync(text, r => Problem(probe, r), force, actor, CancellationToken.None).ConfigureAwait(false);
+            holder.Swap(ModelLoader.BuildEngine(schema, result.Remaining, result.Revision));
+            Log.SchemaWritten(logger, result.Revision, schema.Types.Count, result.Deleted.Count);
+            return result.Revision;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Validates a batch against the engine in force (InvalidArgument for what the schema does not define,
+    /// AlreadyExists for a create of a stored relationship), commits it to the store with its preconditions
+    /// (FailedPrecondition naming a broken one) and applies it to the engine; returns the revision committed.
+    /// </summary>
+    public async Task<long> WriteRelationshipsAsync(
+        IReadOnlyList<RelationshipUpdate> updates, IReadOnlyList<StorePrecondition> preconditions, string actor, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var engine = holder.Current;
+            engine.Validate(updates);
+            ValidatePreconditions(engine.Schema, preconditions);
+
+            // Not cancellable from here: once committed, the engine must apply it whatever the caller does.
+            var revision = await store.WriteRelationshipsAsync(updates, preconditions, actor, CancellationToken.None).ConfigureAwait(false);
+            await ApplyAsync(engine, updates, revision).ConfigureAwait(false);
+            return revision;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Deletes what <paramref name="filter"/> selects, if the preconditions hold; returns the revision and what was deleted.</summary>
+    public async Task<RelationshipDeletion> DeleteRelationshipsAsync(
+        RelationshipFilter filter, IReadOnlyList<StorePrecondition> preconditions, string actor, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var engine = holder.Current;
+            ValidateFilter(engine.Schema, filter, "filter");
+            ValidatePreconditions(engine.Schema, preconditions);
+            var deletion = await store.DeleteRelationshipsAsync(filter, preconditions, actor, CancellationToken.None).ConfigureAwait(false);
+            await ApplyAsync(engine, [.. deletion.Deleted.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r))], deletion.Revision)
+                .ConfigureAwait(false);
+            return deletion;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Throws InvalidArgument unless every name in <paramref name="filter"/> is defined by <paramref name="schema"/>: the
+    /// resource type, the relation (a relation, not a permission), the subject type and the subject relation.
+    /// </summary>
+    public static void ValidateFilter(CompiledSchema schema, RelationshipFilter filter, string field)
+    {
+        if (!schema.TryGetType(filter.ResourceType, out var type))
+        {
+            throw Invalid($"{field}.resource_type: type '{filter.ResourceType}' is not defined in the schema");
+        }
+
+        if (filter.Relation is { } relation)
+        {
+            if (!type.TryGetMember(relation, out var member))
+            {
+                throw Invalid($"{field}.relation: '{relation}' is not a relation of '{type.Name}'");
+            }
+
+            if (member is not RelationDefinition)
+            {
+                throw Invalid($"{field}.relation: '{type.Name}#{relation}' is a permission; relationships are stored on relations only");
+            }
+        }
+
+        if (filter.Subject is { } subject)
+        {
+            if (!schema.TryGetType(subject.Type, out var subjectType))
+            {
+                throw Invalid($"{field}.subject.subject_type: type '{subject.Type}' is not defined in the schema");
+            }
+
+            if (subject.Relation is { Length: > 0 } subjectRelation && !subjectType.TryGetMember(subjectRelation, out _))
+            {
+                throw Invalid($"{field}.subject.relation: '{subjectRelation}' is not a relation or permission of '{subjectType.Name}'");
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _lock.Dispose();
+
+    private static void ValidatePreconditions(CompiledSchema schema, IReadOnlyList<StorePrecondition> preconditions)
+    {
+        for (var i = 0; i < preconditions.Count; i++)
+        {
+            ValidateFilter(schema, preconditions[i].Filter, $"preconditions[{i}].filter");
+        }
+    }
+
+    private static AuthzException Invalid(string message) => new(AuthzErrorKind.InvalidArgument, message);
+
+    // Why a stored relationship does not fit the new schema (the engine's message names it), or null.
+    private static string? Problem(PermissionEngine probe, Relationship relationship)
+    {
+        try
+        {
+            probe.Validate([new RelationshipUpdate(RelationshipOperation.Touch, relationship)]);
+            return null;
+        }
+        catch (AuthzException e)
+        {
+            return e.Message;
+        }
+    }
+
+    // Validated before the commit, so this cannot fail short of a bug; if it does, the store is the truth: rebuild.
+    private async Task ApplyAsync(PermissionEngine engine, IReadOnlyList<RelationshipUpdate> updates, long revision)
+    {
+        try
+        {
+            engine.Write(updates, revision);
+        }
+#pragma warning disable CA1031 // Any failure here leaves the engine behind the store; recovering is the only answer.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Log.EngineRebuilt(logger, revision, e);
+            var stored = await store.LoadAsync(CancellationToken.None).ConfigureAwait(false);
+            holder.Swap(ModelLoader.BuildEngine(engine.Schema, stored.Relationships, stored.Revision));
+        }
+    }
+}

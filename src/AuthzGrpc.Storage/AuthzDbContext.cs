@@ -1,0 +1,224 @@
+using System.Data.Common;
+using System.Text;
+using AuthzGrpc.Storage.Entities;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+
+namespace AuthzGrpc.Storage;
+
+/// <summary>
+/// The source of truth's tables, shared by every provider. Each provider derives its own context
+/// (<see cref="SqliteAuthzDbContext"/>, <see cref="PostgresAuthzDbContext"/>) so that each has its own migrations, and
+/// supplies the two provider-specific pieces: how a write transaction takes the write lock and how a read takes a
+/// snapshot.
+/// </summary>
+public abstract class AuthzDbContext : DbContext
+{
+    /// <summary>Longest type name: a 64-character name, optionally prefixed by another and a '/'.</summary>
+    internal const int TypeLength = 129;
+
+    /// <summary>Longest relation or permission name.</summary>
+    internal const int NameLength = 64;
+
+    /// <summary>Longest object id (<see cref="Core.Model.Identifiers.MaxIdLength"/>).</summary>
+    internal const int IdLength = 256;
+
+    private protected AuthzDbContext(DbContextOptions options)
+        : base(options)
+    {
+    }
+
+    public DbSet<SchemaVersionRow> SchemaVersions => Set<SchemaVersionRow>();
+
+    public DbSet<RelationshipRow> Relationships => Set<RelationshipRow>();
+
+    public DbSet<RevisionCounterRow> RevisionCounter => Set<RevisionCounterRow>();
+
+    public DbSet<RevisionRow> Revisions => Set<RevisionRow>();
+
+    public DbSet<ChangeRow> Changes => Set<ChangeRow>();
+
+    public DbSet<InvitationRow> Invitations => Set<InvitationRow>();
+
+    public DbSet<ApiKeyRow> ApiKeys => Set<ApiKeyRow>();
+
+    public DbSet<PrincipalRow> Principals => Set<PrincipalRow>();
+
+    public DbSet<ResourceRow> Resources => Set<ResourceRow>();
+
+    public DbSet<AuditEventRow> AuditEvents => Set<AuditEventRow>();
+
+    /// <summary>
+    /// Begins the transaction of a write and takes the store-wide write lock, held until commit or rollback, so that
+    /// writers from every process run one at a time; returns the locked revision counter (tracked: set the new
+    /// revision on it).
+    /// </summary>
+    internal abstract Task<(IDbContextTransaction Transaction, RevisionCounterRow Counter)> BeginWriteAsync(CancellationToken cancellationToken);
+
+    /// <summary>Begins a read-only transaction that sees one committed state throughout (a snapshot).</summary>
+    internal abstract Task<IDbContextTransaction> BeginReadAsync(CancellationToken cancellationToken);
+
+    /// <inheritdoc/>
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        ArgumentNullException.ThrowIfNull(modelBuilder);
+
+        modelBuilder.Entity<SchemaVersionRow>(e =>
+        {
+            e.ToTable("schema_versions");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Text).IsRequired();
+            e.Property(x => x.Actor).HasMaxLength(IdLength + TypeLength + 1);
+            e.HasIndex(x => x.Revision).IsUnique();
+        });
+
+        modelBuilder.Entity<RelationshipRow>(e =>
+        {
+            e.ToTable("relationships");
+            e.HasKey(x => x.Id);
+            ConfigureRelationshipColumns(e.Property(x => x.ResourceType), e.Property(x => x.ResourceId), e.Property(x => x.Relation),
+                e.Property(x => x.SubjectType), e.Property(x => x.SubjectId), e.Property(x => x.SubjectRelation));
+            e.HasIndex(x => new { x.ResourceType, x.ResourceId, x.Relation, x.SubjectType, x.SubjectId, x.SubjectRelation })
+                .IsUnique()
+                .HasDatabaseName("ix_relationships_key");
+            // Reverse lookups: everything a subject appears in.
+            e.HasIndex(x => new { x.SubjectType, x.SubjectId, x.SubjectRelation }).HasDatabaseName("ix_relationships_subject");
+        });
+
+        modelBuilder.Entity<RevisionCounterRow>(e =>
+        {
+            e.ToTable("revision_counter");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).ValueGeneratedNever();
+            e.HasData(new RevisionCounterRow { Id = 1, Revision = 0 });
+        });
+
+        modelBuilder.Entity<RevisionRow>(e =>
+        {
+            e.ToTable("revisions");
+            e.HasKey(x => x.Revision);
+            e.Property(x => x.Revision).ValueGeneratedNever();
+            e.Property(x => x.Actor).HasMaxLength(IdLength + TypeLength + 1);
+            e.Property(x => x.Operation).HasMaxLength(NameLength);
+        });
+
+        modelBuilder.Entity<ChangeRow>(e =>
+        {
+            e.ToTable("revision_changes");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Operation).HasMaxLength(16);
+            ConfigureRelationshipColumns(e.Property(x => x.ResourceType), e.Property(x => x.ResourceId), e.Property(x => x.Relation),
+                e.Property(x => x.SubjectType), e.Property(x => x.SubjectId), e.Property(x => x.SubjectRelation));
+            e.HasIndex(x => new { x.Revision, x.Sequence }).IsUnique();
+            e.HasOne<RevisionRow>().WithMany().HasForeignKey(x => x.Revision).OnDelete(DeleteBehavior.Restrict);
+        });
+
+        modelBuilder.Entity<InvitationRow>(e =>
+        {
+            e.ToTable("invitations");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasMaxLength(64);
+            e.Property(x => x.Email).HasMaxLength(320);
+            e.Property(x => x.ResourceType).HasMaxLength(TypeLength);
+            e.Property(x => x.ResourceId).HasMaxLength(IdLength);
+            e.Property(x => x.TokenHash).HasMaxLength(128);
+            e.Property(x => x.Status).HasMaxLength(16);
+            e.Property(x => x.InvitedBy).HasMaxLength(IdLength + TypeLength + 1);
+            e.Property(x => x.AcceptedBy).HasMaxLength(IdLength + TypeLength + 1);
+            e.HasIndex(x => x.TokenHash).IsUnique();
+            e.HasIndex(x => new { x.ResourceType, x.ResourceId });
+            e.HasIndex(x => x.Email);
+        });
+
+        modelBuilder.Entity<ApiKeyRow>(e =>
+        {
+            e.ToTable("api_keys");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasMaxLength(64);
+            e.Property(x => x.KeyHash).HasMaxLength(128);
+            e.Property(x => x.SubjectType).HasMaxLength(TypeLength);
+            e.Property(x => x.SubjectId).HasMaxLength(IdLength);
+            e.Property(x => x.Name).HasMaxLength(256);
+            e.Property(x => x.Scope).HasMaxLength(16);
+            e.HasIndex(x => x.KeyHash).IsUnique();
+            e.HasIndex(x => new { x.SubjectType, x.SubjectId });
+        });
+
+        modelBuilder.Entity<PrincipalRow>(e =>
+        {
+            e.ToTable("principals");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.SubjectType).HasMaxLength(TypeLength);
+            e.Property(x => x.SubjectId).HasMaxLength(IdLength);
+            e.Property(x => x.Email).HasMaxLength(320);
+            e.Property(x => x.DisplayName).HasMaxLength(256);
+            e.HasIndex(x => new { x.SubjectType, x.SubjectId }).IsUnique();
+            e.HasIndex(x => x.Email).IsUnique();
+        });
+
+        modelBuilder.Entity<ResourceRow>(e =>
+        {
+            e.ToTable("resources");
+            e.HasKey(x => new { x.ResourceType, x.ResourceId });
+            e.Property(x => x.ResourceType).HasMaxLength(TypeLength);
+            e.Property(x => x.ResourceId).HasMaxLength(IdLength);
+            e.Property(x => x.Name).HasMaxLength(256);
+            e.Property(x => x.Description).HasMaxLength(4096);
+        });
+
+        modelBuilder.Entity<AuditEventRow>(e =>
+        {
+            e.ToTable("audit_events");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Actor).HasMaxLength(IdLength + TypeLength + 1);
+            e.Property(x => x.Operation).HasMaxLength(NameLength);
+            e.Property(x => x.Target).HasMaxLength(1024);
+            e.HasIndex(x => x.Revision);
+            e.HasIndex(x => x.OccurredAt);
+            e.HasIndex(x => new { x.Actor, x.OccurredAt });
+            e.HasIndex(x => new { x.Target, x.OccurredAt });
+        });
+
+        // snake_case columns, the same on every provider, so that SQL written by hand reads the same everywhere.
+        foreach (var entity in modelBuilder.Model.GetEntityTypes())
+        {
+            foreach (var property in entity.GetProperties())
+            {
+                property.SetColumnName(SnakeCase(property.Name));
+            }
+        }
+    }
+
+    private static void ConfigureRelationshipColumns(params Microsoft.EntityFrameworkCore.Metadata.Builders.PropertyBuilder<string>[] columns)
+    {
+        // resource type, resource id, relation, subject type, subject id, subject relation
+        int[] lengths = [TypeLength, IdLength, NameLength, TypeLength, IdLength, NameLength];
+        for (var i = 0; i < columns.Length; i++)
+        {
+            columns[i].IsRequired().HasMaxLength(lengths[i]);
+        }
+    }
+
+    private static string SnakeCase(string name)
+    {
+        var builder = new StringBuilder(name.Length + 8);
+        for (var i = 0; i < name.Length; i++)
+        {
+            if (char.IsUpper(name[i]) && i > 0)
+            {
+                builder.Append('_');
+            }
+
+            builder.Append(char.ToLowerInvariant(name[i]));
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>The open connection of this context (opened if needed).</summary>
+    private protected async Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        await Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return Database.GetDbConnection();
+    }
+}

@@ -1,0 +1,204 @@
+namespace AuthzGrpc.Storage.Entities;
+
+/// <summary>One version of the schema; the one with the highest <see cref="Revision"/> is in force.</summary>
+public sealed class SchemaVersionRow
+{
+    public long Id { get; set; }
+
+    /// <summary>The schema text as written.</summary>
+    public string Text { get; set; } = string.Empty;
+
+    /// <summary>The revision that wrote it.</summary>
+    public long Revision { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+
+    public string Actor { get; set; } = string.Empty;
+}
+
+/// <summary>A stored relationship <c>resource_type:resource_id#relation@subject_type:subject_id[#subject_relation]</c>.</summary>
+public sealed class RelationshipRow
+{
+    public long Id { get; set; }
+
+    public string ResourceType { get; set; } = string.Empty;
+
+    public string ResourceId { get; set; } = string.Empty;
+
+    public string Relation { get; set; } = string.Empty;
+
+    public string SubjectType { get; set; } = string.Empty;
+
+    public string SubjectId { get; set; } = string.Empty;
+
+    /// <summary>Empty when the subject is the object itself (never null, so the unique index covers it).</summary>
+    public string SubjectRelation { get; set; } = string.Empty;
+
+    /// <summary>The revision that created it.</summary>
+    public long CreatedRevision { get; set; }
+}
+
+/// <summary>The single row (id 1) holding the newest committed revision; writers lock it to serialize.</summary>
+public sealed class RevisionCounterRow
+{
+    public int Id { get; set; }
+
+    public long Revision { get; set; }
+}
+
+/// <summary>One committed write: its revision, when, by whom, and what kind of write.</summary>
+public sealed class RevisionRow
+{
+    public long Revision { get; set; }
+
+    public DateTime CommittedAt { get; set; }
+
+    public string Actor { get; set; } = string.Empty;
+
+    /// <summary>The kind of write, e.g. <c>WriteRelationships</c>, <c>WriteSchema</c>, <c>Seed</c>.</summary>
+    public string Operation { get; set; } = string.Empty;
+}
+
+/// <summary>One relationship changed by a revision (the change log that Watch streams).</summary>
+public sealed class ChangeRow
+{
+    public long Id { get; set; }
+
+    public long Revision { get; set; }
+
+    /// <summary>Order of the change within its revision, from 0.</summary>
+    public int Sequence { get; set; }
+
+    /// <summary><c>touch</c> (the relationship now exists) or <c>delete</c> (it no longer does).</summary>
+    public string Operation { get; set; } = string.Empty;
+
+    public string ResourceType { get; set; } = string.Empty;
+
+    public string ResourceId { get; set; } = string.Empty;
+
+    public string Relation { get; set; } = string.Empty;
+
+    public string SubjectType { get; set; } = string.Empty;
+
+    public string SubjectId { get; set; } = string.Empty;
+
+    public string SubjectRelation { get; set; } = string.Empty;
+}
+
+/// <summary>An invitation to join a resource with roles, answered with a token (only its hash is stored).</summary>
+public sealed class InvitationRow
+{
+    public string Id { get; set; } = string.Empty;
+
+    public string Email { get; set; } = string.Empty;
+
+    public string ResourceType { get; set; } = string.Empty;
+
+    public string ResourceId { get; set; } = string.Empty;
+
+    /// <summary>The relations granted on acceptance, as a JSON array of names.</summary>
+    public string RolesJson { get; set; } = "[]";
+
+    public string TokenHash { get; set; } = string.Empty;
+
+    /// <summary><c>pending</c>, <c>accepted</c>, <c>revoked</c> or <c>expired</c>.</summary>
+    public string Status { get; set; } = "pending";
+
+    public string InvitedBy { get; set; } = string.Empty;
+
+    public DateTime CreatedAt { get; set; }
+
+    public DateTime ExpiresAt { get; set; }
+
+    public DateTime? SentAt { get; set; }
+
+    public DateTime? AcceptedAt { get; set; }
+
+    public string? AcceptedBy { get; set; }
+
+    public DateTime? RevokedAt { get; set; }
+}
+
+/// <summary>An API key: only a hash of the secret is stored; the key acts as its subject.</summary>
+public sealed class ApiKeyRow
+{
+    /// <summary>The public key id (the part of the key before the secret).</summary>
+    public string Id { get; set; } = string.Empty;
+
+    public string KeyHash { get; set; } = string.Empty;
+
+    public string SubjectType { get; set; } = string.Empty;
+
+    public string SubjectId { get; set; } = string.Empty;
+
+    public string Name { get; set; } = string.Empty;
+
+    /// <summary><c>all</c> or <c>check</c> (check-only keys for sidecars).</summary>
+    public string Scope { get; set; } = "all";
+
+    public DateTime CreatedAt { get; set; }
+
+    public DateTime? ExpiresAt { get; set; }
+
+    public DateTime? RevokedAt { get; set; }
+}
+
+/// <summary>A subject known by email (the link between an invited email and the user it became).</summary>
+public sealed class PrincipalRow
+{
+    public long Id { get; set; }
+
+    public string SubjectType { get; set; } = string.Empty;
+
+    public string SubjectId { get; set; } = string.Empty;
+
+    public string Email { get; set; } = string.Empty;
+
+    public string? DisplayName { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+}
+
+/// <summary>Descriptive data of a resource (the graph itself lives in relationships).</summary>
+public sealed class ResourceRow
+{
+    public string ResourceType { get; set; } = string.Empty;
+
+    public string ResourceId { get; set; } = string.Empty;
+
+    public string Name { get; set; } = string.Empty;
+
+    public string? Description { get; set; }
+
+    /// <summary>Free-form attributes as a JSON object (e.g. an environment's type).</summary>
+    public string AttributesJson { get; set; } = "{}";
+
+    public DateTime CreatedAt { get; set; }
+
+    public DateTime UpdatedAt { get; set; }
+}
+
+/// <summary>One mutation, recorded in the same transaction as the mutation.</summary>
+public sealed class AuditEventRow
+{
+    public long Id { get; set; }
+
+    /// <summary>The revision the mutation committed.</summary>
+    public long Revision { get; set; }
+
+    public DateTime OccurredAt { get; set; }
+
+    public string Actor { get; set; } = string.Empty;
+
+    /// <summary>What was done, e.g. <c>WriteRelationships</c>, <c>WriteSchema</c>.</summary>
+    public string Operation { get; set; } = string.Empty;
+
+    /// <summary>What it was done to, e.g. <c>project:web</c> or <c>schema</c>.</summary>
+    public string Target { get; set; } = string.Empty;
+
+    /// <summary>The state before (text or JSON); null when there was none.</summary>
+    public string? Before { get; set; }
+
+    /// <summary>The state after (text or JSON); null when there is none.</summary>
+    public string? After { get; set; }
+}

@@ -1,0 +1,47 @@
+using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Core.Model;
+
+namespace AuthzGrpc.Storage;
+
+/// <summary>What the store holds, as loaded at start.</summary>
+/// <param name="SchemaText">The schema in force (the newest version), or null when the database is new.</param>
+/// <param name="Relationships">Every stored relationship.</param>
+/// <param name="Revision">The newest committed revision (0 when nothing was ever written).</param>
+public sealed record StoredModel(string? SchemaText, IReadOnlyList<Relationship> Relationships, long Revision);
+
+/// <summary>Whether a precondition's filter must match at least one stored relationship, or none.</summary>
+public enum PreconditionKind
+{
+    /// <summary>At least one stored relationship matches.</summary>
+    MustMatch,
+
+    /// <summary>No stored relationship matches.</summary>
+    MustNotMatch,
+}
+
+/// <summary>A condition on the stored relationships, evaluated inside the write's transaction before it changes anything.</summary>
+public sealed record StorePrecondition(PreconditionKind Kind, RelationshipFilter Filter);
+
+/// <summary>The outcome of a schema write.</summary>
+/// <param name="Revision">The revision the schema took effect at.</param>
+/// <param name="Deleted">Relationships the new schema no longer admits, deleted because the write was forced.</param>
+/// <param name="Remaining">Every relationship stored after the write (the new engine's contents).</param>
+public sealed record SchemaWriteResult(long Revision, IReadOnlyList<Relationship> Deleted, IReadOnlyList<Relationship> Remaining);
+
+/// <summary>The outcome of a delete by filter.</summary>
+/// <param name="Revision">The revision the deletion committed.</param>
+/// <param name="Deleted">The relationships deleted.</param>
+public sealed record RelationshipDeletion(long Revision, IReadOnlyList<Relationship> Deleted);
+
+/// <summary>One relationship change of the change log: <see cref="RelationshipOperation.Touch"/> (now stored) or <see cref="RelationshipOperation.Delete"/>.</summary>
+public readonly record struct StoredChange(RelationshipOperation Operation, Relationship Relationship);
+
+/// <summary>One committed revision of the change log with the relationships it changed.</summary>
+public sealed record RevisionChanges(long Revision, DateTime CommittedAt, string Actor, string Operation, IReadOnlyList<StoredChange> Changes);
+
+/// <summary>One audit event.</summary>
+public sealed record AuditEvent(
+    long Id, long Revision, DateTime OccurredAt, string Actor, string Operation, string Target, string? Before, string? After);
+
+/// <summary>One stored schema version.</summary>
+public sealed record SchemaVersion(string Text, long Revision, DateTime CreatedAt, string Actor);

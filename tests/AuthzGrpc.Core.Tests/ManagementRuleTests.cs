@@ -25,6 +25,7 @@ public sealed class ManagementRuleTests
             grant flag_plans by manage_users holding billing
             exclusive owner, admin
             delete by delete_org
+            audit by manage_users
             minimum 1 owner
             base member
             leave by can_leave
@@ -59,6 +60,7 @@ public sealed class ManagementRuleTests
         Assert.Null(rules.Revoke[Relation(organization, "flag_billing")].Holding);
         Assert.Equal(["admin", "owner"], rules.Exclusive.Single().Select(r => r.Name).Order());
         Assert.Equal("delete_org", rules.Delete!.Name);
+        Assert.Equal("manage_users", rules.Audit!.Name);
         Assert.Equal("organization", environment.Rules.Parent!.Name);
         Assert.Equal(new CreateRule(Relation(environment, "organization"), "manage_users"), environment.Rules.Create);
         Assert.Equal(1, rules.Minimum[Relation(organization, "owner")]);

@@ -84,4 +84,18 @@ public sealed class MembershipQueriesTests : IDisposable
     }
 
     private static string Describe(RoleSource role) => role.Via is null ? $"{role.Relation} on {role.GrantedOn}" : $"{role.Relation} on {role.GrantedOn} via {role.Via}";
+
+    [Fact]
+    public void WhoMaySeeWhat_FollowsRolesAndRevokeAuthority()
+    {
+        var queries = new MembershipQueries(_engine);
+        var project = new ObjectRef("project", "p");
+
+        Assert.True(queries.MayListMembers(new SubjectRef("user", "bea"), project));
+        Assert.False(queries.MayListMembers(new SubjectRef("user", "stranger"), project));
+        Assert.True(queries.MayReadAccessSummary(new SubjectRef("user", "dan"), new SubjectRef("user", "dan"), project));
+        Assert.True(queries.MayReadAccessSummary(new SubjectRef("user", "olga"), new SubjectRef("user", "dan"), project));
+        Assert.False(queries.MayReadAccessSummary(new SubjectRef("user", "bea"), new SubjectRef("user", "dan"), project));
+        Assert.False(queries.MayReadAudit(new SubjectRef("user", "olga"), project));
+    }
 }

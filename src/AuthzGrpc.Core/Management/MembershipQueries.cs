@@ -95,6 +95,27 @@ public sealed class MembershipQueries(PermissionEngine engine)
         return result.OrderBy(a => a.Resource.ToString(), StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>
+    /// Whether <paramref name="caller"/> may see the members of <paramref name="resource"/>: those with a role there (or
+    /// on an object containing it) and those who may revoke a role there.
+    /// </summary>
+    public bool MayListMembers(SubjectRef caller, ObjectRef resource) =>
+        MayRevokeSomeRole(caller, resource) || ListMembers(resource).Any(m => m.Subject == caller);
+
+    /// <summary>
+    /// Whether <paramref name="caller"/> may read <paramref name="subject"/>'s access summary over <paramref name="scope"/>:
+    /// the subject itself, and those who may revoke roles on the scope (A003-13: the owner and member managers).
+    /// </summary>
+    public bool MayReadAccessSummary(SubjectRef caller, SubjectRef subject, ObjectRef scope) =>
+        caller == subject || MayRevokeSomeRole(caller, scope);
+
+    /// <summary>Whether <paramref name="caller"/> has the <c>audit by</c> permission of <paramref name="resource"/>'s type on it.</summary>
+    public bool MayReadAudit(SubjectRef caller, ObjectRef resource) =>
+        TypeOf(resource).Rules.Audit is { } audit && engine.Check(resource, audit.Name, caller);
+
+    private bool MayRevokeSomeRole(SubjectRef caller, ObjectRef resource) =>
+        TypeOf(resource).Rules.Revoke.Values.Select(r => r.By).Distinct().Any(by => engine.Check(resource, by.Name, caller));
+
     // Every plain subject in a subject set, through nested sets: whoever the schema allows in it.
     private IEnumerable<SubjectRef> ExpandSet(SubjectRef set)
     {

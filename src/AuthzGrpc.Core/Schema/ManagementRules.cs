@@ -60,6 +60,9 @@ public sealed class ManagementRules
     /// <summary>The permission needed to delete an object of this type; null when the management API cannot delete it.</summary>
     public MemberDefinition? Delete { get; init; }
 
+    /// <summary>The permission needed to read the audit log about an object of this type; null: admin keys only.</summary>
+    public MemberDefinition? Audit { get; init; }
+
     /// <summary>
     /// The roles: relations the management API manages (with a grant or revoke rule) and the base membership. Other
     /// relations are attributes or structure (a creator, a parent) that member lists and cascades leave alone.

@@ -21,6 +21,7 @@ internal static class RuleCompiler
         RelationDefinition? parent = null;
         CreateRule? create = null;
         MemberDefinition? delete = null;
+        MemberDefinition? audit = null;
         MemberDefinition? leaveBy = null;
         foreach (var rule in definition.Rules)
         {
@@ -77,6 +78,14 @@ internal static class RuleCompiler
                     }
 
                     delete = by;
+                    break;
+                case RuleKind.Audit:
+                    if (audit is not null)
+                    {
+                        throw Error(rule.Position, $"'{type.Name}' already has an audit rule");
+                    }
+
+                    audit = by;
                     break;
                 case RuleKind.Minimum:
                     Add(minimum, relations[0], rule.Count, rule.Relations[0], "a minimum");
@@ -137,6 +146,7 @@ internal static class RuleCompiler
             Parent = parent,
             Create = create,
             Delete = delete,
+            Audit = audit,
         };
     }
 

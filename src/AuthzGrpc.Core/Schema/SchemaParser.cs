@@ -87,6 +87,7 @@ public static class SchemaParser
         ["parent"] = RuleKind.Parent,
         ["create"] = RuleKind.Create,
         ["delete"] = RuleKind.Delete,
+        ["audit"] = RuleKind.Audit,
     };
 
     private static RuleSyntax ParseRule(Cursor p, RuleKind kind, Token keyword)
@@ -151,8 +152,8 @@ public static class SchemaParser
                 return new RuleSyntax(kind, [under], null, false, false, 0, null, position) { ByTarget = target };
             }
 
-            case RuleKind.Delete:
-                return new RuleSyntax(kind, [], ParseBy(p, "delete"), false, false, 0, null, position);
+            case RuleKind.Delete or RuleKind.Audit:
+                return new RuleSyntax(kind, [], ParseBy(p, keyword.Text), false, false, 0, null, position);
 
             case RuleKind.Minimum:
             {

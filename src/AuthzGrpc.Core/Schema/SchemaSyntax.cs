@@ -54,6 +54,9 @@ public enum RuleKind
 
     /// <summary><c>delete by permission</c>: who may delete an object of this type (and everything it contains).</summary>
     Delete,
+
+    /// <summary><c>audit by permission</c>: who may read the audit log about an object of this type.</summary>
+    Audit,
 }
 
 /// <summary>A management rule: which changes the management API accepts. It has no effect on checks.</summary>

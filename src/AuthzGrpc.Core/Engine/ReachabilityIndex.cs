@@ -16,7 +16,9 @@ internal sealed class ReachabilityIndex
     private static readonly NodeSet Empty = new();
 
     // Several stored relationships may produce the same edge (two relations from one project to one organization).
-    private readonly Dictionary<long, int> _edgeCounts = [];
+    // Keyed by the pair, not by a packed long: long's hash is from ^ to, and nodes interned together (an application
+    // and its environment) collide so often that loading a million edges turned quadratic.
+    private readonly Dictionary<(int From, int To), int> _edgeCounts = [];
     private readonly Dictionary<int, NodeSet> _out = [];
     private readonly Dictionary<int, NodeSet> _reach = [];
     private readonly Dictionary<int, NodeSet> _reachedBy = [];
@@ -32,7 +34,7 @@ internal sealed class ReachabilityIndex
 
     public void AddEdge(int from, int to)
     {
-        var key = Key(from, to);
+        var key = (from, to);
         _edgeCounts.TryGetValue(key, out var count);
         _edgeCounts[key] = count + 1;
         if (count > 0)
@@ -58,7 +60,7 @@ internal sealed class ReachabilityIndex
 
     public void RemoveEdge(int from, int to)
     {
-        var key = Key(from, to);
+        var key = (from, to);
         if (!_edgeCounts.TryGetValue(key, out var count))
         {
             return;
@@ -117,6 +119,4 @@ internal sealed class ReachabilityIndex
 
         return set;
     }
-
-    private static long Key(int from, int to) => ((long)from << 32) | (uint)to;
 }

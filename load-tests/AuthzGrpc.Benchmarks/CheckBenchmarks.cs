@@ -6,7 +6,7 @@ namespace AuthzGrpc.Benchmarks;
 
 /// <summary>
 /// In-process <see cref="PermissionEngine.Check(string, string, string, string, string, string?)"/> on the default
-/// model loaded with the ~1.4M-relationship platform of <see cref="PlatformDataSet"/>. Target: under 1 µs and
+/// model loaded with the 1.47M-relationship platform of <see cref="PlatformDataSet"/>. Target: under 1 µs and
 /// 0 bytes allocated per check.
 /// </summary>
 [MemoryDiagnoser]
@@ -16,6 +16,9 @@ public class CheckBenchmarks : IDisposable
 {
     private PermissionEngine? _engine;
     private CheckCase[] _cases = [];
+    private CheckCase[] _scatteredDeep = [];
+    private CheckCase[] _scatteredDenied = [];
+    private int _next;
 
     [GlobalSetup]
     public void Setup()
@@ -24,7 +27,9 @@ public class CheckBenchmarks : IDisposable
         var report = data.Load(out var engine);
         _engine = engine;
         _cases = CheckCases.For(data.Scenario);
-        CheckCases.Verify(engine, _cases);
+        _scatteredDeep = CheckCases.ScatteredDeepInherited(data);
+        _scatteredDenied = CheckCases.ScatteredDeniedOutsider(data);
+        CheckCases.Verify(engine, [.. _cases, .. _scatteredDeep, .. _scatteredDenied]);
         Console.WriteLine("// " + report);
     }
 
@@ -51,6 +56,14 @@ public class CheckBenchmarks : IDisposable
     /// <summary>6. application#view for a user of another organization in nested groups: denied after every branch.</summary>
     [Benchmark]
     public bool DeniedOutsider() => _cases[5].Run(_engine!);
+
+    /// <summary>7. Like 2, on 65,536 applications and developers spread over every organization: cache misses included.</summary>
+    [Benchmark]
+    public bool DeepInheritedScattered() => _scatteredDeep[_next++ & (CheckCases.ScatteredCount - 1)].Run(_engine!);
+
+    /// <summary>8. Like 6, on 65,536 applications spread over every organization: cache misses included.</summary>
+    [Benchmark]
+    public bool DeniedOutsiderScattered() => _scatteredDenied[_next++ & (CheckCases.ScatteredCount - 1)].Run(_engine!);
 
     [GlobalCleanup]
     public void Dispose()

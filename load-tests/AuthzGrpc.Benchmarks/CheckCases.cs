@@ -28,6 +28,42 @@ internal static class CheckCases
         new("DeniedOutsider", "application", s.ProductionApplication, "view", s.Outsider, false, null),
     ];
 
+    /// <summary>How many objects the scattered cases cycle through; a power of two so the next index is one mask.</summary>
+    public const int ScatteredCount = 1 << 16;
+
+    /// <summary>
+    /// <see cref="ScatteredCount"/> checks of the deep-inherited shape (application#deploy for one of the organization's
+    /// developers) on applications picked at random across every organization, so a run cycles through far more
+    /// nodes than the CPU caches hold, as production traffic does.
+    /// </summary>
+    public static CheckCase[] ScatteredDeepInherited(PlatformDataSet data) => Scattered(data, seed: 1, (random, o, application) =>
+        new("DeepInheritedScattered", "application", application, "deploy", PlatformDataSet.UserId(o, 5 + random.Next(10)), true, null));
+
+    /// <summary>
+    /// <see cref="ScatteredCount"/> denied checks of application#view on random applications, each for a user of the
+    /// previous organization who is in three nested groups there: every branch is evaluated.
+    /// </summary>
+    public static CheckCase[] ScatteredDeniedOutsider(PlatformDataSet data) => Scattered(data, seed: 2, (_, o, application) =>
+        new("DeniedOutsiderScattered", "application", application, "view", PlatformDataSet.UserId((o + data.Organizations - 1) % data.Organizations, 38), false, null));
+
+    private static CheckCase[] Scattered(PlatformDataSet data, int seed, Func<Random, int, string, CheckCase> make)
+    {
+        var random = new Random(PlatformDataSet.Seed + seed);
+        var cases = new CheckCase[ScatteredCount];
+        for (var i = 0; i < cases.Length; i++)
+        {
+            var o = random.Next(data.Organizations);
+            var application = PlatformDataSet.ApplicationId(
+                o,
+                random.Next(PlatformDataSet.ProjectsPerOrganization),
+                PlatformDataSet.EnvironmentTypes[random.Next(PlatformDataSet.EnvironmentTypes.Length)],
+                random.Next(PlatformDataSet.ApplicationsPerEnvironment));
+            cases[i] = make(random, o, application);
+        }
+
+        return cases;
+    }
+
     /// <summary>
     /// Throws unless every case gives its expected answer by the path it claims (checked on the explanation), so a
     /// benchmark never measures a different path than its name says.

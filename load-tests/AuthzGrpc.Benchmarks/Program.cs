@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
 using AuthzGrpc.Benchmarks;
+using AuthzGrpc.Core.Engine;
 using BenchmarkDotNet.Running;
 
 // `--quick [N] [ORGS]` skips BenchmarkDotNet: it loads the data set once (ORGS organizations, default 1,000) and
-// times N checks per case (default and cap below). Anything else goes to BenchmarkDotNet, e.g. `--filter '*'`.
+// times N checks per case (default and cap below). It exits 1 if a case answers wrong or allocates, so it doubles
+// as an allocation gate. Anything else goes to BenchmarkDotNet, e.g. `--filter '*'`.
 if (args.Length > 0 && args[0] == "--quick")
 {
     const int DefaultChecks = 1_000_000;
@@ -36,34 +38,56 @@ internal static class QuickRun
             }
 
             Console.WriteLine();
-            Console.WriteLine($"{"case",-20} {"checks",12} {"ns/check",10} {"bytes/check",12}");
-            foreach (var c in cases)
+            var scattered = new[] { CheckCases.ScatteredDeepInherited(data), CheckCases.ScatteredDeniedOutsider(data) };
+            CheckCases.Verify(engine, scattered.SelectMany(s => s));
+            Console.WriteLine($"{"case",-24} {"checks",12} {"ns/check",10} {"bytes/check",12}");
+            foreach (var workload in cases.Select(c => new[] { c }).Concat(scattered))
             {
-                for (var i = 0; i < 10_000; i++)
+                if (!Time(engine, workload, checks))
                 {
-                    c.Run(engine);
-                }
-
-                var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
-                var stopwatch = Stopwatch.StartNew();
-                var allowed = 0;
-                for (var i = 0; i < checks; i++)
-                {
-                    allowed += c.Run(engine) ? 1 : 0;
-                }
-
-                stopwatch.Stop();
-                var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
-                if (allowed != (c.Expected ? checks : 0))
-                {
-                    Console.Error.WriteLine($"{c.Name}: {allowed} of {checks} allowed, expected {(c.Expected ? checks : 0)}");
                     return 1;
                 }
-
-                Console.WriteLine($"{c.Name,-20} {checks,12:N0} {stopwatch.Elapsed.TotalNanoseconds / checks,10:F1} {(double)allocated / checks,12:F2}");
             }
         }
 
         return 0;
+    }
+
+    // Runs `checks` checks cycling through `workload` (all of one name and answer); false if an answer was wrong.
+    private static bool Time(PermissionEngine engine, CheckCase[] workload, int checks)
+    {
+        for (var i = 0; i < 10_000; i++)
+        {
+            workload[i % workload.Length].Run(engine);
+        }
+
+        var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        var stopwatch = Stopwatch.StartNew();
+        var allowed = 0;
+        for (int i = 0, next = 0; i < checks; i++, next = next + 1 == workload.Length ? 0 : next + 1)
+        {
+            allowed += workload[next].Run(engine) ? 1 : 0;
+        }
+
+        stopwatch.Stop();
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        var expected = workload[0].Expected ? checks : 0;
+        if (allowed != expected)
+        {
+            Console.Error.WriteLine($"{workload[0].Name}: {allowed} of {checks} allowed, expected {expected}");
+            return false;
+        }
+
+        Console.WriteLine($"{workload[0].Name,-24} {checks,12:N0} {stopwatch.Elapsed.TotalNanoseconds / checks,10:F1} {(double)allocated / checks,12:F2}");
+
+        // The hot path must not allocate. Any per-check allocation is at least one object (24 bytes or more), so the
+        // bar of one byte per check tolerates a stray one-time allocation without hiding a real one.
+        if (allocated >= checks)
+        {
+            Console.Error.WriteLine($"{workload[0].Name}: allocated {allocated:N0} bytes over {checks:N0} checks; the budget is 0 per check");
+            return false;
+        }
+
+        return true;
     }
 }

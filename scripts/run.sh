@@ -7,8 +7,10 @@
 #   scripts/run.sh --Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:50052
 #   scripts/run.sh --Authz:SchemaFile=models/004-team-hierarchy.zed --Authz:RelationshipsFile=
 # Data is kept in .data/authz.db (a SQLite file), seeded from the model files on
-# first start; stop it with Ctrl-C and run it again at will. A second copy on the
-# same address stops at once with "address already in use".
+# first start, which also writes an admin API key to .data/bootstrap.key (mode 0600;
+# authzctl run from the repository root sends it); stop it with Ctrl-C and run it
+# again at will. A second copy on the same address stops at once with "address
+# already in use".
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

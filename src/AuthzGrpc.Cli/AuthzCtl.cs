@@ -16,6 +16,12 @@ internal static class AuthzCtl
     /// <summary>Where the server is unless <c>--server</c> or <c>AUTHZ_SERVER</c> says otherwise.</summary>
     public const string DefaultServer = "http://127.0.0.1:50051";
 
+    /// <summary>The environment variable holding the API key to send unless <c>--token</c> is given.</summary>
+    public const string TokenVariable = "AUTHZ_TOKEN";
+
+    /// <summary>The key file a server started with the default configuration writes, relative to its working folder.</summary>
+    public static readonly string TokenFile = Path.Combine(".data", "bootstrap.key");
+
     /// <summary>Parses <paramref name="args"/> and runs the command; returns the process exit code.</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
@@ -25,17 +31,48 @@ internal static class AuthzCtl
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("AUTHZ_SERVER") ?? DefaultServer,
             Recursive = true,
         };
+        var token = new Option<string?>("--token")
+        {
+            Description = $"The API key to send as 'authorization: Bearer <key>' (default: ${TokenVariable}, else the content of {TokenFile} " +
+                "in the working folder, where scripts/run.sh's server writes its generated admin key)",
+            DefaultValueFactory = _ => DefaultToken(Directory.GetCurrentDirectory(), Environment.GetEnvironmentVariable),
+            Recursive = true,
+        };
+        var connection = new Connection(server, token);
         var root = new RootCommand("authzctl: validate AuthzGrpc models and query a server")
         {
             server,
+            token,
             ValidateCommand(output, error),
-            CheckCommand(server, output, error, explain: false),
-            CheckCommand(server, output, error, explain: true),
-            LookupResourcesCommand(server, output, error),
-            LookupSubjectsCommand(server, output, error),
+            CheckCommand(connection, output, error, explain: false),
+            CheckCommand(connection, output, error, explain: true),
+            LookupResourcesCommand(connection, output, error),
+            LookupSubjectsCommand(connection, output, error),
         };
         var configuration = new InvocationConfiguration { Output = output, Error = error };
         return await root.Parse(args).InvokeAsync(configuration);
+    }
+
+    /// <summary>
+    /// The key to send when <c>--token</c> is not given: <c>AUTHZ_TOKEN</c>, else the content of
+    /// <c>.data/bootstrap.key</c> under <paramref name="workingFolder"/>, else null (calls go without credentials).
+    /// </summary>
+    internal static string? DefaultToken(string workingFolder, Func<string, string?> environment)
+    {
+        if (environment(TokenVariable) is { } variable && !string.IsNullOrWhiteSpace(variable))
+        {
+            return variable.Trim();
+        }
+
+        var file = Path.Combine(workingFolder, TokenFile);
+        try
+        {
+            return File.Exists(file) && File.ReadAllText(file).Trim() is { Length: > 0 } key ? key : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static Command ValidateCommand(TextWriter output, TextWriter error)
@@ -82,7 +119,7 @@ internal static class AuthzCtl
         }
     }
 
-    private static Command CheckCommand(Option<string> server, TextWriter output, TextWriter error, bool explain)
+    private static Command CheckCommand(Connection server, TextWriter output, TextWriter error, bool explain)
     {
         var resource = new Argument<string>("resource") { Description = "The resource, type:id" };
         var action = new Argument<string>("action") { Description = "The permission or relation" };
@@ -90,7 +127,7 @@ internal static class AuthzCtl
         var command = explain
             ? new Command("explain", "Ask the server why the subject may or may not do the action") { resource, action, subject }
             : new Command("check", "Ask the server whether the subject may do the action on the resource (exit 0: allowed, 2: denied)") { resource, action, subject };
-        command.SetAction((result, cancellation) => CallAsync(result.GetValue(server)!, error, async client =>
+        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async client =>
         {
             var request = (Resource: ToObject(result.GetValue(resource)!), Action: result.GetValue(action)!, Subject: ToSubject(result.GetValue(subject)!));
             if (explain)
@@ -108,13 +145,13 @@ internal static class AuthzCtl
         return command;
     }
 
-    private static Command LookupResourcesCommand(Option<string> server, TextWriter output, TextWriter error)
+    private static Command LookupResourcesCommand(Connection server, TextWriter output, TextWriter error)
     {
         var type = new Argument<string>("resource-type") { Description = "The type of resource to list" };
         var action = new Argument<string>("action") { Description = "The permission or relation" };
         var subject = new Argument<string>("subject") { Description = "The subject, type:id or type:id#relation" };
         var command = new Command("lookup-resources", "List the resources of a type on which the subject has the action") { type, action, subject };
-        command.SetAction((result, cancellation) => CallAsync(result.GetValue(server)!, error, async client =>
+        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async client =>
         {
             var request = new LookupResourcesRequest { ResourceType = result.GetValue(type)!, Action = result.GetValue(action)!, Subject = ToSubject(result.GetValue(subject)!) };
             using var call = client.LookupResources(request, cancellationToken: cancellation);
@@ -128,13 +165,13 @@ internal static class AuthzCtl
         return command;
     }
 
-    private static Command LookupSubjectsCommand(Option<string> server, TextWriter output, TextWriter error)
+    private static Command LookupSubjectsCommand(Connection server, TextWriter output, TextWriter error)
     {
         var resource = new Argument<string>("resource") { Description = "The resource, type:id" };
         var action = new Argument<string>("action") { Description = "The permission or relation" };
         var type = new Argument<string>("subject-type") { Description = "The type of subject to list" };
         var command = new Command("lookup-subjects", "List the subjects of a type that have the action on the resource") { resource, action, type };
-        command.SetAction((result, cancellation) => CallAsync(result.GetValue(server)!, error, async client =>
+        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async client =>
         {
             var request = new LookupSubjectsRequest { Resource = ToObject(result.GetValue(resource)!), Action = result.GetValue(action)!, SubjectType = result.GetValue(type)! };
             using var call = client.LookupSubjects(request, cancellationToken: cancellation);
@@ -150,11 +187,13 @@ internal static class AuthzCtl
     }
 
     // Runs one call against the server; malformed arguments and server errors print one line and exit 1.
-    private static async Task<int> CallAsync(string server, TextWriter error, Func<AuthorizationService.AuthorizationServiceClient, Task<int>> call)
+    private static async Task<int> CallAsync(
+        (string Server, string? Token) target, TextWriter error, Func<AuthorizationService.AuthorizationServiceClient, Task<int>> call)
     {
+        var server = target.Server;
         try
         {
-            using var channel = GrpcChannel.ForAddress(server);
+            using var channel = CreateChannel(server, target.Token);
             return await call(new AuthorizationService.AuthorizationServiceClient(channel));
         }
         catch (FormatException e)
@@ -167,11 +206,39 @@ internal static class AuthzCtl
             error.WriteLine($"cannot reach the server at {server} (start it with scripts/run.sh, or pass --server): {e.Status.Detail}");
             return 1;
         }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unauthenticated)
+        {
+            var sent = string.IsNullOrEmpty(target.Token) ? "no API key was sent" : "the API key sent was refused";
+            error.WriteLine($"{e.StatusCode}: {e.Status.Detail} ({sent}: pass --token, set {TokenVariable}, or run where {TokenFile} is)");
+            return 1;
+        }
         catch (RpcException e)
         {
             error.WriteLine($"{e.StatusCode}: {e.Status.Detail}");
             return 1;
         }
+    }
+
+    // Every call carries "authorization: Bearer <token>" when there is a token. Over plaintext h2c the call credentials
+    // must be allowed explicitly: the key then travels unencrypted, which is what loopback h2c means.
+    private static GrpcChannel CreateChannel(string server, string? token)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            return GrpcChannel.ForAddress(server);
+        }
+
+        var bearer = CallCredentials.FromInterceptor((_, metadata) =>
+        {
+            metadata.Add("authorization", "Bearer " + token);
+            return Task.CompletedTask;
+        });
+        var secure = server.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+        return GrpcChannel.ForAddress(server, new GrpcChannelOptions
+        {
+            Credentials = ChannelCredentials.Create(secure ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure, bearer),
+            UnsafeUseInsecureChannelCallCredentials = !secure,
+        });
     }
 
     private static void WriteStep(TextWriter output, ExplainStep step, int depth)
@@ -199,5 +266,11 @@ internal static class AuthzCtl
     {
         var parsed = Core.Model.SubjectRef.Parse(text);
         return new V1.SubjectRef { Object = new V1.ObjectRef { Type = parsed.Type, Id = parsed.Id }, Relation = parsed.Relation ?? string.Empty };
+    }
+
+    // The server address and the key to send, as parsed from the command line.
+    private sealed class Connection(Option<string> server, Option<string?> token)
+    {
+        public (string Server, string? Token) Of(ParseResult result) => (result.GetValue(server)!, result.GetValue(token));
     }
 }

@@ -68,4 +68,37 @@ internal static partial class Log
     [LoggerMessage(EventId = 16, EventName = "WriteConflict", Level = LogLevel.Warning,
         Message = "{Method}: the write conflicted with a concurrent change and was rolled back; answered ABORTED")]
     public static partial void WriteConflict(ILogger logger, string method, Exception exception);
+
+    // Authentication: event ids 100-119.
+    [LoggerMessage(EventId = 100, EventName = "BootstrapKeyGenerated", Level = LogLevel.Warning,
+        Message = "No admin API key was stored: generated the bootstrap admin key {KeyId} for {Subject} and wrote it to {Path} (readable by this user only). Send it as 'authorization: Bearer <the file's content>'; set Authz:Auth:BootstrapKey to choose the key instead")]
+    public static partial void BootstrapKeyGenerated(ILogger logger, string path, string keyId, AuthzGrpc.Core.Model.SubjectRef subject);
+
+    [LoggerMessage(EventId = 101, EventName = "BootstrapKeyConfigured", Level = LogLevel.Information,
+        Message = "The bootstrap admin key {KeyId} from Authz:Auth:BootstrapKey acts as {Subject} (stored: {Changed})")]
+    public static partial void BootstrapKeyConfigured(ILogger logger, string keyId, AuthzGrpc.Core.Model.SubjectRef subject, bool changed);
+
+    [LoggerMessage(EventId = 102, EventName = "AdminKeyExists", Level = LogLevel.Debug,
+        Message = "An admin API key is stored; no bootstrap key generated")]
+    public static partial void AdminKeyExists(ILogger logger);
+
+    [LoggerMessage(EventId = 103, EventName = "AuthenticationSetupFailed", Level = LogLevel.Critical,
+        Message = "Cannot set up authentication: {Reason}")]
+    public static partial void AuthenticationSetupFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 104, EventName = "CallUnauthenticated", Level = LogLevel.Debug,
+        Message = "{Method} answered UNAUTHENTICATED: {Reason}")]
+    public static partial void CallUnauthenticated(ILogger logger, string method, string reason);
+
+    [LoggerMessage(EventId = 105, EventName = "CallForbidden", Level = LogLevel.Debug,
+        Message = "{Method} answered PERMISSION_DENIED: API key {KeyId} is a {Kind} key")]
+    public static partial void CallForbidden(ILogger logger, string method, string keyId, AuthzGrpc.Server.Authentication.ApiKeyKind kind);
+
+    [LoggerMessage(EventId = 106, EventName = "ApiKeyCreated", Level = LogLevel.Information,
+        Message = "{Actor} created the {Kind} API key {KeyId} for {Subject}")]
+    public static partial void ApiKeyCreated(ILogger logger, string actor, AuthzGrpc.Server.Authentication.ApiKeyKind kind, string keyId, AuthzGrpc.Core.Model.SubjectRef subject);
+
+    [LoggerMessage(EventId = 107, EventName = "ApiKeyRevoked", Level = LogLevel.Information,
+        Message = "{Actor} revoked the API key {KeyId}")]
+    public static partial void ApiKeyRevoked(ILogger logger, string actor, string keyId);
 }

@@ -23,6 +23,9 @@ public abstract class AuthzDbContext : DbContext
     /// <summary>Longest object id (<see cref="Core.Model.Identifiers.MaxIdLength"/>).</summary>
     internal const int IdLength = 256;
 
+    /// <summary>Longest description of an API key.</summary>
+    public const int ApiKeyDescriptionLength = 256;
+
     private protected AuthzDbContext(DbContextOptions options)
         : base(options)
     {
@@ -138,8 +141,8 @@ public abstract class AuthzDbContext : DbContext
             e.Property(x => x.KeyHash).HasMaxLength(128);
             e.Property(x => x.SubjectType).HasMaxLength(TypeLength);
             e.Property(x => x.SubjectId).HasMaxLength(IdLength);
-            e.Property(x => x.Name).HasMaxLength(256);
-            e.Property(x => x.Scope).HasMaxLength(16);
+            e.Property(x => x.Kind).HasMaxLength(16);
+            e.Property(x => x.Description).HasMaxLength(ApiKeyDescriptionLength);
             e.HasIndex(x => x.KeyHash).IsUnique();
             e.HasIndex(x => new { x.SubjectType, x.SubjectId });
         });

@@ -23,7 +23,7 @@ namespace AuthzGrpc.Storage;
 /// </para>
 /// The store validates nothing against the schema: the caller (the server, through the engine) does.
 /// </summary>
-public sealed class AuthzStore : IAsyncDisposable, IDisposable
+public sealed partial class AuthzStore : IAsyncDisposable, IDisposable
 {
     /// <summary>How long a SQLite writer waits for another process's write lock before failing.</summary>
     public static readonly TimeSpan SqliteBusyTimeout = TimeSpan.FromSeconds(10);
@@ -272,11 +272,30 @@ public sealed class AuthzStore : IAsyncDisposable, IDisposable
     /// </summary>
     public Task<long> WriteRelationshipsAsync(
         IReadOnlyList<RelationshipUpdate> updates, IReadOnlyList<StorePrecondition> preconditions, string actor,
+        CancellationToken cancellationToken = default) =>
+        CommitAsync("WriteRelationships", null, updates, preconditions, null, actor, cancellationToken);
+
+    /// <summary>
+    /// Commits a management operation: its relationship changes (as <see cref="WriteRelationshipsAsync"/> does), a change
+    /// of object metadata, and an audit event naming the operation and its <paramref name="target"/>, all in one
+    /// transaction; returns the revision committed.
+    /// </summary>
+    public Task<long> ManageAsync(
+        string operation, string target, IReadOnlyList<RelationshipUpdate> updates, ResourceChange? resource, string actor,
         CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(operation);
+        ArgumentException.ThrowIfNullOrEmpty(target);
+        return CommitAsync(operation, target, updates, [], resource, actor, cancellationToken);
+    }
+
+    private Task<long> CommitAsync(
+        string operation, string? target, IReadOnlyList<RelationshipUpdate> updates, IReadOnlyList<StorePrecondition> preconditions,
+        ResourceChange? resource, string actor, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(updates);
         ArgumentNullException.ThrowIfNull(preconditions);
-        return WriteAsync("WriteRelationships", actor, async (context, revision, now) =>
+        return WriteAsync(operation, actor, async (context, revision, now) =>
         {
             await CheckPreconditionsAsync(context, preconditions, cancellationToken).ConfigureAwait(false);
 
@@ -319,10 +338,99 @@ public sealed class AuthzStore : IAsyncDisposable, IDisposable
             }
 
             AddChanges(context, revision, changes);
-            AddAudit(context, revision, now, actor, "WriteRelationships",
-                Target([.. updates.Select(u => u.Relationship)]), removed.Count == 0 ? null : Json(removed), added.Count == 0 ? null : Json(added));
+            if (resource is not null)
+            {
+                await ApplyResourceChangeAsync(context, resource, now, cancellationToken).ConfigureAwait(false);
+            }
+
+            AddAudit(context, revision, now, actor, operation,
+                target ?? Target([.. updates.Select(u => u.Relationship)]), removed.Count == 0 ? null : Json(removed), added.Count == 0 ? null : Json(added));
             return (revision, true);
         }, cancellationToken);
+    }
+
+    /// <summary>The emails known for <paramref name="subjects"/> (those with none are absent).</summary>
+    public async Task<IReadOnlyDictionary<SubjectRef, string>> ReadEmailsAsync(IReadOnlyCollection<SubjectRef> subjects, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(subjects);
+        var ids = subjects.Where(s => !s.IsSubjectSet).Select(s => s.Id).Distinct().ToList();
+        var context = _createContext();
+        await using (context.ConfigureAwait(false))
+        {
+            var rows = await context.Principals.AsNoTracking().Where(p => ids.Contains(p.SubjectId)).ToListAsync(cancellationToken).ConfigureAwait(false);
+            return rows
+                .Select(p => (Subject: new SubjectRef(p.SubjectType, p.SubjectId), p.Email))
+                .Where(p => subjects.Contains(p.Subject))
+                .GroupBy(p => p.Subject)
+                .ToDictionary(g => g.Key, g => g.First().Email);
+        }
+    }
+
+    /// <summary>
+    /// Audit events matching <paramref name="query"/>, newest first: about an object (its id appears in the event's
+    /// target), by an actor, within a time range, before an event id (for paging).
+    /// </summary>
+    public async Task<IReadOnlyList<AuditEvent>> QueryAuditEventsAsync(AuditQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentOutOfRangeException.ThrowIfLessThan(query.Limit, 1);
+        var context = _createContext();
+        await using (context.ConfigureAwait(false))
+        {
+            var events = context.AuditEvents.AsNoTracking().AsQueryable();
+            if (query.Resource is { } resource)
+            {
+                var text = resource.ToString();
+                events = events.Where(a => a.Target.Contains(text) || (a.Before != null && a.Before.Contains(text)) || (a.After != null && a.After.Contains(text)));
+            }
+
+            if (query.Actor is { } actor)
+            {
+                events = events.Where(a => a.Actor == actor);
+            }
+
+            if (query.Since is { } since)
+            {
+                events = events.Where(a => a.OccurredAt >= since);
+            }
+
+            if (query.Until is { } until)
+            {
+                events = events.Where(a => a.OccurredAt < until);
+            }
+
+            if (query.BeforeId is { } beforeId)
+            {
+                events = events.Where(a => a.Id < beforeId);
+            }
+
+            return await events.OrderByDescending(a => a.Id).Take(query.Limit)
+                .Select(a => new AuditEvent(a.Id, a.Revision, a.OccurredAt, a.Actor, a.Operation, a.Target, a.Before, a.After))
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task ApplyResourceChangeAsync(AuthzDbContext context, ResourceChange change, DateTime now, CancellationToken cancellationToken)
+    {
+        var row = await context.Resources.FindAsync([change.Resource.Type, change.Resource.Id], cancellationToken).ConfigureAwait(false);
+        if (change.Deleted)
+        {
+            if (row is not null)
+            {
+                context.Resources.Remove(row);
+            }
+
+            return;
+        }
+
+        if (row is null)
+        {
+            context.Resources.Add(row = new ResourceRow { ResourceType = change.Resource.Type, ResourceId = change.Resource.Id, CreatedAt = now });
+        }
+
+        row.Name = change.Name;
+        row.Description = change.Description;
+        row.UpdatedAt = now;
     }
 
     /// <summary>

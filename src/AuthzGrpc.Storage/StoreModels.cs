@@ -45,3 +45,19 @@ public sealed record AuditEvent(
 
 /// <summary>One stored schema version.</summary>
 public sealed record SchemaVersion(string Text, long Revision, DateTime CreatedAt, string Actor);
+
+/// <summary>The metadata of an object a management operation creates (or, with <see cref="Deleted"/>, deletes).</summary>
+/// <param name="Resource">The object.</param>
+/// <param name="Name">Its display name.</param>
+/// <param name="Description">Its description, if any.</param>
+/// <param name="Deleted">True to delete the metadata.</param>
+public sealed record ResourceChange(ObjectRef Resource, string Name, string? Description, bool Deleted = false);
+
+/// <summary>A filter over the audit log; null fields do not filter.</summary>
+/// <param name="Resource">Only events that name this object.</param>
+/// <param name="Actor">Only events by this actor.</param>
+/// <param name="Since">Only events at or after this time (UTC).</param>
+/// <param name="Until">Only events before this time (UTC).</param>
+/// <param name="BeforeId">Only events with a smaller id (the next page).</param>
+/// <param name="Limit">At most this many.</param>
+public sealed record AuditQuery(ObjectRef? Resource, string? Actor, DateTime? Since, DateTime? Until, long? BeforeId, int Limit);

@@ -15,7 +15,7 @@ public sealed class ServerCommandTests : IAsyncLifetime
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var exit = await AuthzCtl.RunAsync([.. args, "--server", _server.Address.ToString()], output, error);
+        var exit = await AuthzCtl.RunAsync([.. args, "--server", _server.Address.ToString(), "--token", _server.Key!], output, error);
         return (exit, output.ToString(), error.ToString());
     }
 
@@ -79,5 +79,66 @@ public sealed class ServerCommandTests : IAsyncLifetime
 
         Assert.Equal(1, exit);
         Assert.Contains("cannot reach the server", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Check_WithoutAKey_ExitsOneSayingWhatToSend()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        // An empty --token sends no key, whatever the environment or the working folder hold.
+        var exit = await AuthzCtl.RunAsync(["check", "project:storefront", "view", "user:olivia", "--server", _server.Address.ToString(), "--token", ""], output, error);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("Unauthenticated", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("authorization: Bearer azk_", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("no API key was sent", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("--token", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Check_WithAWrongKey_ExitsOne()
+    {
+        var (exit, _, error) = await RunWithToken("azk_nosuchkey_" + new string('x', 43), "check", "application:storefront-web", "deploy", "user:olivia");
+
+        Assert.Equal(1, exit);
+        Assert.Contains("Unauthenticated", error, StringComparison.Ordinal);
+        Assert.Contains("the API key sent was refused", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DefaultToken_TheServersKeyFile_WorksAsTheToken()
+    {
+        // The server process's working folder is laid out as scripts/run.sh's: .data/bootstrap.key under it.
+        var token = AuthzCtl.DefaultToken(_server.WorkingFolder, _ => null);
+
+        Assert.Equal(_server.Key, token);
+        var (exit, output, _) = await RunWithToken(token!, "check", "application:storefront-web", "deploy", "user:olivia");
+        Assert.Equal((0, "ALLOWED at revision 1"), (exit, output.Trim()));
+    }
+
+    [Fact]
+    public void DefaultToken_EnvironmentFirst_ThenTheFile_ElseNone()
+    {
+        var empty = Directory.CreateTempSubdirectory("authzctl-").FullName;
+        try
+        {
+            Assert.Equal("azk_fromenv_x", AuthzCtl.DefaultToken(_server.WorkingFolder, name => name == AuthzCtl.TokenVariable ? " azk_fromenv_x\n" : null));
+            Assert.Equal(_server.Key, AuthzCtl.DefaultToken(_server.WorkingFolder, _ => "  "));
+            Assert.Null(AuthzCtl.DefaultToken(empty, _ => null));
+        }
+        finally
+        {
+            Directory.Delete(empty, recursive: true);
+        }
+    }
+
+    private async Task<(int Exit, string Output, string Error)> RunWithToken(string token, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await AuthzCtl.RunAsync([.. args, "--server", _server.Address.ToString(), "--token", token], output, error);
+        return (exit, output.ToString(), error.ToString());
     }
 }

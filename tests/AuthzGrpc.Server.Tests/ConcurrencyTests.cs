@@ -91,7 +91,8 @@ public sealed class ConcurrencyTests
             // One audit event per acknowledged call, at its revision.
             var audit = (await server.Store.ReadAuditEventsAsync(limit: 10_000)).Where(a => a.Revision > start).ToList();
             Assert.Equal(revisions, audit.Select(a => a.Revision).Order());
-            Assert.All(audit, a => Assert.Equal(("anonymous", "WriteRelationships"), (a.Actor, a.Operation)));
+            // Every client sent the bootstrap admin key, so every write acted as its subject.
+            Assert.All(audit, a => Assert.Equal((AuthzGrpc.Testing.TestKeys.AdminSubject, "WriteRelationships"), (a.Actor, a.Operation)));
 
             // The engine agrees with the store on every relationship that could exist.
             var batch = new BatchCheckRequest();

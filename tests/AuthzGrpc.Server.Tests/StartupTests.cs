@@ -1,7 +1,7 @@
 using AuthzGrpc.Server.Hosting;
 using AuthzGrpc.Server.Tests.Infrastructure;
+using AuthzGrpc.Testing;
 using AuthzGrpc.V1;
-using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using static AuthzGrpc.Server.Tests.Infrastructure.Requests;
 
@@ -128,7 +128,7 @@ public sealed class StartupTests : IDisposable
         var logs = new LogCapture();
         await using var app = await ServerFixture.BuildServerAsync(logs, Settings(schema, ""));
         await app.StartAsync();
-        using var channel = GrpcChannel.ForAddress(app.Urls.Single());
+        using var channel = TestKeys.Channel(new Uri(app.Urls.Single()), TestKeys.Admin);
 
         var response = await new AuthorizationService.AuthorizationServiceClient(channel).CheckAsync(Check("user:alice", "view", "doc:1"));
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -10,12 +11,15 @@ namespace AuthzGrpc.Testing;
 /// <summary>
 /// The server in its own process, as <c>scripts/run.sh</c> starts it — default configuration, working folder with a
 /// <c>models/</c> folder, data in <c>.data/authz.db</c> under it — except for a free loopback port and a temporary
-/// working folder. Disposing it kills the process and deletes the folder, so no server outlives its test.
+/// working folder. With no <c>Authz:Auth:BootstrapKey</c> the server generates its admin key into
+/// <c>.data/bootstrap.key</c>; <see cref="Channel"/> sends that key (<see cref="Key"/>). Disposing it kills the process
+/// and deletes the folder, so no server outlives its test.
 /// </summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly DirectoryInfo _data;
+    private readonly ConcurrentQueue<string> _output = new();
 
     private ServerProcess(Process process, DirectoryInfo workingFolder, Uri address)
     {
@@ -28,8 +32,17 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>The address, e.g. <c>http://127.0.0.1:41234</c>.</summary>
     public Uri Address { get; }
 
-    /// <summary>An h2c channel to the server.</summary>
-    public GrpcChannel Channel { get; }
+    /// <summary>An h2c channel to the server that sends <see cref="Key"/> on every call (no key until the server serves).</summary>
+    public GrpcChannel Channel { get; private set; }
+
+    /// <summary>The admin key the server generated into <c>.data/bootstrap.key</c>; null when it wrote none.</summary>
+    public string? Key { get; private set; }
+
+    /// <summary>The path of the generated key file, <c>.data/bootstrap.key</c> under the working folder.</summary>
+    public string KeyFile => Path.Combine(WorkingFolder, ".data", "bootstrap.key");
+
+    /// <summary>Everything the server printed so far (its log), stdout and stderr interleaved.</summary>
+    public string Output => string.Join("\n", _output);
 
     /// <summary>The server's working folder.</summary>
     public string WorkingFolder => _data.FullName;
@@ -60,15 +73,22 @@ public sealed class ServerProcess : IAsyncDisposable
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the server");
 
-        // Drain both pipes so the server never blocks writing its log.
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        // Drain both pipes so the server never blocks writing its log; keep it for tests that read it.
+        var server = new ServerProcess(process, data, new Uri($"http://127.0.0.1:{port}"));
+        process.OutputDataReceived += (_, line) => server.Keep(line.Data);
+        process.ErrorDataReceived += (_, line) => server.Keep(line.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new ServerProcess(process, data, new Uri($"http://127.0.0.1:{port}"));
         try
         {
             await server.WaitUntilServingAsync();
+            if (File.Exists(server.KeyFile))
+            {
+                server.Key = (await File.ReadAllTextAsync(server.KeyFile)).Trim();
+                server.Channel.Dispose();
+                server.Channel = TestKeys.Channel(server.Address, server.Key);
+            }
+
             return server;
         }
         catch
@@ -125,6 +145,14 @@ public sealed class ServerProcess : IAsyncDisposable
             }
 
             await Task.Delay(200);
+        }
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is not null)
+        {
+            _output.Enqueue(line);
         }
     }
 

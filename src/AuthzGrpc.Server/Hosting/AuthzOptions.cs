@@ -38,6 +38,44 @@ public sealed class AuthzOptions
 
     /// <summary>Where the source of truth lives (<c>Authz:Storage</c>).</summary>
     public StorageOptions Storage { get; set; } = new();
+
+    /// <summary>Authentication: the bootstrap admin key and the key cache (<c>Authz:Auth</c>).</summary>
+    public AuthOptions Auth { get; set; } = new();
+}
+
+/// <summary>API key authentication, bound from <c>Authz:Auth</c>.</summary>
+public sealed class AuthOptions
+{
+    /// <summary>The subject of the bootstrap admin key unless <c>Authz:Auth:BootstrapSubject</c> says otherwise.</summary>
+    public const string DefaultBootstrapSubject = "user:admin";
+
+    /// <summary>The file, in the data folder, that receives a generated bootstrap admin key.</summary>
+    public const string BootstrapKeyFileName = "bootstrap.key";
+
+    /// <summary>
+    /// An admin API key <c>azk_&lt;id&gt;_&lt;secret&gt;</c> (<c>Authz:Auth:BootstrapKey</c>; id 1 to 32 of <c>a-z 0-9</c>,
+    /// secret 32 to 128 of <c>A-Z a-z 0-9 _ -</c>), stored hashed at every start as a valid admin key of
+    /// <see cref="BootstrapSubject"/>. Null or empty (the default): when the database holds no valid admin key, one is
+    /// generated at start and written to <c>bootstrap.key</c> in the data folder (the SQLite file's folder, or the
+    /// working folder for PostgreSQL), readable by the server's user only. Pass it through the environment
+    /// (<c>Authz__Auth__BootstrapKey</c>) rather than the command line, where other users can read it.
+    /// </summary>
+    public string? BootstrapKey { get; set; }
+
+    /// <summary>
+    /// The subject, <c>type:id</c>, the bootstrap admin key acts as (<c>Authz:Auth:BootstrapSubject</c>); the audit log
+    /// names it as the actor of that key's calls. Default <c>user:admin</c>.
+    /// </summary>
+    public string BootstrapSubject { get; set; } = DefaultBootstrapSubject;
+
+    /// <summary>
+    /// How long, in seconds, a verified key is kept in memory before the database is read again
+    /// (<c>Authz:Auth:KeyCacheSeconds</c>): a key revoked through another replica, or in the database directly, keeps
+    /// working here for at most this long. Revoking through this server takes effect at once. 0 reads the database
+    /// on every call. Default 30.
+    /// </summary>
+    [Range(0, 3600)]
+    public int KeyCacheSeconds { get; set; } = 30;
 }
 
 /// <summary>The source of truth's database, bound from <c>Authz:Storage</c>.</summary>

@@ -1,3 +1,4 @@
+using AuthzGrpc.Server.Authentication;
 using Microsoft.Extensions.Configuration.Memory;
 
 namespace AuthzGrpc.Server.Hosting;
@@ -22,9 +23,9 @@ public static class AuthzServer
     /// Creates the application from <paramref name="args"/> (command-line configuration) and the usual sources;
     /// <paramref name="configure"/> runs after the server's own registrations, so a caller can override them.
     /// The model is loaded here, before anything listens: the storage is opened and migrated, and the engine loaded
-    /// from it (a new database is first seeded from the schema and relationships files). Unusable storage, a bad
-    /// schema or relationships file, or invalid <c>Authz</c> options throw <see cref="ModelLoadException"/>, already
-    /// logged at Critical.
+    /// from it (a new database is first seeded from the schema and relationships files), then the bootstrap admin key
+    /// is stored or generated. Unusable storage, a bad schema or relationships file, invalid <c>Authz</c> options or
+    /// an unusable bootstrap key throw <see cref="ModelLoadException"/>, already logged at Critical.
     /// </summary>
     public static async Task<WebApplication> BuildAsync(
         string[] args, Action<WebApplicationBuilder>? configure = null, CancellationToken cancellationToken = default)
@@ -38,6 +39,7 @@ public static class AuthzServer
         try
         {
             await app.Services.GetRequiredService<ModelLoader>().LoadAsync(cancellationToken).ConfigureAwait(false);
+            await app.Services.GetRequiredService<ApiKeyBootstrap>().RunAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (ModelLoadException)
         {

@@ -1,3 +1,4 @@
+using AuthzGrpc.Server.Authentication;
 using AuthzGrpc.Server.Services;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -7,7 +8,7 @@ namespace AuthzGrpc.Server.Hosting;
 /// <summary>The server's registrations and endpoints.</summary>
 public static class AuthzServerExtensions
 {
-    /// <summary>Registers the options, the store, the model, the gRPC services, health and reflection.</summary>
+    /// <summary>Registers the options, the store, the model, authentication, the gRPC services, health and reflection.</summary>
     public static IServiceCollection AddAuthzServer(this IServiceCollection services)
     {
         services.AddOptions<AuthzOptions>()
@@ -21,8 +22,16 @@ public static class AuthzServerExtensions
         services.AddSingleton<ModelLoader>();
         services.AddSingleton<ModelWriter>();
 
-        services.AddGrpc(options => options.Interceptors.Add<ErrorInterceptor>());
+        services.AddGrpc(options =>
+        {
+            // The first is the outermost: ErrorInterceptor turns what anything inside throws into a status, so a
+            // database failure while authenticating answers UNAVAILABLE; authentication's own refusals are already
+            // statuses and pass through it unchanged.
+            options.Interceptors.Add<ErrorInterceptor>();
+            options.Interceptors.Add<AuthenticationInterceptor>();
+        });
         services.AddSingleton<ErrorInterceptor>();
+        services.AddAuthzAuthentication();
         // Stateless apart from the engine: one instance serves every call.
         services.AddSingleton<AuthorizationGrpcService>();
         services.AddSingleton<SchemaGrpcService>();
@@ -42,6 +51,8 @@ public static class AuthzServerExtensions
         app.MapGrpcService<AuthorizationGrpcService>();
         app.MapGrpcService<SchemaGrpcService>();
         app.MapGrpcService<RelationshipGrpcService>();
+        app.MapGrpcService<ApiKeyGrpcService>();
+        app.MapGrpcService<ManagementGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
 

@@ -1,3 +1,4 @@
+using AuthzGrpc.Server.Authentication;
 using Grpc.Core;
 
 namespace AuthzGrpc.Server.Services;
@@ -5,16 +6,10 @@ namespace AuthzGrpc.Server.Services;
 /// <summary>Who a call acts as, for the revision log and the audit log.</summary>
 internal static class CallActor
 {
-    /// <summary>The actor of an unauthenticated call.</summary>
-    public const string Anonymous = "anonymous";
-
     /// <summary>
-    /// The caller's subject. Calls are not authenticated yet (API keys come with their own change), so every call is
-    /// <see cref="Anonymous"/>.
+    /// The caller's subject as text (<c>user:alice</c>): the subject of the API key that authenticated the call. Throws
+    /// <see cref="RpcException"/> UNAUTHENTICATED when the call was not authenticated, so nothing is ever recorded
+    /// without an actor.
     /// </summary>
-    public static string Of(ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        return Anonymous;
-    }
+    public static string Of(ServerCallContext context) => context.GetCaller().Subject.ToString();
 }

@@ -1,5 +1,6 @@
 using AuthzGrpc.Core;
 using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Core.Management;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;
 using AuthzGrpc.Server.Hosting;
@@ -102,6 +103,36 @@ internal sealed class ModelWriter(AuthzStore store, EngineHolder holder, ILogger
             await ApplyAsync(engine, [.. deletion.Deleted.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r))], deletion.Revision)
                 .ConfigureAwait(false);
             return deletion;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Runs a management operation: <paramref name="plan"/> computes its changes from the engine in force (under the
+    /// write lock, so no other write lands between planning and committing), the store commits them with an audit event
+    /// for <paramref name="operation"/>, and the engine applies them. A plan that changes nothing commits nothing and
+    /// answers at the current revision.
+    /// </summary>
+    public async Task<(long Revision, ManagementPlan Plan)> ManageAsync(
+        string operation, Func<PermissionEngine, (ManagementPlan Plan, string Target, ResourceChange? Resource)> plan, string actor,
+        CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var engine = holder.Current;
+            var (changes, target, resource) = plan(engine);
+            if (changes.Updates.Count == 0 && resource is null)
+            {
+                return (engine.Revision, changes);
+            }
+
+            var revision = await store.ManageAsync(operation, target, changes.Updates, resource, actor, CancellationToken.None).ConfigureAwait(false);
+            await ApplyAsync(engine, changes.Updates, revision).ConfigureAwait(false);
+            return (revision, changes);
         }
         finally
         {

@@ -39,7 +39,10 @@ internal static partial class RequestValidation
 
     /// <summary>Throws INVALID_ARGUMENT with the violation in a <c>google.rpc.BadRequest</c> detail.</summary>
     [DoesNotReturn]
-    public static void Throw(FieldViolation violation)
+    public static void Throw(FieldViolation violation) => throw Exception(violation);
+
+    /// <summary>INVALID_ARGUMENT with the violation in a <c>google.rpc.BadRequest</c> detail, for a throw expression.</summary>
+    public static RpcException Exception(FieldViolation violation)
     {
         var status = new Google.Rpc.Status
         {
@@ -47,7 +50,7 @@ internal static partial class RequestValidation
             Message = $"{violation.Field}: {violation.Description}",
             Details = { Any.Pack(new BadRequest { FieldViolations = { violation } }) },
         };
-        throw status.ToRpcException();
+        return status.ToRpcException();
     }
 
     private static FieldViolation? Subject(V1.SubjectRef? subject)

@@ -119,27 +119,31 @@ public sealed class InvitationRow
     public DateTime? RevokedAt { get; set; }
 }
 
-/// <summary>An API key: only a hash of the secret is stored; the key acts as its subject.</summary>
+/// <summary>
+/// An API key <c>azk_&lt;id&gt;_&lt;secret&gt;</c>: only the SHA-256 of the secret is stored; the key acts as its subject, within
+/// what its kind allows.
+/// </summary>
 public sealed class ApiKeyRow
 {
     /// <summary>The public key id (the part of the key before the secret).</summary>
     public string Id { get; set; } = string.Empty;
 
+    /// <summary>The SHA-256 of the secret, lowercase hex; the secret itself is never stored.</summary>
     public string KeyHash { get; set; } = string.Empty;
 
     public string SubjectType { get; set; } = string.Empty;
 
     public string SubjectId { get; set; } = string.Empty;
 
-    public string Name { get; set; } = string.Empty;
+    /// <summary><c>check</c> (AuthorizationService only), <c>management</c> (plus ManagementService) or <c>admin</c> (every service).</summary>
+    public string Kind { get; set; } = string.Empty;
 
-    /// <summary><c>all</c> or <c>check</c> (check-only keys for sidecars).</summary>
-    public string Scope { get; set; } = "all";
+    /// <summary>What the key is for, as its creator described it.</summary>
+    public string Description { get; set; } = string.Empty;
 
     public DateTime CreatedAt { get; set; }
 
-    public DateTime? ExpiresAt { get; set; }
-
+    /// <summary>When the key was revoked; null while it is valid.</summary>
     public DateTime? RevokedAt { get; set; }
 }
 

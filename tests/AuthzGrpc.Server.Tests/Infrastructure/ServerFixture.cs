@@ -1,8 +1,11 @@
 using AuthzGrpc.Server.Hosting;
+using AuthzGrpc.Storage;
+using AuthzGrpc.Testing;
 using AuthzGrpc.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace AuthzGrpc.Server.Tests.Infrastructure;
@@ -10,7 +13,8 @@ namespace AuthzGrpc.Server.Tests.Infrastructure;
 /// <summary>
 /// The real server — composed by <see cref="AuthzServer.BuildAsync"/> exactly as Program does — on Kestrel at
 /// 127.0.0.1 with a free port, serving the default model and models/default.relationships (seeded into a new SQLite
-/// file in a temporary folder, deleted afterwards); clients talk to it over plaintext HTTP/2 through the generated stubs.
+/// file in a temporary folder, deleted afterwards); clients talk to it over plaintext HTTP/2 through the generated stubs,
+/// authenticated with the bootstrap admin key <see cref="TestKeys.Admin"/>.
 /// </summary>
 public sealed class ServerFixture : IAsyncLifetime
 {
@@ -24,8 +28,17 @@ public sealed class ServerFixture : IAsyncLifetime
     /// <summary>The address the server is bound to, e.g. <c>http://127.0.0.1:41234</c>.</summary>
     public Uri Address { get; private set; } = null!;
 
-    /// <summary>An h2c channel to the server.</summary>
+    /// <summary>An h2c channel to the server that sends the admin key <see cref="TestKeys.Admin"/>.</summary>
     public GrpcChannel Channel => _channel ?? throw new InvalidOperationException("the server is not started");
+
+    /// <summary>The folder holding the server's SQLite file.</summary>
+    public string DataFolder => _data;
+
+    /// <summary>The server's store (to read what is stored, e.g. the audit log).</summary>
+    public AuthzStore Store => (_app ?? throw new InvalidOperationException("the server is not started")).Services.GetRequiredService<AuthzStore>();
+
+    /// <summary>A new channel to the server sending <paramref name="key"/> (none when null); dispose it.</summary>
+    public GrpcChannel ChannelWith(string? key) => TestKeys.Channel(Address, key);
 
     /// <summary>A client of authz.v1.AuthorizationService.</summary>
     public AuthorizationService.AuthorizationServiceClient Authorization => new(Channel);
@@ -36,14 +49,20 @@ public sealed class ServerFixture : IAsyncLifetime
     /// <summary>
     /// Builds a server on a free loopback port with the given configuration on top of the defaults (pass
     /// <c>Authz:Storage:ConnectionString</c>, or the server uses <c>.data/authz.db</c> under the current directory).
+    /// Its bootstrap admin key is <see cref="TestKeys.Admin"/> unless the settings give <c>Authz:Auth:BootstrapKey</c>
+    /// (empty: the server generates one into <c>bootstrap.key</c> beside the SQLite file).
     /// </summary>
     public static Task<WebApplication> BuildServerAsync(LogCapture logs, IDictionary<string, string?> settings) =>
         AuthzServer.BuildAsync([], builder =>
         {
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings)
+            var all = new Dictionary<string, string?> { ["Authz:Auth:BootstrapKey"] = TestKeys.Admin };
+            foreach (var (key, value) in settings)
             {
-                ["Kestrel:Endpoints:Grpc:Url"] = "http://127.0.0.1:0",
-            });
+                all[key] = value;
+            }
+
+            all["Kestrel:Endpoints:Grpc:Url"] = "http://127.0.0.1:0";
+            builder.Configuration.AddInMemoryCollection(all);
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Debug);
             builder.Logging.AddProvider(logs);
@@ -60,7 +79,7 @@ public sealed class ServerFixture : IAsyncLifetime
         });
         await _app.StartAsync();
         Address = new Uri(_app.Urls.Single());
-        _channel = GrpcChannel.ForAddress(Address);
+        _channel = TestKeys.Channel(Address, TestKeys.Admin);
     }
 
     /// <inheritdoc/>

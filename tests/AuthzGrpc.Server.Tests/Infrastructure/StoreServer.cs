@@ -1,5 +1,6 @@
 using AuthzGrpc.Storage;
 using AuthzGrpc.Storage.Tests.Infrastructure;
+using AuthzGrpc.Testing;
 using AuthzGrpc.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
@@ -16,6 +17,7 @@ namespace AuthzGrpc.Server.Tests.Infrastructure;
 public sealed class StoreServer : IAsyncDisposable
 {
     private readonly IDictionary<string, string?> _settings;
+    private readonly Dictionary<(string Subject, KeyKind Kind), GrpcChannel> _callers = [];
     private WebApplication? _app;
 
     private StoreServer(TestDatabase database, IDictionary<string, string?> settings, WebApplication app, LogCapture logs)
@@ -25,7 +27,7 @@ public sealed class StoreServer : IAsyncDisposable
         _settings = settings;
         _app = app;
         Address = new Uri(app.Urls.Single());
-        Channel = GrpcChannel.ForAddress(Address);
+        Channel = TestKeys.Channel(Address, TestKeys.Admin);
     }
 
     /// <summary>The database the server keeps its data in.</summary>
@@ -37,7 +39,7 @@ public sealed class StoreServer : IAsyncDisposable
     /// <summary>The address the server listens on.</summary>
     public Uri Address { get; }
 
-    /// <summary>An h2c channel to the server.</summary>
+    /// <summary>An h2c channel to the server that sends the admin key <see cref="TestKeys.Admin"/>.</summary>
     public GrpcChannel Channel { get; }
 
     /// <summary>A client of authz.v1.AuthorizationService.</summary>
@@ -83,8 +85,51 @@ public sealed class StoreServer : IAsyncDisposable
         return await StartAsync(Database, _settings);
     }
 
-    /// <summary>A new channel of its own (another client).</summary>
-    public GrpcChannel NewChannel() => GrpcChannel.ForAddress(Address);
+    /// <summary>A new channel of its own (another client), sending the admin key.</summary>
+    public GrpcChannel NewChannel() => TestKeys.Channel(Address, TestKeys.Admin);
+
+    /// <summary>A new channel sending <paramref name="key"/> (none when null).</summary>
+    public GrpcChannel ChannelWith(string? key) => TestKeys.Channel(Address, key);
+
+    /// <summary>
+    /// A channel whose calls act as <paramref name="subject"/>: the first call for a subject and kind creates an API key
+    /// of that <paramref name="kind"/> (through ApiKeyService, with the admin key); later calls reuse it. The server
+    /// disposes the channels.
+    /// </summary>
+    public async Task<GrpcChannel> ChannelForAsync(Core.Model.SubjectRef subject, KeyKind kind = KeyKind.Management)
+    {
+        if (!_callers.TryGetValue((subject.ToString(), kind), out var channel))
+        {
+            var created = await new ApiKeyService.ApiKeyServiceClient(Channel).CreateApiKeyAsync(new CreateApiKeyRequest
+            {
+                Subject = new V1.SubjectRef { Object = new V1.ObjectRef { Type = subject.Type, Id = subject.Id } },
+                Kind = kind,
+                Description = $"test caller {subject}",
+            });
+            _callers[(subject.ToString(), kind)] = channel = ChannelWith(created.Key);
+        }
+
+        return channel;
+    }
+
+    /// <inheritdoc cref="ChannelForAsync(Core.Model.SubjectRef, KeyKind)"/>
+    public Task<GrpcChannel> ChannelForAsync(string subject, KeyKind kind = KeyKind.Management) =>
+        ChannelForAsync(Core.Model.SubjectRef.Parse(subject), kind);
+
+    /// <summary>The newest committed revision, as the store has it.</summary>
+    public Task<long> RevisionAsync() => Store.CurrentRevisionAsync();
+
+    /// <summary>Undoes what a management call changed (deletes what it added, restores what it removed) with the admin key.</summary>
+    public async Task RevertAsync(ManagementChanges changes)
+    {
+        var request = new WriteRelationshipsRequest();
+        request.Updates.AddRange(changes.Added.Select(r => new V1.RelationshipUpdate { Operation = Operation.Delete, Relationship = r }));
+        request.Updates.AddRange(changes.Removed.Select(r => new V1.RelationshipUpdate { Operation = Operation.Touch, Relationship = r }));
+        if (request.Updates.Count > 0)
+        {
+            await Relationships.WriteRelationshipsAsync(request);
+        }
+    }
 
     /// <summary>Fails when the server logged at Error or above.</summary>
     public void AssertNoErrors()
@@ -97,6 +142,12 @@ public sealed class StoreServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Channel.Dispose();
+        foreach (var channel in _callers.Values)
+        {
+            channel.Dispose();
+        }
+
+        _callers.Clear();
         if (_app is { } app)
         {
             _app = null;

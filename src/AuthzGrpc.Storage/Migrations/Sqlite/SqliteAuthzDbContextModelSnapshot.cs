@@ -28,9 +28,11 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
 
-                    b.Property<DateTime?>("ExpiresAt")
+                    b.Property<string>("Description")
+                        .IsRequired()
+                        .HasMaxLength(256)
                         .HasColumnType("TEXT")
-                        .HasColumnName("expires_at");
+                        .HasColumnName("description");
 
                     b.Property<string>("KeyHash")
                         .IsRequired()
@@ -38,21 +40,15 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("key_hash");
 
-                    b.Property<string>("Name")
+                    b.Property<string>("Kind")
                         .IsRequired()
-                        .HasMaxLength(256)
+                        .HasMaxLength(16)
                         .HasColumnType("TEXT")
-                        .HasColumnName("name");
+                        .HasColumnName("kind");
 
                     b.Property<DateTime?>("RevokedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("revoked_at");
-
-                    b.Property<string>("Scope")
-                        .IsRequired()
-                        .HasMaxLength(16)
-                        .HasColumnType("TEXT")
-                        .HasColumnName("scope");
 
                     b.Property<string>("SubjectId")
                         .IsRequired()

@@ -1,0 +1,184 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+
+namespace AuthzGrpc.Server.Authentication;
+
+/// <summary>
+/// Authenticates every call except health and reflection: the call must carry <c>authorization: Bearer azk_...</c>
+/// metadata with a valid API key (else UNAUTHENTICATED, saying what to send), and the key's kind must allow the
+/// service (else PERMISSION_DENIED, see <see cref="ApiKeyPolicy"/>). The caller is then stored on the call
+/// (<see cref="CallerExtensions.GetCaller"/>). It runs inside the <c>ErrorInterceptor</c>: its refusals are
+/// <see cref="RpcException"/>s, which pass through unchanged, and a database failure while reading a key is mapped
+/// like any other (UNAVAILABLE). Neither the key nor the header is ever logged; a refusal is logged at Debug with the
+/// method and the reason (at most the key id).
+/// </summary>
+internal sealed class AuthenticationInterceptor(ApiKeyAuthenticator authenticator, ILogger<AuthenticationInterceptor> logger) : Interceptor
+{
+    /// <summary>The metadata key carrying the credentials.</summary>
+    public const string Header = "authorization";
+
+    private const string Scheme = "Bearer ";
+
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        var authentication = AuthenticateAsync(context);
+
+        // A cached key authenticates synchronously: the call goes on without a state machine.
+        return authentication.IsCompletedSuccessfully ? continuation(request, context) : Unary(authentication, request, context, continuation);
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await AuthenticateAsync(context).ConfigureAwait(false);
+        await continuation(request, responseStream, context).ConfigureAwait(false);
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await AuthenticateAsync(context).ConfigureAwait(false);
+        return await continuation(requestStream, context).ConfigureAwait(false);
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await AuthenticateAsync(context).ConfigureAwait(false);
+        await continuation(requestStream, responseStream, context).ConfigureAwait(false);
+    }
+
+    /// <summary>Health and reflection answer without credentials (probes and tools such as grpcurl).</summary>
+    internal static bool IsPublic(string method) =>
+        method.StartsWith("/grpc.health.v1.Health/", StringComparison.Ordinal) ||
+        method.StartsWith("/grpc.reflection.v1alpha.ServerReflection/", StringComparison.Ordinal) ||
+        method.StartsWith("/grpc.reflection.v1.ServerReflection/", StringComparison.Ordinal);
+
+    private static async Task<TResponse> Unary<TRequest, TResponse>(
+        ValueTask authentication, TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+        where TRequest : class
+        where TResponse : class
+    {
+        await authentication.ConfigureAwait(false);
+        return await continuation(request, context).ConfigureAwait(false);
+    }
+
+    private ValueTask AuthenticateAsync(ServerCallContext context)
+    {
+        if (IsPublic(context.Method))
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        ValueTask<Caller> pending;
+        try
+        {
+            pending = authenticator.AuthenticateAsync(BearerKey(context), context.CancellationToken);
+        }
+        catch (RpcException e)
+        {
+            Log.CallUnauthenticated(logger, context.Method, e.Status.Detail);
+            throw;
+        }
+
+        if (pending.IsCompletedSuccessfully)
+        {
+            Authorize(context, pending.Result);
+            return ValueTask.CompletedTask;
+        }
+
+        return AwaitedAsync(pending, context);
+    }
+
+    private async ValueTask AwaitedAsync(ValueTask<Caller> pending, ServerCallContext context)
+    {
+        Caller caller;
+        try
+        {
+            caller = await pending.ConfigureAwait(false);
+        }
+        catch (RpcException e)
+        {
+            Log.CallUnauthenticated(logger, context.Method, e.Status.Detail);
+            throw;
+        }
+
+        Authorize(context, caller);
+    }
+
+    private void Authorize(ServerCallContext context, Caller caller)
+    {
+        if (!ApiKeyPolicy.Allows(caller.Kind, ApiKeyPolicy.ServiceOf(context.Method)))
+        {
+            Log.CallForbidden(logger, context.Method, caller.KeyId, caller.Kind);
+            throw new RpcException(new Status(StatusCode.PermissionDenied, ApiKeyPolicy.Denial(caller.Kind, context.Method)));
+        }
+
+        context.SetCaller(caller);
+    }
+
+    // The key of "authorization: Bearer <key>"; UNAUTHENTICATED when the metadata is missing or not a bearer token.
+    private static string BearerKey(ServerCallContext context)
+    {
+        var value = context.RequestHeaders.GetValue(Header);
+        if (value is null)
+        {
+            throw ApiKeyAuthenticator.Unauthenticated("missing credentials");
+        }
+
+        var text = value.AsSpan().Trim();
+        if (!text.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            throw ApiKeyAuthenticator.Unauthenticated("the authorization metadata is not a bearer token");
+        }
+
+        return text[Scheme.Length..].Trim().ToString();
+    }
+}
+
+/// <summary>
+/// Which services each kind of key may call. Admin keys: every service. Management keys: AuthorizationService and
+/// ManagementService (where the model decides, call by call, what the key's subject may change). Check keys:
+/// AuthorizationService only. A service this table does not name (a new one) is for admin keys only, so new
+/// services fail closed.
+/// </summary>
+internal static class ApiKeyPolicy
+{
+    /// <summary>authz.v1.AuthorizationService.</summary>
+    public const string AuthorizationService = "authz.v1.AuthorizationService";
+
+    /// <summary>authz.v1.ManagementService.</summary>
+    public const string ManagementService = "authz.v1.ManagementService";
+
+    /// <summary>Whether a key of <paramref name="kind"/> may call <paramref name="service"/> (e.g. <c>authz.v1.SchemaService</c>).</summary>
+    public static bool Allows(ApiKeyKind kind, ReadOnlySpan<char> service) => kind switch
+    {
+        ApiKeyKind.Admin => true,
+        ApiKeyKind.Management => service.SequenceEqual(AuthorizationService) || service.SequenceEqual(ManagementService),
+        ApiKeyKind.Check => service.SequenceEqual(AuthorizationService),
+        _ => false,
+    };
+
+    /// <summary>The service of a gRPC method path: <c>authz.v1.SchemaService</c> for <c>/authz.v1.SchemaService/WriteSchema</c>.</summary>
+    public static ReadOnlySpan<char> ServiceOf(string method)
+    {
+        var path = method.AsSpan().TrimStart('/');
+        var slash = path.LastIndexOf('/');
+        return slash < 0 ? path : path[..slash];
+    }
+
+    /// <summary>The PERMISSION_DENIED message for a key of <paramref name="kind"/> calling <paramref name="method"/>.</summary>
+    public static string Denial(ApiKeyKind kind, string method)
+    {
+        var call = method.TrimStart('/');
+        return kind switch
+        {
+            ApiKeyKind.Check => $"check-only keys cannot call {call}: they may call {AuthorizationService} only; use a management or admin key",
+            ApiKeyKind.Management => $"management keys cannot call {call}: they may call {AuthorizationService} and {ManagementService}; use an admin key",
+            _ => $"this key cannot call {call}",
+        };
+    }
+}

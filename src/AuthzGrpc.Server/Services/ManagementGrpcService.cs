@@ -1,0 +1,214 @@
+using System.Globalization;
+using AuthzGrpc.Core;
+using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Core.Management;
+using AuthzGrpc.Server.Authentication;
+using AuthzGrpc.Server.Hosting;
+using AuthzGrpc.Storage;
+using AuthzGrpc.V1;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+
+namespace AuthzGrpc.Server.Services;
+
+/// <summary>
+/// authz.v1.ManagementService: validate the request's shape, plan the change with the Core's
+/// <see cref="ManagementPlanner"/> (which enforces the schema's management rules for the caller), commit it through
+/// <see cref="ModelWriter"/>, and map the result. Refusals are <see cref="AuthzException"/>s that the
+/// <see cref="ErrorInterceptor"/> turns into statuses.
+/// </summary>
+internal sealed class ManagementGrpcService(ModelWriter writer, EngineHolder holder, AuthzStore store) : ManagementService.ManagementServiceBase
+{
+    private const int DefaultPageSize = 100;
+    private const int MaxPageSize = 1000;
+
+    public override async Task<GrantRoleResponse> GrantRole(GrantRoleRequest request, ServerCallContext context)
+    {
+        RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Role(request.Role, "role"), RequestValidation.Holder(request.Subject, "subject"));
+        var (resource, subject) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Subject));
+        var changes = await ManageAsync("GrantRole", context, resource, (planner, caller) => planner.Grant(caller, resource, request.Role, subject));
+        return new GrantRoleResponse { Changes = changes };
+    }
+
+    public override async Task<RevokeRoleResponse> RevokeRole(RevokeRoleRequest request, ServerCallContext context)
+    {
+        RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Role(request.Role, "role"), RequestValidation.Holder(request.Subject, "subject"));
+        var (resource, subject) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Subject));
+        var changes = await ManageAsync("RevokeRole", context, resource, (planner, caller) => planner.Revoke(caller, resource, request.Role, subject));
+        return new RevokeRoleResponse { Changes = changes };
+    }
+
+    public override async Task<SetRolesResponse> SetRoles(SetRolesRequest request, ServerCallContext context)
+    {
+        RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Holder(request.Subject, "subject"), RequestValidation.Roles(request.Roles, "roles"));
+        var (resource, subject) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Subject));
+        var changes = await ManageAsync("SetRoles", context, resource, (planner, caller) => planner.SetRoles(caller, resource, subject, [.. request.Roles]));
+        return new SetRolesResponse { Changes = changes };
+    }
+
+    public override async Task<RemoveMemberResponse> RemoveMember(RemoveMemberRequest request, ServerCallContext context)
+    {
+        RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Holder(request.Subject, "subject"));
+        var (resource, subject) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Subject));
+        var changes = await ManageAsync("RemoveMember", context, resource, (planner, caller) => planner.RemoveMember(caller, resource, subject));
+        return new RemoveMemberResponse { Changes = changes };
+    }
+
+    public override async Task<LeaveResponse> Leave(LeaveRequest request, ServerCallContext context)
+    {
+        RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
+        var resource = ProtoMapping.ToModel(request.Resource);
+        var changes = await ManageAsync("Leave", context, resource, (planner, caller) => planner.Leave(caller, resource));
+        return new LeaveResponse { Changes = changes };
+    }
+
+    public override async Task<TransferOwnershipResponse> TransferOwnership(TransferOwnershipRequest request, ServerCallContext context)
+    {
+        RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Role(request.Role, "role"), RequestValidation.Holder(request.To, "to"));
+        var (resource, to) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.To));
+        var changes = await ManageAsync("TransferOwnership", context, resource, (planner, caller) => planner.Transfer(caller, resource, request.Role, to));
+        return new TransferOwnershipResponse { Changes = changes };
+    }
+
+    public override async Task<CreateResourceResponse> CreateResource(CreateResourceRequest request, ServerCallContext context)
+    {
+        RequestValidation.Require(RequestValidation.Creation(request));
+        var (resource, parent) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Parent));
+        var attributes = request.Attributes.Select(a => (a.Relation, ProtoMapping.ToModel(a.Subject))).ToList();
+        var metadata = new ResourceChange(resource, request.Name, request.Description.Length == 0 ? null : request.Description);
+        var changes = await ManageAsync("CreateResource", context, resource, (planner, caller) => planner.Create(caller, resource, parent, attributes), metadata);
+        return new CreateResourceResponse { Changes = changes };
+    }
+
+    public override async Task<DeleteResourceResponse> DeleteResource(DeleteResourceRequest request, ServerCallContext context)
+    {
+        RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
+        var resource = ProtoMapping.ToModel(request.Resource);
+        var metadata = new ResourceChange(resource, string.Empty, null, Deleted: true);
+        var changes = await ManageAsync("DeleteResource", context, resource, (planner, caller) => planner.Delete(caller, resource), metadata);
+        return new DeleteResourceResponse { Changes = changes };
+    }
+
+    public override async Task<ListMembersResponse> ListMembers(ListMembersRequest request, ServerCallContext context)
+    {
+        RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
+        var resource = ProtoMapping.ToModel(request.Resource);
+        var caller = context.GetCaller();
+        var engine = holder.Current;
+        var queries = new MembershipQueries(engine);
+        if (caller.Kind != ApiKeyKind.Admin && !queries.MayListMembers(caller.Subject, resource))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not list the members of {resource}: it needs a role there or the right to revoke one");
+        }
+
+        var members = queries.ListMembers(resource);
+        var emails = await store.ReadEmailsAsync([.. members.Select(m => m.Subject)], context.CancellationToken);
+        var response = new ListMembersResponse { Revision = Text(engine.Revision) };
+        foreach (var member in members)
+        {
+            var item = new Member { Subject = ProtoMapping.ToProto(member.Subject), Email = emails.GetValueOrDefault(member.Subject) ?? string.Empty };
+            item.Roles.AddRange(member.Roles.Select(r => new MemberRole
+            {
+                Role = r.Relation,
+                GrantedOn = ProtoMapping.ToProto(r.GrantedOn),
+                Inherited = r.Inherited(resource),
+                Via = r.Via is { } via ? ProtoMapping.ToProto(via) : null,
+            }));
+            response.Members.Add(item);
+        }
+
+        return response;
+    }
+
+    public override Task<GetAccessSummaryResponse> GetAccessSummary(GetAccessSummaryRequest request, ServerCallContext context)
+    {
+        RequestValidation.Require(RequestValidation.Holder(request.Subject, "subject"), RequestValidation.Target(request.Scope, "scope"));
+        var (subject, scope) = (ProtoMapping.ToModel(request.Subject), ProtoMapping.ToModel(request.Scope));
+        var caller = context.GetCaller();
+        var engine = holder.Current;
+        var queries = new MembershipQueries(engine);
+        if (caller.Kind != ApiKeyKind.Admin && !queries.MayReadAccessSummary(caller.Subject, subject, scope))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not read {subject}'s access summary: only the subject and those who may revoke roles on {scope} may");
+        }
+
+        var response = new GetAccessSummaryResponse { Revision = Text(engine.Revision) };
+        foreach (var access in queries.AccessSummary(subject, scope))
+        {
+            var entry = new V1.ObjectAccess { Resource = ProtoMapping.ToProto(access.Resource) };
+            entry.Roles.AddRange(access.Roles);
+            entry.Permissions.AddRange(access.Permissions);
+            response.Objects.Add(entry);
+        }
+
+        return Task.FromResult(response);
+    }
+
+    public override async Task<ListAuditEventsResponse> ListAuditEvents(ListAuditEventsRequest request, ServerCallContext context)
+    {
+        var caller = context.GetCaller();
+        if (request.Resource is not null)
+        {
+            RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
+        }
+
+        if (request.PageSize is < 0 or > MaxPageSize)
+        {
+            RequestValidation.Throw(RequestValidation.Violation("page_size", $"must be between 0 and {MaxPageSize} (0 means {DefaultPageSize})"));
+        }
+
+        long? beforeId = null;
+        if (request.PageToken.Length > 0)
+        {
+            beforeId = long.TryParse(request.PageToken, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0
+                ? id
+                : throw RequestValidation.Exception(RequestValidation.Violation("page_token", "is not a token from a previous response"));
+        }
+
+        var resource = request.Resource is null ? (Core.Model.ObjectRef?)null : ProtoMapping.ToModel(request.Resource);
+        if (caller.Kind != ApiKeyKind.Admin)
+        {
+            if (resource is not { } scope)
+            {
+                throw new AuthzException(AuthzErrorKind.PermissionDenied, "reading the whole audit log needs an admin key: name a resource whose audit log you may read");
+            }
+
+            if (!new MembershipQueries(holder.Current).MayReadAudit(caller.Subject, scope))
+            {
+                throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not read the audit log of {scope}: it needs the '{scope.Type}' type's 'audit by' permission");
+            }
+        }
+
+        var pageSize = request.PageSize == 0 ? DefaultPageSize : request.PageSize;
+        var query = new AuditQuery(resource, request.Actor.Length == 0 ? null : request.Actor, request.Since?.ToDateTime(), request.Until?.ToDateTime(), beforeId, pageSize);
+        var events = await store.QueryAuditEventsAsync(query, context.CancellationToken);
+        var response = new ListAuditEventsResponse { NextPageToken = events.Count == pageSize ? Text(events[^1].Id) : string.Empty };
+        response.Events.AddRange(events.Select(e => new V1.AuditEvent
+        {
+            Id = e.Id,
+            Revision = Text(e.Revision),
+            Time = Timestamp.FromDateTime(DateTime.SpecifyKind(e.OccurredAt, DateTimeKind.Utc)),
+            Actor = e.Actor,
+            Operation = e.Operation,
+            Target = e.Target,
+            Before = e.Before ?? string.Empty,
+            After = e.After ?? string.Empty,
+        }));
+        return response;
+    }
+
+    private async Task<ManagementChanges> ManageAsync(
+        string operation, ServerCallContext context, Core.Model.ObjectRef target,
+        Func<ManagementPlanner, Core.Model.SubjectRef, ManagementPlan> plan, ResourceChange? resource = null)
+    {
+        var caller = context.GetCaller();
+        var (revision, changes) = await writer.ManageAsync(
+            operation, engine => (plan(new ManagementPlanner(engine), caller.Subject), target.ToString(), resource), caller.Subject.ToString(), context.CancellationToken);
+        var result = new ManagementChanges { Revision = Text(revision) };
+        result.Added.AddRange(changes.Updates.Where(u => u.Operation != RelationshipOperation.Delete).Select(u => RelationshipMapping.ToProto(u.Relationship)));
+        result.Removed.AddRange(changes.Removed.Select(RelationshipMapping.ToProto));
+        return result;
+    }
+
+    private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
+}

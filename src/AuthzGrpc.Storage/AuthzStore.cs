@@ -298,46 +298,7 @@ public sealed partial class AuthzStore : IAsyncDisposable, IDisposable
         return WriteAsync(operation, actor, async (context, revision, now) =>
         {
             await CheckPreconditionsAsync(context, preconditions, cancellationToken).ConfigureAwait(false);
-
-            // The stored row (or null) of every relationship the batch names, then the batch replayed in order.
-            var stored = await FindAsync(context, updates.Select(u => u.Relationship).Distinct().ToList(), cancellationToken).ConfigureAwait(false);
-            var present = stored.ToDictionary(p => p.Key, p => p.Value is not null);
-            foreach (var update in updates)
-            {
-                var relationship = update.Relationship;
-                switch (update.Operation)
-                {
-                    case RelationshipOperation.Create when present[relationship]:
-                        throw new AuthzException(AuthzErrorKind.AlreadyExists, $"{relationship} already exists: use touch to write it regardless");
-                    case RelationshipOperation.Create or RelationshipOperation.Touch:
-                        present[relationship] = true;
-                        break;
-                    default:
-                        present[relationship] = false;
-                        break;
-                }
-            }
-
-            var added = new List<Relationship>();
-            var removed = new List<Relationship>();
-            var changes = new List<StoredChange>();
-            foreach (var (relationship, row) in stored)
-            {
-                if (row is null && present[relationship])
-                {
-                    context.Relationships.Add(ToRow(relationship, revision));
-                    added.Add(relationship);
-                    changes.Add(new StoredChange(RelationshipOperation.Touch, relationship));
-                }
-                else if (row is not null && !present[relationship])
-                {
-                    context.Relationships.Remove(row);
-                    removed.Add(relationship);
-                    changes.Add(new StoredChange(RelationshipOperation.Delete, relationship));
-                }
-            }
-
-            AddChanges(context, revision, changes);
+            var (added, removed) = await ApplyUpdatesAsync(context, revision, updates, cancellationToken).ConfigureAwait(false);
             if (resource is not null)
             {
                 await ApplyResourceChangeAsync(context, resource, now, cancellationToken).ConfigureAwait(false);
@@ -347,6 +308,55 @@ public sealed partial class AuthzStore : IAsyncDisposable, IDisposable
                 target ?? Target([.. updates.Select(u => u.Relationship)]), removed.Count == 0 ? null : Json(removed), added.Count == 0 ? null : Json(added));
             return (revision, true);
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Replays <paramref name="updates"/> in order against the stored relationships within a write's transaction and
+    /// stages the net effect (rows and change log); returns what was added and removed.
+    /// </summary>
+    private static async Task<(List<Relationship> Added, List<Relationship> Removed)> ApplyUpdatesAsync(
+        AuthzDbContext context, long revision, IReadOnlyList<RelationshipUpdate> updates, CancellationToken cancellationToken)
+    {
+        // The stored row (or null) of every relationship the batch names, then the batch replayed in order.
+        var stored = await FindAsync(context, updates.Select(u => u.Relationship).Distinct().ToList(), cancellationToken).ConfigureAwait(false);
+        var present = stored.ToDictionary(p => p.Key, p => p.Value is not null);
+        foreach (var update in updates)
+        {
+            var relationship = update.Relationship;
+            switch (update.Operation)
+            {
+                case RelationshipOperation.Create when present[relationship]:
+                    throw new AuthzException(AuthzErrorKind.AlreadyExists, $"{relationship} already exists: use touch to write it regardless");
+                case RelationshipOperation.Create or RelationshipOperation.Touch:
+                    present[relationship] = true;
+                    break;
+                default:
+                    present[relationship] = false;
+                    break;
+            }
+        }
+
+        var added = new List<Relationship>();
+        var removed = new List<Relationship>();
+        var changes = new List<StoredChange>();
+        foreach (var (relationship, row) in stored)
+        {
+            if (row is null && present[relationship])
+            {
+                context.Relationships.Add(ToRow(relationship, revision));
+                added.Add(relationship);
+                changes.Add(new StoredChange(RelationshipOperation.Touch, relationship));
+            }
+            else if (row is not null && !present[relationship])
+            {
+                context.Relationships.Remove(row);
+                removed.Add(relationship);
+                changes.Add(new StoredChange(RelationshipOperation.Delete, relationship));
+            }
+        }
+
+        AddChanges(context, revision, changes);
+        return (added, removed);
     }
 
     /// <summary>The emails known for <paramref name="subjects"/> (those with none are absent).</summary>
@@ -380,8 +390,18 @@ public sealed partial class AuthzStore : IAsyncDisposable, IDisposable
             var events = context.AuditEvents.AsNoTracking().AsQueryable();
             if (query.Resource is { } resource)
             {
+                // The object's name delimited as it appears in a target (`type:id`, a list `a, b and 2 more`, a filter
+                // `type:id#relation@type:id`) and in the JSON of relationships and records: `project:doc` is not `project:docs`.
                 var text = resource.ToString();
-                events = events.Where(a => a.Target.Contains(text) || (a.Before != null && a.Before.Contains(text)) || (a.After != null && a.After.Contains(text)));
+                var (listed, listedBefore, listedAnd, startsList, startsMore) = ($", {text},", $", {text}", $", {text} and ", $"{text},", $"{text} and ");
+                var (asResource, asSubject, asSubjectSet, asValue, asFilterSubject) = ($"\"{text}#", $"@{text}\"", $"@{text}#", $"\"{text}\"", $"@{text}");
+                var asFilter = $"{text}#";
+                events = events.Where(a =>
+                    a.Target == text || a.Target.StartsWith(asFilter) || a.Target.StartsWith(startsList) || a.Target.StartsWith(startsMore) ||
+                    a.Target.Contains(listed) || a.Target.Contains(listedAnd) || a.Target.EndsWith(listedBefore) ||
+                    a.Target.Contains(asSubjectSet) || a.Target.EndsWith(asFilterSubject) ||
+                    (a.Before != null && (a.Before.Contains(asResource) || a.Before.Contains(asSubject) || a.Before.Contains(asSubjectSet) || a.Before.Contains(asValue))) ||
+                    (a.After != null && (a.After.Contains(asResource) || a.After.Contains(asSubject) || a.After.Contains(asSubjectSet) || a.After.Contains(asValue))));
             }
 
             if (query.Actor is { } actor)

@@ -249,6 +249,10 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         var adding = add.Select(r => RelationOf(type, r)).Where(r => !Holds(resource, r, subject)).ToList();
         var removing = remove.Select(r => RelationOf(type, r)).ToList();
 
+        // A subject the relation cannot hold (unknown type, wrong type, a wildcard or subject set it does not allow) is
+        // malformed input: INVALID_ARGUMENT whoever asks, before authority is judged.
+        engine.Validate([.. adding.Select(r => new RelationshipUpdate(RelationshipOperation.Touch, new Relationship(resource, r.Name, subject)))]);
+
         // Authority first, for every part of the change.
         foreach (var relation in adding)
         {

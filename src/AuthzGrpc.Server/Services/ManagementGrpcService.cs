@@ -166,6 +166,11 @@ internal sealed class ManagementGrpcService(ModelWriter writer, EngineHolder hol
         }
 
         var resource = request.Resource is null ? (Core.Model.ObjectRef?)null : ProtoMapping.ToModel(request.Resource);
+        if (resource is { } named && !holder.Current.Schema.TryGetType(named.Type, out _))
+        {
+            RequestValidation.Throw(RequestValidation.Violation("resource.type", $"type '{named.Type}' is not defined in the schema"));
+        }
+
         if (caller.Kind != ApiKeyKind.Admin)
         {
             if (resource is not { } scope)
@@ -196,6 +201,172 @@ internal sealed class ManagementGrpcService(ModelWriter writer, EngineHolder hol
         }));
         return response;
     }
+
+    public override async Task<InviteMembersResponse> InviteMembers(InviteMembersRequest request, ServerCallContext context)
+    {
+        RequestValidation.Require(
+            RequestValidation.Target(request.Resource, "resource"),
+            RequestValidation.Emails(request.Emails, "emails", out var emails),
+            request.Roles.Count == 0 ? RequestValidation.Violation("roles", "is required: at least one role to grant on acceptance, e.g. developer") : null,
+            RequestValidation.Roles(request.Roles, "roles"),
+            RequestValidation.InvitationHours(request.ExpiresInHours, "expires_in_hours"));
+        var resource = ProtoMapping.ToModel(request.Resource);
+        var roles = request.Roles.Distinct(StringComparer.Ordinal).ToList();
+        var caller = context.GetCaller();
+        new ManagementPlanner(holder.Current).RequireGrantAuthority(caller.Subject, resource, roles);
+
+        var validFor = TimeSpan.FromHours(request.ExpiresInHours == 0 ? RequestValidation.DefaultInvitationHours : request.ExpiresInHours);
+        var tokens = new List<string>();
+        var invitations = new List<NewInvitation>();
+        foreach (var email in emails)
+        {
+            var token = NewToken();
+            tokens.Add(token);
+            invitations.Add(new NewInvitation(NewInvitationId(), email, resource, roles, HashToken(token), validFor));
+        }
+
+        var (revision, rows) = await store.CreateInvitationsAsync(invitations, caller.Subject.ToString(), context.CancellationToken);
+        var response = new InviteMembersResponse { Revision = Text(revision) };
+        response.Invitations.AddRange(rows.Select((row, i) => Issued(row, tokens[i])));
+        return response;
+    }
+
+    public override async Task<ListInvitationsResponse> ListInvitations(ListInvitationsRequest request, ServerCallContext context)
+    {
+        RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
+        var resource = ProtoMapping.ToModel(request.Resource);
+        var caller = context.GetCaller();
+        var planner = new ManagementPlanner(holder.Current);
+        if (caller.Kind != ApiKeyKind.Admin && !MayGrantAny(planner, caller.Subject, resource, holder.Current.Schema.TryGetType(resource.Type, out var type)
+                ? type.Members.OfType<Core.Schema.RelationDefinition>().Select(m => m.Name) : []))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not list the invitations of {resource}: it may grant no role there");
+        }
+
+        var rows = await store.ListInvitationsAsync(resource, context.CancellationToken);
+        var now = store.UtcNow;
+        var response = new ListInvitationsResponse();
+        foreach (var row in rows)
+        {
+            var state = AuthzStore.InvitationState(row, now);
+            if ((request.IncludeClosed || state == AuthzStore.InvitationPending) &&
+                (caller.Kind == ApiKeyKind.Admin || MayGrantAny(planner, caller.Subject, resource, AuthzStore.InvitationRoles(row))))
+            {
+                response.Invitations.Add(ToProto(row, now));
+            }
+        }
+
+        return response;
+    }
+
+    public override async Task<ResendInvitationResponse> ResendInvitation(ResendInvitationRequest request, ServerCallContext context)
+    {
+        RequestValidation.Require(RequestValidation.InvitationId(request.Id, "id"), RequestValidation.InvitationHours(request.ExpiresInHours, "expires_in_hours"));
+        var caller = context.GetCaller();
+        await RequireInvitationAuthorityAsync(request.Id, caller.Subject, "resend", context.CancellationToken);
+        var token = NewToken();
+        var validFor = TimeSpan.FromHours(request.ExpiresInHours == 0 ? RequestValidation.DefaultInvitationHours : request.ExpiresInHours);
+        var (revision, row) = await store.ResendInvitationAsync(request.Id, HashToken(token), validFor, caller.Subject.ToString(), context.CancellationToken);
+        return new ResendInvitationResponse { Invitation = Issued(row, token), Revision = Text(revision) };
+    }
+
+    public override async Task<RevokeInvitationResponse> RevokeInvitation(RevokeInvitationRequest request, ServerCallContext context)
+    {
+        RequestValidation.Require(RequestValidation.InvitationId(request.Id, "id"));
+        var caller = context.GetCaller();
+        await RequireInvitationAuthorityAsync(request.Id, caller.Subject, "revoke", context.CancellationToken);
+        var (revision, row) = await store.RevokeInvitationAsync(request.Id, caller.Subject.ToString(), context.CancellationToken);
+        return new RevokeInvitationResponse { Invitation = ToProto(row, store.UtcNow), Revision = Text(revision) };
+    }
+
+    public override async Task<AcceptInvitationResponse> AcceptInvitation(AcceptInvitationRequest request, ServerCallContext context)
+    {
+        RequestValidation.Require(RequestValidation.InvitationToken(request.Token, "token"));
+        var caller = context.GetCaller();
+        var (revision, plan, row) = await writer.AcceptInvitationAsync(HashToken(request.Token), caller.Subject, context.CancellationToken);
+        var changes = new ManagementChanges { Revision = Text(revision) };
+        changes.Added.AddRange(plan.Updates.Where(u => u.Operation != RelationshipOperation.Delete).Select(u => RelationshipMapping.ToProto(u.Relationship)));
+        return new AcceptInvitationResponse { Changes = changes, Invitation = ToProto(row, store.UtcNow) };
+    }
+
+    // Authority over an existing invitation: granting every role it carries (A002-4), checked before its state.
+    private async Task RequireInvitationAuthorityAsync(string id, Core.Model.SubjectRef caller, string what, CancellationToken cancellationToken)
+    {
+        var row = await store.FindInvitationAsync(id, cancellationToken)
+            ?? throw new AuthzException(AuthzErrorKind.NotFound, $"invitation {id} does not exist");
+        var resource = new Core.Model.ObjectRef(row.ResourceType, row.ResourceId);
+        try
+        {
+            new ManagementPlanner(holder.Current).RequireGrantAuthority(caller, resource, AuthzStore.InvitationRoles(row));
+        }
+        catch (AuthzException e) when (e.Kind == AuthzErrorKind.PermissionDenied)
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller} may not {what} invitation {id}: {e.Message}");
+        }
+    }
+
+    private static bool MayGrantAny(ManagementPlanner planner, Core.Model.SubjectRef caller, Core.Model.ObjectRef resource, IEnumerable<string> roles)
+    {
+        foreach (var role in roles)
+        {
+            try
+            {
+                planner.RequireGrantAuthority(caller, resource, [role]);
+                return true;
+            }
+            catch (AuthzException)
+            {
+                // Not this one (a permission, a relation without a grant rule, or no authority).
+            }
+        }
+
+        return false;
+    }
+
+    private static IssuedInvitation Issued(Storage.Entities.InvitationRow row, string token) => new()
+    {
+        Id = row.Id,
+        Email = row.Email,
+        Token = token,
+        ExpiresAt = Time(row.ExpiresAt),
+    };
+
+    private static Invitation ToProto(Storage.Entities.InvitationRow row, DateTime now)
+    {
+        var invitation = new Invitation
+        {
+            Id = row.Id,
+            Email = row.Email,
+            Resource = new V1.ObjectRef { Type = row.ResourceType, Id = row.ResourceId },
+            State = AuthzStore.InvitationState(row, now) switch
+            {
+                AuthzStore.InvitationPending => InvitationState.Pending,
+                AuthzStore.InvitationAccepted => InvitationState.Accepted,
+                AuthzStore.InvitationRevoked => InvitationState.Revoked,
+                AuthzStore.InvitationExpired => InvitationState.Expired,
+                _ => InvitationState.Unspecified,
+            },
+            InvitedBy = row.InvitedBy,
+            CreatedAt = Time(row.CreatedAt),
+            ExpiresAt = Time(row.ExpiresAt),
+            SentAt = row.SentAt is { } sent ? Time(sent) : null,
+            AcceptedAt = row.AcceptedAt is { } accepted ? Time(accepted) : null,
+            AcceptedBy = row.AcceptedBy ?? string.Empty,
+        };
+        invitation.Roles.AddRange(AuthzStore.InvitationRoles(row));
+        return invitation;
+    }
+
+    private static Timestamp Time(DateTime value) => Timestamp.FromDateTime(DateTime.SpecifyKind(value, DateTimeKind.Utc));
+
+    // 32 random bytes, base64url: what the invitation email carries.
+    private static string NewToken() => System.Buffers.Text.Base64Url.EncodeToString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    private static string NewInvitationId() => "inv_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
+
+    // Only the SHA-256 of a token is stored (lowercase hex).
+    private static string HashToken(string token) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token)));
 
     private async Task<ManagementChanges> ManageAsync(
         string operation, ServerCallContext context, Core.Model.ObjectRef target,

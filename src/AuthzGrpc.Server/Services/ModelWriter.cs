@@ -141,6 +141,34 @@ internal sealed class ModelWriter(AuthzStore store, EngineHolder holder, ILogger
     }
 
     /// <summary>
+    /// Accepts the invitation whose token hashes to <paramref name="tokenHash"/> for <paramref name="invitee"/>: under the
+    /// write lock, reads it (NotFound when no invitation has the token, FailedPrecondition unless it is pending and
+    /// unexpired), plans its grants with <see cref="ManagementPlanner.Accept"/> against the engine in force, commits them
+    /// with the invitation's acceptance in one transaction, and applies them to the engine at the committed revision.
+    /// </summary>
+    public async Task<(long Revision, ManagementPlan Plan, Storage.Entities.InvitationRow Invitation)> AcceptInvitationAsync(
+        string tokenHash, SubjectRef invitee, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var engine = holder.Current;
+            var invitation = await store.FindInvitationByTokenAsync(tokenHash, cancellationToken).ConfigureAwait(false)
+                ?? throw new AuthzException(AuthzErrorKind.NotFound, "no invitation has this token (it is mistyped, or a resend replaced it)");
+            AuthzStore.RequireOpen(invitation, store.UtcNow, "accepted");
+            var resource = new ObjectRef(invitation.ResourceType, invitation.ResourceId);
+            var plan = new ManagementPlanner(engine).Accept(resource, [.. AuthzStore.InvitationRoles(invitation)], invitee);
+            var (revision, accepted) = await store.AcceptInvitationAsync(invitation.Id, tokenHash, invitee, plan.Updates, CancellationToken.None).ConfigureAwait(false);
+            await ApplyAsync(engine, plan.Updates, revision).ConfigureAwait(false);
+            return (revision, plan, accepted);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>
     /// Throws InvalidArgument unless every name in <paramref name="filter"/> is defined by <paramref name="schema"/>: the
     /// resource type, the relation (a relation, not a permission), the subject type and the subject relation.
     /// </summary>

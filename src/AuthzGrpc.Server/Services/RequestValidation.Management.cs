@@ -89,4 +89,102 @@ internal static partial class RequestValidation
 
         return null;
     }
+
+    /// <summary>The longest email address accepted.</summary>
+    public const int MaxEmailLength = 254;
+
+    /// <summary>The longest invitation lifetime, in hours (30 days).</summary>
+    public const int MaxInvitationHours = 30 * 24;
+
+    /// <summary>The invitation lifetime when none is given, in hours (7 days).</summary>
+    public const int DefaultInvitationHours = 7 * 24;
+
+    /// <summary>
+    /// The addresses of an invitation request, each item possibly a comma-separated list: trimmed, lowercased,
+    /// duplicates collapsed, in order. All-or-nothing: the first malformed address is the violation.
+    /// </summary>
+    public static FieldViolation? Emails(IReadOnlyList<string> values, string field, out IReadOnlyList<string> emails)
+    {
+        var result = new List<string>();
+        emails = result;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < values.Count; i++)
+        {
+            foreach (var part in values[i].Split(','))
+            {
+                var email = part.Trim();
+                if (email.Length == 0 && values[i].Contains(',', StringComparison.Ordinal))
+                {
+                    return Violation($"{field}[{i}]", "has an empty item in its comma-separated list");
+                }
+
+                if (email.Length > MaxEmailLength)
+                {
+                    return Violation($"{field}[{i}]", $"has an address of {email.Length} characters; the limit is {MaxEmailLength}");
+                }
+
+                if (!IsEmail(email))
+                {
+                    return Violation($"{field}[{i}]", $"'{Truncate(email)}' is not an email address like name@example.com (nothing was created)");
+                }
+
+                if (seen.Add(email.ToLowerInvariant()))
+                {
+                    result.Add(email.ToLowerInvariant());
+                }
+            }
+        }
+
+        if (result.Count == 0)
+        {
+            return Violation(field, "is required: at least one email address, e.g. name@example.com");
+        }
+
+        return result.Count > MaxListItems ? Violation(field, $"has {result.Count} addresses; the limit is {MaxListItems}") : null;
+    }
+
+    /// <summary>An invitation lifetime in hours: 0 (the default) up to <see cref="MaxInvitationHours"/>.</summary>
+    public static FieldViolation? InvitationHours(int value, string field) => value is < 0 or > MaxInvitationHours
+        ? Violation(field, $"must be between 1 and {MaxInvitationHours} hours (0 means {DefaultInvitationHours})")
+        : null;
+
+    /// <summary>A required invitation id.</summary>
+    public static FieldViolation? InvitationId(string value, string field)
+    {
+        if (value.Length == 0)
+        {
+            return Violation(field, "is required: an invitation id from InviteMembers or ListInvitations");
+        }
+
+        return value.Length > 64 || !value.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-')
+            ? Violation(field, $"'{Truncate(value)}' is not an invitation id")
+            : null;
+    }
+
+    /// <summary>A required invitation token.</summary>
+    public static FieldViolation? InvitationToken(string value, string field)
+    {
+        if (value.Length == 0)
+        {
+            return Violation(field, "is required: the token from the invitation");
+        }
+
+        return value.Length > 128 || !value.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-')
+            ? Violation(field, "is not an invitation token")
+            : null;
+    }
+
+    // local@domain.tld: no spaces, one @, a dot in the domain with something on both sides.
+    private static bool IsEmail(string value)
+    {
+        var at = value.IndexOf('@', StringComparison.Ordinal);
+        if (at <= 0 || at != value.LastIndexOf('@') || value.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c is ',' or '<' or '>' or '"'))
+        {
+            return false;
+        }
+
+        var domain = value[(at + 1)..];
+        var dot = domain.LastIndexOf('.');
+        return dot > 0 && dot < domain.Length - 1 && !domain.StartsWith('.') && !domain.Contains("..", StringComparison.Ordinal);
+    }
 }

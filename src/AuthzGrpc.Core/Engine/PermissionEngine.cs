@@ -160,13 +160,6 @@ public sealed partial class PermissionEngine : IDisposable
         return Read(() => _graph.Select(filter).ToList());
     }
 
-    /// <summary>The objects whose ancestor chain contains <paramref name="resource"/> (everything below it).</summary>
-    public IReadOnlyList<ObjectRef> Descendants(ObjectRef resource) => Read(() =>
-    {
-        var node = FindObject(resource);
-        return _graph.Ancestors.ReachedBy(node).ToArray().Select(_graph.DescribeObject).ToList();
-    });
-
     /// <summary>The objects reachable from <paramref name="resource"/> through relations that arrows walk (its ancestor chain).</summary>
     public IReadOnlyList<ObjectRef> Ancestors(ObjectRef resource) => Read(() =>
     {

@@ -96,6 +96,20 @@ public sealed class ErrorInterceptorTests : IDisposable
     }
 
     [Fact]
+    public async Task UnaryCall_DatabaseFailureWrappedByTheDataLayer_IsUnavailable()
+    {
+        // EF Core reports a pool or connection failure as InvalidOperationException around the provider's exception.
+        var wrapped = new InvalidOperationException("An exception has been raised that is likely due to a transient failure.",
+            new Microsoft.Data.Sqlite.SqliteException("too many connections", 5));
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => _interceptor.UnaryServerHandler<string, string>(
+            "request", new TestServerCallContext(Method), (_, _) => throw wrapped));
+
+        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+        Assert.Empty(_logs.ErrorsSince(0));
+    }
+
+    [Fact]
     public async Task StreamingCall_UnexpectedException_IsInternal()
     {
         var error = await Assert.ThrowsAsync<RpcException>(() => _interceptor.ServerStreamingServerHandler<string, string>(

@@ -117,9 +117,10 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Inter
                 StatusCode.Aborted, "the write conflicted with a concurrent change and was rolled back; nothing changed: retry it"));
         }
 
-        if (exception is DbException or TimeoutException)
+        if (IsStorageFailure(exception))
         {
-            // The database is down, busy past its timeout, or unreachable: nothing was committed.
+            // The database is down, busy past its timeout, out of connections or unreachable: nothing was committed.
+            // EF Core and the connection pool wrap the provider's error, so the whole chain is looked at.
             Log.StorageUnavailable(logger, context.Method, exception);
             return new RpcException(new Grpc.Core.Status(
                 StatusCode.Unavailable, "the storage did not answer; nothing changed: retry later (the server log has the details)"));
@@ -127,6 +128,19 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Inter
 
         Log.UnexpectedError(logger, context.Method, exception);
         return new RpcException(new Grpc.Core.Status(StatusCode.Internal, "internal error: the server log has the details"));
+    }
+
+    private static bool IsStorageFailure(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is DbException or TimeoutException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // Unknown kinds (added to Core later and not mapped here yet) fail closed as INTERNAL.

@@ -70,6 +70,14 @@ internal static partial class Log
     public static partial void WriteConflict(ILogger logger, string method, Exception exception);
 
     // Authentication: event ids 100-119.
+    [LoggerMessage(EventId = 17, EventName = "EngineCaughtUp", Level = LogLevel.Debug,
+        Message = "Caught up with revisions other replicas committed: from revision {FromRevision} to {ToRevision}")]
+    public static partial void EngineCaughtUp(ILogger logger, long fromRevision, long toRevision);
+
+    [LoggerMessage(EventId = 18, EventName = "EngineSyncFailed", Level = LogLevel.Warning,
+        Message = "Could not read the store's change log to catch up; retrying at the next poll")]
+    public static partial void EngineSyncFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 100, EventName = "BootstrapKeyGenerated", Level = LogLevel.Warning,
         Message = "No admin API key was stored: generated the bootstrap admin key {KeyId} for {Subject} and wrote it to {Path} (readable by this user only). Send it as 'authorization: Bearer <the file's content>'; set Authz:Auth:BootstrapKey to choose the key instead")]
     public static partial void BootstrapKeyGenerated(ILogger logger, string path, string keyId, AuthzGrpc.Core.Model.SubjectRef subject);

@@ -45,13 +45,13 @@ public sealed class HostingTests(ServerFixture server) : ServerTest(server)
     }
 
     [Fact]
-    public async Task Watch_NotYetImplemented_IsUnimplemented()
+    public async Task Watch_MalformedAfterRevision_IsInvalidArgument()
     {
-        using var call = Client.Watch(new WatchRequest());
+        using var call = Client.Watch(new WatchRequest { AfterRevision = "yesterday" });
 
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
 
-        Assert.Equal(StatusCode.Unimplemented, error.StatusCode);
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
     }
 
     [Fact]

@@ -111,7 +111,7 @@ internal sealed class AuthenticationInterceptor(ApiKeyAuthenticator authenticato
 
     private void Authorize(ServerCallContext context, Caller caller)
     {
-        if (!ApiKeyPolicy.Allows(caller.Kind, ApiKeyPolicy.ServiceOf(context.Method)))
+        if (!ApiKeyPolicy.Allows(caller.Kind, ApiKeyPolicy.ServiceOf(context.Method)) || !ApiKeyPolicy.AllowsMethod(caller.Kind, context.Method))
         {
             Log.CallForbidden(logger, context.Method, caller.KeyId, caller.Kind);
             throw new RpcException(new Status(StatusCode.PermissionDenied, ApiKeyPolicy.Denial(caller.Kind, context.Method)));
@@ -153,6 +153,9 @@ internal static class ApiKeyPolicy
     /// <summary>authz.v1.ManagementService.</summary>
     public const string ManagementService = "authz.v1.ManagementService";
 
+    /// <summary>authz.v1.AuthorizationService/Watch, for admin keys only.</summary>
+    public const string WatchMethod = "/authz.v1.AuthorizationService/Watch";
+
     /// <summary>Whether a key of <paramref name="kind"/> may call <paramref name="service"/> (e.g. <c>authz.v1.SchemaService</c>).</summary>
     public static bool Allows(ApiKeyKind kind, ReadOnlySpan<char> service) => kind switch
     {
@@ -161,6 +164,13 @@ internal static class ApiKeyPolicy
         ApiKeyKind.Check => service.SequenceEqual(AuthorizationService),
         _ => false,
     };
+
+    /// <summary>
+    /// Methods stricter than their service: Watch streams every relationship change of every object, far more than a
+    /// check or lookup answers, so only admin keys may call it.
+    /// </summary>
+    public static bool AllowsMethod(ApiKeyKind kind, string method) =>
+        kind == ApiKeyKind.Admin || method != WatchMethod;
 
     /// <summary>The service of a gRPC method path: <c>authz.v1.SchemaService</c> for <c>/authz.v1.SchemaService/WriteSchema</c>.</summary>
     public static ReadOnlySpan<char> ServiceOf(string method)
@@ -174,6 +184,11 @@ internal static class ApiKeyPolicy
     public static string Denial(ApiKeyKind kind, string method)
     {
         var call = method.TrimStart('/');
+        if (method == WatchMethod)
+        {
+            return $"{call} streams every relationship change: it needs an admin key";
+        }
+
         return kind switch
         {
             ApiKeyKind.Check => $"check-only keys cannot call {call}: they may call {AuthorizationService} only; use a management or admin key",

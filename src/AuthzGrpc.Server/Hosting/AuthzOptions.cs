@@ -36,6 +36,14 @@ public sealed class AuthzOptions
     [Range(1, 100_000)]
     public int MaxWriteBatch { get; set; } = 1000;
 
+    /// <summary>
+    /// How often, in milliseconds, the server polls the store for revisions other replicas committed and applies them
+    /// (<c>Authz:SyncIntervalMilliseconds</c>); also how often an open Watch looks for new revisions. A check without a
+    /// consistency token sees another replica's write within about this long. Default 1000.
+    /// </summary>
+    [Range(10, 3_600_000)]
+    public int SyncIntervalMilliseconds { get; set; } = 1000;
+
     /// <summary>Where the source of truth lives (<c>Authz:Storage</c>).</summary>
     public StorageOptions Storage { get; set; } = new();
 

@@ -21,6 +21,9 @@ public static class AuthzServerExtensions
         services.AddSingleton<EngineHolder>();
         services.AddSingleton<ModelLoader>();
         services.AddSingleton<ModelWriter>();
+        // Catches the engine up with revisions other replicas committed: on demand (consistency tokens) and by polling.
+        services.AddSingleton<EngineSync>();
+        services.AddHostedService<EngineSyncService>();
 
         services.AddGrpc(options =>
         {
@@ -56,7 +59,6 @@ public static class AuthzServerExtensions
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
 
-        // Watch is not implemented yet: gRPC answers UNIMPLEMENTED.
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AuthzServer));

@@ -2,6 +2,7 @@ using System.Globalization;
 using AuthzGrpc.Core;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Server.Hosting;
+using AuthzGrpc.Storage;
 using AuthzGrpc.V1;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
@@ -12,13 +13,17 @@ namespace AuthzGrpc.Server.Services;
 /// authz.v1.AuthorizationService over the in-process <see cref="PermissionEngine"/> in force (<see cref="EngineHolder"/>,
 /// read once per call): validate, call Core, map.
 /// Engine errors (<see cref="AuthzException"/>) are turned into statuses by <see cref="ErrorInterceptor"/>.
-/// The requests' <c>consistency</c> is accepted and ignored: the in-process engine is always fully consistent,
-/// so every answer is at the newest revision. Watch is not implemented yet (UNIMPLEMENTED).
+/// The requests' <c>consistency</c> picks the engine revision to answer at (<see cref="EngineSync.EngineForAsync"/>):
+/// <c>minimize_latency</c> answers from the engine as it is, without a store call; <c>at_least</c> and
+/// <c>fully_consistent</c> first catch the engine up with what other replicas committed. Watch streams the store's
+/// change log.
 /// </summary>
-internal sealed class AuthorizationGrpcService(EngineHolder holder, IOptions<AuthzOptions> options)
+internal sealed class AuthorizationGrpcService(
+    EngineSync sync, AuthzStore store, IOptions<AuthzOptions> options, IHostApplicationLifetime lifetime)
     : AuthorizationService.AuthorizationServiceBase
 {
     private readonly int _maxBatchCheckItems = options.Value.MaxBatchCheckItems;
+    private readonly TimeSpan _pollInterval = TimeSpan.FromMilliseconds(options.Value.SyncIntervalMilliseconds);
 
     // The last revision formatted, so a check at an unchanged revision does not format it again.
     private RevisionText _revision = new(-1, string.Empty);
@@ -30,12 +35,13 @@ internal sealed class AuthorizationGrpcService(EngineHolder holder, IOptions<Aut
             RequestValidation.Throw(violation);
         }
 
-        var engine = holder.Current;
-        var revision = CurrentRevision(engine);
-        return Task.FromResult(new CheckResponse { Decision = ProtoMapping.ToDecision(Evaluate(engine, request)), Revision = revision });
+        // minimize_latency (and a token the engine has reached) completes synchronously: no store call, no allocation
+        // beyond the response.
+        var pending = sync.EngineForAsync(request.Consistency, context.CancellationToken);
+        return pending.IsCompletedSuccessfully ? Task.FromResult(Answer(pending.Result, request)) : CheckAsync(pending, request);
     }
 
-    public override Task<BatchCheckResponse> BatchCheck(BatchCheckRequest request, ServerCallContext context)
+    public override async Task<BatchCheckResponse> BatchCheck(BatchCheckRequest request, ServerCallContext context)
     {
         var items = request.Items;
         if (items.Count > _maxBatchCheckItems)
@@ -54,7 +60,7 @@ internal sealed class AuthorizationGrpcService(EngineHolder holder, IOptions<Aut
             }
         }
 
-        var engine = holder.Current;
+        var engine = await sync.EngineForAsync(request.Consistency, context.CancellationToken).ConfigureAwait(false);
         var revision = CurrentRevision(engine);
         var response = new BatchCheckResponse { Revision = revision };
         for (var i = 0; i < items.Count; i++)
@@ -74,25 +80,25 @@ internal sealed class AuthorizationGrpcService(EngineHolder holder, IOptions<Aut
             response.Results.Add(new CheckResponse { Decision = ProtoMapping.ToDecision(allowed), Revision = revision });
         }
 
-        return Task.FromResult(response);
+        return response;
     }
 
-    public override Task<ExplainResponse> Explain(ExplainRequest request, ServerCallContext context)
+    public override async Task<ExplainResponse> Explain(ExplainRequest request, ServerCallContext context)
     {
         if (RequestValidation.Check(request.Subject, request.Action, request.Resource) is { } violation)
         {
             RequestValidation.Throw(violation);
         }
 
-        var engine = holder.Current;
+        var engine = await sync.EngineForAsync(request.Consistency, context.CancellationToken).ConfigureAwait(false);
         var revision = CurrentRevision(engine);
         var root = engine.Explain(ProtoMapping.ToModel(request.Resource), request.Action, ProtoMapping.ToModel(request.Subject));
-        return Task.FromResult(new ExplainResponse
+        return new ExplainResponse
         {
             Decision = ProtoMapping.ToDecision(root.Result),
             Root = ProtoMapping.ToProto(root),
             Revision = revision,
-        });
+        };
     }
 
     public override async Task LookupResources(
@@ -103,7 +109,7 @@ internal sealed class AuthorizationGrpcService(EngineHolder holder, IOptions<Aut
             RequestValidation.Throw(violation);
         }
 
-        var engine = holder.Current;
+        var engine = await sync.EngineForAsync(request.Consistency, context.CancellationToken).ConfigureAwait(false);
         var revision = CurrentRevision(engine);
         var resources = engine.LookupResources(request.ResourceType, request.Action, ProtoMapping.ToModel(request.Subject));
         foreach (var resource in resources)
@@ -122,7 +128,7 @@ internal sealed class AuthorizationGrpcService(EngineHolder holder, IOptions<Aut
             RequestValidation.Throw(violation);
         }
 
-        var engine = holder.Current;
+        var engine = await sync.EngineForAsync(request.Consistency, context.CancellationToken).ConfigureAwait(false);
         var revision = CurrentRevision(engine);
         var lookup = engine.LookupSubjects(ProtoMapping.ToModel(request.Resource), request.Action, request.SubjectType);
         foreach (var subject in lookup.Subjects)
@@ -138,6 +144,76 @@ internal sealed class AuthorizationGrpcService(EngineHolder holder, IOptions<Aut
 
             await responseStream.WriteAsync(response, context.CancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Streams every revision committed after <c>after_revision</c> (empty: after the newest now), in order, each with
+    /// the relationships it changed, from the store's change log; then waits for new ones (woken by this process's
+    /// writes and catch-ups, and polling every <see cref="AuthzOptions.SyncIntervalMilliseconds"/> for other replicas')
+    /// until the client cancels or the server stops.
+    /// </summary>
+    public override async Task Watch(WatchRequest request, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context)
+    {
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        var cancellationToken = stopping.Token;
+        var committed = await store.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
+        long after;
+        if (request.AfterRevision.Length == 0)
+        {
+            after = committed;
+        }
+        else
+        {
+            after = EngineSync.ParseRevision(request.AfterRevision, "after_revision");
+            if (after > committed)
+            {
+                throw new AuthzException(
+                    AuthzErrorKind.FailedPrecondition,
+                    $"after_revision: revision {after} is not committed (the newest is {committed}): pass a revision a write or a check returned");
+            }
+        }
+
+        // Send the headers now: once the client has them, the stream starts at a fixed revision (useful for "from now
+        // on"), and nothing committed after it is missed.
+        await context.WriteResponseHeadersAsync([]).ConfigureAwait(false);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                // Take the signal before reading, so a commit between the read and the wait is not missed.
+                var advanced = sync.Advanced;
+                var batch = await store.ReadChangesAsync(after, EngineSync.ChangeBatch, cancellationToken).ConfigureAwait(false);
+                foreach (var changes in batch)
+                {
+                    var response = new WatchResponse { Revision = changes.Revision.ToString(CultureInfo.InvariantCulture) };
+                    foreach (var change in changes.Changes)
+                    {
+                        response.Updates.Add(RelationshipMapping.ToUpdate(change));
+                    }
+
+                    await responseStream.WriteAsync(response, cancellationToken).ConfigureAwait(false);
+                    after = changes.Revision;
+                }
+
+                if (batch.Count < EngineSync.ChangeBatch)
+                {
+                    await Task.WhenAny(advanced, Task.Delay(_pollInterval, cancellationToken)).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            // The server stops: end the stream cleanly; the client resumes from the last revision it received.
+        }
+    }
+
+    private async Task<CheckResponse> CheckAsync(ValueTask<PermissionEngine> pending, CheckRequest request) =>
+        Answer(await pending.ConfigureAwait(false), request);
+
+    private CheckResponse Answer(PermissionEngine engine, CheckRequest request)
+    {
+        var revision = CurrentRevision(engine);
+        return new CheckResponse { Decision = ProtoMapping.ToDecision(Evaluate(engine, request)), Revision = revision };
     }
 
     // The hot path: the engine's string overload, no intermediate model objects.

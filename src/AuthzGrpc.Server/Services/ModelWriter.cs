@@ -11,15 +11,17 @@ namespace AuthzGrpc.Server.Services;
 /// <summary>
 /// Every write of the model goes through here: validate against the engine in force, commit to the store (which
 /// assigns the revision), then apply to the engine at that revision. One lock is held around validate, commit and
-/// apply, so the engine sees the store's revisions in commit order and never one that the store has not committed.
-/// Reads do not take it.
+/// apply (<see cref="EngineSync.WriteLock"/>, shared with the catch-up from the change log), so the engine sees the
+/// store's revisions in commit order and never one that the store has not committed. Before validating, the engine
+/// catches up with what other replicas committed; after committing, a revision another replica slipped in between is
+/// replayed from the change log before this one. Reads do not take the lock.
 /// </summary>
-internal sealed class ModelWriter(AuthzStore store, EngineHolder holder, ILogger<ModelWriter> logger) : IDisposable
+internal sealed class ModelWriter(AuthzStore store, EngineSync sync, ILogger<ModelWriter> logger)
 {
     /// <summary>The largest schema text accepted.</summary>
     public const int MaxSchemaLength = 1 << 20;
 
-    private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly SemaphoreSlim _lock = sync.WriteLock;
 
     /// <summary>
     /// Compiles and stores a new schema and puts a new engine for it in force, holding every relationship that remains.
@@ -53,7 +55,7 @@ internal sealed class ModelWriter(AuthzStore store, EngineHolder holder, ILogger
         {
             using var probe = new PermissionEngine(schema);
             var result = await store.WriteSchemaAsync(text, r => Problem(probe, r), force, actor, CancellationToken.None).ConfigureAwait(false);
-            holder.Swap(ModelLoader.BuildEngine(schema, result.Remaining, result.Revision));
+            sync.SwapLocked(ModelLoader.BuildEngine(schema, result.Remaining, result.Revision));
             Log.SchemaWritten(logger, result.Revision, schema.Types.Count, result.Deleted.Count);
             return result.Revision;
         }
@@ -74,13 +76,13 @@ internal sealed class ModelWriter(AuthzStore store, EngineHolder holder, ILogger
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var engine = holder.Current;
+            var engine = await sync.CatchUpLockedAsync(null, cancellationToken).ConfigureAwait(false);
             engine.Validate(updates);
             ValidatePreconditions(engine.Schema, preconditions);
 
             // Not cancellable from here: once committed, the engine must apply it whatever the caller does.
             var revision = await store.WriteRelationshipsAsync(updates, preconditions, actor, CancellationToken.None).ConfigureAwait(false);
-            await ApplyAsync(engine, updates, revision).ConfigureAwait(false);
+            await sync.ApplyCommittedLockedAsync(updates, revision).ConfigureAwait(false);
             return revision;
         }
         finally
@@ -96,11 +98,11 @@ internal sealed class ModelWriter(AuthzStore store, EngineHolder holder, ILogger
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var engine = holder.Current;
+            var engine = await sync.CatchUpLockedAsync(null, cancellationToken).ConfigureAwait(false);
             ValidateFilter(engine.Schema, filter, "filter");
             ValidatePreconditions(engine.Schema, preconditions);
             var deletion = await store.DeleteRelationshipsAsync(filter, preconditions, actor, CancellationToken.None).ConfigureAwait(false);
-            await ApplyAsync(engine, [.. deletion.Deleted.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r))], deletion.Revision)
+            await sync.ApplyCommittedLockedAsync([.. deletion.Deleted.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r))], deletion.Revision)
                 .ConfigureAwait(false);
             return deletion;
         }
@@ -123,7 +125,7 @@ internal sealed class ModelWriter(AuthzStore store, EngineHolder holder, ILogger
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var engine = holder.Current;
+            var engine = await sync.CatchUpLockedAsync(null, cancellationToken).ConfigureAwait(false);
             var (changes, target, resource) = plan(engine);
             if (changes.Updates.Count == 0 && resource is null)
             {
@@ -131,7 +133,7 @@ internal sealed class ModelWriter(AuthzStore store, EngineHolder holder, ILogger
             }
 
             var revision = await store.ManageAsync(operation, target, changes.Updates, resource, actor, CancellationToken.None).ConfigureAwait(false);
-            await ApplyAsync(engine, changes.Updates, revision).ConfigureAwait(false);
+            await sync.ApplyCommittedLockedAsync(changes.Updates, revision).ConfigureAwait(false);
             return (revision, changes);
         }
         finally
@@ -152,14 +154,14 @@ internal sealed class ModelWriter(AuthzStore store, EngineHolder holder, ILogger
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var engine = holder.Current;
+            var engine = await sync.CatchUpLockedAsync(null, cancellationToken).ConfigureAwait(false);
             var invitation = await store.FindInvitationByTokenAsync(tokenHash, cancellationToken).ConfigureAwait(false)
                 ?? throw new AuthzException(AuthzErrorKind.NotFound, "no invitation has this token (it is mistyped, or a resend replaced it)");
             AuthzStore.RequireOpen(invitation, store.UtcNow, "accepted");
             var resource = new ObjectRef(invitation.ResourceType, invitation.ResourceId);
             var plan = new ManagementPlanner(engine).Accept(resource, [.. AuthzStore.InvitationRoles(invitation)], invitee);
             var (revision, accepted) = await store.AcceptInvitationAsync(invitation.Id, tokenHash, invitee, plan.Updates, CancellationToken.None).ConfigureAwait(false);
-            await ApplyAsync(engine, plan.Updates, revision).ConfigureAwait(false);
+            await sync.ApplyCommittedLockedAsync(plan.Updates, revision).ConfigureAwait(false);
             return (revision, plan, accepted);
         }
         finally
@@ -206,9 +208,6 @@ internal sealed class ModelWriter(AuthzStore store, EngineHolder holder, ILogger
         }
     }
 
-    /// <inheritdoc/>
-    public void Dispose() => _lock.Dispose();
-
     private static void ValidatePreconditions(CompiledSchema schema, IReadOnlyList<StorePrecondition> preconditions)
     {
         for (var i = 0; i < preconditions.Count; i++)
@@ -230,23 +229,6 @@ internal sealed class ModelWriter(AuthzStore store, EngineHolder holder, ILogger
         catch (AuthzException e)
         {
             return e.Message;
-        }
-    }
-
-    // Validated before the commit, so this cannot fail short of a bug; if it does, the store is the truth: rebuild.
-    private async Task ApplyAsync(PermissionEngine engine, IReadOnlyList<RelationshipUpdate> updates, long revision)
-    {
-        try
-        {
-            engine.Write(updates, revision);
-        }
-#pragma warning disable CA1031 // Any failure here leaves the engine behind the store; recovering is the only answer.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            Log.EngineRebuilt(logger, revision, e);
-            var stored = await store.LoadAsync(CancellationToken.None).ConfigureAwait(false);
-            holder.Swap(ModelLoader.BuildEngine(engine.Schema, stored.Relationships, stored.Revision));
         }
     }
 }

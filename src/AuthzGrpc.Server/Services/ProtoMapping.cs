@@ -69,4 +69,11 @@ internal static class RelationshipMapping
         Relation = value.Relation,
         Subject = ProtoMapping.ToProto(value.Subject),
     };
+
+    // A change of the change log: touch (now stored) or delete (no longer stored).
+    public static V1.RelationshipUpdate ToUpdate(Storage.StoredChange value) => new()
+    {
+        Operation = value.Operation == RelationshipOperation.Delete ? Operation.Delete : Operation.Touch,
+        Relationship = ToProto(value.Relationship),
+    };
 }

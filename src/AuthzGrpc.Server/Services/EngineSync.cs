@@ -1,0 +1,297 @@
+using System.Globalization;
+using AuthzGrpc.Core;
+using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Core.Schema;
+using AuthzGrpc.Server.Hosting;
+using AuthzGrpc.Storage;
+
+namespace AuthzGrpc.Server.Services;
+
+/// <summary>
+/// Keeps the engine in force in step with the store when other replicas write to the same database: applies the
+/// revisions the engine has not seen, in order, from the store's change log (<see cref="AuthzStore.ReadChangesAsync"/>);
+/// a revision that changed the schema (or the seed) rebuilds the engine from the store instead.
+/// <para>
+/// Everything that moves the engine forward — <see cref="ModelWriter"/>'s writes and this catch-up — holds
+/// <see cref="WriteLock"/>, so revisions are applied exactly once and in order. Readers never take it unless they asked
+/// for a revision the engine has not reached (<c>at_least</c>, <c>fully_consistent</c>).
+/// </para>
+/// </summary>
+internal sealed class EngineSync(AuthzStore store, EngineHolder holder, ILogger<EngineSync> logger) : IDisposable
+{
+    /// <summary>How many revisions one read of the change log brings.</summary>
+    public const int ChangeBatch = 500;
+
+    private TaskCompletionSource _advanced = NewSignal();
+
+    /// <summary>The lock around everything that moves the engine forward (writes and catch-up).</summary>
+    public SemaphoreSlim WriteLock { get; } = new(1, 1);
+
+    /// <summary>A task that completes the next time the engine moves to a newer revision (a write here or a catch-up).</summary>
+    public Task Advanced => Volatile.Read(ref _advanced).Task;
+
+    /// <summary>
+    /// The engine to answer from under <paramref name="consistency"/>: the engine in force for <c>minimize_latency</c>
+    /// (or unset) and for an <c>at_least</c> token it has reached — synchronously, without a store call; otherwise
+    /// after catching up. Throws INVALID_ARGUMENT for a malformed token, FAILED_PRECONDITION for a token newer than the
+    /// store's newest revision.
+    /// </summary>
+    public ValueTask<PermissionEngine> EngineForAsync(V1.Consistency? consistency, CancellationToken cancellationToken)
+    {
+        var engine = holder.Current;
+        if (consistency is null)
+        {
+            return new(engine);
+        }
+
+        switch (consistency.RequirementCase)
+        {
+            case V1.Consistency.RequirementOneofCase.AtLeast:
+                var token = ParseRevision(consistency.AtLeast, "consistency.at_least");
+                return engine.Revision >= token ? new(engine) : new(AtLeastAsync(token, cancellationToken));
+            case V1.Consistency.RequirementOneofCase.FullyConsistent when consistency.FullyConsistent:
+                return new(FullyConsistentAsync(cancellationToken));
+            default:
+                return new(engine);
+        }
+    }
+
+    /// <summary>
+    /// Parses a revision token: a decimal number of at least 0; anything else is INVALID_ARGUMENT naming
+    /// <paramref name="field"/>.
+    /// </summary>
+    public static long ParseRevision(string text, string field)
+    {
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var revision))
+        {
+            RequestValidation.Throw(RequestValidation.Violation(
+                field, $"'{Shorten(text)}' is not a revision token: the decimal revision a write or a check returned, e.g. 42"));
+        }
+
+        return revision;
+    }
+
+    /// <summary>Applies every revision the store has committed beyond the engine's (the background poll).</summary>
+    public async Task CatchUpAsync(CancellationToken cancellationToken)
+    {
+        var committed = await store.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
+        if (holder.Current.Revision >= committed)
+        {
+            return;
+        }
+
+        await WriteLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await CatchUpLockedAsync(committed, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            WriteLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// With <see cref="WriteLock"/> held: applies the revisions after the engine's, up to <paramref name="target"/> (or
+    /// to the newest when null). Returns the engine in force afterwards, which may still be older than
+    /// <paramref name="target"/> when the store has not committed it.
+    /// </summary>
+    public async Task<PermissionEngine> CatchUpLockedAsync(long? target, CancellationToken cancellationToken)
+    {
+        var engine = holder.Current;
+        var start = engine.Revision;
+        while (target is not { } t || engine.Revision < t)
+        {
+            var before = engine.Revision;
+            var batch = await store.ReadChangesAsync(engine.Revision, ChangeBatch, cancellationToken).ConfigureAwait(false);
+            foreach (var revision in batch)
+            {
+                if (revision.Revision <= engine.Revision)
+                {
+                    continue;
+                }
+
+                if (revision.Revision != engine.Revision + 1 || ChangesSchema(revision.Operation))
+                {
+                    engine = await RebuildLockedAsync(engine, cancellationToken).ConfigureAwait(false);
+                    break;
+                }
+
+                engine = await ApplyLockedAsync(engine, [.. revision.Changes.Select(c => new RelationshipUpdate(c.Operation, c.Relationship))], revision.Revision)
+                    .ConfigureAwait(false);
+            }
+
+            if (engine.Revision == before || (batch.Count < ChangeBatch && engine.Revision >= batch[^1].Revision))
+            {
+                break;
+            }
+        }
+
+        if (engine.Revision != start)
+        {
+            Log.EngineCaughtUp(logger, start, engine.Revision);
+        }
+
+        return engine;
+    }
+
+    /// <summary>
+    /// With <see cref="WriteLock"/> held, after this process committed <paramref name="updates"/> at
+    /// <paramref name="revision"/>: applies them to the engine — after the revisions other replicas committed before
+    /// it, read from the change log, when the engine is behind. Should applying fail (a bug), rebuilds from the store.
+    /// </summary>
+    public async Task ApplyCommittedLockedAsync(IReadOnlyList<RelationshipUpdate> updates, long revision)
+    {
+        var engine = holder.Current;
+        if (engine.Revision >= revision)
+        {
+            return;
+        }
+
+        if (engine.Revision == revision - 1)
+        {
+            await ApplyLockedAsync(engine, updates, revision).ConfigureAwait(false);
+            return;
+        }
+
+        // Another replica committed in between: replay the log through this revision (it holds this write too).
+        await CatchUpLockedAsync(revision, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>With <see cref="WriteLock"/> held: puts a new engine in force and wakes whoever waits for a revision.</summary>
+    public void SwapLocked(PermissionEngine engine)
+    {
+        holder.Swap(engine);
+        Signal();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => WriteLock.Dispose();
+
+    private static bool ChangesSchema(string operation) => operation is "WriteSchema" or "Seed";
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : string.Concat(text.AsSpan(0, 40), "...");
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private void Signal() => Interlocked.Exchange(ref _advanced, NewSignal()).TrySetResult();
+
+    private async Task<PermissionEngine> AtLeastAsync(long token, CancellationToken cancellationToken)
+    {
+        await WriteLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        PermissionEngine engine;
+        try
+        {
+            engine = await CatchUpLockedAsync(token, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            WriteLock.Release();
+        }
+
+        if (engine.Revision < token)
+        {
+            throw new AuthzException(
+                AuthzErrorKind.FailedPrecondition,
+                $"consistency.at_least: revision {token} is not committed (the newest is {engine.Revision}): pass a token a write or a check returned");
+        }
+
+        return engine;
+    }
+
+    private async Task<PermissionEngine> FullyConsistentAsync(CancellationToken cancellationToken)
+    {
+        var committed = await store.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
+        var engine = holder.Current;
+        if (engine.Revision >= committed)
+        {
+            return engine;
+        }
+
+        await WriteLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await CatchUpLockedAsync(committed, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            WriteLock.Release();
+        }
+    }
+
+    private async Task<PermissionEngine> ApplyLockedAsync(PermissionEngine engine, IReadOnlyList<RelationshipUpdate> updates, long revision)
+    {
+        try
+        {
+            engine.Write(updates, revision);
+            Signal();
+            return engine;
+        }
+#pragma warning disable CA1031 // Any failure here leaves the engine behind the store; recovering is the only answer.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Log.EngineRebuilt(logger, revision, e);
+            return await RebuildLockedAsync(engine, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    // The store is the truth: the newest schema and every relationship, from one snapshot.
+    private async Task<PermissionEngine> RebuildLockedAsync(PermissionEngine engine, CancellationToken cancellationToken)
+    {
+        var stored = await store.LoadAsync(cancellationToken).ConfigureAwait(false);
+        if (stored.SchemaText is null || stored.Revision <= engine.Revision)
+        {
+            return engine;
+        }
+
+        var schema = string.Equals(stored.SchemaText, engine.Schema.Text, StringComparison.Ordinal)
+            ? engine.Schema
+            : CompiledSchema.Compile(stored.SchemaText);
+        var rebuilt = ModelLoader.BuildEngine(schema, stored.Relationships, stored.Revision);
+        SwapLocked(rebuilt);
+        return rebuilt;
+    }
+}
+
+/// <summary>
+/// Polls the store every <see cref="AuthzOptions.SyncIntervalMilliseconds"/> and catches the engine up, so an idle
+/// replica converges on what other replicas wrote without waiting for a request that asks for it.
+/// </summary>
+internal sealed class EngineSyncService(EngineSync sync, EngineHolder holder, Microsoft.Extensions.Options.IOptions<AuthzOptions> options, ILogger<EngineSyncService> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var interval = TimeSpan.FromMilliseconds(options.Value.SyncIntervalMilliseconds);
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                if (!holder.IsLoaded)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await sync.CatchUpAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+#pragma warning disable CA1031 // The poll must survive a database outage; the next tick retries.
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    Log.EngineSyncFailed(logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+}

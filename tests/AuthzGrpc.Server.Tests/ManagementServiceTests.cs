@@ -384,22 +384,22 @@ public sealed class ManagementServiceTests
 
         // A series of calls by two actors; each revision newer than the one before.
         var calls = new List<(string Actor, string Operation, string Target, ManagementChanges Changes)>();
-        async Task Do(string actor, string operation, string target, Task<ManagementChanges> call)
+        async Task Do<TResponse>(string actor, string operation, string target, AsyncUnaryCall<TResponse> call, Func<TResponse, ManagementChanges> changesOf)
         {
-            var changes = await call;
+            var changes = changesOf(await call);
             Assert.True(calls.Count == 0 || Revision(changes) > Revision(calls[^1].Changes), $"{operation}: revision {changes.Revision} is not newer");
             calls.Add((actor, operation, target, changes));
         }
 
-        await Do("user:olivia", "GrantRole", "project:docs", olivia.GrantRoleAsync(Grant("project:docs", "admin", "user:uma")).ResponseAsync.ContinueWith(t => t.Result.Changes, TaskScheduler.Default));
-        await Do("user:pam", "GrantRole", "project:web", pam.GrantRoleAsync(Grant("project:web", "viewer", "user:vic")).ResponseAsync.ContinueWith(t => t.Result.Changes, TaskScheduler.Default));
-        await Do("user:olivia", "SetRoles", "project:docs", olivia.SetRolesAsync(new SetRolesRequest { Resource = Object("project:docs"), Subject = Subject("user:uma"), Roles = { "viewer" } }).ResponseAsync.ContinueWith(t => t.Result.Changes, TaskScheduler.Default));
-        await Do("user:pam", "RevokeRole", "project:web", pam.RevokeRoleAsync(new RevokeRoleRequest { Resource = Object("project:web"), Role = "viewer", Subject = Subject("user:vic") }).ResponseAsync.ContinueWith(t => t.Result.Changes, TaskScheduler.Default));
-        await Do("user:olivia", "CreateResource", "group:ops", olivia.CreateResourceAsync(new CreateResourceRequest { Resource = Object("group:ops"), Parent = Object("organization:acme"), Name = "Ops" }).ResponseAsync.ContinueWith(t => t.Result.Changes, TaskScheduler.Default));
-        await Do("user:olivia", "GrantRole", "group:ops", olivia.GrantRoleAsync(Grant("group:ops", "member", "user:gus")).ResponseAsync.ContinueWith(t => t.Result.Changes, TaskScheduler.Default));
-        await Do("user:olivia", "RemoveMember", "organization:acme", olivia.RemoveMemberAsync(new RemoveMemberRequest { Resource = Object("organization:acme"), Subject = Subject("user:vic") }).ResponseAsync.ContinueWith(t => t.Result.Changes, TaskScheduler.Default));
-        await Do("user:olivia", "TransferOwnership", "organization:acme", olivia.TransferOwnershipAsync(new TransferOwnershipRequest { Resource = Object("organization:acme"), Role = "owner", To = Subject("user:gus") }).ResponseAsync.ContinueWith(t => t.Result.Changes, TaskScheduler.Default));
-        await Do("user:pam", "DeleteResource", "project:web", pam.DeleteResourceAsync(new DeleteResourceRequest { Resource = Object("project:web") }).ResponseAsync.ContinueWith(t => t.Result.Changes, TaskScheduler.Default));
+        await Do("user:olivia", "GrantRole", "project:docs", olivia.GrantRoleAsync(Grant("project:docs", "admin", "user:uma")), r => r.Changes);
+        await Do("user:pam", "GrantRole", "project:web", pam.GrantRoleAsync(Grant("project:web", "viewer", "user:vic")), r => r.Changes);
+        await Do("user:olivia", "SetRoles", "project:docs", olivia.SetRolesAsync(new SetRolesRequest { Resource = Object("project:docs"), Subject = Subject("user:uma"), Roles = { "viewer" } }), r => r.Changes);
+        await Do("user:pam", "RevokeRole", "project:web", pam.RevokeRoleAsync(new RevokeRoleRequest { Resource = Object("project:web"), Role = "viewer", Subject = Subject("user:vic") }), r => r.Changes);
+        await Do("user:olivia", "CreateResource", "group:ops", olivia.CreateResourceAsync(new CreateResourceRequest { Resource = Object("group:ops"), Parent = Object("organization:acme"), Name = "Ops" }), r => r.Changes);
+        await Do("user:olivia", "GrantRole", "group:ops", olivia.GrantRoleAsync(Grant("group:ops", "member", "user:gus")), r => r.Changes);
+        await Do("user:olivia", "RemoveMember", "organization:acme", olivia.RemoveMemberAsync(new RemoveMemberRequest { Resource = Object("organization:acme"), Subject = Subject("user:vic") }), r => r.Changes);
+        await Do("user:olivia", "TransferOwnership", "organization:acme", olivia.TransferOwnershipAsync(new TransferOwnershipRequest { Resource = Object("organization:acme"), Role = "owner", To = Subject("user:gus") }), r => r.Changes);
+        await Do("user:pam", "DeleteResource", "project:web", pam.DeleteResourceAsync(new DeleteResourceRequest { Resource = Object("project:web") }), r => r.Changes);
 
         // A refused call leaves the revision and the audit log as they were.
         var last = await server.RevisionAsync();

@@ -155,8 +155,7 @@ public sealed class ManagementCasesTests
         return null;
     }
 
-    private static V1.ObjectRef ProtoObject(Model.ObjectRef value) => new() { Type = value.Type, Id = value.Id };
+    private static V1.ObjectRef ProtoObject(Model.ObjectRef value) => Requests.Object(value.ToString());
 
-    private static V1.SubjectRef ProtoSubject(Model.SubjectRef value) =>
-        new() { Object = new V1.ObjectRef { Type = value.Type, Id = value.Id }, Relation = value.Relation ?? string.Empty };
+    private static V1.SubjectRef ProtoSubject(Model.SubjectRef value) => Requests.Subject(value.ToString());
 }

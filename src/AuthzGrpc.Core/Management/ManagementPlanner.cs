@@ -449,8 +449,7 @@ public sealed class ManagementPlanner(PermissionEngine engine)
 
     private static SubjectFilter Exactly(SubjectRef subject) => new(subject.Type, subject.Id, subject.Relation ?? string.Empty);
 
-    private TypeDefinition TypeOf(ObjectRef resource) =>
-        Schema.TryGetType(resource.Type, out var type) ? type : throw AuthzException.Invalid($"type '{resource.Type}' is not defined in the schema");
+    private TypeDefinition TypeOf(ObjectRef resource) => Schema.RequireType(resource.Type);
 
     private static RelationDefinition RelationOf(TypeDefinition type, string name) =>
         type.TryGetMember(name, out var member) && member is RelationDefinition relation

@@ -143,6 +143,5 @@ public sealed class MembershipQueries(PermissionEngine engine)
         list.Add(source);
     }
 
-    private TypeDefinition TypeOf(ObjectRef resource) =>
-        Schema.TryGetType(resource.Type, out var type) ? type : throw AuthzException.Invalid($"type '{resource.Type}' is not defined in the schema");
+    private TypeDefinition TypeOf(ObjectRef resource) => Schema.RequireType(resource.Type);
 }

@@ -31,6 +31,10 @@ public sealed class CompiledSchema
     public bool TryGetType(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TypeDefinition? type) =>
         _typesByName.TryGetValue(name, out type);
 
+    /// <summary>The definition of <paramref name="type"/>; InvalidArgument when the schema does not define it.</summary>
+    public TypeDefinition RequireType(string type) =>
+        TryGetType(type, out var definition) ? definition : throw AuthzException.Invalid($"type '{type}' is not defined in the schema");
+
     /// <summary>Compiles schema text; throws <see cref="SchemaException"/> naming line, column and the fix.</summary>
     public static CompiledSchema Compile(string text) => SchemaCompiler.Compile(text);
 }

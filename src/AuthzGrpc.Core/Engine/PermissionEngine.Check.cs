@@ -253,22 +253,22 @@ public sealed partial class PermissionEngine
 
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowUnknownType(string type) =>
+    internal static void ThrowUnknownType(string type) =>
         throw AuthzException.Invalid($"type '{type}' is not defined in the schema");
 
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowUnknownMember(TypeDefinition type, string name) =>
+    internal static void ThrowUnknownMember(TypeDefinition type, string name) =>
         throw AuthzException.Invalid($"'{name}' is not a relation or permission of '{type.Name}'");
 
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowWildcardSubject() =>
+    internal static void ThrowWildcardSubject() =>
         throw AuthzException.Invalid("a wildcard cannot be the subject of a check: name a concrete subject");
 
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowDepthExceeded(int maxDepth) =>
+    internal static void ThrowDepthExceeded(int maxDepth) =>
         throw new AuthzException(AuthzErrorKind.DepthExceeded, $"evaluation went deeper than {maxDepth} steps: the relationships form a cycle or a chain too deep to evaluate");
 
     /// <summary>

@@ -1,0 +1,149 @@
+using AuthzGrpc.Core.Schema;
+
+namespace AuthzGrpc.Core.Graph;
+
+/// <summary>
+/// Names one record of the shared graph: an object (<c>document:readme</c>) or a type's wildcard (<c>user:*</c>).
+/// A plain pair so a lookup by the strings a request carries allocates nothing.
+/// </summary>
+public readonly record struct RecordKey(int Type, string Id)
+{
+    /// <summary>Equality by type index and ordinal id.</summary>
+    public bool Equals(RecordKey other) => Type == other.Type && string.Equals(Id, other.Id, StringComparison.Ordinal);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Type, Id.GetHashCode(StringComparison.Ordinal));
+}
+
+/// <summary>One subject stored on a relation, resolved against the schema.</summary>
+public sealed class RecordSubject
+{
+    internal RecordSubject(TypeDefinition type, string id, MemberDefinition? member, string key)
+    {
+        Type = type;
+        Id = id;
+        Member = member;
+        Key = key;
+    }
+
+    /// <summary>The subject's type.</summary>
+    public TypeDefinition Type { get; }
+
+    /// <summary>The object id, or <c>*</c> for a wildcard.</summary>
+    public string Id { get; }
+
+    /// <summary>For a subject set (<c>group:eng#member</c>), the member; null for an object or a wildcard.</summary>
+    public MemberDefinition? Member { get; }
+
+    /// <summary>The subject as written: <c>user:alice</c>, <c>group:eng#member</c>, <c>user:*</c>.</summary>
+    public string Key { get; }
+
+    /// <summary>Whether this is <c>type:*</c>.</summary>
+    public bool IsWildcard => Id == Model.Identifiers.Wildcard;
+}
+
+/// <summary>The subjects of one <c>object#relation</c>, split the way evaluation uses them.</summary>
+public sealed class RecordRelation
+{
+    internal RecordRelation(RecordSubject[] subjects, HashSet<string> keys, RecordSubject[] indexedSets, RecordSubject[] computedSets)
+    {
+        Subjects = subjects;
+        Keys = keys;
+        IndexedSets = indexedSets;
+        ComputedSets = computedSets;
+    }
+
+    /// <summary>Every subject, in the order stored.</summary>
+    public IReadOnlyList<RecordSubject> Subjects { get; }
+
+    /// <summary>The <see cref="RecordSubject.Key"/> of every subject: a direct or wildcard match is one lookup.</summary>
+    internal HashSet<string> Keys { get; }
+
+    /// <summary>Subject sets whose membership is precomputed: a match is the checked subject's reach containing one.</summary>
+    internal RecordSubject[] IndexedSets { get; }
+
+    /// <summary>Subject sets naming a permission: evaluated on their object.</summary>
+    internal RecordSubject[] ComputedSets { get; }
+}
+
+/// <summary>
+/// Everything a check needs about one object, precomputed: its relation sets, its ancestors (every object reachable
+/// through relations that arrows walk, so one fetch names every other record an arrow can reach), the subject sets
+/// it is in transitively (the Leopard closure) and the same closure for each of its own subject sets. A wildcard
+/// record (<c>user:*</c>) holds only its closure. Immutable once built; shared by every check that reads it.
+/// </summary>
+public sealed class GraphRecord
+{
+    private static readonly HashSet<string> NoReach = [];
+    private string[]? _subjectSetKeys;
+
+    internal GraphRecord(
+        TypeDefinition type, string id, long revision, RecordRelation?[] relations, RecordKey[] ancestors,
+        HashSet<string> reach, HashSet<string>?[] subjectSetReach, int weight)
+    {
+        Type = type;
+        Id = id;
+        Key = $"{type.Name}:{id}";
+        Revision = revision;
+        Relations = relations;
+        Ancestors = ancestors;
+        Reach = reach;
+        SubjectSetReach = subjectSetReach;
+        Weight = weight;
+    }
+
+    /// <summary>The object's type.</summary>
+    public TypeDefinition Type { get; }
+
+    /// <summary>The object id, or <c>*</c> for a wildcard record.</summary>
+    public string Id { get; }
+
+    /// <summary><c>type:id</c>: the object as a subject.</summary>
+    public string Key { get; }
+
+    /// <summary>The revision of the model the record was computed at (it holds every change up to it).</summary>
+    public long Revision { get; }
+
+    /// <summary>The records an arrow starting here can reach: fetched together, they bound a check's round trips.</summary>
+    public IReadOnlyList<RecordKey> Ancestors { get; }
+
+    /// <summary>A rough size (stored subjects plus closure entries), what the near cache's budget counts.</summary>
+    public int Weight { get; }
+
+    /// <summary>Whether the object has no relationship and belongs to no subject set.</summary>
+    public bool IsEmpty => Weight == 0;
+
+    internal RecordRelation?[] Relations { get; }
+
+    /// <summary>The membership-indexed subject sets the object (or, for a wildcard record, <c>type:*</c>) is in.</summary>
+    internal HashSet<string> Reach { get; }
+
+    internal HashSet<string>?[] SubjectSetReach { get; }
+
+    /// <summary>An object with nothing stored: what a missing record means once the graph is known to be complete.</summary>
+    public static GraphRecord Empty(TypeDefinition type, string id, long revision)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        return new(type, id, revision, new RecordRelation?[type.Members.Count], [], NoReach, new HashSet<string>?[type.Members.Count], 0);
+    }
+
+    internal HashSet<string> ReachOfSet(int member) => SubjectSetReach[member] ?? NoReach;
+
+    /// <summary><c>type:id#member</c>, built once per record and member, on first use.</summary>
+    internal string SubjectSetKey(int member)
+    {
+        var keys = Volatile.Read(ref _subjectSetKeys);
+        if (keys is null)
+        {
+            keys = new string[Type.Members.Count];
+            for (var i = 0; i < keys.Length; i++)
+            {
+                keys[i] = $"{Key}#{Type.Members[i].Name}";
+            }
+
+            Volatile.Write(ref _subjectSetKeys, keys);
+        }
+
+        return keys[member];
+    }
+}

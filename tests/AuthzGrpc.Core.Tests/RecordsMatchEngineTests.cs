@@ -36,7 +36,7 @@ public sealed class RecordsMatchEngineTests(ITestOutputHelper output)
             var stored = new Dictionary<(string, string), byte[]>();
             for (var q = 0; q < QueriesPerModel; q++)
             {
-                var writes = q == 0 ? 12 : random.Next(4) == 0 ? 1 : 0;
+                var writes = q == 0 ? 30 : random.Next(3) == 0 ? 1 : 0;
                 for (var w = 0; w < writes; w++)
                 {
                     Mutate(model, engine, stored, random);

@@ -109,4 +109,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 107, EventName = "ApiKeyRevoked", Level = LogLevel.Information,
         Message = "{Actor} revoked the API key {KeyId}")]
     public static partial void ApiKeyRevoked(ILogger logger, string actor, string keyId);
+
+    [LoggerMessage(EventId = 30, EventName = "SharedGraphMaintenanceFailed", Level = LogLevel.Warning,
+        Message = "Keeping the shared graph in step failed; retrying on the next round")]
+    public static partial void SharedGraphMaintenanceFailed(ILogger logger, Exception exception);
 }

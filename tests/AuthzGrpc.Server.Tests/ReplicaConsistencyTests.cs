@@ -348,12 +348,5 @@ public sealed class ReplicaConsistencyTests(ITestOutputHelper output)
     private static Dictionary<string, string?> Settings(string pollMilliseconds) =>
         new() { ["Authz:SyncIntervalMilliseconds"] = pollMilliseconds };
 
-    private static CheckRequest WithConsistency(CheckRequest request, Consistency consistency)
-    {
-        var copy = request.Clone();
-        copy.Consistency = consistency;
-        return copy;
-    }
-
     private static long Revision(string text) => long.Parse(text, CultureInfo.InvariantCulture);
 }

@@ -24,6 +24,13 @@ public static class AuthzServerExtensions
         // Catches the engine up with revisions other replicas committed: on demand (consistency tokens) and by polling.
         services.AddSingleton<EngineSync>();
         services.AddHostedService<EngineSyncService>();
+        // The shared graph in Redis and the near cache, when Authz:Redis:Configuration names a Redis.
+        services.AddOptions<Cache.RedisGraphOptions>()
+            .BindConfiguration(AuthzOptions.SectionName + ":Redis")
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<SharedGraph>();
+        services.AddHostedService<SharedGraphService>();
 
         services.AddGrpc(options =>
         {
@@ -40,9 +47,15 @@ public static class AuthzServerExtensions
         services.AddSingleton<SchemaGrpcService>();
         services.AddSingleton<RelationshipGrpcService>();
 
-        services.AddGrpcHealthChecks()
+        services.AddGrpcHealthChecks(options =>
+            {
+                // The overall status leaves the shared graph out: a replica without Redis still answers correctly.
+                options.Services.Map(string.Empty, result => !result.Tags.Contains(SharedGraphHealthCheck.Tag));
+                options.Services.Map(SharedGraphHealthCheck.ServiceName, result => result.Tags.Contains(SharedGraphHealthCheck.Tag));
+            })
             .AddCheck<ModelHealthCheck>("model")
-            .AddCheck<StorageHealthCheck>("storage");
+            .AddCheck<StorageHealthCheck>("storage")
+            .AddCheck<SharedGraphHealthCheck>("shared-graph", tags: [SharedGraphHealthCheck.Tag]);
         services.AddGrpcReflection();
         return services;
     }

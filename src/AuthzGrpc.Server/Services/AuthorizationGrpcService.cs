@@ -1,6 +1,9 @@
 using System.Globalization;
 using AuthzGrpc.Core;
+using AuthzGrpc.Cache;
 using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Core.Graph;
+using AuthzGrpc.Core.Schema;
 using AuthzGrpc.Server.Hosting;
 using AuthzGrpc.Storage;
 using AuthzGrpc.V1;
@@ -10,8 +13,11 @@ using Microsoft.Extensions.Options;
 namespace AuthzGrpc.Server.Services;
 
 /// <summary>
-/// authz.v1.AuthorizationService over the in-process <see cref="PermissionEngine"/> in force (<see cref="EngineHolder"/>,
-/// read once per call): validate, call Core, map.
+/// authz.v1.AuthorizationService: validate, call Core, map. Check and BatchCheck are answered from the shared graph
+/// when it is configured and usable (<see cref="RedisGraph"/>: the near cache, then Redis), otherwise — Redis down,
+/// slow, rebuilding, behind the token, or <c>fully_consistent</c> — from the in-process <see cref="PermissionEngine"/>
+/// in force (<see cref="EngineHolder"/>, read once per call), which EngineSync keeps in step with the source of truth.
+/// The other reads use the engine.
 /// Engine errors (<see cref="AuthzException"/>) are turned into statuses by <see cref="ErrorInterceptor"/>.
 /// The requests' <c>consistency</c> picks the engine revision to answer at (<see cref="EngineSync.EngineForAsync"/>):
 /// <c>minimize_latency</c> answers from the engine as it is, without a store call; <c>at_least</c> and
@@ -19,20 +25,31 @@ namespace AuthzGrpc.Server.Services;
 /// change log.
 /// </summary>
 internal sealed class AuthorizationGrpcService(
-    EngineSync sync, AuthzStore store, IOptions<AuthzOptions> options, IHostApplicationLifetime lifetime)
+    EngineSync sync, EngineHolder holder, SharedGraph shared, AuthzStore store, IOptions<AuthzOptions> options, IHostApplicationLifetime lifetime)
     : AuthorizationService.AuthorizationServiceBase
 {
     private readonly int _maxBatchCheckItems = options.Value.MaxBatchCheckItems;
     private readonly TimeSpan _pollInterval = TimeSpan.FromMilliseconds(options.Value.SyncIntervalMilliseconds);
 
     // The last revision formatted, so a check at an unchanged revision does not format it again.
-    private RevisionText _revision = new(-1, string.Empty);
+    private FormattedRevision _revision = new(-1, string.Empty);
 
     public override Task<CheckResponse> Check(CheckRequest request, ServerCallContext context)
     {
         if (RequestValidation.Check(request.Subject, request.Action, request.Resource) is { } violation)
         {
             RequestValidation.Throw(violation);
+        }
+
+        if (shared.Graph is { } graph && GraphCanServe(request.Consistency, out var atLeast))
+        {
+            // A near-cache hit completes here: no network hop, no allocation beyond the response.
+            var schema = holder.Current.Schema;
+            var target = Resolve(schema, request);
+            var subjectId = request.Subject.Object.Id;
+            return graph.TryCheckNear(schema, in target, request.Resource.Id, subjectId, atLeast, out var allowed, out var revision)
+                ? Task.FromResult(new CheckResponse { Decision = ProtoMapping.ToDecision(allowed), Revision = RevisionText(revision) })
+                : CheckGraphAsync(graph, schema, target, request, atLeast, context.CancellationToken);
         }
 
         // minimize_latency (and a token the engine has reached) completes synchronously: no store call, no allocation
@@ -60,16 +77,32 @@ internal sealed class AuthorizationGrpcService(
             }
         }
 
-        var engine = await sync.EngineForAsync(request.Consistency, context.CancellationToken).ConfigureAwait(false);
-        var revision = CurrentRevision(engine);
-        var response = new BatchCheckResponse { Revision = revision };
+        long? atLeast = null;
+        var graph = shared.Graph is { } configured && GraphCanServe(request.Consistency, out atLeast) ? configured : null;
+        var schema = holder.Current.Schema;
+        PermissionEngine? engine = null;
+        var answeredAt = long.MaxValue;
+        var response = new BatchCheckResponse();
         for (var i = 0; i < items.Count; i++)
         {
             context.CancellationToken.ThrowIfCancellationRequested();
-            bool allowed;
+            var answer = GraphAnswer.NotServed;
             try
             {
-                allowed = Evaluate(engine, items[i]);
+                if (graph is not null)
+                {
+                    var target = Resolve(schema, items[i]);
+                    var subjectId = items[i].Subject.Object.Id;
+                    answer = graph.TryCheckNear(schema, in target, items[i].Resource.Id, subjectId, atLeast, out var near, out var nearRevision)
+                        ? new GraphAnswer(true, near, nearRevision)
+                        : await graph.CheckAsync(schema, target, items[i].Resource.Id, subjectId, atLeast, context.CancellationToken).ConfigureAwait(false);
+                }
+
+                if (!answer.Served)
+                {
+                    engine ??= await sync.EngineForAsync(request.Consistency, context.CancellationToken).ConfigureAwait(false);
+                    answer = new GraphAnswer(true, Evaluate(engine, items[i]), engine.Revision);
+                }
             }
             catch (AuthzException e)
             {
@@ -77,7 +110,15 @@ internal sealed class AuthorizationGrpcService(
                 throw new AuthzException(e.Kind, $"items[{i}]: {e.Message}");
             }
 
-            response.Results.Add(new CheckResponse { Decision = ProtoMapping.ToDecision(allowed), Revision = revision });
+            // Every answer reflects at least the oldest revision any of them was answered at.
+            answeredAt = Math.Min(answeredAt, answer.Revision);
+            response.Results.Add(new CheckResponse { Decision = ProtoMapping.ToDecision(answer.Allowed) });
+        }
+
+        response.Revision = RevisionText(answeredAt == long.MaxValue ? holder.Current.Revision : answeredAt);
+        foreach (var result in response.Results)
+        {
+            result.Revision = response.Revision;
         }
 
         return response;
@@ -207,6 +248,43 @@ internal sealed class AuthorizationGrpcService(
         }
     }
 
+    // Unset and minimize_latency: the near cache as it is; at_least: a token (parsed here, so a malformed one is
+    // INVALID_ARGUMENT whichever path answers). fully_consistent needs the store's newest revision: the engine path.
+    private static bool GraphCanServe(Consistency? consistency, out long? atLeast)
+    {
+        atLeast = null;
+        switch (consistency?.RequirementCase)
+        {
+            case Consistency.RequirementOneofCase.AtLeast:
+                atLeast = EngineSync.ParseRevision(consistency.AtLeast, "consistency.at_least");
+                return true;
+            case Consistency.RequirementOneofCase.FullyConsistent:
+                return !consistency.FullyConsistent;
+            default:
+                return true;
+        }
+    }
+
+    private static CheckTarget Resolve(CompiledSchema schema, CheckRequest request)
+    {
+        var subject = request.Subject;
+        return RecordEvaluator.Resolve(
+            schema, request.Resource.Type, request.Action, subject.Object.Type, subject.Object.Id, subject.Relation.Length == 0 ? null : subject.Relation);
+    }
+
+    private async Task<CheckResponse> CheckGraphAsync(
+        RedisGraph graph, CompiledSchema schema, CheckTarget target, CheckRequest request, long? atLeast, CancellationToken cancellationToken)
+    {
+        var answer = await graph.CheckAsync(schema, target, request.Resource.Id, request.Subject.Object.Id, atLeast, cancellationToken).ConfigureAwait(false);
+        if (answer.Served)
+        {
+            return new CheckResponse { Decision = ProtoMapping.ToDecision(answer.Allowed), Revision = RevisionText(answer.Revision) };
+        }
+
+        // Not from the graph (unavailable, behind the token, rebuilding): the source of truth, caught up as asked.
+        return Answer(await sync.EngineForAsync(request.Consistency, cancellationToken).ConfigureAwait(false), request);
+    }
+
     private async Task<CheckResponse> CheckAsync(ValueTask<PermissionEngine> pending, CheckRequest request) =>
         Answer(await pending.ConfigureAwait(false), request);
 
@@ -227,18 +305,19 @@ internal sealed class AuthorizationGrpcService(
     }
 
     // Read before evaluating: the answer reflects at least this revision.
-    private string CurrentRevision(PermissionEngine engine)
+    private string CurrentRevision(PermissionEngine engine) => RevisionText(engine.Revision);
+
+    private string RevisionText(long revision)
     {
-        var revision = engine.Revision;
         var cached = Volatile.Read(ref _revision);
         if (cached.Revision != revision)
         {
-            cached = new RevisionText(revision, revision.ToString(CultureInfo.InvariantCulture));
+            cached = new FormattedRevision(revision, revision.ToString(CultureInfo.InvariantCulture));
             Volatile.Write(ref _revision, cached);
         }
 
         return cached.Text;
     }
 
-    private sealed record RevisionText(long Revision, string Text);
+    private sealed record FormattedRevision(long Revision, string Text);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using AuthzGrpc.Core;
 using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;
 using AuthzGrpc.Server.Hosting;
 using AuthzGrpc.Storage;
@@ -156,6 +157,42 @@ internal sealed class EngineSync(AuthzStore store, EngineHolder holder, ILogger<
 
         // Another replica committed in between: replay the log through this revision (it holds this write too).
         await CatchUpLockedAsync(revision, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The relationships changed by the revisions after <paramref name="after"/> through <paramref name="through"/>, from
+    /// the change log; null when one of them changed the schema or the log has a gap (the shared graph is then rebuilt
+    /// instead of replayed).
+    /// </summary>
+    public async Task<IReadOnlyList<Relationship>?> ReadChangedRelationshipsAsync(long after, long through, CancellationToken cancellationToken)
+    {
+        var changed = new List<Relationship>();
+        while (after < through)
+        {
+            var batch = await store.ReadChangesAsync(after, ChangeBatch, cancellationToken).ConfigureAwait(false);
+            foreach (var revision in batch)
+            {
+                if (revision.Revision > through)
+                {
+                    return changed;
+                }
+
+                if (revision.Revision != after + 1 || ChangesSchema(revision.Operation))
+                {
+                    return null;
+                }
+
+                changed.AddRange(revision.Changes.Select(c => c.Relationship));
+                after = revision.Revision;
+            }
+
+            if (batch.Count == 0)
+            {
+                return null;
+            }
+        }
+
+        return changed;
     }
 
     /// <summary>With <see cref="WriteLock"/> held: puts a new engine in force and wakes whoever waits for a revision.</summary>

@@ -14,9 +14,11 @@ namespace AuthzGrpc.Server.Services;
 /// apply (<see cref="EngineSync.WriteLock"/>, shared with the catch-up from the change log), so the engine sees the
 /// store's revisions in commit order and never one that the store has not committed. Before validating, the engine
 /// catches up with what other replicas committed; after committing, a revision another replica slipped in between is
-/// replayed from the change log before this one. Reads do not take the lock.
+/// replayed from the change log before this one. Then, still under the lock, the shared graph in Redis is brought up to
+/// the new revision and the invalidation published, so the token a write returns is already in Redis (when Redis is
+/// unreachable the write stands; checks with its token answer from the source of truth). Reads do not take the lock.
 /// </summary>
-internal sealed class ModelWriter(AuthzStore store, EngineSync sync, ILogger<ModelWriter> logger)
+internal sealed class ModelWriter(AuthzStore store, EngineSync sync, EngineHolder holder, SharedGraph shared, ILogger<ModelWriter> logger)
 {
     /// <summary>The largest schema text accepted.</summary>
     public const int MaxSchemaLength = 1 << 20;
@@ -56,6 +58,7 @@ internal sealed class ModelWriter(AuthzStore store, EngineSync sync, ILogger<Mod
             using var probe = new PermissionEngine(schema);
             var result = await store.WriteSchemaAsync(text, r => Problem(probe, r), force, actor, CancellationToken.None).ConfigureAwait(false);
             sync.SwapLocked(ModelLoader.BuildEngine(schema, result.Remaining, result.Revision));
+            await PublishLockedAsync().ConfigureAwait(false);
             Log.SchemaWritten(logger, result.Revision, schema.Types.Count, result.Deleted.Count);
             return result.Revision;
         }
@@ -83,6 +86,7 @@ internal sealed class ModelWriter(AuthzStore store, EngineSync sync, ILogger<Mod
             // Not cancellable from here: once committed, the engine must apply it whatever the caller does.
             var revision = await store.WriteRelationshipsAsync(updates, preconditions, actor, CancellationToken.None).ConfigureAwait(false);
             await sync.ApplyCommittedLockedAsync(updates, revision).ConfigureAwait(false);
+            await PublishLockedAsync().ConfigureAwait(false);
             return revision;
         }
         finally
@@ -104,6 +108,7 @@ internal sealed class ModelWriter(AuthzStore store, EngineSync sync, ILogger<Mod
             var deletion = await store.DeleteRelationshipsAsync(filter, preconditions, actor, CancellationToken.None).ConfigureAwait(false);
             await sync.ApplyCommittedLockedAsync([.. deletion.Deleted.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r))], deletion.Revision)
                 .ConfigureAwait(false);
+            await PublishLockedAsync().ConfigureAwait(false);
             return deletion;
         }
         finally
@@ -134,6 +139,7 @@ internal sealed class ModelWriter(AuthzStore store, EngineSync sync, ILogger<Mod
 
             var revision = await store.ManageAsync(operation, target, changes.Updates, resource, actor, CancellationToken.None).ConfigureAwait(false);
             await sync.ApplyCommittedLockedAsync(changes.Updates, revision).ConfigureAwait(false);
+            await PublishLockedAsync().ConfigureAwait(false);
             return (revision, changes);
         }
         finally
@@ -162,6 +168,7 @@ internal sealed class ModelWriter(AuthzStore store, EngineSync sync, ILogger<Mod
             var plan = new ManagementPlanner(engine).Accept(resource, [.. AuthzStore.InvitationRoles(invitation)], invitee);
             var (revision, accepted) = await store.AcceptInvitationAsync(invitation.Id, tokenHash, invitee, plan.Updates, CancellationToken.None).ConfigureAwait(false);
             await sync.ApplyCommittedLockedAsync(plan.Updates, revision).ConfigureAwait(false);
+            await PublishLockedAsync().ConfigureAwait(false);
             return (revision, plan, accepted);
         }
         finally
@@ -215,6 +222,10 @@ internal sealed class ModelWriter(AuthzStore store, EngineSync sync, ILogger<Mod
             ValidateFilter(schema, preconditions[i].Filter, $"preconditions[{i}].filter");
         }
     }
+
+    // Not cancellable: the write is committed; its invalidation must go out whatever the caller does.
+    private Task PublishLockedAsync() =>
+        shared.Graph?.PublishAsync(holder.Current, sync.ReadChangedRelationshipsAsync, CancellationToken.None) ?? Task.CompletedTask;
 
     private static AuthzException Invalid(string message) => new(AuthzErrorKind.InvalidArgument, message);
 

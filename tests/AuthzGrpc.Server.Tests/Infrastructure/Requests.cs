@@ -27,6 +27,14 @@ public static class Requests
     public static CheckRequest Check(string subject, string action, string resource) =>
         new() { Subject = Subject(subject), Action = action, Resource = Object(resource) };
 
+    /// <summary>A copy of <paramref name="request"/> asking for <paramref name="consistency"/>.</summary>
+    public static CheckRequest WithConsistency(CheckRequest request, Consistency consistency)
+    {
+        var copy = request.Clone();
+        copy.Consistency = consistency;
+        return copy;
+    }
+
     /// <summary>The same question as an explain request.</summary>
     public static ExplainRequest Explain(string subject, string action, string resource) =>
         new() { Subject = Subject(subject), Action = action, Resource = Object(resource) };

@@ -51,6 +51,9 @@ public sealed class StoreServer : IAsyncDisposable
     /// <summary>A client of authz.v1.RelationshipService.</summary>
     public RelationshipService.RelationshipServiceClient Relationships => new(Channel);
 
+    /// <summary>The server's services (e.g. the shared graph, to read its counters).</summary>
+    public IServiceProvider Services => (_app ?? throw new InvalidOperationException("the server is stopped")).Services;
+
     /// <summary>The server's store (to read what is stored, e.g. the audit log).</summary>
     public AuthzStore Store => (_app ?? throw new InvalidOperationException("the server is stopped")).Services.GetRequiredService<AuthzStore>();
 

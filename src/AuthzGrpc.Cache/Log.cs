@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+
+namespace AuthzGrpc.Cache;
+
+/// <summary>The cache's log messages, source-generated; event ids 200–219 are stable.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 200, EventName = "RedisConnectionLost", Level = LogLevel.Warning,
+        Message = "Lost the connection to Redis ({Reason}); checks are answered from the source of truth until it is back")]
+    public static partial void ConnectionLost(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 201, EventName = "RedisFailed", Level = LogLevel.Warning,
+        Message = "A Redis call failed ({Reason}); checks are answered from the source of truth for a while")]
+    public static partial void RedisFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 202, EventName = "GraphRebuilt", Level = LogLevel.Information,
+        Message = "Rebuilt the shared graph in Redis: {RecordCount} records at revision {Revision}, generation {Generation}, in {ElapsedMilliseconds} ms")]
+    public static partial void GraphRebuilt(ILogger logger, int recordCount, long revision, string generation, long elapsedMilliseconds);
+
+    [LoggerMessage(EventId = 203, EventName = "GenerationDeleted", Level = LogLevel.Information,
+        Message = "Deleted {KeyCount} keys of the previous graph generation {Generation}")]
+    public static partial void GenerationDeleted(ILogger logger, string generation, int keyCount);
+
+    [LoggerMessage(EventId = 204, EventName = "NearCacheServing", Level = LogLevel.Information,
+        Message = "Serving checks from the shared graph: generation {Generation}, fresh at revision {Revision}")]
+    public static partial void NearCacheServing(ILogger logger, string generation, long revision);
+
+    [LoggerMessage(EventId = 205, EventName = "InvalidationsMissed", Level = LogLevel.Warning,
+        Message = "Redis is at revision {Applied} but no invalidation moved the near cache past {Revision}; dropped it")]
+    public static partial void InvalidationsMissed(ILogger logger, long revision, long applied);
+}

@@ -1,0 +1,212 @@
+using AuthzGrpc.Core.Graph;
+using AuthzGrpc.Core.Schema;
+using StackExchange.Redis;
+
+namespace AuthzGrpc.Cache;
+
+/// <summary>A check answered from the shared graph, or not (<see cref="Served"/> false: ask the source of truth).</summary>
+/// <param name="Served">Whether the graph answered.</param>
+/// <param name="Allowed">The decision, when served.</param>
+/// <param name="Revision">The revision the answer reflects at least, when served.</param>
+public readonly record struct GraphAnswer(bool Served, bool Allowed, long Revision)
+{
+    /// <summary>Not answered: the caller asks the source of truth.</summary>
+    public static GraphAnswer NotServed => default;
+}
+
+public sealed partial class RedisGraph
+{
+    // Enough for any cold check of a model whose subject sets that name permissions nest a few levels deep; past it
+    // the check goes to the source of truth rather than keep fetching.
+    private const int MaxWaves = 16;
+
+    [ThreadStatic]
+    private static List<RecordKey>? t_missing;
+
+    /// <summary>
+    /// The hot path: answers from the near cache alone, without a network hop or an allocation, when every record the
+    /// check needs is held and the cache is fresh enough for <paramref name="atLeast"/>. False otherwise (then call
+    /// <see cref="CheckAsync"/>).
+    /// </summary>
+    public bool TryCheckNear(CompiledSchema schema, in CheckTarget target, string resourceId, string subjectId, long? atLeast, out bool allowed, out long revision)
+    {
+        allowed = false;
+        revision = _near.Revision;
+        if (!ReferenceEquals(_near.Schema, schema) || revision < (atLeast ?? 0))
+        {
+            return false;
+        }
+
+        var missing = t_missing ??= [];
+        missing.Clear();
+        var result = RecordEvaluator.Check(_near, target.Permission, resourceId, target.SubjectType, subjectId, target.SubjectMember, missing);
+        if (result == RecordCheckResult.Incomplete)
+        {
+            return false;
+        }
+
+        Metrics.NearHit();
+        allowed = result == RecordCheckResult.Allowed;
+        return true;
+    }
+
+    /// <summary>
+    /// Answers from the near cache and Redis: fetches the missing records in pipelined waves (the resource, the subject
+    /// and its wildcard; then the resource's ancestors; more only for subject sets that name a permission). With
+    /// <paramref name="atLeast"/> newer than the near cache, reads Redis's applied revision first and ignores the near
+    /// cache. Not served — the caller asks the source of truth — when Redis is unavailable, fails, times out, holds
+    /// another schema's graph, lost its graph, or has not applied <paramref name="atLeast"/>.
+    /// </summary>
+    public async Task<GraphAnswer> CheckAsync(CompiledSchema schema, CheckTarget target, string resourceId, string subjectId, long? atLeast, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        if (!IsAvailable)
+        {
+            Metrics.TruthServed();
+            return GraphAnswer.NotServed;
+        }
+
+        try
+        {
+            var answer = await CheckRedisAsync(schema, target, resourceId, subjectId, atLeast, cancellationToken).ConfigureAwait(false);
+            if (answer.Served)
+            {
+                Metrics.RedisServed();
+            }
+            else
+            {
+                Metrics.TruthServed();
+            }
+
+            return answer;
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException or FormatException)
+        {
+            Fail(e);
+            Metrics.TruthServed();
+            return GraphAnswer.NotServed;
+        }
+    }
+
+    private async Task<GraphAnswer> CheckRedisAsync(CompiledSchema schema, CheckTarget target, string resourceId, string subjectId, long? atLeast, CancellationToken cancellationToken)
+    {
+        var database = Database;
+        var generation = _near.Generation;
+        if (!ReferenceEquals(_near.Schema, schema) || generation is null)
+        {
+            // The near cache is off or serves another schema: maintenance (re)starts it once Redis holds this schema's graph.
+            RequestMaintenance();
+            return GraphAnswer.NotServed;
+        }
+
+        var epoch = _near.Epoch;
+        var answeredAt = _near.Revision;
+        var useNear = answeredAt >= (atLeast ?? 0);
+        if (!useNear)
+        {
+            // The token is newer than the invalidations seen here: prove Redis has applied it, then read only Redis.
+            var meta = await WithTimeout(ReadMetaAsync(database), cancellationToken).ConfigureAwait(false);
+            Metrics.RoundTrip(0, 0);
+            if (meta is not { } m || m.Generation != generation || m.Applied < atLeast)
+            {
+                return GraphAnswer.NotServed;
+            }
+
+            answeredAt = m.Applied;
+        }
+
+        var view = new FetchedRecords(useNear ? _near : null);
+        var missing = new List<RecordKey>();
+        for (var wave = 0; wave < MaxWaves; wave++)
+        {
+            missing.Clear();
+            var result = RecordEvaluator.Check(view, target.Permission, resourceId, target.SubjectType, subjectId, target.SubjectMember, missing);
+            if (result != RecordCheckResult.Incomplete)
+            {
+                return new GraphAnswer(true, result == RecordCheckResult.Allowed, answeredAt);
+            }
+
+            if (!await FetchAsync(database, schema, generation, missing, view, epoch, cancellationToken).ConfigureAwait(false))
+            {
+                return GraphAnswer.NotServed;
+            }
+        }
+
+        return GraphAnswer.NotServed;
+    }
+
+    // One round trip: every missing record, then the meta hash, pipelined. The meta hash read last proves the records
+    // read before it were not read from a flushed Redis (an absent key then really means "nothing stored").
+    private async Task<bool> FetchAsync(
+        IDatabase database, CompiledSchema schema, string generation, List<RecordKey> missing, FetchedRecords view, long epoch, CancellationToken cancellationToken)
+    {
+        var batch = database.CreateBatch();
+        var reads = new Task<RedisValue>[missing.Count];
+        for (var i = 0; i < missing.Count; i++)
+        {
+            var key = missing[i];
+            reads[i] = batch.StringGetAsync(_keys.Record(generation, schema.Types[key.Type].Name, key.Id));
+        }
+
+        var metaRead = batch.HashGetAsync(_keys.Meta, MetaFields);
+        batch.Execute();
+        var fields = await WithTimeout(metaRead, cancellationToken).ConfigureAwait(false);
+        await WithTimeout(Task.WhenAll(reads), cancellationToken).ConfigureAwait(false);
+        if (ParseMeta(fields) is not { } meta || meta.Generation != generation)
+        {
+            // Flushed, restarted empty, or rebuilt for another schema: nothing read can be trusted.
+            RequestMaintenance();
+            return false;
+        }
+
+        var found = 0;
+        for (var i = 0; i < missing.Count; i++)
+        {
+            var key = missing[i];
+            var type = schema.Types[key.Type];
+            var value = reads[i].Result;
+            GraphRecord record;
+            if (value.HasValue)
+            {
+                record = GraphRecordCodec.Decode(type, key.Id, (byte[])value!, schema);
+                found++;
+            }
+            else
+            {
+                record = GraphRecord.Empty(type, key.Id, meta.Applied);
+            }
+
+            view.Add(key, record);
+            _near.Add(key, record, epoch);
+        }
+
+        Metrics.RoundTrip(found, missing.Count - found);
+        return true;
+    }
+
+    private async Task<T> WithTimeout<T>(Task<T> task, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await task.WaitAsync(_timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"Redis did not answer within {_timeout.TotalMilliseconds} ms", e);
+        }
+    }
+
+    private async Task WithTimeout(Task task, CancellationToken cancellationToken) =>
+        await task.WaitAsync(_timeout, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The records fetched for one check, over the near cache when it is fresh enough to be read.</summary>
+    private sealed class FetchedRecords(NearCache? near) : IRecordView
+    {
+        private readonly Dictionary<RecordKey, GraphRecord> _fetched = [];
+
+        public GraphRecord? Find(in RecordKey key) =>
+            _fetched.TryGetValue(key, out var record) ? record : near?.Find(key);
+
+        public void Add(RecordKey key, GraphRecord record) => _fetched[key] = record;
+    }
+}

@@ -1,0 +1,272 @@
+using System.Text;
+using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Core.Graph;
+using AuthzGrpc.Core.Model;
+using AuthzGrpc.Core.Schema;
+using StackExchange.Redis;
+
+namespace AuthzGrpc.Cache;
+
+/// <summary>
+/// Reads the relationships changed by the revisions after <paramref name="after"/> through <paramref name="through"/>
+/// from the source of truth, or null when one of them changed the schema (or the log has a gap): then the graph is
+/// rebuilt rather than replayed.
+/// </summary>
+public delegate Task<IReadOnlyList<Relationship>?> ChangeReader(long after, long through, CancellationToken cancellationToken);
+
+public sealed partial class RedisGraph
+{
+    private static readonly TimeSpan LockLease = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan LockWait = TimeSpan.FromSeconds(2);
+    private const int WriteChunk = 500;
+
+    private long _staleSince = -1;
+
+    /// <summary>
+    /// Brings Redis up to <paramref name="engine"/>'s revision — the write-through after a commit, and the repair
+    /// after an outage: under a lock shared by every replica, rewrites the records the revisions Redis lacks altered
+    /// (read with <paramref name="changes"/>), moves the meta hash's applied revision, and publishes the invalidation;
+    /// rebuilds the whole graph under a new generation when Redis lost it, holds another schema, or is too far behind.
+    /// An engine older than what Redis holds changes nothing. Returns whether Redis holds the engine's revision;
+    /// a Redis failure is logged and answers false (the write it follows is committed regardless; checks carrying its
+    /// token go to the source of truth until Redis catches up).
+    /// </summary>
+    public async Task<bool> PublishAsync(PermissionEngine engine, ChangeReader changes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(changes);
+        if (_connection is not { IsConnected: true })
+        {
+            return false;
+        }
+
+        try
+        {
+            var database = Database;
+            var target = engine.Revision;
+            if (await ReadMetaAsync(database).ConfigureAwait(false) is { } current && Holds(current, engine.Schema, target))
+            {
+                return true;
+            }
+
+            var token = Guid.NewGuid().ToString("N");
+            if (!await TakeLockAsync(database, token, cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            try
+            {
+                var meta = await ReadMetaAsync(database).ConfigureAwait(false);
+                if (meta is { } m && (Holds(m, engine.Schema, target) || m.Applied > target))
+                {
+                    // Up to date, or another replica is ahead of this engine (it will catch up from the store).
+                    return m.Applied >= target;
+                }
+
+                var list = meta is { } held && SchemaHash(held) == SchemaHash(engine.Schema) && target - held.Applied <= _options.MaxReplayRevisions
+                    ? await changes(held.Applied, target, cancellationToken).ConfigureAwait(false)
+                    : null;
+                if (list is null)
+                {
+                    await RebuildAsync(database, engine, meta).ConfigureAwait(false);
+                }
+                else
+                {
+                    await ReplayAsync(database, engine, meta!.Value, target, list).ConfigureAwait(false);
+                }
+
+                return true;
+            }
+            finally
+            {
+                await database.LockReleaseAsync(_keys.Lock, token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            Fail(e);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Periodic upkeep: brings Redis up to <paramref name="engine"/> (<see cref="PublishAsync"/>), turns the near
+    /// cache on once Redis holds this schema's graph (after a start, a reconnect, a rebuild), and drops it when Redis
+    /// moved on and no invalidation arrived to say so twice in a row (a lost message).
+    /// </summary>
+    public async Task MaintainAsync(PermissionEngine engine, ChangeReader changes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        if (_connection is not { IsConnected: true })
+        {
+            return;
+        }
+
+        await PublishAsync(engine, changes, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (await ReadMetaAsync(Database).ConfigureAwait(false) is not { } meta || SchemaHash(meta) != SchemaHash(engine.Schema))
+            {
+                _near.TurnOff();
+                return;
+            }
+
+            Interlocked.Exchange(ref _retryAfterTicks, 0);
+            var near = _near.Revision;
+            if (!ReferenceEquals(_near.Schema, engine.Schema) || _near.Generation != meta.Generation)
+            {
+                _near.Reset(engine.Schema, meta.Generation, meta.Applied);
+                Metrics.Invalidated(everything: true);
+                Log.NearCacheServing(_logger, meta.Generation, meta.Applied);
+            }
+            else if (meta.Applied > near && _staleSince == near)
+            {
+                _near.Reset(engine.Schema, meta.Generation, meta.Applied);
+                Metrics.Invalidated(everything: true);
+                Log.InvalidationsMissed(_logger, near, meta.Applied);
+            }
+
+            _staleSince = meta.Applied > _near.Revision ? _near.Revision : -1;
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            Fail(e);
+        }
+    }
+
+    private static string SchemaHash(CompiledSchema schema) => GraphKeys.SchemaHash(schema);
+
+    private static string SchemaHash(GraphMeta meta) => meta.Generation.Split('.')[0];
+
+    private static bool Holds(GraphMeta meta, CompiledSchema schema, long revision) =>
+        SchemaHash(meta) == SchemaHash(schema) && meta.Applied >= revision;
+
+    private async Task<bool> TakeLockAsync(IDatabase database, string token, CancellationToken cancellationToken)
+    {
+        var deadline = Environment.TickCount64 + (long)LockWait.TotalMilliseconds;
+        while (!await database.LockTakeAsync(_keys.Lock, token, LockLease).ConfigureAwait(false))
+        {
+            if (Environment.TickCount64 > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
+    private async Task ReplayAsync(IDatabase database, PermissionEngine engine, GraphMeta meta, long target, IReadOnlyList<Relationship> changes)
+    {
+        var affected = engine.AffectedRecords(changes);
+        var contents = affected.Select(a => engine.DescribeRecord(a.Type, a.Id)).ToList();
+        await WriteRecordsAsync(database, meta.Generation, contents).ConfigureAwait(false);
+        await database.HashSetAsync(_keys.Meta, "applied", target).ConfigureAwait(false);
+
+        string message;
+        if (affected.Count > _options.MaxInvalidationKeys)
+        {
+            message = $"v1 {meta.Generation} reset {target}";
+            _near.Reset(engine.Schema, meta.Generation, target);
+        }
+        else
+        {
+            var text = new StringBuilder($"v1 {meta.Generation} {meta.Applied} {target}");
+            foreach (var (type, id) in affected)
+            {
+                text.Append(' ').Append(type).Append(':').Append(id);
+            }
+
+            message = text.ToString();
+
+            // This replica's own cache is invalidated before the write is acknowledged, not when the message comes back.
+            _near.Invalidate(meta.Generation, meta.Applied, target, affected.Select(a => new RecordKey(engine.Schema.RequireType(a.Type).Index, a.Id)));
+        }
+
+        await database.PublishAsync(_keys.Invalidations, message).ConfigureAwait(false);
+    }
+
+    // A complete graph under a new generation; the meta hash moves to it only once every record is written, so no
+    // reader sees half of it; the previous generation's keys are deleted afterwards.
+    private async Task RebuildAsync(IDatabase database, PermissionEngine engine, GraphMeta? previous)
+    {
+        var started = Environment.TickCount64;
+        var revision = engine.Revision;
+        var contents = engine.DescribeAllRecords();
+        if (contents.Count > 0)
+        {
+            revision = contents[0].Revision;
+        }
+
+        var generation = GraphKeys.Generation(engine.Schema, revision);
+        await WriteRecordsAsync(database, generation, contents).ConfigureAwait(false);
+        await database.HashSetAsync(_keys.Meta, [new HashEntry("gen", generation), new HashEntry("applied", revision)]).ConfigureAwait(false);
+        _near.Reset(engine.Schema, generation, revision);
+        await database.PublishAsync(_keys.Invalidations, $"v1 {generation} reset {revision}").ConfigureAwait(false);
+        Log.GraphRebuilt(_logger, contents.Count, revision, generation, Environment.TickCount64 - started);
+        if (previous is { } old && old.Generation != generation)
+        {
+            await DeleteGenerationAsync(old.Generation).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WriteRecordsAsync(IDatabase database, string generation, IReadOnlyList<RecordContent> contents)
+    {
+        for (var start = 0; start < contents.Count; start += WriteChunk)
+        {
+            var batch = database.CreateBatch();
+            var writes = new List<Task>(WriteChunk);
+            foreach (var content in contents.Skip(start).Take(WriteChunk))
+            {
+                var key = _keys.Record(generation, content.Type, content.Id);
+                writes.Add(content.IsEmpty ? batch.KeyDeleteAsync(key) : batch.StringSetAsync(key, GraphRecordCodec.Encode(content)));
+            }
+
+            batch.Execute();
+            await Task.WhenAll(writes).ConfigureAwait(false);
+        }
+    }
+
+    private async Task DeleteGenerationAsync(string generation)
+    {
+        var connection = _connection!;
+        var deleted = 0;
+        foreach (var endpoint in connection.GetEndPoints())
+        {
+            var server = connection.GetServer(endpoint);
+            if (!server.IsConnected || server.IsReplica)
+            {
+                continue;
+            }
+
+            var chunk = new List<RedisKey>(WriteChunk);
+            await foreach (var key in server.KeysAsync(pattern: _keys.RecordPattern(generation), pageSize: WriteChunk).ConfigureAwait(false))
+            {
+                chunk.Add(key);
+                if (chunk.Count == WriteChunk)
+                {
+                    deleted += await DeleteAsync(chunk).ConfigureAwait(false);
+                }
+            }
+
+            deleted += await DeleteAsync(chunk).ConfigureAwait(false);
+        }
+
+        Log.GenerationDeleted(_logger, generation, deleted);
+    }
+
+    // Key by key: in a cluster the keys of one chunk live in different slots.
+    private async Task<int> DeleteAsync(List<RedisKey> keys)
+    {
+        var database = Database;
+        var batch = database.CreateBatch();
+        var deletes = keys.Select(k => batch.KeyDeleteAsync(k, CommandFlags.FireAndForget)).ToList();
+        batch.Execute();
+        await Task.WhenAll(deletes).ConfigureAwait(false);
+        var count = keys.Count;
+        keys.Clear();
+        return count;
+    }
+}

@@ -1,0 +1,215 @@
+using System.Globalization;
+using AuthzGrpc.Core.Graph;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace AuthzGrpc.Cache;
+
+/// <summary>Whether checks are served from the shared graph (<see cref="RedisGraph.Status"/>).</summary>
+public enum GraphStatus
+{
+    /// <summary>Not connected yet: checks are answered from the source of truth.</summary>
+    Starting,
+
+    /// <summary>Checks are served from the near cache and Redis.</summary>
+    Serving,
+
+    /// <summary>Redis is reachable, but its graph is being rebuilt or caught up (or the near cache re-proved fresh): checks are answered from the source of truth.</summary>
+    CatchingUp,
+
+    /// <summary>Redis is unreachable: checks are answered from the source of truth until it is back.</summary>
+    Unreachable,
+
+    /// <summary>A Redis call failed or timed out recently: checks are answered from the source of truth for a while.</summary>
+    Failing,
+}
+
+/// <summary>What Redis's meta hash says: the generation it holds completely, and through which revision.</summary>
+internal readonly record struct GraphMeta(string Generation, long Applied);
+
+/// <summary>
+/// The shared permission graph in Redis and this process's near cache in front of it: the connection, the
+/// invalidation subscription, and the state that decides whether checks may use either (<see cref="IsAvailable"/>).
+/// Reads are in <c>RedisGraph.Read.cs</c>, writes (write-through after commits, rebuilds) in <c>RedisGraph.Write.cs</c>.
+/// <para>
+/// It fails closed: any Redis error or timeout makes the check that met it — and every check for
+/// <see cref="RedisGraphOptions.RetryAfterFailureMilliseconds"/> after it — answer from the source of truth instead,
+/// and drops the near cache until Redis is back and its freshness is proven again.
+/// </para>
+/// </summary>
+public sealed partial class RedisGraph : IAsyncDisposable
+{
+    private readonly RedisGraphOptions _options;
+    private readonly ILogger _logger;
+    private readonly GraphKeys _keys;
+    private readonly NearCache _near;
+    private readonly TimeSpan _timeout;
+    private readonly SemaphoreSlim _maintenanceRequested = new(0, 1);
+    private ConnectionMultiplexer? _connection;
+    private long _retryAfterTicks;
+
+    /// <summary>Creates the graph client; nothing connects until <see cref="StartAsync"/>.</summary>
+    public RedisGraph(RedisGraphOptions options, ILogger<RedisGraph> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _logger = logger;
+        _keys = new GraphKeys(options.KeyPrefix);
+        _near = new NearCache(options.NearCacheMaxWeight);
+        _timeout = TimeSpan.FromMilliseconds(options.TimeoutMilliseconds);
+        Metrics = new CacheMetrics();
+        Metrics.Observe(_near, this);
+    }
+
+    /// <summary>Counts of where checks were answered from, round trips, invalidations and failures.</summary>
+    public CacheMetrics Metrics { get; }
+
+    /// <summary>Whether checks may use Redis now: connected, and not backing off after a failure.</summary>
+    public bool IsAvailable =>
+        _connection is { IsConnected: true } && Environment.TickCount64 >= Interlocked.Read(ref _retryAfterTicks);
+
+    /// <summary>Whether checks are served from the shared graph now, and if not, why.</summary>
+    public GraphStatus Status =>
+        _connection is null ? GraphStatus.Starting
+        : !_connection.IsConnected ? GraphStatus.Unreachable
+        : !IsAvailable ? GraphStatus.Failing
+        : !_near.IsServing ? GraphStatus.CatchingUp
+        : GraphStatus.Serving;
+
+    /// <summary>The revision the near cache is known fresh at (-1 while it is off).</summary>
+    public long NearCacheRevision => _near.Revision;
+
+    /// <summary>
+    /// Connects (without waiting for Redis to be up: the client keeps retrying in the background) and subscribes to
+    /// invalidations.
+    /// </summary>
+    public async Task StartAsync()
+    {
+        var configuration = ConfigurationOptions.Parse(_options.Configuration);
+        configuration.AbortOnConnectFail = false;
+        configuration.ConnectTimeout = Math.Max(_options.TimeoutMilliseconds, 1000);
+        // The client's own timeouts bound the write path (write-through, rebuilds of many records); checks wait at most
+        // TimeoutMilliseconds on top of that (WithTimeout), then answer from the source of truth.
+        configuration.SyncTimeout = Math.Max(_options.TimeoutMilliseconds, 5000);
+        configuration.AsyncTimeout = Math.Max(_options.TimeoutMilliseconds, 5000);
+        configuration.ClientName ??= $"authzgrpc-{Environment.ProcessId}";
+        var connection = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
+        connection.ConnectionFailed += (_, e) => OnConnectionFailed(e.Exception);
+        connection.ConnectionRestored += (_, _) => RequestMaintenance();
+        _connection = connection;
+        await connection.GetSubscriber().SubscribeAsync(_keys.Invalidations, (_, message) => OnInvalidation(message)).ConfigureAwait(false);
+        RequestMaintenance();
+    }
+
+    /// <summary>
+    /// Waits until something asks for maintenance (a reconnect, a missing graph, a generation change) or
+    /// <paramref name="timeout"/> passes.
+    /// </summary>
+    public Task<bool> WaitForMaintenanceRequestAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+        _maintenanceRequested.WaitAsync(timeout, cancellationToken);
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        if (_connection is { } connection)
+        {
+            await connection.CloseAsync().ConfigureAwait(false);
+            connection.Dispose();
+        }
+
+        Metrics.Dispose();
+        _maintenanceRequested.Dispose();
+    }
+
+    private IDatabase Database => (_connection ?? throw new InvalidOperationException("the graph is not started")).GetDatabase();
+
+    private void RequestMaintenance()
+    {
+        try
+        {
+            _maintenanceRequested.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already requested.
+        }
+    }
+
+    private void OnConnectionFailed(Exception? exception)
+    {
+        // Invalidations may be missed from now on: nothing held can be proven fresh.
+        _near.TurnOff();
+        Log.ConnectionLost(_logger, exception?.Message ?? "connection failed");
+    }
+
+    // A Redis call failed or timed out: checks skip Redis for a while, and the near cache (whose invalidations may be
+    // lost) is dropped until maintenance proves it fresh again.
+    private void Fail(Exception exception)
+    {
+        Metrics.Failed();
+        Interlocked.Exchange(ref _retryAfterTicks, Environment.TickCount64 + _options.RetryAfterFailureMilliseconds);
+        _near.TurnOff();
+        RequestMaintenance();
+        Log.RedisFailed(_logger, exception.Message);
+    }
+
+    private async Task<GraphMeta?> ReadMetaAsync(IDatabaseAsync database)
+    {
+        var fields = await database.HashGetAsync(_keys.Meta, MetaFields).ConfigureAwait(false);
+        return ParseMeta(fields);
+    }
+
+    private static readonly RedisValue[] MetaFields = ["gen", "applied"];
+
+    private static GraphMeta? ParseMeta(RedisValue[] fields) =>
+        fields.Length == 2 && fields[0].HasValue && fields[1].HasValue &&
+        long.TryParse((string?)fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var applied)
+            ? new GraphMeta((string)fields[0]!, applied)
+            : null;
+
+    // "v1 <generation> <from> <to> <type:id> ..." or "v1 <generation> reset <applied>".
+    private void OnInvalidation(RedisValue message)
+    {
+        var parts = ((string?)message ?? string.Empty).Split(' ');
+        if (parts.Length < 4 || parts[0] != "v1")
+        {
+            return;
+        }
+
+        var generation = parts[1];
+        var schema = _near.Schema;
+        if (schema is null)
+        {
+            return;
+        }
+
+        if (generation != _near.Generation)
+        {
+            // Redis now holds another schema's graph: what is held here is no longer maintained.
+            _near.TurnOff();
+            RequestMaintenance();
+            return;
+        }
+
+        if (parts[2] == "reset")
+        {
+            _near.Reset(schema, generation, long.Parse(parts[3], CultureInfo.InvariantCulture));
+            Metrics.Invalidated(everything: true);
+            return;
+        }
+
+        var from = long.Parse(parts[2], CultureInfo.InvariantCulture);
+        var to = long.Parse(parts[3], CultureInfo.InvariantCulture);
+        var keys = new List<RecordKey>(parts.Length - 4);
+        for (var i = 4; i < parts.Length; i++)
+        {
+            var colon = parts[i].IndexOf(':', StringComparison.Ordinal);
+            if (colon > 0 && schema.TryGetType(parts[i][..colon], out var type))
+            {
+                keys.Add(new RecordKey(type.Index, parts[i][(colon + 1)..]));
+            }
+        }
+
+        Metrics.Invalidated(_near.Invalidate(generation, from, to, keys));
+    }
+}

@@ -9,6 +9,9 @@ if ! command -v dotnet >/dev/null 2>&1; then
     exit 1
 fi
 
+# The integration tests of the shared graph start their own redis-server processes on free loopback ports.
+scripts/ensure-redis.sh
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Globalization;
+using AuthzGrpc.Testing;
+using AuthzGrpc.V1;
+using Grpc.Net.Client;
+using Xunit.Abstractions;
+using static AuthzGrpc.Server.Tests.Infrastructure.Requests;
+
+namespace AuthzGrpc.Server.Tests;
+
+/// <summary>
+/// Two server processes sharing one redis-server and one SQLite database, as two replicas of a deployment. B's model
+/// never polls the database: what it learns of A's writes comes through the shared graph (Redis and its
+/// invalidations) or, for a token it has not seen, from the source of truth.
+/// </summary>
+public sealed class ReplicaProcessesTests(ITestOutputHelper output)
+{
+    private const string Grant = "project:storefront#viewer@user:zoe";
+    private static readonly CheckRequest ZoeViewsStorefront = Check("user:zoe", "view", "project:storefront");
+
+    [Fact]
+    public async Task RevokeThroughA_CheckedOnB_AtItsToken_IsDeniedEveryTime_AndConvergesWithoutToken()
+    {
+        const int TokenTrials = 1000;
+        const int ConvergenceTrials = 1000;
+        await using var redis = await RedisProcess.StartAsync();
+        var folder = Directory.CreateTempSubdirectory("authz-replicas-");
+        try
+        {
+            string[] shared =
+            [
+                $"--Authz:Storage:ConnectionString=Data Source={Path.Combine(folder.FullName, "authz.db")}",
+                $"--Authz:Redis:Configuration={redis.Configuration}",
+                $"--Authz:Auth:BootstrapKey={TestKeys.Admin}",
+            ];
+            await using var a = await ServerProcess.StartAsync([.. shared, "--Authz:SyncIntervalMilliseconds=200"]);
+            await using var b = await ServerProcess.StartAsync([.. shared, "--Authz:SyncIntervalMilliseconds=3600000"]);
+            using var aChannel = TestKeys.Channel(a.Address, TestKeys.Admin);
+            using var bChannel = TestKeys.Channel(b.Address, TestKeys.Admin);
+            var writer = new RelationshipService.RelationshipServiceClient(aChannel);
+            var checker = new AuthorizationService.AuthorizationServiceClient(bChannel);
+            await WaitForSharedGraphAsync(aChannel);
+            await WaitForSharedGraphAsync(bChannel);
+
+            // With the token: never the revoked access, and the grant always seen.
+            for (var trial = 0; trial < TokenTrials; trial++)
+            {
+                var granted = await writer.WriteRelationshipsAsync(Write(Update(Operation.Touch, Grant)));
+                var allowed = await checker.CheckAsync(WithConsistency(ZoeViewsStorefront, new Consistency { AtLeast = granted.Revision }));
+                var revoked = await writer.WriteRelationshipsAsync(Write(Update(Operation.Delete, Grant)));
+                var denied = await checker.CheckAsync(WithConsistency(ZoeViewsStorefront, new Consistency { AtLeast = revoked.Revision }));
+                Assert.True(allowed.Decision == Decision.Allowed, $"trial {trial}: the grant at {granted.Revision} was not seen (answered at {allowed.Revision})");
+                Assert.True(denied.Decision == Decision.Denied, $"trial {trial}: revoked at {revoked.Revision}, still allowed (answered at {denied.Revision})");
+                Assert.True(Revision(denied.Revision) >= Revision(revoked.Revision));
+            }
+
+            // Without a token: how long after A acknowledged the revoke B stops allowing.
+            var convergence = new List<double>(ConvergenceTrials);
+            for (var trial = 0; trial < ConvergenceTrials; trial++)
+            {
+                await writer.WriteRelationshipsAsync(Write(Update(Operation.Touch, Grant)));
+                await UntilAsync(checker, Decision.Allowed);
+                await writer.WriteRelationshipsAsync(Write(Update(Operation.Delete, Grant)));
+                var acknowledged = Stopwatch.GetTimestamp();
+                await UntilAsync(checker, Decision.Denied);
+                convergence.Add(Stopwatch.GetElapsedTime(acknowledged).TotalMilliseconds);
+            }
+
+            convergence.Sort();
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{TokenTrials} revoke trials at the token: 0 allowed. Without a token, time from A's acknowledgement until B denies over {ConvergenceTrials} trials: p50 {Percentile(convergence, 0.50):F2} ms, p99 {Percentile(convergence, 0.99):F2} ms, max {convergence[^1]:F2} ms"));
+            Assert.True(Percentile(convergence, 0.99) < 5_000, "B did not converge through invalidations");
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            folder.Delete(recursive: true);
+        }
+    }
+
+    private static long Revision(string text) => long.Parse(text, CultureInfo.InvariantCulture);
+
+    private static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+
+    // Polls without a token (minimize_latency), bounded: 10 s is a failure, not a measurement.
+    private static async Task UntilAsync(AuthorizationService.AuthorizationServiceClient checker, Decision expected)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (10 * Stopwatch.Frequency);
+        while ((await checker.CheckAsync(ZoeViewsStorefront)).Decision != expected)
+        {
+            Assert.True(Stopwatch.GetTimestamp() < deadline, $"B did not answer {expected} within 10 s");
+        }
+    }
+
+    private static async Task WaitForSharedGraphAsync(GrpcChannel channel)
+    {
+        var health = new Grpc.Health.V1.Health.HealthClient(channel);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest { Service = "authz.v1.SharedGraph" })).Status !=
+            Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the shared graph did not come up");
+            await Task.Delay(50);
+        }
+    }
+}

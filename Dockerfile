@@ -19,11 +19,12 @@ FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app ./
 COPY models/ models/
-# In a container the service must listen beyond loopback; the port is the same. Data lives in /data.
+# In a container the service (and its metrics) must listen beyond loopback; the ports are the same. Data lives in /data.
 ENV Kestrel__Endpoints__Grpc__Url=http://0.0.0.0:50051 \
+    Authz__MetricsUrl=http://0.0.0.0:9464 \
     Authz__Storage__ConnectionString="Data Source=/data/authz.db"
 RUN mkdir /data && chown $APP_UID /data
 VOLUME /data
-EXPOSE 50051
+EXPOSE 50051 9464
 USER $APP_UID
 ENTRYPOINT ["dotnet", "AuthzGrpc.Server.dll"]

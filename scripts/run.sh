@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the AuthzGrpc server from the repository root with the default model
 # (models/default.zed and models/default.relationships), listening on plaintext
-# HTTP/2 at http://127.0.0.1:50051 unless configured otherwise.
+# HTTP/2 at http://127.0.0.1:50051 unless configured otherwise, with metrics for
+# Prometheus at http://127.0.0.1:9464/metrics (--Authz:MetricsUrl; empty: none).
 #
 # Arguments are passed to the server as configuration, e.g.
 #   scripts/run.sh --Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:50052
@@ -14,7 +15,7 @@
 # first start, which also writes an admin API key to .data/bootstrap.key (mode 0600;
 # authzctl run from the repository root sends it); stop it with Ctrl-C and run it
 # again at will. A second copy on the same address stops at once with "address
-# already in use".
+# already in use": give it its own --Kestrel:Endpoints:Grpc:Url and --Authz:MetricsUrl.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

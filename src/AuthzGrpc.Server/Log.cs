@@ -38,7 +38,7 @@ internal static partial class Log
     public static partial void CallCancelled(ILogger logger, string method);
 
     [LoggerMessage(EventId = 9, EventName = "AddressInUse", Level = LogLevel.Critical,
-        Message = "{Detail} Is another server running? Choose another address with --Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:PORT")]
+        Message = "{Detail} Is another server running? Choose another address with --Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:PORT (gRPC) or --Authz:MetricsUrl=http://127.0.0.1:PORT (metrics; empty turns them off)")]
     public static partial void AddressInUse(ILogger logger, string detail);
 
     [LoggerMessage(EventId = 10, EventName = "StorageOpened", Level = LogLevel.Information,
@@ -77,6 +77,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 18, EventName = "EngineSyncFailed", Level = LogLevel.Warning,
         Message = "Could not read the store's change log to catch up; retrying at the next poll")]
     public static partial void EngineSyncFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 19, EventName = "ServingMetrics", Level = LogLevel.Information,
+        Message = "Serving metrics for Prometheus at {Url} (HTTP/1.1; Authz:MetricsUrl)")]
+    public static partial void ServingMetrics(ILogger logger, Uri url);
 
     [LoggerMessage(EventId = 100, EventName = "BootstrapKeyGenerated", Level = LogLevel.Warning,
         Message = "No admin API key was stored: generated the bootstrap admin key {KeyId} for {Subject} and wrote it to {Path} (readable by this user only). Send it as 'authorization: Bearer <the file's content>'; set Authz:Auth:BootstrapKey to choose the key instead")]

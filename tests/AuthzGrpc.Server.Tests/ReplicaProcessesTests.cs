@@ -32,9 +32,12 @@ public sealed class ReplicaProcessesTests(ITestOutputHelper output)
                 $"--Authz:Storage:ConnectionString=Data Source={Path.Combine(folder.FullName, "authz.db")}",
                 $"--Authz:Redis:Configuration={redis.Configuration}",
                 $"--Authz:Auth:BootstrapKey={TestKeys.Admin}",
+                // Generous for a busy 2-core machine: the test counts how checks were answered.
+                "--Authz:Redis:TimeoutMilliseconds=3000",
             ];
             await using var a = await ServerProcess.StartAsync([.. shared, "--Authz:SyncIntervalMilliseconds=200"]);
-            await using var b = await ServerProcess.StartAsync([.. shared, "--Authz:SyncIntervalMilliseconds=3600000"]);
+            var bMetrics = new Uri($"http://127.0.0.1:{ServerProcess.FreeLoopbackPort()}");
+            await using var b = await ServerProcess.StartAsync([.. shared, "--Authz:SyncIntervalMilliseconds=3600000", $"--Authz:MetricsUrl={bMetrics}"]);
             using var aChannel = TestKeys.Channel(a.Address, TestKeys.Admin);
             using var bChannel = TestKeys.Channel(b.Address, TestKeys.Admin);
             var writer = new RelationshipService.RelationshipServiceClient(aChannel);
@@ -53,6 +56,14 @@ public sealed class ReplicaProcessesTests(ITestOutputHelper output)
                 Assert.True(denied.Decision == Decision.Denied, $"trial {trial}: revoked at {revoked.Revision}, still allowed (answered at {denied.Revision})");
                 Assert.True(Revision(denied.Revision) >= Revision(revoked.Revision));
             }
+
+            // B answered them from the shared graph (near cache or Redis), not from its model.
+            var scrape = await Infrastructure.PrometheusScrape.GetAsync(bMetrics);
+            var fromGraph = scrape.Find("authz_cache_checks_total", ("source", "near_cache")).Sum(sample => sample.Value) +
+                scrape.Find("authz_cache_checks_total", ("source", "redis")).Sum(sample => sample.Value);
+            var fromTruth = scrape.Find("authz_cache_checks_total", ("source", "source_of_truth")).Sum(sample => sample.Value);
+            output.WriteLine($"B: {fromGraph} checks from the shared graph, {fromTruth} from the source of truth");
+            Assert.True(fromGraph >= 2 * TokenTrials * 0.99, $"{fromGraph} checks from the shared graph, {fromTruth} from the source of truth");
 
             // Without a token: how long after A acknowledged the revoke B stops allowing.
             var convergence = new List<double>(ConvergenceTrials);

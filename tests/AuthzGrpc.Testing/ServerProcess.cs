@@ -10,8 +10,8 @@ namespace AuthzGrpc.Testing;
 
 /// <summary>
 /// The server in its own process, as <c>scripts/run.sh</c> starts it — default configuration, working folder with a
-/// <c>models/</c> folder, data in <c>.data/authz.db</c> under it — except for a free loopback port and a temporary
-/// working folder. With no <c>Authz:Auth:BootstrapKey</c> the server generates its admin key into
+/// <c>models/</c> folder, data in <c>.data/authz.db</c> under it — except for free loopback ports (gRPC and metrics)
+/// and a temporary working folder. With no <c>Authz:Auth:BootstrapKey</c> the server generates its admin key into
 /// <c>.data/bootstrap.key</c>; <see cref="Channel"/> sends that key (<see cref="Key"/>). Disposing it kills the process
 /// and deletes the folder, so no server outlives its test.
 /// </summary>
@@ -66,6 +66,8 @@ public sealed class ServerProcess : IAsyncDisposable
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "AuthzGrpc.Server.dll"));
         start.ArgumentList.Add($"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{port}");
+        // Metrics stay on, as by default, but on a free port too: other servers may hold the default 9464.
+        start.ArgumentList.Add($"--Authz:MetricsUrl=http://127.0.0.1:{FreeLoopbackPort()}");
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);

@@ -8,6 +8,12 @@ public sealed class AuthzOptions
     /// <summary>The configuration section these options are bound from.</summary>
     public const string SectionName = "Authz";
 
+    /// <summary>The configuration key of <see cref="MetricsUrl"/>.</summary>
+    public const string MetricsUrlKey = SectionName + ":" + nameof(MetricsUrl);
+
+    /// <summary>Where metrics are served unless <c>Authz:MetricsUrl</c> says otherwise.</summary>
+    public const string DefaultMetricsUrl = "http://127.0.0.1:9464";
+
     /// <summary>
     /// The schema file loaded at start (<c>Authz:SchemaFile</c>). Default <c>models/default.zed</c>; a relative
     /// path is resolved against the current directory. A schema that does not compile stops the server.
@@ -43,6 +49,16 @@ public sealed class AuthzOptions
     /// </summary>
     [Range(10, 3_600_000)]
     public int SyncIntervalMilliseconds { get; set; } = 1000;
+
+    /// <summary>
+    /// Where Prometheus scrapes the server's metrics (<c>Authz:MetricsUrl</c>): <c>http://IP:PORT</c>, served over
+    /// HTTP/1.1 at <c>/metrics</c> on that address only (the gRPC endpoint is HTTP/2 only and never serves it). Default
+    /// <c>http://127.0.0.1:9464</c> (loopback); <c>http://0.0.0.0:9464</c> listens on every interface, port 0 on a free
+    /// port. Null or empty turns metrics off: no listener, no exporter. The host must be an IP address, and https is
+    /// not served.
+    /// </summary>
+    [MetricsUrl]
+    public string? MetricsUrl { get; set; } = DefaultMetricsUrl;
 
     /// <summary>Where the source of truth lives (<c>Authz:Storage</c>).</summary>
     public StorageOptions Storage { get; set; } = new();

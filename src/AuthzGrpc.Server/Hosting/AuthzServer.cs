@@ -21,7 +21,8 @@ public static class AuthzServer
 
     /// <summary>
     /// Creates the application from <paramref name="args"/> (command-line configuration) and the usual sources;
-    /// <paramref name="configure"/> runs after the server's own registrations, so a caller can override them.
+    /// <paramref name="configure"/> runs after the server's own registrations, so a caller can override them, and before
+    /// the metrics listener and exporter are added from the configuration (<c>Authz:MetricsUrl</c>).
     /// The model is loaded here, before anything listens: the storage is opened and migrated, and the engine loaded
     /// from it (a new database is first seeded from the schema and relationships files), then the bootstrap admin key
     /// is stored or generated. Unusable storage, a bad schema or relationships file, invalid <c>Authz</c> options or
@@ -34,6 +35,8 @@ public static class AuthzServer
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = Defaults });
         builder.Services.AddAuthzServer();
         configure?.Invoke(builder);
+        // After configure: whether and where metrics listen comes from the configuration with every source added.
+        builder.AddAuthzMetrics();
 
         var app = builder.Build();
         try

@@ -2,6 +2,8 @@ using AuthzGrpc.Server.Authentication;
 using AuthzGrpc.Server.Services;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace AuthzGrpc.Server.Hosting;
 
@@ -31,6 +33,8 @@ public static class AuthzServerExtensions
             .ValidateOnStart();
         services.AddSingleton<SharedGraph>();
         services.AddHostedService<SharedGraphService>();
+        // The instruments exist whether metrics are exported or not; with no listener, recording is nearly free.
+        services.AddSingleton<AuthzMetrics>();
 
         services.AddGrpc(options =>
         {
@@ -60,10 +64,64 @@ public static class AuthzServerExtensions
         return services;
     }
 
-    /// <summary>Maps the gRPC services and logs the listen addresses once the server has started.</summary>
+    /// <summary>
+    /// Unless <c>Authz:MetricsUrl</c> is empty: listens there for HTTP/1.1 (<see cref="MetricsEndpoint"/>) and exports
+    /// the meters of the server (<see cref="AuthzMetrics"/>), the cache, ASP.NET Core, Kestrel and the runtime to
+    /// Prometheus, scraped at <c>/metrics</c> on that listener (<see cref="MapAuthzServer"/>). It reads the configuration
+    /// as it stands, so call it once every source is added. An unusable URL adds nothing here: the options validation
+    /// stops the start, naming it.
+    /// </summary>
+    public static WebApplicationBuilder AddAuthzMetrics(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var url = builder.Configuration[AuthzOptions.MetricsUrlKey] ?? AuthzOptions.DefaultMetricsUrl;
+        if (!MetricsEndpoint.TryParse(url, out var endPoint, out _) || endPoint is null)
+        {
+            return builder;
+        }
+
+        var endpoint = new MetricsEndpoint(endPoint);
+        builder.Services.AddSingleton(endpoint);
+        builder.WebHost.ConfigureKestrel(endpoint.Listen);
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("AuthzGrpc"))
+            .WithMetrics(metrics => metrics
+                .AddMeter(
+                    AuthzMetrics.MeterName,
+                    AuthzMetrics.CacheMeterName,
+                    "Microsoft.AspNetCore.Hosting",
+                    "Microsoft.AspNetCore.Server.Kestrel",
+                    "System.Runtime")
+                // Every scrape collects afresh: scrapes come seconds apart, and a cached answer would hide what just happened.
+                .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
+        return builder;
+    }
+
+    /// <summary>
+    /// Maps the gRPC services and, when metrics are on, the Prometheus scrape on the metrics listener only; logs the
+    /// listen addresses once the server has started.
+    /// </summary>
     public static WebApplication MapAuthzServer(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        // Created now rather than at the first check, so the gauges are there from the first scrape.
+        app.Services.GetRequiredService<AuthzMetrics>();
+        var metrics = app.Services.GetService<MetricsEndpoint>();
+        if (metrics is not null)
+        {
+            // Requests on the metrics listener never reach the gRPC services: only /metrics answers there, anything else
+            // is 404 (even a path routing matched to a gRPC method). Requests on the gRPC endpoint never reach the scrape.
+            app.MapWhen(MetricsEndpoint.Accepted, scrape =>
+            {
+                scrape.UseOpenTelemetryPrometheusScrapingEndpoint(MetricsEndpoint.Path);
+                scrape.Run(context =>
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return Task.CompletedTask;
+                });
+            });
+        }
+
         app.MapGrpcService<AuthorizationGrpcService>();
         app.MapGrpcService<SchemaGrpcService>();
         app.MapGrpcService<RelationshipGrpcService>();
@@ -76,9 +134,20 @@ public static class AuthzServerExtensions
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AuthzServer));
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            var metricsAddress = metrics?.Address;
             foreach (var address in addresses)
             {
-                Log.Listening(logger, address);
+                // The metrics listener is named on its own line: no gRPC client should be pointed at it.
+                if (new Uri(address) != metricsAddress)
+                {
+                    Log.Listening(logger, address);
+                }
+            }
+
+            if (metricsAddress is not null)
+            {
+                var scrape = new Uri(metricsAddress, MetricsEndpoint.Path);
+                Log.ServingMetrics(logger, scrape);
             }
         });
         return app;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using AuthzGrpc.Core;
 using AuthzGrpc.Cache;
@@ -25,7 +26,8 @@ namespace AuthzGrpc.Server.Services;
 /// change log.
 /// </summary>
 internal sealed class AuthorizationGrpcService(
-    EngineSync sync, EngineHolder holder, SharedGraph shared, AuthzStore store, IOptions<AuthzOptions> options, IHostApplicationLifetime lifetime)
+    EngineSync sync, EngineHolder holder, SharedGraph shared, AuthzStore store, IOptions<AuthzOptions> options,
+    IHostApplicationLifetime lifetime, AuthzMetrics metrics)
     : AuthorizationService.AuthorizationServiceBase
 {
     private readonly int _maxBatchCheckItems = options.Value.MaxBatchCheckItems;
@@ -34,7 +36,48 @@ internal sealed class AuthorizationGrpcService(
     // The last revision formatted, so a check at an unchanged revision does not format it again.
     private FormattedRevision _revision = new(-1, string.Empty);
 
+    // Check and BatchCheck are measured around the whole call, whatever answers it: the duration, and the decision or
+    // the failure (AuthzMetrics). The answering itself is DecideCheckAsync and DecideBatchCheckAsync.
     public override Task<CheckResponse> Check(CheckRequest request, ServerCallContext context)
+    {
+        var started = Stopwatch.GetTimestamp();
+        Task<CheckResponse> answer;
+        try
+        {
+            answer = DecideCheckAsync(request, context);
+        }
+        catch
+        {
+            metrics.RecordCheckFailed(CheckRpc.Check, request.Consistency, started);
+            throw;
+        }
+
+        if (answer.IsCompletedSuccessfully)
+        {
+            metrics.RecordCheck(CheckRpc.Check, request.Consistency, answer.Result.Decision, started);
+            return answer;
+        }
+
+        return MeasureCheckAsync(answer, request.Consistency, started);
+    }
+
+    public override async Task<BatchCheckResponse> BatchCheck(BatchCheckRequest request, ServerCallContext context)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var response = await DecideBatchCheckAsync(request, context).ConfigureAwait(false);
+            metrics.RecordBatchCheck(request.Consistency, response.Results, started);
+            return response;
+        }
+        catch
+        {
+            metrics.RecordCheckFailed(CheckRpc.BatchCheck, request.Consistency, started);
+            throw;
+        }
+    }
+
+    private Task<CheckResponse> DecideCheckAsync(CheckRequest request, ServerCallContext context)
     {
         if (RequestValidation.Check(request.Subject, request.Action, request.Resource) is { } violation)
         {
@@ -58,7 +101,7 @@ internal sealed class AuthorizationGrpcService(
         return pending.IsCompletedSuccessfully ? Task.FromResult(Answer(pending.Result, request)) : CheckAsync(pending, request);
     }
 
-    public override async Task<BatchCheckResponse> BatchCheck(BatchCheckRequest request, ServerCallContext context)
+    private async Task<BatchCheckResponse> DecideBatchCheckAsync(BatchCheckRequest request, ServerCallContext context)
     {
         var items = request.Items;
         if (items.Count > _maxBatchCheckItems)
@@ -283,6 +326,21 @@ internal sealed class AuthorizationGrpcService(
 
         // Not from the graph (unavailable, behind the token, rebuilding): the source of truth, caught up as asked.
         return Answer(await sync.EngineForAsync(request.Consistency, cancellationToken).ConfigureAwait(false), request);
+    }
+
+    private async Task<CheckResponse> MeasureCheckAsync(Task<CheckResponse> answer, Consistency? consistency, long started)
+    {
+        try
+        {
+            var response = await answer.ConfigureAwait(false);
+            metrics.RecordCheck(CheckRpc.Check, consistency, response.Decision, started);
+            return response;
+        }
+        catch
+        {
+            metrics.RecordCheckFailed(CheckRpc.Check, consistency, started);
+            throw;
+        }
     }
 
     private async Task<CheckResponse> CheckAsync(ValueTask<PermissionEngine> pending, CheckRequest request) =>

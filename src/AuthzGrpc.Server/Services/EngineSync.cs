@@ -25,11 +25,24 @@ internal sealed class EngineSync(AuthzStore store, EngineHolder holder, ILogger<
 
     private TaskCompletionSource _advanced = NewSignal();
 
+    // What the last reads of the store's newest revision found, kept for the metrics so a scrape costs no database call.
+    private long _newestCommitted;
+    private long _storeReadTimestamp;
+
     /// <summary>The lock around everything that moves the engine forward (writes and catch-up).</summary>
     public SemaphoreSlim WriteLock { get; } = new(1, 1);
 
     /// <summary>A task that completes the next time the engine moves to a newer revision (a write here or a catch-up).</summary>
     public Task Advanced => Volatile.Read(ref _advanced).Task;
+
+    /// <summary>
+    /// The newest revision this replica has seen the store commit: what the background poll and fully_consistent
+    /// requests last read (0 before the first read). The engine may be ahead of it (this replica's own writes).
+    /// </summary>
+    public long NewestCommittedRevision => Interlocked.Read(ref _newestCommitted);
+
+    /// <summary>When the store's newest revision was last read (<see cref="System.Diagnostics.Stopwatch"/> ticks); 0 before the first read.</summary>
+    public long StoreReadTimestamp => Interlocked.Read(ref _storeReadTimestamp);
 
     /// <summary>
     /// The engine to answer from under <paramref name="consistency"/>: the engine in force for <c>minimize_latency</c>
@@ -76,6 +89,7 @@ internal sealed class EngineSync(AuthzStore store, EngineHolder holder, ILogger<
     public async Task CatchUpAsync(CancellationToken cancellationToken)
     {
         var committed = await store.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
+        NoteStoreRevision(committed);
         if (holder.Current.Revision >= committed)
         {
             return;
@@ -195,6 +209,25 @@ internal sealed class EngineSync(AuthzStore store, EngineHolder holder, ILogger<
         return changed;
     }
 
+    /// <summary>Remembers that the store has committed <paramref name="committed"/>, read just now.</summary>
+    public void NoteStoreRevision(long committed)
+    {
+        // Only forward: a read that started earlier and finishes later must not move it back.
+        var seen = Interlocked.Read(ref _newestCommitted);
+        while (committed > seen)
+        {
+            var found = Interlocked.CompareExchange(ref _newestCommitted, committed, seen);
+            if (found == seen)
+            {
+                break;
+            }
+
+            seen = found;
+        }
+
+        Interlocked.Exchange(ref _storeReadTimestamp, System.Diagnostics.Stopwatch.GetTimestamp());
+    }
+
     /// <summary>With <see cref="WriteLock"/> held: puts a new engine in force and wakes whoever waits for a revision.</summary>
     public void SwapLocked(PermissionEngine engine)
     {
@@ -239,6 +272,7 @@ internal sealed class EngineSync(AuthzStore store, EngineHolder holder, ILogger<
     private async Task<PermissionEngine> FullyConsistentAsync(CancellationToken cancellationToken)
     {
         var committed = await store.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
+        NoteStoreRevision(committed);
         var engine = holder.Current;
         if (engine.Revision >= committed)
         {

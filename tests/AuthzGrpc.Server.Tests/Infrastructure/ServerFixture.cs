@@ -50,12 +50,18 @@ public sealed class ServerFixture : IAsyncLifetime
     /// Builds a server on a free loopback port with the given configuration on top of the defaults (pass
     /// <c>Authz:Storage:ConnectionString</c>, or the server uses <c>.data/authz.db</c> under the current directory).
     /// Its bootstrap admin key is <see cref="TestKeys.Admin"/> unless the settings give <c>Authz:Auth:BootstrapKey</c>
-    /// (empty: the server generates one into <c>bootstrap.key</c> beside the SQLite file).
+    /// (empty: the server generates one into <c>bootstrap.key</c> beside the SQLite file). Metrics are off unless the
+    /// settings give <c>Authz:MetricsUrl</c> (e.g. <c>http://127.0.0.1:0</c>): servers running side by side would all
+    /// want the default port.
     /// </summary>
     public static Task<WebApplication> BuildServerAsync(LogCapture logs, IDictionary<string, string?> settings) =>
         AuthzServer.BuildAsync([], builder =>
         {
-            var all = new Dictionary<string, string?> { ["Authz:Auth:BootstrapKey"] = TestKeys.Admin };
+            var all = new Dictionary<string, string?>
+            {
+                ["Authz:Auth:BootstrapKey"] = TestKeys.Admin,
+                [AuthzOptions.MetricsUrlKey] = string.Empty,
+            };
             foreach (var (key, value) in settings)
             {
                 all[key] = value;
@@ -68,6 +74,14 @@ public sealed class ServerFixture : IAsyncLifetime
             builder.Logging.AddProvider(logs);
         });
 
+    /// <summary>The gRPC address of a started server: its one address besides the metrics listener's, if any.</summary>
+    public static Uri GrpcAddress(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var metrics = app.Services.GetService<MetricsEndpoint>()?.Address;
+        return new Uri(app.Urls.Single(url => new Uri(url) != metrics));
+    }
+
     /// <inheritdoc/>
     public async Task InitializeAsync()
     {
@@ -78,7 +92,7 @@ public sealed class ServerFixture : IAsyncLifetime
             ["Authz:Storage:ConnectionString"] = $"Data Source={Path.Combine(_data, "authz.db")}",
         });
         await _app.StartAsync();
-        Address = new Uri(_app.Urls.Single());
+        Address = GrpcAddress(_app);
         _channel = TestKeys.Channel(Address, TestKeys.Admin);
     }
 

@@ -1,3 +1,4 @@
+using AuthzGrpc.Server.Hosting;
 using AuthzGrpc.Storage;
 using AuthzGrpc.Storage.Tests.Infrastructure;
 using AuthzGrpc.Testing;
@@ -26,7 +27,8 @@ public sealed class StoreServer : IAsyncDisposable
         Logs = logs;
         _settings = settings;
         _app = app;
-        Address = new Uri(app.Urls.Single());
+        Address = ServerFixture.GrpcAddress(app);
+        MetricsAddress = app.Services.GetService<MetricsEndpoint>()?.Address;
         Channel = TestKeys.Channel(Address, TestKeys.Admin);
     }
 
@@ -38,6 +40,9 @@ public sealed class StoreServer : IAsyncDisposable
 
     /// <summary>The address the server listens on.</summary>
     public Uri Address { get; }
+
+    /// <summary>The address of the metrics listener (scrape <c>/metrics</c> under it); null when metrics are off.</summary>
+    public Uri? MetricsAddress { get; }
 
     /// <summary>An h2c channel to the server that sends the admin key <see cref="TestKeys.Admin"/>.</summary>
     public GrpcChannel Channel { get; }
@@ -55,7 +60,7 @@ public sealed class StoreServer : IAsyncDisposable
     public IServiceProvider Services => (_app ?? throw new InvalidOperationException("the server is stopped")).Services;
 
     /// <summary>The server's store (to read what is stored, e.g. the audit log).</summary>
-    public AuthzStore Store => (_app ?? throw new InvalidOperationException("the server is stopped")).Services.GetRequiredService<AuthzStore>();
+    public AuthzStore Store => Services.GetRequiredService<AuthzStore>();
 
     /// <summary>
     /// Starts a server on <paramref name="database"/>; <paramref name="settings"/> go on top of the test defaults

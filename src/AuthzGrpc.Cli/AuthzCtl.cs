@@ -150,16 +150,27 @@ internal static class AuthzCtl
         var type = new Argument<string>("resource-type") { Description = "The type of resource to list" };
         var action = new Argument<string>("action") { Description = "The permission or relation" };
         var subject = new Argument<string>("subject") { Description = "The subject, type:id or type:id#relation" };
-        var command = new Command("lookup-resources", "List the resources of a type on which the subject has the action") { type, action, subject };
+        var page = new PageOptions();
+        var command = new Command("lookup-resources", "List the resources of a type on which the subject has the action") { type, action, subject, page.Limit, page.Cursor };
         command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async client =>
         {
-            var request = new LookupResourcesRequest { ResourceType = result.GetValue(type)!, Action = result.GetValue(action)!, Subject = ToSubject(result.GetValue(subject)!) };
+            var request = new LookupResourcesRequest
+            {
+                ResourceType = result.GetValue(type)!,
+                Action = result.GetValue(action)!,
+                Subject = ToSubject(result.GetValue(subject)!),
+                Limit = result.GetValue(page.Limit),
+                Cursor = result.GetValue(page.Cursor) ?? string.Empty,
+            };
             using var call = client.LookupResources(request, cancellationToken: cancellation);
+            var listed = new PageCount(request.Limit);
             await foreach (var reply in call.ResponseStream.ReadAllAsync(cancellation))
             {
                 output.WriteLine($"{reply.Resource.Type}:{reply.Resource.Id}");
+                listed.Add(reply.AfterResultCursor);
             }
 
+            listed.WriteNextCursor(output);
             return 0;
         }));
         return command;
@@ -170,17 +181,28 @@ internal static class AuthzCtl
         var resource = new Argument<string>("resource") { Description = "The resource, type:id" };
         var action = new Argument<string>("action") { Description = "The permission or relation" };
         var type = new Argument<string>("subject-type") { Description = "The type of subject to list" };
-        var command = new Command("lookup-subjects", "List the subjects of a type that have the action on the resource") { resource, action, type };
+        var page = new PageOptions();
+        var command = new Command("lookup-subjects", "List the subjects of a type that have the action on the resource") { resource, action, type, page.Limit, page.Cursor };
         command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async client =>
         {
-            var request = new LookupSubjectsRequest { Resource = ToObject(result.GetValue(resource)!), Action = result.GetValue(action)!, SubjectType = result.GetValue(type)! };
+            var request = new LookupSubjectsRequest
+            {
+                Resource = ToObject(result.GetValue(resource)!),
+                Action = result.GetValue(action)!,
+                SubjectType = result.GetValue(type)!,
+                Limit = result.GetValue(page.Limit),
+                Cursor = result.GetValue(page.Cursor) ?? string.Empty,
+            };
             using var call = client.LookupSubjects(request, cancellationToken: cancellation);
+            var listed = new PageCount(request.Limit);
             await foreach (var reply in call.ResponseStream.ReadAllAsync(cancellation))
             {
                 var excluded = reply.ExcludedSubjects.Count == 0 ? string.Empty : $" except {string.Join(", ", reply.ExcludedSubjects.Select(Describe))}";
                 output.WriteLine(Describe(reply.Subject) + excluded);
+                listed.Add(reply.AfterResultCursor);
             }
 
+            listed.WriteNextCursor(output);
             return 0;
         }));
         return command;
@@ -266,6 +288,42 @@ internal static class AuthzCtl
     {
         var parsed = Core.Model.SubjectRef.Parse(text);
         return new V1.SubjectRef { Object = new V1.ObjectRef { Type = parsed.Type, Id = parsed.Id }, Relation = parsed.Relation ?? string.Empty };
+    }
+
+    // --limit and --cursor of the lookup commands (a new pair per command: an option belongs to one command).
+    private sealed class PageOptions
+    {
+        public Option<uint> Limit { get; } = new("--limit")
+        {
+            Description = "List at most this many (a page; the server caps it, 1000 by default); 0, the default, lists all. " +
+                "When the page is full, the last line is 'next cursor: <cursor>'",
+        };
+
+        public Option<string?> Cursor { get; } = new("--cursor")
+        {
+            Description = "Resume after the result a cursor came from (the <cursor> of a 'next cursor:' line of the same lookup)",
+        };
+    }
+
+    // Counts a page as it is printed; a full page may have more after it, so it ends with the cursor that resumes it.
+    private sealed class PageCount(uint limit)
+    {
+        private uint _count;
+        private string _lastCursor = string.Empty;
+
+        public void Add(string afterResultCursor)
+        {
+            _count++;
+            _lastCursor = afterResultCursor;
+        }
+
+        public void WriteNextCursor(TextWriter output)
+        {
+            if (limit > 0 && _count == limit)
+            {
+                output.WriteLine($"next cursor: {_lastCursor}");
+            }
+        }
     }
 
     // The server address and the key to send, as parsed from the command line.

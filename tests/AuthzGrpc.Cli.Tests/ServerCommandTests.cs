@@ -57,6 +57,59 @@ public sealed class ServerCommandTests : IAsyncLifetime
         Assert.Equal(["user:olivia"], output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
+    [Fact]
+    public async Task LookupResources_WithLimit_PagesThroughTheListWithTheNextCursor()
+    {
+        var listed = new List<string>();
+        var pages = 0;
+        string[] lines;
+        for (string? cursor = null; ; cursor = lines[^1]["next cursor: ".Length..])
+        {
+            Assert.True(++pages <= 3, "paging does not end");
+            var (exit, output, error) = await Run(["lookup-resources", "project", "view", "user:olivia", "--limit", "1", .. cursor is null ? Array.Empty<string>() : ["--cursor", cursor]]);
+            Assert.True(exit == 0, error);
+            lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            listed.AddRange(lines.Where(l => !l.StartsWith("next cursor: ", StringComparison.Ordinal)));
+            if (lines.Length == 0 || !lines[^1].StartsWith("next cursor: ", StringComparison.Ordinal))
+            {
+                break;
+            }
+        }
+
+        // olivia views two projects: two full pages of one, each ending with its cursor, then an empty last page.
+        Assert.Equal(["project:payments", "project:storefront"], listed);
+        Assert.Equal(3, pages);
+    }
+
+    [Fact]
+    public async Task LookupSubjects_WithLimitAndCursor_ResumesAfterTheCursor()
+    {
+        var first = await Run("lookup-subjects", "project:payments", "manage_members", "user", "--limit", "2");
+        var cursor = first.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]["next cursor: ".Length..];
+        var rest = await Run("lookup-subjects", "project:payments", "manage_members", "user", "--limit", "2", "--cursor", cursor);
+
+        Assert.Equal(0, first.Exit);
+        Assert.Equal(["user:aaron", "user:olivia", $"next cursor: {cursor}"], first.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(0, rest.Exit);
+        Assert.Equal(["user:paul"], rest.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public async Task Lookup_BadPageOptions_ExitOneWithAMessage()
+    {
+        // One server for the three: each test of this class starts a server process of its own.
+        var cursor = await Run("lookup-resources", "project", "view", "user:olivia", "--cursor", "not-a-cursor");
+        var overCap = await Run("lookup-resources", "project", "view", "user:olivia", "--limit", "1001");
+        var negative = await Run("lookup-subjects", "project:payments", "view", "user", "--limit", "-1");
+
+        Assert.Equal((1, string.Empty), (cursor.Exit, cursor.Output));
+        Assert.StartsWith("InvalidArgument: cursor: ", cursor.Error, StringComparison.Ordinal);
+        Assert.Equal((1, string.Empty), (overCap.Exit, overCap.Output));
+        Assert.StartsWith("InvalidArgument: limit: is 1001", overCap.Error, StringComparison.Ordinal);
+        Assert.Equal(1, negative.Exit);
+        Assert.Contains("'-1' for option '--limit'", negative.Error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("project", "view", "user:olivia", "'project' is not an object")]
     [InlineData("project:storefront", "view", "olivia", "'olivia' is not a subject")]

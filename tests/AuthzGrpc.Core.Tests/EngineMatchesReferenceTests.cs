@@ -99,10 +99,29 @@ public sealed class EngineMatchesReferenceTests(ITestOutputHelper output)
             {
                 Assert.Fail(Describe(seed, model, stored, $"LookupResources {resource.Type}#{permission}@{user}: reference [{string.Join(",", expected)}], engine [{string.Join(",", actual)}]"));
             }
+
+            foreach (var limit in PageSizes)
+            {
+                var paged = Paged(limit, (after, l) => engine.LookupResources(resource.Type, permission, user, after, l).Select(o => o.Id).ToList());
+                if (!paged.SequenceEqual(actual))
+                {
+                    Assert.Fail(Describe(seed, model, stored, $"LookupResources {resource.Type}#{permission}@{user} in pages of {limit}: [{string.Join(",", paged)}], unpaged [{string.Join(",", actual)}]"));
+                }
+            }
         }
 
         var lookup = engine.LookupSubjects(resource, permission, "user");
         var everyone = lookup.Subjects.Any(s => s.IsWildcard);
+        foreach (var limit in PageSizes)
+        {
+            var paged = Paged(limit, (after, l) => engine.LookupSubjects(resource, permission, "user", after, l).Subjects.Select(s => s.Id).ToList());
+            var first = engine.LookupSubjects(resource, permission, "user", null, limit);
+            if (!paged.SequenceEqual(lookup.Subjects.Select(s => s.Id)) || !first.ExcludedFromWildcard.SequenceEqual(lookup.ExcludedFromWildcard))
+            {
+                Assert.Fail(Describe(seed, model, stored, $"LookupSubjects {resource}#{permission} in pages of {limit}: [{string.Join(",", paged)}] minus [{string.Join(",", first.ExcludedFromWildcard)}], unpaged [{string.Join(",", lookup.Subjects)}] minus [{string.Join(",", lookup.ExcludedFromWildcard)}]"));
+            }
+        }
+
         var anyone = new SubjectRef("user", "never_stored");
         if (everyone != reference.Check(resource, permission, anyone))
         {
@@ -116,6 +135,30 @@ public sealed class EngineMatchesReferenceTests(ITestOutputHelper output)
             {
                 Assert.Fail(Describe(seed, model, stored, $"LookupSubjects {resource}#{permission}: {user} listed={listed}, reference disagrees; got [{string.Join(",", lookup.Subjects)}] minus [{string.Join(",", lookup.ExcludedFromWildcard)}]"));
             }
+        }
+    }
+
+    private static readonly int[] PageSizes = [1, 2, 3];
+
+    // Every id a lookup returns in pages of `limit`, each page starting strictly after the last id of the one before,
+    // until a page comes back short. A page longer than the limit, or one that does not move past `after`, fails at
+    // once: it would hide a bug, or never end.
+    private static List<string> Paged(int limit, Func<string?, int, List<string>> page)
+    {
+        var all = new List<string>();
+        string? after = null;
+        while (true)
+        {
+            var ids = page(after, limit);
+            Assert.True(ids.Count <= limit, $"a page of limit {limit} held {ids.Count}");
+            Assert.True(after is null || ids.Count == 0 || string.CompareOrdinal(ids[0], after) > 0, $"a page after '{after}' began with '{ids.FirstOrDefault()}'");
+            all.AddRange(ids);
+            if (ids.Count < limit)
+            {
+                return all;
+            }
+
+            after = ids[^1];
         }
     }
 

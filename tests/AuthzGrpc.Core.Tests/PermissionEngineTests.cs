@@ -314,6 +314,42 @@ public sealed class PermissionEngineTests
     }
 
     [Fact]
+    public void LookupSubjects_Paged_PutsTheWildcardWithItsExclusionsOnTheFirstPage()
+    {
+        using var engine = NewEngine(
+            "group:public#member@user:*",
+            "group:eng#member@user:alice",
+            "group:eng#member@user:bob",
+            "folder:f#viewer@group:public#member",
+            "folder:f#viewer@group:eng#member",
+            "folder:f#banned@user:mallory");
+        var folder = ObjectRef.Parse("folder:f");
+
+        var first = engine.LookupSubjects(folder, "view", "user", afterId: null, limit: 1);
+        var second = engine.LookupSubjects(folder, "view", "user", afterId: "*", limit: 1);
+        var third = engine.LookupSubjects(folder, "view", "user", afterId: "alice", limit: 1);
+        var last = engine.LookupSubjects(folder, "view", "user", afterId: "bob", limit: 1);
+
+        Assert.Equal(["user:*"], first.Subjects.Select(s => s.ToString()));
+        Assert.Equal(["user:mallory"], first.ExcludedFromWildcard.Select(s => s.ToString()));
+        Assert.Equal(["user:alice"], second.Subjects.Select(s => s.ToString()));
+        Assert.Empty(second.ExcludedFromWildcard);
+        Assert.Equal(["user:bob"], third.Subjects.Select(s => s.ToString()));
+        Assert.Empty(last.Subjects);
+    }
+
+    [Fact]
+    public void LookupResources_AfterAnIdNotStored_StartsAtTheNextIdInOrdinalOrder()
+    {
+        using var engine = NewEngine("folder:a#viewer@user:olivia", "folder:B#viewer@user:olivia", "folder:c#viewer@user:olivia");
+
+        var found = engine.LookupResources("folder", "view", SubjectRef.Parse("user:olivia"), afterId: "a0", limit: 0).Select(o => o.Id);
+
+        // Ordinal: "B" < "a" < "a0" < "c".
+        Assert.Equal(["c"], found);
+    }
+
+    [Fact]
     public void Check_OnASubjectSetItself_IsAllowed_EvenIfNeverStored()
     {
         using var engine = NewEngine();

@@ -7,13 +7,17 @@ using static AuthzGrpc.Server.Tests.Infrastructure.Requests;
 namespace AuthzGrpc.Server.Tests;
 
 /// <summary>
-/// Malformed and refused writes and reads of the Schema and Relationship services, against a server with the default
-/// model and demo data (one per provider, shared by the cases): each gets its precise status with a message naming
+/// Malformed and refused writes and reads of the Schema and Relationship services, and bad pages of the lookups,
+/// against a server with the default model and demo data (one per provider, shared by the cases): each gets its precise status with a message naming
 /// the problem — never UNKNOWN — and the stored data is unchanged afterwards.
 /// </summary>
 public sealed class BadInputTests(BadInputTests.Servers servers) : IClassFixture<BadInputTests.Servers>
 {
     private static readonly string TenKilobytes = new('a', 10 * 1024);
+
+    // Declared before Cases, whose initializer reads them.
+    private static readonly LookupResourcesRequest OliviasProjects = LookupResources("user:olivia|view|project");
+    private static readonly LookupSubjectsRequest StorefrontViewers = LookupSubjects("project:storefront|view|user");
 
     /// <summary>A malformed or refused call: what it sends, the status it must get, a fragment of the message.</summary>
     private sealed record Case(Func<StoreServer, Task> Call, StatusCode Status, string Fragment);
@@ -94,6 +98,26 @@ public sealed class BadInputTests(BadInputTests.Servers servers) : IClassFixture
             Filter = Filter("project"),
             Preconditions = { MustNotMatch(Filter("project", "storefront")) },
         }, StatusCode.FailedPrecondition, "preconditions[0] failed"),
+
+        // ---- LookupResources / LookupSubjects: pages ----
+        ["lookup resources: limit above the cap"] = ResourcesPage(Page(OliviasProjects, 1001), StatusCode.InvalidArgument, "limit: is 1001; the limit is 1000"),
+        ["lookup subjects: limit above the cap"] = SubjectsPage(Page(StorefrontViewers, 5000), StatusCode.InvalidArgument, "limit: is 5000"),
+        ["lookup resources: malformed cursor"] = ResourcesPage(Page(OliviasProjects, 0, "%%%"), StatusCode.InvalidArgument, "cursor: is not a cursor"),
+        ["lookup subjects: malformed cursor"] = SubjectsPage(Page(StorefrontViewers, 0, "djEgMSBmb28"), StatusCode.InvalidArgument, "cursor: is not a cursor"),
+        ["lookup resources: altered cursor"] = ResourcesPage(async s =>
+        {
+            var cursor = await FirstCursorAsync(s, OliviasProjects);
+            var middle = cursor.Length / 2;
+            return Page(OliviasProjects, 0, cursor[..middle] + (cursor[middle] == 'x' ? 'y' : 'x') + cursor[(middle + 1)..]);
+        }, StatusCode.InvalidArgument, "cursor: "),
+        ["lookup resources: cursor of another subject"] = ResourcesPage(async s =>
+        {
+            var devons = OliviasProjects.Clone();
+            devons.Subject = Subject("user:devon");
+            return Page(OliviasProjects, 0, await FirstCursorAsync(s, devons));
+        }, StatusCode.InvalidArgument, "cursor: belongs to another request"),
+        ["lookup subjects: cursor of a LookupResources"] = SubjectsPage(async s => Page(StorefrontViewers, 0, await FirstCursorAsync(s, OliviasProjects)),
+            StatusCode.InvalidArgument, "cursor: belongs to another request"),
     };
 
     public static TheoryData<string, string> All()
@@ -146,6 +170,33 @@ public sealed class BadInputTests(BadInputTests.Servers servers) : IClassFixture
             using var call = s.Relationships.ReadRelationships(new ReadRelationshipsRequest { Filter = filter });
             await call.ResponseStream.ReadAllAsync().ToListAsync();
         }, status, fragment);
+
+    private static Case ResourcesPage(LookupResourcesRequest request, StatusCode status, string fragment) =>
+        ResourcesPage(_ => Task.FromResult(request), status, fragment);
+
+    private static Case SubjectsPage(LookupSubjectsRequest request, StatusCode status, string fragment) =>
+        SubjectsPage(_ => Task.FromResult(request), status, fragment);
+
+    private static Case ResourcesPage(Func<StoreServer, Task<LookupResourcesRequest>> request, StatusCode status, string fragment) =>
+        new(async s =>
+        {
+            using var call = s.Authorization.LookupResources(await request(s));
+            await call.ResponseStream.ReadAllAsync().ToListAsync();
+        }, status, fragment);
+
+    private static Case SubjectsPage(Func<StoreServer, Task<LookupSubjectsRequest>> request, StatusCode status, string fragment) =>
+        new(async s =>
+        {
+            using var call = s.Authorization.LookupSubjects(await request(s));
+            await call.ResponseStream.ReadAllAsync().ToListAsync();
+        }, status, fragment);
+
+    // The cursor after the first result of a well-formed lookup, as the server issues it.
+    private static async Task<string> FirstCursorAsync(StoreServer server, LookupResourcesRequest request)
+    {
+        using var call = server.Authorization.LookupResources(Page(request, 1));
+        return (await call.ResponseStream.ReadAllAsync().FirstAsync()).AfterResultCursor;
+    }
 
     // A valid update that the broken preconditions must keep from committing.
     private static WriteRelationshipsRequest WithPreconditions(params Precondition[] preconditions)

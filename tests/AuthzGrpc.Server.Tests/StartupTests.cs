@@ -68,6 +68,20 @@ public sealed class StartupTests : IDisposable
         Assert.Contains("MaxBatchCheckItems", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("100001")]
+    public async Task Build_InvalidLookupLimit_FailsNamingTheOption(string value)
+    {
+        var schema = Write("ok.zed", "definition user {}\n");
+        var settings = Settings(schema, "");
+        settings["Authz:MaxLookupLimit"] = value;
+
+        var error = await Assert.ThrowsAsync<ModelLoadException>(() => ServerFixture.BuildServerAsync(new LogCapture(), settings));
+
+        Assert.Contains("MaxLookupLimit", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Build_UnknownStorageProvider_FailsNamingTheOption()
     {

@@ -1,3 +1,4 @@
+using AuthzGrpc.Server.Services;
 using AuthzGrpc.Server.Tests.Infrastructure;
 using AuthzGrpc.V1;
 using Google.Rpc;
@@ -79,6 +80,15 @@ public sealed class ValidationTests(ServerFixture server) : ServerTest(server)
         { "bad resource type", new LookupResourcesRequest { Subject = Subject("user:devon"), Action = "view", ResourceType = "Project!" }, "resource_type" },
         { "unknown resource type", new LookupResourcesRequest { Subject = Subject("user:devon"), Action = "view", ResourceType = "spaceship" }, null },
         { "unknown permission", new LookupResourcesRequest { Subject = Subject("user:devon"), Action = "teleport", ResourceType = "project" }, null },
+        { "limit above the cap", new LookupResourcesRequest { Subject = Subject("user:devon"), Action = "view", ResourceType = "project", Limit = 1001 }, "limit" },
+        { "cursor not base64url", DevonsProjects("not a cursor!"), "cursor" },
+        { "cursor of 2000 characters", DevonsProjects(new string('A', 2000)), "cursor" },
+        { "cursor of another version", DevonsProjects(Base64Url("v2 1 0011223344556677 storefront 0011223344556677")), "cursor" },
+        { "cursor with a bad checksum", DevonsProjects(Base64Url($"v1 1 {LookupCursor.RequestHash(DevonsProjects(""))} storefront 0011223344556677")), "cursor" },
+        { "cursor of another subject", DevonsProjects(LookupCursor.Encode(1, LookupCursor.RequestHash(new LookupResourcesRequest { Subject = Subject("user:olivia"), Action = "view", ResourceType = "project" }), "storefront")), "cursor" },
+        { "cursor of a LookupSubjects", DevonsProjects(LookupCursor.Encode(1, LookupCursor.RequestHash(StorefrontViewers("")), "devon")), "cursor" },
+        { "cursor at an uncommitted revision", DevonsProjects(LookupCursor.Encode(1_000_000, LookupCursor.RequestHash(DevonsProjects("")), "storefront")), "cursor" },
+        { "cursor after the wildcard", DevonsProjects(LookupCursor.Encode(1, LookupCursor.RequestHash(DevonsProjects("")), "*")), "cursor" },
     };
 
     [Theory]
@@ -99,6 +109,11 @@ public sealed class ValidationTests(ServerFixture server) : ServerTest(server)
         { "missing subject type", new LookupSubjectsRequest { Resource = Requests.Object("project:storefront"), Action = "view" }, "subject_type" },
         { "unknown subject type", new LookupSubjectsRequest { Resource = Requests.Object("project:storefront"), Action = "view", SubjectType = "robot" }, null },
         { "unknown permission", new LookupSubjectsRequest { Resource = Requests.Object("project:storefront"), Action = "teleport", SubjectType = "user" }, null },
+        { "limit above the cap", new LookupSubjectsRequest { Resource = Requests.Object("project:storefront"), Action = "view", SubjectType = "user", Limit = uint.MaxValue }, "limit" },
+        { "cursor not base64url", StorefrontViewers("a+b/c="), "cursor" },
+        { "cursor of another resource", StorefrontViewers(LookupCursor.Encode(1, LookupCursor.RequestHash(new LookupSubjectsRequest { Resource = Requests.Object("project:payments"), Action = "view", SubjectType = "user" }), "devon")), "cursor" },
+        { "cursor of a LookupResources", StorefrontViewers(LookupCursor.Encode(1, LookupCursor.RequestHash(DevonsProjects("")), "storefront")), "cursor" },
+        { "cursor at an uncommitted revision", StorefrontViewers(LookupCursor.Encode(1_000_000, LookupCursor.RequestHash(StorefrontViewers("")), "devon")), "cursor" },
     };
 
     [Theory]
@@ -128,6 +143,14 @@ public sealed class ValidationTests(ServerFixture server) : ServerTest(server)
         Assert.Equal(field, Assert.Single(violations).Field);
         Assert.StartsWith(field + ": ", error.Status.Detail, StringComparison.Ordinal);
     }
+
+    private static LookupResourcesRequest DevonsProjects(string cursor) =>
+        new() { Subject = Subject("user:devon"), Action = "view", ResourceType = "project", Cursor = cursor };
+
+    private static LookupSubjectsRequest StorefrontViewers(string cursor) =>
+        new() { Resource = Requests.Object("project:storefront"), Action = "view", SubjectType = "user", Cursor = cursor };
+
+    private static string Base64Url(string text) => System.Buffers.Text.Base64Url.EncodeToString(System.Text.Encoding.ASCII.GetBytes(text));
 
     private static CheckRequest With(CheckRequest request, Action<CheckRequest> change)
     {

@@ -4,19 +4,28 @@ using AuthzGrpc.Core.Schema;
 namespace AuthzGrpc.Core.Engine;
 
 /// <summary>The answer of <see cref="PermissionEngine.LookupSubjects"/>.</summary>
-/// <param name="Subjects">The subjects that have the permission, ordered by id; <c>type:*</c> when a wildcard grants it to everyone.</param>
-/// <param name="ExcludedFromWildcard">When <c>type:*</c> is listed: the stored subjects it does not include.</param>
+/// <param name="Subjects">
+/// The subjects that have the permission, ordered by id; <c>type:*</c> (which sorts before every id) when a wildcard
+/// grants it to everyone.
+/// </param>
+/// <param name="ExcludedFromWildcard">When <c>type:*</c> is listed: the stored subjects it does not include; otherwise empty.</param>
 public sealed record SubjectLookup(IReadOnlyList<SubjectRef> Subjects, IReadOnlyList<SubjectRef> ExcludedFromWildcard);
 
 public sealed partial class PermissionEngine
 {
     /// <summary>
     /// Every object of <paramref name="resourceType"/> on which <paramref name="subject"/> has <paramref name="permission"/>,
-    /// ordered by id. Candidates come from the precomputed indexes — the objects where the subject (or a set it is in)
-    /// is stored, and their descendants — so the cost follows the subject's reach, not the number of objects.
+    /// ordered by id (ordinal). Candidates come from the precomputed indexes — the objects where the subject (or a set it
+    /// is in) is stored, and their descendants — so the cost follows the subject's reach, not the number of objects.
+    /// <para>
+    /// A page: only ids strictly after <paramref name="afterId"/> (null: from the first), and at most
+    /// <paramref name="limit"/> of them (0: all). Candidates are put in id order before any is evaluated, so a page
+    /// evaluates the candidates up to its last result and no further.
+    /// </para>
     /// </summary>
-    public IReadOnlyList<ObjectRef> LookupResources(string resourceType, string permission, SubjectRef subject)
+    public IReadOnlyList<ObjectRef> LookupResources(string resourceType, string permission, SubjectRef subject, string? afterId = null, int limit = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
         var member = ResolveMember(resourceType, permission);
         return Read(() =>
         {
@@ -58,26 +67,36 @@ public sealed partial class PermissionEngine
             }
 
             var results = new List<ObjectRef>();
-            foreach (var candidate in candidates)
+            foreach (var candidate in InIdOrderAfter(candidates, member.Owner.Index, afterId))
             {
-                if (_graph[candidate].Type == member.Owner.Index && EvalMember(candidate, member, in context, 0, null))
+                if (EvalMember(candidate, member, in context, 0, null))
                 {
                     results.Add(_graph.DescribeObject(candidate));
+                    if (results.Count == limit)
+                    {
+                        break;
+                    }
                 }
             }
 
-            results.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
             return results;
         });
     }
 
     /// <summary>
     /// Every subject of <paramref name="subjectType"/> that has <paramref name="permission"/> on <paramref name="resource"/>,
-    /// ordered by id. When a wildcard grants it to every object of the type, <c>type:*</c> is listed too, and
-    /// <see cref="SubjectLookup.ExcludedFromWildcard"/> names the stored subjects it does not reach (an exclusion).
+    /// ordered by id (ordinal). When a wildcard grants it to every object of the type, <c>type:*</c> is listed too (first:
+    /// <c>*</c> sorts before every id), and <see cref="SubjectLookup.ExcludedFromWildcard"/> names the stored subjects it
+    /// does not reach (an exclusion).
+    /// <para>
+    /// A page: only ids strictly after <paramref name="afterId"/> (null: from the first; <c>*</c>: after the wildcard),
+    /// and at most <paramref name="limit"/> of them (0: all). A page that lists <c>type:*</c> evaluates every candidate,
+    /// to name the excluded ones; any other page evaluates the candidates up to its last result and no further.
+    /// </para>
     /// </summary>
-    public SubjectLookup LookupSubjects(ObjectRef resource, string permission, string subjectType)
+    public SubjectLookup LookupSubjects(ObjectRef resource, string permission, string subjectType, string? afterId = null, int limit = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
         var member = ResolveMember(resource.Type, permission);
         if (!_graph.Schema.TryGetType(subjectType, out var wanted))
         {
@@ -91,33 +110,57 @@ public sealed partial class PermissionEngine
             var wildcardNode = _graph.FindWildcard(wanted.Index);
             var wildcardReach = _graph.Membership.Reach(wildcardNode);
 
-            // "Anyone": a subject of the type stored nowhere on the way, which only wildcards can reach.
+            // "Anyone": a subject of the type stored nowhere on the way, which only wildcards can reach. `*` sorts
+            // before every id, so the wildcard belongs to the page that starts from the first.
             var anyone = new SubjectContext(-1, -1, -1, wildcardNode, wildcardReach, wildcardReach, false);
-            var everyone = wildcardSeen && EvalMember(root, member, in anyone, 0, null);
+            var everyone = afterId is null && wildcardSeen && EvalMember(root, member, in anyone, 0, null);
             var allowed = new List<SubjectRef>();
             var excluded = new List<SubjectRef>();
-            foreach (var candidate in candidates)
-            {
-                var context = new SubjectContext(candidate, candidate, -1, wildcardNode, _graph.Membership.Reach(candidate), wildcardReach, false);
-                if (EvalMember(root, member, in context, 0, null))
-                {
-                    allowed.Add(_graph.DescribeSubject(candidate));
-                }
-                else if (everyone)
-                {
-                    excluded.Add(_graph.DescribeSubject(candidate));
-                }
-            }
-
             if (everyone)
             {
                 allowed.Add(new SubjectRef(wanted.Name, Identifiers.Wildcard));
             }
 
-            allowed.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
-            excluded.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
+            foreach (var candidate in InIdOrderAfter(candidates, wanted.Index, afterId))
+            {
+                var context = new SubjectContext(candidate, candidate, -1, wildcardNode, _graph.Membership.Reach(candidate), wildcardReach, false);
+                if (!EvalMember(root, member, in context, 0, null))
+                {
+                    if (everyone)
+                    {
+                        excluded.Add(_graph.DescribeSubject(candidate));
+                    }
+                }
+                else if (limit == 0 || allowed.Count < limit)
+                {
+                    allowed.Add(_graph.DescribeSubject(candidate));
+                }
+                else if (!everyone)
+                {
+                    // The page is full; only the wildcard's exclusions needed the remaining candidates.
+                    break;
+                }
+            }
+
             return new SubjectLookup(allowed, excluded);
         });
+    }
+
+    // The candidates of one type with an id strictly after `afterId`, in id order: a page walks them from the front and
+    // stops at its limit, so the candidates after the page are never evaluated.
+    private List<int> InIdOrderAfter(HashSet<int> candidates, int type, string? afterId)
+    {
+        var ordered = new List<int>(candidates.Count);
+        foreach (var candidate in candidates)
+        {
+            if (_graph[candidate].Type == type && (afterId is null || string.CompareOrdinal(_graph[candidate].Id, afterId) > 0))
+            {
+                ordered.Add(candidate);
+            }
+        }
+
+        ordered.Sort((a, b) => string.CompareOrdinal(_graph[a].Id, _graph[b].Id));
+        return ordered;
     }
 
     // Walks the resource, its ancestors and the objects of the subject sets stored on them, collecting every

@@ -36,6 +36,15 @@ public sealed class AuthzOptions
     public int MaxBatchCheckItems { get; set; } = 1000;
 
     /// <summary>
+    /// The largest <c>limit</c> a LookupResources or LookupSubjects request may ask for (<c>Authz:MaxLookupLimit</c>): a
+    /// larger one is rejected with INVALID_ARGUMENT, so one page never holds more. Default 1000. A request without a
+    /// limit (0) still streams every result: capping it would cut old clients' lists short without telling them, and
+    /// the engine computes the candidates of the whole answer either way.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxLookupLimit { get; set; } = 1000;
+
+    /// <summary>
     /// The most updates one WriteRelationships may carry (<c>Authz:MaxWriteBatch</c>); a larger batch is rejected with
     /// INVALID_ARGUMENT. Default 1000.
     /// </summary>

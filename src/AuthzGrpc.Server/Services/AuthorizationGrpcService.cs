@@ -31,6 +31,7 @@ internal sealed class AuthorizationGrpcService(
     : AuthorizationService.AuthorizationServiceBase
 {
     private readonly int _maxBatchCheckItems = options.Value.MaxBatchCheckItems;
+    private readonly int _maxLookupLimit = options.Value.MaxLookupLimit;
     private readonly TimeSpan _pollInterval = TimeSpan.FromMilliseconds(options.Value.SyncIntervalMilliseconds);
 
     // The last revision formatted, so a check at an unchanged revision does not format it again.
@@ -188,18 +189,24 @@ internal sealed class AuthorizationGrpcService(
     public override async Task LookupResources(
         LookupResourcesRequest request, IServerStreamWriter<LookupResourcesResponse> responseStream, ServerCallContext context)
     {
-        if (RequestValidation.LookupResources(request) is { } violation)
+        if (RequestValidation.LookupResources(request, _maxLookupLimit) is { } violation)
         {
             RequestValidation.Throw(violation);
         }
 
-        var engine = await sync.EngineForAsync(request.Consistency, context.CancellationToken).ConfigureAwait(false);
-        var revision = CurrentRevision(engine);
-        var resources = engine.LookupResources(request.ResourceType, request.Action, ProtoMapping.ToModel(request.Subject));
+        var page = await StartPageAsync(
+            LookupCursor.RequestHash(request), request.Cursor, wildcardAllowed: false, request.Consistency, context.CancellationToken).ConfigureAwait(false);
+        var resources = page.Engine.LookupResources(
+            request.ResourceType, request.Action, ProtoMapping.ToModel(request.Subject), page.AfterId, (int)request.Limit);
         foreach (var resource in resources)
         {
             await responseStream.WriteAsync(
-                new LookupResourcesResponse { Resource = ProtoMapping.ToProto(resource), Revision = revision },
+                new LookupResourcesResponse
+                {
+                    Resource = ProtoMapping.ToProto(resource),
+                    Revision = page.RevisionText,
+                    AfterResultCursor = page.CursorAfter(resource.Id),
+                },
                 context.CancellationToken).ConfigureAwait(false);
         }
     }
@@ -207,17 +214,23 @@ internal sealed class AuthorizationGrpcService(
     public override async Task LookupSubjects(
         LookupSubjectsRequest request, IServerStreamWriter<LookupSubjectsResponse> responseStream, ServerCallContext context)
     {
-        if (RequestValidation.LookupSubjects(request) is { } violation)
+        if (RequestValidation.LookupSubjects(request, _maxLookupLimit) is { } violation)
         {
             RequestValidation.Throw(violation);
         }
 
-        var engine = await sync.EngineForAsync(request.Consistency, context.CancellationToken).ConfigureAwait(false);
-        var revision = CurrentRevision(engine);
-        var lookup = engine.LookupSubjects(ProtoMapping.ToModel(request.Resource), request.Action, request.SubjectType);
+        var page = await StartPageAsync(
+            LookupCursor.RequestHash(request), request.Cursor, wildcardAllowed: true, request.Consistency, context.CancellationToken).ConfigureAwait(false);
+        var lookup = page.Engine.LookupSubjects(
+            ProtoMapping.ToModel(request.Resource), request.Action, request.SubjectType, page.AfterId, (int)request.Limit);
         foreach (var subject in lookup.Subjects)
         {
-            var response = new LookupSubjectsResponse { Subject = ProtoMapping.ToProto(subject), Revision = revision };
+            var response = new LookupSubjectsResponse
+            {
+                Subject = ProtoMapping.ToProto(subject),
+                Revision = page.RevisionText,
+                AfterResultCursor = page.CursorAfter(subject.Id),
+            };
             if (subject.IsWildcard)
             {
                 foreach (var excluded in lookup.ExcludedFromWildcard)
@@ -343,6 +356,50 @@ internal sealed class AuthorizationGrpcService(
         }
     }
 
+    // Reads a lookup's cursor (INVALID_ARGUMENT when it is not one of this request's) and picks the engine to answer the
+    // page from.
+    private async Task<LookupPage> StartPageAsync(
+        string requestHash, string cursor, bool wildcardAllowed, Consistency? requested, CancellationToken cancellationToken)
+    {
+        var start = LookupCursor.Decode(cursor, requestHash, wildcardAllowed);
+        var engine = await EngineForPageAsync(requested, start, cancellationToken).ConfigureAwait(false);
+
+        // Read before evaluating: the page reflects at least this revision, and its cursors carry it.
+        return new LookupPage(engine, engine.Revision, requestHash, start?.AfterId);
+    }
+
+    // The engine for a lookup page: as the request's consistency asks, and, when resuming, at least at the revision the
+    // cursor carries — so a page never answers from an older state than the page before it. A cursor revision the store
+    // has not committed is the cursor's fault (another deployment's), not a consistency token's.
+    private async Task<PermissionEngine> EngineForPageAsync(Consistency? requested, LookupCursor.Position? start, CancellationToken cancellationToken)
+    {
+        if (start is not { } position)
+        {
+            return await sync.EngineForAsync(requested, cancellationToken).ConfigureAwait(false);
+        }
+
+        var cursorDecides = requested?.RequirementCase switch
+        {
+            Consistency.RequirementOneofCase.FullyConsistent => !requested.FullyConsistent,
+            Consistency.RequirementOneofCase.AtLeast => EngineSync.ParseRevision(requested.AtLeast, "consistency.at_least") < position.Revision,
+            _ => true,
+        };
+        if (!cursorDecides)
+        {
+            return await sync.EngineForAsync(requested, cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            var atCursor = new Consistency { AtLeast = position.Revision.ToString(CultureInfo.InvariantCulture) };
+            return await sync.EngineForAsync(atCursor, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AuthzException e) when (e.Kind == AuthzErrorKind.FailedPrecondition)
+        {
+            throw LookupCursor.NotCommitted(position.Revision);
+        }
+    }
+
     private async Task<CheckResponse> CheckAsync(ValueTask<PermissionEngine> pending, CheckRequest request) =>
         Answer(await pending.ConfigureAwait(false), request);
 
@@ -378,4 +435,12 @@ internal sealed class AuthorizationGrpcService(
     }
 
     private sealed record FormattedRevision(long Revision, string Text);
+
+    // One page of a lookup: the engine it is answered from, the revision read before evaluating, and where it starts.
+    private sealed record LookupPage(PermissionEngine Engine, long Revision, string RequestHash, string? AfterId)
+    {
+        public string RevisionText { get; } = Revision.ToString(CultureInfo.InvariantCulture);
+
+        public string CursorAfter(string id) => LookupCursor.Encode(Revision, RequestHash, id);
+    }
 }

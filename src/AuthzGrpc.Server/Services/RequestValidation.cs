@@ -22,17 +22,19 @@ internal static partial class RequestValidation
     public static FieldViolation? Check(V1.SubjectRef? subject, string action, V1.ObjectRef? resource) =>
         Subject(subject) ?? Name(action, "action", "a permission or relation of the resource's type, e.g. view") ?? Resource(resource);
 
-    /// <summary>Validates a LookupResources request.</summary>
-    public static FieldViolation? LookupResources(LookupResourcesRequest request) =>
+    /// <summary>Validates a LookupResources request; its <c>limit</c> against the server's cap (<c>Authz:MaxLookupLimit</c>).</summary>
+    public static FieldViolation? LookupResources(LookupResourcesRequest request, int maxLookupLimit) =>
         Subject(request.Subject)
         ?? Name(request.Action, "action", "a permission or relation of the resource type, e.g. view")
-        ?? Type(request.ResourceType, "resource_type");
+        ?? Type(request.ResourceType, "resource_type")
+        ?? LookupLimit(request.Limit, maxLookupLimit);
 
-    /// <summary>Validates a LookupSubjects request.</summary>
-    public static FieldViolation? LookupSubjects(LookupSubjectsRequest request) =>
+    /// <summary>Validates a LookupSubjects request; its <c>limit</c> against the server's cap (<c>Authz:MaxLookupLimit</c>).</summary>
+    public static FieldViolation? LookupSubjects(LookupSubjectsRequest request, int maxLookupLimit) =>
         Resource(request.Resource)
         ?? Name(request.Action, "action", "a permission or relation of the resource's type, e.g. view")
-        ?? Type(request.SubjectType, "subject_type");
+        ?? Type(request.SubjectType, "subject_type")
+        ?? LookupLimit(request.Limit, maxLookupLimit);
 
     /// <summary>A violation of a field that is not about one value's shape (e.g. a batch too large).</summary>
     public static FieldViolation Violation(string field, string description) => new() { Field = field, Description = description };
@@ -125,6 +127,12 @@ internal static partial class RequestValidation
             ? Violation(field, $"is {value.Length} characters long; the limit is {Identifiers.MaxIdLength}")
             : Violation(field, $"'{Truncate(value)}' is not a valid id: {IdRule}");
     }
+
+    // 0 means no limit; the cursor (not the cap) is how a client gets past a page.
+    private static FieldViolation? LookupLimit(uint limit, int maxLookupLimit) =>
+        limit <= maxLookupLimit
+            ? null
+            : Violation("limit", $"is {limit}; the limit is {maxLookupLimit} (Authz:MaxLookupLimit): ask for at most that many and resume with the last after_result_cursor as cursor");
 
     // Echo at most a prefix of what the caller sent: messages stay readable and bounded.
     private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "...";

@@ -39,6 +39,38 @@ public static class Requests
     public static ExplainRequest Explain(string subject, string action, string resource) =>
         new() { Subject = Subject(subject), Action = action, Resource = Object(resource) };
 
+    /// <summary>A LookupResources request from <c>subject|action|resource_type</c>, e.g. <c>user:olivia|view|project</c>.</summary>
+    public static LookupResourcesRequest LookupResources(string lookup)
+    {
+        var parts = lookup.Split('|');
+        return new LookupResourcesRequest { Subject = Subject(parts[0]), Action = parts[1], ResourceType = parts[2] };
+    }
+
+    /// <summary>A LookupSubjects request from <c>resource|action|subject_type</c>, e.g. <c>project:web|view|user</c>.</summary>
+    public static LookupSubjectsRequest LookupSubjects(string lookup)
+    {
+        var parts = lookup.Split('|');
+        return new LookupSubjectsRequest { Resource = Object(parts[0]), Action = parts[1], SubjectType = parts[2] };
+    }
+
+    /// <summary>A copy of <paramref name="request"/> asking for one page: at most <paramref name="limit"/> (0: all), after <paramref name="cursor"/>.</summary>
+    public static LookupResourcesRequest Page(LookupResourcesRequest request, uint limit, string cursor = "")
+    {
+        var copy = request.Clone();
+        copy.Limit = limit;
+        copy.Cursor = cursor;
+        return copy;
+    }
+
+    /// <summary>A copy of <paramref name="request"/> asking for one page: at most <paramref name="limit"/> (0: all), after <paramref name="cursor"/>.</summary>
+    public static LookupSubjectsRequest Page(LookupSubjectsRequest request, uint limit, string cursor = "")
+    {
+        var copy = request.Clone();
+        copy.Limit = limit;
+        copy.Cursor = cursor;
+        return copy;
+    }
+
     /// <summary>Prints a subject as <c>type:id</c> or <c>type:id#relation</c>.</summary>
     public static string Text(SubjectRef subject) =>
         subject.Relation.Length == 0 ? $"{subject.Object.Type}:{subject.Object.Id}" : $"{subject.Object.Type}:{subject.Object.Id}#{subject.Relation}";

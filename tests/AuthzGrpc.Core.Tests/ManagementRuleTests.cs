@@ -51,13 +51,13 @@ public sealed class ManagementRuleTests
         var rules = organization.Rules;
         RelationDefinition Relation(TypeDefinition type, string name) => (RelationDefinition)type.Members.Single(m => m.Name == name);
 
-        Assert.Equal("owner", rules.Grant[Relation(organization, "owner")].By.Name);
-        Assert.Equal("owner", rules.Revoke[Relation(organization, "owner")].By.Name);
-        Assert.False(rules.Grant[Relation(organization, "admin")].ExceptSelf);
-        Assert.True(rules.Revoke[Relation(organization, "admin")].ExceptSelf);
-        Assert.Equal(new AccessRule(organization.Members.Single(m => m.Name == "manage_users"), Relation(organization, "flag_billing"), true), rules.Grant[Relation(organization, "flag_billing")]);
-        Assert.Equal("billing", rules.Grant[Relation(organization, "flag_plans")].Holding!.Name);
-        Assert.Null(rules.Revoke[Relation(organization, "flag_billing")].Holding);
+        Assert.Equal("owner", rules.Grant[Relation(organization, "owner")].Single().By.Name);
+        Assert.Equal("owner", rules.Revoke[Relation(organization, "owner")].Single().By.Name);
+        Assert.False(rules.Grant[Relation(organization, "admin")].Single().ExceptSelf);
+        Assert.True(rules.Revoke[Relation(organization, "admin")].Single().ExceptSelf);
+        Assert.Equal(new AccessRule(organization.Members.Single(m => m.Name == "manage_users"), Relation(organization, "flag_billing"), true), rules.Grant[Relation(organization, "flag_billing")].Single());
+        Assert.Equal("billing", rules.Grant[Relation(organization, "flag_plans")].Single().Holding!.Name);
+        Assert.Null(rules.Revoke[Relation(organization, "flag_billing")].Single().Holding);
         Assert.Equal(["admin", "owner"], rules.Exclusive.Single().Select(r => r.Name).Order());
         Assert.Equal("delete_org", rules.Delete!.Name);
         Assert.Equal("manage_users", rules.Audit!.Name);
@@ -86,7 +86,7 @@ public sealed class ManagementRuleTests
         { "grant manage by owner", 8, 11, "'grant' names 'manage', a permission of 'org'" },
         { "grant owner by nobody", 8, 20, "'grant' names 'nobody'" },
         { "grant owner owner", 8, 17, "expected 'by' and the permission a caller needs after 'grant'" },
-        { "grant owner by owner\n    manage owner by owner", 9, 12, "'owner' already has a grant rule in 'org'" },
+        { "grant owner by owner\n    manage owner by owner", 9, 12, "'owner' already has this grant rule in 'org'" },
         { "revoke owner by owner holding", 8, 27, "'holding' applies to granting" },
         { "grant owner by owner except others", 8, 33, "'except' is followed by 'self'" },
         { "minimum 0 owner", 8, 13, "expected a count of at least 1" },

@@ -282,6 +282,11 @@ public sealed class ManagementPlanner(PermissionEngine engine)
 
         RequireExclusive(resource, type, subject, adding, removing);
         var removed = removing.Select(r => new Relationship(resource, r.Name, subject)).ToList();
+
+        // A single-valued relation changes value in one step: its current subject goes as the new one comes.
+        removed.AddRange(adding.Where(type.Rules.Single.Contains)
+            .SelectMany(r => engine.Read(new RelationshipFilter(resource.Type, resource.Id, r.Name)))
+            .Where(r => r.Subject != subject));
         RequireMinimums(removed);
         var added = adding.Select(r => new Relationship(resource, r.Name, subject)).ToList();
         if (adding.Count > 0)
@@ -296,50 +301,86 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         return new ManagementPlan(updates, removed);
     }
 
+    // Any one of the relation's grant rules that holds allows the grant. When none does, the refusal is the one of the
+    // rule that came closest: a rule whose authority the caller has but whose subject condition fails says so.
     private void RequireGrantAuthority(SubjectRef caller, ObjectRef resource, TypeDefinition type, RelationDefinition relation, SubjectRef? subject)
     {
-        if (!type.Rules.Grant.TryGetValue(relation, out var rule))
+        if (!type.Rules.Grant.TryGetValue(relation, out var rules))
         {
             throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{type.Name}#{relation.Name} cannot be granted through the management API: the schema has no grant rule for it");
         }
 
-        if (!Has(caller, resource, rule.By))
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"granting {relation.Name} on {resource} needs {rule.By.Name}, which {caller} does not have");
-        }
-
-        if (rule.Holding is { } holding && !Has(caller, resource, holding))
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"granting {relation.Name} on {resource} needs holding {holding.Name} (no escalation), and {caller} does not");
-        }
-
-        if (rule.ExceptSelf && subject == caller)
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller} cannot change its own {relation.Name} on {resource}");
-        }
+        RequireAnyRule(rules, caller, resource, relation, subject, "granting");
     }
 
     private void RequireRevokeAuthority(SubjectRef caller, ObjectRef resource, TypeDefinition type, RelationDefinition relation, SubjectRef subject)
     {
-        if (!type.Rules.Revoke.TryGetValue(relation, out var rule))
+        if (!type.Rules.Revoke.TryGetValue(relation, out var rules))
         {
             throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{type.Name}#{relation.Name} cannot be revoked through the management API: the schema has no revoke rule for it");
         }
 
+        RequireAnyRule(rules, caller, resource, relation, subject, "revoking");
+    }
+
+    private void RequireAnyRule(IReadOnlyList<AccessRule> rules, SubjectRef caller, ObjectRef resource, RelationDefinition relation, SubjectRef? subject, string change)
+    {
+        AuthzException? closest = null;
+        var closestStage = -1;
+        foreach (var rule in rules)
+        {
+            var (stage, refusal) = Judge(rule, caller, resource, relation, subject, change);
+            if (refusal is null)
+            {
+                return;
+            }
+
+            if (stage > closestStage)
+            {
+                (closest, closestStage) = (refusal, stage);
+            }
+        }
+
+        throw closest!;
+    }
+
+    // How far a rule gets (0 authority, 1 no escalation, 2 self, 3 subject condition) and why it stops; null when it allows.
+    private (int Stage, AuthzException? Refusal) Judge(AccessRule rule, SubjectRef caller, ObjectRef resource, RelationDefinition relation, SubjectRef? subject, string change)
+    {
         if (!Has(caller, resource, rule.By))
         {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"revoking {relation.Name} on {resource} needs {rule.By.Name}, which {caller} does not have");
+            return (0, new(AuthzErrorKind.PermissionDenied, $"{change} {relation.Name} on {resource} needs {rule.By.Name}, which {caller} does not have"));
+        }
+
+        if (rule.Holding is { } holding && !Has(caller, resource, holding))
+        {
+            return (1, new(AuthzErrorKind.PermissionDenied, $"{change} {relation.Name} on {resource} needs holding {holding.Name} (no escalation), and {caller} does not"));
         }
 
         if (rule.ExceptSelf && subject == caller)
         {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller} cannot change its own {relation.Name} on {resource}");
+            return (2, new(AuthzErrorKind.PermissionDenied, $"{caller} cannot change its own {relation.Name} on {resource}"));
         }
+
+        // An invitation's subject is not known yet: it is a newcomer, so a rule for existing members does not apply.
+        if (rule.To is { } to && (subject is not { } s || !Has(s, resource, to)))
+        {
+            var who = subject?.ToString() ?? "an invitee";
+            return (3, new(AuthzErrorKind.PermissionDenied, $"{change} {relation.Name} on {resource} by {rule.By.Name} is for subjects that have {to.Name} there, and {who} does not"));
+        }
+
+        if (rule.Unless is { } unless && subject is { } protectedSubject && Has(protectedSubject, resource, unless))
+        {
+            return (3, new(AuthzErrorKind.FailedPrecondition, $"unless {unless.Name}: {protectedSubject} has {unless.Name} on {resource}, whose {relation.Name} cannot be changed this way"));
+        }
+
+        return (4, null);
     }
 
     private void RequireGrantState(ObjectRef resource, TypeDefinition type, RelationDefinition relation, SubjectRef subject)
     {
         RequireMutable(resource, type, relation);
+        RequireMatch(resource, type, relation, subject);
         if (type.Rules.Unique.Contains(relation))
         {
             var elsewhere = engine.Read(new RelationshipFilter(resource.Type, null, relation.Name, Exactly(subject)))
@@ -350,6 +391,36 @@ public sealed class ManagementPlanner(PermissionEngine engine)
             }
         }
     }
+
+    // A subject written to a relation with a match rule must belong where the rule says (a group of this project, a
+    // type of this environment's project, this environment's own project).
+    private void RequireMatch(ObjectRef resource, TypeDefinition type, RelationDefinition relation, SubjectRef subject)
+    {
+        if (!type.Rules.Match.TryGetValue(relation, out var match))
+        {
+            return;
+        }
+
+        var subjectObject = subject.Object;
+        var fits = match.Mode switch
+        {
+            MatchMode.By => Values(subjectObject, match.Other).Contains(resource),
+            MatchMode.Within => Values(subjectObject, match.Other).Intersect(Values(resource, match.Other)).Any(),
+            _ => Values(resource, match.Other).Contains(subjectObject),
+        };
+        if (!fits)
+        {
+            var actual = match.Mode == MatchMode.As ? Values(resource, match.Other) : Values(subjectObject, match.Other);
+            var owner = match.Mode == MatchMode.As ? resource : subjectObject;
+            var has = actual.Count == 0 ? "has none" : "is " + string.Join(", ", actual);
+            var mode = match.Mode.ToString().ToLowerInvariant();
+            throw new AuthzException(AuthzErrorKind.FailedPrecondition, $"match {relation.Name} {mode} {match.Other}: {relation.Name} of {resource} cannot be {subject}: the {match.Other} of {owner} {has}");
+        }
+    }
+
+    // The objects a relation of an object holds.
+    private List<ObjectRef> Values(ObjectRef resource, string relation) =>
+        [.. engine.Read(new RelationshipFilter(resource.Type, resource.Id, relation)).Select(r => r.Subject.Object)];
 
     // One role per subject among each exclusive group, judged on the state after the change.
     private void RequireExclusive(ObjectRef resource, TypeDefinition type, SubjectRef subject, List<RelationDefinition> adding, List<RelationDefinition> removing)

@@ -114,7 +114,7 @@ public sealed class MembershipQueries(PermissionEngine engine)
         TypeOf(resource).Rules.Audit is { } audit && engine.Check(resource, audit.Name, caller);
 
     private bool MayRevokeSomeRole(SubjectRef caller, ObjectRef resource) =>
-        TypeOf(resource).Rules.Revoke.Values.Select(r => r.By).Distinct().Any(by => engine.Check(resource, by.Name, caller));
+        TypeOf(resource).Rules.Revoke.Values.SelectMany(rules => rules.Select(r => r.By)).Distinct().Any(by => engine.Check(resource, by.Name, caller));
 
     // Every plain subject in a subject set, through nested sets: whoever the schema allows in it.
     private IEnumerable<SubjectRef> ExpandSet(SubjectRef set)

@@ -7,7 +7,27 @@ namespace AuthzGrpc.Core.Schema;
 /// itself, or the permission named after <c>holding</c>.
 /// </param>
 /// <param name="ExceptSelf">Nobody may change their own relationships this way.</param>
-public sealed record AccessRule(MemberDefinition By, MemberDefinition? Holding, bool ExceptSelf);
+/// <param name="To">When set, the rule applies only to subjects that already have this on the object (changing an existing member's roles).</param>
+/// <param name="Unless">When set, the rule does not apply to subjects that have this on the object (a protected principal such as the owner).</param>
+public sealed record AccessRule(MemberDefinition By, MemberDefinition? Holding, bool ExceptSelf, MemberDefinition? To = null, MemberDefinition? Unless = null);
+
+/// <summary>How a <c>match</c> rule ties the subject written to a relation to the object.</summary>
+public enum MatchMode
+{
+    /// <summary><c>match r by other</c>: the subject's <c>other</c> relation holds this object (a group of this project).</summary>
+    By,
+
+    /// <summary><c>match r within other</c>: the subject's <c>other</c> is this object's <c>other</c> (a type of this environment's project).</summary>
+    Within,
+
+    /// <summary><c>match r as other</c>: the subject is what this object's <c>other</c> holds (the environment's own project).</summary>
+    As,
+}
+
+/// <summary><c>match relation by|within|as other</c>.</summary>
+/// <param name="Mode">How the subject must relate to the object.</param>
+/// <param name="Other">The relation compared (named the same on the subject's type for <c>by</c> and <c>within</c>).</param>
+public sealed record MatchRule(MatchMode Mode, string Other);
 
 /// <summary><c>create by relation-&gt;permission</c>: an object is created under a parent it names in <paramref name="Under"/>.</summary>
 /// <param name="Under">The relation of the new object that points at its parent.</param>
@@ -24,11 +44,17 @@ public sealed class ManagementRules
     /// <summary>No rules.</summary>
     public static readonly ManagementRules None = new();
 
-    /// <summary>Who may add each relation.</summary>
-    public IReadOnlyDictionary<RelationDefinition, AccessRule> Grant { get; init; } = new Dictionary<RelationDefinition, AccessRule>();
+    /// <summary>Who may add each relation: any one of its rules that holds allows it.</summary>
+    public IReadOnlyDictionary<RelationDefinition, IReadOnlyList<AccessRule>> Grant { get; init; } = new Dictionary<RelationDefinition, IReadOnlyList<AccessRule>>();
 
-    /// <summary>Who may remove each relation.</summary>
-    public IReadOnlyDictionary<RelationDefinition, AccessRule> Revoke { get; init; } = new Dictionary<RelationDefinition, AccessRule>();
+    /// <summary>Who may remove each relation: any one of its rules that holds allows it.</summary>
+    public IReadOnlyDictionary<RelationDefinition, IReadOnlyList<AccessRule>> Revoke { get; init; } = new Dictionary<RelationDefinition, IReadOnlyList<AccessRule>>();
+
+    /// <summary>Relations holding one subject at most: a grant replaces the current subject.</summary>
+    public IReadOnlySet<RelationDefinition> Single { get; init; } = new HashSet<RelationDefinition>();
+
+    /// <summary>How the subject written to each relation must relate to the object.</summary>
+    public IReadOnlyDictionary<RelationDefinition, MatchRule> Match { get; init; } = new Dictionary<RelationDefinition, MatchRule>();
 
     /// <summary>The least number of subjects each relation keeps (the last owner stays).</summary>
     public IReadOnlyDictionary<RelationDefinition, int> Minimum { get; init; } = new Dictionary<RelationDefinition, int>();

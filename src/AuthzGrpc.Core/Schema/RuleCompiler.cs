@@ -10,8 +10,10 @@ internal static class RuleCompiler
             return ManagementRules.None;
         }
 
-        var grant = new Dictionary<RelationDefinition, AccessRule>();
-        var revoke = new Dictionary<RelationDefinition, AccessRule>();
+        var grant = new Dictionary<RelationDefinition, List<AccessRule>>();
+        var revoke = new Dictionary<RelationDefinition, List<AccessRule>>();
+        var single = new HashSet<RelationDefinition>();
+        var match = new Dictionary<RelationDefinition, MatchRule>();
         var minimum = new Dictionary<RelationDefinition, int>();
         var transfer = new Dictionary<RelationDefinition, MemberDefinition>();
         var unique = new HashSet<RelationDefinition>();
@@ -27,28 +29,44 @@ internal static class RuleCompiler
         {
             var keyword = rule.Kind.ToString().ToLowerInvariant();
             var relations = rule.Relations.Select(r => Relation(type, r, keyword)).ToList();
-            var by = rule.By is null ? null : Member(type, rule.By, keyword);
+            // A match rule's name is a relation of the subject's type (or this one's), resolved by CompileMatch.
+            var by = rule.By is null || rule.Kind == RuleKind.Match ? null : Member(type, rule.By, keyword);
             switch (rule.Kind)
             {
                 case RuleKind.Grant or RuleKind.Revoke or RuleKind.Manage:
                     var holdingName = rule.HoldingName is null ? null : Member(type, rule.HoldingName, "holding");
+                    var to = rule.To is null ? null : Member(type, rule.To, "to");
+                    var unless = rule.Unless is null ? null : Member(type, rule.Unless, "unless");
                     for (var i = 0; i < relations.Count; i++)
                     {
                         if (rule.Kind != RuleKind.Revoke)
                         {
                             var holding = rule.Holding ? holdingName ?? relations[i] : null;
-                            Add(grant, relations[i], new AccessRule(by!, holding, rule.ExceptSelf), rule.Relations[i], "a grant rule");
+                            AddRule(grant, relations[i], new AccessRule(by!, holding, rule.ExceptSelf, to, unless), rule.Relations[i], "grant");
                         }
 
                         if (rule.Kind != RuleKind.Grant)
                         {
-                            Add(revoke, relations[i], new AccessRule(by!, null, rule.ExceptSelf), rule.Relations[i], "a revoke rule");
+                            AddRule(revoke, relations[i], new AccessRule(by!, null, rule.ExceptSelf, to, unless), rule.Relations[i], "revoke");
                         }
                     }
 
                     break;
                 case RuleKind.Exclusive:
                     exclusive.Add(relations.ToHashSet());
+                    break;
+                case RuleKind.Single:
+                    foreach (var (relation, name) in relations.Zip(rule.Relations))
+                    {
+                        if (!single.Add(relation))
+                        {
+                            throw Error(name.Position, $"'{relation.Name}' is already single");
+                        }
+                    }
+
+                    break;
+                case RuleKind.Match:
+                    Add(match, relations[0], CompileMatch(type, relations[0], rule), rule.Relations[0], "a match rule");
                     break;
                 case RuleKind.Parent:
                     if (parent is not null)
@@ -134,8 +152,10 @@ internal static class RuleCompiler
 
         return new ManagementRules
         {
-            Grant = grant,
-            Revoke = revoke,
+            Grant = grant.ToDictionary(r => r.Key, r => (IReadOnlyList<AccessRule>)r.Value),
+            Revoke = revoke.ToDictionary(r => r.Key, r => (IReadOnlyList<AccessRule>)r.Value),
+            Single = single,
+            Match = match,
             Minimum = minimum,
             Base = baseRelation,
             LeaveBy = leaveBy,
@@ -148,6 +168,50 @@ internal static class RuleCompiler
             Delete = delete,
             Audit = audit,
         };
+    }
+
+    // Several rules may govern one relation (different authorities for different subjects), but not the same one twice.
+    private static void AddRule(Dictionary<RelationDefinition, List<AccessRule>> rules, RelationDefinition relation, AccessRule rule, NameSyntax at, string what)
+    {
+        if (!rules.TryGetValue(relation, out var list))
+        {
+            rules[relation] = list = [];
+        }
+
+        if (list.Contains(rule))
+        {
+            throw Error(at.Position, $"'{relation.Name}' already has this {what} rule in '{relation.Owner.Name}'");
+        }
+
+        if (list.Count > 0 && rule.To is null && rule.Unless is null && list.Any(r => r.To is null && r.Unless is null))
+        {
+            throw Error(at.Position, $"'{relation.Name}' already has a {what} rule for every subject in '{relation.Owner.Name}': a second one needs 'to' or 'unless' to say which subjects it is for");
+        }
+
+        list.Add(rule);
+    }
+
+    // by/within: the other relation must exist on every object type the relation admits; within/as: on this type too.
+    private static MatchRule CompileMatch(TypeDefinition type, RelationDefinition relation, RuleSyntax rule)
+    {
+        var mode = rule.MatchMode switch
+        {
+            "by" => MatchMode.By,
+            "within" => MatchMode.Within,
+            _ => MatchMode.As,
+        };
+        var other = rule.By!;
+        if (mode != MatchMode.As && relation.AllowedSubjects.Select(s => s.Type).FirstOrDefault(t => !t.TryGetMember(other.Name, out var m) || m is not RelationDefinition) is { } lacking)
+        {
+            throw Error(other.Position, $"'match {relation.Name} {rule.MatchMode} {other.Name}': '{lacking.Name}', which '{relation.Name}' allows, has no relation '{other.Name}'");
+        }
+
+        if (mode != MatchMode.By)
+        {
+            Relation(type, other, $"match ... {rule.MatchMode}");
+        }
+
+        return new MatchRule(mode, other.Name);
     }
 
     private static void Add<T>(Dictionary<RelationDefinition, T> rules, RelationDefinition relation, T value, NameSyntax at, string what)

@@ -88,6 +88,8 @@ public static class SchemaParser
         ["create"] = RuleKind.Create,
         ["delete"] = RuleKind.Delete,
         ["audit"] = RuleKind.Audit,
+        ["single"] = RuleKind.Single,
+        ["match"] = RuleKind.Match,
     };
 
     private static RuleSyntax ParseRule(Cursor p, RuleKind kind, Token keyword)
@@ -102,10 +104,23 @@ public static class SchemaParser
                 var holding = false;
                 NameSyntax? holdingName = null;
                 var exceptSelf = false;
-                while (p.Peek is { Kind: TokenKind.Identifier, Text: "holding" or "except" })
+                NameSyntax? to = null;
+                NameSyntax? unless = null;
+                while (p.Peek is { Kind: TokenKind.Identifier, Text: "holding" or "except" or "to" or "unless" })
                 {
                     var option = p.Next();
-                    if (option.Text == "holding")
+                    if (option.Text is "to" or "unless")
+                    {
+                        if ((option.Text == "to" ? to : unless) is not null)
+                        {
+                            throw Error(option, $"'{option.Text}' appears twice in one rule");
+                        }
+
+                        var condition = Name(ExpectName(p, "permission"));
+                        to = option.Text == "to" ? condition : to;
+                        unless = option.Text == "unless" ? condition : unless;
+                    }
+                    else if (option.Text == "holding")
                     {
                         if (kind == RuleKind.Revoke)
                         {
@@ -125,7 +140,23 @@ public static class SchemaParser
                     }
                 }
 
-                return new RuleSyntax(kind, relations, by, holding, exceptSelf, 0, null, position) { HoldingName = holdingName };
+                return new RuleSyntax(kind, relations, by, holding, exceptSelf, 0, null, position) { HoldingName = holdingName, To = to, Unless = unless };
+            }
+
+            case RuleKind.Single:
+                return new RuleSyntax(kind, ParseNameList(p), null, false, false, 0, null, position);
+
+            case RuleKind.Match:
+            {
+                var relation = Name(ExpectName(p, "relation"));
+                if (p.Peek is not { Kind: TokenKind.Identifier, Text: "by" or "within" or "as" } mode)
+                {
+                    throw Error(p.Peek, $"expected 'by', 'within' or 'as' after 'match {relation.Name}' (as in 'match documents by project') but found {p.Peek.Describe()}");
+                }
+
+                p.Next();
+                var other = Name(ExpectName(p, "relation"));
+                return new RuleSyntax(kind, [relation], other, false, false, 0, null, position) { MatchMode = mode.Text };
             }
 
             case RuleKind.Exclusive:
@@ -208,7 +239,7 @@ public static class SchemaParser
 
     // Words that start the next clause or statement, so they cannot be the optional name after 'holding'.
     private static bool IsStatementWord(string word) =>
-        word is "except" or "relation" or "permission" || RuleKeywords.ContainsKey(word);
+        word is "except" or "to" or "unless" or "relation" or "permission" || RuleKeywords.ContainsKey(word);
 
     private static NameSyntax ParseBy(Cursor p, string rule)
     {

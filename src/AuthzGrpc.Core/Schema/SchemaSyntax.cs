@@ -16,7 +16,10 @@ public sealed record DefinitionSyntax(string Name, SourcePosition Position, IRea
 /// <summary>The kinds of management rule.</summary>
 public enum RuleKind
 {
-    /// <summary><c>grant r1, r2 by permission [holding] [except self]</c>: who may add these relations.</summary>
+    /// <summary>
+    /// <c>grant r1, r2 by permission [holding [p]] [except self] [to p] [unless p]</c>: who may add these relations (a
+    /// relation may have several grant rules; any one that holds allows the grant).
+    /// </summary>
     Grant,
 
     /// <summary><c>revoke r1, r2 by permission [except self]</c>: who may remove them.</summary>
@@ -55,6 +58,16 @@ public enum RuleKind
     /// <summary><c>delete by permission</c>: who may delete an object of this type (and everything it contains).</summary>
     Delete,
 
+    /// <summary><c>single r1, r2</c>: the relation holds one subject at most; granting it replaces the current one.</summary>
+    Single,
+
+    /// <summary>
+    /// <c>match relation by|within|as other</c>: the subject written to the relation must fit this object — <c>by</c>:
+    /// the subject's <c>other</c> is this object; <c>within</c>: the subject's <c>other</c> is this object's; <c>as</c>:
+    /// the subject is this object's <c>other</c>.
+    /// </summary>
+    Match,
+
     /// <summary><c>audit by permission</c>: who may read the audit log about an object of this type.</summary>
     Audit,
 }
@@ -76,6 +89,15 @@ public sealed record RuleSyntax(
 
     /// <summary>For <c>create by relation-&gt;permission</c>: the permission on the parent.</summary>
     public NameSyntax? ByTarget { get; init; }
+
+    /// <summary>With <c>to p</c>: the rule applies only to subjects that already have <c>p</c> on the object.</summary>
+    public NameSyntax? To { get; init; }
+
+    /// <summary>With <c>unless p</c>: the rule does not apply to subjects that have <c>p</c> on the object.</summary>
+    public NameSyntax? Unless { get; init; }
+
+    /// <summary>For <see cref="RuleKind.Match"/>: <c>by</c>, <c>within</c> or <c>as</c>.</summary>
+    public string? MatchMode { get; init; }
 }
 
 /// <summary>A relation or a permission inside a definition.</summary>

@@ -47,14 +47,17 @@ public sealed class RecordRelation
 {
     internal RecordRelation(RecordSubject[] subjects, HashSet<string> keys, RecordSubject[] indexedSets, RecordSubject[] computedSets)
     {
-        Subjects = subjects;
+        SubjectArray = subjects;
         Keys = keys;
         IndexedSets = indexedSets;
         ComputedSets = computedSets;
     }
 
     /// <summary>Every subject, in the order stored.</summary>
-    public IReadOnlyList<RecordSubject> Subjects { get; }
+    public IReadOnlyList<RecordSubject> Subjects => SubjectArray;
+
+    // Arrays, not interfaces, on the evaluation path: a foreach over an interface allocates its enumerator.
+    internal RecordSubject[] SubjectArray { get; }
 
     /// <summary>The <see cref="RecordSubject.Key"/> of every subject: a direct or wildcard match is one lookup.</summary>
     internal HashSet<string> Keys { get; }
@@ -86,7 +89,7 @@ public sealed class GraphRecord
         Key = $"{type.Name}:{id}";
         Revision = revision;
         Relations = relations;
-        Ancestors = ancestors;
+        AncestorArray = ancestors;
         Reach = reach;
         SubjectSetReach = subjectSetReach;
         Weight = weight;
@@ -105,7 +108,7 @@ public sealed class GraphRecord
     public long Revision { get; }
 
     /// <summary>The records an arrow starting here can reach: fetched together, they bound a check's round trips.</summary>
-    public IReadOnlyList<RecordKey> Ancestors { get; }
+    public IReadOnlyList<RecordKey> Ancestors => AncestorArray;
 
     /// <summary>A rough size (stored subjects plus closure entries), what the near cache's budget counts.</summary>
     public int Weight { get; }
@@ -114,6 +117,8 @@ public sealed class GraphRecord
     public bool IsEmpty => Weight == 0;
 
     internal RecordRelation?[] Relations { get; }
+
+    internal RecordKey[] AncestorArray { get; }
 
     /// <summary>The membership-indexed subject sets the object (or, for a wildcard record, <c>type:*</c>) is in.</summary>
     internal HashSet<string> Reach { get; }

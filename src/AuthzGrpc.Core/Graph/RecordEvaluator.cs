@@ -67,7 +67,7 @@ public static class RecordEvaluator
         }
 
         // Every record an arrow from here can reach, in one go rather than one hop per round trip.
-        foreach (var ancestor in resource.Ancestors)
+        foreach (var ancestor in resource.AncestorArray)
         {
             AddIfMissing(view, missing, ancestor);
         }
@@ -208,7 +208,7 @@ public static class RecordEvaluator
                     }
 
                     var targets = plan.ArrowTargetArray;
-                    foreach (var walked in set.Subjects)
+                    foreach (var walked in set.SubjectArray)
                     {
                         var member = walked.IsWildcard ? null : targets[walked.Type.Index];
                         if (member is not null && Find(new RecordKey(walked.Type.Index, walked.Id)) is { } target &&

@@ -76,9 +76,10 @@ public sealed class ManagementPlanner(PermissionEngine engine)
             throw new AuthzException(AuthzErrorKind.NotFound, $"{subject} holds nothing on {resource}; remove it where it is granted");
         }
 
-        foreach (var relation in authorityOver)
+        var deferred = authorityOver.Select(r => RequireRevokeAuthority(caller, resource, type, r, subject)).ToList().FirstOrDefault(refusal => refusal is not null);
+        if (deferred is not null)
         {
-            RequireRevokeAuthority(caller, resource, type, relation, subject);
+            throw deferred;
         }
 
         var removed = Cascade(resource, subject);
@@ -217,7 +218,8 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         var type = TypeOf(resource);
         foreach (var relation in relations)
         {
-            RequireGrantAuthority(caller, resource, type, RelationOf(type, relation), subject: null);
+            // With no subject yet, no 'unless' applies: nothing is deferred.
+            _ = RequireGrantAuthority(caller, resource, type, RelationOf(type, relation), subject: null);
         }
     }
 
@@ -253,15 +255,15 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         // malformed input: INVALID_ARGUMENT whoever asks, before authority is judged.
         engine.Validate([.. adding.Select(r => new RelationshipUpdate(RelationshipOperation.Touch, new Relationship(resource, r.Name, subject)))]);
 
-        // Authority first, for every part of the change.
-        foreach (var relation in adding)
+        // Authority first, for every part of the change; a rule that applies but not to this subject ('unless') is a
+        // state refusal, reported after every authority check has passed.
+        var deferred = adding.Select(r => RequireGrantAuthority(caller, resource, type, r, subject))
+            .Concat(removing.Select(r => RequireRevokeAuthority(caller, resource, type, r, subject)))
+            .ToList()
+            .FirstOrDefault(refusal => refusal is not null);
+        if (deferred is not null)
         {
-            RequireGrantAuthority(caller, resource, type, relation, subject);
-        }
-
-        foreach (var relation in removing)
-        {
-            RequireRevokeAuthority(caller, resource, type, relation, subject);
+            throw deferred;
         }
 
         // Then state.
@@ -303,27 +305,29 @@ public sealed class ManagementPlanner(PermissionEngine engine)
 
     // Any one of the relation's grant rules that holds allows the grant. When none does, the refusal is the one of the
     // rule that came closest: a rule whose authority the caller has but whose subject condition fails says so.
-    private void RequireGrantAuthority(SubjectRef caller, ObjectRef resource, TypeDefinition type, RelationDefinition relation, SubjectRef? subject)
+    private AuthzException? RequireGrantAuthority(SubjectRef caller, ObjectRef resource, TypeDefinition type, RelationDefinition relation, SubjectRef? subject)
     {
         if (!type.Rules.Grant.TryGetValue(relation, out var rules))
         {
             throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{type.Name}#{relation.Name} cannot be granted through the management API: the schema has no grant rule for it");
         }
 
-        RequireAnyRule(rules, caller, resource, relation, subject, "granting");
+        return RequireAnyRule(rules, caller, resource, relation, subject, "granting");
     }
 
-    private void RequireRevokeAuthority(SubjectRef caller, ObjectRef resource, TypeDefinition type, RelationDefinition relation, SubjectRef subject)
+    private AuthzException? RequireRevokeAuthority(SubjectRef caller, ObjectRef resource, TypeDefinition type, RelationDefinition relation, SubjectRef subject)
     {
         if (!type.Rules.Revoke.TryGetValue(relation, out var rules))
         {
             throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{type.Name}#{relation.Name} cannot be revoked through the management API: the schema has no revoke rule for it");
         }
 
-        RequireAnyRule(rules, caller, resource, relation, subject, "revoking");
+        return RequireAnyRule(rules, caller, resource, relation, subject, "revoking");
     }
 
-    private void RequireAnyRule(IReadOnlyList<AccessRule> rules, SubjectRef caller, ObjectRef resource, RelationDefinition relation, SubjectRef? subject, string change)
+    // Throws the closest authority refusal; returns (for the caller to throw once all authority is checked) a state
+    // refusal, or null when a rule allows the change.
+    private AuthzException? RequireAnyRule(IReadOnlyList<AccessRule> rules, SubjectRef caller, ObjectRef resource, RelationDefinition relation, SubjectRef? subject, string change)
     {
         AuthzException? closest = null;
         var closestStage = -1;
@@ -332,7 +336,7 @@ public sealed class ManagementPlanner(PermissionEngine engine)
             var (stage, refusal) = Judge(rule, caller, resource, relation, subject, change);
             if (refusal is null)
             {
-                return;
+                return null;
             }
 
             if (stage > closestStage)
@@ -341,7 +345,7 @@ public sealed class ManagementPlanner(PermissionEngine engine)
             }
         }
 
-        throw closest!;
+        return closest!.Kind == AuthzErrorKind.FailedPrecondition ? closest : throw closest;
     }
 
     // How far a rule gets (0 authority, 1 no escalation, 2 self, 3 subject condition) and why it stops; null when it allows.

@@ -365,7 +365,7 @@ internal sealed class ManagementGrpcService(ModelWriter writer, EngineHolder hol
     private static string NewInvitationId() => "inv_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
 
     // Only the SHA-256 of a token is stored (lowercase hex).
-    private static string HashToken(string token) =>
+    internal static string HashToken(string token) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token)));
 
     private async Task<ManagementChanges> ManageAsync(

@@ -153,6 +153,13 @@ public sealed class ManagementCasesTests
                 TransferOperation t => (await client.TransferOwnershipAsync(new TransferOwnershipRequest { Resource = ProtoObject(t.Transfer.Resource), Role = t.Transfer.Relation, To = ProtoSubject(t.Transfer.Subject) })).Changes,
                 InviteOperation i => await InviteAsync(client, i),
                 AcceptOperation => (await client.AcceptInvitationAsync(new AcceptInvitationRequest { Token = token })).Changes,
+                CreateOperation c => (await client.CreateResourceAsync(new CreateResourceRequest
+                {
+                    Resource = ProtoObject(c.Resource),
+                    Parent = ProtoObject(c.Parent),
+                    Attributes = { c.Attributes.Select(a => new V1.Attribute { Relation = a.Relation, Subject = ProtoSubject(a.Subject) }) },
+                })).Changes,
+                DeleteOperation d => (await client.DeleteResourceAsync(new DeleteResourceRequest { Resource = ProtoObject(d.Resource) })).Changes,
                 _ => throw new InvalidOperationException($"no gRPC call for {operation}"),
             };
             return (ManagementOutcome.Ok, changes, string.Empty);

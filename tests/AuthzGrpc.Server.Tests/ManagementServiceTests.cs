@@ -15,7 +15,7 @@ namespace AuthzGrpc.Server.Tests;
 /// </summary>
 public sealed class ManagementServiceTests
 {
-    // The default model declares no create/delete/audit rules: this one does.
+    // The default model declares create and delete for project groups only, and no audit rule: this one covers them all.
     internal const string ObjectsSchema = """
         definition user {}
 

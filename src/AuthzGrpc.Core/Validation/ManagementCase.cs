@@ -88,6 +88,21 @@ public sealed record InviteOperation(ObjectRef Resource, IReadOnlyList<string> R
     }
 }
 
+/// <summary><c>create: {resource, parent, attributes: [relation@subject, ...]}</c>: the caller creates an object under a parent.</summary>
+public sealed record CreateOperation(ObjectRef Resource, ObjectRef Parent, IReadOnlyList<(string Relation, SubjectRef Subject)> Attributes) : ManagementOperation
+{
+    /// <inheritdoc/>
+    public override ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller) =>
+        planner.Create(caller, Resource, Parent, Attributes);
+}
+
+/// <summary><c>delete: resource</c>: the caller deletes an object and everything it contains.</summary>
+public sealed record DeleteOperation(ObjectRef Resource) : ManagementOperation
+{
+    /// <inheritdoc/>
+    public override ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller) => planner.Delete(caller, Resource);
+}
+
 /// <summary><c>accept: {resource, relations}</c>: the caller accepts an invitation carrying these roles.</summary>
 public sealed record AcceptOperation(ObjectRef Resource, IReadOnlyList<string> Relations) : ManagementOperation
 {

@@ -156,10 +156,14 @@ public sealed class ValidationFile
                 document.RemoveMember is null ? null : new RemoveMemberOperation(ObjectRef.Parse(Required(document.RemoveMember.Resource, "resource")), SubjectRef.Parse(Required(document.RemoveMember.Subject, "subject"))),
                 document.Invite is null ? null : new InviteOperation(ObjectRef.Parse(Required(document.Invite.Resource, "resource")), document.Invite.Relations ?? []),
                 document.Accept is null ? null : new AcceptOperation(ObjectRef.Parse(Required(document.Accept.Resource, "resource")), document.Accept.Relations ?? []),
+                document.Create is null ? null : new CreateOperation(
+                    ObjectRef.Parse(Required(document.Create.Resource, "resource")), ObjectRef.Parse(Required(document.Create.Parent, "parent")),
+                    [.. (document.Create.Attributes ?? []).Select(ParseAttribute)]),
+                document.Delete is null ? null : new DeleteOperation(ObjectRef.Parse(document.Delete)),
             }.OfType<ManagementOperation>().ToList();
             if (operations.Count != 1)
             {
-                throw new FormatException("give exactly one operation: grant, revoke, setRoles, removeMember, leave, transfer, invite or accept");
+                throw new FormatException("give exactly one operation: grant, revoke, setRoles, removeMember, leave, transfer, invite, accept, create or delete");
             }
 
             var expected = Enum.TryParse<ManagementOutcome>((document.Expect ?? string.Empty).Replace("_", string.Empty, StringComparison.Ordinal), ignoreCase: true, out var outcome)
@@ -174,6 +178,13 @@ public sealed class ValidationFile
         {
             throw new FormatException($"management case '{name}': {e.Message}", e);
         }
+    }
+
+    // "relation@subject", e.g. "creator@user:alice".
+    private static (string Relation, SubjectRef Subject) ParseAttribute(string text)
+    {
+        var at = text.IndexOf('@', StringComparison.Ordinal);
+        return at > 0 ? (text[..at], SubjectRef.Parse(text[(at + 1)..])) : throw new FormatException($"attribute '{text}': expected relation@subject");
     }
 
     private static string Required(string? value, string field) =>
@@ -232,6 +243,10 @@ public sealed class ValidationFile
 
         public TargetDocument? Accept { get; set; }
 
+        public TargetDocument? Create { get; set; }
+
+        public string? Delete { get; set; }
+
         public string? Expect { get; set; }
 
         public AssertionsDocument? Then { get; set; }
@@ -244,6 +259,10 @@ public sealed class ValidationFile
         public string? Subject { get; set; }
 
         public List<string>? Relations { get; set; }
+
+        public string? Parent { get; set; }
+
+        public List<string>? Attributes { get; set; }
     }
 
     private sealed class AssertionsDocument

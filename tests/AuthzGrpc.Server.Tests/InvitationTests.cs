@@ -264,19 +264,16 @@ public sealed class InvitationTests
     public async Task Expired_CannotBeAccepted_AndListsAsExpired(string provider)
     {
         await using var database = TestDatabase.Create(provider);
-        await using var server = await StoreServer.StartAsync(database);
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await StoreServer.StartAsync(database, clock: clock);
         var owner = await ClientAsync(server, Owner);
         var zoe = await ClientAsync(server, "user:zoe");
         var issued = (await owner.InviteMembersAsync(Invite(["zoe@example.com"], ["developer"], 1))).Invitations[0];
 
-        // No movable server clock: move the row's expiry into the past.
-        var context = server.Store.OpenContext();
-        await using (context)
-        {
-            var row = await context.Invitations.SingleAsync(i => i.Id == issued.Id);
-            row.ExpiresAt = DateTime.UtcNow.AddHours(-1);
-            await context.SaveChangesAsync();
-        }
+        // Still open a minute before its hour is up; expired a minute after.
+        clock.Advance(TimeSpan.FromMinutes(59));
+        Assert.Equal(InvitationState.Pending, Assert.Single((await owner.ListInvitationsAsync(new ListInvitationsRequest { Resource = Requests.Object(Org) })).Invitations).State);
+        clock.Advance(TimeSpan.FromMinutes(2));
 
         var revision = await server.RevisionAsync();
         var accept = await Assert.ThrowsAsync<RpcException>(() => zoe.AcceptInvitationAsync(new AcceptInvitationRequest { Token = issued.Token }).ResponseAsync);

@@ -61,7 +61,8 @@ internal sealed class ModelLoader(IOptions<AuthzOptions> options, AuthzStore sto
 
         try
         {
-            return AuthzStore.Create(provider, connectionString);
+            // The server's clock (TimeProvider, the system's unless replaced) dates invitations, expiries and audit events.
+            return AuthzStore.Create(provider, connectionString, services.GetService<TimeProvider>());
         }
         catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or FormatException)
         {

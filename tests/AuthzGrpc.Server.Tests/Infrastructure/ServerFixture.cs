@@ -54,9 +54,14 @@ public sealed class ServerFixture : IAsyncLifetime
     /// settings give <c>Authz:MetricsUrl</c> (e.g. <c>http://127.0.0.1:0</c>): servers running side by side would all
     /// want the default port.
     /// </summary>
-    public static Task<WebApplication> BuildServerAsync(LogCapture logs, IDictionary<string, string?> settings) =>
+    public static Task<WebApplication> BuildServerAsync(LogCapture logs, IDictionary<string, string?> settings, TimeProvider? clock = null) =>
         AuthzServer.BuildAsync([], builder =>
         {
+            if (clock is not null)
+            {
+                builder.Services.AddSingleton(clock);
+            }
+
             var all = new Dictionary<string, string?>
             {
                 ["Authz:Auth:BootstrapKey"] = TestKeys.Admin,

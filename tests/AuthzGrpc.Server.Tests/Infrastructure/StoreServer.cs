@@ -64,9 +64,9 @@ public sealed class StoreServer : IAsyncDisposable
 
     /// <summary>
     /// Starts a server on <paramref name="database"/>; <paramref name="settings"/> go on top of the test defaults
-    /// (the default model and relationships as the seed).
+    /// (the default model and relationships as the seed); <paramref name="clock"/>, when given, is the server's clock.
     /// </summary>
-    public static async Task<StoreServer> StartAsync(TestDatabase database, IDictionary<string, string?>? settings = null)
+    public static async Task<StoreServer> StartAsync(TestDatabase database, IDictionary<string, string?>? settings = null, TimeProvider? clock = null)
     {
         var all = new Dictionary<string, string?>
         {
@@ -81,7 +81,7 @@ public sealed class StoreServer : IAsyncDisposable
         }
 
         var logs = new LogCapture();
-        var app = await ServerFixture.BuildServerAsync(logs, all);
+        var app = await ServerFixture.BuildServerAsync(logs, all, clock);
         await app.StartAsync();
         return new StoreServer(database, all, app, logs);
     }

@@ -110,16 +110,22 @@ internal static partial class AuthzCtl
         {
             options.Subject, options.On,
         };
-        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, channel =>
         {
             var (subject, target) = options.Read(result);
-            var run = new ChangeRun(output, 1);
-            await run.ApplyAsync(async () => (await new ServerClients(channel).Management.RemoveMemberAsync(
-                new RemoveMemberRequest { Resource = ToProto(target), Subject = subject }, cancellationToken: cancellation)).Changes);
-            run.Finish();
-            return 0;
+            return RemoveMemberAsync(channel, output, subject, target, cancellation);
         }));
         return command;
+    }
+
+    // user delete and organization user delete: one RemoveMember, printing every relationship the cascade removed.
+    private static async Task<int> RemoveMemberAsync(GrpcChannel channel, TextWriter output, V1.SubjectRef subject, CoreObject resource, CancellationToken cancellation)
+    {
+        var run = new ChangeRun(output, 1);
+        await run.ApplyAsync(async () => (await new ServerClients(channel).Management.RemoveMemberAsync(
+            new RemoveMemberRequest { Resource = ToProto(resource), Subject = subject }, cancellationToken: cancellation)).Changes);
+        run.Finish();
+        return 0;
     }
 
     private static Command OrganizationCommand(Connection server, TextWriter output, TextWriter error) => new("organization", "Manage the users of an organization and their organization permissions")
@@ -190,14 +196,10 @@ internal static partial class AuthzCtl
         {
             options.Subject, options.Organization,
         };
-        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, channel =>
         {
             var (subject, organization) = options.Read(result);
-            var run = new ChangeRun(output, 1);
-            await run.ApplyAsync(async () => (await new ServerClients(channel).Management.RemoveMemberAsync(
-                new RemoveMemberRequest { Resource = ToProto(organization), Subject = subject }, cancellationToken: cancellation)).Changes);
-            run.Finish();
-            return 0;
+            return RemoveMemberAsync(channel, output, subject, organization, cancellation);
         }));
         return command;
     }

@@ -8,10 +8,11 @@ using Grpc.Net.Client;
 namespace AuthzGrpc.Cli;
 
 /// <summary>
-/// <c>authzctl</c>: validates models offline and asks a running server for decisions. Text forms follow the API:
-/// <c>type:id</c> for objects, <c>type:id#relation</c> for subject sets.
+/// <c>authzctl</c>: validates models offline, asks a running server for decisions, and manages members, roles and
+/// organization permissions through its ManagementService. Text forms follow the API: <c>type:id</c> for objects,
+/// <c>type:id#relation</c> for subject sets.
 /// </summary>
-internal static class AuthzCtl
+internal static partial class AuthzCtl
 {
     /// <summary>Where the server is unless <c>--server</c> or <c>AUTHZ_SERVER</c> says otherwise.</summary>
     public const string DefaultServer = "http://127.0.0.1:50051";
@@ -39,7 +40,7 @@ internal static class AuthzCtl
             Recursive = true,
         };
         var connection = new Connection(server, token);
-        var root = new RootCommand("authzctl: validate AuthzGrpc models and query a server")
+        var root = new RootCommand("authzctl: validate AuthzGrpc models, query a server and manage its members")
         {
             server,
             token,
@@ -48,6 +49,10 @@ internal static class AuthzCtl
             CheckCommand(connection, output, error, explain: true),
             LookupResourcesCommand(connection, output, error),
             LookupSubjectsCommand(connection, output, error),
+            UserCommand(connection, output, error),
+            OrganizationCommand(connection, output, error),
+            MembersCommand(connection, output, error),
+            InviteCommand(connection, output, error),
         };
         var configuration = new InvocationConfiguration { Output = output, Error = error };
         return await root.Parse(args).InvokeAsync(configuration);
@@ -208,17 +213,20 @@ internal static class AuthzCtl
         return command;
     }
 
-    // Runs one call against the server; malformed arguments and server errors print one line and exit 1.
-    private static async Task<int> CallAsync(
-        (string Server, string? Token) target, TextWriter error, Func<AuthorizationService.AuthorizationServiceClient, Task<int>> call)
+    private static Task<int> CallAsync(
+        (string Server, string? Token) target, TextWriter error, Func<AuthorizationService.AuthorizationServiceClient, Task<int>> call) =>
+        CallAsync(target, error, channel => call(new AuthorizationService.AuthorizationServiceClient(channel)));
+
+    // Runs calls against the server; malformed arguments and server errors print one line (never a stack trace) and exit 1.
+    private static async Task<int> CallAsync((string Server, string? Token) target, TextWriter error, Func<GrpcChannel, Task<int>> call)
     {
         var server = target.Server;
         try
         {
             using var channel = CreateChannel(server, target.Token);
-            return await call(new AuthorizationService.AuthorizationServiceClient(channel));
+            return await call(channel);
         }
-        catch (FormatException e)
+        catch (Exception e) when (e is FormatException or CommandLineException)
         {
             error.WriteLine(e.Message);
             return 1;

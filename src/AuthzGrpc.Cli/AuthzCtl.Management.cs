@@ -1,0 +1,434 @@
+using System.CommandLine;
+using System.Globalization;
+using AuthzGrpc.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+using CoreObject = AuthzGrpc.Core.Model.ObjectRef;
+
+namespace AuthzGrpc.Cli;
+
+// The management commands: user add|update|delete, organization user add|update|delete|projects, members, invite.
+// Each change goes through authz.v1.ManagementService, so the model's management rules judge it for the key's subject.
+internal static partial class AuthzCtl
+{
+    /// <summary>The organization's base membership, granted by <c>organization user add</c> (the default and seed models call it <c>member</c>).</summary>
+    public const string OrganizationMemberRelation = "member";
+
+    private const string SubjectHelp = "The member: type:id, type:id#relation, or a bare id for user:<id>";
+
+    private static Command UserCommand(Connection server, TextWriter output, TextWriter error) => new("user", "Add, update and remove a member's roles on an object (a project, ...)")
+    {
+        UserAddCommand(server, output, error),
+        UserUpdateCommand(server, output, error),
+        UserDeleteCommand(server, output, error),
+    };
+
+    private static Command UserAddCommand(Connection server, TextWriter output, TextWriter error)
+    {
+        var options = new MemberOptions(rolesRequired: true);
+        var command = new Command("add", "Grant roles to a member (GrantRole, one call per role); roles already held stay") { options.Subject, options.On, options.Roles, options.Related };
+        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
+        {
+            var (subject, target) = options.Read(result);
+            var related = options.ReadRelated(result);
+            var roles = RoleArgument.ParseAll(result.GetValue(options.Roles)!);
+            if (roles.Count == 0)
+            {
+                throw new CommandLineException("name at least one role with -r");
+            }
+
+            var clients = new ServerClients(channel);
+            var candidates = roles.Any(r => r.RelatedName is not null) ? await related.ListAsync(target, clients.Authorization, cancellation) : [];
+            var grants = related.Resolve(roles, target, candidates);
+            var run = new ChangeRun(output, grants.Count);
+            foreach (var (resource, relation) in grants)
+            {
+                await run.ApplyAsync(async () => (await clients.Management.GrantRoleAsync(
+                    new GrantRoleRequest { Resource = ToProto(resource), Role = relation, Subject = subject }, cancellationToken: cancellation)).Changes);
+            }
+
+            run.Finish();
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command UserUpdateCommand(Connection server, TextWriter output, TextWriter error)
+    {
+        var options = new MemberOptions(rolesRequired: true);
+        var command = new Command("update",
+            "Make a member's roles exactly these (SetRoles): on the object itself, and on each of its related objects (--related) where a " +
+            "role is named or held now; roles elsewhere (environments, applications) stay. -r '' leaves none but the base membership")
+        {
+            options.Subject, options.On, options.Roles, options.Related,
+        };
+        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
+        {
+            var (subject, target) = options.Read(result);
+            var related = options.ReadRelated(result);
+            var roles = RoleArgument.ParseAll(result.GetValue(options.Roles)!);
+            var clients = new ServerClients(channel);
+            var candidates = await related.ListAsync(target, clients.Authorization, cancellation);
+            var wanted = related.Resolve(roles, target, candidates);
+
+            // The object itself always gets its set; one of its related objects only when a role is named on it or the
+            // member holds one there now (read from the access summary), and only when that changes something. Objects
+            // of that type elsewhere (another project's environment types, under an organization) are left alone.
+            var summary = await clients.Management.GetAccessSummaryAsync(new GetAccessSummaryRequest { Subject = subject, Scope = ToProto(target) }, cancellationToken: cancellation);
+            var held = summary.Objects.ToDictionary(o => ToCore(o.Resource), o => o.Roles.ToHashSet(StringComparer.Ordinal));
+            var sets = new Dictionary<CoreObject, List<string>> { [target] = [] };
+            foreach (var (resource, relation) in wanted)
+            {
+                sets.TryAdd(resource, []);
+                sets[resource].Add(relation);
+            }
+
+            foreach (var resource in candidates.Where(c => held.TryGetValue(c, out var now) && now.Count > 0))
+            {
+                sets.TryAdd(resource, []);
+            }
+
+            var changes = sets.Where(s => s.Key == target || !(held.TryGetValue(s.Key, out var now) && now.SetEquals(s.Value))).ToList();
+            var run = new ChangeRun(output, changes.Count);
+            foreach (var (resource, set) in changes)
+            {
+                var request = new SetRolesRequest { Resource = ToProto(resource), Subject = subject };
+                request.Roles.AddRange(set);
+                await run.ApplyAsync(async () => (await clients.Management.SetRolesAsync(request, cancellationToken: cancellation)).Changes);
+            }
+
+            run.Finish();
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command UserDeleteCommand(Connection server, TextWriter output, TextWriter error)
+    {
+        var options = new MemberOptions(rolesRequired: false);
+        var command = new Command("delete", "Remove a member from the object and everything it contains (RemoveMember); prints every role the cascade removed")
+        {
+            options.Subject, options.On,
+        };
+        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, channel =>
+        {
+            var (subject, target) = options.Read(result);
+            return RemoveMemberAsync(channel, output, subject, target, cancellation);
+        }));
+        return command;
+    }
+
+    // user delete and organization user delete: one RemoveMember, printing every relationship the cascade removed.
+    private static async Task<int> RemoveMemberAsync(GrpcChannel channel, TextWriter output, V1.SubjectRef subject, CoreObject resource, CancellationToken cancellation)
+    {
+        var run = new ChangeRun(output, 1);
+        await run.ApplyAsync(async () => (await new ServerClients(channel).Management.RemoveMemberAsync(
+            new RemoveMemberRequest { Resource = ToProto(resource), Subject = subject }, cancellationToken: cancellation)).Changes);
+        run.Finish();
+        return 0;
+    }
+
+    private static Command OrganizationCommand(Connection server, TextWriter output, TextWriter error) => new("organization", "Manage the users of an organization and their organization permissions")
+    {
+        new Command("user", "Add, update and remove organization users; show a user's access across the organization")
+        {
+            OrganizationUserSetCommand(server, output, error, add: true),
+            OrganizationUserSetCommand(server, output, error, add: false),
+            OrganizationUserDeleteCommand(server, output, error),
+            OrganizationUserProjectsCommand(server, output, error),
+        },
+    };
+
+    private static Command OrganizationUserSetCommand(Connection server, TextWriter output, TextWriter error, bool add)
+    {
+        var options = new OrganizationOptions();
+        var permissions = new Option<string[]>("--permission", "--permissions")
+        {
+            Description = "Organization permissions, a comma list or repeated (e.g. billing,projects:create). Each is the model's flag relation " +
+                $"{OrganizationPermissions.FlagPrefix}<name> with ':' written '_': billing is flag_billing, projects:create is flag_projects_create" +
+                (add ? string.Empty : "; '' for none"),
+        };
+
+        // A default would satisfy Required: update has none, so that leaving --permission out cannot clear every permission.
+        if (add)
+        {
+            permissions.DefaultValueFactory = _ => [];
+        }
+        else
+        {
+            permissions.Required = true;
+        }
+
+        var command = add
+            ? new Command("add", $"Add a user to the organization ({OrganizationMemberRelation}) with these permissions besides those they hold (SetRoles)")
+            : new Command("update", "Make a user's organization permissions exactly these (SetRoles); their other organization roles stay");
+        command.Add(options.Subject);
+        command.Add(options.Organization);
+        command.Add(permissions);
+        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
+        {
+            var (subject, organization) = options.Read(result);
+            var flags = OrganizationPermissions.ParseAll(result.GetValue(permissions)!);
+            var clients = new ServerClients(channel);
+
+            // SetRoles sets every role on the organization, so the user's other roles (owner, admin, ...) and, for add,
+            // the flags they hold are read first and kept. A grant made between the read and the write would be undone.
+            var members = await clients.Management.ListMembersAsync(new ListMembersRequest { Resource = ToProto(organization) }, cancellationToken: cancellation);
+            var held = members.Members.Where(m => m.Subject.Equals(subject)).SelectMany(m => m.Roles)
+                .Where(r => !r.Inherited && r.Via is null).Select(r => r.Role).ToList();
+            var request = new SetRolesRequest { Resource = ToProto(organization), Subject = subject };
+            request.Roles.AddRange(held.Where(r => add || !OrganizationPermissions.IsFlag(r))
+                .Concat(add ? [OrganizationMemberRelation] : [])
+                .Concat(flags)
+                .Distinct(StringComparer.Ordinal));
+            var run = new ChangeRun(output, 1);
+            await run.ApplyAsync(async () => (await clients.Management.SetRolesAsync(request, cancellationToken: cancellation)).Changes);
+            run.Finish();
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command OrganizationUserDeleteCommand(Connection server, TextWriter output, TextWriter error)
+    {
+        var options = new OrganizationOptions();
+        var command = new Command("delete", "Remove a user from the organization and every project in it (RemoveMember); prints what the cascade removed")
+        {
+            options.Subject, options.Organization,
+        };
+        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, channel =>
+        {
+            var (subject, organization) = options.Read(result);
+            return RemoveMemberAsync(channel, output, subject, organization, cancellation);
+        }));
+        return command;
+    }
+
+    private static Command OrganizationUserProjectsCommand(Connection server, TextWriter output, TextWriter error)
+    {
+        var options = new OrganizationOptions();
+        var type = new Option<string?>("--type") { Description = "Only objects of this type (e.g. project); by default every object of the organization where the user has a role or a permission" };
+        var command = new Command("projects", "A user's roles and permissions on every project (and everything else) of the organization, as a table (GetAccessSummary)")
+        {
+            options.Subject, options.Organization, type,
+        };
+        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
+        {
+            var (subject, organization) = options.Read(result);
+            var only = result.GetValue(type);
+            var summary = await new ServerClients(channel).Management.GetAccessSummaryAsync(
+                new GetAccessSummaryRequest { Subject = subject, Scope = ToProto(organization) }, cancellationToken: cancellation);
+            var rows = summary.Objects.Where(o => only is null || o.Resource.Type == only)
+                .Select(o => new[] { Describe(o.Resource), List(o.Roles), List(o.Permissions) })
+                .ToList();
+            if (rows.Count == 0)
+            {
+                output.WriteLine($"{Describe(subject)} has no role or permission in {organization}{(only is null ? string.Empty : $" on a {only}")}");
+                return 0;
+            }
+
+            WriteTable(output, [["OBJECT", "ROLES", "PERMISSIONS"], .. rows]);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command MembersCommand(Connection server, TextWriter output, TextWriter error)
+    {
+        var resource = new Argument<string>("object") { Description = "The object, type:id" };
+        var command = new Command("members", "List everyone with a role on the object or above it, each role with where it comes from (ListMembers)") { resource };
+        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
+        {
+            var target = ToObject(result.GetValue(resource)!);
+            var reply = await new ServerClients(channel).Management.ListMembersAsync(new ListMembersRequest { Resource = target }, cancellationToken: cancellation);
+            if (reply.Members.Count == 0)
+            {
+                output.WriteLine($"{Describe(target)} has no members");
+                return 0;
+            }
+
+            WriteTable(output, [["MEMBER", "ROLES"], .. reply.Members.Select(m => new[]
+            {
+                string.IsNullOrEmpty(m.Email) ? Describe(m.Subject) : $"{Describe(m.Subject)} <{m.Email}>",
+                string.Join(", ", m.Roles.Select(Describe)),
+            })]);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command InviteCommand(Connection server, TextWriter output, TextWriter error)
+    {
+        var emails = new Argument<string[]>("emails") { Description = "Email addresses, separate or as a comma list", Arity = ArgumentArity.OneOrMore };
+        var on = OnOption();
+        var roles = new Option<string[]>("--role", "-r")
+        {
+            Description = "Roles on the object granted on acceptance (relations of its type), a comma list or repeated",
+            Required = true,
+        };
+        var expires = new Option<int>("--expires-in-hours") { Description = "Hours until the invitations expire (1 to 720; default: the server's, 168)" };
+        var command = new Command("invite", "Invite email addresses to the object with roles (InviteMembers); prints each invitation's token, shown only this once")
+        {
+            emails, on, roles, expires,
+        };
+        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
+        {
+            var target = ToObject(result.GetValue(on)!);
+            var parsed = RoleArgument.ParseAll(result.GetValue(roles)!);
+            if (parsed.FirstOrDefault(r => r.Object is not null || r.RelatedName is not null) is { } elsewhere)
+            {
+                throw new CommandLineException($"role '{elsewhere}': an invitation carries roles on its object only; invite to that object separately");
+            }
+
+            var request = new InviteMembersRequest { Resource = target, ExpiresInHours = result.GetValue(expires) };
+            request.Emails.AddRange(result.GetValue(emails)!);
+            request.Roles.AddRange(parsed.Select(r => r.Relation).Distinct(StringComparer.Ordinal));
+            var reply = await new ServerClients(channel).Management.InviteMembersAsync(request, cancellationToken: cancellation);
+            WriteTable(output, [["EMAIL", "INVITATION", "EXPIRES", "TOKEN"], .. reply.Invitations.Select(i => new[]
+            {
+                i.Email, i.Id, i.ExpiresAt.ToDateTimeOffset().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), i.Token,
+            })]);
+            output.WriteLine($"invited at revision {reply.Revision}");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Option<string> OnOption() => new("--on") { Description = "The object the roles are on, type:id (e.g. project:storefront)", Required = true };
+
+    // "developer (from organization:northwind, via group:platform#member)": a role and, when not held directly on the
+    // object, where it comes from.
+    private static string Describe(MemberRole role)
+    {
+        var sources = new List<string>(2);
+        if (role.Inherited)
+        {
+            sources.Add($"from {Describe(role.GrantedOn)}");
+        }
+
+        if (role.Via is { } via)
+        {
+            sources.Add($"via {Describe(via)}");
+        }
+
+        return sources.Count == 0 ? role.Role : $"{role.Role} ({string.Join(", ", sources)})";
+    }
+
+    private static string Describe(V1.ObjectRef resource) => $"{resource.Type}:{resource.Id}";
+
+    private static string Describe(Relationship relationship) =>
+        $"{Describe(relationship.Resource)}#{relationship.Relation}@{Describe(relationship.Subject)}";
+
+    private static string List(IEnumerable<string> items) => items.Any() ? string.Join(", ", items) : "-";
+
+    // Columns padded to their widest cell, the last one unpadded so that no line ends in spaces.
+    private static void WriteTable(TextWriter output, IReadOnlyList<string[]> rows)
+    {
+        var widths = Enumerable.Range(0, rows[0].Length - 1).Select(c => rows.Max(r => r[c].Length)).ToArray();
+        foreach (var row in rows)
+        {
+            output.WriteLine(string.Concat(row[..^1].Select((cell, c) => cell.PadRight(widths[c] + 2))) + row[^1]);
+        }
+    }
+
+    private static V1.ObjectRef ToProto(CoreObject resource) => new() { Type = resource.Type, Id = resource.Id };
+
+    private static CoreObject ToCore(V1.ObjectRef resource) => new(resource.Type, resource.Id);
+
+    // A bare id names an object of the default type (user:alice for "alice"); anything with ':' is parsed in full.
+    private static V1.SubjectRef ToSubjectOrId(string text, string defaultType) =>
+        ToSubject(text.Contains(':', StringComparison.Ordinal) ? text : $"{defaultType}:{text}");
+
+    private static V1.ObjectRef ToObjectOrId(string text, string defaultType) =>
+        ToObject(text.Contains(':', StringComparison.Ordinal) ? text : $"{defaultType}:{text}");
+
+    // The two clients a management command may use on one channel.
+    private sealed class ServerClients(GrpcChannel channel)
+    {
+        public AuthorizationService.AuthorizationServiceClient Authorization { get; } = new(channel);
+
+        public ManagementService.ManagementServiceClient Management { get; } = new(channel);
+    }
+
+    // <subject> --on <object> -r <role>... --related <relation[:type]> of the user commands (new options per command).
+    private sealed class MemberOptions(bool rolesRequired)
+    {
+        public Argument<string> Subject { get; } = new("subject") { Description = SubjectHelp };
+
+        public Option<string> On { get; } = OnOption();
+
+        public Option<string[]> Roles { get; } = new("--role", "-r")
+        {
+            Description = "Roles, a comma list or repeated: 'admin' (on --on itself), 'development:contributor' (on the related object " +
+                "--related whose id is development or ends with _development or -development), or 'environment_type:storefront_development#contributor' (in full)",
+            Required = rolesRequired,
+        };
+
+        public Option<string> Related { get; } = new("--related")
+        {
+            Description = "Where the short form name:role looks: the relation of --on that holds the related objects, 'relation' " +
+                $"(objects of the type of the same name) or 'relation:type'; {RelatedObjects.DefaultText} is a project's environment types",
+            DefaultValueFactory = _ => RelatedObjects.DefaultText,
+        };
+
+        public (V1.SubjectRef Subject, CoreObject Target) Read(ParseResult result) =>
+            (ToSubjectOrId(result.GetValue(Subject)!, "user"), ToCore(ToObject(result.GetValue(On)!)));
+
+        public RelatedObjects ReadRelated(ParseResult result) => RelatedObjects.Parse(result.GetValue(Related)!);
+    }
+
+    // <subject> --organization <id> of the organization commands.
+    private sealed class OrganizationOptions
+    {
+        public Argument<string> Subject { get; } = new("subject") { Description = SubjectHelp };
+
+        public Option<string> Organization { get; } = new("--organization", "--org")
+        {
+            Description = "The organization: an id (organization:<id>) or type:id",
+            Required = true,
+        };
+
+        public (V1.SubjectRef Subject, CoreObject Organization) Read(ParseResult result) => (
+            ToSubjectOrId(result.GetValue(Subject)!, "user"),
+            ToCore(ToObjectOrId(result.GetValue(Organization)!, "organization")));
+    }
+
+    // Applies management calls one after another and prints what each changed: "+ relationship" added,
+    // "- relationship" removed, then the revision of the last call. Without a batch call in the API, a command that
+    // needs several calls is not atomic: a failure after some calls says how many were applied.
+    private sealed class ChangeRun(TextWriter output, int calls)
+    {
+        private int _applied;
+        private bool _changed;
+        private string _revision = string.Empty;
+
+        public async Task ApplyAsync(Func<Task<ManagementChanges>> call)
+        {
+            ManagementChanges changes;
+            try
+            {
+                changes = await call();
+            }
+            catch (RpcException e) when (_applied > 0)
+            {
+                throw new RpcException(new Status(e.StatusCode, $"{e.Status.Detail} (stopped after {_applied} of {calls} calls; the changes printed above were made)"));
+            }
+
+            _applied++;
+            _revision = changes.Revision;
+            foreach (var removed in changes.Removed)
+            {
+                output.WriteLine("- " + Describe(removed));
+            }
+
+            foreach (var added in changes.Added)
+            {
+                output.WriteLine("+ " + Describe(added));
+            }
+
+            _changed |= changes.Removed.Count > 0 || changes.Added.Count > 0;
+        }
+
+        public void Finish() => output.WriteLine(_changed ? $"changed at revision {_revision}" : $"no change at revision {_revision}");
+    }
+}

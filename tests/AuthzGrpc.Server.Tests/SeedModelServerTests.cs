@@ -1,0 +1,135 @@
+using AuthzGrpc.Core.Validation;
+using AuthzGrpc.Server.Tests.Infrastructure;
+using AuthzGrpc.Storage.Tests.Infrastructure;
+using AuthzGrpc.V1;
+using Grpc.Core;
+using static AuthzGrpc.Server.Tests.Infrastructure.Requests;
+
+namespace AuthzGrpc.Server.Tests;
+
+/// <summary>
+/// Requirements that take more than one management call, or a query, on a seed model's own data (its validation
+/// file's schema and relationships), through the generated client against a real server: the audit log read by the
+/// roles the model names (R30), the owner out only through a transfer (R19), a user's summary with
+/// environment-type roles and organization flags (R27, A003-13), and a pending project invitation that grants nothing
+/// until accepted (A003-5).
+/// </summary>
+public sealed class SeedModelServerTests : IAsyncLifetime
+{
+    private readonly List<IAsyncDisposable> _cleanup = [];
+
+    [Fact]
+    public async Task AuditLog_002_OwnersAndAdminsReadIt_ContributorsDoNot()
+    {
+        var server = await StartAsync("002-org-roles.yaml");
+        await (await ClientAsync(server, "user:adam_admin")).GrantRoleAsync(new GrantRoleRequest
+        {
+            Resource = Object("organization:acme"), Role = "viewer", Subject = Subject("user:newbie"),
+        });
+
+        var events = await (await ClientAsync(server, "user:olivia_owner")).ListAuditEventsAsync(new ListAuditEventsRequest { Resource = Object("organization:acme") });
+        Assert.Contains(events.Events, e => e.Actor == "user:adam_admin" && e.Operation == "GrantRole");
+        Assert.NotEmpty((await (await ClientAsync(server, "user:adam_admin")).ListAuditEventsAsync(new ListAuditEventsRequest { Resource = Object("organization:acme") })).Events);
+
+        var carl = await ClientAsync(server, "user:carl_contributor");
+        var refused = await Assert.ThrowsAsync<RpcException>(() => carl.ListAuditEventsAsync(new ListAuditEventsRequest { Resource = Object("organization:acme") }).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task Owner_003_CannotBeRemoved_LeavesOnlyThroughATransfer()
+    {
+        var server = await StartAsync("003-envtype-roles.yaml");
+        var mike = await ClientAsync(server, "user:mike_members");
+        var removeOlivia = new RemoveMemberRequest { Resource = Object("organization:acme"), Subject = Subject("user:olivia_owner") };
+        Assert.Equal(StatusCode.PermissionDenied, (await Assert.ThrowsAsync<RpcException>(() => mike.RemoveMemberAsync(removeOlivia).ResponseAsync)).StatusCode);
+
+        // The transfer is the way out: the former owner keeps nothing (A003-8), so nothing is left to remove.
+        var transferred = await (await ClientAsync(server, "user:olivia_owner")).TransferOwnershipAsync(new TransferOwnershipRequest
+        {
+            Resource = Object("organization:acme"), Role = "owner", To = Subject("user:mike_members"),
+        });
+        var check = await server.Authorization.CheckAsync(WithConsistency(Check("user:olivia_owner", "manage_users", "organization:acme"), new Consistency { AtLeast = transferred.Changes.Revision }));
+        Assert.Equal(Decision.Denied, check.Decision);
+        Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() => mike.RemoveMemberAsync(removeOlivia).ResponseAsync)).StatusCode);
+    }
+
+    [Fact]
+    public async Task AccessSummary_003_ShowsEnvironmentTypeRolesAndFlags_ToManageUsersHolders_Only()
+    {
+        var server = await StartAsync("003-envtype-roles.yaml");
+        var mike = await ClientAsync(server, "user:mike_members");
+        var uma = await mike.GetAccessSummaryAsync(new GetAccessSummaryRequest { Subject = Subject("user:uma_cli"), Scope = Object("organization:acme") });
+        var development = Assert.Single(uma.Objects, o => Text(o.Resource) == "environment_type:web_development");
+        Assert.Contains("contributor", development.Roles);
+        Assert.Contains("push_code", development.Permissions);
+        Assert.Contains(uma.Objects, o => Text(o.Resource) == "environment_type:web_production" && o.Roles.Contains("viewer"));
+
+        var bill = await mike.GetAccessSummaryAsync(new GetAccessSummaryRequest { Subject = Subject("user:bill_billing"), Scope = Object("organization:acme") });
+        var organization = Assert.Single(bill.Objects, o => Text(o.Resource) == "organization:acme");
+        Assert.Contains("flag_billing", organization.Roles);
+        Assert.Contains("manage_billing", organization.Permissions);
+
+        var ned = await ClientAsync(server, "user:ned_no_flags");
+        var refused = await Assert.ThrowsAsync<RpcException>(() => ned.GetAccessSummaryAsync(new GetAccessSummaryRequest { Subject = Subject("user:uma_cli"), Scope = Object("organization:acme") }).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task ProjectInvitation_003_GrantsNothingUntilAccepted()
+    {
+        var server = await StartAsync("003-envtype-roles.yaml");
+        var invited = await (await ClientAsync(server, "user:alice_admin")).InviteMembersAsync(new InviteMembersRequest
+        {
+            Resource = Object("project:web"), Emails = { "zoe@example.com" }, Roles = { "viewer" },
+        });
+        var viewWeb = Check("user:zoe", "view_environment", "project:web");
+        Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(WithConsistency(viewWeb, new Consistency { FullyConsistent = true }))).Decision);
+
+        var accepted = await (await ClientAsync(server, "user:zoe")).AcceptInvitationAsync(new AcceptInvitationRequest { Token = invited.Invitations[0].Token });
+        Assert.Equal(Decision.Allowed, (await server.Authorization.CheckAsync(WithConsistency(viewWeb, new Consistency { AtLeast = accepted.Changes.Revision }))).Decision);
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var item in Enumerable.Reverse(_cleanup))
+        {
+            await item.DisposeAsync();
+        }
+    }
+
+    private static async Task<ManagementService.ManagementServiceClient> ClientAsync(StoreServer server, string subject) =>
+        new(await server.ChannelForAsync(subject));
+
+    // A server seeded with a validation file's schema and relationships, on a SQLite file of its own.
+    private async Task<StoreServer> StartAsync(string file)
+    {
+        var validation = ValidationFile.Load(Path.Combine(AppContext.BaseDirectory, "models", file));
+        var folder = Directory.CreateTempSubdirectory("authz-seed-");
+        var schema = Path.Combine(folder.FullName, "model.zed");
+        var relationships = Path.Combine(folder.FullName, "model.relationships");
+        await File.WriteAllTextAsync(schema, validation.SchemaText);
+        await File.WriteAllLinesAsync(relationships, validation.Relationships.Select(r => r.ToString()));
+        var database = TestDatabase.Create("sqlite");
+        var server = await StoreServer.StartAsync(database, new Dictionary<string, string?>
+        {
+            ["Authz:SchemaFile"] = schema,
+            ["Authz:RelationshipsFile"] = relationships,
+        });
+        _cleanup.Add(new Cleanup(() => folder.Delete(recursive: true)));
+        _cleanup.Add(database);
+        _cleanup.Add(server);
+        return server;
+    }
+
+    private sealed class Cleanup(Action action) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            action();
+            return ValueTask.CompletedTask;
+        }
+    }
+}

@@ -14,7 +14,7 @@
 #   --scenarios LIST      comma-separated harness scenarios [check-hot,check-scattered,batch-check,check-with-writes,at-least]
 #   --requests N          measured calls per scenario, at most [50000]
 #   --duration S          seconds each scenario's measured phase (and its warm-up) may last, at most [30]
-#   --warmup N            unmeasured calls before each scenario [5000]
+#   --warmup N            unmeasured calls before each scenario [20000]
 #   --concurrency N       harness calls in flight [32]
 #   --connections N       harness HTTP/2 connections [2]
 #   --batch-size N        checks per BatchCheck [100]
@@ -42,7 +42,7 @@ orgs=100
 scenarios="check-hot,check-scattered,batch-check,check-with-writes,at-least"
 requests=50000
 duration=30
-warmup=5000
+warmup=20000
 concurrency=32
 connections=2
 batch_size=100
@@ -219,10 +219,11 @@ h2load_shown="h2load -n $h2load_requests -c $h2load_clients -m $h2load_streams -
 timeout "$h2load_seconds" h2load -n "$((h2load_requests < 5000 ? h2load_requests : 5000))" -c "$h2load_clients" -m "$h2load_streams" -t 1 \
     -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $key" -d "$work/check.body" "$check_url" >/dev/null 2>&1 || true
 echo "$h2load_shown"
+load_before="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true)"
 if timeout "$h2load_seconds" h2load "${h2load_args[@]}" >"$results/h2load.txt" 2>&1; then
     grep -E '^(finished|requests|status codes|traffic|time for request)' "$results/h2load.txt" || true
     if ! "${harness[@]}" h2load-report --output "$results/h2load.txt" --log "$work/h2load.log" --response "$results/check.response" \
-        --command "$h2load_shown" --summary "$results/h2load.json"; then
+        --command "$h2load_shown" --load-average-before "$load_before" --summary "$results/h2load.json"; then
         failed+=("h2load")
     fi
 else
@@ -234,7 +235,7 @@ curl_check "after h2load" || failed+=("curl-after-h2load")
 stop_server
 
 {
-    echo "Load test of $(git -C "$repo_root" rev-parse --short HEAD 2>/dev/null || echo "?") on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%M:%SZ); data set: $orgs organizations."
+    echo "Load test of $(git -C "$repo_root" describe --always --dirty 2>/dev/null || echo "?") on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%M:%SZ); data set: $orgs organizations."
     echo
     summaries=()
     for scenario in "${scenario_list[@]}"; do

@@ -308,9 +308,10 @@ internal static class LoadTestCommand
         var response = new Option<string>("--response") { Description = "The verified response body (write-h2load-body --response-out)", Required = true };
         var commandText = new Option<string>("--command") { Description = "The h2load command line, for the summary (the key is masked)", DefaultValueFactory = _ => "h2load" };
         var summary = new Option<string?>("--summary") { Description = "Write the figures as JSON to this file" };
+        var loadBefore = new Option<string?>("--load-average-before") { Description = "/proc/loadavg as read before h2load ran (the one after is read now)" };
         var command = new Command("h2load-report", "Read an h2load run of the Check body: req/s, latency percentiles, and whether every answer was the verified one")
         {
-            stdout, log, response, commandText, summary,
+            stdout, log, response, commandText, summary, loadBefore,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -342,9 +343,11 @@ internal static class LoadTestCommand
                 DataBytes = figures.DataBytes,
                 ExpectedDataBytes = answerBytes * figures.Total,
                 Latency = LatencySummary.Of(histogram),
+                Machine = new MachineSummary(Environment.ProcessorCount, result.GetValue(loadBefore), MachineSummary.LoadAverage(), "h2load"),
             };
             output.WriteLine($"h2load: {report.Requests:N0} requests in {report.Seconds:F2} s: {report.RequestsPerSecond:N0} req/s; {report.Status2xx:N0} HTTP 2xx");
             output.WriteLine($"  latency: {report.Latency}");
+            output.WriteLine($"  load average before/after: {report.Machine.LoadAverageBefore ?? "n/a"} / {report.Machine.LoadAverageAfter ?? "n/a"} on {report.Machine.ProcessorCount} processors");
             output.WriteLine(report.Verified
                 ? $"  verified: every response carried {answerBytes} bytes of DATA, the size of the verified ALLOWED answer ({report.DataBytes:N0} bytes in all)"
                 : $"  NOT verified: {report.Succeeded:N0} of {report.Requests:N0} succeeded, {report.Status2xx:N0} HTTP 2xx, {report.DataBytes:N0} DATA bytes where {report.ExpectedDataBytes:N0} were expected " +

@@ -53,7 +53,7 @@ internal sealed record RunSettings
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Calls made and discarded before measuring (JIT, connections, the server's caches).</summary>
-    public int Warmup { get; init; } = 5_000;
+    public int Warmup { get; init; } = 20_000;
 
     /// <summary>Checks per BatchCheck in the batch-check scenario.</summary>
     public int BatchSize { get; init; } = 100;

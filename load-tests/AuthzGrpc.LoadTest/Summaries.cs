@@ -73,7 +73,7 @@ internal sealed record ConsistencySummary(long ProbeChecks, long Violations, lon
 /// <param name="ProcessorCount">Logical processors.</param>
 /// <param name="LoadAverageBefore">/proc/loadavg before the measured phase (1, 5 and 15 minutes).</param>
 /// <param name="LoadAverageAfter">/proc/loadavg after it.</param>
-/// <param name="Runtime">The .NET runtime of the harness.</param>
+/// <param name="Runtime">The .NET runtime of the harness, or the tool measured.</param>
 internal sealed record MachineSummary(int ProcessorCount, string? LoadAverageBefore, string? LoadAverageAfter, string Runtime)
 {
     /// <summary>The first three fields of /proc/loadavg, or null where there is none.</summary>
@@ -166,6 +166,9 @@ internal sealed record H2LoadSummary
 
     /// <summary>Per-request latency from h2load's <c>--log-file</c>, in microseconds.</summary>
     public required LatencySummary Latency { get; init; }
+
+    /// <summary>The machine's load around the run (<see cref="MachineSummary.Runtime"/> is "h2load").</summary>
+    public required MachineSummary Machine { get; init; }
 
     /// <summary>Every request succeeded with HTTP 200 and a body the size of the verified answer.</summary>
     public bool Verified => Succeeded == Requests && Status2xx == Requests && DataBytes == ExpectedDataBytes;

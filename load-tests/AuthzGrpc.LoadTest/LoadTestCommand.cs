@@ -53,6 +53,30 @@ internal static class LoadTestCommand
         new("--token") { Description = $"The API key (default: ${ApiToken.Variable}, else the content of --token-file)" },
         new("--token-file") { Description = $"A file holding the API key (default {ApiToken.DefaultFile})" });
 
+    // A loopback target from an option, or the reason printed as "--option reason".
+    private static Uri? Target(string? text, string option, TextWriter error)
+    {
+        if (LoopbackTarget.TryParse(text, out var uri, out var reason))
+        {
+            return uri;
+        }
+
+        error.WriteLine($"{option} {reason}");
+        return null;
+    }
+
+    // The key to send, or null with where it was looked for printed.
+    private static string? Key(ParseResult result, Option<string?> token, Option<string?> tokenFile, TextWriter error)
+    {
+        var key = ApiToken.Resolve(result.GetValue(token), result.GetValue(tokenFile), Environment.GetEnvironmentVariable, out var reason);
+        if (key is null)
+        {
+            error.WriteLine(reason);
+        }
+
+        return key;
+    }
+
     private static Command RunCommand(TextWriter output, TextWriter error)
     {
         var defaults = new RunSettings { Target = new Uri(DefaultTarget), Scenario = ScenarioCatalog.CheckHot };
@@ -74,9 +98,8 @@ internal static class LoadTestCommand
         };
         command.SetAction(async (result, cancellationToken) =>
         {
-            if (!LoopbackTarget.TryParse(result.GetValue(target), out var uri, out var targetError))
+            if (Target(result.GetValue(target), "--target", error) is not { } uri)
             {
-                error.WriteLine("--target " + targetError);
                 return 2;
             }
 
@@ -98,9 +121,8 @@ internal static class LoadTestCommand
                 return problem;
             }
 
-            if (ApiToken.Resolve(result.GetValue(token), result.GetValue(tokenFile), Environment.GetEnvironmentVariable, out var tokenError) is not { } key)
+            if (Key(result, token, tokenFile, error) is not { } key)
             {
-                error.WriteLine(tokenError);
                 return 2;
             }
 
@@ -204,15 +226,8 @@ internal static class LoadTestCommand
                 return 0;
             }
 
-            if (!LoopbackTarget.TryParse(verifyTarget, out var uri, out var targetError))
+            if (Target(verifyTarget, "--verify", error) is not { } uri || Key(result, token, tokenFile, error) is not { } key)
             {
-                error.WriteLine("--verify " + targetError);
-                return 2;
-            }
-
-            if (ApiToken.Resolve(result.GetValue(token), result.GetValue(tokenFile), Environment.GetEnvironmentVariable, out var tokenError) is not { } key)
-            {
-                error.WriteLine(tokenError);
                 return 2;
             }
 
@@ -245,9 +260,8 @@ internal static class LoadTestCommand
         var command = new Command("wait-ready", "Wait until the server's grpc.health.v1 Check answers SERVING (exit 0), or give up (exit 1)") { target, timeout, pid };
         command.SetAction(async (result, cancellationToken) =>
         {
-            if (!LoopbackTarget.TryParse(result.GetValue(target), out var uri, out var targetError))
+            if (Target(result.GetValue(target), "--target", error) is not { } uri)
             {
-                error.WriteLine("--target " + targetError);
                 return 2;
             }
 

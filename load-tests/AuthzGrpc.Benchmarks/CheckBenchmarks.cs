@@ -1,4 +1,5 @@
 using AuthzGrpc.Core.Engine;
+using AuthzGrpc.LoadData;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Jobs;
 

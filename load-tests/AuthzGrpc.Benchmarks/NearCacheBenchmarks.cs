@@ -1,6 +1,7 @@
 using AuthzGrpc.Cache;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Graph;
+using AuthzGrpc.LoadData;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Jobs;
 

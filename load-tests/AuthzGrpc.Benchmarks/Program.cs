@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using AuthzGrpc.Benchmarks;
 using AuthzGrpc.Core.Engine;
+using AuthzGrpc.LoadData;
 using BenchmarkDotNet.Running;
 
 // `--quick [N] [ORGS]` skips BenchmarkDotNet: it loads the data set once (ORGS organizations, default 1,000) and

@@ -1,16 +1,26 @@
 using AuthzGrpc.Core.Engine;
 
-namespace AuthzGrpc.Benchmarks;
+namespace AuthzGrpc.LoadData;
 
 /// <summary>One benchmarked check, with the answer it must give and a step its explanation must show as held.</summary>
-internal sealed record CheckCase(string Name, string ResourceType, string ResourceId, string Permission, string SubjectId, bool Expected, string? ExpectedStep)
+/// <param name="Name">The case, as the benchmark that measures it is named.</param>
+/// <param name="ResourceType">The resource's type.</param>
+/// <param name="ResourceId">The resource's id.</param>
+/// <param name="Permission">The permission checked.</param>
+/// <param name="SubjectId">The id of the <c>user</c> who asks.</param>
+/// <param name="Expected">Whether the data set allows it.</param>
+/// <param name="ExpectedStep">A step the explanation must show as held, proving the path; null to skip that test.</param>
+public sealed record CheckCase(string Name, string ResourceType, string ResourceId, string Permission, string SubjectId, bool Expected, string? ExpectedStep)
 {
+    /// <summary>Asks <paramref name="engine"/> in-process.</summary>
     public bool Run(PermissionEngine engine) => engine.Check(ResourceType, ResourceId, Permission, "user", SubjectId, null);
 
+    /// <inheritdoc/>
     public override string ToString() => $"{Name}: {ResourceType}:{ResourceId}#{Permission}@user:{SubjectId} -> {(Expected ? "allowed" : "denied")}";
 }
 
-internal static class CheckCases
+/// <summary>The checks whose answers and paths the data set fixes, on the ids of <see cref="PlatformDataSet"/>.</summary>
+public static class CheckCases
 {
     /// <summary>The cases, in benchmark order, on the ids of <paramref name="s"/>.</summary>
     public static CheckCase[] For(CheckScenario s) =>
@@ -89,6 +99,7 @@ internal static class CheckCases
         }
     }
 
+    /// <summary>The engine's explanation tree of <paramref name="c"/>, as text.</summary>
     public static string Explain(PermissionEngine engine, CheckCase c) =>
         engine.Explain(new(c.ResourceType, c.ResourceId), c.Permission, new("user", c.SubjectId)).ToString();
 }

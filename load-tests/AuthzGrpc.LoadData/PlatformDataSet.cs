@@ -3,7 +3,7 @@ using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;
 
-namespace AuthzGrpc.Benchmarks;
+namespace AuthzGrpc.LoadData;
 
 /// <summary>
 /// A deterministic multi-tenant platform on the default model (models/default.zed): every organization has the same
@@ -15,15 +15,24 @@ namespace AuthzGrpc.Benchmarks;
 /// organization), a nested-group user holds no direct role, an environment-type user holds only type roles, and a
 /// former member holds nothing but creator links.
 /// </remarks>
-internal sealed class PlatformDataSet
+public sealed class PlatformDataSet
 {
     /// <summary>The seed of every random pick; change it and every id of <see cref="Scenario"/> may change.</summary>
     public const int Seed = 20_251_122;
 
+    /// <summary>The benchmarks' size: 1,000 organizations, about 1.48 million relationships.</summary>
     public const int DefaultOrganizations = 1_000;
+
+    /// <summary>Projects in every organization.</summary>
     public const int ProjectsPerOrganization = 20;
+
+    /// <summary>Applications in every environment.</summary>
     public const int ApplicationsPerEnvironment = 2;
+
+    /// <summary>Users of every organization (<c>u-OOOO-00</c> to <c>u-OOOO-46</c>), split into the bands below.</summary>
     public const int UsersPerOrganization = 47;
+
+    /// <summary>Consultants shared by the organizations, each a member of every 100th one.</summary>
     public const int Consultants = 100;
 
     /// <summary>The environment types of every project; one environment of each.</summary>
@@ -42,6 +51,7 @@ internal sealed class PlatformDataSet
     private static readonly Band TypeRoles = new(40, 5);
     private static readonly Band FormerMembers = new(45, 2);
 
+    /// <summary>A data set of <paramref name="organizations"/> organizations (at least 2: the scenario's outsider lives in the previous one).</summary>
     public PlatformDataSet(int organizations = DefaultOrganizations)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(organizations, 2);
@@ -49,9 +59,10 @@ internal sealed class PlatformDataSet
         Scenario = new CheckScenario(organizations);
     }
 
+    /// <summary>How many organizations the data set has.</summary>
     public int Organizations { get; }
 
-    /// <summary>The ids the benchmark cases check, in the middle of the data set.</summary>
+    /// <summary>The ids the benchmark cases check, in the middle of the data set; the users picked at random are known once <see cref="Generate"/> has run.</summary>
     public CheckScenario Scenario { get; }
 
     /// <summary>Reads the default model by walking up from the binary until a folder holds <c>models/default.zed</c>.</summary>
@@ -113,18 +124,25 @@ internal sealed class PlatformDataSet
         }
     }
 
+    /// <summary>The id of organization <paramref name="o"/>.</summary>
     public static string OrganizationId(int o) => $"org-{o:D4}";
 
+    /// <summary>The id of user <paramref name="k"/> of organization <paramref name="o"/>.</summary>
     public static string UserId(int o, int k) => $"u-{o:D4}-{k:D2}";
 
+    /// <summary>The id of the group <paramref name="name"/> of organization <paramref name="o"/>.</summary>
     public static string GroupId(int o, string name) => $"g-{o:D4}-{name}";
 
+    /// <summary>The id of project <paramref name="p"/> of organization <paramref name="o"/>.</summary>
     public static string ProjectId(int o, int p) => $"p-{o:D4}-{p:D2}";
 
+    /// <summary>The id of a project's environment type.</summary>
     public static string EnvironmentTypeId(int o, int p, string type) => $"{ProjectId(o, p)}-{type}";
 
+    /// <summary>The id of a project's environment of <paramref name="type"/>.</summary>
     public static string EnvironmentId(int o, int p, string type) => $"{EnvironmentTypeId(o, p, type)}-1";
 
+    /// <summary>The id of application <paramref name="a"/> of a project's environment of <paramref name="type"/>.</summary>
     public static string ApplicationId(int o, int p, string type, int a) => $"{EnvironmentId(o, p, type)}-app{a}";
 
     private IEnumerable<Relationship> GenerateOrganization(int o, Random random)
@@ -298,7 +316,7 @@ internal sealed class PlatformDataSet
 }
 
 /// <summary>The concrete ids of the benchmark cases; the generator fills in the users it picked at random.</summary>
-internal sealed class CheckScenario(int organizations)
+public sealed class CheckScenario(int organizations)
 {
     /// <summary>The organization in the middle of the data set.</summary>
     public int Organization { get; } = organizations / 2;
@@ -306,14 +324,17 @@ internal sealed class CheckScenario(int organizations)
     /// <summary>A project developed by the platform group (index divisible by 4), so nested groups reach it.</summary>
     public int ProjectIndex { get; } = 4;
 
+    /// <summary>The scenario's project.</summary>
     public string Project => PlatformDataSet.ProjectId(Organization, ProjectIndex);
 
+    /// <summary>The production environment of <see cref="Project"/>.</summary>
     public string ProductionEnvironment => PlatformDataSet.EnvironmentId(Organization, ProjectIndex, "production");
 
+    /// <summary>The first application of <see cref="ProductionEnvironment"/>.</summary>
     public string ProductionApplication => PlatformDataSet.ApplicationId(Organization, ProjectIndex, "production", 0);
 
     /// <summary>A direct <c>project#admin</c> of <see cref="Project"/>.</summary>
-    public string DirectAdmin { get; set; } = "";
+    public string DirectAdmin { get; internal set; } = "";
 
     /// <summary>An organization developer: no role below the organization.</summary>
     public string OrganizationDeveloper => PlatformDataSet.UserId(Organization, 5);
@@ -322,18 +343,27 @@ internal sealed class CheckScenario(int organizations)
     public string NestedGroupUser => PlatformDataSet.UserId(Organization, 38);
 
     /// <summary>A <c>contributor</c> of the production environment type of <see cref="Project"/>, with no other role.</summary>
-    public string TypeContributor { get; set; } = "";
+    public string TypeContributor { get; internal set; } = "";
 
     /// <summary>The creator of the production environment, a former member who holds no role any more.</summary>
-    public string FormerCreator { get; set; } = "";
+    public string FormerCreator { get; internal set; } = "";
 
     /// <summary>A user of the neighbouring organization in three nested groups: no access to this organization.</summary>
     public string Outsider => PlatformDataSet.UserId(Organization - 1, 38);
 }
 
 /// <summary>What loading cost.</summary>
-internal sealed record LoadReport(int Organizations, long Generated, int Stored, TimeSpan LoadTime, TimeSpan GcPause, int Gen2Collections, long ManagedBytes, long WorkingSetBytes)
+/// <param name="Organizations">The data set's size.</param>
+/// <param name="Generated">Relationships the generator produced.</param>
+/// <param name="Stored">Relationships the engine holds (repeated random picks are stored once).</param>
+/// <param name="LoadTime">Generating and writing them.</param>
+/// <param name="GcPause">GC pauses of the process so far.</param>
+/// <param name="Gen2Collections">Gen2 collections of the process so far.</param>
+/// <param name="ManagedBytes">The managed heap after a full collection.</param>
+/// <param name="WorkingSetBytes">The process's working set.</param>
+public sealed record LoadReport(int Organizations, long Generated, int Stored, TimeSpan LoadTime, TimeSpan GcPause, int Gen2Collections, long ManagedBytes, long WorkingSetBytes)
 {
+    /// <inheritdoc/>
     public override string ToString() =>
         $"data set: {Organizations} organizations, {Generated:N0} relationships generated, {Stored:N0} stored (duplicates from random picks are touched once); " +
         $"load {LoadTime.TotalSeconds:F1} s (GC pauses {GcPause.TotalSeconds:F1} s, {Gen2Collections} gen2 collections); managed heap after full GC {ManagedBytes / (1024.0 * 1024):F0} MiB; working set {WorkingSetBytes / (1024.0 * 1024):F0} MiB";

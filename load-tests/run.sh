@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# End-to-end load test: builds Release, generates the platform data set (load-tests/AuthzGrpc.LoadData), starts a
+# throwaway server seeded with it on a free 127.0.0.1 port and its own temporary data folder, runs the harness
+# scenarios and an h2load scenario against it, stops the server, and prints where the results went.
+#
+#   load-tests/run.sh                          # 100 organizations (~147,000 relationships), every scenario
+#   load-tests/run.sh --orgs 1000              # the benchmarks' 1.47M relationships (the seed takes several minutes)
+#   load-tests/run.sh --scenarios check-hot,at-least --requests 20000 --duration 15
+#   load-tests/run.sh -- --Authz:SyncIntervalMilliseconds=100      # extra server arguments after --
+#   Authz__Some__Setting=value load-tests/run.sh                   # the server inherits the environment
+#
+# Options (defaults in brackets):
+#   --orgs N              organizations in the data set [100]
+#   --scenarios LIST      comma-separated harness scenarios [check-hot,check-scattered,batch-check,check-with-writes,at-least]
+#   --requests N          measured calls per scenario, at most [50000]
+#   --duration S          seconds each scenario's measured phase (and its warm-up) may last, at most [30]
+#   --warmup N            unmeasured calls before each scenario [20000]
+#   --concurrency N       harness calls in flight [32]
+#   --connections N       harness HTTP/2 connections [2]
+#   --batch-size N        checks per BatchCheck [100]
+#   --writes-per-second R the writer's rate in check-with-writes and at-least [10]
+#   --h2load-requests N   h2load -n [100000]
+#   --h2load-clients N    h2load -c, HTTP/2 connections [2]
+#   --h2load-streams N    h2load -m, concurrent streams per connection [16]
+#   --h2load-seconds S    h2load is stopped after this many seconds whatever its count [120]
+#   --server-warmup S     seconds of unmeasured load on a new server before the scenarios [20]
+#   --ready-timeout S     how long the server may take to seed and start [900]
+#   --results DIR         where the results go [load-tests/results/<UTC time>]
+#   --server-arg ARG      one more server argument (repeatable), like those after --
+#   --request-logging     keep ASP.NET Core's per-request Information logs (off by default: see docs/PERFORMANCE.md)
+#
+# Every loop is bounded in count and time, and all traffic goes to 127.0.0.1. Needs the .NET 10 SDK; installs h2load
+# (Debian's nghttp2-client) and curl with apt-get when they are missing. Exits non-zero if a scenario had failed calls
+# or wrong answers, or an h2load answer could not be verified as ALLOWED.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+export DOTNET_NOLOGO=1
+export DOTNET_CLI_TELEMETRY_OPTOUT=1
+
+orgs=100
+scenarios="check-hot,check-scattered,batch-check,check-with-writes,at-least"
+requests=50000
+duration=30
+warmup=20000
+concurrency=32
+connections=2
+batch_size=100
+writes_per_second=10
+h2load_requests=100000
+h2load_clients=2
+h2load_streams=16
+h2load_seconds=120
+ready_timeout=900
+server_warmup=20
+results=""
+request_logging=0
+server_args=()
+
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2; exit 2; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --orgs) orgs="$2"; shift 2 ;;
+        --scenarios) scenarios="$2"; shift 2 ;;
+        --requests) requests="$2"; shift 2 ;;
+        --duration) duration="$2"; shift 2 ;;
+        --warmup) warmup="$2"; shift 2 ;;
+        --concurrency) concurrency="$2"; shift 2 ;;
+        --connections) connections="$2"; shift 2 ;;
+        --batch-size) batch_size="$2"; shift 2 ;;
+        --writes-per-second) writes_per_second="$2"; shift 2 ;;
+        --h2load-requests) h2load_requests="$2"; shift 2 ;;
+        --h2load-clients) h2load_clients="$2"; shift 2 ;;
+        --h2load-streams) h2load_streams="$2"; shift 2 ;;
+        --h2load-seconds) h2load_seconds="$2"; shift 2 ;;
+        --ready-timeout) ready_timeout="$2"; shift 2 ;;
+        --server-warmup) server_warmup="$2"; shift 2 ;;
+        --results) results="$2"; shift 2 ;;
+        --server-arg) server_args+=("$2"); shift 2 ;;
+        --request-logging) request_logging=1; shift ;;
+        --) shift; server_args+=("$@"); break ;;
+        -h|--help) usage ;;
+        *) echo "load-tests/run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+for number in "$orgs" "$requests" "$duration" "$warmup" "$concurrency" "$connections" "$batch_size" \
+    "$h2load_requests" "$h2load_clients" "$h2load_streams" "$h2load_seconds" "$ready_timeout" "$server_warmup"; do
+    if ! [[ "$number" =~ ^[0-9]+$ ]]; then
+        echo "load-tests/run.sh: '$number' is not a whole number" >&2
+        exit 2
+    fi
+done
+
+if ! command -v dotnet >/dev/null 2>&1; then
+    echo "load-tests/run.sh: the .NET 10 SDK is required (dotnet not found on PATH)" >&2
+    exit 1
+fi
+
+# h2load and curl come from Debian's packages; install them only when missing.
+missing=()
+command -v h2load >/dev/null 2>&1 || missing+=(nghttp2-client)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing ${missing[*]} with apt-get"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+echo "== building (Release)"
+dotnet build -c Release -nologo -v quiet src/AuthzGrpc.Server/AuthzGrpc.Server.csproj
+dotnet build -c Release -nologo -v quiet load-tests/AuthzGrpc.LoadTest/AuthzGrpc.LoadTest.csproj
+server_dll="$repo_root/src/AuthzGrpc.Server/bin/Release/net10.0/AuthzGrpc.Server.dll"
+harness=(dotnet "$repo_root/load-tests/AuthzGrpc.LoadTest/bin/Release/net10.0/AuthzGrpc.LoadTest.dll")
+
+results="${results:-$repo_root/load-tests/results/$(date -u +%Y%m%dT%H%M%SZ)}"
+mkdir -p "$results"
+results="$(cd "$results" && pwd)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/authz-load.XXXXXX")"
+server_pid=""
+
+stop_server() {
+    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+        kill "$server_pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$server_pid" 2>/dev/null || break
+            sleep 0.2
+        done
+        kill -9 "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    server_pid=""
+}
+cleanup() {
+    stop_server
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "== generating the data set: $orgs organizations"
+"${harness[@]}" generate-relationships --orgs "$orgs" --out "$work/platform.relationships"
+
+# A free loopback port: nothing answers a connect to it. Bounded tries over the dynamic range.
+port=""
+for _ in $(seq 1 50); do
+    candidate=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+        port="$candidate"
+        break
+    fi
+done
+if [ -z "$port" ]; then
+    echo "load-tests/run.sh: found no free port on 127.0.0.1" >&2
+    exit 1
+fi
+target="http://127.0.0.1:$port"
+
+# The server's per-request Information logs (four lines a call) would measure the console logger, not the service.
+logging_args=()
+[ "$request_logging" -eq 1 ] || logging_args=(--Logging:LogLevel:Microsoft.AspNetCore=Warning)
+
+echo "== starting the server on $target (data in $work/.data, log in $results/server.log)"
+(
+    cd "$work"
+    exec dotnet "$server_dll" \
+        "--Kestrel:Endpoints:Grpc:Url=$target" \
+        "--Authz:SchemaFile=$repo_root/models/default.zed" \
+        "--Authz:RelationshipsFile=$work/platform.relationships" \
+        "${logging_args[@]}" "${server_args[@]}"
+) >"$results/server.log" 2>&1 &
+server_pid=$!
+"${harness[@]}" wait-ready --target "$target" --timeout "$ready_timeout" --pid "$server_pid"
+key_file="$work/.data/bootstrap.key"
+if [ ! -s "$key_file" ]; then
+    echo "load-tests/run.sh: the server wrote no $key_file (is Authz:Auth:BootstrapKey set? then pass AUTHZ_TOKEN)" >&2
+    exit 1
+fi
+
+# A new server runs its first seconds on code the tiered JIT has not optimized yet: without this, whichever scenario
+# came first measured slowest in three runs out of four (see docs/PERFORMANCE.md).
+if [ "$server_warmup" -gt 0 ]; then
+    echo "== warming the server up for ${server_warmup} s (not measured; $results/server-warmup.txt)"
+    "${harness[@]}" run --target "$target" --token-file "$key_file" --orgs "$orgs" --scenario check-scattered \
+        --requests 10000000 --duration "$server_warmup" --warmup 0 --concurrency "$concurrency" --connections "$connections" \
+        >"$results/server-warmup.txt" 2>&1 || { cat "$results/server-warmup.txt" >&2; exit 1; }
+    "${harness[@]}" run --target "$target" --token-file "$key_file" --orgs "$orgs" --scenario batch-check \
+        --requests 10000000 --duration "$(( (server_warmup + 3) / 4 ))" --warmup 0 --concurrency "$concurrency" --connections "$connections" \
+        >>"$results/server-warmup.txt" 2>&1 || { cat "$results/server-warmup.txt" >&2; exit 1; }
+fi
+
+failed=()
+IFS=',' read -r -a scenario_list <<<"$scenarios"
+for scenario in "${scenario_list[@]}"; do
+    echo "== harness: $scenario"
+    if ! "${harness[@]}" run --target "$target" --token-file "$key_file" --orgs "$orgs" --scenario "$scenario" \
+        --requests "$requests" --duration "$duration" --warmup "$warmup" --concurrency "$concurrency" \
+        --connections "$connections" --batch-size "$batch_size" --writes-per-second "$writes_per_second" \
+        --summary "$results/$scenario.json" | tee "$results/$scenario.txt"; then
+        failed+=("$scenario")
+    fi
+done
+
+echo "== h2load: Check, the check-hot request"
+# The body is the gRPC frame of the check-hot CheckRequest; the harness sends it once byte for byte and requires
+# grpc-status 0 and ALLOWED, keeping the answer to compare with.
+"${harness[@]}" write-h2load-body --orgs "$orgs" --out "$work/check.body" --verify "$target" --token-file "$key_file" \
+    --response-out "$results/check.response"
+check_url="$target/authz.v1.AuthorizationService/Check"
+key="$(cat "$key_file")"
+
+# An independent look with curl: the same bytes must get grpc-status 0 in the trailers and the same answer.
+curl_check() {
+    curl -sS --max-time 10 --http2-prior-knowledge -D "$work/curl.headers" -o "$work/curl.body" \
+        -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $key" \
+        --data-binary @"$work/check.body" "$check_url"
+    if grep -qi '^grpc-status: 0' "$work/curl.headers" && cmp -s "$work/curl.body" "$results/check.response"; then
+        echo "curl: grpc-status 0 and the verified ALLOWED answer ($1)"
+    else
+        echo "curl: the answer differs from the verified one ($1):" >&2
+        cat "$work/curl.headers" >&2
+        return 1
+    fi
+}
+curl_check "before h2load" || failed+=("curl-before-h2load")
+
+h2load_args=(-n "$h2load_requests" -c "$h2load_clients" -m "$h2load_streams" -t 1 --log-file="$work/h2load.log"
+    -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $key" -d "$work/check.body" "$check_url")
+h2load_shown="h2load -n $h2load_requests -c $h2load_clients -m $h2load_streams -t 1 --log-file=h2load.log -H 'content-type: application/grpc' -H 'te: trailers' -H 'authorization: Bearer azk_…' -d check.body $check_url"
+# A short unmeasured run first, as the harness warms up: h2load's -n mode has no warm-up of its own.
+timeout "$h2load_seconds" h2load -n "$((h2load_requests < 5000 ? h2load_requests : 5000))" -c "$h2load_clients" -m "$h2load_streams" -t 1 \
+    -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $key" -d "$work/check.body" "$check_url" >/dev/null 2>&1 || true
+echo "$h2load_shown"
+load_before="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true)"
+if timeout "$h2load_seconds" h2load "${h2load_args[@]}" >"$results/h2load.txt" 2>&1; then
+    grep -E '^(finished|requests|status codes|traffic|time for request)' "$results/h2load.txt" || true
+    if ! "${harness[@]}" h2load-report --output "$results/h2load.txt" --log "$work/h2load.log" --response "$results/check.response" \
+        --command "$h2load_shown" --load-average-before "$load_before" --summary "$results/h2load.json"; then
+        failed+=("h2load")
+    fi
+else
+    echo "h2load failed or ran past ${h2load_seconds} s: see $results/h2load.txt" >&2
+    failed+=("h2load")
+fi
+curl_check "after h2load" || failed+=("curl-after-h2load")
+
+stop_server
+
+{
+    echo "Load test of $(git -C "$repo_root" describe --always --dirty 2>/dev/null || echo "?") on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%M:%SZ); data set: $orgs organizations."
+    echo
+    summaries=()
+    for scenario in "${scenario_list[@]}"; do
+        [ -f "$results/$scenario.json" ] && summaries+=("$results/$scenario.json")
+    done
+    [ -f "$results/h2load.json" ] && summaries+=("$results/h2load.json")
+    [ ${#summaries[@]} -eq 0 ] || "${harness[@]}" report "${summaries[@]}"
+} >"$results/summary.md"
+echo
+cat "$results/summary.md"
+echo
+echo "results: $results (summary.md; one .json and .txt per scenario; h2load.txt, h2load.json; server.log)"
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "load-tests/run.sh: not clean: ${failed[*]}" >&2
+    exit 1
+fi

@@ -121,6 +121,8 @@ public sealed class ManagementEventTests
             var all = await ReadAsync(whole, log.Count, timeout.Token);
             Assert.Equal(log.Select(e => e.Id), all.Select(e => e.Audit.Id));
             Assert.Equal(log.Select(e => ManagementEvents.TypeOf(e.Operation)), all.Select(e => e.Type));
+            // Opening a stream is logged with where it starts (before anything is sent).
+            Assert.Contains(server.Logs.Since(0), e => e.EventId.Name == "EventStreamOpened" && e.Message.Contains("after event 0", StringComparison.Ordinal));
         }
 
         // Resuming after an event: the ones after it, in order, then what commits next.

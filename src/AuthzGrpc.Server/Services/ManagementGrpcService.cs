@@ -17,7 +17,8 @@ namespace AuthzGrpc.Server.Services;
 /// <see cref="ModelWriter"/>, and map the result. Refusals are <see cref="AuthzException"/>s that the
 /// <see cref="ErrorInterceptor"/> turns into statuses.
 /// </summary>
-internal sealed class ManagementGrpcService(ModelWriter writer, EngineHolder holder, AuthzStore store, StoreLogFollower follower)
+internal sealed class ManagementGrpcService(
+    ModelWriter writer, EngineHolder holder, AuthzStore store, StoreLogFollower follower, ILogger<ManagementGrpcService> logger)
     : ManagementService.ManagementServiceBase
 {
     private const int DefaultPageSize = 100;
@@ -212,27 +213,47 @@ internal sealed class ManagementGrpcService(ModelWriter writer, EngineHolder hol
     /// <summary>
     /// Streams the audit events after <c>after_id</c> (empty: from now on), oldest first, each with its stable type and
     /// the relationships it added and removed, then each new one as it commits (<see cref="StoreLogFollower"/>). Admin
-    /// keys only: the authentication interceptor refuses the others before this runs.
+    /// keys only: the authentication interceptor refuses the others before this runs. Opening and ending are logged, so
+    /// an operator can see which consumers follow the log and how far each got.
     /// </summary>
-    public override Task WatchEvents(WatchEventsRequest request, IServerStreamWriter<ManagementEvent> responseStream, ServerCallContext context) =>
-        follower.FollowAsync(
-            context,
-            async cancellationToken =>
+    public override async Task WatchEvents(WatchEventsRequest request, IServerStreamWriter<ManagementEvent> responseStream, ServerCallContext context)
+    {
+        var actor = CallActor.Of(context);
+        long? opened = null;
+        var (sent, last) = (0L, 0L);
+        try
+        {
+            await follower.FollowAsync(
+                context,
+                async cancellationToken =>
+                {
+                    RequestValidation.Require(RequestValidation.EventPosition(request.AfterId, "after_id", out var after));
+                    var newest = await store.NewestAuditEventIdAsync(cancellationToken);
+                    opened = after is not { } id ? newest
+                        : id <= newest ? id
+                        : throw new AuthzException(
+                            AuthzErrorKind.FailedPrecondition,
+                            $"after_id: event {id} does not exist yet (the newest is {newest}): pass the id of an event received, or 0 for the whole log");
+                    Log.EventStreamOpened(logger, actor, opened.Value);
+                    return opened.Value;
+                },
+                (after, limit, cancellationToken) => store.ReadAuditEventsAsync(after, limit, cancellationToken),
+                async (audit, cancellationToken) =>
+                {
+                    await responseStream.WriteAsync(ManagementEvents.ToEvent(audit), cancellationToken);
+                    (sent, last) = (sent + 1, audit.Id);
+                    return audit.Id;
+                });
+        }
+        finally
+        {
+            // Only a stream that started ends: a refused one was logged as a rejected request.
+            if (opened is { } start)
             {
-                RequestValidation.Require(RequestValidation.EventPosition(request.AfterId, "after_id", out var after));
-                var newest = await store.NewestAuditEventIdAsync(cancellationToken);
-                return after is not { } id ? newest
-                    : id <= newest ? id
-                    : throw new AuthzException(
-                        AuthzErrorKind.FailedPrecondition,
-                        $"after_id: event {id} does not exist yet (the newest is {newest}): pass the id of an event received, or 0 for the whole log");
-            },
-            (after, limit, cancellationToken) => store.ReadAuditEventsAsync(after, limit, cancellationToken),
-            async (audit, cancellationToken) =>
-            {
-                await responseStream.WriteAsync(ManagementEvents.ToEvent(audit), cancellationToken);
-                return audit.Id;
-            });
+                Log.EventStreamClosed(logger, actor, sent == 0 ? start : last, sent);
+            }
+        }
+    }
 
     public override async Task<InviteMembersResponse> InviteMembers(InviteMembersRequest request, ServerCallContext context)
     {

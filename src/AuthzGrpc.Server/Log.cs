@@ -114,6 +114,14 @@ internal static partial class Log
         Message = "{Actor} revoked the API key {KeyId}")]
     public static partial void ApiKeyRevoked(ILogger logger, string actor, string keyId);
 
+    [LoggerMessage(EventId = 40, EventName = "EventStreamOpened", Level = LogLevel.Information,
+        Message = "{Actor} opened a change-event stream (WatchEvents) after event {AfterId}")]
+    public static partial void EventStreamOpened(ILogger logger, string actor, long afterId);
+
+    [LoggerMessage(EventId = 41, EventName = "EventStreamClosed", Level = LogLevel.Information,
+        Message = "The change-event stream of {Actor} ended at event {Position} after sending {EventCount} events")]
+    public static partial void EventStreamClosed(ILogger logger, string actor, long position, long eventCount);
+
     [LoggerMessage(EventId = 30, EventName = "SharedGraphMaintenanceFailed", Level = LogLevel.Warning,
         Message = "Keeping the shared graph in step failed; retrying on the next round")]
     public static partial void SharedGraphMaintenanceFailed(ILogger logger, Exception exception);

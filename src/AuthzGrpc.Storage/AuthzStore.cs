@@ -299,13 +299,16 @@ public sealed partial class AuthzStore : IAsyncDisposable, IDisposable
         {
             await CheckPreconditionsAsync(context, preconditions, cancellationToken).ConfigureAwait(false);
             var (added, removed) = await ApplyUpdatesAsync(context, revision, updates, cancellationToken).ConfigureAwait(false);
-            if (resource is not null)
-            {
-                await ApplyResourceChangeAsync(context, resource, now, cancellationToken).ConfigureAwait(false);
-            }
+            var (recordBefore, recordAfter) = resource is null
+                ? (null, null)
+                : await ApplyResourceChangeAsync(context, resource, now, cancellationToken).ConfigureAwait(false);
 
+            // Before/after are the relationships removed/added; an update of an object's record changes none, so its
+            // event shows the record before and after instead.
             AddAudit(context, revision, now, actor, operation,
-                target ?? Target([.. updates.Select(u => u.Relationship)]), removed.Count == 0 ? null : Json(removed), added.Count == 0 ? null : Json(added));
+                target ?? Target([.. updates.Select(u => u.Relationship)]),
+                removed.Count == 0 ? recordBefore : Json(removed),
+                added.Count == 0 ? recordAfter : Json(added));
             return (revision, true);
         }, cancellationToken);
     }
@@ -430,28 +433,60 @@ public sealed partial class AuthzStore : IAsyncDisposable, IDisposable
         }
     }
 
-    private static async Task ApplyResourceChangeAsync(AuthzDbContext context, ResourceChange change, DateTime now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stages <paramref name="change"/> to the object's record within a write's transaction. For an update, returns the
+    /// record before and after as JSON (NotFound when the object has no record); for a create or delete, nulls: their
+    /// audit events show the relationships instead.
+    /// </summary>
+    private static async Task<(string? Before, string? After)> ApplyResourceChangeAsync(
+        AuthzDbContext context, ResourceChange change, DateTime now, CancellationToken cancellationToken)
     {
         var row = await context.Resources.FindAsync([change.Resource.Type, change.Resource.Id], cancellationToken).ConfigureAwait(false);
-        if (change.Deleted)
+        switch (change.Kind)
         {
-            if (row is not null)
+            case ResourceChangeKind.Delete:
+                if (row is not null)
+                {
+                    context.Resources.Remove(row);
+                }
+
+                return (null, null);
+
+            case ResourceChangeKind.Update:
             {
-                context.Resources.Remove(row);
+                if (row is null)
+                {
+                    throw new AuthzException(AuthzErrorKind.NotFound,
+                        $"{change.Resource} has no stored name or description: only objects made with CreateResource can be updated");
+                }
+
+                var before = DescribeRecord(row);
+                row.Name = change.Name ?? row.Name;
+                row.Description = change.Description is null ? row.Description : change.Description.Length == 0 ? null : change.Description;
+                row.UpdatedAt = now;
+                return (before, DescribeRecord(row));
             }
 
-            return;
-        }
+            default:
+                if (row is null)
+                {
+                    context.Resources.Add(row = new ResourceRow { ResourceType = change.Resource.Type, ResourceId = change.Resource.Id, CreatedAt = now });
+                }
 
-        if (row is null)
-        {
-            context.Resources.Add(row = new ResourceRow { ResourceType = change.Resource.Type, ResourceId = change.Resource.Id, CreatedAt = now });
+                row.Name = change.Name ?? string.Empty;
+                row.Description = change.Description;
+                row.UpdatedAt = now;
+                return (null, null);
         }
-
-        row.Name = change.Name;
-        row.Description = change.Description;
-        row.UpdatedAt = now;
     }
+
+    // What the audit log shows of an object's record.
+    private static string DescribeRecord(ResourceRow row) => JsonSerializer.Serialize(new
+    {
+        resource = $"{row.ResourceType}:{row.ResourceId}",
+        name = row.Name,
+        description = row.Description,
+    });
 
     /// <summary>
     /// Deletes every relationship <paramref name="filter"/> selects, atomically, if every precondition holds; returns
@@ -544,6 +579,21 @@ public sealed partial class AuthzStore : IAsyncDisposable, IDisposable
                         new Relationship(new ObjectRef(c.ResourceType, c.ResourceId), c.Relation,
                             new SubjectRef(c.SubjectType, c.SubjectId, c.SubjectRelation.Length == 0 ? null : c.SubjectRelation))))]))];
             }
+        }
+    }
+
+    /// <summary>
+    /// The id of the newest audit event (0 when there is none). Ids are assigned under the store-wide write lock and
+    /// committed before it is released, so they increase in commit order: a reader that has seen event N never sees an
+    /// event below N commit later, and "the events after N" is a safe place to resume (PostgreSQL may leave gaps,
+    /// never out-of-order ids).
+    /// </summary>
+    public async Task<long> NewestAuditEventIdAsync(CancellationToken cancellationToken = default)
+    {
+        var context = _createContext();
+        await using (context.ConfigureAwait(false))
+        {
+            return await context.AuditEvents.AsNoTracking().MaxAsync(a => (long?)a.Id, cancellationToken).ConfigureAwait(false) ?? 0;
         }
     }
 

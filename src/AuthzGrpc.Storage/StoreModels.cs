@@ -46,12 +46,37 @@ public sealed record AuditEvent(
 /// <summary>One stored schema version.</summary>
 public sealed record SchemaVersion(string Text, long Revision, DateTime CreatedAt, string Actor);
 
-/// <summary>The metadata of an object a management operation creates (or, with <see cref="Deleted"/>, deletes).</summary>
+/// <summary>What a management operation does to an object's stored metadata (its record in <c>resources</c>).</summary>
+public enum ResourceChangeKind
+{
+    /// <summary>Writes the record: the name and the description (null: none).</summary>
+    Create,
+
+    /// <summary>Changes the name and/or description of the record (a null one is kept); NotFound when there is no record.</summary>
+    Update,
+
+    /// <summary>Removes the record, if any.</summary>
+    Delete,
+}
+
+/// <summary>The metadata of an object a management operation creates, updates or deletes.</summary>
 /// <param name="Resource">The object.</param>
-/// <param name="Name">Its display name.</param>
-/// <param name="Description">Its description, if any.</param>
-/// <param name="Deleted">True to delete the metadata.</param>
-public sealed record ResourceChange(ObjectRef Resource, string Name, string? Description, bool Deleted = false);
+/// <param name="Kind">What to do with its record.</param>
+/// <param name="Name">Its display name; for an update, null keeps the stored one.</param>
+/// <param name="Description">Its description; null: none (create) or keep the stored one (update); empty clears it.</param>
+public sealed record ResourceChange(ObjectRef Resource, ResourceChangeKind Kind, string? Name = null, string? Description = null)
+{
+    /// <summary>The record of a new object.</summary>
+    public static ResourceChange Created(ObjectRef resource, string name, string? description) =>
+        new(resource, ResourceChangeKind.Create, name, description);
+
+    /// <summary>A new name and/or description for an object's record; a null one is kept.</summary>
+    public static ResourceChange Updated(ObjectRef resource, string? name, string? description) =>
+        new(resource, ResourceChangeKind.Update, name, description);
+
+    /// <summary>The record of an object that goes away.</summary>
+    public static ResourceChange Deleted(ObjectRef resource) => new(resource, ResourceChangeKind.Delete);
+}
 
 /// <summary>A filter over the audit log; null fields do not filter.</summary>
 /// <param name="Resource">Only events that name this object.</param>

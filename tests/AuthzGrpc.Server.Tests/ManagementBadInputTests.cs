@@ -82,6 +82,16 @@ public sealed class ManagementBadInputTests
         ("create: 101 attributes", StatusCode.InvalidArgument, c => c.CreateResourceAsync(Creation(r => r.Attributes.AddRange(Enumerable.Range(0, 101).Select(i => new V1.Attribute { Relation = "creator", Subject = Subject($"user:u{i}") })))).ResponseAsync),
         ("create: unknown type", StatusCode.InvalidArgument, c => c.CreateResourceAsync(Creation(r => r.Resource = Object("widget:new"))).ResponseAsync),
 
+        // UpdateResource (the default model has no create rules: a well-formed update is refused for authority)
+        ("update: no resource", StatusCode.InvalidArgument, c => c.UpdateResourceAsync(new UpdateResourceRequest { Name = "New" }).ResponseAsync),
+        ("update: nothing to update", StatusCode.InvalidArgument, c => c.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("project:payments") }).ResponseAsync),
+        ("update: 201-character name", StatusCode.InvalidArgument, c => c.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("project:payments"), Name = new string('n', 201) }).ResponseAsync),
+        ("update: 2,001-character description", StatusCode.InvalidArgument, c => c.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("project:payments"), Description = new string('d', 2001) }).ResponseAsync),
+        ("update: 10 KB id", StatusCode.InvalidArgument, c => c.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("project:" + LongId), Name = "New" }).ResponseAsync),
+        ("update: illegal characters in id", StatusCode.InvalidArgument, c => c.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("project:pay ments"), Name = "New" }).ResponseAsync),
+        ("update: unknown type", StatusCode.InvalidArgument, c => c.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("widget:payments"), Name = "New" }).ResponseAsync),
+        ("update: a type without a create rule", StatusCode.PermissionDenied, c => c.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("project:payments"), Name = "New" }).ResponseAsync),
+
         // DeleteResource
         ("delete: no resource", StatusCode.InvalidArgument, c => c.DeleteResourceAsync(new DeleteResourceRequest()).ResponseAsync),
         ("delete: 10 KB id", StatusCode.InvalidArgument, c => c.DeleteResourceAsync(new DeleteResourceRequest { Resource = Object("project:" + LongId) }).ResponseAsync),
@@ -114,7 +124,7 @@ public sealed class ManagementBadInputTests
         Assert.True(Cases.Count >= 30);
         Assert.Equal(Cases.Count, Cases.Select(c => c.Name).Distinct().Count());
         var rpcs = Cases.Select(c => c.Name[..c.Name.IndexOf(':', StringComparison.Ordinal)]).Distinct().Count();
-        Assert.Equal(11, rpcs);
+        Assert.Equal(12, rpcs);
     }
 
     [Theory]

@@ -4,6 +4,7 @@ using AuthzGrpc.Storage.Tests.Infrastructure;
 using AuthzGrpc.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Microsoft.EntityFrameworkCore;
 using static AuthzGrpc.Server.Tests.Infrastructure.Requests;
 
 namespace AuthzGrpc.Server.Tests;
@@ -372,6 +373,74 @@ public sealed class ManagementServiceTests
 
     [Theory]
     [MemberData(nameof(Providers))]
+    public async Task UpdateResource_ByWhoeverMayCreateInTheParent_RenamesWithAnAuditEvent(string provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var server = await StartObjectsServerAsync(database);
+        var olivia = Client(await server.ChannelForAsync("user:olivia"));
+        var uma = Client(await server.ChannelForAsync("user:uma"));
+        var admin = Client(server.Channel);
+        var created = (await olivia.CreateResourceAsync(new CreateResourceRequest
+        {
+            Resource = Object("group:ops"),
+            Parent = Object("organization:acme"),
+            Name = "Ops",
+            Description = "On call",
+        })).Changes;
+
+        // olivia may create groups in organization:acme (create by organization->manage), so she may rename them.
+        var renamed = await olivia.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("group:ops"), Name = "Operations" });
+        Assert.Equal(Revision(created) + 1, long.Parse(renamed.Revision, CultureInfo.InvariantCulture));
+        Assert.Equal(("Operations", "On call"), await StoredRecordAsync(server, "group:ops"));
+        var events = await ReadAllAsync(admin, new ListAuditEventsRequest { Resource = Object("group:ops") });
+        var update = events[0];
+        Assert.Equal(("UpdateResource", "group:ops", "user:olivia", renamed.Revision), (update.Operation, update.Target, update.Actor, update.Revision));
+        Assert.Contains("\"name\":\"Ops\"", update.Before, StringComparison.Ordinal);
+        Assert.Contains("\"name\":\"Operations\"", update.After, StringComparison.Ordinal);
+
+        // Only the description: the name stays; an empty description clears it.
+        await olivia.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("group:ops"), Description = "Runs production" });
+        Assert.Equal(("Operations", "Runs production"), await StoredRecordAsync(server, "group:ops"));
+        var cleared = await olivia.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("group:ops"), Description = string.Empty });
+        Assert.Equal(("Operations", (string?)null), await StoredRecordAsync(server, "group:ops"));
+        // The group is the same object: its members and what they may do are untouched.
+        Assert.Equal(Decision.Allowed, await CheckAsync(server, "user:olivia", "manage", "group:ops", cleared.Revision));
+
+        // A member who may not create groups there may not rename them (nor may the admin key's subject, which holds no
+        // role): PERMISSION_DENIED, nothing committed or recorded.
+        var before = await Snapshot.TakeAsync(server);
+        foreach (var caller in new[] { uma, admin })
+        {
+            var denied = await Assert.ThrowsAsync<RpcException>(() => caller.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("group:ops"), Name = "Mine" }).ResponseAsync);
+            Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
+            Assert.Contains("organization:acme", denied.Status.Detail, StringComparison.Ordinal);
+        }
+
+        // An object that does not exist, and one that exists only as relationships (written without CreateResource, so
+        // with no stored name): NOT_FOUND, nothing committed.
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => olivia.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("group:nope"), Name = "Nope" }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+        var unrecorded = await Assert.ThrowsAsync<RpcException>(() => olivia.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("group:eng"), Name = "Engineering" }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, unrecorded.StatusCode);
+        Assert.Contains("CreateResource", unrecorded.Status.Detail, StringComparison.Ordinal);
+
+        // A type without a create rule cannot be updated: PERMISSION_DENIED naming the missing rule.
+        var noRule = await Assert.ThrowsAsync<RpcException>(() => olivia.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("organization:acme"), Name = "Acme" }).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, noRule.StatusCode);
+        Assert.Contains("'create by' rule", noRule.Status.Detail, StringComparison.Ordinal);
+
+        Assert.Equal(before, await Snapshot.TakeAsync(server));
+        Assert.Equal(("Operations", (string?)null), await StoredRecordAsync(server, "group:ops"));
+
+        // Deleting the group removes its record: updating it afterwards is NOT_FOUND.
+        await olivia.DeleteResourceAsync(new DeleteResourceRequest { Resource = Object("group:ops") });
+        var gone = await Assert.ThrowsAsync<RpcException>(() => olivia.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("group:ops"), Name = "Ops" }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, gone.StatusCode);
+        server.AssertNoErrors();
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
     public async Task ListAuditEvents_RecordsEveryCall_FiltersAndPages(string provider)
     {
         await using var database = TestDatabase.Create(provider);
@@ -517,6 +586,15 @@ public sealed class ManagementServiceTests
             request = request.Clone();
             request.PageToken = page.NextPageToken;
         }
+    }
+
+    // The name and description stored for an object (no API reads them back).
+    private static async Task<(string Name, string? Description)> StoredRecordAsync(StoreServer server, string resource)
+    {
+        var target = Core.Model.ObjectRef.Parse(resource);
+        await using var context = server.Store.OpenContext();
+        var row = await context.Resources.AsNoTracking().SingleAsync(r => r.ResourceType == target.Type && r.ResourceId == target.Id);
+        return (row.Name, row.Description);
     }
 
     private static List<(string Role, string GrantedOn, bool Inherited, string Via)> Roles(ListMembersResponse list, string subject) =>

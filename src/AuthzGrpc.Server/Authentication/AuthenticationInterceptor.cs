@@ -156,6 +156,9 @@ internal static class ApiKeyPolicy
     /// <summary>authz.v1.AuthorizationService/Watch, for admin keys only.</summary>
     public const string WatchMethod = "/authz.v1.AuthorizationService/Watch";
 
+    /// <summary>authz.v1.ManagementService/WatchEvents, for admin keys only.</summary>
+    public const string WatchEventsMethod = "/authz.v1.ManagementService/WatchEvents";
+
     /// <summary>Whether a key of <paramref name="kind"/> may call <paramref name="service"/> (e.g. <c>authz.v1.SchemaService</c>).</summary>
     public static bool Allows(ApiKeyKind kind, ReadOnlySpan<char> service) => kind switch
     {
@@ -167,10 +170,11 @@ internal static class ApiKeyPolicy
 
     /// <summary>
     /// Methods stricter than their service: Watch streams every relationship change of every object, far more than a
-    /// check or lookup answers, so only admin keys may call it.
+    /// check or lookup answers, and WatchEvents every management change of every object (emails of invitees included),
+    /// far more than the model lets any one subject read of the audit log; so only admin keys may call them.
     /// </summary>
     public static bool AllowsMethod(ApiKeyKind kind, string method) =>
-        kind == ApiKeyKind.Admin || method != WatchMethod;
+        kind == ApiKeyKind.Admin || (method != WatchMethod && method != WatchEventsMethod);
 
     /// <summary>The service of a gRPC method path: <c>authz.v1.SchemaService</c> for <c>/authz.v1.SchemaService/WriteSchema</c>.</summary>
     public static ReadOnlySpan<char> ServiceOf(string method)
@@ -187,6 +191,11 @@ internal static class ApiKeyPolicy
         if (method == WatchMethod)
         {
             return $"{call} streams every relationship change: it needs an admin key";
+        }
+
+        if (method == WatchEventsMethod)
+        {
+            return $"{call} streams every management change of every object: it needs an admin key";
         }
 
         return kind switch

@@ -26,6 +26,8 @@ public static class AuthzServerExtensions
         // Catches the engine up with revisions other replicas committed: on demand (consistency tokens) and by polling.
         services.AddSingleton<EngineSync>();
         services.AddHostedService<EngineSyncService>();
+        // Watch and WatchEvents follow the store's logs with it.
+        services.AddSingleton<StoreLogFollower>();
         // The shared graph in Redis and the near cache, when Authz:Redis:Configuration names a Redis.
         services.AddOptions<Cache.RedisGraphOptions>()
             .BindConfiguration(AuthzOptions.SectionName + ":Redis")

@@ -23,16 +23,15 @@ namespace AuthzGrpc.Server.Services;
 /// The requests' <c>consistency</c> picks the engine revision to answer at (<see cref="EngineSync.EngineForAsync"/>):
 /// <c>minimize_latency</c> answers from the engine as it is, without a store call; <c>at_least</c> and
 /// <c>fully_consistent</c> first catch the engine up with what other replicas committed. Watch streams the store's
-/// change log.
+/// change log (<see cref="StoreLogFollower"/>).
 /// </summary>
 internal sealed class AuthorizationGrpcService(
     EngineSync sync, EngineHolder holder, SharedGraph shared, AuthzStore store, IOptions<AuthzOptions> options,
-    IHostApplicationLifetime lifetime, AuthzMetrics metrics)
+    StoreLogFollower follower, AuthzMetrics metrics)
     : AuthorizationService.AuthorizationServiceBase
 {
     private readonly int _maxBatchCheckItems = options.Value.MaxBatchCheckItems;
     private readonly int _maxLookupLimit = options.Value.MaxLookupLimit;
-    private readonly TimeSpan _pollInterval = TimeSpan.FromMilliseconds(options.Value.SyncIntervalMilliseconds);
 
     // The last revision formatted, so a check at an unchanged revision does not format it again.
     private FormattedRevision _revision = new(-1, string.Empty);
@@ -249,60 +248,36 @@ internal sealed class AuthorizationGrpcService(
     /// writes and catch-ups, and polling every <see cref="AuthzOptions.SyncIntervalMilliseconds"/> for other replicas')
     /// until the client cancels or the server stops.
     /// </summary>
-    public override async Task Watch(WatchRequest request, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context)
-    {
-        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
-        var cancellationToken = stopping.Token;
-        var committed = await store.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
-        long after;
-        if (request.AfterRevision.Length == 0)
-        {
-            after = committed;
-        }
-        else
-        {
-            after = EngineSync.ParseRevision(request.AfterRevision, "after_revision");
-            if (after > committed)
+    public override Task Watch(WatchRequest request, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context) =>
+        follower.FollowAsync(
+            context,
+            async cancellationToken =>
             {
-                throw new AuthzException(
-                    AuthzErrorKind.FailedPrecondition,
-                    $"after_revision: revision {after} is not committed (the newest is {committed}): pass a revision a write or a check returned");
-            }
-        }
-
-        // Send the headers now: once the client has them, the stream starts at a fixed revision (useful for "from now
-        // on"), and nothing committed after it is missed.
-        await context.WriteResponseHeadersAsync([]).ConfigureAwait(false);
-        try
-        {
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                // Take the signal before reading, so a commit between the read and the wait is not missed.
-                var advanced = sync.Advanced;
-                var batch = await store.ReadChangesAsync(after, EngineSync.ChangeBatch, cancellationToken).ConfigureAwait(false);
-                foreach (var changes in batch)
+                var committed = await store.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
+                if (request.AfterRevision.Length == 0)
                 {
-                    var response = new WatchResponse { Revision = changes.Revision.ToString(CultureInfo.InvariantCulture) };
-                    foreach (var change in changes.Changes)
-                    {
-                        response.Updates.Add(RelationshipMapping.ToUpdate(change));
-                    }
-
-                    await responseStream.WriteAsync(response, cancellationToken).ConfigureAwait(false);
-                    after = changes.Revision;
+                    return committed;
                 }
 
-                if (batch.Count < EngineSync.ChangeBatch)
+                var after = EngineSync.ParseRevision(request.AfterRevision, "after_revision");
+                return after <= committed
+                    ? after
+                    : throw new AuthzException(
+                        AuthzErrorKind.FailedPrecondition,
+                        $"after_revision: revision {after} is not committed (the newest is {committed}): pass a revision a write or a check returned");
+            },
+            (after, limit, cancellationToken) => store.ReadChangesAsync(after, limit, cancellationToken),
+            async (changes, cancellationToken) =>
+            {
+                var response = new WatchResponse { Revision = changes.Revision.ToString(CultureInfo.InvariantCulture) };
+                foreach (var change in changes.Changes)
                 {
-                    await Task.WhenAny(advanced, Task.Delay(_pollInterval, cancellationToken)).ConfigureAwait(false);
+                    response.Updates.Add(RelationshipMapping.ToUpdate(change));
                 }
-            }
-        }
-        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
-        {
-            // The server stops: end the stream cleanly; the client resumes from the last revision it received.
-        }
-    }
+
+                await responseStream.WriteAsync(response, cancellationToken).ConfigureAwait(false);
+                return changes.Revision;
+            });
 
     // Unset and minimize_latency: the near cache as it is; at_least: a token (parsed here, so a malformed one is
     // INVALID_ARGUMENT whichever path answers). fully_consistent needs the store's newest revision: the engine path.

@@ -17,7 +17,9 @@ namespace AuthzGrpc.Server.Services;
 /// <see cref="ModelWriter"/>, and map the result. Refusals are <see cref="AuthzException"/>s that the
 /// <see cref="ErrorInterceptor"/> turns into statuses.
 /// </summary>
-internal sealed class ManagementGrpcService(ModelWriter writer, EngineHolder holder, AuthzStore store) : ManagementService.ManagementServiceBase
+internal sealed class ManagementGrpcService(
+    ModelWriter writer, EngineHolder holder, AuthzStore store, StoreLogFollower follower, ILogger<ManagementGrpcService> logger)
+    : ManagementService.ManagementServiceBase
 {
     private const int DefaultPageSize = 100;
     private const int MaxPageSize = 1000;
@@ -75,7 +77,7 @@ internal sealed class ManagementGrpcService(ModelWriter writer, EngineHolder hol
         RequestValidation.Require(RequestValidation.Creation(request));
         var (resource, parent) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Parent));
         var attributes = request.Attributes.Select(a => (a.Relation, ProtoMapping.ToModel(a.Subject))).ToList();
-        var metadata = new ResourceChange(resource, request.Name, request.Description.Length == 0 ? null : request.Description);
+        var metadata = ResourceChange.Created(resource, request.Name, request.Description.Length == 0 ? null : request.Description);
         var changes = await ManageAsync("CreateResource", context, resource, (planner, caller) => planner.Create(caller, resource, parent, attributes), metadata);
         return new CreateResourceResponse { Changes = changes };
     }
@@ -84,9 +86,25 @@ internal sealed class ManagementGrpcService(ModelWriter writer, EngineHolder hol
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
         var resource = ProtoMapping.ToModel(request.Resource);
-        var metadata = new ResourceChange(resource, string.Empty, null, Deleted: true);
+        var metadata = ResourceChange.Deleted(resource);
         var changes = await ManageAsync("DeleteResource", context, resource, (planner, caller) => planner.Delete(caller, resource), metadata);
         return new DeleteResourceResponse { Changes = changes };
+    }
+
+    public override async Task<UpdateResourceResponse> UpdateResource(UpdateResourceRequest request, ServerCallContext context)
+    {
+        RequestValidation.Require(RequestValidation.Update(request));
+        var resource = ProtoMapping.ToModel(request.Resource);
+        var metadata = ResourceChange.Updated(resource, request.HasName ? request.Name : null, request.HasDescription ? request.Description : null);
+
+        // No relationship changes: authority is judged against the engine under the write lock, then the store updates
+        // the record (NOT_FOUND when CreateResource never made one) with its audit event, at a new revision.
+        var changes = await ManageAsync("UpdateResource", context, resource, (engine, caller) =>
+        {
+            RequireUpdateAuthority(engine, caller, resource);
+            return ManagementPlan.Empty;
+        }, metadata);
+        return new UpdateResourceResponse { Revision = changes.Revision };
     }
 
     public override async Task<ListMembersResponse> ListMembers(ListMembersRequest request, ServerCallContext context)
@@ -188,18 +206,53 @@ internal sealed class ManagementGrpcService(ModelWriter writer, EngineHolder hol
         var query = new AuditQuery(resource, request.Actor.Length == 0 ? null : request.Actor, request.Since?.ToDateTime(), request.Until?.ToDateTime(), beforeId, pageSize);
         var events = await store.QueryAuditEventsAsync(query, context.CancellationToken);
         var response = new ListAuditEventsResponse { NextPageToken = events.Count == pageSize ? Text(events[^1].Id) : string.Empty };
-        response.Events.AddRange(events.Select(e => new V1.AuditEvent
-        {
-            Id = e.Id,
-            Revision = Text(e.Revision),
-            Time = Timestamp.FromDateTime(DateTime.SpecifyKind(e.OccurredAt, DateTimeKind.Utc)),
-            Actor = e.Actor,
-            Operation = e.Operation,
-            Target = e.Target,
-            Before = e.Before ?? string.Empty,
-            After = e.After ?? string.Empty,
-        }));
+        response.Events.AddRange(events.Select(ManagementEvents.ToProto));
         return response;
+    }
+
+    /// <summary>
+    /// Streams the audit events after <c>after_id</c> (empty: from now on), oldest first, each with its stable type and
+    /// the relationships it added and removed, then each new one as it commits (<see cref="StoreLogFollower"/>). Admin
+    /// keys only: the authentication interceptor refuses the others before this runs. Opening and ending are logged, so
+    /// an operator can see which consumers follow the log and how far each got.
+    /// </summary>
+    public override async Task WatchEvents(WatchEventsRequest request, IServerStreamWriter<ManagementEvent> responseStream, ServerCallContext context)
+    {
+        var actor = CallActor.Of(context);
+        long? opened = null;
+        var (sent, last) = (0L, 0L);
+        try
+        {
+            await follower.FollowAsync(
+                context,
+                async cancellationToken =>
+                {
+                    RequestValidation.Require(RequestValidation.EventPosition(request.AfterId, "after_id", out var after));
+                    var newest = await store.NewestAuditEventIdAsync(cancellationToken);
+                    opened = after is not { } id ? newest
+                        : id <= newest ? id
+                        : throw new AuthzException(
+                            AuthzErrorKind.FailedPrecondition,
+                            $"after_id: event {id} does not exist yet (the newest is {newest}): pass the id of an event received, or 0 for the whole log");
+                    Log.EventStreamOpened(logger, actor, opened.Value);
+                    return opened.Value;
+                },
+                (after, limit, cancellationToken) => store.ReadAuditEventsAsync(after, limit, cancellationToken),
+                async (audit, cancellationToken) =>
+                {
+                    await responseStream.WriteAsync(ManagementEvents.ToEvent(audit), cancellationToken);
+                    (sent, last) = (sent + 1, audit.Id);
+                    return audit.Id;
+                });
+        }
+        finally
+        {
+            // Only a stream that started ends: a refused one was logged as a rejected request.
+            if (opened is { } start)
+            {
+                Log.EventStreamClosed(logger, actor, sent == 0 ? start : last, sent);
+            }
+        }
     }
 
     public override async Task<InviteMembersResponse> InviteMembers(InviteMembersRequest request, ServerCallContext context)
@@ -368,17 +421,54 @@ internal sealed class ManagementGrpcService(ModelWriter writer, EngineHolder hol
     internal static string HashToken(string token) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token)));
 
+    private Task<ManagementChanges> ManageAsync(
+        string operation, ServerCallContext context, Core.Model.ObjectRef target,
+        Func<ManagementPlanner, Core.Model.SubjectRef, ManagementPlan> plan, ResourceChange? resource = null) =>
+        ManageAsync(operation, context, target, (PermissionEngine engine, Core.Model.SubjectRef caller) => plan(new ManagementPlanner(engine), caller), resource);
+
     private async Task<ManagementChanges> ManageAsync(
         string operation, ServerCallContext context, Core.Model.ObjectRef target,
-        Func<ManagementPlanner, Core.Model.SubjectRef, ManagementPlan> plan, ResourceChange? resource = null)
+        Func<PermissionEngine, Core.Model.SubjectRef, ManagementPlan> plan, ResourceChange? resource)
     {
         var caller = context.GetCaller();
         var (revision, changes) = await writer.ManageAsync(
-            operation, engine => (plan(new ManagementPlanner(engine), caller.Subject), target.ToString(), resource), caller.Subject.ToString(), context.CancellationToken);
+            operation, engine => (plan(engine, caller.Subject), target.ToString(), resource), caller.Subject.ToString(), context.CancellationToken);
         var result = new ManagementChanges { Revision = Text(revision) };
         result.Added.AddRange(changes.Updates.Where(u => u.Operation != RelationshipOperation.Delete).Select(u => RelationshipMapping.ToProto(u.Relationship)));
         result.Removed.AddRange(changes.Removed.Select(RelationshipMapping.ToProto));
         return result;
+    }
+
+    /// <summary>
+    /// Who may update an object: whoever may create such objects where it is. The type's <c>create by
+    /// relation-&gt;permission</c> rule (read as <see cref="ManagementPlanner.Create"/> reads it) names the relation that
+    /// points at the parent and the permission needed there; the caller needs it on every object the relation points
+    /// to now (normally exactly one). PermissionDenied for a type without a create rule or a caller without the
+    /// permission; NotFound for an object with no parent, which CreateResource never made (or DeleteResource removed).
+    /// </summary>
+    private static void RequireUpdateAuthority(PermissionEngine engine, Core.Model.SubjectRef caller, Core.Model.ObjectRef resource)
+    {
+        var type = engine.Schema.RequireType(resource.Type);
+        if (type.Rules.Create is not { } rule)
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied,
+                $"a {type.Name} cannot be updated through the management API: the schema has no 'create by' rule for it (updating needs the permission that rule names on the parent)");
+        }
+
+        var parents = engine.Read(new Core.Model.RelationshipFilter(resource.Type, resource.Id, rule.Under.Name)).Select(r => r.Subject.Object).Distinct().ToList();
+        if (parents.Count == 0)
+        {
+            throw new AuthzException(AuthzErrorKind.NotFound, $"{resource} does not exist: it has no {rule.Under.Name} (objects are made with CreateResource)");
+        }
+
+        foreach (var parent in parents)
+        {
+            if (!engine.Check(parent, rule.Permission, caller))
+            {
+                throw new AuthzException(AuthzErrorKind.PermissionDenied,
+                    $"updating {resource} needs {rule.Permission} on {parent} (the '{type.Name}' type's 'create by' rule), which {caller} does not have");
+            }
+        }
     }
 
     private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);

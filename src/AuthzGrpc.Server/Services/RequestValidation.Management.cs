@@ -1,3 +1,4 @@
+using System.Globalization;
 using AuthzGrpc.V1;
 using FieldViolation = Google.Rpc.BadRequest.Types.FieldViolation;
 
@@ -63,14 +64,9 @@ internal static partial class RequestValidation
             return violation;
         }
 
-        if (request.Name.Length > MaxNameLength)
+        if (Metadata(request.Name, request.Description) is { } metadata)
         {
-            return Violation("name", $"is {request.Name.Length} characters long; the limit is {MaxNameLength}");
-        }
-
-        if (request.Description.Length > MaxDescriptionLength)
-        {
-            return Violation("description", $"is {request.Description.Length} characters long; the limit is {MaxDescriptionLength}");
+            return metadata;
         }
 
         if (request.Attributes.Count > MaxListItems)
@@ -88,6 +84,53 @@ internal static partial class RequestValidation
         }
 
         return null;
+    }
+
+    /// <summary>A new name and/or description for an object: at least one set, each within the lengths CreateResource allows.</summary>
+    public static FieldViolation? Update(UpdateResourceRequest request)
+    {
+        if (Target(request.Resource, "resource") is { } violation)
+        {
+            return violation;
+        }
+
+        if (!request.HasName && !request.HasDescription)
+        {
+            return Violation("name", "nothing to update: set name and/or description (an unset field keeps its stored value)");
+        }
+
+        return Metadata(request.Name, request.Description);
+    }
+
+    /// <summary>A WatchEvents starting point: empty (<paramref name="id"/> null: from now on) or a decimal event id.</summary>
+    public static FieldViolation? EventPosition(string value, string field, out long? id)
+    {
+        id = null;
+        if (value.Length == 0)
+        {
+            return null;
+        }
+
+        if (!long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+        {
+            return Violation(field, $"'{Truncate(value)}' is not an event id: the decimal id of an event received (e.g. 42), 0 for the whole log, or empty for from now on");
+        }
+
+        id = parsed;
+        return null;
+    }
+
+    // The display name and description of an object (CreateResource, UpdateResource).
+    private static FieldViolation? Metadata(string name, string description)
+    {
+        if (name.Length > MaxNameLength)
+        {
+            return Violation("name", $"is {name.Length} characters long; the limit is {MaxNameLength}");
+        }
+
+        return description.Length > MaxDescriptionLength
+            ? Violation("description", $"is {description.Length} characters long; the limit is {MaxDescriptionLength}")
+            : null;
     }
 
     /// <summary>The longest email address accepted.</summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Reference;
@@ -19,10 +18,7 @@ public sealed class EngineMatchesReferenceTests(ITestOutputHelper output)
     [Fact]
     public void RandomModels_EngineAgreesWithReference()
     {
-        var seed = Environment.GetEnvironmentVariable("AUTHZ_PROPERTY_SEED") is { } fixedSeed
-            ? int.Parse(fixedSeed, CultureInfo.InvariantCulture)
-            : Random.Shared.Next();
-        output.WriteLine($"seed {seed} (rerun with AUTHZ_PROPERTY_SEED={seed})");
+        var seed = RandomModel.Seed(output);
         var checks = 0;
         var allowed = 0;
         for (var m = 0; m < Models; m++)

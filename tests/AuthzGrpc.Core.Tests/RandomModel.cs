@@ -12,6 +12,16 @@ namespace AuthzGrpc.Core.Tests;
 /// </summary>
 internal sealed class RandomModel
 {
+    /// <summary>The property tests' seed: <c>AUTHZ_PROPERTY_SEED</c> to replay a run, otherwise a new one; written to the output.</summary>
+    public static int Seed(Xunit.Abstractions.ITestOutputHelper output)
+    {
+        var seed = Environment.GetEnvironmentVariable("AUTHZ_PROPERTY_SEED") is { } fixedSeed
+            ? int.Parse(fixedSeed, System.Globalization.CultureInfo.InvariantCulture)
+            : Random.Shared.Next();
+        output.WriteLine($"seed {seed} (rerun with AUTHZ_PROPERTY_SEED={seed})");
+        return seed;
+    }
+
     private readonly Random _random;
 
     private RandomModel(Random random, CompiledSchema schema, int idsPerType)

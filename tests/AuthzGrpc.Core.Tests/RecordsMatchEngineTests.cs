@@ -1,4 +1,3 @@
-using System.Globalization;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Graph;
 using AuthzGrpc.Core.Model;
@@ -21,10 +20,7 @@ public sealed class RecordsMatchEngineTests(ITestOutputHelper output)
     [Fact]
     public void RandomModels_RecordEvaluationAgreesWithEngine()
     {
-        var seed = Environment.GetEnvironmentVariable("AUTHZ_PROPERTY_SEED") is { } fixedSeed
-            ? int.Parse(fixedSeed, CultureInfo.InvariantCulture)
-            : Random.Shared.Next();
-        output.WriteLine($"seed {seed} (rerun with AUTHZ_PROPERTY_SEED={seed})");
+        var seed = RandomModel.Seed(output);
         var checks = 0;
         var allowed = 0;
         var maxWaves = 0;

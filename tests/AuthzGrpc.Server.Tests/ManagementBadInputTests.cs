@@ -90,7 +90,7 @@ public sealed class ManagementBadInputTests
         ("update: 10 KB id", StatusCode.InvalidArgument, c => c.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("project:" + LongId), Name = "New" }).ResponseAsync),
         ("update: illegal characters in id", StatusCode.InvalidArgument, c => c.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("project:pay ments"), Name = "New" }).ResponseAsync),
         ("update: unknown type", StatusCode.InvalidArgument, c => c.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("widget:payments"), Name = "New" }).ResponseAsync),
-        ("update: a type without a create rule", StatusCode.PermissionDenied, c => c.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("project:payments"), Name = "New" }).ResponseAsync),
+        ("update: a type without a create rule", StatusCode.PermissionDenied, c => c.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("environment_type:storefront_production"), Name = "New" }).ResponseAsync),
 
         // DeleteResource
         ("delete: no resource", StatusCode.InvalidArgument, c => c.DeleteResourceAsync(new DeleteResourceRequest()).ResponseAsync),

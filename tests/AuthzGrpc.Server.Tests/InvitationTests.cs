@@ -105,6 +105,17 @@ public sealed class InvitationTests
         // An admin may invite a non-owner role.
         var ok = await admin.InviteMembersAsync(Invite(["a@example.com"], ["developer"]));
         Assert.Single(ok.Invitations);
+
+        // A002-8: a comma list in which one address already has a pending invitation → nothing created.
+        var before = await server.RevisionAsync();
+        var pendingAlready = await Assert.ThrowsAsync<RpcException>(() => admin.InviteMembersAsync(Invite(["b@example.com, a@example.com, c@example.com"], ["developer"])).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, pendingAlready.StatusCode);
+        Assert.Equal(before, await server.RevisionAsync());
+        Assert.Equal(["a@example.com"], (await server.Store.ListInvitationsAsync(new Core.Model.ObjectRef("organization", "northwind"))).Select(i => i.Email));
+
+        // A002-4: an admin revokes (deletes) a non-owner invitation.
+        var revoked = await admin.RevokeInvitationAsync(new RevokeInvitationRequest { Id = ok.Invitations[0].Id });
+        Assert.Equal(InvitationState.Revoked, revoked.Invitation.State);
         server.AssertNoErrors();
     }
 

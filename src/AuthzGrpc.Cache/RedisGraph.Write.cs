@@ -104,9 +104,10 @@ public sealed partial class RedisGraph
         }
 
         await PublishAsync(engine, changes, cancellationToken).ConfigureAwait(false);
+        await SubscribeAsync().ConfigureAwait(false);
         try
         {
-            if (await ReadMetaAsync(Database).ConfigureAwait(false) is not { } meta || SchemaHash(meta) != SchemaHash(engine.Schema))
+            if (!_subscribed || await ReadMetaAsync(Database).ConfigureAwait(false) is not { } meta || SchemaHash(meta) != SchemaHash(engine.Schema))
             {
                 _near.TurnOff();
                 return;

@@ -48,6 +48,9 @@ public sealed partial class RedisGraph : IAsyncDisposable
     private ConnectionMultiplexer? _connection;
     private long _retryAfterTicks;
 
+    // Whether this process listens for invalidations: the near cache is turned on only while it does.
+    private volatile bool _subscribed;
+
     /// <summary>Creates the graph client; nothing connects until <see cref="StartAsync"/>.</summary>
     public RedisGraph(RedisGraphOptions options, ILogger<RedisGraph> logger)
     {
@@ -97,7 +100,7 @@ public sealed partial class RedisGraph : IAsyncDisposable
         connection.ConnectionFailed += (_, e) => OnConnectionFailed(e.Exception);
         connection.ConnectionRestored += (_, _) => RequestMaintenance();
         _connection = connection;
-        await connection.GetSubscriber().SubscribeAsync(_keys.Invalidations, (_, message) => OnInvalidation(message)).ConfigureAwait(false);
+        await SubscribeAsync().ConfigureAwait(false);
         RequestMaintenance();
     }
 
@@ -122,6 +125,26 @@ public sealed partial class RedisGraph : IAsyncDisposable
     }
 
     private IDatabase Database => (_connection ?? throw new InvalidOperationException("the graph is not started")).GetDatabase();
+
+    // Redis may be down when the server starts: upkeep subscribes once it is reachable (the client then keeps the
+    // subscription across reconnects).
+    private async Task SubscribeAsync()
+    {
+        if (_subscribed || _connection is not { IsConnected: true } connection)
+        {
+            return;
+        }
+
+        try
+        {
+            await connection.GetSubscriber().SubscribeAsync(_keys.Invalidations, (_, message) => OnInvalidation(message)).ConfigureAwait(false);
+            _subscribed = true;
+        }
+        catch (RedisException e)
+        {
+            Log.RedisFailed(_logger, e.Message);
+        }
+    }
 
     private void RequestMaintenance()
     {
@@ -167,22 +190,25 @@ public sealed partial class RedisGraph : IAsyncDisposable
             ? new GraphMeta((string)fields[0]!, applied)
             : null;
 
-    // "v1 <generation> <from> <to> <type:id> ..." or "v1 <generation> reset <applied>".
+    // "v1 <generation> <from> <to> <type:id> ..." or "v1 <generation> reset <applied>". A message this process cannot
+    // read (another version, a stray publisher) proves nothing fresh: everything held is dropped.
     private void OnInvalidation(RedisValue message)
     {
         var parts = ((string?)message ?? string.Empty).Split(' ');
-        if (parts.Length < 4 || parts[0] != "v1")
-        {
-            return;
-        }
-
-        var generation = parts[1];
         var schema = _near.Schema;
         if (schema is null)
         {
             return;
         }
 
+        if (parts.Length < 4 || parts[0] != "v1" || !long.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out var to))
+        {
+            _near.TurnOff();
+            RequestMaintenance();
+            return;
+        }
+
+        var generation = parts[1];
         if (generation != _near.Generation)
         {
             // Redis now holds another schema's graph: what is held here is no longer maintained.
@@ -193,13 +219,18 @@ public sealed partial class RedisGraph : IAsyncDisposable
 
         if (parts[2] == "reset")
         {
-            _near.Reset(schema, generation, long.Parse(parts[3], CultureInfo.InvariantCulture));
+            _near.Reset(schema, generation, to);
             Metrics.Invalidated(everything: true);
             return;
         }
 
-        var from = long.Parse(parts[2], CultureInfo.InvariantCulture);
-        var to = long.Parse(parts[3], CultureInfo.InvariantCulture);
+        if (!long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var from))
+        {
+            _near.TurnOff();
+            RequestMaintenance();
+            return;
+        }
+
         var keys = new List<RecordKey>(parts.Length - 4);
         for (var i = 4; i < parts.Length; i++)
         {

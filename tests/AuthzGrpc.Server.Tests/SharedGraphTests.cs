@@ -147,6 +147,33 @@ public sealed class SharedGraphTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task RedisDownAtStart_ChecksComeFromTheSourceOfTruth_UntilItIsUp()
+    {
+        await using var redis = await RedisProcess.StartAsync();
+        await redis.StopAsync();
+        await using var database = TestDatabase.Create("sqlite");
+        await using var server = await StoreServer.StartAsync(database, new Dictionary<string, string?>
+        {
+            ["Authz:Redis:Configuration"] = redis.Configuration,
+            ["Authz:SyncIntervalMilliseconds"] = "200",
+            ["Authz:Redis:TimeoutMilliseconds"] = "3000",
+        });
+        var graph = Graph(server);
+
+        Assert.Equal(Decision.Allowed, (await server.Authorization.CheckAsync(DanSshProd)).Decision);
+        Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(Check("user:nobody", "ssh", "environment:payments-prod"))).Decision);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, await OverallHealthAsync(server));
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, await GraphHealthAsync(server));
+        Assert.Equal(0, graph.Metrics.Snapshot().NearCacheChecks + graph.Metrics.Snapshot().RedisChecks);
+
+        await redis.StartAgainAsync();
+        await Eventually(() => Task.FromResult(graph.Status == GraphStatus.Serving));
+        Assert.Equal(Decision.Allowed, (await server.Authorization.CheckAsync(DanSshProd)).Decision);
+        Assert.Equal(Decision.Allowed, (await server.Authorization.CheckAsync(DanSshProd)).Decision);
+        Assert.True(graph.Metrics.Snapshot().NearCacheChecks >= 1);
+    }
+
+    [Fact]
     public async Task RedisFlushed_WhileChecksRun_LosesNoCorrectness()
     {
         await using var redis = await RedisProcess.StartAsync();

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using AuthzGrpc.V1;
-using Grpc.Core;
 using Grpc.Net.Client;
 using CoreObject = AuthzGrpc.Core.Model.ObjectRef;
 
@@ -9,6 +8,7 @@ namespace AuthzGrpc.Cli;
 
 // The management commands: user add|update|delete, organization user add|update|delete|projects, members, invite.
 // Each change goes through authz.v1.ManagementService, so the model's management rules judge it for the key's subject.
+// Each command changes the model with one management call, so a change of several objects is atomic (R33).
 internal static partial class AuthzCtl
 {
     /// <summary>The organization's base membership, granted by <c>organization user add</c> (the default and seed models call it <c>member</c>).</summary>
@@ -26,7 +26,7 @@ internal static partial class AuthzCtl
     private static Command UserAddCommand(Connection server, TextWriter output, TextWriter error)
     {
         var options = new MemberOptions(rolesRequired: true);
-        var command = new Command("add", "Grant roles to a member (GrantRole, one call per role); roles already held stay") { options.Subject, options.On, options.Roles, options.Related };
+        var command = new Command("add", "Grant roles to a member on the object and its related objects in one atomic call (ChangeRoles); roles already held stay") { options.Subject, options.On, options.Roles, options.Related };
         command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
         {
             var (subject, target) = options.Read(result);
@@ -39,15 +39,11 @@ internal static partial class AuthzCtl
 
             var clients = new ServerClients(channel);
             var candidates = roles.Any(r => r.RelatedName is not null) ? await related.ListAsync(target, clients.Authorization, cancellation) : [];
+            var request = new ChangeRolesRequest { Subject = subject };
             var grants = related.Resolve(roles, target, candidates);
-            var run = new ChangeRun(output, grants.Count);
-            foreach (var (resource, relation) in grants)
-            {
-                await run.ApplyAsync(async () => (await clients.Management.GrantRoleAsync(
-                    new GrantRoleRequest { Resource = ToProto(resource), Role = relation, Subject = subject }, cancellationToken: cancellation)).Changes);
-            }
-
-            run.Finish();
+            request.Changes.AddRange(grants.GroupBy(grant => grant.Object)
+                .Select(onObject => RoleChangeOf(onObject.Key, RoleChangeMode.Grant, onObject.Select(grant => grant.Relation))));
+            PrintChanges(output, (await clients.Management.ChangeRolesAsync(request, cancellationToken: cancellation)).Changes);
             return 0;
         }));
         return command;
@@ -57,7 +53,7 @@ internal static partial class AuthzCtl
     {
         var options = new MemberOptions(rolesRequired: true);
         var command = new Command("update",
-            "Make a member's roles exactly these (SetRoles): on the object itself, and on each of its related objects (--related) where a " +
+            "Make a member's roles exactly these, in one atomic call (ChangeRoles): on the object itself, and on each of its related objects (--related) where a " +
             "role is named or held now; roles elsewhere (environments, applications) stay. -r '' leaves none but the base membership")
         {
             options.Subject, options.On, options.Roles, options.Related,
@@ -88,16 +84,10 @@ internal static partial class AuthzCtl
                 sets.TryAdd(resource, []);
             }
 
-            var changes = sets.Where(s => s.Key == target || !(held.TryGetValue(s.Key, out var now) && now.SetEquals(s.Value))).ToList();
-            var run = new ChangeRun(output, changes.Count);
-            foreach (var (resource, set) in changes)
-            {
-                var request = new SetRolesRequest { Resource = ToProto(resource), Subject = subject };
-                request.Roles.AddRange(set);
-                await run.ApplyAsync(async () => (await clients.Management.SetRolesAsync(request, cancellationToken: cancellation)).Changes);
-            }
-
-            run.Finish();
+            var request = new ChangeRolesRequest { Subject = subject };
+            request.Changes.AddRange(sets.Where(s => s.Key == target || !(held.TryGetValue(s.Key, out var now) && now.SetEquals(s.Value)))
+                .Select(s => RoleChangeOf(s.Key, RoleChangeMode.Set, s.Value)));
+            PrintChanges(output, (await clients.Management.ChangeRolesAsync(request, cancellationToken: cancellation)).Changes);
             return 0;
         }));
         return command;
@@ -121,10 +111,8 @@ internal static partial class AuthzCtl
     // user delete and organization user delete: one RemoveMember, printing every relationship the cascade removed.
     private static async Task<int> RemoveMemberAsync(GrpcChannel channel, TextWriter output, V1.SubjectRef subject, CoreObject resource, CancellationToken cancellation)
     {
-        var run = new ChangeRun(output, 1);
-        await run.ApplyAsync(async () => (await new ServerClients(channel).Management.RemoveMemberAsync(
+        PrintChanges(output, (await new ServerClients(channel).Management.RemoveMemberAsync(
             new RemoveMemberRequest { Resource = ToProto(resource), Subject = subject }, cancellationToken: cancellation)).Changes);
-        run.Finish();
         return 0;
     }
 
@@ -181,9 +169,7 @@ internal static partial class AuthzCtl
                 .Concat(add ? [OrganizationMemberRelation] : [])
                 .Concat(flags)
                 .Distinct(StringComparer.Ordinal));
-            var run = new ChangeRun(output, 1);
-            await run.ApplyAsync(async () => (await clients.Management.SetRolesAsync(request, cancellationToken: cancellation)).Changes);
-            run.Finish();
+            PrintChanges(output, (await clients.Management.SetRolesAsync(request, cancellationToken: cancellation)).Changes);
             return 0;
         }));
         return command;
@@ -393,42 +379,28 @@ internal static partial class AuthzCtl
             ToCore(ToObjectOrId(result.GetValue(Organization)!, "organization")));
     }
 
-    // Applies management calls one after another and prints what each changed: "+ relationship" added,
-    // "- relationship" removed, then the revision of the last call. Without a batch call in the API, a command that
-    // needs several calls is not atomic: a failure after some calls says how many were applied.
-    private sealed class ChangeRun(TextWriter output, int calls)
+    // One object's part of a ChangeRoles call.
+    private static RoleChange RoleChangeOf(CoreObject resource, RoleChangeMode mode, IEnumerable<string> roles)
     {
-        private int _applied;
-        private bool _changed;
-        private string _revision = string.Empty;
+        var change = new RoleChange { Resource = ToProto(resource), Mode = mode };
+        change.Roles.AddRange(roles);
+        return change;
+    }
 
-        public async Task ApplyAsync(Func<Task<ManagementChanges>> call)
+    // Prints what a management call changed: "- relationship" removed, "+ relationship" added, then the revision.
+    private static void PrintChanges(TextWriter output, ManagementChanges changes)
+    {
+        foreach (var removed in changes.Removed)
         {
-            ManagementChanges changes;
-            try
-            {
-                changes = await call();
-            }
-            catch (RpcException e) when (_applied > 0)
-            {
-                throw new RpcException(new Status(e.StatusCode, $"{e.Status.Detail} (stopped after {_applied} of {calls} calls; the changes printed above were made)"));
-            }
-
-            _applied++;
-            _revision = changes.Revision;
-            foreach (var removed in changes.Removed)
-            {
-                output.WriteLine("- " + Describe(removed));
-            }
-
-            foreach (var added in changes.Added)
-            {
-                output.WriteLine("+ " + Describe(added));
-            }
-
-            _changed |= changes.Removed.Count > 0 || changes.Added.Count > 0;
+            output.WriteLine("- " + Describe(removed));
         }
 
-        public void Finish() => output.WriteLine(_changed ? $"changed at revision {_revision}" : $"no change at revision {_revision}");
+        foreach (var added in changes.Added)
+        {
+            output.WriteLine("+ " + Describe(added));
+        }
+
+        var changed = changes.Removed.Count > 0 || changes.Added.Count > 0;
+        output.WriteLine(changed ? $"changed at revision {changes.Revision}" : $"no change at revision {changes.Revision}");
     }
 }

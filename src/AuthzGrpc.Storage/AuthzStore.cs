@@ -798,16 +798,22 @@ public sealed partial class AuthzStore : IAsyncDisposable, IDisposable
         });
 
     // The resources a write touched: "project:web, project:api and 3 more".
-    private static string Target(IReadOnlyCollection<Relationship> relationships)
+    private static string Target(IReadOnlyCollection<Relationship> relationships) => AuditTarget(relationships.Select(r => r.Resource));
+
+    /// <summary>
+    /// The audit target of a change of several objects, as the audit log's resource filter reads it:
+    /// <c>project:web, project:api and 3 more</c> (the first five, each once); <c>(none)</c> when there is none.
+    /// </summary>
+    public static string AuditTarget(IEnumerable<ObjectRef> resources)
     {
-        var resources = relationships.Select(r => r.Resource.ToString()).Distinct(StringComparer.Ordinal).ToList();
-        if (resources.Count == 0)
+        var names = resources.Select(r => r.ToString()).Distinct(StringComparer.Ordinal).ToList();
+        if (names.Count == 0)
         {
             return "(none)";
         }
 
-        var shown = string.Join(", ", resources.Take(TargetNames));
-        return resources.Count > TargetNames ? $"{shown} and {resources.Count - TargetNames} more" : shown;
+        var shown = string.Join(", ", names.Take(TargetNames));
+        return names.Count > TargetNames ? $"{shown} and {names.Count - TargetNames} more" : shown;
     }
 
     private static string Json(IEnumerable<Relationship> relationships) =>

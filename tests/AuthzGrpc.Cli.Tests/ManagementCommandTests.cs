@@ -116,14 +116,27 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
     }
 
     [Fact]
-    public async Task UserAdd_ASecondCallFails_SaysWhatTheFirstChanged()
+    public async Task UserAdd_OneRoleRefused_GrantsNoneOfTheOthers()
     {
-        var (exit, output, error) = await server.RunAs("olivia", "user", "add", "ivy", "--on", "project:payments", "-r", "viewer", "-r", "staging:nosuchrole");
+        // Olivia may grant the project and environment-type roles, but not a flag to herself (except self): the one
+        // call is refused whole.
+        var (exit, output, error) = await server.RunAs("olivia", "user", "add", "olivia", "--on", "project:payments",
+            "-r", "viewer", "-r", "staging:contributor", "-r", "organization:northwind#flag_billing");
 
-        Assert.Equal(1, exit);
-        Assert.Contains("+ project:payments#viewer@user:ivy", Lines(output));
-        Assert.StartsWith("InvalidArgument: ", error, StringComparison.Ordinal);
-        Assert.Contains("(stopped after 1 of 2 calls; the changes printed above were made)", error, StringComparison.Ordinal);
+        Assert.Equal((1, string.Empty), (exit, output));
+        Assert.StartsWith("PermissionDenied: user:olivia cannot change its own flag_billing", error, StringComparison.Ordinal);
+        Assert.Equal(2, (await server.RunAs("olivia", "check", "project:payments", "viewer", "user:olivia")).Exit);
+        Assert.Equal(2, (await server.RunAs("olivia", "check", "environment_type:payments_staging", "contributor", "user:olivia")).Exit);
+    }
+
+    [Fact]
+    public async Task UserUpdate_OneObjectRefused_ChangesNoneOfTheOthers()
+    {
+        var (exit, output, error) = await server.RunAs("olivia", "user", "update", "ivy", "--on", "project:payments", "-r", "viewer", "-r", "staging:nosuchrole");
+
+        Assert.Equal((1, string.Empty), (exit, output));
+        Assert.StartsWith("InvalidArgument: 'nosuchrole' is not a relation of 'environment_type'", error, StringComparison.Ordinal);
+        Assert.Equal(2, (await server.RunAs("olivia", "check", "project:payments", "viewer", "user:ivy")).Exit);
     }
 
     [Theory]

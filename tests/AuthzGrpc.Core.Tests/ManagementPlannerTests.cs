@@ -300,6 +300,100 @@ public sealed class ManagementPlannerTests : IDisposable
     }
 
     [Fact]
+    public void ChangeRoles_OnSeveralObjects_AppliesEachItemAsItsSingleCallWould()
+    {
+        var plan = _planner.ChangeRoles(U("olivia"), U("vera"),
+        [
+            new ObjectRoleChange(Acme, RoleChangeKind.Set, ["admin"]),
+            new ObjectRoleChange(Web, RoleChangeKind.Revoke, ["viewer"]),
+            new ObjectRoleChange(new ObjectRef("environment", "stage"), RoleChangeKind.Grant, []),
+        ]);
+        Apply(plan);
+
+        Assert.True(Holds("organization:acme#admin@user:vera"));
+        Assert.False(Holds("organization:acme#viewer@user:vera"));
+        Assert.False(Holds("project:web#viewer@user:vera"));
+        Assert.True(Holds("organization:acme#member@user:vera"));
+        Assert.Equal(["organization:acme#viewer@user:vera", "project:web#viewer@user:vera"], plan.Removed.Select(r => r.ToString()).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void ChangeRoles_TwoItemsImplyingOneBaseMembership_TouchItOnce()
+    {
+        var plan = _planner.ChangeRoles(U("olivia"), U("newbie"),
+        [
+            new ObjectRoleChange(Acme, RoleChangeKind.Grant, ["viewer"]),
+            new ObjectRoleChange(Web, RoleChangeKind.Grant, ["admin"]),
+        ]);
+
+        Assert.Equal(3, plan.Updates.Count);
+        Assert.Single(plan.Updates, u => u.Relationship == Relationship.Parse("organization:acme#member@user:newbie"));
+        Apply(plan);
+        Assert.True(Holds("organization:acme#viewer@user:newbie"));
+        Assert.True(Holds("project:web#admin@user:newbie"));
+    }
+
+    [Fact]
+    public void ChangeRoles_OneRefusedItem_RefusesAll_AuthorityBeforeState()
+    {
+        // Priya may make vera a web admin but for the exclusive rule (state), and may not touch acme's admins at all
+        // (authority): the authority refusal wins, whatever the order of the items.
+        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.ChangeRoles(U("priya"), U("vera"),
+        [
+            new ObjectRoleChange(Web, RoleChangeKind.Grant, ["admin"]),
+            new ObjectRoleChange(Acme, RoleChangeKind.Grant, ["admin"]),
+        ])));
+
+        // Olivia has both authorities: the state refusal of the second item refuses the first one too.
+        var refused = Assert.Throws<AuthzException>(() => _planner.ChangeRoles(U("olivia"), U("vera"),
+        [
+            new ObjectRoleChange(Acme, RoleChangeKind.Grant, ["admin"]),
+            new ObjectRoleChange(Web, RoleChangeKind.Grant, ["admin"]),
+        ]));
+        Assert.Equal(AuthzErrorKind.FailedPrecondition, refused.Kind);
+        Assert.StartsWith("exclusive admin, viewer", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(AuthzErrorKind.NotFound, Refused(() => _planner.ChangeRoles(U("olivia"), U("vera"),
+        [
+            new ObjectRoleChange(Acme, RoleChangeKind.Grant, ["admin"]),
+            new ObjectRoleChange(Web, RoleChangeKind.Revoke, ["admin"]),
+        ])));
+        Assert.False(Holds("organization:acme#admin@user:vera"));
+    }
+
+    [Fact]
+    public void ChangeRoles_TheSameObjectTwice_IsInvalidArgument_NamingTheItem()
+    {
+        var refused = Assert.Throws<AuthzException>(() => _planner.ChangeRoles(U("olivia"), U("newbie"),
+        [
+            new ObjectRoleChange(Acme, RoleChangeKind.Grant, ["viewer"]),
+            new ObjectRoleChange(Acme, RoleChangeKind.Grant, ["admin"]),
+        ]));
+
+        Assert.Equal(AuthzErrorKind.InvalidArgument, refused.Kind);
+        Assert.StartsWith("changes[1].resource: organization:acme is already the object of changes[0]", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ChangeRoles_AUniqueRelationOnTwoObjects_IsFailedPrecondition()
+    {
+        string[] environments = ["environment:e1#project@project:web", "environment:e2#project@project:web", "project:api#organization@organization:acme"];
+        _engine.Add(environments.Select(Relationship.Parse));
+        var api = new SubjectRef("project", "api");
+
+        // Each item alone is allowed; together they would make api the production project of two environments.
+        Assert.NotEmpty(_planner.ChangeRoles(U("olivia"), api, [new ObjectRoleChange(new ObjectRef("environment", "e1"), RoleChangeKind.Grant, ["production_of"])]).Updates);
+        Assert.NotEmpty(_planner.ChangeRoles(U("olivia"), api, [new ObjectRoleChange(new ObjectRef("environment", "e2"), RoleChangeKind.Grant, ["production_of"])]).Updates);
+        var refused = Assert.Throws<AuthzException>(() => _planner.ChangeRoles(U("olivia"), api,
+        [
+            new ObjectRoleChange(new ObjectRef("environment", "e1"), RoleChangeKind.Grant, ["production_of"]),
+            new ObjectRoleChange(new ObjectRef("environment", "e2"), RoleChangeKind.Grant, ["production_of"]),
+        ]));
+
+        Assert.Equal(AuthzErrorKind.FailedPrecondition, refused.Kind);
+        Assert.StartsWith("unique production_of: project:api would be production_of of environment:e1 and environment:e2", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Create_UnderAParentWhereTheCallerMayCreate_WritesTheParentAndAttributes()
     {
         var mobile = new ObjectRef("project", "mobile");

@@ -55,6 +55,20 @@ public sealed class ManagementBadInputTests
         ("set roles: a permission as a role", StatusCode.InvalidArgument, c => c.SetRolesAsync(new SetRolesRequest { Resource = Object("project:payments"), Subject = Subject("user:mona"), Roles = { "view" } }).ResponseAsync),
         ("set roles: no subject", StatusCode.InvalidArgument, c => c.SetRolesAsync(new SetRolesRequest { Resource = Object("project:payments"), Roles = { "viewer" } }).ResponseAsync),
 
+        // ChangeRoles
+        ("change roles: no subject", StatusCode.InvalidArgument, c => ChangeRoles(c, new ChangeRolesRequest { Changes = { Item("project:payments", RoleChangeMode.Grant, "viewer") } })),
+        ("change roles: no items", StatusCode.InvalidArgument, c => ChangeRoles(c, new ChangeRolesRequest { Subject = Subject("user:zed") })),
+        ("change roles: 101 items", StatusCode.InvalidArgument, c => ChangeRoles(c, new ChangeRolesRequest { Subject = Subject("user:zed"), Changes = { Enumerable.Range(0, 101).Select(i => Item($"project:p{i}", RoleChangeMode.Grant, "viewer")) } })),
+        ("change roles: item without resource", StatusCode.InvalidArgument, c => ChangeRoles(c, new ChangeRolesRequest { Subject = Subject("user:zed"), Changes = { new RoleChange { Mode = RoleChangeMode.Grant, Roles = { "viewer" } } } })),
+        ("change roles: item without mode", StatusCode.InvalidArgument, c => ChangeRoles(c, new ChangeRolesRequest { Subject = Subject("user:zed"), Changes = { Item("project:payments", RoleChangeMode.Unspecified, "viewer") } })),
+        ("change roles: unknown mode", StatusCode.InvalidArgument, c => ChangeRoles(c, new ChangeRolesRequest { Subject = Subject("user:zed"), Changes = { Item("project:payments", (RoleChangeMode)7, "viewer") } })),
+        ("change roles: grant without roles", StatusCode.InvalidArgument, c => ChangeRoles(c, new ChangeRolesRequest { Subject = Subject("user:zed"), Changes = { Item("project:payments", RoleChangeMode.Grant) } })),
+        ("change roles: illegal role in the second item", StatusCode.InvalidArgument, c => ChangeRoles(c, new ChangeRolesRequest { Subject = Subject("user:zed"), Changes = { Item("project:payments", RoleChangeMode.Grant, "viewer"), Item("environment_type:payments_staging", RoleChangeMode.Grant, "Admin!") } })),
+        ("change roles: unknown role in the second item", StatusCode.InvalidArgument, c => ChangeRoles(c, new ChangeRolesRequest { Subject = Subject("user:zed"), Changes = { Item("project:payments", RoleChangeMode.Grant, "viewer"), Item("environment_type:payments_staging", RoleChangeMode.Grant, "emperor") } })),
+        ("change roles: unknown resource type", StatusCode.InvalidArgument, c => ChangeRoles(c, new ChangeRolesRequest { Subject = Subject("user:zed"), Changes = { Item("widget:payments", RoleChangeMode.Set) } })),
+        ("change roles: the same object twice", StatusCode.InvalidArgument, c => ChangeRoles(c, new ChangeRolesRequest { Subject = Subject("user:zed"), Changes = { Item("project:payments", RoleChangeMode.Grant, "viewer"), Item("project:payments", RoleChangeMode.Grant, "developer") } })),
+        ("change roles: revoking a role not held", StatusCode.NotFound, c => ChangeRoles(c, new ChangeRolesRequest { Subject = Subject("user:paul"), Changes = { Item("project:payments", RoleChangeMode.Revoke, "viewer") } })),
+
         // RemoveMember
         ("remove member: no resource", StatusCode.InvalidArgument, c => c.RemoveMemberAsync(new RemoveMemberRequest { Subject = Subject("user:mona") }).ResponseAsync),
         ("remove member: illegal subject id", StatusCode.InvalidArgument, c => c.RemoveMemberAsync(new RemoveMemberRequest { Resource = Object("organization:northwind"), Subject = Subject("user:mo/na?") }).ResponseAsync),
@@ -124,7 +138,7 @@ public sealed class ManagementBadInputTests
         Assert.True(Cases.Count >= 30);
         Assert.Equal(Cases.Count, Cases.Select(c => c.Name).Distinct().Count());
         var rpcs = Cases.Select(c => c.Name[..c.Name.IndexOf(':', StringComparison.Ordinal)]).Distinct().Count();
-        Assert.Equal(12, rpcs);
+        Assert.Equal(13, rpcs);
     }
 
     [Theory]
@@ -174,6 +188,10 @@ public sealed class ManagementBadInputTests
     }
 
     private static Task<GrantRoleResponse> Grant(ManagementService.ManagementServiceClient client, GrantRoleRequest request) => client.GrantRoleAsync(request).ResponseAsync;
+
+    private static Task<ChangeRolesResponse> ChangeRoles(ManagementService.ManagementServiceClient client, ChangeRolesRequest request) => client.ChangeRolesAsync(request).ResponseAsync;
+
+    private static RoleChange Item(string resource, RoleChangeMode mode, params string[] roles) => new() { Resource = Object(resource), Mode = mode, Roles = { roles } };
 
     // Builds the refs field by field, so that empty parts and odd characters reach the server as they are.
     private static GrantRoleRequest GrantOf(string resource, string role, string subject)

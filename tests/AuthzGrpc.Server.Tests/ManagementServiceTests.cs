@@ -156,6 +156,62 @@ public sealed class ManagementServiceTests
 
     [Theory]
     [MemberData(nameof(Providers))]
+    public async Task ChangeRoles_OnAProjectAndItsEnvironmentTypes_CommitsOnceWithOneAuditEvent(string provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var server = await StoreServer.StartAsync(database);
+        var olivia = Client(await server.ChannelForAsync("user:olivia"));
+        var before = await Snapshot.TakeAsync(server);
+
+        var changes = (await olivia.ChangeRolesAsync(ChangeRoles("user:zed",
+            ("project:payments", RoleChangeMode.Grant, ["developer"]),
+            ("environment_type:payments_staging", RoleChangeMode.Grant, ["contributor"]),
+            ("environment_type:payments_production", RoleChangeMode.Set, ["viewer"])))).Changes;
+
+        // The project's participant and the organization's member are implied by every item, and added once.
+        Assert.Equal(
+            ["environment_type:payments_production#viewer@user:zed", "environment_type:payments_staging#contributor@user:zed",
+             "organization:northwind#member@user:zed", "project:payments#developer@user:zed", "project:payments#participant@user:zed"],
+            Texts(changes.Added));
+        Assert.Empty(changes.Removed);
+        Assert.Equal(before.StoredRevision + 1, Revision(changes));
+        var audit = await server.Store.ReadAuditEventsAsync(limit: 100_000);
+        Assert.Equal(before.AuditEvents + 1, audit.Count);
+        Assert.Equal(("ChangeRoles", "project:payments, environment_type:payments_staging, environment_type:payments_production", changes.Revision),
+            (audit[^1].Operation, audit[^1].Target, audit[^1].Revision.ToString(CultureInfo.InvariantCulture)));
+        Assert.Equal(Decision.Allowed, await CheckAsync(server, "user:zed", "deploy", "project:payments", changes.Revision));
+        server.AssertNoErrors();
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task ChangeRoles_OneRefusedItem_CommitsNothing(string provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var server = await StoreServer.StartAsync(database);
+        var olivia = Client(await server.ChannelForAsync("user:olivia"));
+        var paul = Client(await server.ChannelForAsync("user:paul"));
+        var before = await Snapshot.TakeAsync(server);
+
+        // Paul administers payments, not the organization: the allowed first item is not committed either.
+        var denied = await Assert.ThrowsAsync<RpcException>(() => paul.ChangeRolesAsync(ChangeRoles("user:mona",
+            ("project:payments", RoleChangeMode.Set, ["viewer"]),
+            ("organization:northwind", RoleChangeMode.Grant, ["admin"]))).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
+
+        // Olivia may do both, but she is the last owner: the state refusal of the second item refuses the first.
+        var refused = await Assert.ThrowsAsync<RpcException>(() => olivia.ChangeRolesAsync(ChangeRoles("user:olivia",
+            ("environment_type:payments_staging", RoleChangeMode.Grant, ["viewer"]),
+            ("organization:northwind", RoleChangeMode.Set, ["admin"]))).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
+        Assert.StartsWith("minimum 1 owner", refused.Status.Detail, StringComparison.Ordinal);
+
+        Assert.Equal(before, await Snapshot.TakeAsync(server));
+        server.AssertNoErrors();
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
     public async Task RemoveMember_FromTheOrganization_CascadesToEveryRoleInside(string provider)
     {
         await using var database = TestDatabase.Create(provider);
@@ -557,6 +613,13 @@ public sealed class ManagementServiceTests
 
     internal static GrantRoleRequest Grant(string resource, string role, string subject) =>
         new() { Resource = Object(resource), Role = role, Subject = Subject(subject) };
+
+    internal static ChangeRolesRequest ChangeRoles(string subject, params (string Resource, RoleChangeMode Mode, string[] Roles)[] items)
+    {
+        var request = new ChangeRolesRequest { Subject = Subject(subject) };
+        request.Changes.AddRange(items.Select(i => new RoleChange { Resource = Object(i.Resource), Mode = i.Mode, Roles = { i.Roles } }));
+        return request;
+    }
 
     internal static long Revision(ManagementChanges changes) => long.Parse(changes.Revision, CultureInfo.InvariantCulture);
 

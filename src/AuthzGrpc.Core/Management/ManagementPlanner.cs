@@ -29,19 +29,15 @@ public sealed class ManagementPlanner(PermissionEngine engine)
 
     /// <summary>Grants <paramref name="relation"/> on <paramref name="resource"/> to <paramref name="subject"/>, with the base memberships it implies.</summary>
     public ManagementPlan Grant(SubjectRef caller, ObjectRef resource, string relation, SubjectRef subject) =>
-        SetRoles(caller, resource, subject, add: [relation], remove: []);
+        ChangeRoles(caller, subject, [new ObjectRoleChange(resource, RoleChangeKind.Grant, [relation])]);
 
     /// <summary>Revokes <paramref name="relation"/> on <paramref name="resource"/> from <paramref name="subject"/>.</summary>
     public ManagementPlan Revoke(SubjectRef caller, ObjectRef resource, string relation, SubjectRef subject)
     {
-        var type = TypeOf(resource);
-        var definition = RelationOf(type, relation);
-        if (!Holds(resource, definition, subject))
-        {
-            throw new AuthzException(AuthzErrorKind.NotFound, $"{subject} does not hold {relation} on {resource}");
-        }
-
-        return SetRoles(caller, resource, subject, add: [], remove: [relation]);
+        // RevokeRole says NotFound for a role not held before judging authority (its documented behaviour); a batch
+        // judges it with the other state rules, after every item's authority.
+        RequireHeld(resource, RelationOf(TypeOf(resource), relation), subject);
+        return ChangeRoles(caller, subject, [new ObjectRoleChange(resource, RoleChangeKind.Revoke, [relation])]);
     }
 
     /// <summary>
@@ -51,12 +47,52 @@ public sealed class ManagementPlanner(PermissionEngine engine)
     public ManagementPlan SetRoles(SubjectRef caller, ObjectRef resource, SubjectRef subject, IReadOnlyCollection<string> relations)
     {
         ArgumentNullException.ThrowIfNull(relations);
-        var type = TypeOf(resource);
-        var wanted = relations.Select(r => RelationOf(type, r)).ToHashSet();
-        var current = type.Rules.Roles.Where(r => r != type.Rules.Base && Holds(resource, r, subject)).ToHashSet();
-        return SetRoles(caller, resource, subject,
-            add: [.. wanted.Except(current).Select(r => r.Name)],
-            remove: [.. current.Except(wanted).Select(r => r.Name)]);
+        return ChangeRoles(caller, subject, [new ObjectRoleChange(resource, RoleChangeKind.Set, [.. relations])]);
+    }
+
+    /// <summary>
+    /// Changes <paramref name="subject"/>'s roles on several objects as one step (R33: one management call for a role
+    /// on a project and on its environment types). Each item is judged by exactly the rules <see cref="Grant"/>,
+    /// <see cref="Revoke"/> and <see cref="SetRoles"/> apply, every item against the state before the batch, so one
+    /// item's change neither enables nor blocks another's. Malformed input in any item is refused first
+    /// (InvalidArgument, also for an object named by two items), then authority is checked for every item
+    /// (PermissionDenied), then state (FailedPrecondition, NotFound): any refusal refuses the whole batch. The plan is
+    /// one batch in which identical updates appear once (items on two projects of one organization imply its base
+    /// membership once).
+    /// </summary>
+    public ManagementPlan ChangeRoles(SubjectRef caller, SubjectRef subject, IReadOnlyList<ObjectRoleChange> changes)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        var first = new Dictionary<ObjectRef, int>();
+        var deltas = new List<RoleDelta>(changes.Count);
+        for (var i = 0; i < changes.Count; i++)
+        {
+            // The items are planned separately and merged, which is sound only when no two of them change one object.
+            if (!first.TryAdd(changes[i].Resource, i))
+            {
+                throw AuthzException.Invalid(
+                    $"changes[{i}].resource: {changes[i].Resource} is already the object of changes[{first[changes[i].Resource]}]; put all of its roles in one item");
+            }
+
+            deltas.Add(Resolve(changes[i], subject));
+        }
+
+        // Authority first, for every part of every item; a rule that applies but not to this subject ('unless') is a
+        // state refusal, reported after every authority check has passed.
+        var deferred = deltas.SelectMany(d => d.Adding.Select(r => RequireGrantAuthority(caller, d.Resource, d.Type, r, subject))
+                .Concat(d.Removing.Select(r => RequireRevokeAuthority(caller, d.Resource, d.Type, r, subject))))
+            .ToList()
+            .FirstOrDefault(refusal => refusal is not null);
+        if (deferred is not null)
+        {
+            throw deferred;
+        }
+
+        // Then state.
+        var plans = deltas.Select(d => PlanState(d, subject)).ToList();
+        var updates = plans.SelectMany(p => p.Updates).Distinct().ToList();
+        RequireUniqueAcrossObjects(updates, subject);
+        return new ManagementPlan(updates, [.. plans.SelectMany(p => p.Removed).Distinct()]);
     }
 
     /// <summary>
@@ -245,30 +281,43 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         return new ManagementPlan(updates, []);
     }
 
-    private ManagementPlan SetRoles(SubjectRef caller, ObjectRef resource, SubjectRef subject, IReadOnlyList<string> add, IReadOnlyList<string> remove)
+    // One item of a batch with its roles resolved: the relations it adds (those not held yet) and removes.
+    private sealed record RoleDelta(ObjectRef Resource, TypeDefinition Type, List<RelationDefinition> Adding, List<RelationDefinition> Removing);
+
+    // Resolves an item's roles against the schema and the subject's roles now; only malformed input is refused here.
+    private RoleDelta Resolve(ObjectRoleChange change, SubjectRef subject)
     {
-        var type = TypeOf(resource);
-        var adding = add.Select(r => RelationOf(type, r)).Where(r => !Holds(resource, r, subject)).ToList();
-        var removing = remove.Select(r => RelationOf(type, r)).ToList();
+        var type = TypeOf(change.Resource);
+        var named = change.Roles.Select(r => RelationOf(type, r)).Distinct().ToList();
+        var (add, remove) = change.Kind switch
+        {
+            RoleChangeKind.Grant => (named, new List<RelationDefinition>()),
+            RoleChangeKind.Revoke => (new List<RelationDefinition>(), named),
+            RoleChangeKind.Set => Difference(change.Resource, type, subject, named),
+            _ => throw new ArgumentOutOfRangeException(nameof(change), change.Kind, "not a role change kind"),
+        };
+        var adding = add.Where(r => !Holds(change.Resource, r, subject)).ToList();
 
         // A subject the relation cannot hold (unknown type, wrong type, a wildcard or subject set it does not allow) is
         // malformed input: INVALID_ARGUMENT whoever asks, before authority is judged.
-        engine.Validate([.. adding.Select(r => new RelationshipUpdate(RelationshipOperation.Touch, new Relationship(resource, r.Name, subject)))]);
+        engine.Validate([.. adding.Select(r => new RelationshipUpdate(RelationshipOperation.Touch, new Relationship(change.Resource, r.Name, subject)))]);
+        return new RoleDelta(change.Resource, type, adding, remove);
+    }
 
-        // Authority first, for every part of the change; a rule that applies but not to this subject ('unless') is a
-        // state refusal, reported after every authority check has passed.
-        var deferred = adding.Select(r => RequireGrantAuthority(caller, resource, type, r, subject))
-            .Concat(removing.Select(r => RequireRevokeAuthority(caller, resource, type, r, subject)))
-            .ToList()
-            .FirstOrDefault(refusal => refusal is not null);
-        if (deferred is not null)
-        {
-            throw deferred;
-        }
+    // What makes the subject's roles (the base membership aside) exactly the wanted ones: what to add, what to remove.
+    private (List<RelationDefinition> Add, List<RelationDefinition> Remove) Difference(ObjectRef resource, TypeDefinition type, SubjectRef subject, List<RelationDefinition> wanted)
+    {
+        var current = type.Rules.Roles.Where(r => r != type.Rules.Base && Holds(resource, r, subject)).ToList();
+        return ([.. wanted.Except(current)], [.. current.Except(wanted)]);
+    }
 
-        // Then state.
+    // The state rules of one item, once every item's authority has passed; its updates and what it removes.
+    private ManagementPlan PlanState(RoleDelta delta, SubjectRef subject)
+    {
+        var (resource, type, adding, removing) = delta;
         foreach (var relation in removing)
         {
+            RequireHeld(resource, relation, subject);
             if (type.Rules.Base == relation)
             {
                 throw new AuthzException(AuthzErrorKind.FailedPrecondition, $"base {relation.Name}: {relation.Name} of {resource} is the base membership and cannot be revoked alone; remove the member instead");
@@ -301,6 +350,30 @@ public sealed class ManagementPlanner(PermissionEngine engine)
             .ToList();
         engine.Validate(updates);
         return new ManagementPlan(updates, removed);
+    }
+
+    // Each item checks a unique relation against the state before the batch, so two items could each give the subject
+    // the same unique relation on a different object; the batch as a whole may not.
+    private void RequireUniqueAcrossObjects(List<RelationshipUpdate> updates, SubjectRef subject)
+    {
+        var unique = updates.Where(u => u.Operation == RelationshipOperation.Touch)
+            .Select(u => u.Relationship)
+            .Where(r => TypeOf(r.Resource) is var type && type.Rules.Unique.Contains(RelationOf(type, r.Relation)))
+            .GroupBy(r => (r.Resource.Type, r.Relation))
+            .FirstOrDefault(g => g.Count() > 1);
+        if (unique is not null)
+        {
+            throw new AuthzException(AuthzErrorKind.FailedPrecondition,
+                $"unique {unique.Key.Relation}: {subject} would be {unique.Key.Relation} of {string.Join(" and ", unique.Select(r => r.Resource))}");
+        }
+    }
+
+    private void RequireHeld(ObjectRef resource, RelationDefinition relation, SubjectRef subject)
+    {
+        if (!Holds(resource, relation, subject))
+        {
+            throw new AuthzException(AuthzErrorKind.NotFound, $"{subject} does not hold {relation.Name} on {resource}");
+        }
     }
 
     // Any one of the relation's grant rules that holds allows the grant. When none does, the refusal is the one of the

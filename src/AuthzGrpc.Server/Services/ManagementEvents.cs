@@ -20,6 +20,7 @@ internal static class ManagementEvents
         ["GrantRole"] = "role.granted",
         ["RevokeRole"] = "role.revoked",
         ["SetRoles"] = "roles.set",
+        ["ChangeRoles"] = "roles.changed",
         ["RemoveMember"] = "member.removed",
         ["Leave"] = "member.left",
         ["TransferOwnership"] = "ownership.transferred",
@@ -41,8 +42,8 @@ internal static class ManagementEvents
     // The operations whose before/after are JSON arrays of the relationships removed/added (the store's CommitAsync and
     // DeleteRelationshipsAsync); AcceptInvitation lists what it added under "added" in an object.
     private static readonly FrozenSet<string> RelationshipLists = FrozenSet.ToFrozenSet(
-        ["GrantRole", "RevokeRole", "SetRoles", "RemoveMember", "Leave", "TransferOwnership", "CreateResource", "DeleteResource",
-         "WriteRelationships", "DeleteRelationships"],
+        ["GrantRole", "RevokeRole", "SetRoles", "ChangeRoles", "RemoveMember", "Leave", "TransferOwnership", "CreateResource",
+         "DeleteResource", "WriteRelationships", "DeleteRelationships"],
         StringComparer.Ordinal);
 
     private const string AcceptInvitation = "AcceptInvitation";

@@ -48,6 +48,18 @@ internal sealed class ManagementGrpcService(
         return new SetRolesResponse { Changes = changes };
     }
 
+    public override async Task<ChangeRolesResponse> ChangeRoles(ChangeRolesRequest request, ServerCallContext context)
+    {
+        RequestValidation.Require(RequestValidation.RoleChanges(request));
+        var subject = ProtoMapping.ToModel(request.Subject);
+        List<ObjectRoleChange> changes = [.. request.Changes.Select(c => new ObjectRoleChange(ProtoMapping.ToModel(c.Resource), KindOf(c.Mode), [.. c.Roles]))];
+
+        // One audit event for the whole batch, whose target lists the objects named, as a write of several objects does.
+        var target = AuthzStore.AuditTarget(changes.Select(c => c.Resource));
+        var result = await ManageAsync("ChangeRoles", context, target, (engine, caller) => new ManagementPlanner(engine).ChangeRoles(caller, subject, changes), resource: null);
+        return new ChangeRolesResponse { Changes = result };
+    }
+
     public override async Task<RemoveMemberResponse> RemoveMember(RemoveMemberRequest request, ServerCallContext context)
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Holder(request.Subject, "subject"));
@@ -99,7 +111,7 @@ internal sealed class ManagementGrpcService(
 
         // No relationship changes: authority is judged against the engine under the write lock, then the store updates
         // the record (NOT_FOUND when CreateResource never made one) with its audit event, at a new revision.
-        var changes = await ManageAsync("UpdateResource", context, resource, (engine, caller) =>
+        var changes = await ManageAsync("UpdateResource", context, resource.ToString(), (engine, caller) =>
         {
             RequireUpdateAuthority(engine, caller, resource);
             return ManagementPlan.Empty;
@@ -424,15 +436,15 @@ internal sealed class ManagementGrpcService(
     private Task<ManagementChanges> ManageAsync(
         string operation, ServerCallContext context, Core.Model.ObjectRef target,
         Func<ManagementPlanner, Core.Model.SubjectRef, ManagementPlan> plan, ResourceChange? resource = null) =>
-        ManageAsync(operation, context, target, (PermissionEngine engine, Core.Model.SubjectRef caller) => plan(new ManagementPlanner(engine), caller), resource);
+        ManageAsync(operation, context, target.ToString(), (PermissionEngine engine, Core.Model.SubjectRef caller) => plan(new ManagementPlanner(engine), caller), resource);
 
     private async Task<ManagementChanges> ManageAsync(
-        string operation, ServerCallContext context, Core.Model.ObjectRef target,
+        string operation, ServerCallContext context, string target,
         Func<PermissionEngine, Core.Model.SubjectRef, ManagementPlan> plan, ResourceChange? resource)
     {
         var caller = context.GetCaller();
         var (revision, changes) = await writer.ManageAsync(
-            operation, engine => (plan(engine, caller.Subject), target.ToString(), resource), caller.Subject.ToString(), context.CancellationToken);
+            operation, engine => (plan(engine, caller.Subject), target, resource), caller.Subject.ToString(), context.CancellationToken);
         var result = new ManagementChanges { Revision = Text(revision) };
         result.Added.AddRange(changes.Updates.Where(u => u.Operation != RelationshipOperation.Delete).Select(u => RelationshipMapping.ToProto(u.Relationship)));
         result.Removed.AddRange(changes.Removed.Select(RelationshipMapping.ToProto));
@@ -470,6 +482,15 @@ internal sealed class ManagementGrpcService(
             }
         }
     }
+
+    // The validated request's mode (RequestValidation.RoleChanges refuses any other).
+    private static RoleChangeKind KindOf(RoleChangeMode mode) => mode switch
+    {
+        RoleChangeMode.Grant => RoleChangeKind.Grant,
+        RoleChangeMode.Revoke => RoleChangeKind.Revoke,
+        RoleChangeMode.Set => RoleChangeKind.Set,
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "not validated"),
+    };
 
     private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -56,6 +56,47 @@ internal static partial class RequestValidation
         return null;
     }
 
+    /// <summary>
+    /// A ChangeRoles request: a subject and 1 to <see cref="MaxListItems"/> items, each with an object, a mode and valid
+    /// role names (at least one unless the mode is SET). An object named by two items is the planner's to refuse
+    /// (<see cref="Core.Management.ManagementPlanner.ChangeRoles"/>), which names both items.
+    /// </summary>
+    public static FieldViolation? RoleChanges(ChangeRolesRequest request)
+    {
+        if (Holder(request.Subject, "subject") is { } subject)
+        {
+            return subject;
+        }
+
+        if (request.Changes.Count is 0 or > MaxListItems)
+        {
+            return Violation("changes", request.Changes.Count == 0
+                ? "is required: at least one object with the roles to grant, revoke or set there"
+                : $"has {request.Changes.Count} items; the limit is {MaxListItems}");
+        }
+
+        for (var i = 0; i < request.Changes.Count; i++)
+        {
+            var change = request.Changes[i];
+            if ((Target(change.Resource, $"changes[{i}].resource") ?? Roles(change.Roles, $"changes[{i}].roles")) is { } violation)
+            {
+                return violation;
+            }
+
+            if (change.Mode is not (RoleChangeMode.Grant or RoleChangeMode.Revoke or RoleChangeMode.Set))
+            {
+                return Violation($"changes[{i}].mode", "is required: ROLE_CHANGE_MODE_GRANT, ROLE_CHANGE_MODE_REVOKE or ROLE_CHANGE_MODE_SET");
+            }
+
+            if (change.Mode != RoleChangeMode.Set && change.Roles.Count == 0)
+            {
+                return Violation($"changes[{i}].roles", "is required: at least one role to grant or revoke (SET with none leaves only the base membership)");
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The metadata and attributes of a new object.</summary>
     public static FieldViolation? Creation(CreateResourceRequest request)
     {

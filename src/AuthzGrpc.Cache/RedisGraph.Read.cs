@@ -151,7 +151,7 @@ public sealed partial class RedisGraph
         var metaRead = batch.HashGetAsync(_keys.Meta, MetaFields);
         batch.Execute();
         var fields = await WithTimeout(metaRead, cancellationToken).ConfigureAwait(false);
-        await WithTimeout(Task.WhenAll(reads), cancellationToken).ConfigureAwait(false);
+        var values = await WithTimeout(Task.WhenAll(reads), cancellationToken).ConfigureAwait(false);
         if (ParseMeta(fields) is not { } meta || meta.Generation != generation)
         {
             // Flushed, restarted empty, or rebuilt for another schema: nothing read can be trusted.
@@ -164,7 +164,7 @@ public sealed partial class RedisGraph
         {
             var key = missing[i];
             var type = schema.Types[key.Type];
-            var value = reads[i].Result;
+            var value = values[i];
             GraphRecord record;
             if (value.HasValue)
             {
@@ -195,9 +195,6 @@ public sealed partial class RedisGraph
             throw new TimeoutException($"Redis did not answer within {_timeout.TotalMilliseconds} ms", e);
         }
     }
-
-    private async Task WithTimeout(Task task, CancellationToken cancellationToken) =>
-        await task.WaitAsync(_timeout, cancellationToken).ConfigureAwait(false);
 
     /// <summary>The records fetched for one check, over the near cache when it is fresh enough to be read.</summary>
     private sealed class FetchedRecords(NearCache? near) : IRecordView

@@ -123,49 +123,79 @@ internal sealed class AuthorizationGrpcService(
         long? atLeast = null;
         var graph = shared.Graph is { } configured && GraphCanServe(request.Consistency, out atLeast) ? configured : null;
         var schema = holder.Current.Schema;
+        var answers = new GraphAnswer[items.Count];
+
+        // Near-cache hits first; the misses then go to Redis together, so a cold batch costs the round trips of its
+        // slowest check, not their sum.
+        if (graph is not null)
+        {
+            var misses = new List<Task>();
+            for (var i = 0; i < items.Count; i++)
+            {
+                var target = Named(i, () => Resolve(schema, items[i]));
+                var subjectId = items[i].Subject.Object.Id;
+                if (graph.TryCheckNear(schema, in target, items[i].Resource.Id, subjectId, atLeast, out var near, out var nearRevision))
+                {
+                    answers[i] = new GraphAnswer(true, near, nearRevision);
+                }
+                else
+                {
+                    misses.Add(FetchAsync(i, target, subjectId));
+                }
+            }
+
+            await Task.WhenAll(misses).ConfigureAwait(false);
+        }
+
+        // What the graph did not answer, the source of truth does.
         PermissionEngine? engine = null;
-        var answeredAt = long.MaxValue;
-        var response = new BatchCheckResponse();
         for (var i = 0; i < items.Count; i++)
         {
             context.CancellationToken.ThrowIfCancellationRequested();
-            var answer = GraphAnswer.NotServed;
-            try
+            if (!answers[i].Served)
             {
-                if (graph is not null)
-                {
-                    var target = Resolve(schema, items[i]);
-                    var subjectId = items[i].Subject.Object.Id;
-                    answer = graph.TryCheckNear(schema, in target, items[i].Resource.Id, subjectId, atLeast, out var near, out var nearRevision)
-                        ? new GraphAnswer(true, near, nearRevision)
-                        : await graph.CheckAsync(schema, target, items[i].Resource.Id, subjectId, atLeast, context.CancellationToken).ConfigureAwait(false);
-                }
-
-                if (!answer.Served)
-                {
-                    engine ??= await sync.EngineForAsync(request.Consistency, context.CancellationToken).ConfigureAwait(false);
-                    answer = new GraphAnswer(true, Evaluate(engine, items[i]), engine.Revision);
-                }
+                engine ??= await sync.EngineForAsync(request.Consistency, context.CancellationToken).ConfigureAwait(false);
+                answers[i] = new GraphAnswer(true, Named(i, () => Evaluate(engine, items[i])), engine.Revision);
             }
-            catch (AuthzException e)
-            {
-                // Name the item: "items[3]: type 'projekt' is not defined in the schema".
-                throw new AuthzException(e.Kind, $"items[{i}]: {e.Message}");
-            }
-
-            // Every answer reflects at least the oldest revision any of them was answered at.
-            answeredAt = Math.Min(answeredAt, answer.Revision);
-            response.Results.Add(new CheckResponse { Decision = ProtoMapping.ToDecision(answer.Allowed) });
         }
 
-        response.Revision = RevisionText(answeredAt == long.MaxValue ? holder.Current.Revision : answeredAt);
-        foreach (var result in response.Results)
+        // Every answer reflects at least the oldest revision any of them was answered at.
+        var revision = RevisionText(answers.Length == 0 ? holder.Current.Revision : answers.Min(a => a.Revision));
+        var response = new BatchCheckResponse { Revision = revision };
+        foreach (var answer in answers)
         {
-            result.Revision = response.Revision;
+            response.Results.Add(new CheckResponse { Decision = ProtoMapping.ToDecision(answer.Allowed), Revision = revision });
         }
 
         return response;
+
+        async Task FetchAsync(int index, CheckTarget target, string subjectId)
+        {
+            try
+            {
+                answers[index] = await graph.CheckAsync(schema, target, items[index].Resource.Id, subjectId, atLeast, context.CancellationToken).ConfigureAwait(false);
+            }
+            catch (AuthzException e)
+            {
+                throw Name(index, e);
+            }
+        }
     }
+
+    // Names the item of a batch an error is about: "items[3]: type 'projekt' is not defined in the schema".
+    private static T Named<T>(int index, Func<T> evaluate)
+    {
+        try
+        {
+            return evaluate();
+        }
+        catch (AuthzException e)
+        {
+            throw Name(index, e);
+        }
+    }
+
+    private static AuthzException Name(int index, AuthzException e) => new(e.Kind, $"items[{index}]: {e.Message}");
 
     public override async Task<ExplainResponse> Explain(ExplainRequest request, ServerCallContext context)
     {

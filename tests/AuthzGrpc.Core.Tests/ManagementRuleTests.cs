@@ -26,6 +26,7 @@ public sealed class ManagementRuleTests
             exclusive owner, admin
             delete by delete_org
             audit by manage_users
+            keys by manage_users
             minimum 1 owner
             base member
             leave by can_leave
@@ -61,6 +62,7 @@ public sealed class ManagementRuleTests
         Assert.Equal(["admin", "owner"], rules.Exclusive.Single().Select(r => r.Name).Order());
         Assert.Equal("delete_org", rules.Delete!.Name);
         Assert.Equal("manage_users", rules.Audit!.Name);
+        Assert.Equal("manage_users", rules.Keys!.Name);
         Assert.Equal("organization", environment.Rules.Parent!.Name);
         Assert.Equal(new CreateRule(Relation(environment, "organization"), "manage_users"), environment.Rules.Create);
         Assert.Equal(1, rules.Minimum[Relation(organization, "owner")]);

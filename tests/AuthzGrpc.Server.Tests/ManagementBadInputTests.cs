@@ -128,6 +128,15 @@ public sealed class ManagementBadInputTests
         ("audit: negative page token", StatusCode.InvalidArgument, c => c.ListAuditEventsAsync(new ListAuditEventsRequest { Resource = Object("organization:northwind"), PageToken = "-5" }).ResponseAsync),
         ("audit: empty resource id", StatusCode.InvalidArgument, c => c.ListAuditEventsAsync(new ListAuditEventsRequest { Resource = Object("organization:") }).ResponseAsync),
         ("audit: unknown resource type", StatusCode.InvalidArgument, c => c.ListAuditEventsAsync(new ListAuditEventsRequest { Resource = Object("widget:northwind") }).ResponseAsync),
+
+        // CreatePersonalApiKey / RevokePersonalApiKey
+        ("personal key: no scope", StatusCode.InvalidArgument, c => c.CreatePersonalApiKeyAsync(new CreatePersonalApiKeyRequest { Kind = KeyKind.Check }).ResponseAsync),
+        ("personal key: admin kind", StatusCode.InvalidArgument, c => c.CreatePersonalApiKeyAsync(new CreatePersonalApiKeyRequest { Scope = Object("organization:northwind"), Kind = KeyKind.Admin }).ResponseAsync),
+        ("personal key: no kind", StatusCode.InvalidArgument, c => c.CreatePersonalApiKeyAsync(new CreatePersonalApiKeyRequest { Scope = Object("organization:northwind") }).ResponseAsync),
+        ("personal key: unknown scope type", StatusCode.InvalidArgument, c => c.CreatePersonalApiKeyAsync(new CreatePersonalApiKeyRequest { Scope = Object("tenant:northwind"), Kind = KeyKind.Check }).ResponseAsync),
+        ("personal key: 257-character description", StatusCode.InvalidArgument, c => c.CreatePersonalApiKeyAsync(new CreatePersonalApiKeyRequest { Scope = Object("organization:northwind"), Kind = KeyKind.Check, Description = new string('d', 257) }).ResponseAsync),
+        ("revoke personal key: malformed id", StatusCode.InvalidArgument, c => c.RevokePersonalApiKeyAsync(new RevokePersonalApiKeyRequest { KeyId = "not a key id" }).ResponseAsync),
+        ("revoke personal key: unknown id", StatusCode.NotFound, c => c.RevokePersonalApiKeyAsync(new RevokePersonalApiKeyRequest { KeyId = "k000000000000" }).ResponseAsync),
     ];
 
     public static TheoryData<string> Providers => TestDatabase.ProviderNames;
@@ -138,7 +147,7 @@ public sealed class ManagementBadInputTests
         Assert.True(Cases.Count >= 30);
         Assert.Equal(Cases.Count, Cases.Select(c => c.Name).Distinct().Count());
         var rpcs = Cases.Select(c => c.Name[..c.Name.IndexOf(':', StringComparison.Ordinal)]).Distinct().Count();
-        Assert.Equal(13, rpcs);
+        Assert.Equal(15, rpcs);
     }
 
     [Theory]

@@ -12,7 +12,7 @@ namespace AuthzGrpc.Server.Tests;
 /// file's schema and relationships), through the generated client against a real server: the audit log read by the
 /// roles the model names (R30), the owner out only through a transfer (R19), a user's summary with
 /// environment-type roles and organization flags (R27, A003-13), and a pending project invitation that grants nothing
-/// until accepted (A003-5).
+/// until accepted (A003-5), personal API keys (R31).
 /// </summary>
 public sealed class SeedModelServerTests : IAsyncLifetime
 {
@@ -34,6 +34,37 @@ public sealed class SeedModelServerTests : IAsyncLifetime
         var carl = await ClientAsync(server, "user:carl_contributor");
         var refused = await Assert.ThrowsAsync<RpcException>(() => carl.ListAuditEventsAsync(new ListAuditEventsRequest { Resource = Object("organization:acme") }).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task PersonalApiKeys_002_OwnersAdminsContributorsCreateThem_ActingAsThemselves()
+    {
+        var server = await StartAsync("002-org-roles.yaml");
+        var carl = await ClientAsync(server, "user:carl_contributor");
+        var created = await carl.CreatePersonalApiKeyAsync(new CreatePersonalApiKeyRequest
+        {
+            Scope = Object("organization:acme"), Kind = KeyKind.Management, Description = "carl's laptop",
+        });
+        Assert.Equal("user:carl_contributor", Text(created.ApiKey.Subject));
+
+        // The key acts as carl, with carl's current role: he may list members, not grant roles.
+        using var channel = server.ChannelWith(created.Key);
+        var asCarl = new ManagementService.ManagementServiceClient(channel);
+        await asCarl.ListMembersAsync(new ListMembersRequest { Resource = Object("organization:acme") });
+        Assert.Equal(StatusCode.PermissionDenied, (await Assert.ThrowsAsync<RpcException>(() => asCarl.GrantRoleAsync(new GrantRoleRequest
+        {
+            Resource = Object("organization:acme"), Role = "admin", Subject = Subject("user:carl_contributor"),
+        }).ResponseAsync)).StatusCode);
+
+        // A viewer may not create one; nobody revokes another's key; carl revokes his own, which then stops working.
+        var vera = await ClientAsync(server, "user:vera_viewer");
+        Assert.Equal(StatusCode.PermissionDenied, (await Assert.ThrowsAsync<RpcException>(() => vera.CreatePersonalApiKeyAsync(new CreatePersonalApiKeyRequest
+        {
+            Scope = Object("organization:acme"), Kind = KeyKind.Check,
+        }).ResponseAsync)).StatusCode);
+        Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() => vera.RevokePersonalApiKeyAsync(new RevokePersonalApiKeyRequest { KeyId = created.ApiKey.KeyId }).ResponseAsync)).StatusCode);
+        await carl.RevokePersonalApiKeyAsync(new RevokePersonalApiKeyRequest { KeyId = created.ApiKey.KeyId });
+        Assert.Equal(StatusCode.Unauthenticated, (await Assert.ThrowsAsync<RpcException>(() => asCarl.ListMembersAsync(new ListMembersRequest { Resource = Object("organization:acme") }).ResponseAsync)).StatusCode);
     }
 
     [Fact]

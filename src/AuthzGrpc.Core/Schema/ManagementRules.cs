@@ -90,6 +90,12 @@ public sealed class ManagementRules
     public MemberDefinition? Audit { get; init; }
 
     /// <summary>
+    /// The permission on an object of this type that lets a subject create personal API keys acting as itself (check or
+    /// management keys, never admin); null: only admin keys create keys.
+    /// </summary>
+    public MemberDefinition? Keys { get; init; }
+
+    /// <summary>
     /// The roles: relations the management API manages (with a grant or revoke rule) and the base membership. Other
     /// relations are attributes or structure (a creator, a parent) that member lists and cascades leave alone.
     /// </summary>

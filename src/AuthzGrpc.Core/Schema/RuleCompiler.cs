@@ -24,6 +24,7 @@ internal static class RuleCompiler
         CreateRule? create = null;
         MemberDefinition? delete = null;
         MemberDefinition? audit = null;
+        MemberDefinition? keys = null;
         MemberDefinition? leaveBy = null;
         foreach (var rule in definition.Rules)
         {
@@ -105,6 +106,14 @@ internal static class RuleCompiler
 
                     audit = by;
                     break;
+                case RuleKind.Keys:
+                    if (keys is not null)
+                    {
+                        throw Error(rule.Position, $"'{type.Name}' already has a keys rule");
+                    }
+
+                    keys = by;
+                    break;
                 case RuleKind.Minimum:
                     Add(minimum, relations[0], rule.Count, rule.Relations[0], "a minimum");
                     break;
@@ -167,6 +176,7 @@ internal static class RuleCompiler
             Create = create,
             Delete = delete,
             Audit = audit,
+            Keys = keys,
         };
     }
 

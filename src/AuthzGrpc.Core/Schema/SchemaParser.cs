@@ -90,6 +90,7 @@ public static class SchemaParser
         ["audit"] = RuleKind.Audit,
         ["single"] = RuleKind.Single,
         ["match"] = RuleKind.Match,
+        ["keys"] = RuleKind.Keys,
     };
 
     private static RuleSyntax ParseRule(Cursor p, RuleKind kind, Token keyword)
@@ -183,7 +184,7 @@ public static class SchemaParser
                 return new RuleSyntax(kind, [under], null, false, false, 0, null, position) { ByTarget = target };
             }
 
-            case RuleKind.Delete or RuleKind.Audit:
+            case RuleKind.Delete or RuleKind.Audit or RuleKind.Keys:
                 return new RuleSyntax(kind, [], ParseBy(p, keyword.Text), false, false, 0, null, position);
 
             case RuleKind.Minimum:

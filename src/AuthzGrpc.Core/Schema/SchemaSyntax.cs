@@ -70,6 +70,9 @@ public enum RuleKind
 
     /// <summary><c>audit by permission</c>: who may read the audit log about an object of this type.</summary>
     Audit,
+
+    /// <summary><c>keys by permission</c>: who may create personal API keys (acting as themselves) on an object of this type.</summary>
+    Keys,
 }
 
 /// <summary>A management rule: which changes the management API accepts. It has no effect on checks.</summary>

@@ -76,14 +76,14 @@ internal sealed class ApiKeyGrpcService(AuthzStore store, EngineHolder holder, A
         return new RevokeApiKeyResponse { ApiKey = ToProto(revoked) };
     }
 
-    private static ApiKeyKind ToModel(KeyKind kind) => kind switch
+    internal static ApiKeyKind ToModel(KeyKind kind) => kind switch
     {
         KeyKind.Check => ApiKeyKind.Check,
         KeyKind.Management => ApiKeyKind.Management,
         _ => ApiKeyKind.Admin,
     };
 
-    private static ApiKey ToProto(StoredApiKey key)
+    internal static ApiKey ToProto(StoredApiKey key)
     {
         var result = new ApiKey
         {
@@ -139,7 +139,7 @@ internal sealed class ApiKeyGrpcService(AuthzStore store, EngineHolder holder, A
         ? null
         : RequestValidation.Violation("kind", "is required: KEY_KIND_CHECK, KEY_KIND_MANAGEMENT or KEY_KIND_ADMIN");
 
-    private static FieldViolation? Description(string description) => description.Length <= AuthzDbContext.ApiKeyDescriptionLength
+    internal static FieldViolation? Description(string description) => description.Length <= AuthzDbContext.ApiKeyDescriptionLength
         ? null
         : RequestValidation.Violation("description", $"is {description.Length} characters long; the limit is {AuthzDbContext.ApiKeyDescriptionLength}");
 }

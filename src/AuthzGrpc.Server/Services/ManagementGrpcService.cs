@@ -17,8 +17,9 @@ namespace AuthzGrpc.Server.Services;
 /// <see cref="ModelWriter"/>, and map the result. Refusals are <see cref="AuthzException"/>s that the
 /// <see cref="ErrorInterceptor"/> turns into statuses.
 /// </summary>
-internal sealed class ManagementGrpcService(
-    ModelWriter writer, EngineHolder holder, AuthzStore store, StoreLogFollower follower, ILogger<ManagementGrpcService> logger)
+internal sealed partial class ManagementGrpcService(
+    ModelWriter writer, EngineHolder holder, AuthzStore store, StoreLogFollower follower, Authentication.ApiKeyAuthenticator authenticator,
+    ILogger<ManagementGrpcService> logger)
     : ManagementService.ManagementServiceBase
 {
     private const int DefaultPageSize = 100;

@@ -407,6 +407,19 @@ public sealed class ManagementPlannerTests : IDisposable
     }
 
     [Fact]
+    public void Create_AttributesAreNeitherRolesNorAnotherCreator()
+    {
+        var mobile = new ObjectRef("project", "mobile");
+
+        // A role is granted after creation, under its grant rule; the creator recorded is the caller.
+        var role = Assert.Throws<AuthzException>(() => _planner.Create(U("adam"), mobile, Acme, [("admin", U("adam"))]));
+        Assert.Equal(AuthzErrorKind.PermissionDenied, role.Kind);
+        Assert.Contains("is a role", role.Message, StringComparison.Ordinal);
+        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.Create(U("adam"), mobile, Acme, [("creator", U("vera"))])));
+        Assert.False(Holds("project:mobile#organization@organization:acme"));
+    }
+
+    [Fact]
     public void Delete_RemovesTheObjectAndEverythingItContains()
     {
         Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.Delete(U("vera"), Web)));

@@ -206,7 +206,22 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         var updates = new List<RelationshipUpdate> { new(RelationshipOperation.Touch, new Relationship(resource, rule.Under.Name, new SubjectRef(parent.Type, parent.Id))) };
         foreach (var (relation, subject) in attributes)
         {
-            RequireGrantState(resource, type, RelationOf(type, relation), subject);
+            var definition = RelationOf(type, relation);
+
+            // Attributes are facts about the new object (its type, its creator), never roles: a role is granted once the
+            // object exists, under its grant rule, or creating an object would hand out roles no rule allowed. And an
+            // attribute naming someone of the caller's kind names the caller: nobody records another as creator.
+            if (type.Rules.Roles.Contains(definition))
+            {
+                throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{type.Name}#{relation} is a role: grant it with GrantRole once {resource} exists (its grant rule decides who may)");
+            }
+
+            if (subject.Type == caller.Type && !subject.IsSubjectSet && subject != caller)
+            {
+                throw new AuthzException(AuthzErrorKind.PermissionDenied, $"attribute {relation}@{subject}: an attribute naming a {caller.Type} names the caller ({caller}), who creates {resource}");
+            }
+
+            RequireGrantState(resource, type, definition, subject);
             updates.Add(new(RelationshipOperation.Touch, new Relationship(resource, relation, subject)));
         }
 

@@ -222,11 +222,16 @@ internal static partial class AuthzCtl
     private static Command MembersCommand(Connection server, TextWriter output, TextWriter error)
     {
         var resource = new Argument<string>("object") { Description = "The object, type:id" };
-        var command = new Command("members", "List everyone with a role on the object or above it, each role with where it comes from (ListMembers)") { resource };
+        var contained = new Option<bool>("--contained") { Description = "Also those with roles only on objects inside it (local roles)" };
+        var command = new Command("members", "List everyone with a role on the object or above it, each role with where it comes from (ListMembers)")
+        {
+            resource, contained,
+        };
         command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
         {
             var target = ToObject(result.GetValue(resource)!);
-            var reply = await new ServerClients(channel).Management.ListMembersAsync(new ListMembersRequest { Resource = target }, cancellationToken: cancellation);
+            var request = new ListMembersRequest { Resource = target, IncludeContained = result.GetValue(contained) };
+            var reply = await new ServerClients(channel).Management.ListMembersAsync(request, cancellationToken: cancellation);
             if (reply.Members.Count == 0)
             {
                 output.WriteLine($"{Describe(target)} has no members");
@@ -283,13 +288,13 @@ internal static partial class AuthzCtl
     private static Option<string> OnOption() => new("--on") { Description = "The object the roles are on, type:id (e.g. project:storefront)", Required = true };
 
     // "developer (from organization:northwind, via group:platform#member)": a role and, when not held directly on the
-    // object, where it comes from.
+    // object, where it comes from ("on project:web" for a role inside it).
     private static string Describe(MemberRole role)
     {
         var sources = new List<string>(2);
-        if (role.Inherited)
+        if (role.Inherited || role.Contained)
         {
-            sources.Add($"from {Describe(role.GrantedOn)}");
+            sources.Add($"{(role.Contained ? "on" : "from")} {Describe(role.GrantedOn)}");
         }
 
         if (role.Via is { } via)

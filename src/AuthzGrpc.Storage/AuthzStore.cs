@@ -379,6 +379,22 @@ public sealed partial class AuthzStore : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>The stored records (names and descriptions) of those of <paramref name="resources"/> made with CreateResource.</summary>
+    public async Task<IReadOnlyDictionary<ObjectRef, StoredResource>> ReadResourcesAsync(IReadOnlyCollection<ObjectRef> resources, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(resources);
+        var ids = resources.Select(r => r.Id).Distinct().ToList();
+        var context = _createContext();
+        await using (context.ConfigureAwait(false))
+        {
+            var rows = await context.Resources.AsNoTracking().Where(r => ids.Contains(r.ResourceId)).ToListAsync(cancellationToken).ConfigureAwait(false);
+            return rows
+                .Select(r => new StoredResource(new ObjectRef(r.ResourceType, r.ResourceId), r.Name, r.Description, r.CreatedAt, r.UpdatedAt))
+                .Where(r => resources.Contains(r.Resource))
+                .ToDictionary(r => r.Resource);
+        }
+    }
+
     /// <summary>
     /// Audit events matching <paramref name="query"/>, newest first: about an object (its id appears in the event's
     /// target), by an actor, within a time range, before an event id (for paging).

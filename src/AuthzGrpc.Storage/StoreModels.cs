@@ -78,6 +78,14 @@ public sealed record ResourceChange(ObjectRef Resource, ResourceChangeKind Kind,
     public static ResourceChange Deleted(ObjectRef resource) => new(resource, ResourceChangeKind.Delete);
 }
 
+/// <summary>The stored record of an object made with CreateResource.</summary>
+/// <param name="Resource">The object.</param>
+/// <param name="Name">Its display name (empty when it has none).</param>
+/// <param name="Description">Its description, if any.</param>
+/// <param name="CreatedAt">When it was created (UTC).</param>
+/// <param name="UpdatedAt">When its record last changed (UTC).</param>
+public sealed record StoredResource(ObjectRef Resource, string Name, string? Description, DateTime CreatedAt, DateTime UpdatedAt);
+
 /// <summary>A filter over the audit log; null fields do not filter.</summary>
 /// <param name="Resource">Only events that name this object.</param>
 /// <param name="Actor">Only events by this actor.</param>

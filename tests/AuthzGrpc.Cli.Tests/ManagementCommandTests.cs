@@ -250,6 +250,17 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
     }
 
     [Fact]
+    public async Task Members_Contained_ListsRolesInsideTheObject_WithTheObjectTheyAreOn()
+    {
+        var (exit, output, error) = await server.RunAs("olivia", "members", "organization:northwind", "--contained");
+
+        Assert.True(exit == 0, error);
+        Assert.Contains(Lines(output), l => l.StartsWith("user:paul ", StringComparison.Ordinal) && l.Contains("admin (on project:payments)", StringComparison.Ordinal));
+        var (_, plain, _) = await server.RunAs("olivia", "members", "organization:northwind");
+        Assert.DoesNotContain("(on project:payments)", plain, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Invite_PrintsOneInvitationPerAddress_WithItsToken()
     {
         var (exit, output, error) = await server.RunAs("olivia", "invite", "kim@example.com,lee@example.com", "--on", "project:payments", "-r", "viewer", "--expires-in-hours", "24");

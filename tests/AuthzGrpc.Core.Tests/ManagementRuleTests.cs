@@ -27,6 +27,7 @@ public sealed class ManagementRuleTests
             delete by delete_org
             audit by manage_users
             keys by manage_users
+            summary by billing
             minimum 1 owner
             base member
             leave by can_leave
@@ -63,6 +64,8 @@ public sealed class ManagementRuleTests
         Assert.Equal("delete_org", rules.Delete!.Name);
         Assert.Equal("manage_users", rules.Audit!.Name);
         Assert.Equal("manage_users", rules.Keys!.Name);
+        Assert.Equal("billing", rules.Summary!.Name);
+        Assert.Null(environment.Rules.Summary);
         Assert.Equal("organization", environment.Rules.Parent!.Name);
         Assert.Equal(new CreateRule(Relation(environment, "organization"), "manage_users"), environment.Rules.Create);
         Assert.Equal(1, rules.Minimum[Relation(organization, "owner")]);

@@ -8,6 +8,16 @@ public sealed class SchemaErrorTests
     public static TheoryData<string, string, int, int, string> MalformedSchemas => new()
     {
         {
+            "second summary rule",
+            "definition user {}\ndefinition org {\n    relation owner: user\n    summary by owner\n    summary by owner\n}",
+            5, 5, "'org' already has a summary rule"
+        },
+        {
+            "summary rule naming an unknown permission",
+            "definition user {}\ndefinition org {\n    relation owner: user\n    summary by ownr\n}",
+            4, 16, "ownr"
+        },
+        {
             "unknown subject type",
             "definition user {}\ndefinition doc {\n    relation viewer: usr\n}",
             3, 22, "allows subject type 'usr', which is not defined"

@@ -116,6 +116,17 @@ public sealed class ManagementBadInputTests
         ("list members: unknown resource type", StatusCode.InvalidArgument, c => c.ListMembersAsync(new ListMembersRequest { Resource = Object("widget:payments") }).ResponseAsync),
         ("list members: illegal id", StatusCode.InvalidArgument, c => c.ListMembersAsync(new ListMembersRequest { Resource = Object("project:pay\nments") }).ResponseAsync),
 
+        ("list members: 10 KB id", StatusCode.InvalidArgument, c => c.ListMembersAsync(new ListMembersRequest { Resource = Object("project:" + LongId), IncludeContained = true }).ResponseAsync),
+
+        // GetResource, ListResources
+        ("get resource: no resource", StatusCode.InvalidArgument, c => c.GetResourceAsync(new GetResourceRequest()).ResponseAsync),
+        ("get resource: unknown type", StatusCode.InvalidArgument, c => c.GetResourceAsync(new GetResourceRequest { Resource = Object("widget:payments") }).ResponseAsync),
+        ("get resource: illegal id", StatusCode.InvalidArgument, c => c.GetResourceAsync(new GetResourceRequest { Resource = Object("project:pay ments") }).ResponseAsync),
+        ("list resources: no parent", StatusCode.InvalidArgument, c => c.ListResourcesAsync(new ListResourcesRequest { ResourceType = "project" }).ResponseAsync),
+        ("list resources: unknown parent type", StatusCode.InvalidArgument, c => c.ListResourcesAsync(new ListResourcesRequest { Parent = Object("tenant:northwind") }).ResponseAsync),
+        ("list resources: illegal type name", StatusCode.InvalidArgument, c => c.ListResourcesAsync(new ListResourcesRequest { Parent = Object("organization:northwind"), ResourceType = "Pro ject" }).ResponseAsync),
+        ("list resources: unknown type", StatusCode.InvalidArgument, c => c.ListResourcesAsync(new ListResourcesRequest { Parent = Object("organization:northwind"), ResourceType = "widget" }).ResponseAsync),
+
         // GetAccessSummary
         ("access summary: no scope", StatusCode.InvalidArgument, c => c.GetAccessSummaryAsync(new GetAccessSummaryRequest { Subject = Subject("user:paul") }).ResponseAsync),
         ("access summary: no subject", StatusCode.InvalidArgument, c => c.GetAccessSummaryAsync(new GetAccessSummaryRequest { Scope = Object("organization:northwind") }).ResponseAsync),
@@ -147,7 +158,7 @@ public sealed class ManagementBadInputTests
         Assert.True(Cases.Count >= 30);
         Assert.Equal(Cases.Count, Cases.Select(c => c.Name).Distinct().Count());
         var rpcs = Cases.Select(c => c.Name[..c.Name.IndexOf(':', StringComparison.Ordinal)]).Distinct().Count();
-        Assert.Equal(15, rpcs);
+        Assert.Equal(17, rpcs);
     }
 
     [Theory]

@@ -101,9 +101,18 @@ public sealed class SeedModelServerTests : IAsyncLifetime
         Assert.Contains("flag_billing", organization.Roles);
         Assert.Contains("manage_billing", organization.Permissions);
 
-        var ned = await ClientAsync(server, "user:ned_no_flags");
-        var refused = await Assert.ThrowsAsync<RpcException>(() => ned.GetAccessSummaryAsync(new GetAccessSummaryRequest { Subject = Subject("user:uma_cli"), Scope = Object("organization:acme") }).ResponseAsync);
-        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        var olivia = await ClientAsync(server, "user:olivia_owner");
+        Assert.Contains((await olivia.GetAccessSummaryAsync(new GetAccessSummaryRequest { Subject = Subject("user:uma_cli"), Scope = Object("organization:acme") })).Objects,
+            o => Text(o.Resource) == "environment_type:web_development");
+
+        // `summary by view_user_summary`: nobody else, not a project admin who may remove uma from web, not uma herself.
+        foreach (var (reader, subject) in new[] { ("user:ned_no_flags", "user:uma_cli"), ("user:alice_admin", "user:uma_cli"), ("user:uma_cli", "user:uma_cli") })
+        {
+            var client = await ClientAsync(server, reader);
+            var refused = await Assert.ThrowsAsync<RpcException>(() => client.GetAccessSummaryAsync(new GetAccessSummaryRequest { Subject = Subject(subject), Scope = Object("organization:acme") }).ResponseAsync);
+            Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+            Assert.Contains("view_user_summary", refused.Status.Detail, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
@@ -119,6 +128,79 @@ public sealed class SeedModelServerTests : IAsyncLifetime
 
         var accepted = await (await ClientAsync(server, "user:zoe")).AcceptInvitationAsync(new AcceptInvitationRequest { Token = invited.Invitations[0].Token });
         Assert.Equal(Decision.Allowed, (await server.Authorization.CheckAsync(WithConsistency(viewWeb, new Consistency { AtLeast = accepted.Changes.Revision }))).Decision);
+    }
+
+    [Fact]
+    public async Task MemberList_004_LabelsTeamRoles_AndTheTeamOverviewShowsLocalRoles()
+    {
+        var server = await StartAsync("004-team-hierarchy.yaml");
+        var project = await (await ClientAsync(server, "user:pat_project_owner")).ListMembersAsync(new ListMembersRequest { Resource = Object("project:shop") });
+        var tom = Assert.Single(Assert.Single(project.Members, m => Text(m.Subject) == "user:tom_team_owner").Roles, r => r.Role == "owner");
+        Assert.Equal(("team owner", true, false, "team:acme"), (tom.Label, tom.Inherited, tom.Contained, Text(tom.GrantedOn)));
+        var pat = Assert.Single(project.Members, m => Text(m.Subject) == "user:pat_project_owner").Roles.Single(r => r.Role == "owner");
+        Assert.Equal(("owner", false, false), (pat.Label, pat.Inherited, pat.Contained));
+        // A user with a role only on an application of another branch of the tree shows on the project through the team's base membership alone.
+        Assert.Equal(["team member"], Assert.Single(project.Members, m => Text(m.Subject) == "user:adam_app_dev").Roles.Select(r => r.Label));
+
+        var tomClient = await ClientAsync(server, "user:tom_team_owner");
+        var overview = await tomClient.ListMembersAsync(new ListMembersRequest { Resource = Object("team:acme"), IncludeContained = true });
+        Assert.Equal(
+            ["member", "application:shop-prod-api developer"],
+            Assert.Single(overview.Members, m => Text(m.Subject) == "user:adam_app_dev").Roles.Select(r => r.Label));
+        Assert.True(Assert.Single(overview.Members, m => Text(m.Subject) == "user:adam_app_dev").Roles[1].Contained);
+        Assert.Equal(
+            ["developer", "member", "application:shop-prod-web owner"],
+            Assert.Single(overview.Members, m => Text(m.Subject) == "user:cleo_combo").Roles.Select(r => r.Label));
+
+        var plain = await tomClient.ListMembersAsync(new ListMembersRequest { Resource = Object("team:acme") });
+        Assert.Equal(["member"], Assert.Single(plain.Members, m => Text(m.Subject) == "user:adam_app_dev").Roles.Select(r => r.Label));
+
+        var stranger = await ClientAsync(server, "user:stranger");
+        var refused = await Assert.ThrowsAsync<RpcException>(() => stranger.ListMembersAsync(new ListMembersRequest { Resource = Object("team:acme"), IncludeContained = true }).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task ProjectGroups_001_NameAndDescriptionReadBack_ToProjectMembersOnly_AndTheGroupStaysInItsProject()
+    {
+        var server = await StartAsync("001-project-groups.yaml");
+        var otto = await ClientAsync(server, "user:otto_project_owner");
+        await otto.CreateResourceAsync(new CreateResourceRequest
+        {
+            Resource = Object("project_group:translators"), Parent = Object("project:handbook"), Name = "Translators", Description = "Documents in other languages",
+        });
+        await otto.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("project_group:translators"), Description = "Documents in French and German" });
+
+        var max = await ClientAsync(server, "user:max_no_groups");
+        var group = (await max.GetResourceAsync(new GetResourceRequest { Resource = Object("project_group:translators") })).Resource;
+        Assert.Equal(("Translators", "Documents in French and German", "project:handbook"), (group.Name, group.Description, Text(group.Parent)));
+        Assert.NotNull(group.CreatedAt);
+        var groups = await max.ListResourcesAsync(new ListResourcesRequest { Parent = Object("project:handbook"), ResourceType = "project_group" });
+        Assert.Equal(["project_group:authors", "project_group:guests", "project_group:release-managers", "project_group:translators"], groups.Resources.Select(r => Text(r.Resource)));
+        Assert.Equal("Translators", groups.Resources.Single(r => Text(r.Resource) == "project_group:translators").Name);
+        // Groups made before the service kept records (seeded relationships) have no name.
+        Assert.Equal(string.Empty, groups.Resources.Single(r => Text(r.Resource) == "project_group:authors").Name);
+
+        var stranger = await ClientAsync(server, "user:stranger");
+        foreach (var call in new Func<Task>[]
+        {
+            () => stranger.GetResourceAsync(new GetResourceRequest { Resource = Object("project_group:translators") }).ResponseAsync,
+            () => stranger.ListResourcesAsync(new ListResourcesRequest { Parent = Object("project:handbook") }).ResponseAsync,
+        })
+        {
+            Assert.Equal(StatusCode.PermissionDenied, (await Assert.ThrowsAsync<RpcException>(call)).StatusCode);
+        }
+
+        var admin = new ManagementService.ManagementServiceClient(server.Channel);
+        var missing = await Assert.ThrowsAsync<RpcException>(() => admin.GetResourceAsync(new GetResourceRequest { Resource = Object("project_group:nobody") }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, missing.StatusCode);
+
+        // A group belongs to exactly one project: its project link has no grant rule, so nobody adds a second one.
+        var moved = await Assert.ThrowsAsync<RpcException>(() => otto.GrantRoleAsync(new GrantRoleRequest
+        {
+            Resource = Object("project_group:translators"), Role = "project", Subject = Subject("project:website"),
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, moved.StatusCode);
     }
 
     public Task InitializeAsync() => Task.CompletedTask;

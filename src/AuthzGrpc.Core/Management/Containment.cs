@@ -46,7 +46,8 @@ internal sealed class Containment(PermissionEngine engine)
         }
     }
 
-    private IEnumerable<ObjectRef> Children(ObjectRef resource)
+    /// <summary>The objects directly inside <paramref name="resource"/> (their <c>parent</c> relation names it).</summary>
+    public IEnumerable<ObjectRef> Children(ObjectRef resource)
     {
         foreach (var type in engine.Schema.Types)
         {

@@ -4,14 +4,37 @@ using AuthzGrpc.Core.Schema;
 
 namespace AuthzGrpc.Core.Management;
 
-/// <summary>One role a member has on a resource, and where it comes from.</summary>
-/// <param name="Relation">The role (a relation with management rules, or the base membership).</param>
-/// <param name="GrantedOn">The object the role is stored on: the resource itself, or an ancestor it is inherited from.</param>
-/// <param name="Via">The group (subject set) that holds the role on the member's behalf; null when held directly.</param>
-public sealed record RoleSource(string Relation, ObjectRef GrantedOn, SubjectRef? Via)
+/// <summary>Where a role is stored, seen from the resource whose members are listed.</summary>
+public enum RolePlacement
 {
-    /// <summary>True when the role is stored on an ancestor rather than the resource itself.</summary>
-    public bool Inherited(ObjectRef resource) => GrantedOn != resource;
+    /// <summary>On the resource itself.</summary>
+    Here,
+
+    /// <summary>On an object containing the resource (a team role on a project): it covers the resource.</summary>
+    Above,
+
+    /// <summary>On an object inside the resource (a local role, listed on request): it does not cover the resource.</summary>
+    Below,
+}
+
+/// <summary>One role a member has on or around a resource, and where it comes from.</summary>
+/// <param name="Relation">The role (a relation with management rules, or the base membership).</param>
+/// <param name="GrantedOn">The object the role is stored on.</param>
+/// <param name="Via">The group (subject set) that holds the role on the member's behalf; null when held directly.</param>
+/// <param name="Placement">Where <paramref name="GrantedOn"/> is relative to the listed resource.</param>
+public sealed record RoleSource(string Relation, ObjectRef GrantedOn, SubjectRef? Via, RolePlacement Placement)
+{
+    /// <summary>
+    /// How a member list names the role (R26, A004-5): the role itself when stored on the resource; prefixed with the
+    /// type it comes from when inherited ("team owner" on a project); prefixed with the object when stored inside
+    /// ("project:web developer" on the team).
+    /// </summary>
+    public string Label => Placement switch
+    {
+        RolePlacement.Above => $"{GrantedOn.Type} {Relation}",
+        RolePlacement.Below => $"{GrantedOn} {Relation}",
+        _ => Relation,
+    };
 }
 
 /// <summary>A member of a resource with every role it has there, direct and inherited.</summary>
@@ -29,41 +52,60 @@ public sealed class MembershipQueries(PermissionEngine engine)
 
     /// <summary>
     /// Everyone with a role on <paramref name="resource"/> or on an object containing it (<c>parent</c> rules), each role with the object it is
-    /// stored on and the group it comes through. Members of groups are listed one by one (nested groups included);
-    /// ordered by subject.
+    /// stored on and the group it comes through; with <paramref name="includeContained"/>, also everyone with a role on
+    /// an object inside it (the team overview lists users who have only local roles, R26). Members of groups are listed
+    /// one by one (nested groups included); ordered by subject, each member's roles here first, then inherited, then contained.
     /// </summary>
-    public IReadOnlyList<MemberRoles> ListMembers(ObjectRef resource)
+    public IReadOnlyList<MemberRoles> ListMembers(ObjectRef resource, bool includeContained = false)
     {
         var members = new Dictionary<SubjectRef, List<RoleSource>>();
-        foreach (var holder in _containment.Above(resource).Prepend(resource))
+        AddRoles(members, resource, RolePlacement.Here);
+        foreach (var holder in _containment.Above(resource))
         {
-            var type = TypeOf(holder);
-            var roles = type.Rules.Roles.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
-            foreach (var relationship in engine.Read(new RelationshipFilter(holder.Type, holder.Id)))
+            AddRoles(members, holder, RolePlacement.Above);
+        }
+
+        if (includeContained)
+        {
+            foreach (var holder in _containment.Below(resource))
             {
-                if (!roles.Contains(relationship.Relation))
-                {
-                    continue;
-                }
-
-                var subject = relationship.Subject;
-                if (!subject.IsSubjectSet)
-                {
-                    Add(members, subject, new RoleSource(relationship.Relation, holder, null));
-                    continue;
-                }
-
-                foreach (var member in ExpandSet(subject))
-                {
-                    Add(members, member, new RoleSource(relationship.Relation, holder, subject));
-                }
+                AddRoles(members, holder, RolePlacement.Below);
             }
         }
 
         return members
-            .Select(m => new MemberRoles(m.Key, m.Value.Distinct().OrderBy(r => r.GrantedOn == resource ? 0 : 1).ThenBy(r => r.Relation, StringComparer.Ordinal).ToList()))
+            .Select(m => new MemberRoles(m.Key, m.Value.Distinct()
+                .OrderBy(r => r.Placement)
+                .ThenBy(r => r.GrantedOn.ToString(), StringComparer.Ordinal)
+                .ThenBy(r => r.Relation, StringComparer.Ordinal)
+                .ToList()))
             .OrderBy(m => m.Subject.ToString(), StringComparer.Ordinal)
             .ToList();
+    }
+
+    // The roles stored on one object, one entry per member (group members expanded).
+    private void AddRoles(Dictionary<SubjectRef, List<RoleSource>> members, ObjectRef holder, RolePlacement placement)
+    {
+        var roles = TypeOf(holder).Rules.Roles.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var relationship in engine.Read(new RelationshipFilter(holder.Type, holder.Id)))
+        {
+            if (!roles.Contains(relationship.Relation))
+            {
+                continue;
+            }
+
+            var subject = relationship.Subject;
+            if (!subject.IsSubjectSet)
+            {
+                Add(members, subject, new RoleSource(relationship.Relation, holder, null, placement));
+                continue;
+            }
+
+            foreach (var member in ExpandSet(subject))
+            {
+                Add(members, member, new RoleSource(relationship.Relation, holder, subject, placement));
+            }
+        }
     }
 
     /// <summary>
@@ -95,6 +137,13 @@ public sealed class MembershipQueries(PermissionEngine engine)
         return result.OrderBy(a => a.Resource.ToString(), StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>The object <paramref name="resource"/> belongs to (its <c>parent</c> rule), if any.</summary>
+    public ObjectRef? ParentOf(ObjectRef resource) => _containment.Above(resource).Select(p => (ObjectRef?)p).FirstOrDefault();
+
+    /// <summary>The objects directly inside <paramref name="parent"/>, of <paramref name="type"/> when given; ordered.</summary>
+    public IReadOnlyList<ObjectRef> Children(ObjectRef parent, string? type) =>
+        _containment.Children(parent).Where(c => type is null || c.Type == type).Distinct().OrderBy(c => c.ToString(), StringComparer.Ordinal).ToList();
+
     /// <summary>
     /// Whether <paramref name="caller"/> may see the members of <paramref name="resource"/>: those with a role there (or
     /// on an object containing it) and those who may revoke a role there.
@@ -103,11 +152,15 @@ public sealed class MembershipQueries(PermissionEngine engine)
         MayRevokeSomeRole(caller, resource) || ListMembers(resource).Any(m => m.Subject == caller);
 
     /// <summary>
-    /// Whether <paramref name="caller"/> may read <paramref name="subject"/>'s access summary over <paramref name="scope"/>:
-    /// the subject itself, and those who may revoke roles on the scope (A003-13: the owner and member managers).
+    /// Whether <paramref name="caller"/> may read <paramref name="subject"/>'s access summary over <paramref name="scope"/>.
+    /// When the scope's type declares <c>summary by p</c>, only holders of <c>p</c> may (A003-13: the owner and
+    /// Manage-users holders, the subject itself included only if it holds <c>p</c>); otherwise the subject itself and
+    /// those who may revoke roles on the scope.
     /// </summary>
     public bool MayReadAccessSummary(SubjectRef caller, SubjectRef subject, ObjectRef scope) =>
-        caller == subject || MayRevokeSomeRole(caller, scope);
+        TypeOf(scope).Rules.Summary is { } summary
+            ? engine.Check(scope, summary.Name, caller)
+            : caller == subject || MayRevokeSomeRole(caller, scope);
 
     /// <summary>Whether <paramref name="caller"/> has the <c>audit by</c> permission of <paramref name="resource"/>'s type on it.</summary>
     public bool MayReadAudit(SubjectRef caller, ObjectRef resource) =>

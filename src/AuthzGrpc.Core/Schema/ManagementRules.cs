@@ -96,6 +96,12 @@ public sealed class ManagementRules
     public MemberDefinition? Keys { get; init; }
 
     /// <summary>
+    /// The permission on an object of this type that lets a subject read another subject's access summary across it;
+    /// null: the subject itself and those who may revoke a role on the object.
+    /// </summary>
+    public MemberDefinition? Summary { get; init; }
+
+    /// <summary>
     /// The roles: relations the management API manages (with a grant or revoke rule) and the base membership. Other
     /// relations are attributes or structure (a creator, a parent) that member lists and cascades leave alone.
     /// </summary>

@@ -25,6 +25,7 @@ internal static class RuleCompiler
         MemberDefinition? delete = null;
         MemberDefinition? audit = null;
         MemberDefinition? keys = null;
+        MemberDefinition? summary = null;
         MemberDefinition? leaveBy = null;
         foreach (var rule in definition.Rules)
         {
@@ -91,28 +92,16 @@ internal static class RuleCompiler
                     create = new CreateRule(relations[0], rule.ByTarget!.Name);
                     break;
                 case RuleKind.Delete:
-                    if (delete is not null)
-                    {
-                        throw Error(rule.Position, $"'{type.Name}' already has a delete rule");
-                    }
-
-                    delete = by;
+                    delete = Once(delete, by!, type, rule, "a delete rule");
                     break;
                 case RuleKind.Audit:
-                    if (audit is not null)
-                    {
-                        throw Error(rule.Position, $"'{type.Name}' already has an audit rule");
-                    }
-
-                    audit = by;
+                    audit = Once(audit, by!, type, rule, "an audit rule");
                     break;
                 case RuleKind.Keys:
-                    if (keys is not null)
-                    {
-                        throw Error(rule.Position, $"'{type.Name}' already has a keys rule");
-                    }
-
-                    keys = by;
+                    keys = Once(keys, by!, type, rule, "a keys rule");
+                    break;
+                case RuleKind.Summary:
+                    summary = Once(summary, by!, type, rule, "a summary rule");
                     break;
                 case RuleKind.Minimum:
                     Add(minimum, relations[0], rule.Count, rule.Relations[0], "a minimum");
@@ -177,8 +166,13 @@ internal static class RuleCompiler
             Delete = delete,
             Audit = audit,
             Keys = keys,
+            Summary = summary,
         };
     }
+
+    // The rules a definition declares at most once, each naming the permission it needs.
+    private static MemberDefinition Once(MemberDefinition? declared, MemberDefinition by, TypeDefinition type, RuleSyntax rule, string what) =>
+        declared is null ? by : throw Error(rule.Position, $"'{type.Name}' already has {what}");
 
     // Several rules may govern one relation (different authorities for different subjects), but not the same one twice.
     private static void AddRule(Dictionary<RelationDefinition, List<AccessRule>> rules, RelationDefinition relation, AccessRule rule, NameSyntax at, string what)

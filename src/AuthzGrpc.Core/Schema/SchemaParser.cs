@@ -91,6 +91,7 @@ public static class SchemaParser
         ["single"] = RuleKind.Single,
         ["match"] = RuleKind.Match,
         ["keys"] = RuleKind.Keys,
+        ["summary"] = RuleKind.Summary,
     };
 
     private static RuleSyntax ParseRule(Cursor p, RuleKind kind, Token keyword)
@@ -184,7 +185,7 @@ public static class SchemaParser
                 return new RuleSyntax(kind, [under], null, false, false, 0, null, position) { ByTarget = target };
             }
 
-            case RuleKind.Delete or RuleKind.Audit or RuleKind.Keys:
+            case RuleKind.Delete or RuleKind.Audit or RuleKind.Keys or RuleKind.Summary:
                 return new RuleSyntax(kind, [], ParseBy(p, keyword.Text), false, false, 0, null, position);
 
             case RuleKind.Minimum:

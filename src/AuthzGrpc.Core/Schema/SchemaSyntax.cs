@@ -73,6 +73,9 @@ public enum RuleKind
 
     /// <summary><c>keys by permission</c>: who may create personal API keys (acting as themselves) on an object of this type.</summary>
     Keys,
+
+    /// <summary><c>summary by permission</c>: who may read another subject's access summary across an object of this type.</summary>
+    Summary,
 }
 
 /// <summary>A management rule: which changes the management API accepts. It has no effect on checks.</summary>

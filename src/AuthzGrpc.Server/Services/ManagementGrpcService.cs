@@ -120,19 +120,74 @@ internal sealed partial class ManagementGrpcService(
         return new UpdateResourceResponse { Revision = changes.Revision };
     }
 
+    public override async Task<GetResourceResponse> GetResource(GetResourceRequest request, ServerCallContext context)
+    {
+        RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
+        var resource = ProtoMapping.ToModel(request.Resource);
+        var engine = holder.Current;
+        var queries = ReadableQueries(engine, context.GetCaller(), resource, "read");
+        var stored = await store.ReadResourcesAsync([resource], context.CancellationToken);
+        if (!stored.ContainsKey(resource) && !engine.Read(new Core.Model.RelationshipFilter(resource.Type, resource.Id)).Any())
+        {
+            throw new AuthzException(AuthzErrorKind.NotFound, $"{resource} has no record and no relationship");
+        }
+
+        return new GetResourceResponse { Resource = ToProto(resource, queries.ParentOf(resource), stored), Revision = Text(engine.Revision) };
+    }
+
+    public override async Task<ListResourcesResponse> ListResources(ListResourcesRequest request, ServerCallContext context)
+    {
+        RequestValidation.Require(RequestValidation.Contents(request));
+        var parent = ProtoMapping.ToModel(request.Parent);
+        var engine = holder.Current;
+        var type = request.ResourceType.Length == 0 ? null : request.ResourceType;
+        if (type is not null && !engine.Schema.TryGetType(type, out _))
+        {
+            RequestValidation.Throw(RequestValidation.Violation("resource_type", $"type '{type}' is not defined in the schema"));
+        }
+
+        var children = ReadableQueries(engine, context.GetCaller(), parent, "list the objects inside").Children(parent, type);
+        var stored = await store.ReadResourcesAsync(children, context.CancellationToken);
+        var response = new ListResourcesResponse { Revision = Text(engine.Revision) };
+        response.Resources.AddRange(children.Select(child => ToProto(child, parent, stored)));
+        return response;
+    }
+
+    // The queries over the engine, once the caller may see the resource: the same people who may list its members.
+    private static MembershipQueries ReadableQueries(PermissionEngine engine, Caller caller, Core.Model.ObjectRef resource, string what)
+    {
+        engine.Schema.RequireType(resource.Type);
+        var queries = new MembershipQueries(engine);
+        if (caller.Kind != ApiKeyKind.Admin && !queries.MayListMembers(caller.Subject, resource))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not {what} {resource}: it needs a role there or the right to revoke one");
+        }
+
+        return queries;
+    }
+
+    private static ResourceInfo ToProto(Core.Model.ObjectRef resource, Core.Model.ObjectRef? parent, IReadOnlyDictionary<Core.Model.ObjectRef, StoredResource> stored)
+    {
+        var info = new ResourceInfo { Resource = ProtoMapping.ToProto(resource), Parent = parent is { } up ? ProtoMapping.ToProto(up) : null };
+        if (stored.TryGetValue(resource, out var record))
+        {
+            info.Name = record.Name;
+            info.Description = record.Description ?? string.Empty;
+            info.CreatedAt = Time(record.CreatedAt);
+            info.UpdatedAt = Time(record.UpdatedAt);
+        }
+
+        return info;
+    }
+
     public override async Task<ListMembersResponse> ListMembers(ListMembersRequest request, ServerCallContext context)
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
         var resource = ProtoMapping.ToModel(request.Resource);
-        var caller = context.GetCaller();
         var engine = holder.Current;
-        var queries = new MembershipQueries(engine);
-        if (caller.Kind != ApiKeyKind.Admin && !queries.MayListMembers(caller.Subject, resource))
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not list the members of {resource}: it needs a role there or the right to revoke one");
-        }
+        var queries = ReadableQueries(engine, context.GetCaller(), resource, "list the members of");
 
-        var members = queries.ListMembers(resource);
+        var members = queries.ListMembers(resource, request.IncludeContained);
         var emails = await store.ReadEmailsAsync([.. members.Select(m => m.Subject)], context.CancellationToken);
         var response = new ListMembersResponse { Revision = Text(engine.Revision) };
         foreach (var member in members)
@@ -142,7 +197,9 @@ internal sealed partial class ManagementGrpcService(
             {
                 Role = r.Relation,
                 GrantedOn = ProtoMapping.ToProto(r.GrantedOn),
-                Inherited = r.Inherited(resource),
+                Inherited = r.Placement == RolePlacement.Above,
+                Contained = r.Placement == RolePlacement.Below,
+                Label = r.Label,
                 Via = r.Via is { } via ? ProtoMapping.ToProto(via) : null,
             }));
             response.Members.Add(item);
@@ -160,7 +217,10 @@ internal sealed partial class ManagementGrpcService(
         var queries = new MembershipQueries(engine);
         if (caller.Kind != ApiKeyKind.Admin && !queries.MayReadAccessSummary(caller.Subject, subject, scope))
         {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not read {subject}'s access summary: only the subject and those who may revoke roles on {scope} may");
+            var needs = engine.Schema.RequireType(scope.Type).Rules.Summary is { } summary
+                ? $"it needs '{summary.Name}' on {scope}"
+                : $"only the subject and those who may revoke roles on {scope} may";
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not read {subject}'s access summary: {needs}");
         }
 
         var response = new GetAccessSummaryResponse { Revision = Text(engine.Revision) };

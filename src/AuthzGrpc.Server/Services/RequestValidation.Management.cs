@@ -31,6 +31,10 @@ internal static partial class RequestValidation
     /// <summary>A required object.</summary>
     public static FieldViolation? Target(V1.ObjectRef? value, string field) => Object(value, field);
 
+    /// <summary>A parent and an optional type of the objects inside it.</summary>
+    public static FieldViolation? Contents(ListResourcesRequest request) =>
+        Target(request.Parent, "parent") ?? (request.ResourceType.Length == 0 ? null : Type(request.ResourceType, "resource_type"));
+
     /// <summary>A required subject; <c>type:*</c> is allowed (every object of the type).</summary>
     public static FieldViolation? Holder(V1.SubjectRef? value, string field) => StoredSubject(value, field);
 

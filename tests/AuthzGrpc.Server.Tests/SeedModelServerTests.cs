@@ -203,6 +203,57 @@ public sealed class SeedModelServerTests : IAsyncLifetime
         Assert.Equal(StatusCode.PermissionDenied, moved.StatusCode);
     }
 
+    [Fact]
+    public async Task ChangeRoles_003_AddsAndUpdatesRolesOnSeveralEnvironmentTypes_InOneCall()
+    {
+        var server = await StartAsync("003-envtype-roles.yaml");
+        async Task<Decision> CheckAsync(string subject, string action, string resource, string revision) =>
+            (await server.Authorization.CheckAsync(WithConsistency(Check(subject, action, resource), new Consistency { AtLeast = revision }))).Decision;
+        static RoleChange Change(string resource, RoleChangeMode mode, params string[] roles) => new() { Resource = Object(resource), Mode = mode, Roles = { roles } };
+
+        // `user:add zed -r viewer -r development:contributor -r staging:viewer` by a project admin (A003-4): one call.
+        var added = await (await ClientAsync(server, "user:alice_admin")).ChangeRolesAsync(new ChangeRolesRequest
+        {
+            Subject = Subject("user:zed"),
+            Changes =
+            {
+                Change("project:web", RoleChangeMode.Grant, "viewer"),
+                Change("environment_type:web_development", RoleChangeMode.Grant, "contributor"),
+                Change("environment_type:web_staging", RoleChangeMode.Grant, "viewer"),
+            },
+        });
+        var revision = added.Changes.Revision;
+        Assert.Equal(Decision.Allowed, await CheckAsync("user:zed", "push_code", "environment:web-dev-1", revision));
+        Assert.Equal(Decision.Denied, await CheckAsync("user:zed", "ssh", "environment:web-staging", revision));
+        Assert.Contains(added.Changes.Added, r => Text(r.Resource) == "organization:acme" && r.Relation == "member");
+
+        // `user:update zed -r production:viewer,development:viewer` by a Manage-users holder (R16): zed is a project user now.
+        var mike = await ClientAsync(server, "user:mike_members");
+        var updated = await mike.ChangeRolesAsync(new ChangeRolesRequest
+        {
+            Subject = Subject("user:zed"),
+            Changes =
+            {
+                Change("environment_type:web_production", RoleChangeMode.Set, "viewer"),
+                Change("environment_type:web_development", RoleChangeMode.Set, "viewer"),
+                Change("environment_type:web_staging", RoleChangeMode.Set),
+            },
+        });
+        revision = updated.Changes.Revision;
+        Assert.Equal(Decision.Denied, await CheckAsync("user:zed", "push_code", "environment:web-dev-1", revision));
+        Assert.Equal(Decision.Allowed, await CheckAsync("user:zed", "branch", "environment:web-main", revision));
+        Assert.Contains(updated.Changes.Removed, r => Text(r.Resource) == "environment_type:web_staging" && r.Relation == "viewer");
+
+        // The same holder cannot bring a newcomer into the project (A003-4): nothing of the call is applied.
+        var refused = await Assert.ThrowsAsync<RpcException>(() => mike.ChangeRolesAsync(new ChangeRolesRequest
+        {
+            Subject = Subject("user:yan"),
+            Changes = { Change("environment_type:web_development", RoleChangeMode.Grant, "viewer"), Change("environment_type:web_staging", RoleChangeMode.Grant, "viewer") },
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        Assert.Equal(Decision.Denied, await CheckAsync("user:yan", "view", "environment:web-staging", revision));
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()

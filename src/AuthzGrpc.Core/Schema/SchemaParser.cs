@@ -91,6 +91,7 @@ public static class SchemaParser
         ["single"] = RuleKind.Single,
         ["match"] = RuleKind.Match,
         ["keys"] = RuleKind.Keys,
+        ["require"] = RuleKind.Require,
     };
 
     private static RuleSyntax ParseRule(Cursor p, RuleKind kind, Token keyword)
@@ -184,6 +185,20 @@ public static class SchemaParser
                 return new RuleSyntax(kind, [under], null, false, false, 0, null, position) { ByTarget = target };
             }
 
+            case RuleKind.Require:
+            {
+                ExpectWord(p, "one", "expected 'one' and the required object after 'require' (as in 'require one environment#production_of')");
+                var (type, typePosition) = ParseTypeName(p);
+                if (p.Peek.Kind != TokenKind.Hash)
+                {
+                    throw Error(p.Peek, $"expected '#' and the relation that marks the required {type} after 'require one {type}' (as in 'require one environment#production_of'), but found {p.Peek.Describe()}");
+                }
+
+                p.Next();
+                var relation = Name(ExpectName(p, "relation"));
+                return new RuleSyntax(kind, [relation], null, false, false, 1, null, position) { RequiredType = new NameSyntax(type, typePosition) };
+            }
+
             case RuleKind.Delete or RuleKind.Audit or RuleKind.Keys:
                 return new RuleSyntax(kind, [], ParseBy(p, keyword.Text), false, false, 0, null, position);
 
@@ -208,7 +223,7 @@ public static class SchemaParser
                 return new RuleSyntax(kind, [relation], ParseBy(p, "transfer"), false, false, 0, null, position);
             }
 
-            case RuleKind.Immutable:
+            case RuleKind.Immutable or RuleKind.Unique:
             {
                 var relation = Name(ExpectName(p, "relation"));
                 NameSyntax? when = null;

@@ -283,6 +283,39 @@ public sealed class ManagementPlannerTests : IDisposable
     }
 
     [Fact]
+    public void Create_HonoursExclusiveRolesLinkingTheNewObjects()
+    {
+        using var engine = new PermissionEngine(CompiledSchema.Compile("""
+            definition user {}
+            definition org {
+                relation owner: user
+            }
+            definition board {
+                relation org: org
+                relation lead: column
+                relation tail: column
+                permission edit = org->owner
+                grant lead, tail by edit
+                exclusive lead, tail
+                create by org->owner
+                parent org
+            }
+            definition column {
+                relation board: board
+                parent board
+            }
+            """));
+        engine.Add(Relationship.Parse("org:o#owner@user:olivia"));
+        var planner = new ManagementPlanner(engine);
+        var (board, column) = (new ObjectRef("board", "b"), new SubjectRef("column", "c"));
+        var child = new ContainedObject(new ObjectRef("column", "c"), []);
+
+        Assert.Equal(AuthzErrorKind.FailedPrecondition, Refused(() => planner.Create(U("olivia"), board, new ObjectRef("org", "o"), [("lead", column), ("tail", column)], [child])));
+        engine.Write(planner.Create(U("olivia"), board, new ObjectRef("org", "o"), [("lead", column)], [child]).Updates);
+        Assert.Contains(Relationship.Parse("board:b#lead@column:c"), engine.ReadAll());
+    }
+
+    [Fact]
     public void SecondProductionEnvironment_IsFailedPrecondition()
     {
         Assert.Equal(AuthzErrorKind.FailedPrecondition, Refused(() => _planner.Grant(U("priya"), new ObjectRef("environment", "stage"), "production_of", new SubjectRef("project", "web"))));

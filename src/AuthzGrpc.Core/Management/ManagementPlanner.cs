@@ -275,6 +275,11 @@ public sealed class ManagementPlanner(PermissionEngine engine)
             {
                 RequireGrantState(o.Resource, o.Type, relation, subject, written);
             }
+
+            foreach (var bySubject in o.Attributes.GroupBy(a => a.Subject))
+            {
+                RequireExclusive(o.Resource, o.Type, bySubject.Key, [.. bySubject.Select(a => a.Relation).Distinct()], []);
+            }
         }
 
         RequireUniqueAcrossObjects(updates);

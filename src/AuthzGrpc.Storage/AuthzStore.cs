@@ -492,6 +492,11 @@ public sealed partial class AuthzStore : IAsyncDisposable, IDisposable
                 row.Name = change.Name ?? string.Empty;
                 row.Description = change.Description;
                 row.UpdatedAt = now;
+                foreach (var child in change.Children)
+                {
+                    await ApplyResourceChangeAsync(context, child, now, cancellationToken).ConfigureAwait(false);
+                }
+
                 return (null, null);
         }
     }

@@ -76,6 +76,9 @@ public sealed record ResourceChange(ObjectRef Resource, ResourceChangeKind Kind,
 
     /// <summary>The record of an object that goes away.</summary>
     public static ResourceChange Deleted(ObjectRef resource) => new(resource, ResourceChangeKind.Delete);
+
+    /// <summary>For a create: the records of the objects created inside this one in the same step.</summary>
+    public IReadOnlyList<ResourceChange> Children { get; init; } = [];
 }
 
 /// <summary>The stored record of an object made with CreateResource.</summary>

@@ -261,6 +261,61 @@ public sealed class ManagementPlannerTests : IDisposable
     }
 
     [Fact]
+    public void Transfer_HonoursTheRecipientsStateRules_AsAGrantWould()
+    {
+        using var engine = new PermissionEngine(CompiledSchema.Compile("""
+            definition user {}
+            definition team {
+                relation owner: user
+                relation admin: user
+                exclusive owner, admin
+                transfer owner by owner
+            }
+            """));
+        engine.Add(Relationship.Parse("team:a#owner@user:olivia"), Relationship.Parse("team:a#admin@user:adam"));
+        var planner = new ManagementPlanner(engine);
+        var team = new ObjectRef("team", "a");
+
+        // adam would hold owner and admin, which `exclusive` forbids; vera holds nothing there.
+        Assert.Equal(AuthzErrorKind.FailedPrecondition, Refused(() => planner.Transfer(U("olivia"), team, "owner", U("adam"))));
+        engine.Write(planner.Transfer(U("olivia"), team, "owner", U("vera")).Updates);
+        Assert.Contains(Relationship.Parse("team:a#owner@user:vera"), engine.ReadAll());
+    }
+
+    [Fact]
+    public void Create_HonoursExclusiveRolesLinkingTheNewObjects()
+    {
+        using var engine = new PermissionEngine(CompiledSchema.Compile("""
+            definition user {}
+            definition org {
+                relation owner: user
+            }
+            definition board {
+                relation org: org
+                relation lead: column
+                relation tail: column
+                permission edit = org->owner
+                grant lead, tail by edit
+                exclusive lead, tail
+                create by org->owner
+                parent org
+            }
+            definition column {
+                relation board: board
+                parent board
+            }
+            """));
+        engine.Add(Relationship.Parse("org:o#owner@user:olivia"));
+        var planner = new ManagementPlanner(engine);
+        var (board, column) = (new ObjectRef("board", "b"), new SubjectRef("column", "c"));
+        var child = new ContainedObject(new ObjectRef("column", "c"), []);
+
+        Assert.Equal(AuthzErrorKind.FailedPrecondition, Refused(() => planner.Create(U("olivia"), board, new ObjectRef("org", "o"), [("lead", column), ("tail", column)], [child])));
+        engine.Write(planner.Create(U("olivia"), board, new ObjectRef("org", "o"), [("lead", column)], [child]).Updates);
+        Assert.Contains(Relationship.Parse("board:b#lead@column:c"), engine.ReadAll());
+    }
+
+    [Fact]
     public void SecondProductionEnvironment_IsFailedPrecondition()
     {
         Assert.Equal(AuthzErrorKind.FailedPrecondition, Refused(() => _planner.Grant(U("priya"), new ObjectRef("environment", "stage"), "production_of", new SubjectRef("project", "web"))));
@@ -391,6 +446,17 @@ public sealed class ManagementPlannerTests : IDisposable
 
         Assert.Equal(AuthzErrorKind.FailedPrecondition, refused.Kind);
         Assert.StartsWith("unique production_of: project:api would be production_of of environment:e1 and environment:e2", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Accept_HonoursExclusiveRoles_AsAGrantWould()
+    {
+        // Vera is a viewer of web; an invitation accepted as admin would give her two exclusive roles.
+        Assert.Equal(AuthzErrorKind.FailedPrecondition, Refused(() => _planner.Accept(Web, ["admin"], U("vera"))));
+
+        Apply(_planner.Accept(Web, ["viewer"], U("vera")));
+        Assert.True(Holds("project:web#viewer@user:vera"));
+        Assert.False(Holds("project:web#admin@user:vera"));
     }
 
     [Fact]

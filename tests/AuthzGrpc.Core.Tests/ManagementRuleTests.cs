@@ -32,6 +32,7 @@ public sealed class ManagementRuleTests
             base member
             leave by can_leave
             transfer owner by owner
+            require one environment#production_of
         }
         definition environment {
             relation organization: organization
@@ -39,6 +40,7 @@ public sealed class ManagementRuleTests
             relation type: organization
             unique production_of
             immutable type when production_of
+            unique type when production_of
             parent organization
             create by organization->manage_users
         }
@@ -75,6 +77,9 @@ public sealed class ManagementRuleTests
         Assert.False(rules.Grant.ContainsKey(Relation(organization, "member")));
         Assert.Contains(Relation(environment, "production_of"), environment.Rules.Unique);
         Assert.Equal("production_of", environment.Rules.Immutable[Relation(environment, "type")]!.Name);
+        Assert.Equal(new RequireRule(Relation(environment, "production_of")), rules.Require.Single());
+        Assert.Equal("production_of", environment.Rules.UniqueWhen[Relation(environment, "type")].Name);
+        Assert.DoesNotContain(Relation(environment, "type"), environment.Rules.Unique);
     }
 
     [Fact]
@@ -106,6 +111,14 @@ public sealed class ManagementRuleTests
         { "create by team->nothing", 8, 21, "no type that 'team' allows has 'nothing'" },
         { "parent owner\n    parent team", 9, 5, "already has a parent ('owner')" },
         { "grant owner by manage holding nothing", 8, 35, "'holding' names 'nothing'" },
+        { "unique owner when manage", 8, 23, "'unique ... when' names 'manage', a permission of 'org'" },
+        { "unique owner\n    unique owner when member", 9, 12, "'owner' is already unique" },
+        { "require group#member", 8, 13, "expected 'one' and the required object after 'require'" },
+        { "require one group member", 8, 23, "expected '#' and the relation that marks the required group" },
+        { "require one widget#x", 8, 17, "'require one widget#x' names 'widget', which is not a definition" },
+        { "require one group#nothing", 8, 23, "'group' has no relation 'nothing'" },
+        { "require one org#manage", 8, 21, "'manage' is a permission of 'org'" },
+        { "require one group#member", 8, 23, "'group#member' does not point back at 'org' (it allows user)" },
     };
 
     [Theory]

@@ -138,6 +138,11 @@ public sealed class SchemaErrorTests
             3, 29, "subject type 'user' is listed twice"
         },
         {
+            "required object that does not point back",
+            "definition user {}\ndefinition project {\n    require one environment#project\n}\ndefinition environment {\n    relation project: user\n}",
+            3, 29, "'environment#project' does not point back at 'project' (it allows user); add 'project' to it"
+        },
+        {
             "name too long",
             "definition user {}\ndefinition doc {\n    relation " + new string('v', 65) + ": user\n}",
             3, 14, "at most 64 are allowed"

@@ -95,6 +95,10 @@ public sealed class ManagementBadInputTests
         ("create: attribute without subject", StatusCode.InvalidArgument, c => c.CreateResourceAsync(Creation(r => r.Attributes.Add(new V1.Attribute { Relation = "creator" }))).ResponseAsync),
         ("create: 101 attributes", StatusCode.InvalidArgument, c => c.CreateResourceAsync(Creation(r => r.Attributes.AddRange(Enumerable.Range(0, 101).Select(i => new V1.Attribute { Relation = "creator", Subject = Subject($"user:u{i}") })))).ResponseAsync),
         ("create: unknown type", StatusCode.InvalidArgument, c => c.CreateResourceAsync(Creation(r => r.Resource = Object("widget:new"))).ResponseAsync),
+        ("create: child without resource", StatusCode.InvalidArgument, c => c.CreateResourceAsync(Creation(r => r.Children.Add(new CreatedChild { Name = "main" }))).ResponseAsync),
+        ("create: child attribute without subject", StatusCode.InvalidArgument, c => c.CreateResourceAsync(Creation(r => r.Children.Add(new CreatedChild { Resource = Object("environment:new-main"), Attributes = { new V1.Attribute { Relation = "type" } } }))).ResponseAsync),
+        ("create: 21 children", StatusCode.InvalidArgument, c => c.CreateResourceAsync(Creation(r => r.Children.AddRange(Enumerable.Range(0, 21).Select(i => new CreatedChild { Resource = Object($"environment:e{i}") })))).ResponseAsync),
+        ("create: a child that does not belong to the new object", StatusCode.InvalidArgument, c => c.CreateResourceAsync(Creation(r => r.Children.Add(new CreatedChild { Resource = Object("organization:other") }))).ResponseAsync),
 
         // UpdateResource (the default model has no create rules: a well-formed update is refused for authority)
         ("update: no resource", StatusCode.InvalidArgument, c => c.UpdateResourceAsync(new UpdateResourceRequest { Name = "New" }).ResponseAsync),

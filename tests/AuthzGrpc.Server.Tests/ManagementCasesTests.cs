@@ -158,6 +158,14 @@ public sealed class ManagementCasesTests
                     Resource = ProtoObject(c.Resource),
                     Parent = ProtoObject(c.Parent),
                     Attributes = { c.Attributes.Select(a => new V1.Attribute { Relation = a.Relation, Subject = ProtoSubject(a.Subject) }) },
+                    Children =
+                    {
+                        c.Children.Select(child => new CreatedChild
+                        {
+                            Resource = ProtoObject(child.Resource),
+                            Attributes = { child.Attributes.Select(a => new V1.Attribute { Relation = a.Relation, Subject = ProtoSubject(a.Subject) }) },
+                        }),
+                    },
                 })).Changes,
                 DeleteOperation d => (await client.DeleteResourceAsync(new DeleteResourceRequest { Resource = ProtoObject(d.Resource) })).Changes,
                 _ => throw new InvalidOperationException($"no gRPC call for {operation}"),

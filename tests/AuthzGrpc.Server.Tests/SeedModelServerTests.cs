@@ -12,7 +12,8 @@ namespace AuthzGrpc.Server.Tests;
 /// file's schema and relationships), through the generated client against a real server: the audit log read by the
 /// roles the model names (R30), the owner out only through a transfer (R19), a user's summary with
 /// environment-type roles and organization flags (R27, A003-13), and a pending project invitation that grants nothing
-/// until accepted (A003-5), personal API keys (R31).
+/// until accepted (A003-5), personal API keys (R31), and environment types (R22, A003-11): a project created with its
+/// production environment, which goes only with it, and a preview's type change that Check sees at once.
 /// </summary>
 public sealed class SeedModelServerTests : IAsyncLifetime
 {
@@ -252,6 +253,78 @@ public sealed class SeedModelServerTests : IAsyncLifetime
         }).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
         Assert.Equal(Decision.Denied, await CheckAsync("user:yan", "view", "environment:web-staging", revision));
+    }
+
+    [Fact]
+    public async Task EnvironmentType_003_APreviewsTypeChange_ReevaluatesCheckAtOnce_ProductionsTypeIsFixed()
+    {
+        var server = await StartAsync("003-envtype-roles.yaml");
+        var alice = await ClientAsync(server, "user:alice_admin");
+        async Task<Decision> DecideAsync(string subject, string resource) =>
+            (await server.Authorization.CheckAsync(Check(subject, "view", resource))).Decision;
+
+        // dev_viewer holds a role on the development type only; web-dev-1 is a development preview.
+        Assert.Equal(Decision.Allowed, await DecideAsync("user:dev_viewer", "environment:web-dev-1"));
+        Assert.Equal(Decision.Denied, await DecideAsync("user:staging_viewer", "environment:web-dev-1"));
+
+        // One GrantRole re-points the type (`single type`); the next Check, with no consistency asked, sees it.
+        await alice.GrantRoleAsync(new GrantRoleRequest
+        {
+            Resource = Object("environment:web-dev-1"), Role = "type", Subject = Subject("environment_type:web_staging"),
+        });
+        Assert.Equal(Decision.Denied, await DecideAsync("user:dev_viewer", "environment:web-dev-1"));
+        Assert.Equal(Decision.Allowed, await DecideAsync("user:staging_viewer", "environment:web-dev-1"));
+
+        // The production environment's type cannot change: FAILED_PRECONDITION naming the rule, access unchanged.
+        var refused = await Assert.ThrowsAsync<RpcException>(() => alice.GrantRoleAsync(new GrantRoleRequest
+        {
+            Resource = Object("environment:web-main"), Role = "type", Subject = Subject("environment_type:web_staging"),
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
+        Assert.Contains("immutable type", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(Decision.Allowed, await DecideAsync("user:prod_viewer", "environment:web-main"));
+        Assert.Equal(Decision.Denied, await DecideAsync("user:staging_viewer", "environment:web-main"));
+    }
+
+    [Fact]
+    public async Task Project_003_IsCreatedWithItsProductionEnvironment_WhichGoesOnlyWithIt()
+    {
+        var server = await StartAsync("003-envtype-roles.yaml");
+        var cora = await ClientAsync(server, "user:cora_creator");
+        var request = new CreateResourceRequest
+        {
+            Resource = Object("project:shop"), Parent = Object("organization:acme"), Name = "Shop",
+            Attributes = { new V1.Attribute { Relation = "environment_type", Subject = Subject("environment_type:shop_production") } },
+            Children =
+            {
+                new CreatedChild { Resource = Object("environment_type:shop_production"), Name = "Production" },
+                new CreatedChild { Resource = Object("environment:shop-main"), Name = "main" },
+            },
+        };
+
+        // Without the production mark, nothing is created: the rule is named.
+        request.Children[1].Attributes.Add(new V1.Attribute { Relation = "type", Subject = Subject("environment_type:shop_production") });
+        var missing = await Assert.ThrowsAsync<RpcException>(() => cora.CreateResourceAsync(request).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, missing.StatusCode);
+        Assert.Contains("require one environment#production_of", missing.Status.Detail, StringComparison.Ordinal);
+
+        // With it, the project, its type and its production environment exist in one revision (A003-11).
+        request.Children[1].Attributes.Add(new V1.Attribute { Relation = "production_of", Subject = Subject("project:shop") });
+        var created = (await cora.CreateResourceAsync(request)).Changes;
+        Assert.Contains(created.Added, r => r.Resource.Id == "shop-main" && r.Relation == "production_of" && r.Subject.Object.Id == "shop");
+        Assert.Equal(Decision.Allowed, (await server.Authorization.CheckAsync(Check("user:olivia_owner", "change_settings", "environment:shop-main"))).Decision);
+
+        // The child was made by CreateResource, so it has a record to update.
+        var olivia = await ClientAsync(server, "user:olivia_owner");
+        await olivia.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("environment:shop-main"), Name = "main (production)" });
+
+        // The production environment is not deleted alone; with its project it is.
+        var alone = await Assert.ThrowsAsync<RpcException>(() => olivia.DeleteResourceAsync(new DeleteResourceRequest { Resource = Object("environment:shop-main") }).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, alone.StatusCode);
+        Assert.Contains("require one environment#production_of", alone.Status.Detail, StringComparison.Ordinal);
+        var deleted = (await olivia.DeleteResourceAsync(new DeleteResourceRequest { Resource = Object("project:shop") })).Changes;
+        Assert.Contains(deleted.Removed, r => r.Resource.Id == "shop-main" && r.Relation == "production_of");
+        Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(Check("user:olivia_owner", "view", "environment:shop-main"))).Decision);
     }
 
     public Task InitializeAsync() => Task.CompletedTask;

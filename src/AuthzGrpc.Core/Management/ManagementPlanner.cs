@@ -91,7 +91,7 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         // Then state.
         var plans = deltas.Select(d => PlanState(d, subject)).ToList();
         var updates = plans.SelectMany(p => p.Updates).Distinct().ToList();
-        RequireUniqueAcrossObjects(updates, subject);
+        RequireUniqueAcrossObjects(updates);
         return new ManagementPlan(updates, [.. plans.SelectMany(p => p.Removed).Distinct()]);
     }
 
@@ -171,6 +171,9 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         var updates = new List<RelationshipUpdate> { new(RelationshipOperation.Delete, removed) };
         if (!Holds(resource, definition, to))
         {
+            // The recipient gets the relation as a grant would give it: the same state rules apply to it.
+            RequireGrantState(resource, type, definition, to);
+            RequireExclusive(resource, type, to, [definition], []);
             updates.Add(new(RelationshipOperation.Touch, new Relationship(resource, relation, to)));
         }
 
@@ -182,12 +185,37 @@ public sealed class ManagementPlanner(PermissionEngine engine)
     /// <summary>
     /// Creates <paramref name="resource"/> under <paramref name="parent"/> (the type's <c>create by relation-&gt;permission</c>
     /// rule: the caller needs the permission on the parent), with <paramref name="attributes"/> — further relationships
-    /// of the new object, such as its creator or type — written in the same step.
+    /// of the new object, such as its creator or type — and the <paramref name="children"/> created inside it, all in
+    /// one step. The new object's create rule authorises its children (their own rules would be judged on a parent that
+    /// does not exist yet). Every <c>require one</c> rule of a created object must be met by exactly one created object.
     /// </summary>
-    public ManagementPlan Create(SubjectRef caller, ObjectRef resource, ObjectRef parent, IReadOnlyList<(string Relation, SubjectRef Subject)> attributes)
+    public ManagementPlan Create(
+        SubjectRef caller, ObjectRef resource, ObjectRef parent, IReadOnlyList<(string Relation, SubjectRef Subject)> attributes,
+        IReadOnlyList<ContainedObject>? children = null)
     {
         ArgumentNullException.ThrowIfNull(attributes);
+        children ??= [];
         var type = TypeOf(resource);
+
+        // Malformed input, whoever asks: each child belongs to the new object, no object is named twice, and every
+        // attribute is a relation of its object's type.
+        var topAttributes = Resolve(type, attributes);
+        var contained = new List<NewObject>();
+        for (var i = 0; i < children.Count; i++)
+        {
+            var child = children[i];
+            var childType = TypeOf(child.Resource);
+            var under = new[] { childType.Rules.Parent, childType.Rules.Create?.Under }
+                .FirstOrDefault(r => r is not null && r.Allows(type, null, wildcard: false))
+                ?? throw AuthzException.Invalid($"children[{i}]: a {childType.Name} does not belong to a {type.Name}: neither its 'parent' nor its 'create by' relation allows {type.Name}");
+            if (child.Resource == resource || contained.Any(o => o.Resource == child.Resource))
+            {
+                throw AuthzException.Invalid($"children[{i}]: {child.Resource} is created twice in one call");
+            }
+
+            contained.Add(new(child.Resource, childType, under, new SubjectRef(resource.Type, resource.Id), Resolve(childType, child.Attributes)));
+        }
+
         if (type.Rules.Create is not { } rule)
         {
             throw new AuthzException(AuthzErrorKind.PermissionDenied, $"a {type.Name} cannot be created through the management API: the schema has no 'create by' rule for it");
@@ -198,34 +226,68 @@ public sealed class ManagementPlanner(PermissionEngine engine)
             throw new AuthzException(AuthzErrorKind.PermissionDenied, $"creating a {type.Name} under {parent} needs {rule.Permission} there, which {caller} does not have");
         }
 
-        if (Exists(resource))
-        {
-            throw new AuthzException(AuthzErrorKind.AlreadyExists, $"{resource} already exists");
-        }
+        List<NewObject> objects = [new(resource, type, rule.Under, new SubjectRef(parent.Type, parent.Id), topAttributes), .. contained];
+        var written = objects.SelectMany(o => o.Attributes.Select(a => new Relationship(o.Resource, a.Relation.Name, a.Subject)).Prepend(new Relationship(o.Resource, o.Under.Name, o.Parent)))
+            .Distinct()
+            .ToList();
+        var updates = written.Select(r => new RelationshipUpdate(RelationshipOperation.Touch, r)).ToList();
 
-        var updates = new List<RelationshipUpdate> { new(RelationshipOperation.Touch, new Relationship(resource, rule.Under.Name, new SubjectRef(parent.Type, parent.Id))) };
-        foreach (var (relation, subject) in attributes)
-        {
-            var definition = RelationOf(type, relation);
-
-            // Attributes are facts about the new object (its type, its creator), never roles: a role is granted once the
-            // object exists, under its grant rule, or creating an object would hand out roles no rule allowed. And an
-            // attribute naming someone of the caller's kind names the caller: nobody records another as creator.
-            if (type.Rules.Roles.Contains(definition))
-            {
-                throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{type.Name}#{relation} is a role: grant it with GrantRole once {resource} exists (its grant rule decides who may)");
-            }
-
-            if (subject.Type == caller.Type && !subject.IsSubjectSet && subject != caller)
-            {
-                throw new AuthzException(AuthzErrorKind.PermissionDenied, $"attribute {relation}@{subject}: an attribute naming a {caller.Type} names the caller ({caller}), who creates {resource}");
-            }
-
-            RequireGrantState(resource, type, definition, subject);
-            updates.Add(new(RelationshipOperation.Touch, new Relationship(resource, relation, subject)));
-        }
-
+        // A subject a relation cannot hold is malformed input too.
         engine.Validate(updates);
+
+        // Authority: attributes are facts about the new objects (a type, a creator), never roles handed out: a role is
+        // granted once the object exists, under its grant rule, or creating an object would hand out roles no rule
+        // allowed. A role may only link the new objects to each other (the production environment's type and mark),
+        // which gives no existing subject anything. And an attribute naming someone of the caller's kind names the
+        // caller: nobody records another as creator.
+        var created = objects.Select(o => o.Resource).ToHashSet();
+        foreach (var o in objects)
+        {
+            foreach (var (relation, subject) in o.Attributes)
+            {
+                if (o.Type.Rules.Roles.Contains(relation) && (subject.IsSubjectSet || !created.Contains(subject.Object)))
+                {
+                    throw new AuthzException(AuthzErrorKind.PermissionDenied,
+                        $"{o.Type.Name}#{relation.Name} is a role: grant it with GrantRole once {o.Resource} exists (its grant rule decides who may); on creation it may only name an object created in the same call");
+                }
+
+                if (subject.Type == caller.Type && !subject.IsSubjectSet && subject != caller)
+                {
+                    throw new AuthzException(AuthzErrorKind.PermissionDenied, $"attribute {relation.Name}@{subject}: an attribute naming a {caller.Type} names the caller ({caller}), who creates {o.Resource}");
+                }
+            }
+        }
+
+        // State, judged on the state after the whole call: the new objects' relationships are visible to match rules.
+        if (objects.FirstOrDefault(o => Exists(o.Resource)) is { } existing)
+        {
+            throw new AuthzException(AuthzErrorKind.AlreadyExists, $"{existing.Resource} already exists");
+        }
+
+        foreach (var o in objects)
+        {
+            if (o.Attributes.GroupBy(a => a.Relation).FirstOrDefault(g => o.Type.Rules.Single.Contains(g.Key) && g.Select(a => a.Subject).Distinct().Count() > 1) is { } several)
+            {
+                throw new AuthzException(AuthzErrorKind.FailedPrecondition, $"single {several.Key.Name}: {o.Resource} would hold {string.Join(" and ", several.Select(a => a.Subject).Distinct())} as {several.Key.Name}");
+            }
+
+            foreach (var (relation, subject) in o.Attributes)
+            {
+                RequireGrantState(o.Resource, o.Type, relation, subject, written);
+            }
+
+            foreach (var bySubject in o.Attributes.GroupBy(a => a.Subject))
+            {
+                RequireExclusive(o.Resource, o.Type, bySubject.Key, [.. bySubject.Select(a => a.Relation).Distinct()], []);
+            }
+        }
+
+        RequireUniqueAcrossObjects(updates);
+        foreach (var o in objects)
+        {
+            RequireContent(o.Resource, o.Type, written);
+        }
+
         return new ManagementPlan(updates, []);
     }
 
@@ -257,6 +319,17 @@ public sealed class ManagementPlanner(PermissionEngine engine)
 
         // The objects that go away need no minimum; those that stay keep theirs (a group may be some org's only owner).
         RequireMinimums([.. removed.Where(r => !deleted.Contains(r.Resource))]);
+
+        // An object another one requires (a project's production environment) goes only with that object.
+        foreach (var mark in removed.Where(r => deleted.Contains(r.Resource) && !r.Subject.IsSubjectSet && !deleted.Contains(r.Subject.Object)))
+        {
+            if (Schema.TryGetType(mark.Subject.Type, out var holderType) &&
+                holderType.Rules.Require.FirstOrDefault(q => q.Mark.Owner.Name == mark.Resource.Type && q.Mark.Name == mark.Relation) is { } required)
+            {
+                throw new AuthzException(AuthzErrorKind.FailedPrecondition,
+                    $"require one {required.Mark.Owner.Name}#{required.Mark.Name}: {mark.Resource} is the {required.Mark.Name} of {mark.Subject.Object}, which needs exactly one; it goes only with {mark.Subject.Object}");
+            }
+        }
         return new ManagementPlan([.. removed.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r))], removed);
     }
 
@@ -280,18 +353,17 @@ public sealed class ManagementPlanner(PermissionEngine engine)
     /// </summary>
     public ManagementPlan Accept(ObjectRef resource, IReadOnlyCollection<string> relations, SubjectRef invitee)
     {
+        // The same state rules as a grant (exclusive roles, single relations, unique, immutable, match), so accepting
+        // an invitation cannot reach a state GrantRole refuses.
         var type = TypeOf(resource);
-        var updates = new List<RelationshipUpdate>();
-        foreach (var relation in relations.Select(r => RelationOf(type, r)))
+        var adding = relations.Select(r => RelationOf(type, r)).Distinct().Where(r => !Holds(resource, r, invitee)).ToList();
+        if (adding.Count > 0)
         {
-            if (!Holds(resource, relation, invitee))
-            {
-                RequireGrantState(resource, type, relation, invitee);
-                updates.Add(new(RelationshipOperation.Touch, new Relationship(resource, relation.Name, invitee)));
-            }
+            return PlanState(new RoleDelta(resource, type, adding, []), invitee);
         }
 
-        updates.AddRange(BaseMemberships(resource, invitee).Except(updates.Select(u => u.Relationship)).Select(r => new RelationshipUpdate(RelationshipOperation.Touch, r)));
+        // Every role is held already: the base memberships it implies are still made.
+        var updates = BaseMemberships(resource, invitee).Select(r => new RelationshipUpdate(RelationshipOperation.Touch, r)).ToList();
         engine.Validate(updates);
         return new ManagementPlan(updates, []);
     }
@@ -367,19 +439,19 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         return new ManagementPlan(updates, removed);
     }
 
-    // Each item checks a unique relation against the state before the batch, so two items could each give the subject
-    // the same unique relation on a different object; the batch as a whole may not.
-    private void RequireUniqueAcrossObjects(List<RelationshipUpdate> updates, SubjectRef subject)
+    // Each item (or created object) checks a unique relation against the state before the call, so two of them could
+    // each give one subject the same unique relation on a different object; the call as a whole may not.
+    private void RequireUniqueAcrossObjects(List<RelationshipUpdate> updates)
     {
         var unique = updates.Where(u => u.Operation == RelationshipOperation.Touch)
             .Select(u => u.Relationship)
             .Where(r => TypeOf(r.Resource) is var type && type.Rules.Unique.Contains(RelationOf(type, r.Relation)))
-            .GroupBy(r => (r.Resource.Type, r.Relation))
-            .FirstOrDefault(g => g.Count() > 1);
+            .GroupBy(r => (r.Resource.Type, r.Relation, r.Subject))
+            .FirstOrDefault(g => g.Select(r => r.Resource).Distinct().Count() > 1);
         if (unique is not null)
         {
             throw new AuthzException(AuthzErrorKind.FailedPrecondition,
-                $"unique {unique.Key.Relation}: {subject} would be {unique.Key.Relation} of {string.Join(" and ", unique.Select(r => r.Resource))}");
+                $"unique {unique.Key.Relation}: {unique.Key.Subject} would be {unique.Key.Relation} of {string.Join(" and ", unique.Select(r => r.Resource).Distinct())}");
         }
     }
 
@@ -469,10 +541,13 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         return (4, null);
     }
 
-    private void RequireGrantState(ObjectRef resource, TypeDefinition type, RelationDefinition relation, SubjectRef subject)
+    // The state rules of adding relation@subject on the resource; pending: relationships the same call writes, which
+    // match rules see (a new environment's type is of its new project).
+    private void RequireGrantState(ObjectRef resource, TypeDefinition type, RelationDefinition relation, SubjectRef subject, IReadOnlyList<Relationship>? pending = null)
     {
         RequireMutable(resource, type, relation);
-        RequireMatch(resource, type, relation, subject);
+        RequireMatch(resource, type, relation, subject, pending ?? []);
+        RequireUniqueWhen(resource, type, relation, subject, pending ?? []);
         if (type.Rules.Unique.Contains(relation))
         {
             var elsewhere = engine.Read(new RelationshipFilter(resource.Type, null, relation.Name, Exactly(subject)))
@@ -486,7 +561,7 @@ public sealed class ManagementPlanner(PermissionEngine engine)
 
     // A subject written to a relation with a match rule must belong where the rule says (a group of this project, a
     // type of this environment's project, this environment's own project).
-    private void RequireMatch(ObjectRef resource, TypeDefinition type, RelationDefinition relation, SubjectRef subject)
+    private void RequireMatch(ObjectRef resource, TypeDefinition type, RelationDefinition relation, SubjectRef subject, IReadOnlyList<Relationship> pending)
     {
         if (!type.Rules.Match.TryGetValue(relation, out var match))
         {
@@ -496,13 +571,13 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         var subjectObject = subject.Object;
         var fits = match.Mode switch
         {
-            MatchMode.By => Values(subjectObject, match.Other).Contains(resource),
-            MatchMode.Within => Values(subjectObject, match.Other).Intersect(Values(resource, match.Other)).Any(),
-            _ => Values(resource, match.Other).Contains(subjectObject),
+            MatchMode.By => Values(subjectObject, match.Other, pending).Contains(resource),
+            MatchMode.Within => Values(subjectObject, match.Other, pending).Intersect(Values(resource, match.Other, pending)).Any(),
+            _ => Values(resource, match.Other, pending).Contains(subjectObject),
         };
         if (!fits)
         {
-            var actual = match.Mode == MatchMode.As ? Values(resource, match.Other) : Values(subjectObject, match.Other);
+            var actual = match.Mode == MatchMode.As ? Values(resource, match.Other, pending) : Values(subjectObject, match.Other, pending);
             var owner = match.Mode == MatchMode.As ? resource : subjectObject;
             var has = actual.Count == 0 ? "has none" : "is " + string.Join(", ", actual);
             var mode = match.Mode.ToString().ToLowerInvariant();
@@ -510,9 +585,68 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         }
     }
 
-    // The objects a relation of an object holds.
-    private List<ObjectRef> Values(ObjectRef resource, string relation) =>
-        [.. engine.Read(new RelationshipFilter(resource.Type, resource.Id, relation)).Select(r => r.Subject.Object)];
+    // 'unique r when q': an object with q keeps its r subject to itself. Judged when r is written (a preview taking the
+    // production type) and when q is (marking production an environment whose type another one shares).
+    private void RequireUniqueWhen(ObjectRef resource, TypeDefinition type, RelationDefinition relation, SubjectRef subject, IReadOnlyList<Relationship> pending)
+    {
+        foreach (var (shared, when) in type.Rules.UniqueWhen)
+        {
+            var values = relation == shared ? [subject] : relation == when ? Subjects(resource, shared.Name, pending) : [];
+            foreach (var value in values)
+            {
+                var holders = engine.Read(new RelationshipFilter(resource.Type, null, shared.Name, Exactly(value))).Select(r => r.Resource)
+                    .Concat(pending.Where(r => r.Resource.Type == resource.Type && r.Relation == shared.Name && r.Subject == value).Select(r => r.Resource))
+                    .Append(resource)
+                    .Distinct()
+                    .ToList();
+                var marked = holders.Where(h => (h == resource && relation == when) || Subjects(h, when.Name, pending).Count > 0).ToList();
+                if (holders.Count > 1 && marked.Count > 0)
+                {
+                    throw new AuthzException(AuthzErrorKind.FailedPrecondition,
+                        $"unique {shared.Name} when {when.Name}: {value} is the {shared.Name} of {marked[0]}, which has {when.Name}; {string.Join(" and ", holders.Where(h => h != marked[0]))} cannot have it too");
+                }
+            }
+        }
+    }
+
+    // The subjects a relation of an object holds, counting what the call writes.
+    private List<SubjectRef> Subjects(ObjectRef resource, string relation, IReadOnlyList<Relationship> pending) =>
+        [.. engine.Read(new RelationshipFilter(resource.Type, resource.Id, relation))
+            .Concat(pending.Where(r => r.Resource == resource && r.Relation == relation))
+            .Select(r => r.Subject)
+            .Distinct()];
+
+    // The objects a relation of an object holds, counting what the call writes.
+    private List<ObjectRef> Values(ObjectRef resource, string relation, IReadOnlyList<Relationship> pending) =>
+        [.. engine.Read(new RelationshipFilter(resource.Type, resource.Id, relation))
+            .Concat(pending.Where(r => r.Resource == resource && r.Relation == relation))
+            .Select(r => r.Subject.Object)
+            .Distinct()];
+
+    // Each 'require one t#r' of a new object: exactly one object created with it is marked by r pointing at it.
+    private static void RequireContent(ObjectRef resource, TypeDefinition type, IReadOnlyList<Relationship> written)
+    {
+        var self = new SubjectRef(resource.Type, resource.Id);
+        foreach (var required in type.Rules.Require)
+        {
+            var marked = written.Where(r => r.Resource.Type == required.Mark.Owner.Name && r.Relation == required.Mark.Name && r.Subject == self)
+                .Select(r => r.Resource)
+                .Distinct()
+                .ToList();
+            if (marked.Count != 1)
+            {
+                var found = marked.Count == 0 ? "none" : string.Join(" and ", marked);
+                throw new AuthzException(AuthzErrorKind.FailedPrecondition,
+                    $"require one {required.Mark.Owner.Name}#{required.Mark.Name}: {resource} needs exactly one {required.Mark.Owner.Name} whose {required.Mark.Name} is {resource}, created with it (in children); the call has {found}");
+            }
+        }
+    }
+
+    // An object of a Create call, resolved: its type, the relation to its parent, and its attributes.
+    private sealed record NewObject(ObjectRef Resource, TypeDefinition Type, RelationDefinition Under, SubjectRef Parent, List<(RelationDefinition Relation, SubjectRef Subject)> Attributes);
+
+    private static List<(RelationDefinition Relation, SubjectRef Subject)> Resolve(TypeDefinition type, IReadOnlyList<(string Relation, SubjectRef Subject)> attributes) =>
+        [.. attributes.Select(a => (RelationOf(type, a.Relation), a.Subject))];
 
     // One role per subject among each exclusive group, judged on the state after the change.
     private void RequireExclusive(ObjectRef resource, TypeDefinition type, SubjectRef subject, List<RelationDefinition> adding, List<RelationDefinition> removing)

@@ -35,6 +35,13 @@ public sealed record MatchRule(MatchMode Mode, string Other);
 public sealed record CreateRule(RelationDefinition Under, string Permission);
 
 /// <summary>
+/// <c>require one type#relation</c>: exactly one object whose <paramref name="Mark"/> names the object declaring the
+/// rule. It is created with that object (CreateResource's children) and cannot be deleted alone.
+/// </summary>
+/// <param name="Mark">The relation, of the required object's type (its owner), that marks it.</param>
+public sealed record RequireRule(RelationDefinition Mark);
+
+/// <summary>
 /// The management rules a definition declares (docs/SCHEMA.md, "Management rules"). They decide which changes the
 /// management API accepts; they never affect a check. A relation without a grant (revoke) rule cannot be granted
 /// (revoked) through the management API at all.
@@ -71,6 +78,12 @@ public sealed class ManagementRules
     /// <summary>Relations whose subject may be the subject on at most one object of this type.</summary>
     public IReadOnlySet<RelationDefinition> Unique { get; init; } = new HashSet<RelationDefinition>();
 
+    /// <summary>
+    /// <c>unique r when q</c>: an object with <c>q</c> set keeps its subject of <c>r</c> to itself — no other object of the
+    /// type holds it (a preview environment does not take the production environment's type).
+    /// </summary>
+    public IReadOnlyDictionary<RelationDefinition, RelationDefinition> UniqueWhen { get; init; } = new Dictionary<RelationDefinition, RelationDefinition>();
+
     /// <summary>Relations that cannot change once set; the value, when not null, is the relation whose presence makes it so.</summary>
     public IReadOnlyDictionary<RelationDefinition, RelationDefinition?> Immutable { get; init; } = new Dictionary<RelationDefinition, RelationDefinition?>();
 
@@ -94,6 +107,9 @@ public sealed class ManagementRules
     /// management keys, never admin); null: only admin keys create keys.
     /// </summary>
     public MemberDefinition? Keys { get; init; }
+
+    /// <summary>The objects of other types this one needs exactly one of (a project's production environment).</summary>
+    public IReadOnlyList<RequireRule> Require { get; init; } = [];
 
     /// <summary>
     /// The permission on an object of this type that lets a subject read another subject's access summary across it;

@@ -3,7 +3,7 @@ namespace AuthzGrpc.Core.Schema;
 /// <summary>Resolves and checks a definition's management rules.</summary>
 internal static class RuleCompiler
 {
-    public static ManagementRules Compile(DefinitionSyntax definition, TypeDefinition type)
+    public static ManagementRules Compile(DefinitionSyntax definition, TypeDefinition type, IReadOnlyList<TypeDefinition> types)
     {
         if (definition.Rules.Count == 0)
         {
@@ -17,6 +17,7 @@ internal static class RuleCompiler
         var minimum = new Dictionary<RelationDefinition, int>();
         var transfer = new Dictionary<RelationDefinition, MemberDefinition>();
         var unique = new HashSet<RelationDefinition>();
+        var uniqueWhen = new Dictionary<RelationDefinition, RelationDefinition>();
         var immutable = new Dictionary<RelationDefinition, RelationDefinition?>();
         var exclusive = new List<IReadOnlySet<RelationDefinition>>();
         RelationDefinition? baseRelation = null;
@@ -27,10 +28,13 @@ internal static class RuleCompiler
         MemberDefinition? keys = null;
         MemberDefinition? summary = null;
         MemberDefinition? leaveBy = null;
+        var required = new List<RequireRule>();
         foreach (var rule in definition.Rules)
         {
             var keyword = rule.Kind.ToString().ToLowerInvariant();
-            var relations = rule.Relations.Select(r => Relation(type, r, keyword)).ToList();
+
+            // A require rule names a relation of another type, resolved by CompileRequire.
+            var relations = rule.Kind == RuleKind.Require ? [] : rule.Relations.Select(r => Relation(type, r, keyword)).ToList();
             // A match rule's name is a relation of the subject's type (or this one's), resolved by CompileMatch.
             var by = rule.By is null || rule.Kind == RuleKind.Match ? null : Member(type, rule.By, keyword);
             switch (rule.Kind)
@@ -131,11 +135,29 @@ internal static class RuleCompiler
                     Add(transfer, relations[0], by!, rule.Relations[0], "a transfer rule");
                     break;
                 case RuleKind.Unique:
-                    if (!unique.Add(relations[0]))
+                    if (unique.Contains(relations[0]) || uniqueWhen.ContainsKey(relations[0]))
                     {
                         throw Error(rule.Relations[0].Position, $"'{relations[0].Name}' is already unique");
                     }
 
+                    if (rule.When is null)
+                    {
+                        unique.Add(relations[0]);
+                    }
+                    else
+                    {
+                        uniqueWhen.Add(relations[0], Relation(type, rule.When, "unique ... when"));
+                    }
+
+                    break;
+                case RuleKind.Require:
+                    var requirement = CompileRequire(type, types, rule);
+                    if (required.Contains(requirement))
+                    {
+                        throw Error(rule.Position, $"'{type.Name}' already requires one {requirement.Mark.Owner.Name}#{requirement.Mark.Name}");
+                    }
+
+                    required.Add(requirement);
                     break;
                 case RuleKind.Immutable:
                     Add(immutable, relations[0], rule.When is null ? null : Relation(type, rule.When, "immutable ... when"), rule.Relations[0], "an immutable rule");
@@ -159,6 +181,7 @@ internal static class RuleCompiler
             LeaveBy = leaveBy,
             Transfer = transfer,
             Unique = unique,
+            UniqueWhen = uniqueWhen,
             Immutable = immutable,
             Exclusive = exclusive,
             Parent = parent,
@@ -167,12 +190,40 @@ internal static class RuleCompiler
             Audit = audit,
             Keys = keys,
             Summary = summary,
+            Require = required,
         };
     }
 
     // The rules a definition declares at most once, each naming the permission it needs.
     private static MemberDefinition Once(MemberDefinition? declared, MemberDefinition by, TypeDefinition type, RuleSyntax rule, string what) =>
         declared is null ? by : throw Error(rule.Position, $"'{type.Name}' already has {what}");
+
+    // 'require one t#r': t is a type, r one of its relations (not a permission), and r admits this type as a plain
+    // object, so that an object of t can point back at this one.
+    private static RequireRule CompileRequire(TypeDefinition type, IReadOnlyList<TypeDefinition> types, RuleSyntax rule)
+    {
+        var typeName = rule.RequiredType!;
+        var relationName = rule.Relations[0];
+        var text = $"require one {typeName.Name}#{relationName.Name}";
+        var required = types.FirstOrDefault(t => t.Name == typeName.Name)
+            ?? throw Error(typeName.Position, $"'{text}' names '{typeName.Name}', which is not a definition");
+        if (!required.TryGetMember(relationName.Name, out var member))
+        {
+            throw Error(relationName.Position, $"'{text}': '{required.Name}' has no relation '{relationName.Name}'");
+        }
+
+        if (member is not RelationDefinition relation)
+        {
+            throw Error(relationName.Position, $"'{text}': '{relationName.Name}' is a permission of '{required.Name}'; the required object is marked by a relation");
+        }
+
+        if (!relation.Allows(type, null, wildcard: false))
+        {
+            throw Error(relationName.Position, $"'{text}': '{required.Name}#{relation.Name}' does not point back at '{type.Name}' (it allows {string.Join(", ", relation.AllowedSubjects.Select(s => s.ToString()))}); add '{type.Name}' to it");
+        }
+
+        return new RequireRule(relation);
+    }
 
     // Several rules may govern one relation (different authorities for different subjects), but not the same one twice.
     private static void AddRule(Dictionary<RelationDefinition, List<AccessRule>> rules, RelationDefinition relation, AccessRule rule, NameSyntax at, string what)

@@ -15,7 +15,7 @@ internal static class SchemaCompiler
         MarkMembershipIndexedRelations(types);
         for (var t = 0; t < types.Count; t++)
         {
-            types[t].Rules = RuleCompiler.Compile(document.Definitions[t], types[t]);
+            types[t].Rules = RuleCompiler.Compile(document.Definitions[t], types[t], types);
         }
 
         return new CompiledSchema(text, document, types);

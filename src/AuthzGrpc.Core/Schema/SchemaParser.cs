@@ -92,6 +92,7 @@ public static class SchemaParser
         ["match"] = RuleKind.Match,
         ["keys"] = RuleKind.Keys,
         ["summary"] = RuleKind.Summary,
+        ["require"] = RuleKind.Require,
     };
 
     private static RuleSyntax ParseRule(Cursor p, RuleKind kind, Token keyword)
@@ -185,6 +186,20 @@ public static class SchemaParser
                 return new RuleSyntax(kind, [under], null, false, false, 0, null, position) { ByTarget = target };
             }
 
+            case RuleKind.Require:
+            {
+                ExpectWord(p, "one", "expected 'one' and the required object after 'require' (as in 'require one environment#production_of')");
+                var (type, typePosition) = ParseTypeName(p);
+                if (p.Peek.Kind != TokenKind.Hash)
+                {
+                    throw Error(p.Peek, $"expected '#' and the relation that marks the required {type} after 'require one {type}' (as in 'require one environment#production_of'), but found {p.Peek.Describe()}");
+                }
+
+                p.Next();
+                var relation = Name(ExpectName(p, "relation"));
+                return new RuleSyntax(kind, [relation], null, false, false, 1, null, position) { RequiredType = new NameSyntax(type, typePosition) };
+            }
+
             case RuleKind.Delete or RuleKind.Audit or RuleKind.Keys or RuleKind.Summary:
                 return new RuleSyntax(kind, [], ParseBy(p, keyword.Text), false, false, 0, null, position);
 
@@ -209,7 +224,7 @@ public static class SchemaParser
                 return new RuleSyntax(kind, [relation], ParseBy(p, "transfer"), false, false, 0, null, position);
             }
 
-            case RuleKind.Immutable:
+            case RuleKind.Immutable or RuleKind.Unique:
             {
                 var relation = Name(ExpectName(p, "relation"));
                 NameSyntax? when = null;

@@ -40,7 +40,10 @@ public enum RuleKind
     /// <summary><c>transfer relation by permission</c>: who may hand the relation over to another subject.</summary>
     Transfer,
 
-    /// <summary><c>unique relation</c>: a subject may hold the relation on at most one object of this type.</summary>
+    /// <summary>
+    /// <c>unique relation [when other]</c>: a subject may hold the relation on at most one object of this type (with
+    /// <c>when</c>: an object with <c>other</c> set keeps its subject of the relation to itself).
+    /// </summary>
     Unique,
 
     /// <summary><c>immutable relation [when other]</c>: once set, the relation does not change (while <c>other</c> is set).</summary>
@@ -76,6 +79,12 @@ public enum RuleKind
 
     /// <summary><c>summary by permission</c>: who may read another subject's access summary across an object of this type.</summary>
     Summary,
+
+    /// <summary>
+    /// <c>require one type#relation</c>: exactly one object of <c>type</c> whose <c>relation</c> names this object exists
+    /// (a project's production environment): it is created with this object, and cannot be deleted alone.
+    /// </summary>
+    Require,
 }
 
 /// <summary>A management rule: which changes the management API accepts. It has no effect on checks.</summary>
@@ -85,7 +94,7 @@ public enum RuleKind
 /// <param name="Holding">Grant only with what one holds: the granter must hold the relation being granted.</param>
 /// <param name="ExceptSelf">Nobody may change their own relationships under this rule.</param>
 /// <param name="Count">For <see cref="RuleKind.Minimum"/>.</param>
-/// <param name="When">For <see cref="RuleKind.Immutable"/>: the relation whose presence makes it apply.</param>
+/// <param name="When">For <see cref="RuleKind.Immutable"/> and <see cref="RuleKind.Unique"/>: the relation whose presence makes it apply.</param>
 /// <param name="Position">Where the rule starts.</param>
 public sealed record RuleSyntax(
     RuleKind Kind, IReadOnlyList<NameSyntax> Relations, NameSyntax? By, bool Holding, bool ExceptSelf, int Count, NameSyntax? When, SourcePosition Position)
@@ -104,6 +113,9 @@ public sealed record RuleSyntax(
 
     /// <summary>For <see cref="RuleKind.Match"/>: <c>by</c>, <c>within</c> or <c>as</c>.</summary>
     public string? MatchMode { get; init; }
+
+    /// <summary>For <see cref="RuleKind.Require"/>: the type of the required object (its relation is in <see cref="Relations"/>).</summary>
+    public NameSyntax? RequiredType { get; init; }
 }
 
 /// <summary>A relation or a permission inside a definition.</summary>

@@ -88,12 +88,18 @@ public sealed record InviteOperation(ObjectRef Resource, IReadOnlyList<string> R
     }
 }
 
-/// <summary><c>create: {resource, parent, attributes: [relation@subject, ...]}</c>: the caller creates an object under a parent.</summary>
+/// <summary>
+/// <c>create: {resource, parent, attributes: [relation@subject, ...], children: [{resource, attributes}, ...]}</c>: the
+/// caller creates an object under a parent, with the objects created inside it.
+/// </summary>
 public sealed record CreateOperation(ObjectRef Resource, ObjectRef Parent, IReadOnlyList<(string Relation, SubjectRef Subject)> Attributes) : ManagementOperation
 {
+    /// <summary>The objects created inside the new one in the same step.</summary>
+    public IReadOnlyList<ContainedObject> Children { get; init; } = [];
+
     /// <inheritdoc/>
     public override ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller) =>
-        planner.Create(caller, Resource, Parent, Attributes);
+        planner.Create(caller, Resource, Parent, Attributes, Children);
 }
 
 /// <summary><c>delete: resource</c>: the caller deletes an object and everything it contains.</summary>

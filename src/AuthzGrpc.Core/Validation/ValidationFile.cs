@@ -1,4 +1,5 @@
 using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Core.Management;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;
 using YamlDotNet.Core;
@@ -158,7 +159,10 @@ public sealed class ValidationFile
                 document.Accept is null ? null : new AcceptOperation(ObjectRef.Parse(Required(document.Accept.Resource, "resource")), document.Accept.Relations ?? []),
                 document.Create is null ? null : new CreateOperation(
                     ObjectRef.Parse(Required(document.Create.Resource, "resource")), ObjectRef.Parse(Required(document.Create.Parent, "parent")),
-                    [.. (document.Create.Attributes ?? []).Select(ParseAttribute)]),
+                    [.. (document.Create.Attributes ?? []).Select(ParseAttribute)])
+                {
+                    Children = [.. (document.Create.Children ?? []).Select(c => new ContainedObject(ObjectRef.Parse(Required(c.Resource, "children: resource")), [.. (c.Attributes ?? []).Select(ParseAttribute)]))],
+                },
                 document.Delete is null ? null : new DeleteOperation(ObjectRef.Parse(document.Delete)),
             }.OfType<ManagementOperation>().ToList();
             if (operations.Count != 1)
@@ -263,6 +267,8 @@ public sealed class ValidationFile
         public string? Parent { get; set; }
 
         public List<string>? Attributes { get; set; }
+
+        public List<TargetDocument>? Children { get; set; }
     }
 
     private sealed class AssertionsDocument

@@ -90,8 +90,12 @@ internal sealed partial class ManagementGrpcService(
         RequestValidation.Require(RequestValidation.Creation(request));
         var (resource, parent) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Parent));
         var attributes = request.Attributes.Select(a => (a.Relation, ProtoMapping.ToModel(a.Subject))).ToList();
-        var metadata = ResourceChange.Created(resource, request.Name, request.Description.Length == 0 ? null : request.Description);
-        var changes = await ManageAsync("CreateResource", context, resource, (planner, caller) => planner.Create(caller, resource, parent, attributes), metadata);
+        var children = request.Children.Select(c => new ContainedObject(ProtoMapping.ToModel(c.Resource), [.. c.Attributes.Select(a => (a.Relation, ProtoMapping.ToModel(a.Subject)))])).ToList();
+        var metadata = ResourceChange.Created(resource, request.Name, request.Description.Length == 0 ? null : request.Description) with
+        {
+            Children = [.. request.Children.Select(c => ResourceChange.Created(ProtoMapping.ToModel(c.Resource), c.Name, c.Description.Length == 0 ? null : c.Description))],
+        };
+        var changes = await ManageAsync("CreateResource", context, resource, (planner, caller) => planner.Create(caller, resource, parent, attributes, children), metadata);
         return new CreateResourceResponse { Changes = changes };
     }
 

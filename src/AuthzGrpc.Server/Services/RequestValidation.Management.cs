@@ -101,7 +101,10 @@ internal static partial class RequestValidation
         return null;
     }
 
-    /// <summary>The metadata and attributes of a new object.</summary>
+    /// <summary>The most children one CreateResource call creates.</summary>
+    public const int MaxCreatedChildren = 20;
+
+    /// <summary>The metadata and attributes of a new object, and of each child created with it.</summary>
     public static FieldViolation? Creation(CreateResourceRequest request)
     {
         if ((Target(request.Resource, "resource") ?? Target(request.Parent, "parent")) is { } violation)
@@ -109,20 +112,40 @@ internal static partial class RequestValidation
             return violation;
         }
 
-        if (Metadata(request.Name, request.Description) is { } metadata)
+        if ((Metadata(request.Name, request.Description) ?? Attributes(request.Attributes, "attributes")) is { } metadata)
         {
             return metadata;
         }
 
-        if (request.Attributes.Count > MaxListItems)
+        if (request.Children.Count > MaxCreatedChildren)
         {
-            return Violation("attributes", $"has {request.Attributes.Count} items; the limit is {MaxListItems}");
+            return Violation("children", $"has {request.Children.Count} items; the limit is {MaxCreatedChildren}");
         }
 
-        for (var i = 0; i < request.Attributes.Count; i++)
+        for (var i = 0; i < request.Children.Count; i++)
         {
-            var attribute = request.Attributes[i];
-            if ((Name(attribute.Relation, $"attributes[{i}].relation", "a relation of the new object's type, e.g. creator") ?? Holder(attribute.Subject, $"attributes[{i}].subject")) is { } bad)
+            var child = request.Children[i];
+            var field = $"children[{i}]";
+            if ((Target(child.Resource, $"{field}.resource") ?? Metadata(child.Name, child.Description, $"{field}.") ?? Attributes(child.Attributes, $"{field}.attributes")) is { } bad)
+            {
+                return bad;
+            }
+        }
+
+        return null;
+    }
+
+    private static FieldViolation? Attributes(Google.Protobuf.Collections.RepeatedField<V1.Attribute> attributes, string field)
+    {
+        if (attributes.Count > MaxListItems)
+        {
+            return Violation(field, $"has {attributes.Count} items; the limit is {MaxListItems}");
+        }
+
+        for (var i = 0; i < attributes.Count; i++)
+        {
+            var attribute = attributes[i];
+            if ((Name(attribute.Relation, $"{field}[{i}].relation", "a relation of the new object's type, e.g. creator") ?? Holder(attribute.Subject, $"{field}[{i}].subject")) is { } bad)
             {
                 return bad;
             }
@@ -166,15 +189,15 @@ internal static partial class RequestValidation
     }
 
     // The display name and description of an object (CreateResource, UpdateResource).
-    private static FieldViolation? Metadata(string name, string description)
+    private static FieldViolation? Metadata(string name, string description, string prefix = "")
     {
         if (name.Length > MaxNameLength)
         {
-            return Violation("name", $"is {name.Length} characters long; the limit is {MaxNameLength}");
+            return Violation($"{prefix}name", $"is {name.Length} characters long; the limit is {MaxNameLength}");
         }
 
         return description.Length > MaxDescriptionLength
-            ? Violation("description", $"is {description.Length} characters long; the limit is {MaxDescriptionLength}")
+            ? Violation($"{prefix}description", $"is {description.Length} characters long; the limit is {MaxDescriptionLength}")
             : null;
     }
 

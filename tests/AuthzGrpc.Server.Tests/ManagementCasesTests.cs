@@ -64,11 +64,12 @@ public sealed class ManagementCasesTests
         var ran = 0;
         foreach (var managementCase in validation.Management)
         {
-            var caller = await server.ChannelForAsync(managementCase.Caller);
+            // Each caller's key carries an address of its own, which accept cases invite.
+            var caller = await server.ChannelForAsync(managementCase.Caller, email: EmailOf(managementCase.Caller));
             var before = await server.RevisionAsync();
             var client = new ManagementService.ManagementServiceClient(caller);
             var (outcome, changes, detail) = managementCase.Operation is AcceptOperation accept
-                ? await AcceptAsync(server, client, accept)
+                ? await AcceptAsync(server, client, managementCase.Caller, accept)
                 : await CallAsync(client, managementCase.Operation);
             if (managementCase.Operation is AcceptOperation)
             {
@@ -129,11 +130,11 @@ public sealed class ManagementCasesTests
     // The case's caller accepts an invitation to the case's roles: the invitation is stored as the inviter's
     // InviteMembers would store it (its authority is what invite cases test), and accepted by token over gRPC.
     private static async Task<(ManagementOutcome Outcome, ManagementChanges? Changes, string Detail)> AcceptAsync(
-        StoreServer server, ManagementService.ManagementServiceClient invitee, AcceptOperation accept)
+        StoreServer server, ManagementService.ManagementServiceClient invitee, Model.SubjectRef caller, AcceptOperation accept)
     {
         var token = $"case-{Guid.NewGuid():N}";
         await server.Store.CreateInvitationsAsync(
-            [new NewInvitation($"inv_{Guid.NewGuid():N}"[..28], $"invitee-{Guid.NewGuid():N}@example.com", accept.Resource, accept.Relations, Services.ManagementGrpcService.HashToken(token), TimeSpan.FromDays(1))],
+            [new NewInvitation($"inv_{Guid.NewGuid():N}"[..28], EmailOf(caller), accept.Resource, accept.Relations, Services.ManagementGrpcService.HashToken(token), TimeSpan.FromDays(1))],
             "user:admin");
         return await CallAsync(invitee, accept, token);
     }
@@ -184,6 +185,9 @@ public sealed class ManagementCasesTests
         await client.InviteMembersAsync(new InviteMembersRequest { Resource = ProtoObject(invite.Resource), Emails = { "invitee@example.com" }, Roles = { invite.Relations } });
         return null;
     }
+
+    // The verified address a case caller's key carries (user:nick_new → nick_new@user.example.com).
+    private static string EmailOf(Model.SubjectRef subject) => $"{subject.Id}@{subject.Type}.example.com".ToLowerInvariant();
 
     private static V1.ObjectRef ProtoObject(Model.ObjectRef value) => Requests.Object(value.ToString());
 

@@ -117,7 +117,7 @@ public sealed class SeedModelServerTests : IAsyncLifetime
         var viewWeb = Check("user:zoe", "view_environment", "project:web");
         Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(WithConsistency(viewWeb, new Consistency { FullyConsistent = true }))).Decision);
 
-        var accepted = await (await ClientAsync(server, "user:zoe")).AcceptInvitationAsync(new AcceptInvitationRequest { Token = invited.Invitations[0].Token });
+        var accepted = await (await ClientAsync(server, "user:zoe", "zoe@example.com")).AcceptInvitationAsync(new AcceptInvitationRequest { Token = invited.Invitations[0].Token });
         Assert.Equal(Decision.Allowed, (await server.Authorization.CheckAsync(WithConsistency(viewWeb, new Consistency { AtLeast = accepted.Changes.Revision }))).Decision);
     }
 
@@ -131,8 +131,9 @@ public sealed class SeedModelServerTests : IAsyncLifetime
         }
     }
 
-    private static async Task<ManagementService.ManagementServiceClient> ClientAsync(StoreServer server, string subject) =>
-        new(await server.ChannelForAsync(subject));
+    // A management key for the subject; with an email, the key carries it as verified (what accepting needs).
+    private static async Task<ManagementService.ManagementServiceClient> ClientAsync(StoreServer server, string subject, string? email = null) =>
+        new(await server.ChannelForAsync(subject, email: email));
 
     // A server seeded with a validation file's schema and relationships, on a SQLite file of its own.
     private async Task<StoreServer> StartAsync(string file)

@@ -347,9 +347,32 @@ internal sealed partial class ManagementGrpcService(
 
     public override async Task<AcceptInvitationResponse> AcceptInvitation(AcceptInvitationRequest request, ServerCallContext context)
     {
-        RequestValidation.Require(RequestValidation.InvitationToken(request.Token, "token"));
+        RequestValidation.Require(
+            RequestValidation.InvitationToken(request.Token, "token"),
+            request.OnBehalfOf is null ? null : RequestValidation.Holder(request.OnBehalfOf, "on_behalf_of"),
+            request.OnBehalfOf is { Relation.Length: > 0 } or { Object.Id: Core.Model.Identifiers.Wildcard }
+                ? RequestValidation.Violation("on_behalf_of", "must name one object (user:zoe): one subject accepts, not a subject set or wildcard")
+                : null);
         var caller = context.GetCaller();
-        var (revision, plan, row) = await writer.AcceptInvitationAsync(HashToken(request.Token), caller.Subject, context.CancellationToken);
+        if (request.OnBehalfOf is not null && caller.Kind != ApiKeyKind.Admin)
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, "on_behalf_of: only an admin key (a sign-up flow) may accept an invitation for someone else");
+        }
+
+        // The token only finds the invitation; the invitee is whoever holds the invited address (R13 "by the invitee
+        // only"): the caller's key must carry it as its verified email, unless an admin key vouches for the invitee.
+        var invitee = request.OnBehalfOf is null ? caller.Subject : ProtoMapping.ToModel(request.OnBehalfOf);
+        void RequireInvitee(Storage.Entities.InvitationRow invitation)
+        {
+            if (request.OnBehalfOf is null && !string.Equals(caller.Email, invitation.Email, StringComparison.OrdinalIgnoreCase))
+            {
+                var carried = caller.Email is null ? "carries no verified email" : "carries another address";
+                throw new AuthzException(AuthzErrorKind.PermissionDenied,
+                    $"this invitation is for another address: the API key of {caller.Subject} {carried} (accept with a key issued with the invited email)");
+            }
+        }
+
+        var (revision, plan, row) = await writer.AcceptInvitationAsync(HashToken(request.Token), invitee, RequireInvitee, context.CancellationToken);
         var changes = new ManagementChanges { Revision = Text(revision) };
         changes.Added.AddRange(plan.Updates.Where(u => u.Operation != RelationshipOperation.Delete).Select(u => RelationshipMapping.ToProto(u.Relationship)));
         return new AcceptInvitationResponse { Changes = changes, Invitation = ToProto(row, store.UtcNow) };

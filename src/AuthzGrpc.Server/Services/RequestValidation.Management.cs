@@ -227,6 +227,18 @@ internal static partial class RequestValidation
         return result.Count > MaxListItems ? Violation(field, $"has {result.Count} addresses; the limit is {MaxListItems}") : null;
     }
 
+    /// <summary>An optional single email address (empty: none), lowercased into <paramref name="email"/>.</summary>
+    public static FieldViolation? OptionalEmail(string value, string field, out string? email)
+    {
+        email = value.Length == 0 ? null : value.ToLowerInvariant();
+        if (value.Length > MaxEmailLength)
+        {
+            return Violation(field, $"has {value.Length} characters; the limit is {MaxEmailLength}");
+        }
+
+        return value.Length == 0 || IsEmail(value) ? null : Violation(field, $"'{Truncate(value)}' is not an email address like name@example.com");
+    }
+
     /// <summary>An invitation lifetime in hours: 0 (the default) up to <see cref="MaxInvitationHours"/>.</summary>
     public static FieldViolation? InvitationHours(int value, string field) => value is < 0 or > MaxInvitationHours
         ? Violation(field, $"must be between 1 and {MaxInvitationHours} hours (0 means {DefaultInvitationHours})")

@@ -145,6 +145,12 @@ public sealed class ApiKeyRow
 
     /// <summary>When the key was revoked; null while it is valid.</summary>
     public DateTime? RevokedAt { get; set; }
+
+    /// <summary>
+    /// The verified email address of the key's subject (lowercase), as whoever issued the key vouched for it; null when
+    /// none. Accepting an invitation needs a key carrying the invited address.
+    /// </summary>
+    public string? Email { get; set; }
 }
 
 /// <summary>A subject known by email (the link between an invited email and the user it became).</summary>

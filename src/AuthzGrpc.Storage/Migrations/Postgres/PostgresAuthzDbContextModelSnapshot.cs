@@ -39,6 +39,11 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
                         .HasColumnType("character varying(256)")
                         .HasColumnName("description");
 
+                    b.Property<string>("Email")
+                        .HasMaxLength(320)
+                        .HasColumnType("character varying(320)")
+                        .HasColumnName("email");
+
                     b.Property<string>("KeyHash")
                         .IsRequired()
                         .HasMaxLength(128)

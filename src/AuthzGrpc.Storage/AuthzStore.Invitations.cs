@@ -7,8 +7,15 @@ using Microsoft.EntityFrameworkCore;
 
 namespace AuthzGrpc.Storage;
 
-/// <summary>An invitation to create: one email, the resource, the roles, the hash of its token and how long it lasts.</summary>
-public sealed record NewInvitation(string Id, string Email, ObjectRef Resource, IReadOnlyList<string> Roles, string TokenHash, TimeSpan ValidFor);
+/// <summary>
+/// An invitation to create: one email, the resource (where it is listed) and its roles there, the hash of its token, how
+/// long it lasts, and further grants on other objects made on acceptance.
+/// </summary>
+public sealed record NewInvitation(
+    string Id, string Email, ObjectRef Resource, IReadOnlyList<string> Roles, string TokenHash, TimeSpan ValidFor, IReadOnlyList<InvitationGrant>? Grants = null);
+
+/// <summary>Roles on one object that an invitation grants on acceptance, besides those on its own resource.</summary>
+public sealed record InvitationGrant(ObjectRef Resource, IReadOnlyList<string> Roles);
 
 /// <summary>The invitations: each state change commits at a new revision with an audit event in the same transaction.</summary>
 public sealed partial class AuthzStore
@@ -42,6 +49,14 @@ public sealed partial class AuthzStore
         return JsonSerializer.Deserialize<string[]>(row.RolesJson) ?? [];
     }
 
+    /// <summary>The grants an invitation makes on objects other than its resource, in the order given.</summary>
+    public static IReadOnlyList<InvitationGrant> InvitationGrants(InvitationRow row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        var stored = row.GrantsJson.Length == 0 ? [] : JsonSerializer.Deserialize<StoredGrant[]>(row.GrantsJson) ?? [];
+        return [.. stored.Select(g => new InvitationGrant(ObjectRef.Parse(g.Resource), g.Roles))];
+    }
+
     /// <summary>
     /// Creates pending invitations, one audit event <c>InviteMember</c> each (never the token's hash); FailedPrecondition
     /// (nothing created) when an email already has a pending, unexpired invitation to the resource.
@@ -72,6 +87,7 @@ public sealed partial class AuthzStore
                     ResourceType = type,
                     ResourceId = id,
                     RolesJson = JsonSerializer.Serialize(invitation.Roles),
+                    GrantsJson = JsonSerializer.Serialize((invitation.Grants ?? []).Select(g => new StoredGrant(g.Resource.ToString(), [.. g.Roles]))),
                     TokenHash = invitation.TokenHash,
                     Status = InvitationPending,
                     InvitedBy = actor,
@@ -233,6 +249,7 @@ public sealed partial class AuthzStore
         id = row.Id,
         email = row.Email,
         roles = InvitationRoles(row),
+        grants = InvitationGrants(row).Select(g => new { resource = g.Resource.ToString(), roles = g.Roles }),
         status = row.Status,
         expires_at = Utc(row.ExpiresAt),
     });
@@ -241,4 +258,9 @@ public sealed partial class AuthzStore
     internal AuthzDbContext OpenContext() => _createContext();
 
     private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
+
+    // One further grant as GrantsJson stores it.
+    private sealed record StoredGrant(
+        [property: System.Text.Json.Serialization.JsonPropertyName("resource")] string Resource,
+        [property: System.Text.Json.Serialization.JsonPropertyName("roles")] string[] Roles);
 }

@@ -121,6 +121,76 @@ public sealed class SeedModelServerTests : IAsyncLifetime
         Assert.Equal(Decision.Allowed, (await server.Authorization.CheckAsync(WithConsistency(viewWeb, new Consistency { AtLeast = accepted.Changes.Revision }))).Decision);
     }
 
+    [Fact]
+    public async Task ProjectInvitation_003_WithEnvironmentTypeRoles_GrantsThemAllOnAcceptance()
+    {
+        var server = await StartAsync("003-envtype-roles.yaml");
+        var alice = await ClientAsync(server, "user:alice_admin");
+        var request = new InviteMembersRequest { Resource = Object("project:web"), Emails = { "zoe@example.com" }, Roles = { "viewer" } };
+        request.Grants.Add(Grant("environment_type:web_development", "contributor"));
+        request.Grants.Add(Grant("environment_type:web_staging", "viewer"));
+
+        // R14: one invitation, a project role and two environment-type roles; pending, it grants none of them.
+        var invited = await alice.InviteMembersAsync(request);
+        var listed = Assert.Single((await alice.ListInvitationsAsync(new ListInvitationsRequest { Resource = Object("project:web") })).Invitations);
+        Assert.Equal(["viewer"], listed.Roles);
+        Assert.Equal(["environment_type:web_development#contributor", "environment_type:web_staging#viewer"], listed.Grants.Select(g => $"{Text(g.Resource)}#{string.Join(",", g.Roles)}"));
+        var pushDev = Check("user:zoe", "push_code", "environment:web-dev-1");
+        var viewStaging = Check("user:zoe", "view", "environment:web-staging");
+        foreach (var check in new[] { pushDev, viewStaging, Check("user:zoe", "view_environment", "project:web") })
+        {
+            Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(WithConsistency(check, new Consistency { AtLeast = invited.Revision }))).Decision);
+        }
+
+        // Accepted: every grant at once, with the base memberships (project and organization user, R23).
+        var zoe = await ClientAsync(server, "user:zoe", "zoe@example.com");
+        var accepted = await zoe.AcceptInvitationAsync(new AcceptInvitationRequest { Token = invited.Invitations[0].Token });
+        var added = accepted.Changes.Added.Select(Text).ToList();
+        Assert.Contains("project:web#viewer@user:zoe", added);
+        Assert.Contains("environment_type:web_development#contributor@user:zoe", added);
+        Assert.Contains("environment_type:web_staging#viewer@user:zoe", added);
+        Assert.Contains("organization:acme#member@user:zoe", added);
+        foreach (var check in new[] { pushDev, viewStaging })
+        {
+            Assert.Equal(Decision.Allowed, (await server.Authorization.CheckAsync(WithConsistency(check, new Consistency { AtLeast = accepted.Changes.Revision }))).Decision);
+        }
+
+        var summary = await zoe.GetAccessSummaryAsync(new GetAccessSummaryRequest { Subject = Subject("user:zoe"), Scope = Object("organization:acme") });
+        Assert.Contains(summary.Objects, o => Text(o.Resource) == "project:web" && o.Roles.Contains("viewer"));
+        Assert.Contains(summary.Objects, o => Text(o.Resource) == "environment_type:web_development" && o.Roles.Contains("contributor") && o.Permissions.Contains("push_code"));
+        Assert.Contains(summary.Objects, o => Text(o.Resource) == "environment_type:web_staging" && o.Roles.Contains("viewer"));
+    }
+
+    [Fact]
+    public async Task ProjectInvitation_003_WithARoleTheInviterMayNotGrant_IsRefused_AndNothingIsStored()
+    {
+        var server = await StartAsync("003-envtype-roles.yaml");
+        var alice = await ClientAsync(server, "user:alice_admin");
+        var request = new InviteMembersRequest { Resource = Object("project:web"), Emails = { "zoe@example.com" }, Roles = { "viewer" } };
+        request.Grants.Add(Grant("environment_type:web_development", "contributor"));
+
+        // alice administers web, not api: a role on one of api's environment types refuses the whole invitation.
+        request.Grants.Add(Grant("environment_type:api_development", "contributor"));
+        var revision = await server.RevisionAsync();
+        var refused = await Assert.ThrowsAsync<RpcException>(() => alice.InviteMembersAsync(request).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        Assert.Contains("environment_type:api_development", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(revision, await server.RevisionAsync());
+        Assert.Empty(await server.Store.ListInvitationsAsync(new Core.Model.ObjectRef("project", "web")));
+
+        // Only GRANT makes sense in an invitation; an object named twice is malformed.
+        var revoking = new InviteMembersRequest { Resource = Object("project:web"), Emails = { "zoe@example.com" }, Roles = { "viewer" } };
+        revoking.Grants.Add(new RoleChange { Resource = Object("environment_type:web_staging"), Mode = RoleChangeMode.Revoke, Roles = { "viewer" } });
+        var twice = new InviteMembersRequest { Resource = Object("project:web"), Emails = { "zoe@example.com" }, Roles = { "viewer" } };
+        twice.Grants.Add(Grant("project:web", "admin"));
+        foreach (var malformed in new[] { revoking, twice })
+        {
+            Assert.Equal(StatusCode.InvalidArgument, (await Assert.ThrowsAsync<RpcException>(() => alice.InviteMembersAsync(malformed).ResponseAsync)).StatusCode);
+        }
+
+        Assert.Equal(revision, await server.RevisionAsync());
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
@@ -134,6 +204,8 @@ public sealed class SeedModelServerTests : IAsyncLifetime
     // A management key for the subject; with an email, the key carries it as verified (what accepting needs).
     private static async Task<ManagementService.ManagementServiceClient> ClientAsync(StoreServer server, string subject, string? email = null) =>
         new(await server.ChannelForAsync(subject, email: email));
+
+    private static RoleChange Grant(string resource, string role) => new() { Resource = Object(resource), Mode = RoleChangeMode.Grant, Roles = { role } };
 
     // A server seeded with a validation file's schema and relationships, on a SQLite file of its own.
     private async Task<StoreServer> StartAsync(string file)

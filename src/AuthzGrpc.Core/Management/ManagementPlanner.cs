@@ -63,19 +63,8 @@ public sealed class ManagementPlanner(PermissionEngine engine)
     public ManagementPlan ChangeRoles(SubjectRef caller, SubjectRef subject, IReadOnlyList<ObjectRoleChange> changes)
     {
         ArgumentNullException.ThrowIfNull(changes);
-        var first = new Dictionary<ObjectRef, int>();
-        var deltas = new List<RoleDelta>(changes.Count);
-        for (var i = 0; i < changes.Count; i++)
-        {
-            // The items are planned separately and merged, which is sound only when no two of them change one object.
-            if (!first.TryAdd(changes[i].Resource, i))
-            {
-                throw AuthzException.Invalid(
-                    $"changes[{i}].resource: {changes[i].Resource} is already the object of changes[{first[changes[i].Resource]}]; put all of its roles in one item");
-            }
-
-            deltas.Add(Resolve(changes[i], subject));
-        }
+        RequireDistinctObjects(changes);
+        var deltas = changes.Select(c => Resolve(c, subject)).ToList();
 
         // Authority first, for every part of every item; a rule that applies but not to this subject ('unless') is a
         // state refusal, reported after every authority check has passed.
@@ -89,10 +78,30 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         }
 
         // Then state.
+        return PlanStates(deltas, subject);
+    }
+
+    // The state rules of every item, merged into one batch in which identical updates appear once.
+    private ManagementPlan PlanStates(List<RoleDelta> deltas, SubjectRef subject)
+    {
         var plans = deltas.Select(d => PlanState(d, subject)).ToList();
         var updates = plans.SelectMany(p => p.Updates).Distinct().ToList();
         RequireUniqueAcrossObjects(updates, subject);
         return new ManagementPlan(updates, [.. plans.SelectMany(p => p.Removed).Distinct()]);
+    }
+
+    // The items are planned separately and merged, which is sound only when no two of them change one object.
+    private static void RequireDistinctObjects(IReadOnlyList<ObjectRoleChange> changes)
+    {
+        var first = new Dictionary<ObjectRef, int>();
+        for (var i = 0; i < changes.Count; i++)
+        {
+            if (!first.TryAdd(changes[i].Resource, i))
+            {
+                throw AuthzException.Invalid(
+                    $"changes[{i}].resource: {changes[i].Resource} is already the object of changes[{first[changes[i].Resource]}]; put all of its roles in one item");
+            }
+        }
     }
 
     /// <summary>
@@ -264,36 +273,40 @@ public sealed class ManagementPlanner(PermissionEngine engine)
     /// Checks that the caller may grant each relation on the resource (as an invitation carries them); the invitee is
     /// not known yet, so <c>except self</c> does not apply.
     /// </summary>
-    public void RequireGrantAuthority(SubjectRef caller, ObjectRef resource, IEnumerable<string> relations)
+    public void RequireGrantAuthority(SubjectRef caller, ObjectRef resource, IEnumerable<string> relations) =>
+        RequireGrantAuthority(caller, [new ObjectRoleChange(resource, RoleChangeKind.Grant, [.. relations])]);
+
+    /// <summary>
+    /// Checks that the caller may grant every role of every item, as an invitation carries them (R14: a project role and
+    /// environment-type roles in one invitation); the invitee is not known yet, so <c>except self</c> does not apply.
+    /// InvalidArgument for an unknown role or an object named twice; PermissionDenied for the first role not grantable.
+    /// </summary>
+    public void RequireGrantAuthority(SubjectRef caller, IReadOnlyList<ObjectRoleChange> grants)
     {
-        var type = TypeOf(resource);
-        foreach (var relation in relations)
+        ArgumentNullException.ThrowIfNull(grants);
+        RequireDistinctObjects(grants);
+        var resolved = grants.Select(g => (g.Resource, Type: TypeOf(g.Resource), Relations: g.Roles.Select(r => RelationOf(TypeOf(g.Resource), r)).ToList())).ToList();
+        foreach (var (resource, type, relations) in resolved)
         {
-            // With no subject yet, no 'unless' applies: nothing is deferred.
-            _ = RequireGrantAuthority(caller, resource, type, RelationOf(type, relation), subject: null);
+            foreach (var relation in relations)
+            {
+                // With no subject yet, no 'unless' applies: nothing is deferred.
+                _ = RequireGrantAuthority(caller, resource, type, relation, subject: null);
+            }
         }
     }
 
     /// <summary>
-    /// The grants an accepted invitation makes for <paramref name="invitee"/>: the relations and the base memberships
-    /// they imply. Authority was checked when the invitation was made; state rules are checked now.
+    /// The grants an accepted invitation makes for <paramref name="invitee"/>, all or nothing: each item's roles and the
+    /// base memberships they imply, judged by the state rules <see cref="ChangeRoles"/> applies to a grant (against the
+    /// state before the acceptance). Authority was checked when the invitation was made.
     /// </summary>
-    public ManagementPlan Accept(ObjectRef resource, IReadOnlyCollection<string> relations, SubjectRef invitee)
+    public ManagementPlan Accept(IReadOnlyList<ObjectRoleChange> grants, SubjectRef invitee)
     {
-        var type = TypeOf(resource);
-        var updates = new List<RelationshipUpdate>();
-        foreach (var relation in relations.Select(r => RelationOf(type, r)))
-        {
-            if (!Holds(resource, relation, invitee))
-            {
-                RequireGrantState(resource, type, relation, invitee);
-                updates.Add(new(RelationshipOperation.Touch, new Relationship(resource, relation.Name, invitee)));
-            }
-        }
-
-        updates.AddRange(BaseMemberships(resource, invitee).Except(updates.Select(u => u.Relationship)).Select(r => new RelationshipUpdate(RelationshipOperation.Touch, r)));
-        engine.Validate(updates);
-        return new ManagementPlan(updates, []);
+        ArgumentNullException.ThrowIfNull(grants);
+        RequireDistinctObjects(grants);
+        var deltas = grants.Select(g => Resolve(g with { Kind = RoleChangeKind.Grant }, invitee)).ToList();
+        return PlanStates(deltas, invitee);
     }
 
     // One item of a batch with its roles resolved: the relations it adds (those not held yet) and removes.

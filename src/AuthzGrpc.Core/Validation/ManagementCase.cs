@@ -108,7 +108,7 @@ public sealed record AcceptOperation(ObjectRef Resource, IReadOnlyList<string> R
 {
     /// <inheritdoc/>
     public override ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller) =>
-        planner.Accept(Resource, [.. Relations], caller);
+        planner.Accept([new ObjectRoleChange(Resource, RoleChangeKind.Grant, [.. Relations])], caller);
 }
 
 /// <summary>

@@ -273,13 +273,17 @@ internal sealed partial class ManagementGrpcService(
         RequestValidation.Require(
             RequestValidation.Target(request.Resource, "resource"),
             RequestValidation.Emails(request.Emails, "emails", out var emails),
-            request.Roles.Count == 0 ? RequestValidation.Violation("roles", "is required: at least one role to grant on acceptance, e.g. developer") : null,
+            request.Roles.Count == 0 && request.Grants.Count == 0 ? RequestValidation.Violation("roles", "is required: at least one role to grant on acceptance, e.g. developer") : null,
             RequestValidation.Roles(request.Roles, "roles"),
-            RequestValidation.InvitationHours(request.ExpiresInHours, "expires_in_hours"));
+            RequestValidation.InvitationHours(request.ExpiresInHours, "expires_in_hours"),
+            RequestValidation.InvitationGrants(request.Grants, "grants"));
         var resource = ProtoMapping.ToModel(request.Resource);
         var roles = request.Roles.Distinct(StringComparer.Ordinal).ToList();
+        var grants = request.Grants.Select(g => new InvitationGrant(ProtoMapping.ToModel(g.Resource), [.. g.Roles.Distinct(StringComparer.Ordinal)])).ToList();
         var caller = context.GetCaller();
-        new ManagementPlanner(holder.Current).RequireGrantAuthority(caller.Subject, resource, roles);
+
+        // Every role on every object, before anything is stored (R14); an object named twice is INVALID_ARGUMENT.
+        new ManagementPlanner(holder.Current).RequireGrantAuthority(caller.Subject, Grants(resource, roles, grants));
 
         var validFor = TimeSpan.FromHours(request.ExpiresInHours == 0 ? RequestValidation.DefaultInvitationHours : request.ExpiresInHours);
         var tokens = new List<string>();
@@ -288,7 +292,7 @@ internal sealed partial class ManagementGrpcService(
         {
             var token = NewToken();
             tokens.Add(token);
-            invitations.Add(new NewInvitation(NewInvitationId(), email, resource, roles, HashToken(token), validFor));
+            invitations.Add(new NewInvitation(NewInvitationId(), email, resource, roles, HashToken(token), validFor, grants));
         }
 
         var (revision, rows) = await store.CreateInvitationsAsync(invitations, caller.Subject.ToString(), context.CancellationToken);
@@ -316,7 +320,7 @@ internal sealed partial class ManagementGrpcService(
         {
             var state = AuthzStore.InvitationState(row, now);
             if ((request.IncludeClosed || state == AuthzStore.InvitationPending) &&
-                (caller.Kind == ApiKeyKind.Admin || MayGrantAny(planner, caller.Subject, resource, AuthzStore.InvitationRoles(row))))
+                (caller.Kind == ApiKeyKind.Admin || MayGrantAll(planner, caller.Subject, row)))
             {
                 response.Invitations.Add(ToProto(row, now));
             }
@@ -383,16 +387,33 @@ internal sealed partial class ManagementGrpcService(
     {
         var row = await store.FindInvitationAsync(id, cancellationToken)
             ?? throw new AuthzException(AuthzErrorKind.NotFound, $"invitation {id} does not exist");
-        var resource = new Core.Model.ObjectRef(row.ResourceType, row.ResourceId);
         try
         {
-            new ManagementPlanner(holder.Current).RequireGrantAuthority(caller, resource, AuthzStore.InvitationRoles(row));
+            new ManagementPlanner(holder.Current).RequireGrantAuthority(caller, ModelWriter.InvitationGrants(row));
         }
         catch (AuthzException e) when (e.Kind == AuthzErrorKind.PermissionDenied)
         {
             throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller} may not {what} invitation {id}: {e.Message}");
         }
     }
+
+    // Whether the caller may grant every role an invitation carries, on every object (what resending or revoking needs).
+    private static bool MayGrantAll(ManagementPlanner planner, Core.Model.SubjectRef caller, Storage.Entities.InvitationRow row)
+    {
+        try
+        {
+            planner.RequireGrantAuthority(caller, ModelWriter.InvitationGrants(row));
+            return true;
+        }
+        catch (AuthzException)
+        {
+            return false;
+        }
+    }
+
+    // The invitation's roles on its resource first, then its further grants.
+    private static List<ObjectRoleChange> Grants(Core.Model.ObjectRef resource, IReadOnlyList<string> roles, IEnumerable<InvitationGrant> grants) =>
+        [new ObjectRoleChange(resource, RoleChangeKind.Grant, roles), .. grants.Select(g => new ObjectRoleChange(g.Resource, RoleChangeKind.Grant, g.Roles))];
 
     private static bool MayGrantAny(ManagementPlanner planner, Core.Model.SubjectRef caller, Core.Model.ObjectRef resource, IEnumerable<string> roles)
     {
@@ -443,6 +464,13 @@ internal sealed partial class ManagementGrpcService(
             AcceptedBy = row.AcceptedBy ?? string.Empty,
         };
         invitation.Roles.AddRange(AuthzStore.InvitationRoles(row));
+        foreach (var grant in AuthzStore.InvitationGrants(row))
+        {
+            var change = new RoleChange { Resource = ProtoMapping.ToProto(grant.Resource), Mode = RoleChangeMode.Grant };
+            change.Roles.AddRange(grant.Roles);
+            invitation.Grants.Add(change);
+        }
+
         return invitation;
     }
 

@@ -165,8 +165,7 @@ internal sealed class ModelWriter(AuthzStore store, EngineSync sync, EngineHolde
                 ?? throw new AuthzException(AuthzErrorKind.NotFound, "no invitation has this token (it is mistyped, or a resend replaced it)");
             requireInvitee(invitation);
             AuthzStore.RequireOpen(invitation, store.UtcNow, "accepted");
-            var resource = new ObjectRef(invitation.ResourceType, invitation.ResourceId);
-            var plan = new ManagementPlanner(engine).Accept(resource, [.. AuthzStore.InvitationRoles(invitation)], invitee);
+            var plan = new ManagementPlanner(engine).Accept(InvitationGrants(invitation), invitee);
             var (revision, accepted) = await store.AcceptInvitationAsync(invitation.Id, tokenHash, invitee, plan.Updates, CancellationToken.None).ConfigureAwait(false);
             await sync.ApplyCommittedLockedAsync(plan.Updates, revision).ConfigureAwait(false);
             await PublishLockedAsync().ConfigureAwait(false);
@@ -177,6 +176,13 @@ internal sealed class ModelWriter(AuthzStore store, EngineSync sync, EngineHolde
             _lock.Release();
         }
     }
+
+    /// <summary>Every grant an invitation carries: its roles on its resource first, then those on other objects.</summary>
+    public static IReadOnlyList<ObjectRoleChange> InvitationGrants(Storage.Entities.InvitationRow invitation) =>
+    [
+        new ObjectRoleChange(new ObjectRef(invitation.ResourceType, invitation.ResourceId), RoleChangeKind.Grant, AuthzStore.InvitationRoles(invitation)),
+        .. AuthzStore.InvitationGrants(invitation).Select(g => new ObjectRoleChange(g.Resource, RoleChangeKind.Grant, g.Roles)),
+    ];
 
     /// <summary>
     /// Throws InvalidArgument unless every name in <paramref name="filter"/> is defined by <paramref name="schema"/>: the

@@ -97,6 +97,40 @@ internal static partial class RequestValidation
         return null;
     }
 
+    /// <summary>
+    /// The further grants of an invitation: at most <see cref="MaxListItems"/>, each an object, mode GRANT (an invitation
+    /// only adds roles) and 1 or more valid role names. Objects named twice (or the invitation's own resource) are the
+    /// planner's to refuse.
+    /// </summary>
+    public static FieldViolation? InvitationGrants(IReadOnlyList<RoleChange> grants, string field)
+    {
+        if (grants.Count > MaxListItems)
+        {
+            return Violation(field, $"has {grants.Count} items; the limit is {MaxListItems}");
+        }
+
+        for (var i = 0; i < grants.Count; i++)
+        {
+            var grant = grants[i];
+            if ((Target(grant.Resource, $"{field}[{i}].resource") ?? Roles(grant.Roles, $"{field}[{i}].roles")) is { } violation)
+            {
+                return violation;
+            }
+
+            if (grant.Mode != RoleChangeMode.Grant)
+            {
+                return Violation($"{field}[{i}].mode", "must be ROLE_CHANGE_MODE_GRANT: an invitation grants roles on acceptance, it revokes or sets none");
+            }
+
+            if (grant.Roles.Count == 0)
+            {
+                return Violation($"{field}[{i}].roles", "is required: at least one role to grant on acceptance");
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The metadata and attributes of a new object.</summary>
     public static FieldViolation? Creation(CreateResourceRequest request)
     {

@@ -99,6 +99,12 @@ public sealed class InvitationRow
     /// <summary>The relations granted on acceptance, as a JSON array of names.</summary>
     public string RolesJson { get; set; } = "[]";
 
+    /// <summary>
+    /// The further grants on other objects made on acceptance (R14: environment-type roles beside a project role), as a
+    /// JSON array of <c>{"resource": "type:id", "roles": [...]}</c>; <c>[]</c> when the invitation names one object.
+    /// </summary>
+    public string GrantsJson { get; set; } = "[]";
+
     public string TokenHash { get; set; } = string.Empty;
 
     /// <summary><c>pending</c>, <c>accepted</c>, <c>revoked</c> or <c>expired</c>.</summary>

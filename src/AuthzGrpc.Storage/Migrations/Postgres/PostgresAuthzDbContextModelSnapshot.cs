@@ -235,6 +235,11 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("expires_at");
 
+                    b.Property<string>("GrantsJson")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("grants_json");
+
                     b.Property<string>("InvitedBy")
                         .IsRequired()
                         .HasMaxLength(386)

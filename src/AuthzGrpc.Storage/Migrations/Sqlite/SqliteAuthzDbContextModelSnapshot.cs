@@ -226,6 +226,11 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("expires_at");
 
+                    b.Property<string>("GrantsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("grants_json");
+
                     b.Property<string>("InvitedBy")
                         .IsRequired()
                         .HasMaxLength(386)

@@ -282,7 +282,7 @@ public sealed class ManagementPlannerTests : IDisposable
         Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.RequireGrantAuthority(U("adam"), Acme, ["owner"])));
         _planner.RequireGrantAuthority(U("adam"), Acme, ["admin", "viewer"]);
 
-        Apply(_planner.Accept([new ObjectRoleChange(Web, RoleChangeKind.Grant, ["viewer"])], U("ivan")));
+        Apply(_planner.Accept([new ObjectRoleChange(Web, RoleChangeKind.Grant, ["viewer"])], [], U("ivan")));
 
         Assert.True(Holds("project:web#viewer@user:ivan"));
         Assert.True(Holds("organization:acme#member@user:ivan"));

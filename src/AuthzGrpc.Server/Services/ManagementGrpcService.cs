@@ -282,8 +282,9 @@ internal sealed partial class ManagementGrpcService(
         var grants = request.Grants.Select(g => new InvitationGrant(ProtoMapping.ToModel(g.Resource), [.. g.Roles.Distinct(StringComparer.Ordinal)])).ToList();
         var caller = context.GetCaller();
 
-        // Every role on every object, before anything is stored (R14); an object named twice is INVALID_ARGUMENT.
-        new ManagementPlanner(holder.Current).RequireGrantAuthority(caller.Subject, Grants(resource, roles, grants));
+        // Every role on every object, before anything is stored (R14); an object named twice is INVALID_ARGUMENT. Where
+        // only rules with 'to' allowed a role, the accepter must meet their condition (checked at acceptance).
+        var conditions = new ManagementPlanner(holder.Current).RequireGrantAuthority(caller.Subject, Grants(resource, roles, grants));
 
         var validFor = TimeSpan.FromHours(request.ExpiresInHours == 0 ? RequestValidation.DefaultInvitationHours : request.ExpiresInHours);
         var tokens = new List<string>();
@@ -292,7 +293,7 @@ internal sealed partial class ManagementGrpcService(
         {
             var token = NewToken();
             tokens.Add(token);
-            invitations.Add(new NewInvitation(NewInvitationId(), email, resource, roles, HashToken(token), validFor, grants));
+            invitations.Add(new NewInvitation(NewInvitationId(), email, resource, roles, HashToken(token), validFor, grants, conditions));
         }
 
         var (revision, rows) = await store.CreateInvitationsAsync(invitations, caller.Subject.ToString(), context.CancellationToken);

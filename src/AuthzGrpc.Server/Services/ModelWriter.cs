@@ -165,7 +165,7 @@ internal sealed class ModelWriter(AuthzStore store, EngineSync sync, EngineHolde
                 ?? throw new AuthzException(AuthzErrorKind.NotFound, "no invitation has this token (it is mistyped, or a resend replaced it)");
             requireInvitee(invitation);
             AuthzStore.RequireOpen(invitation, store.UtcNow, "accepted");
-            var plan = new ManagementPlanner(engine).Accept(InvitationGrants(invitation), invitee);
+            var plan = new ManagementPlanner(engine).Accept(InvitationGrants(invitation), AuthzStore.InvitationConditions(invitation), invitee);
             var (revision, accepted) = await store.AcceptInvitationAsync(invitation.Id, tokenHash, invitee, plan.Updates, CancellationToken.None).ConfigureAwait(false);
             await sync.ApplyCommittedLockedAsync(plan.Updates, revision).ConfigureAwait(false);
             await PublishLockedAsync().ConfigureAwait(false);

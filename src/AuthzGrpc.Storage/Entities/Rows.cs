@@ -105,6 +105,12 @@ public sealed class InvitationRow
     /// </summary>
     public string GrantsJson { get; set; } = "[]";
 
+    /// <summary>
+    /// The <c>to</c> conditions the inviter's grant rules left for acceptance (the accepter must already have one of the
+    /// permissions on the object), as a JSON array of <c>{"resource", "role", "any_of": [...]}</c>; <c>[]</c> for none.
+    /// </summary>
+    public string ConditionsJson { get; set; } = "[]";
+
     public string TokenHash { get; set; } = string.Empty;
 
     /// <summary><c>pending</c>, <c>accepted</c>, <c>revoked</c> or <c>expired</c>.</summary>

@@ -221,6 +221,11 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
                         .HasColumnType("character varying(386)")
                         .HasColumnName("accepted_by");
 
+                    b.Property<string>("ConditionsJson")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("conditions_json");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");

@@ -212,6 +212,11 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("accepted_by");
 
+                    b.Property<string>("ConditionsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("conditions_json");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");

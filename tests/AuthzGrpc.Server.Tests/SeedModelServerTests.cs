@@ -11,8 +11,9 @@ namespace AuthzGrpc.Server.Tests;
 /// Requirements that take more than one management call, or a query, on a seed model's own data (its validation
 /// file's schema and relationships), through the generated client against a real server: the audit log read by the
 /// roles the model names (R30), the owner out only through a transfer (R19), a user's summary with
-/// environment-type roles and organization flags (R27, A003-13), and a pending project invitation that grants nothing
-/// until accepted (A003-5), personal API keys (R31).
+/// environment-type roles and organization flags (R27, A003-13), a pending project invitation that grants nothing
+/// until accepted (A003-5), one with environment-type roles (R14), a local application invitation (A004-7), personal
+/// API keys (R31).
 /// </summary>
 public sealed class SeedModelServerTests : IAsyncLifetime
 {
@@ -189,6 +190,43 @@ public sealed class SeedModelServerTests : IAsyncLifetime
         }
 
         Assert.Equal(revision, await server.RevisionAsync());
+    }
+
+    [Fact]
+    public async Task LocalInvitation_004_GrantsNothingUntilAccepted_AndARevokedOneCannotBeAccepted()
+    {
+        var server = await StartAsync("004-team-hierarchy.yaml");
+        var tom = await ClientAsync(server, "user:tom_team_owner");
+        var local = new InviteMembersRequest { Resource = Object("application:shop-prod-api"), Emails = { "zoe@example.com, yan@example.com" }, Roles = { "developer" } };
+        var invited = await tom.InviteMembersAsync(local);
+        var (zoeInvitation, yanInvitation) = (invited.Invitations[0], invited.Invitations[1]);
+
+        // A004-7: pending, the application-level invitation grants nothing, not even the team membership.
+        var deployZoe = Check("user:zoe", "deploy", "application:shop-prod-api");
+        var teamZoe = Check("user:zoe", "member", "team:acme");
+        foreach (var check in new[] { deployZoe, teamZoe })
+        {
+            Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(WithConsistency(check, new Consistency { AtLeast = invited.Revision }))).Decision);
+        }
+
+        // Accepted: the application role, and a team member (R23), nothing beside it.
+        var zoe = await ClientAsync(server, "user:zoe", "zoe@example.com");
+        var accepted = await zoe.AcceptInvitationAsync(new AcceptInvitationRequest { Token = zoeInvitation.Token });
+        Assert.Contains("team:acme#member@user:zoe", accepted.Changes.Added.Select(Text));
+        foreach (var (check, decision) in new[] { (deployZoe, Decision.Allowed), (teamZoe, Decision.Allowed), (Check("user:zoe", "view", "application:shop-prod-web"), Decision.Denied) })
+        {
+            Assert.Equal(decision, (await server.Authorization.CheckAsync(WithConsistency(check, new Consistency { AtLeast = accepted.Changes.Revision }))).Decision);
+        }
+
+        // A004-7: a revoked one cannot be accepted, and grants nothing.
+        await tom.RevokeInvitationAsync(new RevokeInvitationRequest { Id = yanInvitation.Id });
+        var revision = await server.RevisionAsync();
+        var yan = await ClientAsync(server, "user:yan", "yan@example.com");
+        var refused = await Assert.ThrowsAsync<RpcException>(() => yan.AcceptInvitationAsync(new AcceptInvitationRequest { Token = yanInvitation.Token }).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
+        Assert.Contains("revoked", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(revision, await server.RevisionAsync());
+        Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(WithConsistency(Check("user:yan", "deploy", "application:shop-prod-api"), new Consistency { FullyConsistent = true }))).Decision);
     }
 
     public Task InitializeAsync() => Task.CompletedTask;

@@ -252,29 +252,33 @@ internal static partial class AuthzCtl
     {
         var emails = new Argument<string[]>("emails") { Description = "Email addresses, separate or as a comma list", Arity = ArgumentArity.OneOrMore };
         var on = OnOption();
-        var roles = new Option<string[]>("--role", "-r")
-        {
-            Description = "Roles on the object granted on acceptance (relations of its type), a comma list or repeated",
-            Required = true,
-        };
+        // The same role forms as 'user add': roles on related objects (environment types) travel in the invitation's grants.
+        var options = new MemberOptions(rolesRequired: true);
         var expires = new Option<int>("--expires-in-hours") { Description = "Hours until the invitations expire (1 to 720; default: the server's, 168)" };
-        var command = new Command("invite", "Invite email addresses to the object with roles (InviteMembers); prints each invitation's token, shown only this once")
+        var command = new Command("invite", "Invite email addresses to the object with roles, there and on its related objects (InviteMembers); prints each invitation's token, shown only this once")
         {
-            emails, on, roles, expires,
+            emails, on, options.Roles, options.Related, expires,
         };
         command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
         {
             var target = ToObject(result.GetValue(on)!);
-            var parsed = RoleArgument.ParseAll(result.GetValue(roles)!);
-            if (parsed.FirstOrDefault(r => r.Object is not null || r.RelatedName is not null) is { } elsewhere)
+            var parsed = RoleArgument.ParseAll(result.GetValue(options.Roles)!);
+            if (parsed.Count == 0)
             {
-                throw new CommandLineException($"role '{elsewhere}': an invitation carries roles on its object only; invite to that object separately");
+                throw new CommandLineException("name at least one role with -r");
             }
 
+            var clients = new ServerClients(channel);
+            var related = options.ReadRelated(result);
+            var home = ToCore(target);
+            var candidates = parsed.Any(r => r.RelatedName is not null) ? await related.ListAsync(home, clients.Authorization, cancellation) : [];
+            var resolved = related.Resolve(parsed, home, candidates);
             var request = new InviteMembersRequest { Resource = target, ExpiresInHours = result.GetValue(expires) };
             request.Emails.AddRange(result.GetValue(emails)!);
-            request.Roles.AddRange(parsed.Select(r => r.Relation).Distinct(StringComparer.Ordinal));
-            var reply = await new ServerClients(channel).Management.InviteMembersAsync(request, cancellationToken: cancellation);
+            request.Roles.AddRange(resolved.Where(r => r.Object == home).Select(r => r.Relation).Distinct(StringComparer.Ordinal));
+            request.Grants.AddRange(resolved.Where(r => r.Object != home).GroupBy(r => r.Object)
+                .Select(onObject => RoleChangeOf(onObject.Key, RoleChangeMode.Grant, onObject.Select(r => r.Relation))));
+            var reply = await clients.Management.InviteMembersAsync(request, cancellationToken: cancellation);
             WriteTable(output, [["EMAIL", "INVITATION", "EXPIRES", "TOKEN"], .. reply.Invitations.Select(i => new[]
             {
                 i.Email, i.Id, i.ExpiresAt.ToDateTimeOffset().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), i.Token,

@@ -143,6 +143,7 @@ public abstract class AuthzDbContext : DbContext
             e.Property(x => x.SubjectId).HasMaxLength(IdLength);
             e.Property(x => x.Kind).HasMaxLength(16);
             e.Property(x => x.Description).HasMaxLength(ApiKeyDescriptionLength);
+            e.Property(x => x.Email).HasMaxLength(320);
             e.HasIndex(x => x.KeyHash).IsUnique();
             e.HasIndex(x => new { x.SubjectType, x.SubjectId });
         });

@@ -203,12 +203,14 @@ public sealed partial class AuthzStore
         Kind = key.Kind,
         Description = key.Description,
         CreatedAt = now,
+        Email = key.Email,
     };
 
     private static StoredApiKey ToModel(ApiKeyRow row) => new(
         row.Id, row.KeyHash, new SubjectRef(row.SubjectType, row.SubjectId), row.Kind, row.Description,
         DateTime.SpecifyKind(row.CreatedAt, DateTimeKind.Utc),
-        row.RevokedAt is { } revoked ? DateTime.SpecifyKind(revoked, DateTimeKind.Utc) : null);
+        row.RevokedAt is { } revoked ? DateTime.SpecifyKind(revoked, DateTimeKind.Utc) : null,
+        row.Email);
 
     // What the audit log says about a key: never the secret, nor its hash.
     private static string Describe(StoredApiKey key) => JsonSerializer.Serialize(new Dictionary<string, string?>
@@ -219,6 +221,7 @@ public sealed partial class AuthzStore
         ["description"] = key.Description,
         ["created_at"] = key.CreatedAt.ToString("O", CultureInfo.InvariantCulture),
         ["revoked_at"] = key.RevokedAt?.ToString("O", CultureInfo.InvariantCulture),
+        ["email"] = key.Email,
     });
 }
 
@@ -243,8 +246,9 @@ public static class ApiKeyKinds
 /// <param name="Description">What the key is for.</param>
 /// <param name="CreatedAt">When it was created (UTC).</param>
 /// <param name="RevokedAt">When it was revoked (UTC); null while valid.</param>
+/// <param name="Email">The verified email address of its subject (lowercase), if its issuer gave one.</param>
 public sealed record StoredApiKey(
-    string Id, string KeyHash, SubjectRef Subject, string Kind, string Description, DateTime CreatedAt, DateTime? RevokedAt);
+    string Id, string KeyHash, SubjectRef Subject, string Kind, string Description, DateTime CreatedAt, DateTime? RevokedAt, string? Email = null);
 
 /// <summary>A key to store.</summary>
 /// <param name="Id">The public key id.</param>
@@ -252,4 +256,5 @@ public sealed record StoredApiKey(
 /// <param name="Subject">Who the key acts as.</param>
 /// <param name="Kind">One of <see cref="ApiKeyKinds"/>.</param>
 /// <param name="Description">What the key is for.</param>
-public sealed record NewApiKey(string Id, string KeyHash, SubjectRef Subject, string Kind, string Description);
+/// <param name="Email">The verified email address of its subject (lowercase), vouched for by its issuer; null for none.</param>
+public sealed record NewApiKey(string Id, string KeyHash, SubjectRef Subject, string Kind, string Description, string? Email = null);

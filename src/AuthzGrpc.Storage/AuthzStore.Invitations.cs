@@ -7,8 +7,17 @@ using Microsoft.EntityFrameworkCore;
 
 namespace AuthzGrpc.Storage;
 
-/// <summary>An invitation to create: one email, the resource, the roles, the hash of its token and how long it lasts.</summary>
-public sealed record NewInvitation(string Id, string Email, ObjectRef Resource, IReadOnlyList<string> Roles, string TokenHash, TimeSpan ValidFor);
+/// <summary>
+/// An invitation to create: one email, the resource (where it is listed) and its roles there, the hash of its token, how
+/// long it lasts, and further grants on other objects made on acceptance.
+/// </summary>
+/// <remarks><paramref name="Conditions"/>: what the accepter must already have, where the inviter's rules said <c>to</c>.</remarks>
+public sealed record NewInvitation(
+    string Id, string Email, ObjectRef Resource, IReadOnlyList<string> Roles, string TokenHash, TimeSpan ValidFor,
+    IReadOnlyList<InvitationGrant>? Grants = null, IReadOnlyList<Core.Management.AcceptCondition>? Conditions = null);
+
+/// <summary>Roles on one object that an invitation grants on acceptance, besides those on its own resource.</summary>
+public sealed record InvitationGrant(ObjectRef Resource, IReadOnlyList<string> Roles);
 
 /// <summary>The invitations: each state change commits at a new revision with an audit event in the same transaction.</summary>
 public sealed partial class AuthzStore
@@ -42,6 +51,22 @@ public sealed partial class AuthzStore
         return JsonSerializer.Deserialize<string[]>(row.RolesJson) ?? [];
     }
 
+    /// <summary>The grants an invitation makes on objects other than its resource, in the order given.</summary>
+    public static IReadOnlyList<InvitationGrant> InvitationGrants(InvitationRow row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        var stored = row.GrantsJson.Length == 0 ? [] : JsonSerializer.Deserialize<StoredGrant[]>(row.GrantsJson) ?? [];
+        return [.. stored.Select(g => new InvitationGrant(ObjectRef.Parse(g.Resource), g.Roles))];
+    }
+
+    /// <summary>The conditions the accepting subject must meet (<see cref="Core.Management.ManagementPlanner.Accept"/>).</summary>
+    public static IReadOnlyList<Core.Management.AcceptCondition> InvitationConditions(InvitationRow row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        var stored = row.ConditionsJson.Length == 0 ? [] : JsonSerializer.Deserialize<StoredCondition[]>(row.ConditionsJson) ?? [];
+        return [.. stored.Select(c => new Core.Management.AcceptCondition(ObjectRef.Parse(c.Resource), c.Role, c.AnyOf))];
+    }
+
     /// <summary>
     /// Creates pending invitations, one audit event <c>InviteMember</c> each (never the token's hash); FailedPrecondition
     /// (nothing created) when an email already has a pending, unexpired invitation to the resource.
@@ -72,6 +97,8 @@ public sealed partial class AuthzStore
                     ResourceType = type,
                     ResourceId = id,
                     RolesJson = JsonSerializer.Serialize(invitation.Roles),
+                    GrantsJson = JsonSerializer.Serialize((invitation.Grants ?? []).Select(g => new StoredGrant(g.Resource.ToString(), [.. g.Roles]))),
+                    ConditionsJson = JsonSerializer.Serialize((invitation.Conditions ?? []).Select(c => new StoredCondition(c.Resource.ToString(), c.Role, [.. c.AnyOf]))),
                     TokenHash = invitation.TokenHash,
                     Status = InvitationPending,
                     InvitedBy = actor,
@@ -233,6 +260,7 @@ public sealed partial class AuthzStore
         id = row.Id,
         email = row.Email,
         roles = InvitationRoles(row),
+        grants = InvitationGrants(row).Select(g => new { resource = g.Resource.ToString(), roles = g.Roles }),
         status = row.Status,
         expires_at = Utc(row.ExpiresAt),
     });
@@ -241,4 +269,15 @@ public sealed partial class AuthzStore
     internal AuthzDbContext OpenContext() => _createContext();
 
     private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
+
+    // One acceptance condition as ConditionsJson stores it.
+    private sealed record StoredCondition(
+        [property: System.Text.Json.Serialization.JsonPropertyName("resource")] string Resource,
+        [property: System.Text.Json.Serialization.JsonPropertyName("role")] string Role,
+        [property: System.Text.Json.Serialization.JsonPropertyName("any_of")] string[] AnyOf);
+
+    // One further grant as GrantsJson stores it.
+    private sealed record StoredGrant(
+        [property: System.Text.Json.Serialization.JsonPropertyName("resource")] string Resource,
+        [property: System.Text.Json.Serialization.JsonPropertyName("roles")] string[] Roles);
 }

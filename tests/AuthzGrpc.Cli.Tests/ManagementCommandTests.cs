@@ -152,7 +152,7 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
     [InlineData(new[] { "organization", "user", "update", "zed", "--organization", "northwind" }, "--permission")]
     [InlineData(new[] { "organization", "user", "add", "zed", "--organization", "northwind", "--permission", "Billing" }, "--permission 'Billing' is not a permission name")]
     [InlineData(new[] { "organization", "user", "add", "zed", "--organization", "northwind", "--permission", "nosuch" }, "InvalidArgument: ")]
-    [InlineData(new[] { "invite", "zed@example.com", "--on", "project:storefront", "-r", "development:viewer" }, "an invitation carries roles on its object only")]
+    [InlineData(new[] { "invite", "zed@example.com", "--on", "project:storefront", "-r", "qa:viewer" }, "'qa' names no environment_type of project:storefront")]
     public async Task BadArguments_ExitOneWithAMessage_AndChangeNothing(string[] args, string message)
     {
         var (exit, output, error) = await server.RunAs("olivia", args);
@@ -273,6 +273,24 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
         Assert.StartsWith("invited at revision ", lines[3], StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Invite_WithEnvironmentTypeRoles_CarriesThemAsGrantsOfOneInvitation()
+    {
+        var (exit, output, error) = await server.RunAs("olivia", "invite", "mia@example.com", "--on", "project:storefront", "-r", "viewer", "-r", "development:contributor,staging:viewer");
+
+        Assert.True(exit == 0, error);
+        var invitations = await new ManagementService.ManagementServiceClient(server.Admin).ListInvitationsAsync(new ListInvitationsRequest
+        {
+            Resource = new ObjectRef { Type = "project", Id = "storefront" },
+        });
+        var invitation = Assert.Single(invitations.Invitations, i => i.Email == "mia@example.com");
+        Assert.Equal(["viewer"], invitation.Roles);
+        Assert.Equal(
+            ["environment_type:storefront_development#contributor", "environment_type:storefront_staging#viewer"],
+            invitation.Grants.Select(g => $"{g.Resource.Type}:{g.Resource.Id}#{string.Join(",", g.Roles)}").Order(StringComparer.Ordinal));
+        Assert.Contains("mia@example.com ", output, StringComparison.Ordinal);
+    }
+
     private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>The server for the class, and a management key for each user the tests act as.</summary>
@@ -294,6 +312,9 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
                 _keys[user] = (await keys.CreateApiKeyAsync(new CreateApiKeyRequest { Subject = subject, Kind = KeyKind.Management, Description = "authzctl tests" })).Key;
             }
         }
+
+        /// <summary>A channel with the server's admin key.</summary>
+        public Grpc.Net.Client.GrpcChannel Admin => _process.Channel;
 
         /// <inheritdoc/>
         public async Task DisposeAsync() => await _process.DisposeAsync();

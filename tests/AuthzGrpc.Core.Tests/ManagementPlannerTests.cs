@@ -337,7 +337,7 @@ public sealed class ManagementPlannerTests : IDisposable
         Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.RequireGrantAuthority(U("adam"), Acme, ["owner"])));
         _planner.RequireGrantAuthority(U("adam"), Acme, ["admin", "viewer"]);
 
-        Apply(_planner.Accept(Web, ["viewer"], U("ivan")));
+        Apply(_planner.Accept([new ObjectRoleChange(Web, RoleChangeKind.Grant, ["viewer"])], [], U("ivan")));
 
         Assert.True(Holds("project:web#viewer@user:ivan"));
         Assert.True(Holds("organization:acme#member@user:ivan"));
@@ -452,9 +452,9 @@ public sealed class ManagementPlannerTests : IDisposable
     public void Accept_HonoursExclusiveRoles_AsAGrantWould()
     {
         // Vera is a viewer of web; an invitation accepted as admin would give her two exclusive roles.
-        Assert.Equal(AuthzErrorKind.FailedPrecondition, Refused(() => _planner.Accept(Web, ["admin"], U("vera"))));
+        Assert.Equal(AuthzErrorKind.FailedPrecondition, Refused(() => _planner.Accept([new ObjectRoleChange(Web, RoleChangeKind.Grant, ["admin"])], [], U("vera"))));
 
-        Apply(_planner.Accept(Web, ["viewer"], U("vera")));
+        Apply(_planner.Accept([new ObjectRoleChange(Web, RoleChangeKind.Grant, ["viewer"])], [], U("vera")));
         Assert.True(Holds("project:web#viewer@user:vera"));
         Assert.False(Holds("project:web#admin@user:vera"));
     }

@@ -117,10 +117,31 @@ public sealed class SubjectRuleTests : IDisposable
     }
 
     [Fact]
-    public void To_InvitationsNeedARuleForNewcomers()
+    public void To_AnInvitationAllowedOnlyByItIsJudgedAgainstTheAccepter()
     {
-        _planner.RequireGrantAuthority(U("alice"), Web, ["viewer"]);
-        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.RequireGrantAuthority(U("mia"), Web, ["viewer"])));
+        // alice (add_user) invites newcomers outright; mia's only rule is for existing members: her invitation carries
+        // the condition, which the accepter must meet when accepting.
+        Assert.Empty(_planner.RequireGrantAuthority(U("alice"), Web, ["viewer"]));
+        var conditions = _planner.RequireGrantAuthority(U("mia"), Web, ["admin"]);
+        Assert.Equal(new AcceptCondition(Web, "admin", ["belongs"]), Assert.Single(conditions), new ConditionComparer());
+        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.RequireGrantAuthority(U("victor"), Web, ["admin"])));
+
+        List<ObjectRoleChange> grants = [new ObjectRoleChange(Web, RoleChangeKind.Grant, ["admin"])];
+        var refused = Assert.Throws<AuthzException>(() => _planner.Accept(grants, conditions, U("newcomer")));
+        Assert.Equal(AuthzErrorKind.FailedPrecondition, refused.Kind);
+        Assert.Contains("user:newcomer must first have belongs on project:web", refused.Message, StringComparison.Ordinal);
+
+        Apply(_planner.Accept(grants, conditions, U("victor")));
+        Assert.True(Holds("project:web#admin@user:victor"));
+    }
+
+    // Records holding lists compare by reference; compare the condition's parts.
+    private sealed class ConditionComparer : IEqualityComparer<AcceptCondition>
+    {
+        public bool Equals(AcceptCondition? x, AcceptCondition? y) =>
+            x is not null && y is not null && x.Resource == y.Resource && x.Role == y.Role && x.AnyOf.SequenceEqual(y.AnyOf);
+
+        public int GetHashCode(AcceptCondition obj) => obj.Resource.GetHashCode();
     }
 
     [Fact]

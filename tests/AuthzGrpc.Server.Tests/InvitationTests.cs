@@ -126,7 +126,7 @@ public sealed class InvitationTests
         await using var database = TestDatabase.Create(provider);
         await using var server = await StoreServer.StartAsync(database);
         var owner = await ClientAsync(server, Owner);
-        var zoe = await ClientAsync(server, "user:zoe");
+        var zoe = await ClientAsync(server, "user:zoe", "zoe@example.com");
         var issued = (await owner.InviteMembersAsync(Invite(["zoe@example.com"], ["developer"]))).Invitations[0];
 
         var accepted = await zoe.AcceptInvitationAsync(new AcceptInvitationRequest { Token = issued.Token });
@@ -173,13 +173,95 @@ public sealed class InvitationTests
 
     [Theory]
     [MemberData(nameof(TestDatabase.ProviderNames), MemberType = typeof(TestDatabase))]
+    public async Task Accept_ByAKeyOfAnotherAddress_IsRefused_AndTheInvitationStaysPending(string provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var server = await StoreServer.StartAsync(database);
+        var owner = await ClientAsync(server, Owner);
+        var issued = (await owner.InviteMembersAsync(Invite(["zoe@example.com"], ["developer"]))).Invitations[0];
+        var revision = await server.RevisionAsync();
+
+        // R13 "by the invitee only": the token finds the invitation, but yuri's key carries another address, and a key
+        // without a verified email carries none.
+        var yuri = await ClientAsync(server, "user:yuri", "yuri@example.com");
+        var anonymous = await ClientAsync(server, "user:zoe");
+        foreach (var stranger in new[] { yuri, anonymous })
+        {
+            var refused = await Assert.ThrowsAsync<RpcException>(() => stranger.AcceptInvitationAsync(new AcceptInvitationRequest { Token = issued.Token }).ResponseAsync);
+            Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+            Assert.Contains("this invitation is for another address", refused.Status.Detail, StringComparison.Ordinal);
+        }
+
+        // Nothing changed: no revision, no grant, still pending.
+        Assert.Equal(revision, await server.RevisionAsync());
+        Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(Requests.Check("user:yuri", "create_api_tokens", Org))).Decision);
+        Assert.Equal(InvitationState.Pending, Assert.Single((await owner.ListInvitationsAsync(new ListInvitationsRequest { Resource = Requests.Object(Org) })).Invitations).State);
+
+        // A non-admin key may not accept for someone else.
+        var onBehalf = await Assert.ThrowsAsync<RpcException>(() => yuri.AcceptInvitationAsync(new AcceptInvitationRequest
+        {
+            Token = issued.Token,
+            OnBehalfOf = Requests.Subject("user:zoe"),
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, onBehalf.StatusCode);
+        Assert.Equal(revision, await server.RevisionAsync());
+
+        // The invitee's key, its address in another case, accepts.
+        var zoe = await ClientAsync(server, "user:zoe", "Zoe@Example.COM");
+        var accepted = await zoe.AcceptInvitationAsync(new AcceptInvitationRequest { Token = issued.Token });
+        Assert.Equal("user:zoe", accepted.Invitation.AcceptedBy);
+        server.AssertNoErrors();
+    }
+
+    [Theory]
+    [MemberData(nameof(TestDatabase.ProviderNames), MemberType = typeof(TestDatabase))]
+    public async Task Accept_ByAnAdminKeyOnBehalfOfTheInvitee_GrantsTheInvitee(string provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var server = await StoreServer.StartAsync(database);
+        var owner = await ClientAsync(server, Owner);
+        var issued = (await owner.InviteMembersAsync(Invite(["zoe@example.com"], ["developer"]))).Invitations[0];
+
+        // The deployment's sign-up flow (an admin key) verified the address and accepts for the new user.
+        var signUp = new ManagementService.ManagementServiceClient(server.Channel);
+        var accepted = await signUp.AcceptInvitationAsync(new AcceptInvitationRequest { Token = issued.Token, OnBehalfOf = Requests.Subject("user:zoe") });
+
+        Assert.Equal("user:zoe", accepted.Invitation.AcceptedBy);
+        Assert.Contains("organization:northwind#developer@user:zoe", accepted.Changes.Added.Select(Requests.Text));
+        var check = await server.Authorization.CheckAsync(new CheckRequest(Requests.Check("user:zoe", "create_api_tokens", Org))
+        {
+            Consistency = new Consistency { AtLeast = accepted.Changes.Revision },
+        });
+        Assert.Equal(Decision.Allowed, check.Decision);
+
+        // A subject set is not someone who accepts.
+        var second = (await owner.InviteMembersAsync(Invite(["yuri@example.com"], ["viewer"]))).Invitations[0];
+        Assert.Equal(StatusCode.InvalidArgument, (await Assert.ThrowsAsync<RpcException>(() => signUp.AcceptInvitationAsync(new AcceptInvitationRequest
+        {
+            Token = second.Token,
+            OnBehalfOf = Requests.Subject("group:eng#member"),
+        }).ResponseAsync)).StatusCode);
+
+        // Keys record the verified address; a malformed one is refused.
+        var keys = new ApiKeyService.ApiKeyServiceClient(server.Channel);
+        var created = await keys.CreateApiKeyAsync(new CreateApiKeyRequest { Subject = Requests.Subject("user:yuri"), Kind = KeyKind.Management, Email = "Yuri@Example.com" });
+        Assert.Equal("yuri@example.com", created.ApiKey.Email);
+        Assert.Equal(StatusCode.InvalidArgument, (await Assert.ThrowsAsync<RpcException>(() => keys.CreateApiKeyAsync(new CreateApiKeyRequest
+        {
+            Subject = Requests.Subject("user:yuri"), Kind = KeyKind.Management, Email = "not an address",
+        }).ResponseAsync)).StatusCode);
+        server.AssertNoErrors();
+    }
+
+    [Theory]
+    [MemberData(nameof(TestDatabase.ProviderNames), MemberType = typeof(TestDatabase))]
     public async Task Resend_IssuesANewToken_AndTheOldOneStopsWorking(string provider)
     {
         await using var database = TestDatabase.Create(provider);
         await using var server = await StoreServer.StartAsync(database);
         var owner = await ClientAsync(server, Owner);
         var admin = await ClientAsync(server, Admin);
-        var zoe = await ClientAsync(server, "user:zoe");
+        var zoe = await ClientAsync(server, "user:zoe", "zoe@example.com");
         var issued = (await admin.InviteMembersAsync(Invite(["zoe@example.com"], ["viewer"], 1))).Invitations[0];
 
         var resent = await admin.ResendInvitationAsync(new ResendInvitationRequest { Id = issued.Id });
@@ -242,7 +324,7 @@ public sealed class InvitationTests
         await using var database = TestDatabase.Create(provider);
         await using var server = await StoreServer.StartAsync(database);
         var owner = await ClientAsync(server, Owner);
-        var zoe = await ClientAsync(server, "user:zoe");
+        var zoe = await ClientAsync(server, "user:zoe", "zoe@example.com");
         var issued = (await owner.InviteMembersAsync(Invite(["zoe@example.com"], ["developer"]))).Invitations[0];
 
         var revoked = await owner.RevokeInvitationAsync(new RevokeInvitationRequest { Id = issued.Id });
@@ -278,7 +360,7 @@ public sealed class InvitationTests
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var server = await StoreServer.StartAsync(database, clock: clock);
         var owner = await ClientAsync(server, Owner);
-        var zoe = await ClientAsync(server, "user:zoe");
+        var zoe = await ClientAsync(server, "user:zoe", "zoe@example.com");
         var issued = (await owner.InviteMembersAsync(Invite(["zoe@example.com"], ["developer"], 1))).Invitations[0];
 
         // Still open a minute before its hour is up; expired a minute after.
@@ -310,7 +392,7 @@ public sealed class InvitationTests
         await using var database = TestDatabase.Create(provider);
         await using var server = await StoreServer.StartAsync(database);
         var owner = await ClientAsync(server, Owner);
-        var zoe = await ClientAsync(server, "user:zoe");
+        var zoe = await ClientAsync(server, "user:zoe", "zoe@example.com");
         var first = (await owner.InviteMembersAsync(Invite(["zoe@example.com, yuri@example.com"], ["developer"]))).Invitations;
         var resent = await owner.ResendInvitationAsync(new ResendInvitationRequest { Id = first[0].Id });
         await owner.RevokeInvitationAsync(new RevokeInvitationRequest { Id = first[1].Id });
@@ -337,8 +419,9 @@ public sealed class InvitationTests
         server.AssertNoErrors();
     }
 
-    private static async Task<ManagementService.ManagementServiceClient> ClientAsync(StoreServer server, string subject) =>
-        new(await server.ChannelForAsync(subject));
+    // A management key for the subject; with an email, the key carries it as verified (what accepting needs).
+    private static async Task<ManagementService.ManagementServiceClient> ClientAsync(StoreServer server, string subject, string? email = null) =>
+        new(await server.ChannelForAsync(subject, email: email));
 
     private static InviteMembersRequest Invite(string[] emails, string[] roles, int hours = 0) => new()
     {

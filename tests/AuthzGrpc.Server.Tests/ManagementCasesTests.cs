@@ -11,7 +11,8 @@ namespace AuthzGrpc.Server.Tests;
 /// <summary>
 /// Every management case of every model's validation file (the seeds' management rules, each allowed and refused),
 /// run through the generated ManagementService client against a real server on loopback with a real SQLite file,
-/// each caller with an API key of its own (an accept case: the invitation is stored, then accepted by token over gRPC).
+/// each caller with an API key of its own carrying an address of its own (an accept case: the invitation to that address
+/// is made by its inviter through InviteMembers, or stored, then accepted by token over gRPC).
 /// A refused case must change nothing (same revision); an accepted case's
 /// follow-up checks must hold, and its changes are then reverted so that every case starts from the file's data.
 /// </summary>
@@ -64,17 +65,14 @@ public sealed class ManagementCasesTests
         var ran = 0;
         foreach (var managementCase in validation.Management)
         {
-            var caller = await server.ChannelForAsync(managementCase.Caller);
-            var before = await server.RevisionAsync();
+            // Each caller's key carries an address of its own, which accept cases invite.
+            var caller = await server.ChannelForAsync(managementCase.Caller, email: EmailOf(managementCase.Caller));
             var client = new ManagementService.ManagementServiceClient(caller);
-            var (outcome, changes, detail) = managementCase.Operation is AcceptOperation accept
-                ? await AcceptAsync(server, client, accept)
-                : await CallAsync(client, managementCase.Operation);
-            if (managementCase.Operation is AcceptOperation)
-            {
-                // Making the invitation took a revision of its own.
-                before++;
-            }
+
+            // An accept case first needs its invitation (its own revision); an inviter refused is the case's outcome.
+            var (token, refusal) = managementCase.Operation is AcceptOperation accept ? await InviteForAsync(server, managementCase.Caller, accept) : (null, null);
+            var before = await server.RevisionAsync();
+            var (outcome, changes, detail) = refusal ?? await CallAsync(client, managementCase.Operation, token);
 
             ran++;
             if (outcome != managementCase.Expected)
@@ -110,6 +108,17 @@ public sealed class ManagementCasesTests
                 await server.RevertAsync(changes);
             }
 
+            if (managementCase.Operation is AcceptOperation { InvitedBy: { } by } refused && token is not null && outcome != ManagementOutcome.Ok)
+            {
+                // A refused acceptance leaves its invitation pending; the inviter revokes it so the next case can invite again.
+                var inviter = new ManagementService.ManagementServiceClient(await server.ChannelForAsync(by, email: EmailOf(by)));
+                var pending = await inviter.ListInvitationsAsync(new ListInvitationsRequest { Resource = ProtoObject(refused.Resource) });
+                foreach (var invitation in pending.Invitations.Where(i => i.Email == EmailOf(managementCase.Caller)))
+                {
+                    await inviter.RevokeInvitationAsync(new RevokeInvitationRequest { Id = invitation.Id });
+                }
+            }
+
             if (managementCase.Operation is InviteOperation && outcome == ManagementOutcome.Ok)
             {
                 // Invitations change no relationship; the inviter revokes the one just made so the next case can invite again.
@@ -126,16 +135,31 @@ public sealed class ManagementCasesTests
         Assert.True(ran > 0 || validation.Management.Count == 0);
     }
 
-    // The case's caller accepts an invitation to the case's roles: the invitation is stored as the inviter's
-    // InviteMembers would store it (its authority is what invite cases test), and accepted by token over gRPC.
-    private static async Task<(ManagementOutcome Outcome, ManagementChanges? Changes, string Detail)> AcceptAsync(
-        StoreServer server, ManagementService.ManagementServiceClient invitee, AcceptOperation accept)
+    // The invitation an accept case's caller accepts, to its own address: made through InviteMembers by the case's
+    // inviter (`by`), or else stored as an administrator's would be (an inviter's authority is what invite cases test).
+    // Returns its token, or the inviter's refusal.
+    private static async Task<(string? Token, (ManagementOutcome, ManagementChanges?, string)? Refusal)> InviteForAsync(
+        StoreServer server, Model.SubjectRef caller, AcceptOperation accept)
     {
+        if (accept.InvitedBy is { } by)
+        {
+            var inviter = new ManagementService.ManagementServiceClient(await server.ChannelForAsync(by, email: EmailOf(by)));
+            try
+            {
+                var invited = await inviter.InviteMembersAsync(new InviteMembersRequest { Resource = ProtoObject(accept.Resource), Emails = { EmailOf(caller) }, Roles = { accept.Relations } });
+                return (invited.Invitations[0].Token, null);
+            }
+            catch (RpcException e)
+            {
+                return (null, (OutcomeOf(e), null, $"inviting as {by}: {e.StatusCode}: {e.Status.Detail}"));
+            }
+        }
+
         var token = $"case-{Guid.NewGuid():N}";
         await server.Store.CreateInvitationsAsync(
-            [new NewInvitation($"inv_{Guid.NewGuid():N}"[..28], $"invitee-{Guid.NewGuid():N}@example.com", accept.Resource, accept.Relations, Services.ManagementGrpcService.HashToken(token), TimeSpan.FromDays(1))],
+            [new NewInvitation($"inv_{Guid.NewGuid():N}"[..28], EmailOf(caller), accept.Resource, accept.Relations, Services.ManagementGrpcService.HashToken(token), TimeSpan.FromDays(1))],
             "user:admin");
-        return await CallAsync(invitee, accept, token);
+        return (token, null);
     }
 
     private static async Task<(ManagementOutcome Outcome, ManagementChanges? Changes, string Detail)> CallAsync(
@@ -174,17 +198,18 @@ public sealed class ManagementCasesTests
         }
         catch (RpcException e)
         {
-            var outcome = e.StatusCode switch
-            {
-                StatusCode.PermissionDenied => ManagementOutcome.PermissionDenied,
-                StatusCode.FailedPrecondition => ManagementOutcome.FailedPrecondition,
-                StatusCode.NotFound => ManagementOutcome.NotFound,
-                StatusCode.InvalidArgument => ManagementOutcome.InvalidArgument,
-                _ => (ManagementOutcome)(-1),
-            };
-            return (outcome, null, $"{e.StatusCode}: {e.Status.Detail}");
+            return (OutcomeOf(e), null, $"{e.StatusCode}: {e.Status.Detail}");
         }
     }
+
+    private static ManagementOutcome OutcomeOf(RpcException e) => e.StatusCode switch
+    {
+        StatusCode.PermissionDenied => ManagementOutcome.PermissionDenied,
+        StatusCode.FailedPrecondition => ManagementOutcome.FailedPrecondition,
+        StatusCode.NotFound => ManagementOutcome.NotFound,
+        StatusCode.InvalidArgument => ManagementOutcome.InvalidArgument,
+        _ => (ManagementOutcome)(-1),
+    };
 
     // Making an invitation changes no relationship: no changes to revert, and nothing to check but the outcome.
     private static async Task<ManagementChanges?> InviteAsync(ManagementService.ManagementServiceClient client, InviteOperation invite)
@@ -192,6 +217,9 @@ public sealed class ManagementCasesTests
         await client.InviteMembersAsync(new InviteMembersRequest { Resource = ProtoObject(invite.Resource), Emails = { "invitee@example.com" }, Roles = { invite.Relations } });
         return null;
     }
+
+    // The verified address a case caller's key carries (user:nick_new → nick_new@user.example.com).
+    private static string EmailOf(Model.SubjectRef subject) => $"{subject.Id}@{subject.Type}.example.com".ToLowerInvariant();
 
     private static V1.ObjectRef ProtoObject(Model.ObjectRef value) => Requests.Object(value.ToString());
 

@@ -11,9 +11,10 @@ namespace AuthzGrpc.Server.Tests;
 /// Requirements that take more than one management call, or a query, on a seed model's own data (its validation
 /// file's schema and relationships), through the generated client against a real server: the audit log read by the
 /// roles the model names (R30), the owner out only through a transfer (R19), a user's summary with
-/// environment-type roles and organization flags (R27, A003-13), and a pending project invitation that grants nothing
-/// until accepted (A003-5), personal API keys (R31), and environment types (R22, A003-11): a project created with its
-/// production environment, which goes only with it, and a preview's type change that Check sees at once.
+/// environment-type roles and organization flags (R27, A003-13), a pending project invitation that grants nothing
+/// until accepted (A003-5), one with environment-type roles (R14), a local application invitation (A004-7), personal
+/// API keys (R31), member lists (R26), project-group records (R3), and environment types (R22, A003-11): a project
+/// created with its production environment, which goes only with it, and a preview's type change that Check sees at once.
 /// </summary>
 public sealed class SeedModelServerTests : IAsyncLifetime
 {
@@ -127,7 +128,7 @@ public sealed class SeedModelServerTests : IAsyncLifetime
         var viewWeb = Check("user:zoe", "view_environment", "project:web");
         Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(WithConsistency(viewWeb, new Consistency { FullyConsistent = true }))).Decision);
 
-        var accepted = await (await ClientAsync(server, "user:zoe")).AcceptInvitationAsync(new AcceptInvitationRequest { Token = invited.Invitations[0].Token });
+        var accepted = await (await ClientAsync(server, "user:zoe", "zoe@example.com")).AcceptInvitationAsync(new AcceptInvitationRequest { Token = invited.Invitations[0].Token });
         Assert.Equal(Decision.Allowed, (await server.Authorization.CheckAsync(WithConsistency(viewWeb, new Consistency { AtLeast = accepted.Changes.Revision }))).Decision);
     }
 
@@ -327,6 +328,114 @@ public sealed class SeedModelServerTests : IAsyncLifetime
         Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(Check("user:olivia_owner", "view", "environment:shop-main"))).Decision);
     }
 
+    [Fact]
+    public async Task ProjectInvitation_003_WithEnvironmentTypeRoles_GrantsThemAllOnAcceptance()
+    {
+        var server = await StartAsync("003-envtype-roles.yaml");
+        var alice = await ClientAsync(server, "user:alice_admin");
+        var request = new InviteMembersRequest { Resource = Object("project:web"), Emails = { "zoe@example.com" }, Roles = { "viewer" } };
+        request.Grants.Add(Grant("environment_type:web_development", "contributor"));
+        request.Grants.Add(Grant("environment_type:web_staging", "viewer"));
+
+        // R14: one invitation, a project role and two environment-type roles; pending, it grants none of them.
+        var invited = await alice.InviteMembersAsync(request);
+        var listed = Assert.Single((await alice.ListInvitationsAsync(new ListInvitationsRequest { Resource = Object("project:web") })).Invitations);
+        Assert.Equal(["viewer"], listed.Roles);
+        Assert.Equal(["environment_type:web_development#contributor", "environment_type:web_staging#viewer"], listed.Grants.Select(g => $"{Text(g.Resource)}#{string.Join(",", g.Roles)}"));
+        var pushDev = Check("user:zoe", "push_code", "environment:web-dev-1");
+        var viewStaging = Check("user:zoe", "view", "environment:web-staging");
+        foreach (var check in new[] { pushDev, viewStaging, Check("user:zoe", "view_environment", "project:web") })
+        {
+            Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(WithConsistency(check, new Consistency { AtLeast = invited.Revision }))).Decision);
+        }
+
+        // Accepted: every grant at once, with the base memberships (project and organization user, R23).
+        var zoe = await ClientAsync(server, "user:zoe", "zoe@example.com");
+        var accepted = await zoe.AcceptInvitationAsync(new AcceptInvitationRequest { Token = invited.Invitations[0].Token });
+        var added = accepted.Changes.Added.Select(Text).ToList();
+        Assert.Contains("project:web#viewer@user:zoe", added);
+        Assert.Contains("environment_type:web_development#contributor@user:zoe", added);
+        Assert.Contains("environment_type:web_staging#viewer@user:zoe", added);
+        Assert.Contains("organization:acme#member@user:zoe", added);
+        foreach (var check in new[] { pushDev, viewStaging })
+        {
+            Assert.Equal(Decision.Allowed, (await server.Authorization.CheckAsync(WithConsistency(check, new Consistency { AtLeast = accepted.Changes.Revision }))).Decision);
+        }
+
+        var olivia = await ClientAsync(server, "user:olivia_owner");
+        var summary = await olivia.GetAccessSummaryAsync(new GetAccessSummaryRequest { Subject = Subject("user:zoe"), Scope = Object("organization:acme") });
+        Assert.Contains(summary.Objects, o => Text(o.Resource) == "project:web" && o.Roles.Contains("viewer"));
+        Assert.Contains(summary.Objects, o => Text(o.Resource) == "environment_type:web_development" && o.Roles.Contains("contributor") && o.Permissions.Contains("push_code"));
+        Assert.Contains(summary.Objects, o => Text(o.Resource) == "environment_type:web_staging" && o.Roles.Contains("viewer"));
+    }
+
+    [Fact]
+    public async Task ProjectInvitation_003_WithARoleTheInviterMayNotGrant_IsRefused_AndNothingIsStored()
+    {
+        var server = await StartAsync("003-envtype-roles.yaml");
+        var alice = await ClientAsync(server, "user:alice_admin");
+        var request = new InviteMembersRequest { Resource = Object("project:web"), Emails = { "zoe@example.com" }, Roles = { "viewer" } };
+        request.Grants.Add(Grant("environment_type:web_development", "contributor"));
+
+        // alice administers web, not api: a role on one of api's environment types refuses the whole invitation.
+        request.Grants.Add(Grant("environment_type:api_development", "contributor"));
+        var revision = await server.RevisionAsync();
+        var refused = await Assert.ThrowsAsync<RpcException>(() => alice.InviteMembersAsync(request).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        Assert.Contains("environment_type:api_development", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(revision, await server.RevisionAsync());
+        Assert.Empty(await server.Store.ListInvitationsAsync(new Core.Model.ObjectRef("project", "web")));
+
+        // Only GRANT makes sense in an invitation; an object named twice is malformed.
+        var revoking = new InviteMembersRequest { Resource = Object("project:web"), Emails = { "zoe@example.com" }, Roles = { "viewer" } };
+        revoking.Grants.Add(new RoleChange { Resource = Object("environment_type:web_staging"), Mode = RoleChangeMode.Revoke, Roles = { "viewer" } });
+        var twice = new InviteMembersRequest { Resource = Object("project:web"), Emails = { "zoe@example.com" }, Roles = { "viewer" } };
+        twice.Grants.Add(Grant("project:web", "admin"));
+        foreach (var malformed in new[] { revoking, twice })
+        {
+            Assert.Equal(StatusCode.InvalidArgument, (await Assert.ThrowsAsync<RpcException>(() => alice.InviteMembersAsync(malformed).ResponseAsync)).StatusCode);
+        }
+
+        Assert.Equal(revision, await server.RevisionAsync());
+    }
+
+    [Fact]
+    public async Task LocalInvitation_004_GrantsNothingUntilAccepted_AndARevokedOneCannotBeAccepted()
+    {
+        var server = await StartAsync("004-team-hierarchy.yaml");
+        var tom = await ClientAsync(server, "user:tom_team_owner");
+        var local = new InviteMembersRequest { Resource = Object("application:shop-prod-api"), Emails = { "zoe@example.com, yan@example.com" }, Roles = { "developer" } };
+        var invited = await tom.InviteMembersAsync(local);
+        var (zoeInvitation, yanInvitation) = (invited.Invitations[0], invited.Invitations[1]);
+
+        // A004-7: pending, the application-level invitation grants nothing, not even the team membership.
+        var deployZoe = Check("user:zoe", "deploy", "application:shop-prod-api");
+        var teamZoe = Check("user:zoe", "member", "team:acme");
+        foreach (var check in new[] { deployZoe, teamZoe })
+        {
+            Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(WithConsistency(check, new Consistency { AtLeast = invited.Revision }))).Decision);
+        }
+
+        // Accepted: the application role, and a team member (R23), nothing beside it.
+        var zoe = await ClientAsync(server, "user:zoe", "zoe@example.com");
+        var accepted = await zoe.AcceptInvitationAsync(new AcceptInvitationRequest { Token = zoeInvitation.Token });
+        Assert.Contains("team:acme#member@user:zoe", accepted.Changes.Added.Select(Text));
+        foreach (var (check, decision) in new[] { (deployZoe, Decision.Allowed), (teamZoe, Decision.Allowed), (Check("user:zoe", "view", "application:shop-prod-web"), Decision.Denied) })
+        {
+            Assert.Equal(decision, (await server.Authorization.CheckAsync(WithConsistency(check, new Consistency { AtLeast = accepted.Changes.Revision }))).Decision);
+        }
+
+        // A004-7: a revoked one cannot be accepted, and grants nothing.
+        await tom.RevokeInvitationAsync(new RevokeInvitationRequest { Id = yanInvitation.Id });
+        var revision = await server.RevisionAsync();
+        var yan = await ClientAsync(server, "user:yan", "yan@example.com");
+        var refused = await Assert.ThrowsAsync<RpcException>(() => yan.AcceptInvitationAsync(new AcceptInvitationRequest { Token = yanInvitation.Token }).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
+        Assert.Contains("revoked", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(revision, await server.RevisionAsync());
+        Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(WithConsistency(Check("user:yan", "deploy", "application:shop-prod-api"), new Consistency { FullyConsistent = true }))).Decision);
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
@@ -337,8 +446,11 @@ public sealed class SeedModelServerTests : IAsyncLifetime
         }
     }
 
-    private static async Task<ManagementService.ManagementServiceClient> ClientAsync(StoreServer server, string subject) =>
-        new(await server.ChannelForAsync(subject));
+    // A management key for the subject; with an email, the key carries it as verified (what accepting needs).
+    private static async Task<ManagementService.ManagementServiceClient> ClientAsync(StoreServer server, string subject, string? email = null) =>
+        new(await server.ChannelForAsync(subject, email: email));
+
+    private static RoleChange Grant(string resource, string role) => new() { Resource = Object(resource), Mode = RoleChangeMode.Grant, Roles = { role } };
 
     // A server seeded with a validation file's schema and relationships, on a SQLite file of its own.
     private async Task<StoreServer> StartAsync(string file)

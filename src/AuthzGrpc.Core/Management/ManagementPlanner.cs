@@ -63,19 +63,8 @@ public sealed class ManagementPlanner(PermissionEngine engine)
     public ManagementPlan ChangeRoles(SubjectRef caller, SubjectRef subject, IReadOnlyList<ObjectRoleChange> changes)
     {
         ArgumentNullException.ThrowIfNull(changes);
-        var first = new Dictionary<ObjectRef, int>();
-        var deltas = new List<RoleDelta>(changes.Count);
-        for (var i = 0; i < changes.Count; i++)
-        {
-            // The items are planned separately and merged, which is sound only when no two of them change one object.
-            if (!first.TryAdd(changes[i].Resource, i))
-            {
-                throw AuthzException.Invalid(
-                    $"changes[{i}].resource: {changes[i].Resource} is already the object of changes[{first[changes[i].Resource]}]; put all of its roles in one item");
-            }
-
-            deltas.Add(Resolve(changes[i], subject));
-        }
+        RequireDistinctObjects(changes);
+        var deltas = changes.Select(c => Resolve(c, subject)).ToList();
 
         // Authority first, for every part of every item; a rule that applies but not to this subject ('unless') is a
         // state refusal, reported after every authority check has passed.
@@ -89,10 +78,30 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         }
 
         // Then state.
+        return PlanStates(deltas, subject);
+    }
+
+    // The state rules of every item, merged into one batch in which identical updates appear once.
+    private ManagementPlan PlanStates(List<RoleDelta> deltas, SubjectRef subject)
+    {
         var plans = deltas.Select(d => PlanState(d, subject)).ToList();
         var updates = plans.SelectMany(p => p.Updates).Distinct().ToList();
         RequireUniqueAcrossObjects(updates);
         return new ManagementPlan(updates, [.. plans.SelectMany(p => p.Removed).Distinct()]);
+    }
+
+    // The items are planned separately and merged, which is sound only when no two of them change one object.
+    private static void RequireDistinctObjects(IReadOnlyList<ObjectRoleChange> changes)
+    {
+        var first = new Dictionary<ObjectRef, int>();
+        for (var i = 0; i < changes.Count; i++)
+        {
+            if (!first.TryAdd(changes[i].Resource, i))
+            {
+                throw AuthzException.Invalid(
+                    $"changes[{i}].resource: {changes[i].Resource} is already the object of changes[{first[changes[i].Resource]}]; put all of its roles in one item");
+            }
+        }
     }
 
     /// <summary>
@@ -337,35 +346,83 @@ public sealed class ManagementPlanner(PermissionEngine engine)
     /// Checks that the caller may grant each relation on the resource (as an invitation carries them); the invitee is
     /// not known yet, so <c>except self</c> does not apply.
     /// </summary>
-    public void RequireGrantAuthority(SubjectRef caller, ObjectRef resource, IEnumerable<string> relations)
+    public IReadOnlyList<AcceptCondition> RequireGrantAuthority(SubjectRef caller, ObjectRef resource, IEnumerable<string> relations) =>
+        RequireGrantAuthority(caller, [new ObjectRoleChange(resource, RoleChangeKind.Grant, [.. relations])]);
+
+    /// <summary>
+    /// Checks that the caller may grant every role of every item, as an invitation carries them (R14: a project role and
+    /// environment-type roles in one invitation). The invitee is not known yet: <c>except self</c> and <c>unless</c> do
+    /// not apply, and a rule's <c>to</c> condition is left for acceptance. A role allowed only by rules with <c>to</c>
+    /// yields a condition the accepting subject must meet (<see cref="Accept"/>). InvalidArgument for an unknown role or
+    /// an object named twice; PermissionDenied for the first role no rule of the caller's allows.
+    /// </summary>
+    public IReadOnlyList<AcceptCondition> RequireGrantAuthority(SubjectRef caller, IReadOnlyList<ObjectRoleChange> grants)
     {
-        var type = TypeOf(resource);
-        foreach (var relation in relations)
+        ArgumentNullException.ThrowIfNull(grants);
+        RequireDistinctObjects(grants);
+        var resolved = grants.Select(g => (g.Resource, Type: TypeOf(g.Resource), Relations: g.Roles.Select(r => RelationOf(TypeOf(g.Resource), r)).ToList())).ToList();
+        var conditions = new List<AcceptCondition>();
+        foreach (var (resource, type, relations) in resolved)
         {
-            // With no subject yet, no 'unless' applies: nothing is deferred.
-            _ = RequireGrantAuthority(caller, resource, type, RelationOf(type, relation), subject: null);
+            foreach (var relation in relations.Distinct())
+            {
+                if (RequireInvitationRule(caller, resource, type, relation) is { } condition)
+                {
+                    conditions.Add(condition);
+                }
+            }
         }
+
+        return conditions;
+    }
+
+    // The rules that let the caller grant the relation to a subject not known yet, judged without their 'to' condition:
+    // none is the closest refusal; one without 'to' allows it outright; otherwise the accepter must meet one of the 'to's.
+    private AcceptCondition? RequireInvitationRule(SubjectRef caller, ObjectRef resource, TypeDefinition type, RelationDefinition relation)
+    {
+        if (!type.Rules.Grant.TryGetValue(relation, out var rules))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{type.Name}#{relation.Name} cannot be granted through the management API: the schema has no grant rule for it");
+        }
+
+        var allowing = rules.Where(r => Judge(r, caller, resource, relation, subject: null, "granting", deferTo: true).Refusal is null).ToList();
+        if (allowing.Count == 0)
+        {
+            // Throws the closest authority refusal; with no subject nothing is deferred.
+            throw RequireAnyRule(rules, caller, resource, relation, subject: null, "granting")
+                ?? new AuthzException(AuthzErrorKind.PermissionDenied, $"granting {relation.Name} on {resource}: no rule allows {caller}");
+        }
+
+        return allowing.Any(r => r.To is null)
+            ? null
+            : new AcceptCondition(resource, relation.Name, [.. allowing.Select(r => r.To!.Name).Distinct(StringComparer.Ordinal)]);
     }
 
     /// <summary>
-    /// The grants an accepted invitation makes for <paramref name="invitee"/>: the relations and the base memberships
-    /// they imply. Authority was checked when the invitation was made; state rules are checked now.
+    /// The grants an accepted invitation makes for <paramref name="invitee"/>, all or nothing: each item's roles and the
+    /// base memberships they imply, judged by the state rules <see cref="ChangeRoles"/> applies to a grant (against the
+    /// state before the acceptance). Authority was checked when the invitation was made; the <c>to</c> conditions it left
+    /// (<paramref name="conditions"/>) are checked now, against the invitee: FailedPrecondition when it meets none of a
+    /// role's (a project owner's invitation accepted by someone who is not a platform user yet).
     /// </summary>
-    public ManagementPlan Accept(ObjectRef resource, IReadOnlyCollection<string> relations, SubjectRef invitee)
+    public ManagementPlan Accept(IReadOnlyList<ObjectRoleChange> grants, IReadOnlyList<AcceptCondition> conditions, SubjectRef invitee)
     {
-        // The same state rules as a grant (exclusive roles, single relations, unique, immutable, match), so accepting
-        // an invitation cannot reach a state GrantRole refuses.
-        var type = TypeOf(resource);
-        var adding = relations.Select(r => RelationOf(type, r)).Distinct().Where(r => !Holds(resource, r, invitee)).ToList();
-        if (adding.Count > 0)
+        ArgumentNullException.ThrowIfNull(grants);
+        ArgumentNullException.ThrowIfNull(conditions);
+        RequireDistinctObjects(grants);
+        foreach (var condition in conditions)
         {
-            return PlanState(new RoleDelta(resource, type, adding, []), invitee);
+            var type = TypeOf(condition.Resource);
+            if (!condition.AnyOf.Any(to => type.TryGetMember(to, out var member) && Has(invitee, condition.Resource, member)))
+            {
+                throw new AuthzException(AuthzErrorKind.FailedPrecondition,
+                    $"to {string.Join(" or ", condition.AnyOf)}: {invitee} must first have {string.Join(" or ", condition.AnyOf)} on {condition.Resource} " +
+                    $"(this invitation's {condition.Role} there was allowed only for such subjects; someone who may bring newcomers must add them first)");
+            }
         }
 
-        // Every role is held already: the base memberships it implies are still made.
-        var updates = BaseMemberships(resource, invitee).Select(r => new RelationshipUpdate(RelationshipOperation.Touch, r)).ToList();
-        engine.Validate(updates);
-        return new ManagementPlan(updates, []);
+        var deltas = grants.Select(g => Resolve(g with { Kind = RoleChangeKind.Grant }, invitee)).ToList();
+        return PlanStates(deltas, invitee);
     }
 
     // One item of a batch with its roles resolved: the relations it adds (those not held yet) and removes.
@@ -509,7 +566,8 @@ public sealed class ManagementPlanner(PermissionEngine engine)
     }
 
     // How far a rule gets (0 authority, 1 no escalation, 2 self, 3 subject condition) and why it stops; null when it allows.
-    private (int Stage, AuthzException? Refusal) Judge(AccessRule rule, SubjectRef caller, ObjectRef resource, RelationDefinition relation, SubjectRef? subject, string change)
+    private (int Stage, AuthzException? Refusal) Judge(
+        AccessRule rule, SubjectRef caller, ObjectRef resource, RelationDefinition relation, SubjectRef? subject, string change, bool deferTo = false)
     {
         if (!Has(caller, resource, rule.By))
         {
@@ -526,8 +584,8 @@ public sealed class ManagementPlanner(PermissionEngine engine)
             return (2, new(AuthzErrorKind.PermissionDenied, $"{caller} cannot change its own {relation.Name} on {resource}"));
         }
 
-        // An invitation's subject is not known yet: it is a newcomer, so a rule for existing members does not apply.
-        if (rule.To is { } to && (subject is not { } s || !Has(s, resource, to)))
+        // An invitation's subject is not known yet: its 'to' is judged at acceptance when deferred, else it is a newcomer.
+        if (rule.To is { } to && !deferTo && (subject is not { } s || !Has(s, resource, to)))
         {
             var who = subject?.ToString() ?? "an invitee";
             return (3, new(AuthzErrorKind.PermissionDenied, $"{change} {relation.Name} on {resource} by {rule.By.Name} is for subjects that have {to.Name} there, and {who} does not"));

@@ -20,3 +20,10 @@ public enum RoleChangeKind
 /// <param name="Kind">Whether <paramref name="Roles"/> are granted, revoked, or become the subject's exact roles there.</param>
 /// <param name="Roles">The roles: relations of the object's type.</param>
 public sealed record ObjectRoleChange(ObjectRef Resource, RoleChangeKind Kind, IReadOnlyList<string> Roles);
+
+/// <summary>
+/// A condition an invitation leaves for its acceptance: the inviter could grant <paramref name="Role"/> on
+/// <paramref name="Resource"/> only through rules with <c>to</c>, so the accepting subject must have one of
+/// <paramref name="AnyOf"/> (permissions or relations of the resource's type) there before it accepts.
+/// </summary>
+public sealed record AcceptCondition(ObjectRef Resource, string Role, IReadOnlyList<string> AnyOf);

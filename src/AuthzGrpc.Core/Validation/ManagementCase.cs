@@ -109,12 +109,21 @@ public sealed record DeleteOperation(ObjectRef Resource) : ManagementOperation
     public override ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller) => planner.Delete(caller, Resource);
 }
 
-/// <summary><c>accept: {resource, relations}</c>: the caller accepts an invitation carrying these roles.</summary>
-public sealed record AcceptOperation(ObjectRef Resource, IReadOnlyList<string> Relations) : ManagementOperation
+/// <summary>
+/// <c>accept: {resource, relations, by?}</c>: the caller accepts an invitation carrying these roles. With <c>by</c>, the
+/// invitation is the one that subject may make now (its authority, and the <c>to</c> conditions its rules leave for
+/// the accepter); without, one an administrator made (no conditions).
+/// </summary>
+public sealed record AcceptOperation(ObjectRef Resource, IReadOnlyList<string> Relations, SubjectRef? InvitedBy = null) : ManagementOperation
 {
     /// <inheritdoc/>
-    public override ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller) =>
-        planner.Accept(Resource, [.. Relations], caller);
+    public override ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller)
+    {
+        ArgumentNullException.ThrowIfNull(planner);
+        List<ObjectRoleChange> grants = [new ObjectRoleChange(Resource, RoleChangeKind.Grant, [.. Relations])];
+        var conditions = InvitedBy is { } inviter ? planner.RequireGrantAuthority(inviter, grants) : [];
+        return planner.Accept(grants, conditions, caller);
+    }
 }
 
 /// <summary>

@@ -156,7 +156,8 @@ public sealed class ValidationFile
                 document.SetRoles is null ? null : new SetRolesOperation(ObjectRef.Parse(Required(document.SetRoles.Resource, "resource")), SubjectRef.Parse(Required(document.SetRoles.Subject, "subject")), document.SetRoles.Relations ?? []),
                 document.RemoveMember is null ? null : new RemoveMemberOperation(ObjectRef.Parse(Required(document.RemoveMember.Resource, "resource")), SubjectRef.Parse(Required(document.RemoveMember.Subject, "subject"))),
                 document.Invite is null ? null : new InviteOperation(ObjectRef.Parse(Required(document.Invite.Resource, "resource")), document.Invite.Relations ?? []),
-                document.Accept is null ? null : new AcceptOperation(ObjectRef.Parse(Required(document.Accept.Resource, "resource")), document.Accept.Relations ?? []),
+                document.Accept is null ? null : new AcceptOperation(
+                    ObjectRef.Parse(Required(document.Accept.Resource, "resource")), document.Accept.Relations ?? [], document.Accept.By is { } by ? SubjectRef.Parse(by) : null),
                 document.Create is null ? null : new CreateOperation(
                     ObjectRef.Parse(Required(document.Create.Resource, "resource")), ObjectRef.Parse(Required(document.Create.Parent, "parent")),
                     [.. (document.Create.Attributes ?? []).Select(ParseAttribute)])
@@ -269,6 +270,9 @@ public sealed class ValidationFile
         public List<string>? Attributes { get; set; }
 
         public List<TargetDocument>? Children { get; set; }
+
+        // accept only: who made the invitation.
+        public string? By { get; set; }
     }
 
     private sealed class AssertionsDocument

@@ -66,7 +66,7 @@ internal sealed class ApiKeyAuthenticator(AuthzStore store, IOptions<AuthzOption
 
         var entry = new Entry(
             Convert.FromHexString(stored.KeyHash),
-            ApiKeyFormat.TryParseKind(stored.Kind, out var kind) ? new Caller(stored.Subject, kind, stored.Id) : null,
+            ApiKeyFormat.TryParseKind(stored.Kind, out var kind) ? new Caller(stored.Subject, kind, stored.Id, stored.Email) : null,
             stored.RevokedAt is not null,
             time.GetTimestamp() + _ttl);
         if (_ttl > 0)

@@ -20,7 +20,8 @@ internal sealed class ApiKeyGrpcService(AuthzStore store, EngineHolder holder, A
 {
     public override async Task<CreateApiKeyResponse> CreateApiKey(CreateApiKeyRequest request, ServerCallContext context)
     {
-        if ((Owner(request.Subject, "subject") ?? Kind(request.Kind) ?? Description(request.Description)) is { } violation)
+        var emailViolation = RequestValidation.OptionalEmail(request.Email, "email", out var email);
+        if ((Owner(request.Subject, "subject") ?? Kind(request.Kind) ?? Description(request.Description) ?? emailViolation) is { } violation)
         {
             RequestValidation.Throw(violation);
         }
@@ -35,7 +36,7 @@ internal sealed class ApiKeyGrpcService(AuthzStore store, EngineHolder holder, A
         var actor = CallActor.Of(context);
         var (key, keyId, hash) = ApiKeyFormat.Generate();
         var stored = await store.CreateApiKeyAsync(
-            new NewApiKey(keyId, hash, subject, ApiKeyFormat.KindName(kind), request.Description), actor, CancellationToken.None).ConfigureAwait(false);
+            new NewApiKey(keyId, hash, subject, ApiKeyFormat.KindName(kind), request.Description, email), actor, CancellationToken.None).ConfigureAwait(false);
         authenticator.Invalidate(keyId);
         Log.ApiKeyCreated(logger, actor, kind, keyId, subject);
         return new CreateApiKeyResponse { Key = key, ApiKey = ToProto(stored) };
@@ -98,6 +99,7 @@ internal sealed class ApiKeyGrpcService(AuthzStore store, EngineHolder holder, A
             },
             Description = key.Description,
             CreatedAt = Timestamp.FromDateTime(key.CreatedAt),
+            Email = key.Email ?? string.Empty,
         };
         if (key.RevokedAt is { } revoked)
         {

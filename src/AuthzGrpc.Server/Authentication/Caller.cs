@@ -7,7 +7,8 @@ namespace AuthzGrpc.Server.Authentication;
 /// <param name="Subject">Who the call acts as (<c>user:alice</c>); management calls are authorized by the model for it.</param>
 /// <param name="Kind">What the key may call.</param>
 /// <param name="KeyId">The public id of the key (never its secret).</param>
-public sealed record Caller(SubjectRef Subject, ApiKeyKind Kind, string KeyId);
+/// <param name="Email">The verified email address the key carries (lowercase), or null: what AcceptInvitation matches.</param>
+public sealed record Caller(SubjectRef Subject, ApiKeyKind Kind, string KeyId, string? Email = null);
 
 /// <summary>What an API key may call.</summary>
 public enum ApiKeyKind

@@ -20,7 +20,7 @@ internal sealed partial class ManagementGrpcService
                 ? null
                 : RequestValidation.Violation("kind", "a personal key is KEY_KIND_CHECK or KEY_KIND_MANAGEMENT (admin keys are created by admins)"),
             ApiKeyGrpcService.Description(request.Description));
-        var caller = context.GetCaller().Subject;
+        var (caller, email) = (context.GetCaller().Subject, context.GetCaller().Email);
         var engine = holder.Current;
         var scope = ProtoMapping.ToModel(request.Scope);
         var type = engine.Schema.RequireType(scope.Type);
@@ -37,7 +37,8 @@ internal sealed partial class ManagementGrpcService
         var kind = ApiKeyGrpcService.ToModel(request.Kind);
         var (key, keyId, hash) = ApiKeyFormat.Generate();
         var stored = await store.CreateApiKeyAsync(
-            new NewApiKey(keyId, hash, caller, ApiKeyFormat.KindName(kind), request.Description), caller.ToString(), CancellationToken.None).ConfigureAwait(false);
+            // The creating key's verified email carries over: the new key acts as the same subject.
+            new NewApiKey(keyId, hash, caller, ApiKeyFormat.KindName(kind), request.Description, email), caller.ToString(), CancellationToken.None).ConfigureAwait(false);
         authenticator.Invalidate(keyId);
         return new CreatePersonalApiKeyResponse { Key = key, ApiKey = ApiKeyGrpcService.ToProto(stored) };
     }
@@ -49,7 +50,7 @@ internal sealed partial class ManagementGrpcService
             RequestValidation.Throw(RequestValidation.Violation("key_id", $"is required: the key's id, 1 to {ApiKeyFormat.MaxKeyIdLength} of a-z 0-9"));
         }
 
-        var caller = context.GetCaller().Subject;
+        var (caller, email) = (context.GetCaller().Subject, context.GetCaller().Email);
         if (await store.FindApiKeyAsync(request.KeyId, context.CancellationToken).ConfigureAwait(false) is not { } found || found.Subject != caller)
         {
             throw new AuthzException(AuthzErrorKind.NotFound, $"key_id: {caller} has no API key '{request.KeyId}'");

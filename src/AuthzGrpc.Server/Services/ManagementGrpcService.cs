@@ -337,13 +337,18 @@ internal sealed partial class ManagementGrpcService(
         RequestValidation.Require(
             RequestValidation.Target(request.Resource, "resource"),
             RequestValidation.Emails(request.Emails, "emails", out var emails),
-            request.Roles.Count == 0 ? RequestValidation.Violation("roles", "is required: at least one role to grant on acceptance, e.g. developer") : null,
+            request.Roles.Count == 0 && request.Grants.Count == 0 ? RequestValidation.Violation("roles", "is required: at least one role to grant on acceptance, e.g. developer") : null,
             RequestValidation.Roles(request.Roles, "roles"),
-            RequestValidation.InvitationHours(request.ExpiresInHours, "expires_in_hours"));
+            RequestValidation.InvitationHours(request.ExpiresInHours, "expires_in_hours"),
+            RequestValidation.InvitationGrants(request.Grants, "grants"));
         var resource = ProtoMapping.ToModel(request.Resource);
         var roles = request.Roles.Distinct(StringComparer.Ordinal).ToList();
+        var grants = request.Grants.Select(g => new InvitationGrant(ProtoMapping.ToModel(g.Resource), [.. g.Roles.Distinct(StringComparer.Ordinal)])).ToList();
         var caller = context.GetCaller();
-        new ManagementPlanner(holder.Current).RequireGrantAuthority(caller.Subject, resource, roles);
+
+        // Every role on every object, before anything is stored (R14); an object named twice is INVALID_ARGUMENT. Where
+        // only rules with 'to' allowed a role, the accepter must meet their condition (checked at acceptance).
+        var conditions = new ManagementPlanner(holder.Current).RequireGrantAuthority(caller.Subject, Grants(resource, roles, grants));
 
         var validFor = TimeSpan.FromHours(request.ExpiresInHours == 0 ? RequestValidation.DefaultInvitationHours : request.ExpiresInHours);
         var tokens = new List<string>();
@@ -352,7 +357,7 @@ internal sealed partial class ManagementGrpcService(
         {
             var token = NewToken();
             tokens.Add(token);
-            invitations.Add(new NewInvitation(NewInvitationId(), email, resource, roles, HashToken(token), validFor));
+            invitations.Add(new NewInvitation(NewInvitationId(), email, resource, roles, HashToken(token), validFor, grants, conditions));
         }
 
         var (revision, rows) = await store.CreateInvitationsAsync(invitations, caller.Subject.ToString(), context.CancellationToken);
@@ -380,7 +385,7 @@ internal sealed partial class ManagementGrpcService(
         {
             var state = AuthzStore.InvitationState(row, now);
             if ((request.IncludeClosed || state == AuthzStore.InvitationPending) &&
-                (caller.Kind == ApiKeyKind.Admin || MayGrantAny(planner, caller.Subject, resource, AuthzStore.InvitationRoles(row))))
+                (caller.Kind == ApiKeyKind.Admin || MayGrantAll(planner, caller.Subject, row)))
             {
                 response.Invitations.Add(ToProto(row, now));
             }
@@ -411,9 +416,32 @@ internal sealed partial class ManagementGrpcService(
 
     public override async Task<AcceptInvitationResponse> AcceptInvitation(AcceptInvitationRequest request, ServerCallContext context)
     {
-        RequestValidation.Require(RequestValidation.InvitationToken(request.Token, "token"));
+        RequestValidation.Require(
+            RequestValidation.InvitationToken(request.Token, "token"),
+            request.OnBehalfOf is null ? null : RequestValidation.Holder(request.OnBehalfOf, "on_behalf_of"),
+            request.OnBehalfOf is { Relation.Length: > 0 } or { Object.Id: Core.Model.Identifiers.Wildcard }
+                ? RequestValidation.Violation("on_behalf_of", "must name one object (user:zoe): one subject accepts, not a subject set or wildcard")
+                : null);
         var caller = context.GetCaller();
-        var (revision, plan, row) = await writer.AcceptInvitationAsync(HashToken(request.Token), caller.Subject, context.CancellationToken);
+        if (request.OnBehalfOf is not null && caller.Kind != ApiKeyKind.Admin)
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, "on_behalf_of: only an admin key (a sign-up flow) may accept an invitation for someone else");
+        }
+
+        // The token only finds the invitation; the invitee is whoever holds the invited address (R13 "by the invitee
+        // only"): the caller's key must carry it as its verified email, unless an admin key vouches for the invitee.
+        var invitee = request.OnBehalfOf is null ? caller.Subject : ProtoMapping.ToModel(request.OnBehalfOf);
+        void RequireInvitee(Storage.Entities.InvitationRow invitation)
+        {
+            if (request.OnBehalfOf is null && !string.Equals(caller.Email, invitation.Email, StringComparison.OrdinalIgnoreCase))
+            {
+                var carried = caller.Email is null ? "carries no verified email" : "carries another address";
+                throw new AuthzException(AuthzErrorKind.PermissionDenied,
+                    $"this invitation is for another address: the API key of {caller.Subject} {carried} (accept with a key issued with the invited email)");
+            }
+        }
+
+        var (revision, plan, row) = await writer.AcceptInvitationAsync(HashToken(request.Token), invitee, RequireInvitee, context.CancellationToken);
         var changes = new ManagementChanges { Revision = Text(revision) };
         changes.Added.AddRange(plan.Updates.Where(u => u.Operation != RelationshipOperation.Delete).Select(u => RelationshipMapping.ToProto(u.Relationship)));
         return new AcceptInvitationResponse { Changes = changes, Invitation = ToProto(row, store.UtcNow) };
@@ -424,16 +452,33 @@ internal sealed partial class ManagementGrpcService(
     {
         var row = await store.FindInvitationAsync(id, cancellationToken)
             ?? throw new AuthzException(AuthzErrorKind.NotFound, $"invitation {id} does not exist");
-        var resource = new Core.Model.ObjectRef(row.ResourceType, row.ResourceId);
         try
         {
-            new ManagementPlanner(holder.Current).RequireGrantAuthority(caller, resource, AuthzStore.InvitationRoles(row));
+            new ManagementPlanner(holder.Current).RequireGrantAuthority(caller, ModelWriter.InvitationGrants(row));
         }
         catch (AuthzException e) when (e.Kind == AuthzErrorKind.PermissionDenied)
         {
             throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller} may not {what} invitation {id}: {e.Message}");
         }
     }
+
+    // Whether the caller may grant every role an invitation carries, on every object (what resending or revoking needs).
+    private static bool MayGrantAll(ManagementPlanner planner, Core.Model.SubjectRef caller, Storage.Entities.InvitationRow row)
+    {
+        try
+        {
+            planner.RequireGrantAuthority(caller, ModelWriter.InvitationGrants(row));
+            return true;
+        }
+        catch (AuthzException)
+        {
+            return false;
+        }
+    }
+
+    // The invitation's roles on its resource first, then its further grants.
+    private static List<ObjectRoleChange> Grants(Core.Model.ObjectRef resource, IReadOnlyList<string> roles, IEnumerable<InvitationGrant> grants) =>
+        [new ObjectRoleChange(resource, RoleChangeKind.Grant, roles), .. grants.Select(g => new ObjectRoleChange(g.Resource, RoleChangeKind.Grant, g.Roles))];
 
     private static bool MayGrantAny(ManagementPlanner planner, Core.Model.SubjectRef caller, Core.Model.ObjectRef resource, IEnumerable<string> roles)
     {
@@ -484,6 +529,13 @@ internal sealed partial class ManagementGrpcService(
             AcceptedBy = row.AcceptedBy ?? string.Empty,
         };
         invitation.Roles.AddRange(AuthzStore.InvitationRoles(row));
+        foreach (var grant in AuthzStore.InvitationGrants(row))
+        {
+            var change = new RoleChange { Resource = ProtoMapping.ToProto(grant.Resource), Mode = RoleChangeMode.Grant };
+            change.Roles.AddRange(grant.Roles);
+            invitation.Grants.Add(change);
+        }
+
         return invitation;
     }
 

@@ -150,12 +150,12 @@ internal sealed class ModelWriter(AuthzStore store, EngineSync sync, EngineHolde
 
     /// <summary>
     /// Accepts the invitation whose token hashes to <paramref name="tokenHash"/> for <paramref name="invitee"/>: under the
-    /// write lock, reads it (NotFound when no invitation has the token, FailedPrecondition unless it is pending and
-    /// unexpired), plans its grants with <see cref="ManagementPlanner.Accept"/> against the engine in force, commits them
+    /// write lock, reads it (NotFound when no invitation has the token; then <paramref name="requireInvitee"/> refuses a
+    /// caller the invitation is not for; FailedPrecondition unless it is pending and unexpired), plans its grants with <see cref="ManagementPlanner.Accept"/> against the engine in force, commits them
     /// with the invitation's acceptance in one transaction, and applies them to the engine at the committed revision.
     /// </summary>
     public async Task<(long Revision, ManagementPlan Plan, Storage.Entities.InvitationRow Invitation)> AcceptInvitationAsync(
-        string tokenHash, SubjectRef invitee, CancellationToken cancellationToken)
+        string tokenHash, SubjectRef invitee, Action<Storage.Entities.InvitationRow> requireInvitee, CancellationToken cancellationToken)
     {
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -163,9 +163,9 @@ internal sealed class ModelWriter(AuthzStore store, EngineSync sync, EngineHolde
             var engine = await sync.CatchUpLockedAsync(null, cancellationToken).ConfigureAwait(false);
             var invitation = await store.FindInvitationByTokenAsync(tokenHash, cancellationToken).ConfigureAwait(false)
                 ?? throw new AuthzException(AuthzErrorKind.NotFound, "no invitation has this token (it is mistyped, or a resend replaced it)");
+            requireInvitee(invitation);
             AuthzStore.RequireOpen(invitation, store.UtcNow, "accepted");
-            var resource = new ObjectRef(invitation.ResourceType, invitation.ResourceId);
-            var plan = new ManagementPlanner(engine).Accept(resource, [.. AuthzStore.InvitationRoles(invitation)], invitee);
+            var plan = new ManagementPlanner(engine).Accept(InvitationGrants(invitation), AuthzStore.InvitationConditions(invitation), invitee);
             var (revision, accepted) = await store.AcceptInvitationAsync(invitation.Id, tokenHash, invitee, plan.Updates, CancellationToken.None).ConfigureAwait(false);
             await sync.ApplyCommittedLockedAsync(plan.Updates, revision).ConfigureAwait(false);
             await PublishLockedAsync().ConfigureAwait(false);
@@ -176,6 +176,13 @@ internal sealed class ModelWriter(AuthzStore store, EngineSync sync, EngineHolde
             _lock.Release();
         }
     }
+
+    /// <summary>Every grant an invitation carries: its roles on its resource first, then those on other objects.</summary>
+    public static IReadOnlyList<ObjectRoleChange> InvitationGrants(Storage.Entities.InvitationRow invitation) =>
+    [
+        new ObjectRoleChange(new ObjectRef(invitation.ResourceType, invitation.ResourceId), RoleChangeKind.Grant, AuthzStore.InvitationRoles(invitation)),
+        .. AuthzStore.InvitationGrants(invitation).Select(g => new ObjectRoleChange(g.Resource, RoleChangeKind.Grant, g.Roles)),
+    ];
 
     /// <summary>
     /// Throws InvalidArgument unless every name in <paramref name="filter"/> is defined by <paramref name="schema"/>: the

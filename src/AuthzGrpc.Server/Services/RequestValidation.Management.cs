@@ -101,6 +101,40 @@ internal static partial class RequestValidation
         return null;
     }
 
+    /// <summary>
+    /// The further grants of an invitation: at most <see cref="MaxListItems"/>, each an object, mode GRANT (an invitation
+    /// only adds roles) and 1 or more valid role names. Objects named twice (or the invitation's own resource) are the
+    /// planner's to refuse.
+    /// </summary>
+    public static FieldViolation? InvitationGrants(IReadOnlyList<RoleChange> grants, string field)
+    {
+        if (grants.Count > MaxListItems)
+        {
+            return Violation(field, $"has {grants.Count} items; the limit is {MaxListItems}");
+        }
+
+        for (var i = 0; i < grants.Count; i++)
+        {
+            var grant = grants[i];
+            if ((Target(grant.Resource, $"{field}[{i}].resource") ?? Roles(grant.Roles, $"{field}[{i}].roles")) is { } violation)
+            {
+                return violation;
+            }
+
+            if (grant.Mode != RoleChangeMode.Grant)
+            {
+                return Violation($"{field}[{i}].mode", "must be ROLE_CHANGE_MODE_GRANT: an invitation grants roles on acceptance, it revokes or sets none");
+            }
+
+            if (grant.Roles.Count == 0)
+            {
+                return Violation($"{field}[{i}].roles", "is required: at least one role to grant on acceptance");
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The most children one CreateResource call creates.</summary>
     public const int MaxCreatedChildren = 20;
 
@@ -252,6 +286,18 @@ internal static partial class RequestValidation
         }
 
         return result.Count > MaxListItems ? Violation(field, $"has {result.Count} addresses; the limit is {MaxListItems}") : null;
+    }
+
+    /// <summary>An optional single email address (empty: none), lowercased into <paramref name="email"/>.</summary>
+    public static FieldViolation? OptionalEmail(string value, string field, out string? email)
+    {
+        email = value.Length == 0 ? null : value.ToLowerInvariant();
+        if (value.Length > MaxEmailLength)
+        {
+            return Violation(field, $"has {value.Length} characters; the limit is {MaxEmailLength}");
+        }
+
+        return value.Length == 0 || IsEmail(value) ? null : Violation(field, $"'{Truncate(value)}' is not an email address like name@example.com");
     }
 
     /// <summary>An invitation lifetime in hours: 0 (the default) up to <see cref="MaxInvitationHours"/>.</summary>

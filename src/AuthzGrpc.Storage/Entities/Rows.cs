@@ -99,6 +99,18 @@ public sealed class InvitationRow
     /// <summary>The relations granted on acceptance, as a JSON array of names.</summary>
     public string RolesJson { get; set; } = "[]";
 
+    /// <summary>
+    /// The further grants on other objects made on acceptance (R14: environment-type roles beside a project role), as a
+    /// JSON array of <c>{"resource": "type:id", "roles": [...]}</c>; <c>[]</c> when the invitation names one object.
+    /// </summary>
+    public string GrantsJson { get; set; } = "[]";
+
+    /// <summary>
+    /// The <c>to</c> conditions the inviter's grant rules left for acceptance (the accepter must already have one of the
+    /// permissions on the object), as a JSON array of <c>{"resource", "role", "any_of": [...]}</c>; <c>[]</c> for none.
+    /// </summary>
+    public string ConditionsJson { get; set; } = "[]";
+
     public string TokenHash { get; set; } = string.Empty;
 
     /// <summary><c>pending</c>, <c>accepted</c>, <c>revoked</c> or <c>expired</c>.</summary>
@@ -145,6 +157,12 @@ public sealed class ApiKeyRow
 
     /// <summary>When the key was revoked; null while it is valid.</summary>
     public DateTime? RevokedAt { get; set; }
+
+    /// <summary>
+    /// The verified email address of the key's subject (lowercase), as whoever issued the key vouched for it; null when
+    /// none. Accepting an invitation needs a key carrying the invited address.
+    /// </summary>
+    public string? Email { get; set; }
 }
 
 /// <summary>A subject known by email (the link between an invited email and the user it became).</summary>

@@ -18,7 +18,7 @@ namespace AuthzGrpc.Server.Tests.Infrastructure;
 public sealed class StoreServer : IAsyncDisposable
 {
     private readonly IDictionary<string, string?> _settings;
-    private readonly Dictionary<(string Subject, KeyKind Kind), GrpcChannel> _callers = [];
+    private readonly Dictionary<(string Subject, KeyKind Kind, string? Email), GrpcChannel> _callers = [];
     private WebApplication? _app;
 
     private StoreServer(TestDatabase database, IDictionary<string, string?> settings, WebApplication app, LogCapture logs)
@@ -102,27 +102,29 @@ public sealed class StoreServer : IAsyncDisposable
     /// <summary>
     /// A channel whose calls act as <paramref name="subject"/>: the first call for a subject and kind creates an API key
     /// of that <paramref name="kind"/> (through ApiKeyService, with the admin key); later calls reuse it. The server
-    /// disposes the channels.
+    /// disposes the channels. With <paramref name="email"/>, the key carries it as the subject's verified email (what
+    /// AcceptInvitation matches against the invited address).
     /// </summary>
-    public async Task<GrpcChannel> ChannelForAsync(Core.Model.SubjectRef subject, KeyKind kind = KeyKind.Management)
+    public async Task<GrpcChannel> ChannelForAsync(Core.Model.SubjectRef subject, KeyKind kind = KeyKind.Management, string? email = null)
     {
-        if (!_callers.TryGetValue((subject.ToString(), kind), out var channel))
+        if (!_callers.TryGetValue((subject.ToString(), kind, email), out var channel))
         {
             var created = await new ApiKeyService.ApiKeyServiceClient(Channel).CreateApiKeyAsync(new CreateApiKeyRequest
             {
                 Subject = new V1.SubjectRef { Object = new V1.ObjectRef { Type = subject.Type, Id = subject.Id } },
                 Kind = kind,
                 Description = $"test caller {subject}",
+                Email = email ?? string.Empty,
             });
-            _callers[(subject.ToString(), kind)] = channel = ChannelWith(created.Key);
+            _callers[(subject.ToString(), kind, email)] = channel = ChannelWith(created.Key);
         }
 
         return channel;
     }
 
-    /// <inheritdoc cref="ChannelForAsync(Core.Model.SubjectRef, KeyKind)"/>
-    public Task<GrpcChannel> ChannelForAsync(string subject, KeyKind kind = KeyKind.Management) =>
-        ChannelForAsync(Core.Model.SubjectRef.Parse(subject), kind);
+    /// <inheritdoc cref="ChannelForAsync(Core.Model.SubjectRef, KeyKind, string?)"/>
+    public Task<GrpcChannel> ChannelForAsync(string subject, KeyKind kind = KeyKind.Management, string? email = null) =>
+        ChannelForAsync(Core.Model.SubjectRef.Parse(subject), kind, email);
 
     /// <summary>The newest committed revision, as the store has it.</summary>
     public Task<long> RevisionAsync() => Store.CurrentRevisionAsync();

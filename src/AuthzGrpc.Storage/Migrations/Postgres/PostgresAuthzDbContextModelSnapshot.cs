@@ -39,6 +39,11 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
                         .HasColumnType("character varying(256)")
                         .HasColumnName("description");
 
+                    b.Property<string>("Email")
+                        .HasMaxLength(320)
+                        .HasColumnType("character varying(320)")
+                        .HasColumnName("email");
+
                     b.Property<string>("KeyHash")
                         .IsRequired()
                         .HasMaxLength(128)
@@ -216,6 +221,11 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
                         .HasColumnType("character varying(386)")
                         .HasColumnName("accepted_by");
 
+                    b.Property<string>("ConditionsJson")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("conditions_json");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
@@ -229,6 +239,11 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
                     b.Property<DateTime>("ExpiresAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("expires_at");
+
+                    b.Property<string>("GrantsJson")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("grants_json");
 
                     b.Property<string>("InvitedBy")
                         .IsRequired()

@@ -34,6 +34,11 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("description");
 
+                    b.Property<string>("Email")
+                        .HasMaxLength(320)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("email");
+
                     b.Property<string>("KeyHash")
                         .IsRequired()
                         .HasMaxLength(128)
@@ -207,6 +212,11 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("accepted_by");
 
+                    b.Property<string>("ConditionsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("conditions_json");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
@@ -220,6 +230,11 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
                     b.Property<DateTime>("ExpiresAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("expires_at");
+
+                    b.Property<string>("GrantsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("grants_json");
 
                     b.Property<string>("InvitedBy")
                         .IsRequired()

@@ -19,7 +19,8 @@ namespace AuthzGrpc.Server.Services;
 /// when it is configured and usable (<see cref="RedisGraph"/>: the near cache, then Redis), otherwise — Redis down,
 /// slow, rebuilding, behind the token, or <c>fully_consistent</c> — from the in-process <see cref="PermissionEngine"/>
 /// in force (<see cref="EngineHolder"/>, read once per call), which EngineSync keeps in step with the source of truth.
-/// The other reads use the engine.
+/// The other reads use the engine. A check with a context (R25) is a management check: it is answered from the engine
+/// by <see cref="ManagementCheck"/>, which runs the planner the ManagementService call would run.
 /// Engine errors (<see cref="AuthzException"/>) are turned into statuses by <see cref="ErrorInterceptor"/>.
 /// The requests' <c>consistency</c> picks the engine revision to answer at (<see cref="EngineSync.EngineForAsync"/>):
 /// <c>minimize_latency</c> answers from the engine as it is, without a store call; <c>at_least</c> and

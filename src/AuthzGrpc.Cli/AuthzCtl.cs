@@ -129,21 +129,33 @@ internal static partial class AuthzCtl
         var resource = new Argument<string>("resource") { Description = "The resource, type:id" };
         var action = new Argument<string>("action") { Description = "The permission or relation" };
         var subject = new Argument<string>("subject") { Description = "The subject, type:id or type:id#relation" };
+
+        // A management check (R25): the action is a management operation and the context names its role and subject.
+        var management = new Option<bool>("--management")
+        {
+            Description = "Ask whether the subject's management call would be accepted: the action is grant, revoke, remove, invite, transfer, leave or delete (implied by --target-role and --target-subject)",
+        };
+        var targetRole = new Option<string?>("--target-role") { Description = "The role the management action grants, revokes, invites to or transfers, e.g. owner" };
+        var targetSubject = new Option<string?>("--target-subject") { Description = "The subject the management action acts on, e.g. user:bob" };
         var command = explain
-            ? new Command("explain", "Ask the server why the subject may or may not do the action") { resource, action, subject }
-            : new Command("check", "Ask the server whether the subject may do the action on the resource (exit 0: allowed, 2: denied)") { resource, action, subject };
+            ? new Command("explain", "Ask the server why the subject may or may not do the action") { resource, action, subject, management, targetRole, targetSubject }
+            : new Command("check", "Ask the server whether the subject may do the action on the resource (exit 0: allowed, 2: denied)") { resource, action, subject, management, targetRole, targetSubject };
         command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async client =>
         {
             var request = (Resource: ToObject(result.GetValue(resource)!), Action: result.GetValue(action)!, Subject: ToSubject(result.GetValue(subject)!));
+            var (role, target) = (result.GetValue(targetRole), result.GetValue(targetSubject));
+            var context = result.GetValue(management) || role is not null || target is not null
+                ? new CheckContext { TargetRole = role ?? string.Empty, TargetSubject = target is null ? null : ToSubject(target) }
+                : null;
             if (explain)
             {
-                var reply = await client.ExplainAsync(new ExplainRequest { Resource = request.Resource, Action = request.Action, Subject = request.Subject }, cancellationToken: cancellation);
+                var reply = await client.ExplainAsync(new ExplainRequest { Resource = request.Resource, Action = request.Action, Subject = request.Subject, Context = context }, cancellationToken: cancellation);
                 WriteStep(output, reply.Root, 0);
                 output.WriteLine($"{Describe(reply.Decision)} at revision {reply.Revision}");
                 return reply.Decision == Decision.Allowed ? 0 : 2;
             }
 
-            var check = await client.CheckAsync(new CheckRequest { Resource = request.Resource, Action = request.Action, Subject = request.Subject }, cancellationToken: cancellation);
+            var check = await client.CheckAsync(new CheckRequest { Resource = request.Resource, Action = request.Action, Subject = request.Subject, Context = context }, cancellationToken: cancellation);
             output.WriteLine($"{Describe(check.Decision)} at revision {check.Revision}");
             return check.Decision == Decision.Allowed ? 0 : 2;
         }));

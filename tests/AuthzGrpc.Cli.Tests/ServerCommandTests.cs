@@ -30,6 +30,23 @@ public sealed class ServerCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Check_WithATargetRole_AsksAboutTheManagementCall()
+    {
+        // In the default model only owners grant owner: olivia owns northwind, alex holds nothing there.
+        var allowed = await Run("check", "organization:northwind", "grant", "user:olivia", "--target-role", "owner", "--target-subject", "user:zoe");
+        var denied = await Run("check", "organization:northwind", "grant", "user:alex", "--target-role", "owner", "--target-subject", "user:zoe");
+        var leave = await Run("explain", "organization:northwind", "leave", "user:olivia", "--management");
+        var malformed = await Run("check", "organization:northwind", "grant", "user:olivia", "--target-subject", "user:zoe");
+
+        Assert.Equal((0, "ALLOWED at revision 1"), (allowed.Exit, allowed.Output.Trim()));
+        Assert.Equal((2, "DENIED at revision 1"), (denied.Exit, denied.Output.Trim()));
+        Assert.Equal(2, leave.Exit);
+        Assert.Contains("minimum 1 owner", leave.Output, StringComparison.Ordinal);
+        Assert.Equal(1, malformed.Exit);
+        Assert.Contains("context.target_role: is required", malformed.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Explain_PrintsThePath()
     {
         var (exit, output, _) = await Run("explain", "application:storefront-web", "deploy", "user:olivia");

@@ -118,6 +118,16 @@ public sealed class BadInputTests(BadInputTests.Servers servers) : IClassFixture
         }, StatusCode.InvalidArgument, "cursor: belongs to another request"),
         ["lookup subjects: cursor of a LookupResources"] = SubjectsPage(async s => Page(StorefrontViewers, 0, await FirstCursorAsync(s, OliviasProjects)),
             StatusCode.InvalidArgument, "cursor: belongs to another request"),
+
+        // ---- Check with a context (a management check, R25) ----
+        ["check context: unknown management action"] = Checks(ContextCheck("promote", "admin", "user:zoe"), StatusCode.InvalidArgument, "action: 'promote' is not a management action"),
+        ["check context: grant without a role"] = Checks(ContextCheck("grant", "", "user:zoe"), StatusCode.InvalidArgument, "context.target_role: is required"),
+        ["check context: a role the type does not have"] = Checks(ContextCheck("grant", "captain", "user:zoe"), StatusCode.InvalidArgument, "'captain' is not a relation of 'organization'"),
+        ["check context: revoke without a subject"] = Checks(ContextCheck("revoke", "admin", null), StatusCode.InvalidArgument, "context.target_subject: is required"),
+        ["check context: batch item leaving with a target"] = new(s => s.Authorization.BatchCheckAsync(new BatchCheckRequest
+        {
+            Items = { Check("user:olivia", "view", "project:storefront"), ContextCheck("leave", "", "user:zoe") },
+        }).ResponseAsync, StatusCode.InvalidArgument, "items[1].context.target_subject: must be unset"),
     };
 
     public static TheoryData<string, string> All()
@@ -153,6 +163,17 @@ public sealed class BadInputTests(BadInputTests.Servers servers) : IClassFixture
         Assert.True(error.Status.Detail.Length < 4096, $"{name}: the message is {error.Status.Detail.Length} characters long");
         Assert.Equal(before, await Snapshot.TakeAsync(server));
         Assert.Empty(server.Logs.ErrorsSince(mark));
+    }
+
+    private static Case Checks(CheckRequest request, StatusCode status, string fragment) =>
+        new(s => s.Authorization.CheckAsync(request).ResponseAsync, status, fragment);
+
+    // Whether olivia may do a management action on organization:northwind, about a role and a subject.
+    private static CheckRequest ContextCheck(string action, string role, string? target)
+    {
+        var request = Check("user:olivia", action, "organization:northwind");
+        request.Context = new CheckContext { TargetRole = role, TargetSubject = target is null ? null : Subject(target) };
+        return request;
     }
 
     private static Case Schema(string schema, StatusCode status, string fragment) =>

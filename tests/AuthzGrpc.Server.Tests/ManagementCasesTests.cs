@@ -62,7 +62,7 @@ public sealed class ManagementCasesTests
         });
 
         var failures = new List<string>();
-        var ran = 0;
+        var (ran, foretoldCases) = (0, 0);
         foreach (var managementCase in validation.Management)
         {
             // Each caller's key carries an address of its own, which accept cases invite.
@@ -71,8 +71,16 @@ public sealed class ManagementCasesTests
 
             // An accept case first needs its invitation (its own revision); an inviter refused is the case's outcome.
             var (token, refusal) = managementCase.Operation is AcceptOperation accept ? await InviteForAsync(server, managementCase.Caller, accept) : (null, null);
+
+            // R25: the management check of the same operation, asked first, must foretell the call's outcome.
+            var foretold = await ManagementCheckAsync(server, managementCase.Caller, managementCase.Operation);
             var before = await server.RevisionAsync();
             var (outcome, changes, detail) = refusal ?? await CallAsync(client, managementCase.Operation, token);
+            foretoldCases += foretold is null ? 0 : 1;
+            if (foretold is { } expected && expected != Foretold(outcome))
+            {
+                failures.Add($"{managementCase}: the management check said {expected}, the call got {outcome}: {detail}");
+            }
 
             ran++;
             if (outcome != managementCase.Expected)
@@ -133,7 +141,76 @@ public sealed class ManagementCasesTests
 
         Assert.True(failures.Count == 0, $"{failures.Count} of {ran} cases failed:\n" + string.Join("\n", failures));
         Assert.True(ran > 0 || validation.Management.Count == 0);
+        Assert.True(foretoldCases > 0 || ran == 0, "no case was foretold by a management check");
     }
+
+    /// <summary>
+    /// The Check with a context (R25) that asks whether <paramref name="caller"/> may make <paramref name="operation"/>
+    /// now, or null for an operation no management action names (SetRoles, CreateResource, AcceptInvitation). An
+    /// invitation with several roles is allowed when each role is, asked in order as InviteMembers judges them.
+    /// </summary>
+    internal static async Task<Decision?> ManagementCheckAsync(StoreServer server, Model.SubjectRef caller, ManagementOperation operation)
+    {
+        IReadOnlyList<(string Action, string Role, Model.SubjectRef? Target)> questions = operation switch
+        {
+            GrantOperation g => [("grant", g.Grant.Relation, g.Grant.Subject)],
+            RevokeOperation r => [("revoke", r.Revoke.Relation, r.Revoke.Subject)],
+            RemoveMemberOperation m => [("remove", "", m.Subject)],
+            TransferOperation t => [("transfer", t.Transfer.Relation, t.Transfer.Subject)],
+            InviteOperation i => [.. i.Relations.Distinct().Select(role => ("invite", role, (Model.SubjectRef?)null))],
+            LeaveOperation => [("leave", "", null)],
+            DeleteOperation => [("delete", "", null)],
+            _ => [],
+        };
+        if (questions.Count == 0)
+        {
+            return null;
+        }
+
+        var resource = operation switch
+        {
+            GrantOperation g => g.Grant.Resource,
+            RevokeOperation r => r.Revoke.Resource,
+            RemoveMemberOperation m => m.Resource,
+            TransferOperation t => t.Transfer.Resource,
+            InviteOperation i => i.Resource,
+            LeaveOperation l => l.Resource,
+            DeleteOperation d => d.Resource,
+            _ => throw new InvalidOperationException($"no resource for {operation}"),
+        };
+        foreach (var (action, role, target) in questions)
+        {
+            var request = new CheckRequest
+            {
+                Subject = ProtoSubject(caller),
+                Action = action,
+                Resource = ProtoObject(resource),
+                Context = new CheckContext { TargetRole = role, TargetSubject = target is { } t ? ProtoSubject(t) : null },
+                Consistency = new Consistency { FullyConsistent = true },
+            };
+            try
+            {
+                if ((await server.Authorization.CheckAsync(request)).Decision != Decision.Allowed)
+                {
+                    return Decision.Denied;
+                }
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument)
+            {
+                return Decision.Unspecified;
+            }
+        }
+
+        return Decision.Allowed;
+    }
+
+    /// <summary>What a management check must have said for a call with <paramref name="outcome"/>: UNSPECIFIED stands for INVALID_ARGUMENT.</summary>
+    internal static Decision Foretold(ManagementOutcome outcome) => outcome switch
+    {
+        ManagementOutcome.Ok => Decision.Allowed,
+        ManagementOutcome.InvalidArgument => Decision.Unspecified,
+        _ => Decision.Denied,
+    };
 
     // The invitation an accept case's caller accepts, to its own address: made through InviteMembers by the case's
     // inviter (`by`), or else stored as an administrator's would be (an inviter's authority is what invite cases test).
@@ -162,7 +239,7 @@ public sealed class ManagementCasesTests
         return (token, null);
     }
 
-    private static async Task<(ManagementOutcome Outcome, ManagementChanges? Changes, string Detail)> CallAsync(
+    internal static async Task<(ManagementOutcome Outcome, ManagementChanges? Changes, string Detail)> CallAsync(
         ManagementService.ManagementServiceClient client, ManagementOperation operation, string? token = null)
     {
         try
@@ -221,7 +298,7 @@ public sealed class ManagementCasesTests
     // The verified address a case caller's key carries (user:nick_new → nick_new@user.example.com).
     private static string EmailOf(Model.SubjectRef subject) => $"{subject.Id}@{subject.Type}.example.com".ToLowerInvariant();
 
-    private static V1.ObjectRef ProtoObject(Model.ObjectRef value) => Requests.Object(value.ToString());
+    internal static V1.ObjectRef ProtoObject(Model.ObjectRef value) => Requests.Object(value.ToString());
 
-    private static V1.SubjectRef ProtoSubject(Model.SubjectRef value) => Requests.Subject(value.ToString());
+    internal static V1.SubjectRef ProtoSubject(Model.SubjectRef value) => Requests.Subject(value.ToString());
 }

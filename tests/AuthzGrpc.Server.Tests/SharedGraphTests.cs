@@ -74,6 +74,36 @@ public sealed class SharedGraphTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ManagementChecks_WithTheGraphServing_AreJudgedByTheManagementRules()
+    {
+        await using var redis = await RedisProcess.StartAsync();
+        await using var database = TestDatabase.Create("sqlite");
+        await using var server = await StartServingAsync(database, redis);
+        var graph = Graph(server);
+        var oliviaGrantsOwner = ContextCheck("user:olivia", "grant", "owner", "user:zoe");
+        var alexGrantsOwner = ContextCheck("user:alex", "grant", "owner", "user:zoe");
+        var batch = new BatchCheckRequest { Items = { SaraDeploysWeb, oliviaGrantsOwner, alexGrantsOwner, SaraDeploysWeb } };
+
+        var before = graph.Metrics.Snapshot();
+        var single = await server.Authorization.CheckAsync(oliviaGrantsOwner);
+        var results = (await server.Authorization.BatchCheckAsync(batch)).Results.Select(r => r.Decision);
+        var after = graph.Metrics.Snapshot();
+
+        // The management items are not permissions of the graph: only the two plain items reach it.
+        Assert.Equal(Decision.Allowed, single.Decision);
+        Assert.Equal([Decision.Allowed, Decision.Allowed, Decision.Denied, Decision.Allowed], results);
+        Assert.Equal(2, (after.NearCacheChecks + after.RedisChecks) - (before.NearCacheChecks + before.RedisChecks));
+        server.AssertNoErrors();
+
+        static CheckRequest ContextCheck(string subject, string action, string role, string target)
+        {
+            var request = Check(subject, action, "organization:northwind");
+            request.Context = new CheckContext { TargetRole = role, TargetSubject = Subject(target) };
+            return request;
+        }
+    }
+
+    [Fact]
     public async Task ColdCheck_CostsTheSameRoundTrips_WhateverTheGraphSize()
     {
         await using var redis = await RedisProcess.StartAsync();

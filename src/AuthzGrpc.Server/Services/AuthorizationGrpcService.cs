@@ -4,6 +4,7 @@ using AuthzGrpc.Core;
 using AuthzGrpc.Cache;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Graph;
+using AuthzGrpc.Core.Management;
 using AuthzGrpc.Core.Schema;
 using AuthzGrpc.Server.Hosting;
 using AuthzGrpc.Storage;
@@ -18,7 +19,8 @@ namespace AuthzGrpc.Server.Services;
 /// when it is configured and usable (<see cref="RedisGraph"/>: the near cache, then Redis), otherwise — Redis down,
 /// slow, rebuilding, behind the token, or <c>fully_consistent</c> — from the in-process <see cref="PermissionEngine"/>
 /// in force (<see cref="EngineHolder"/>, read once per call), which EngineSync keeps in step with the source of truth.
-/// The other reads use the engine.
+/// The other reads use the engine. A check with a context (R25) is a management check: it is answered from the engine
+/// by <see cref="ManagementCheck"/>, which runs the planner the ManagementService call would run.
 /// Engine errors (<see cref="AuthzException"/>) are turned into statuses by <see cref="ErrorInterceptor"/>.
 /// The requests' <c>consistency</c> picks the engine revision to answer at (<see cref="EngineSync.EngineForAsync"/>):
 /// <c>minimize_latency</c> answers from the engine as it is, without a store call; <c>at_least</c> and
@@ -84,6 +86,13 @@ internal sealed class AuthorizationGrpcService(
             RequestValidation.Throw(violation);
         }
 
+        // A management check (R25) is answered by the management rules, never from the graph; an ordinary check keeps
+        // the paths below, for which this costs one null test.
+        if (request.Context is { } management)
+        {
+            return ManagementCheckAsync(request, management, context.CancellationToken);
+        }
+
         if (shared.Graph is { } graph && GraphCanServe(request.Consistency, out var atLeast))
         {
             // A near-cache hit completes here: no network hop, no allocation beyond the response.
@@ -110,13 +119,23 @@ internal sealed class AuthorizationGrpcService(
                 "items", $"has {items.Count} checks; the limit is {_maxBatchCheckItems} (Authz:MaxBatchCheckItems): split the batch"));
         }
 
-        // Validate every item before evaluating any: a malformed batch is rejected whole.
+        // Validate every item before evaluating any: a malformed batch is rejected whole. Items with a context are
+        // management checks (R25), answered by the management rules from the engine, never from the graph.
+        ManagementQuestion?[]? questions = null;
         for (var i = 0; i < items.Count; i++)
         {
-            if (RequestValidation.Check(items[i].Subject, items[i].Action, items[i].Resource) is { } violation)
+            var item = items[i];
+            ManagementQuestion? question = null;
+            if ((RequestValidation.Check(item.Subject, item.Action, item.Resource)
+                 ?? (item.Context is { } management ? RequestValidation.ContextCheck(item.Subject, item.Action, item.Resource, management, out question) : null)) is { } violation)
             {
                 violation.Field = $"items[{i}].{violation.Field}";
                 RequestValidation.Throw(violation);
+            }
+
+            if (question is not null)
+            {
+                (questions ??= new ManagementQuestion?[items.Count])[i] = question;
             }
         }
 
@@ -132,6 +151,11 @@ internal sealed class AuthorizationGrpcService(
             var misses = new List<Task>();
             for (var i = 0; i < items.Count; i++)
             {
+                if (questions?[i] is not null)
+                {
+                    continue;
+                }
+
                 var target = Named(i, () => Resolve(schema, items[i]));
                 var subjectId = items[i].Subject.Object.Id;
                 if (graph.TryCheckNear(schema, in target, items[i].Resource.Id, subjectId, atLeast, out var near, out var nearRevision))
@@ -155,7 +179,9 @@ internal sealed class AuthorizationGrpcService(
             if (!answers[i].Served)
             {
                 engine ??= await sync.EngineForAsync(request.Consistency, context.CancellationToken).ConfigureAwait(false);
-                answers[i] = new GraphAnswer(true, Named(i, () => Evaluate(engine, items[i])), engine.Revision);
+                var question = questions?[i];
+                answers[i] = new GraphAnswer(
+                    true, Named(i, () => question is null ? Evaluate(engine, items[i]) : Judge(engine, question).Allowed), engine.Revision);
             }
         }
 
@@ -199,13 +225,27 @@ internal sealed class AuthorizationGrpcService(
 
     public override async Task<ExplainResponse> Explain(ExplainRequest request, ServerCallContext context)
     {
-        if (RequestValidation.Check(request.Subject, request.Action, request.Resource) is { } violation)
+        ManagementQuestion? question = null;
+        if ((RequestValidation.Check(request.Subject, request.Action, request.Resource)
+             ?? (request.Context is { } management ? RequestValidation.ContextCheck(request.Subject, request.Action, request.Resource, management, out question) : null)) is { } violation)
         {
             RequestValidation.Throw(violation);
         }
 
         var engine = await sync.EngineForAsync(request.Consistency, context.CancellationToken).ConfigureAwait(false);
         var revision = CurrentRevision(engine);
+        if (question is not null)
+        {
+            // The management rules are not a graph: the explanation is the verdict, with the rule that refuses the call.
+            var verdict = Judge(engine, question);
+            return new ExplainResponse
+            {
+                Decision = ProtoMapping.ToDecision(verdict.Allowed),
+                Root = new ExplainStep { Step = question.Step, Result = verdict.Allowed, Reason = verdict.Reason },
+                Revision = revision,
+            };
+        }
+
         var root = engine.Explain(ProtoMapping.ToModel(request.Resource), request.Action, ProtoMapping.ToModel(request.Subject));
         return new ExplainResponse
         {
@@ -404,6 +444,23 @@ internal sealed class AuthorizationGrpcService(
             throw LookupCursor.NotCommitted(position.Revision);
         }
     }
+
+    // A check with a context: validated, then judged by the management rules on the engine the consistency asks for.
+    private async Task<CheckResponse> ManagementCheckAsync(CheckRequest request, CheckContext management, CancellationToken cancellationToken)
+    {
+        if (RequestValidation.ContextCheck(request.Subject, request.Action, request.Resource, management, out var question) is { } violation)
+        {
+            RequestValidation.Throw(violation);
+        }
+
+        var engine = await sync.EngineForAsync(request.Consistency, cancellationToken).ConfigureAwait(false);
+        var revision = CurrentRevision(engine);
+        return new CheckResponse { Decision = ProtoMapping.ToDecision(Judge(engine, question!).Allowed), Revision = revision };
+    }
+
+    // What ManagementService would answer the question's caller now, from the planner the call itself runs.
+    private static ManagementVerdict Judge(PermissionEngine engine, ManagementQuestion question) =>
+        new ManagementCheck(engine).Judge(question.Caller, question.Action, question.Resource, question.Role, question.Target);
 
     private async Task<CheckResponse> CheckAsync(ValueTask<PermissionEngine> pending, CheckRequest request) =>
         Answer(await pending.ConfigureAwait(false), request);

@@ -197,7 +197,7 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
         var (exit, output, error) = await server.RunAs("olivia", "organization", "user", "update", "olivia", "--organization", "northwind", "--permission", "billing");
 
         Assert.Equal((1, string.Empty), (exit, output));
-        Assert.StartsWith("PermissionDenied: user:olivia cannot change its own flag_billing", error, StringComparison.Ordinal);
+        Assert.True(error.StartsWith("PermissionDenied: user:olivia cannot change its own flag_billing", StringComparison.Ordinal), error);
     }
 
     [Fact]

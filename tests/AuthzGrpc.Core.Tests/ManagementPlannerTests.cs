@@ -125,6 +125,17 @@ public sealed class ManagementPlannerTests : IDisposable
     }
 
     [Fact]
+    public void GrantOrSetOfARoleAlreadyHeld_NeedsTheAuthorityStill()
+    {
+        // Nothing would change, yet a caller without the authority is refused: authority comes first (R24), and the
+        // answer does not tell them what the subject holds.
+        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.Grant(U("vera"), Acme, "owner", U("olivia"))));
+        Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.SetRoles(U("adam"), Acme, U("olivia"), ["owner"])));
+
+        Assert.DoesNotContain(_planner.Grant(U("olivia"), Acme, "owner", U("olivia")).Updates, u => u.Relationship.Relation == "owner");
+    }
+
+    [Fact]
     public void AdminGrantingOwner_IsPermissionDenied_OwnerGrantingOwner_IsAllowed()
     {
         Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.Grant(U("adam"), Acme, "owner", U("vera"))));

@@ -30,7 +30,8 @@ public sealed class ManagementCheckTests(ManagementCheckTests.Servers servers) :
         ["grant: an owner grants owner to a newcomer"] = new(Org002, "user:olivia_owner", Grant("organization:acme#owner@user:newbie"), Decision.Allowed),
         ["grant: an admin may not grant owner"] = new(Org002, "user:adam_admin", Grant("organization:acme#owner@user:newbie"), Decision.Denied),
         ["grant: an admin grants viewer"] = new(Org002, "user:adam_admin", Grant("organization:acme#viewer@user:newbie"), Decision.Allowed),
-        ["grant: of a role already held changes nothing, so the call accepts it from anyone"] = new(Org002, "user:vera_viewer", Grant("organization:acme#owner@user:olivia_owner"), Decision.Allowed),
+        ["grant: of a role already held, by someone without the authority, is refused (authority first)"] = new(Org002, "user:vera_viewer", Grant("organization:acme#owner@user:olivia_owner"), Decision.Denied),
+        ["grant: of a role already held, by someone with the authority, changes nothing and is accepted"] = new(Org002, "user:olivia_owner", Grant("organization:acme#viewer@user:vera_viewer"), Decision.Allowed),
         ["grant: a second role is refused by exclusive"] = new(Org002, "user:olivia_owner", Grant("organization:acme#owner@user:vera_viewer"), Decision.Denied),
         // ---- grant (003 flags) ----
         ["grant: a Manage-users holder grants a flag he holds (holding)"] = new(Org003, "user:mike_members", Grant("organization:acme#flag_members@user:ned_no_flags"), Decision.Allowed),

@@ -68,7 +68,8 @@ public sealed class ManagementPlanner(PermissionEngine engine)
 
         // Authority first, for every part of every item; a rule that applies but not to this subject ('unless') is a
         // state refusal, reported after every authority check has passed.
-        var deferred = deltas.SelectMany(d => d.Adding.Select(r => RequireGrantAuthority(caller, d.Resource, d.Type, r, subject))
+        // The roles added are judged before those already held, so a refusal names a change when there is one.
+        var deferred = deltas.SelectMany(d => d.Adding.Concat(d.Named.Except(d.Adding)).Select(r => RequireGrantAuthority(caller, d.Resource, d.Type, r, subject))
                 .Concat(d.Removing.Select(r => RequireRevokeAuthority(caller, d.Resource, d.Type, r, subject))))
             .ToList()
             .FirstOrDefault(refusal => refusal is not null);
@@ -425,8 +426,10 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         return PlanStates(deltas, invitee);
     }
 
-    // One item of a batch with its roles resolved: the relations it adds (those not held yet) and removes.
-    private sealed record RoleDelta(ObjectRef Resource, TypeDefinition Type, List<RelationDefinition> Adding, List<RelationDefinition> Removing);
+    // One item of a batch with its roles resolved: the relations it adds (those not held yet) and removes, and every
+    // relation it names to be held afterwards (Named), whose grant authority is judged even when already held, so that
+    // a caller without authority is refused rather than told whether the subject holds the role (R24).
+    private sealed record RoleDelta(ObjectRef Resource, TypeDefinition Type, List<RelationDefinition> Adding, List<RelationDefinition> Removing, List<RelationDefinition> Named);
 
     // Resolves an item's roles against the schema and the subject's roles now; only malformed input is refused here.
     private RoleDelta Resolve(ObjectRoleChange change, SubjectRef subject)
@@ -445,7 +448,7 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         // A subject the relation cannot hold (unknown type, wrong type, a wildcard or subject set it does not allow) is
         // malformed input: INVALID_ARGUMENT whoever asks, before authority is judged.
         engine.Validate([.. adding.Select(r => new RelationshipUpdate(RelationshipOperation.Touch, new Relationship(change.Resource, r.Name, subject)))]);
-        return new RoleDelta(change.Resource, type, adding, remove);
+        return new RoleDelta(change.Resource, type, adding, remove, change.Kind == RoleChangeKind.Revoke ? [] : named);
     }
 
     // What makes the subject's roles (the base membership aside) exactly the wanted ones: what to add, what to remove.
@@ -458,7 +461,7 @@ public sealed class ManagementPlanner(PermissionEngine engine)
     // The state rules of one item, once every item's authority has passed; its updates and what it removes.
     private ManagementPlan PlanState(RoleDelta delta, SubjectRef subject)
     {
-        var (resource, type, adding, removing) = delta;
+        var (resource, type, adding, removing, _) = delta;
         foreach (var relation in removing)
         {
             RequireHeld(resource, relation, subject);

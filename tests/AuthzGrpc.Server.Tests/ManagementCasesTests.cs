@@ -37,29 +37,8 @@ public sealed class ManagementCasesTests
     public async Task ManagementCases_OverGrpc_HaveTheExpectedOutcome(string provider, string file)
     {
         var validation = ValidationFile.Load(Path.Combine(AppContext.BaseDirectory, "models", file));
-        var folder = Directory.CreateTempSubdirectory("authz-cases-");
-        try
-        {
-            await RunCasesAsync(validation, folder.FullName, provider);
-        }
-        finally
-        {
-            folder.Delete(recursive: true);
-        }
-    }
-
-    private static async Task RunCasesAsync(ValidationFile validation, string folder, string provider)
-    {
-        var schema = Path.Combine(folder, "model.zed");
-        var relationships = Path.Combine(folder, "model.relationships");
-        await File.WriteAllTextAsync(schema, validation.SchemaText);
-        await File.WriteAllLinesAsync(relationships, validation.Relationships.Select(r => r.ToString()));
-        await using var database = TestDatabase.Create(provider);
-        await using var server = await StoreServer.StartAsync(database, new Dictionary<string, string?>
-        {
-            ["Authz:SchemaFile"] = schema,
-            ["Authz:RelationshipsFile"] = relationships,
-        });
+        await using var seeded = await SeedModelServer.StartAsync(validation, provider);
+        var server = seeded.Server;
 
         var failures = new List<string>();
         var (ran, foretoldCases) = (0, 0);

@@ -1,6 +1,5 @@
 using AuthzGrpc.Core.Validation;
 using AuthzGrpc.Server.Tests.Infrastructure;
-using AuthzGrpc.Storage.Tests.Infrastructure;
 using AuthzGrpc.V1;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -347,39 +346,25 @@ public sealed class ManagementCheckTests(ManagementCheckTests.Servers servers) :
     /// <summary>One server per seed model, on a SQLite file of its own, started on first use and shared by the cases.</summary>
     public sealed class Servers : IAsyncLifetime
     {
-        private readonly Dictionary<string, (DirectoryInfo Folder, TestDatabase Database, StoreServer Server)> _started = [];
+        private readonly Dictionary<string, SeedModelServer> _started = [];
 
         public async Task<StoreServer> GetAsync(string file)
         {
-            if (!_started.TryGetValue(file, out var entry))
+            if (!_started.TryGetValue(file, out var seeded))
             {
-                var validation = ValidationFile.Load(Path.Combine(AppContext.BaseDirectory, "models", file));
-                var folder = Directory.CreateTempSubdirectory("authz-context-");
-                var schema = Path.Combine(folder.FullName, "model.zed");
-                var relationships = Path.Combine(folder.FullName, "model.relationships");
-                await File.WriteAllTextAsync(schema, validation.SchemaText);
-                await File.WriteAllLinesAsync(relationships, validation.Relationships.Select(r => r.ToString()));
-                var database = TestDatabase.Create("sqlite");
-                var server = await StoreServer.StartAsync(database, new Dictionary<string, string?>
-                {
-                    ["Authz:SchemaFile"] = schema,
-                    ["Authz:RelationshipsFile"] = relationships,
-                });
-                _started[file] = entry = (folder, database, server);
+                _started[file] = seeded = await SeedModelServer.StartAsync(file);
             }
 
-            return entry.Server;
+            return seeded.Server;
         }
 
         public Task InitializeAsync() => Task.CompletedTask;
 
         public async Task DisposeAsync()
         {
-            foreach (var (folder, database, server) in _started.Values)
+            foreach (var seeded in _started.Values)
             {
-                await server.DisposeAsync();
-                await database.DisposeAsync();
-                folder.Delete(recursive: true);
+                await seeded.DisposeAsync();
             }
         }
     }

@@ -1,6 +1,4 @@
-using AuthzGrpc.Core.Validation;
 using AuthzGrpc.Server.Tests.Infrastructure;
-using AuthzGrpc.Storage.Tests.Infrastructure;
 using AuthzGrpc.V1;
 using Grpc.Core;
 using static AuthzGrpc.Server.Tests.Infrastructure.Requests;
@@ -452,33 +450,11 @@ public sealed class SeedModelServerTests : IAsyncLifetime
 
     private static RoleChange Grant(string resource, string role) => new() { Resource = Object(resource), Mode = RoleChangeMode.Grant, Roles = { role } };
 
-    // A server seeded with a validation file's schema and relationships, on a SQLite file of its own.
+    // A server seeded with the validation file's schema and relationships, stopped when the test ends.
     private async Task<StoreServer> StartAsync(string file)
     {
-        var validation = ValidationFile.Load(Path.Combine(AppContext.BaseDirectory, "models", file));
-        var folder = Directory.CreateTempSubdirectory("authz-seed-");
-        var schema = Path.Combine(folder.FullName, "model.zed");
-        var relationships = Path.Combine(folder.FullName, "model.relationships");
-        await File.WriteAllTextAsync(schema, validation.SchemaText);
-        await File.WriteAllLinesAsync(relationships, validation.Relationships.Select(r => r.ToString()));
-        var database = TestDatabase.Create("sqlite");
-        var server = await StoreServer.StartAsync(database, new Dictionary<string, string?>
-        {
-            ["Authz:SchemaFile"] = schema,
-            ["Authz:RelationshipsFile"] = relationships,
-        });
-        _cleanup.Add(new Cleanup(() => folder.Delete(recursive: true)));
-        _cleanup.Add(database);
-        _cleanup.Add(server);
-        return server;
-    }
-
-    private sealed class Cleanup(Action action) : IAsyncDisposable
-    {
-        public ValueTask DisposeAsync()
-        {
-            action();
-            return ValueTask.CompletedTask;
-        }
+        var seeded = await SeedModelServer.StartAsync(file);
+        _cleanup.Add(seeded);
+        return seeded.Server;
     }
 }

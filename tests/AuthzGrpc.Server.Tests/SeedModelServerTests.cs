@@ -434,6 +434,32 @@ public sealed class SeedModelServerTests : IAsyncLifetime
         Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(WithConsistency(Check("user:yan", "deploy", "application:shop-prod-api"), new Consistency { FullyConsistent = true }))).Decision);
     }
 
+    [Fact]
+    public async Task ProjectList_003_ListHoldersSeeEveryProject_OthersTheirOwn()
+    {
+        var server = await StartAsync("003-envtype-roles.yaml");
+        async Task<List<string>> ListAsync(string subject)
+        {
+            using var call = server.Authorization.LookupResources(new LookupResourcesRequest { Subject = Subject(subject), Action = "list", ResourceType = "project" });
+            var projects = new List<string>();
+            await foreach (var response in call.ResponseStream.ReadAllAsync())
+            {
+                projects.Add(Text(response.Resource));
+            }
+
+            return projects;
+        }
+
+        // R10/R28: projects:list shows every project of the organization, and gives no access to any.
+        Assert.Equal(["project:api", "project:docs", "project:web"], await ListAsync("user:lisa_lister"));
+        Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(Check("user:lisa_lister", "view_environment", "project:web"))).Decision);
+
+        // Without it, one's own projects only (a project role or an environment-type role); none for a new user (R11).
+        Assert.Equal(["project:web"], await ListAsync("user:victor_viewer"));
+        Assert.Equal(["project:web"], await ListAsync("user:dev_viewer"));
+        Assert.Empty(await ListAsync("user:ned_no_flags"));
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()

@@ -78,6 +78,47 @@ public sealed class RestartTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task Restart_KeepsManagementState_RecordsInvitationsWithTheirGrants_AndKeyEmails(string provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        var server = await StoreServer.StartAsync(database);
+        try
+        {
+            var olivia = new ManagementService.ManagementServiceClient(await server.ChannelForAsync("user:olivia"));
+            await olivia.CreateResourceAsync(new CreateResourceRequest
+            {
+                Resource = Object("project_group:qa"), Parent = Object("project:storefront"), Name = "QA", Description = "Release testing",
+            });
+            var invite = new InviteMembersRequest { Resource = Object("project:storefront"), Emails = { "zoe@example.com" }, Roles = { "viewer" } };
+            invite.Grants.Add(new RoleChange { Resource = Object("environment_type:storefront_development"), Mode = RoleChangeMode.Grant, Roles = { "contributor" } });
+            var token = (await olivia.InviteMembersAsync(invite)).Invitations[0].Token;
+            var zoeKey = (await new ApiKeyService.ApiKeyServiceClient(server.Channel).CreateApiKeyAsync(new CreateApiKeyRequest
+            {
+                Subject = Subject("user:zoe"), Kind = KeyKind.Management, Email = "zoe@example.com",
+            })).Key;
+
+            server = await server.RestartAsync();
+
+            var admin = new ManagementService.ManagementServiceClient(server.Channel);
+            var group = (await admin.GetResourceAsync(new GetResourceRequest { Resource = Object("project_group:qa") })).Resource;
+            Assert.Equal(("QA", "Release testing"), (group.Name, group.Description));
+            var pending = Assert.Single((await admin.ListInvitationsAsync(new ListInvitationsRequest { Resource = Object("project:storefront") })).Invitations);
+            Assert.Equal(("zoe@example.com", "environment_type:storefront_development", "contributor"), (pending.Email, Text(Assert.Single(pending.Grants).Resource), pending.Grants[0].Roles.Single()));
+
+            // The key kept its verified email: the invitee accepts with it, and every grant is made.
+            var accepted = await new ManagementService.ManagementServiceClient(server.ChannelWith(zoeKey)).AcceptInvitationAsync(new AcceptInvitationRequest { Token = token });
+            Assert.Contains("environment_type:storefront_development#contributor@user:zoe", accepted.Changes.Added.Select(Text));
+            Assert.Contains("project:storefront#viewer@user:zoe", accepted.Changes.Added.Select(Text));
+            server.AssertNoErrors();
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
     [Fact]
     public async Task Restart_WithOtherModelFiles_KeepsTheStoredModel()
     {

@@ -11,7 +11,7 @@ namespace AuthzGrpc.Storage;
 /// An invitation to create: one email, the resource (where it is listed) and its roles there, the hash of its token, how
 /// long it lasts, and further grants on other objects made on acceptance.
 /// </summary>
-/// <remarks><paramref name="Conditions"/>: what the accepter must already have, where the inviter's rules said <c>to</c>.</remarks>
+/// <remarks><paramref name="Conditions"/>: what the accepter must meet, where the inviter's rules said <c>to</c> or <c>unless</c>.</remarks>
 public sealed record NewInvitation(
     string Id, string Email, ObjectRef Resource, IReadOnlyList<string> Roles, string TokenHash, TimeSpan ValidFor,
     IReadOnlyList<InvitationGrant>? Grants = null, IReadOnlyList<Core.Management.AcceptCondition>? Conditions = null);
@@ -64,7 +64,7 @@ public sealed partial class AuthzStore
     {
         ArgumentNullException.ThrowIfNull(row);
         var stored = row.ConditionsJson.Length == 0 ? [] : JsonSerializer.Deserialize<StoredCondition[]>(row.ConditionsJson) ?? [];
-        return [.. stored.Select(c => new Core.Management.AcceptCondition(ObjectRef.Parse(c.Resource), c.Role, c.AnyOf))];
+        return [.. stored.Select(c => new Core.Management.AcceptCondition(ObjectRef.Parse(c.Resource), c.Role, [.. c.AnyOf.Select(a => new Core.Management.SubjectCondition(a.To, a.Unless))]))];
     }
 
     /// <summary>
@@ -98,7 +98,7 @@ public sealed partial class AuthzStore
                     ResourceId = id,
                     RolesJson = JsonSerializer.Serialize(invitation.Roles),
                     GrantsJson = JsonSerializer.Serialize((invitation.Grants ?? []).Select(g => new StoredGrant(g.Resource.ToString(), [.. g.Roles]))),
-                    ConditionsJson = JsonSerializer.Serialize((invitation.Conditions ?? []).Select(c => new StoredCondition(c.Resource.ToString(), c.Role, [.. c.AnyOf]))),
+                    ConditionsJson = JsonSerializer.Serialize((invitation.Conditions ?? []).Select(c => new StoredCondition(c.Resource.ToString(), c.Role, [.. c.AnyOf.Select(a => new StoredSubjectCondition(a.To, a.Unless))]))),
                     TokenHash = invitation.TokenHash,
                     Status = InvitationPending,
                     InvitedBy = actor,
@@ -274,7 +274,12 @@ public sealed partial class AuthzStore
     private sealed record StoredCondition(
         [property: System.Text.Json.Serialization.JsonPropertyName("resource")] string Resource,
         [property: System.Text.Json.Serialization.JsonPropertyName("role")] string Role,
-        [property: System.Text.Json.Serialization.JsonPropertyName("any_of")] string[] AnyOf);
+        [property: System.Text.Json.Serialization.JsonPropertyName("any_of")] StoredSubjectCondition[] AnyOf);
+
+    // One alternative of a stored condition: what one of the inviter's rules asked of the subject.
+    private sealed record StoredSubjectCondition(
+        [property: System.Text.Json.Serialization.JsonPropertyName("to")] string? To,
+        [property: System.Text.Json.Serialization.JsonPropertyName("unless")] string? Unless);
 
     // One further grant as GrantsJson stores it.
     private sealed record StoredGrant(

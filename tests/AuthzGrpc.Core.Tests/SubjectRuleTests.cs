@@ -123,7 +123,7 @@ public sealed class SubjectRuleTests : IDisposable
         // the condition, which the accepter must meet when accepting.
         Assert.Empty(_planner.RequireGrantAuthority(U("alice"), Web, ["viewer"]));
         var conditions = _planner.RequireGrantAuthority(U("mia"), Web, ["admin"]);
-        Assert.Equal(new AcceptCondition(Web, "admin", ["belongs"]), Assert.Single(conditions), new ConditionComparer());
+        Assert.Equal(new AcceptCondition(Web, "admin", [new SubjectCondition("belongs", null)]), Assert.Single(conditions), new ConditionComparer());
         Assert.Equal(AuthzErrorKind.PermissionDenied, Refused(() => _planner.RequireGrantAuthority(U("victor"), Web, ["admin"])));
 
         List<ObjectRoleChange> grants = [new ObjectRoleChange(Web, RoleChangeKind.Grant, ["admin"])];
@@ -133,6 +133,24 @@ public sealed class SubjectRuleTests : IDisposable
 
         Apply(_planner.Accept(grants, conditions, U("victor")));
         Assert.True(Holds("project:web#admin@user:victor"));
+    }
+
+    [Fact]
+    public void Unless_AnInvitationAllowedOnlyByItIsRefusedToAProtectedAccepter()
+    {
+        // mia may grant flag_billing to anyone but the owner: her invitation carries that condition.
+        var conditions = _planner.RequireGrantAuthority(U("mia"), Acme, ["flag_billing"]);
+        Assert.Equal(new AcceptCondition(Acme, "flag_billing", [new SubjectCondition(null, "is_owner")]), Assert.Single(conditions), new ConditionComparer());
+        Assert.Equal("unless is_owner", conditions[0].AnyOf[0].ToString());
+
+        // The owner accepting it would have her permissions edited (R19): refused, as a direct grant would be.
+        List<ObjectRoleChange> grants = [new ObjectRoleChange(Acme, RoleChangeKind.Grant, ["flag_billing"])];
+        var refused = Assert.Throws<AuthzException>(() => _planner.Accept(grants, conditions, U("olivia")));
+        Assert.Equal(AuthzErrorKind.FailedPrecondition, refused.Kind);
+        Assert.StartsWith("unless is_owner: user:olivia meets none of unless is_owner on organization:acme", refused.Message, StringComparison.Ordinal);
+
+        Apply(_planner.Accept(grants, conditions, U("victor")));
+        Assert.True(Holds("organization:acme#flag_billing@user:victor"));
     }
 
     // Records holding lists compare by reference; compare the condition's parts.

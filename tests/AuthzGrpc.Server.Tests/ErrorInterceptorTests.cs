@@ -132,6 +132,18 @@ public sealed class ErrorInterceptorTests : IDisposable
     }
 
     [Fact]
+    public async Task StreamingCall_ClientResetTheStream_IsCancelledAndNotLoggedAsError()
+    {
+        // Kestrel reports a client's RST_STREAM as an IOException from the request stream, at times before the call's
+        // token is cancelled (a reflection client that stops after its first answer did this in CI).
+        var error = await Assert.ThrowsAsync<RpcException>(() => _interceptor.DuplexStreamingServerHandler<string, string>(
+            null!, null!, new TestServerCallContext(Method), (_, _, _) => throw new IOException("The client reset the request stream.")));
+
+        Assert.Equal(StatusCode.Cancelled, error.StatusCode);
+        Assert.Empty(_logs.ErrorsSince(0));
+    }
+
+    [Fact]
     public async Task Call_ThrowingRpcException_PassesItThrough()
     {
         var thrown = new RpcException(new Grpc.Core.Status(StatusCode.PermissionDenied, "no"));

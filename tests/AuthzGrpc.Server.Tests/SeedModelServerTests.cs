@@ -460,6 +460,34 @@ public sealed class SeedModelServerTests : IAsyncLifetime
         Assert.Empty(await ListAsync("user:ned_no_flags"));
     }
 
+    [Fact]
+    public async Task FlagInvitation_003_ShowsItsCondition_AndTheOwnerCannotAcceptIt()
+    {
+        var server = await StartAsync("003-envtype-roles.yaml");
+        var mike = await ClientAsync(server, "user:mike_members");
+        var invited = await mike.InviteMembersAsync(new InviteMembersRequest
+        {
+            Resource = Object("organization:acme"), Emails = { "olivia@example.com", "ned@example.com" }, Roles = { "flag_members" },
+        });
+
+        // mike's rule for flags spares the owner (`unless owner`, R19): the invitee is unknown, so the invitation says so.
+        var listed = (await mike.ListInvitationsAsync(new ListInvitationsRequest { Resource = Object("organization:acme") })).Invitations;
+        Assert.All(listed, i => Assert.Equal(("organization:acme", "flag_members", "unless owner"), (Text(Assert.Single(i.Conditions).Resource), i.Conditions[0].Role, Assert.Single(i.Conditions[0].AnyOf))));
+
+        // The owner accepting it would have her permissions edited: refused, nothing granted, still pending.
+        var olivia = await ClientAsync(server, "user:olivia_owner", "olivia@example.com");
+        var revision = await server.RevisionAsync();
+        var refused = await Assert.ThrowsAsync<RpcException>(() => olivia.AcceptInvitationAsync(new AcceptInvitationRequest { Token = invited.Invitations[0].Token }).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
+        Assert.StartsWith("unless owner", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(revision, await server.RevisionAsync());
+
+        // Anyone else accepts it.
+        var ned = await ClientAsync(server, "user:ned_no_flags", "ned@example.com");
+        var accepted = await ned.AcceptInvitationAsync(new AcceptInvitationRequest { Token = invited.Invitations[1].Token });
+        Assert.Contains("organization:acme#flag_members@user:ned_no_flags", accepted.Changes.Added.Select(Text));
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()

@@ -377,8 +377,9 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         return conditions;
     }
 
-    // The rules that let the caller grant the relation to a subject not known yet, judged without their 'to' condition:
-    // none is the closest refusal; one without 'to' allows it outright; otherwise the accepter must meet one of the 'to's.
+    // The rules that let the caller grant the relation to a subject not known yet, judged without their subject
+    // conditions ('to', 'unless'): none is the closest refusal; one without either allows it outright; otherwise the
+    // accepter must meet the conditions of one of them.
     private AcceptCondition? RequireInvitationRule(SubjectRef caller, ObjectRef resource, TypeDefinition type, RelationDefinition relation)
     {
         if (!type.Rules.Grant.TryGetValue(relation, out var rules))
@@ -394,9 +395,9 @@ public sealed class ManagementPlanner(PermissionEngine engine)
                 ?? new AuthzException(AuthzErrorKind.PermissionDenied, $"granting {relation.Name} on {resource}: no rule allows {caller}");
         }
 
-        return allowing.Any(r => r.To is null)
+        return allowing.Any(r => r.To is null && r.Unless is null)
             ? null
-            : new AcceptCondition(resource, relation.Name, [.. allowing.Select(r => r.To!.Name).Distinct(StringComparer.Ordinal)]);
+            : new AcceptCondition(resource, relation.Name, [.. allowing.Select(r => new SubjectCondition(r.To?.Name, r.Unless?.Name)).Distinct()]);
     }
 
     /// <summary>
@@ -413,17 +414,33 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         RequireDistinctObjects(grants);
         foreach (var condition in conditions)
         {
-            var type = TypeOf(condition.Resource);
-            if (!condition.AnyOf.Any(to => type.TryGetMember(to, out var member) && Has(invitee, condition.Resource, member)))
+            if (!condition.AnyOf.Any(c => Meets(invitee, condition.Resource, c)))
             {
-                throw new AuthzException(AuthzErrorKind.FailedPrecondition,
-                    $"to {string.Join(" or ", condition.AnyOf)}: {invitee} must first have {string.Join(" or ", condition.AnyOf)} on {condition.Resource} " +
-                    $"(this invitation's {condition.Role} there was allowed only for such subjects; someone who may bring newcomers must add them first)");
+                throw new AuthzException(AuthzErrorKind.FailedPrecondition, Unmet(invitee, condition));
             }
         }
 
         var deltas = grants.Select(g => Resolve(g with { Kind = RoleChangeKind.Grant }, invitee)).ToList();
         return PlanStates(deltas, invitee);
+    }
+
+    // Whether the subject meets what one allowing rule asked of it; a name the schema no longer has is not met.
+    private bool Meets(SubjectRef subject, ObjectRef resource, SubjectCondition condition)
+    {
+        var type = TypeOf(resource);
+        bool Holds(string? name) => name is not null && type.TryGetMember(name, out var member) && Has(subject, resource, member);
+        return (condition.To is null || Holds(condition.To)) && (condition.Unless is null || (type.TryGetMember(condition.Unless, out _) && !Holds(condition.Unless)));
+    }
+
+    // Why an accepter meets none of a condition's alternatives, in the words of the rules.
+    private static string Unmet(SubjectRef invitee, AcceptCondition condition)
+    {
+        var needs = condition.AnyOf.Where(c => c.To is not null).Select(c => c.To!).Distinct(StringComparer.Ordinal).ToList();
+        var protects = condition.AnyOf.Where(c => c.Unless is not null).Select(c => c.Unless!).Distinct(StringComparer.Ordinal).ToList();
+        var why = needs.Count > 0 && protects.Count == 0
+            ? $"{invitee} must first have {string.Join(" or ", needs)} on {condition.Resource} (someone who may bring newcomers must add them first)"
+            : $"{invitee} meets none of {string.Join(", ", condition.AnyOf)} on {condition.Resource}";
+        return $"{string.Join(" or ", condition.AnyOf)}: {why}; the invitation's {condition.Role} there was allowed only for such subjects";
     }
 
     // One item of a batch with its roles resolved: the relations it adds (those not held yet) and removes, and every

@@ -22,8 +22,18 @@ public enum RoleChangeKind
 public sealed record ObjectRoleChange(ObjectRef Resource, RoleChangeKind Kind, IReadOnlyList<string> Roles);
 
 /// <summary>
-/// A condition an invitation leaves for its acceptance: the inviter could grant <paramref name="Role"/> on
-/// <paramref name="Resource"/> only through rules with <c>to</c>, so the accepting subject must have one of
-/// <paramref name="AnyOf"/> (permissions or relations of the resource's type) there before it accepts.
+/// What one of the inviter's allowing rules asks of the subject it grants to: <paramref name="To"/> it must have on the
+/// object (the rule's <c>to</c>), <paramref name="Unless"/> it must not have (the rule's <c>unless</c>); null: nothing.
 /// </summary>
-public sealed record AcceptCondition(ObjectRef Resource, string Role, IReadOnlyList<string> AnyOf);
+public sealed record SubjectCondition(string? To, string? Unless)
+{
+    /// <summary>The rule's words: <c>to member</c>, <c>unless owner</c>, <c>to member unless owner</c>.</summary>
+    public override string ToString() => string.Join(" ", new[] { To is null ? null : $"to {To}", Unless is null ? null : $"unless {Unless}" }.OfType<string>());
+}
+
+/// <summary>
+/// A condition an invitation leaves for its acceptance: the inviter could grant <paramref name="Role"/> on
+/// <paramref name="Resource"/> only through rules with <c>to</c> or <c>unless</c>, which cannot be judged before the
+/// invitee is known; the accepting subject must meet one of <paramref name="AnyOf"/> (one per allowing rule).
+/// </summary>
+public sealed record AcceptCondition(ObjectRef Resource, string Role, IReadOnlyList<SubjectCondition> AnyOf);

@@ -18,7 +18,7 @@ namespace AuthzGrpc.Server.Services;
 /// <item>DepthExceeded → FAILED_PRECONDITION: retrying cannot help until the data changes (a cycle or too deep a graph)</item>
 /// </list>
 /// Each carries a <c>google.rpc.ErrorInfo</c> detail whose reason is the kind (e.g. <c>DEPTH_EXCEEDED</c>).
-/// A call the client cancelled answers CANCELLED. Storage failures: a conflict at commit (<see cref="DbUpdateException"/>)
+/// A call the client cancelled, or whose stream it reset (an <see cref="IOException"/>), answers CANCELLED. Storage failures: a conflict at commit (<see cref="DbUpdateException"/>)
 /// answers ABORTED, a database that fails or times out (<see cref="DbException"/>, <see cref="TimeoutException"/>)
 /// answers UNAVAILABLE; both are logged at Warning, and in both the transaction rolled back, so a retry is safe.
 /// Anything else is logged at Error and answers INTERNAL with a generic message.
@@ -102,7 +102,9 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Inter
             return status.ToRpcException();
         }
 
-        if (context.CancellationToken.IsCancellationRequested)
+        // An I/O failure reaching a handler is the transport's: the client reset its stream (say, after reading the
+        // answer it wanted), sometimes before the call's token says so. The caller went away; that is not a fault.
+        if (context.CancellationToken.IsCancellationRequested || exception is IOException)
         {
             // The caller went away (or its deadline passed) mid-call; whatever failed as a result is not a fault.
             Log.CallCancelled(logger, context.Method);

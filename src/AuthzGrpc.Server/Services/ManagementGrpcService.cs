@@ -536,6 +536,13 @@ internal sealed partial class ManagementGrpcService(
             invitation.Grants.Add(change);
         }
 
+        foreach (var condition in AuthzStore.InvitationConditions(row))
+        {
+            var shown = new AcceptanceCondition { Resource = ProtoMapping.ToProto(condition.Resource), Role = condition.Role };
+            shown.AnyOf.AddRange(condition.AnyOf.Select(c => c.ToString()));
+            invitation.Conditions.Add(shown);
+        }
+
         return invitation;
     }
 

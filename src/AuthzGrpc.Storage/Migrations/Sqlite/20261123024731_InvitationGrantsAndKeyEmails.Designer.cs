@@ -11,8 +11,8 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace AuthzGrpc.Storage.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteAuthzDbContext))]
-    [Migration("20261123015144_InvitationConditions")]
-    partial class InvitationConditions
+    [Migration("20261123024731_InvitationGrantsAndKeyEmails")]
+    partial class InvitationGrantsAndKeyEmails
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)

@@ -5,7 +5,7 @@
 namespace AuthzGrpc.Storage.Migrations.Sqlite
 {
     /// <inheritdoc />
-    public partial class InvitationConditions : Migration
+    public partial class InvitationGrantsAndKeyEmails : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
@@ -16,6 +16,20 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
                 type: "TEXT",
                 nullable: false,
                 defaultValue: "[]");
+
+            migrationBuilder.AddColumn<string>(
+                name: "grants_json",
+                table: "invitations",
+                type: "TEXT",
+                nullable: false,
+                defaultValue: "[]");
+
+            migrationBuilder.AddColumn<string>(
+                name: "email",
+                table: "api_keys",
+                type: "TEXT",
+                maxLength: 320,
+                nullable: true);
         }
 
         /// <inheritdoc />
@@ -24,6 +38,14 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
             migrationBuilder.DropColumn(
                 name: "conditions_json",
                 table: "invitations");
+
+            migrationBuilder.DropColumn(
+                name: "grants_json",
+                table: "invitations");
+
+            migrationBuilder.DropColumn(
+                name: "email",
+                table: "api_keys");
         }
     }
 }

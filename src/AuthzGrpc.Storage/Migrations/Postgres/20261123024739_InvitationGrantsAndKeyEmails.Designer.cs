@@ -12,8 +12,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace AuthzGrpc.Storage.Migrations.Postgres
 {
     [DbContext(typeof(PostgresAuthzDbContext))]
-    [Migration("20261123015148_InvitationConditions")]
-    partial class InvitationConditions
+    [Migration("20261123024739_InvitationGrantsAndKeyEmails")]
+    partial class InvitationGrantsAndKeyEmails
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)

@@ -348,7 +348,7 @@ internal sealed partial class ManagementGrpcService(
 
         // Every role on every object, before anything is stored (R14); an object named twice is INVALID_ARGUMENT. Where
         // only rules with 'to' allowed a role, the accepter must meet their condition (checked at acceptance).
-        var conditions = new ManagementPlanner(holder.Current).RequireGrantAuthority(caller.Subject, Grants(resource, roles, grants));
+        var conditions = new ManagementPlanner(holder.Current).RequireGrantAuthority(caller.Subject, ModelWriter.InvitationGrants(resource, roles, grants));
 
         var validFor = TimeSpan.FromHours(request.ExpiresInHours == 0 ? RequestValidation.DefaultInvitationHours : request.ExpiresInHours);
         var tokens = new List<string>();
@@ -475,10 +475,6 @@ internal sealed partial class ManagementGrpcService(
             return false;
         }
     }
-
-    // The invitation's roles on its resource first, then its further grants.
-    private static List<ObjectRoleChange> Grants(Core.Model.ObjectRef resource, IReadOnlyList<string> roles, IEnumerable<InvitationGrant> grants) =>
-        [new ObjectRoleChange(resource, RoleChangeKind.Grant, roles), .. grants.Select(g => new ObjectRoleChange(g.Resource, RoleChangeKind.Grant, g.Roles))];
 
     private static bool MayGrantAny(ManagementPlanner planner, Core.Model.SubjectRef caller, Core.Model.ObjectRef resource, IEnumerable<string> roles)
     {

@@ -179,9 +179,13 @@ internal sealed class ModelWriter(AuthzStore store, EngineSync sync, EngineHolde
 
     /// <summary>Every grant an invitation carries: its roles on its resource first, then those on other objects.</summary>
     public static IReadOnlyList<ObjectRoleChange> InvitationGrants(Storage.Entities.InvitationRow invitation) =>
+        InvitationGrants(new ObjectRef(invitation.ResourceType, invitation.ResourceId), AuthzStore.InvitationRoles(invitation), AuthzStore.InvitationGrants(invitation));
+
+    /// <summary>An invitation's grants as role changes: its roles on its resource first, then its further grants.</summary>
+    public static IReadOnlyList<ObjectRoleChange> InvitationGrants(ObjectRef resource, IReadOnlyList<string> roles, IEnumerable<InvitationGrant> grants) =>
     [
-        new ObjectRoleChange(new ObjectRef(invitation.ResourceType, invitation.ResourceId), RoleChangeKind.Grant, AuthzStore.InvitationRoles(invitation)),
-        .. AuthzStore.InvitationGrants(invitation).Select(g => new ObjectRoleChange(g.Resource, RoleChangeKind.Grant, g.Roles)),
+        new ObjectRoleChange(resource, RoleChangeKind.Grant, roles),
+        .. grants.Select(g => new ObjectRoleChange(g.Resource, RoleChangeKind.Grant, g.Roles)),
     ];
 
     /// <summary>

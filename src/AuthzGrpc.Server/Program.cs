@@ -2,6 +2,11 @@ using AuthzGrpc.Server;
 using AuthzGrpc.Server.Hosting;
 using Microsoft.AspNetCore.Connections;
 
+if (args is [HealthProbe.Command, ..])
+{
+    return await HealthProbe.RunAsync(args[1..]);
+}
+
 // The composition lives in AuthzServer so the integration tests start exactly this server.
 WebApplication app;
 try

@@ -11,7 +11,7 @@ public static class AuthzServer
 
     // Lowest-priority configuration: every other source (appsettings, AUTHZ-style environment variables such as
     // Kestrel__Endpoints__Grpc__Url, the command line) overrides these.
-    private static readonly Dictionary<string, string?> Defaults = new(StringComparer.OrdinalIgnoreCase)
+    internal static readonly Dictionary<string, string?> Defaults = new(StringComparer.OrdinalIgnoreCase)
     {
         // Plaintext HTTP/2 (h2c) on loopback: without TLS there is no ALPN, so the endpoint must be HTTP/2 only.
         ["Kestrel:EndpointDefaults:Protocols"] = "Http2",

@@ -23,7 +23,7 @@ public sealed class DockerfileReplayTests
         Process? server = null;
         try
         {
-            var image = await DockerfileReplay.RunAsync(RepositoryRoot(), root.FullName, new Dictionary<string, string>
+            var image = await DockerfileReplay.RunAsync(Repository.Root, root.FullName, new Dictionary<string, string>
             {
                 // The aspnet base image defines the user the server runs as; here, the test's own user.
                 ["APP_UID"] = await UserIdAsync(),
@@ -93,19 +93,5 @@ public sealed class DockerfileReplayTests
         var uid = (await id.StandardOutput.ReadToEndAsync()).Trim();
         await id.WaitForExitAsync();
         return uid;
-    }
-
-    /// <summary>The repository holding the test's source: the folder with AuthzGrpc.sln above the test output.</summary>
-    private static string RepositoryRoot()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "AuthzGrpc.sln")))
-            {
-                return folder.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("the test runs outside the repository: no AuthzGrpc.sln above " + AppContext.BaseDirectory);
     }
 }

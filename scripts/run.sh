@@ -60,7 +60,7 @@ mkdir -p "$data"
 data_abs="$(cd "$data" && pwd)"
 
 redis_port="${AUTHZ_REDIS_PORT:-6379}"
-scripts/ensure-redis.sh
+scripts/ensure-packages.sh redis-server
 # started_redis=1: a redis-server run.sh started, found by the marker file in its folder, shared by the instances
 # using it; the last of them to stop stops it.
 started_redis=0

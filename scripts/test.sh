@@ -9,8 +9,8 @@ if ! command -v dotnet >/dev/null 2>&1; then
     exit 1
 fi
 
-# The integration tests of the shared graph start their own redis-server processes on free loopback ports.
-scripts/ensure-redis.sh
+# The integration tests start their own redis-server, PostgreSQL and nginx processes on free loopback ports.
+scripts/ensure-packages.sh redis-server postgresql nginx
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -13,7 +13,7 @@ namespace AuthzGrpc.Server.Tests.Infrastructure;
 /// container engine alone does (the base images, USER, VOLUME) is not replayed; HEALTHCHECK and ENTRYPOINT are kept
 /// for the caller to run.
 /// </summary>
-internal sealed partial class DockerfileReplay
+public sealed partial class DockerfileReplay
 {
     private readonly string _context;
     private readonly string _root;

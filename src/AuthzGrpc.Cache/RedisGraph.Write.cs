@@ -89,6 +89,12 @@ public sealed partial class RedisGraph
             Fail(e);
             return false;
         }
+        catch (MarkerUnreadableException e)
+        {
+            // Committed regardless; checks carrying its token go to the source of truth until upkeep brings Redis up.
+            Log.GraphUnproven(_logger, e.Message);
+            return false;
+        }
     }
 
     /// <summary>
@@ -136,6 +142,11 @@ public sealed partial class RedisGraph
         {
             Fail(e);
         }
+        catch (MarkerUnreadableException e)
+        {
+            _near.TurnOff();
+            Log.GraphUnproven(_logger, e.Message);
+        }
     }
 
     private static string SchemaHash(CompiledSchema schema) => GraphKeys.SchemaHash(schema);
@@ -166,7 +177,7 @@ public sealed partial class RedisGraph
     private async Task<bool> ReplayAsync(
         IDatabase database, PermissionEngine engine, GraphMeta meta, long target, IReadOnlyList<Relationship> changes, CancellationToken cancellationToken)
     {
-        if (await _binding!.ReadMarker(target, cancellationToken).ConfigureAwait(false) is not { } marker)
+        if (await ReadMarkerAsync(target, cancellationToken).ConfigureAwait(false) is not { } marker)
         {
             return false;
         }
@@ -216,7 +227,7 @@ public sealed partial class RedisGraph
             revision = contents[0].Revision;
         }
 
-        if (await _binding!.ReadMarker(revision, cancellationToken).ConfigureAwait(false) is not { } marker)
+        if (await ReadMarkerAsync(revision, cancellationToken).ConfigureAwait(false) is not { } marker)
         {
             return false;
         }

@@ -236,8 +236,7 @@ public sealed partial class RedisGraph : IAsyncDisposable
             return true;
         }
 
-        var binding = _binding ?? throw new InvalidOperationException("the graph is not started");
-        var marker = await binding.ReadMarker(meta.Applied, cancellationToken).ConfigureAwait(false);
+        var marker = await ReadMarkerAsync(meta.Applied, cancellationToken).ConfigureAwait(false);
         if (marker is null || meta.Marker is null || !string.Equals(marker, meta.Marker, StringComparison.Ordinal))
         {
             return false;
@@ -246,6 +245,24 @@ public sealed partial class RedisGraph : IAsyncDisposable
         Volatile.Write(ref _verified, meta);
         return true;
     }
+
+    // The database's marker of a revision; a database that fails is reported as MarkerUnreadableException, so the graph
+    // is neither served nor written until it answers again (never taken as "not ours" and rebuilt on a hunch).
+    private async Task<string?> ReadMarkerAsync(long revision, CancellationToken cancellationToken)
+    {
+        var binding = _binding ?? throw new InvalidOperationException("the graph is not started");
+        try
+        {
+            return await binding.ReadMarker(revision, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new MarkerUnreadableException(e);
+        }
+    }
+
+    /// <summary>The database did not answer for a revision's marker: whose graph Redis holds cannot be proven now.</summary>
+    private sealed class MarkerUnreadableException(Exception inner) : Exception($"the database did not answer: {inner.Message}", inner);
 
     // "v1 <generation> <from> <to> <type:id> ..." or "v1 <generation> reset <applied>". A message this process cannot
     // read (another version, a stray publisher) proves nothing fresh: everything held is dropped.

@@ -28,9 +28,10 @@ public sealed partial class RedisGraph
     /// lacks altered (read with <paramref name="changes"/>), moves the meta hash's applied revision and marker, and
     /// publishes the invalidation; rebuilds the whole graph under a new generation when Redis lost it, holds another
     /// schema, is too far behind, or holds a graph not built from this database's history (restored from a backup).
-    /// An engine older than what Redis holds of this database's history changes nothing. Returns whether Redis holds the engine's revision;
-    /// a Redis failure is logged and answers false (the write it follows is committed regardless; checks carrying its
-    /// token go to the source of truth until Redis catches up).
+    /// An engine older than what Redis holds of this database's history changes nothing. Returns whether Redis holds
+    /// the engine's revision; a Redis failure (or a database that cannot say whose graph Redis holds) is logged and
+    /// answers false (the write it follows is committed regardless; checks carrying its token go to the source of
+    /// truth until Redis catches up).
     /// </summary>
     public async Task<bool> PublishAsync(PermissionEngine engine, ChangeReader changes, CancellationToken cancellationToken)
     {

@@ -7,32 +7,41 @@ namespace AuthzGrpc.Cache;
 
 /// <summary>
 /// The key layout, designed for Redis Cluster: each record is one key whose hash tag is the object
-/// (<c>authz:7f3a…:{document:readme}</c>), so records spread over every slot and a check's records are fetched with
-/// single-key commands pipelined together (no cross-slot command anywhere). The generation segment is a hash of the
-/// schema text and the revision the graph was built at: records of another schema or an older build are never read.
-/// The meta hash (<c>authz:{meta}</c>: <c>gen</c>, <c>applied</c>) says which generation is complete and up to which
-/// revision; its absence means Redis lost the graph (flushed, restarted empty) and it must be rebuilt.
+/// (<c>authz:&lt;database&gt;:7f3a….12.c0ffee42:{document:readme}</c>), so records spread over every slot and a check's
+/// records are fetched with single-key commands pipelined together (no cross-slot command anywhere).
+/// <para>
+/// Every key and the channel sit under the prefix and the database's identity (<see cref="GraphBinding.DatabaseId"/>):
+/// servers on different databases sharing one Redis never read, invalidate, lock or rebuild each other's graph, and a
+/// database that was deleted and created again (a new identity) never meets the old one's records. The generation
+/// segment is a hash of the schema text, the revision the graph was built at and a random part drawn by each rebuild:
+/// records of another schema or of any other build are never read. The meta hash (<c>…:{meta}</c>: <c>gen</c>,
+/// <c>applied</c>, <c>marker</c>) says which generation is complete, up to which revision, and which commit of that
+/// revision (the database's marker of it); its absence means Redis lost the graph and it must be rebuilt.
+/// </para>
 /// </summary>
-internal sealed class GraphKeys(string prefix)
+internal sealed class GraphKeys(string prefix, string databaseId)
 {
-    public RedisKey Meta { get; } = $"{prefix}:{{meta}}";
+    private readonly string _space = $"{prefix}:{databaseId}";
 
-    public RedisKey Lock { get; } = $"{prefix}:{{meta}}:lock";
+    public RedisKey Meta { get; } = $"{prefix}:{databaseId}:{{meta}}";
 
-    public RedisChannel Invalidations { get; } = RedisChannel.Literal($"{prefix}:invalidations");
+    public RedisKey Lock { get; } = $"{prefix}:{databaseId}:{{meta}}:lock";
 
-    public RedisKey Record(string generation, string type, string id) => $"{prefix}:{generation}:{{{type}:{id}}}";
+    public RedisChannel Invalidations { get; } = RedisChannel.Literal($"{prefix}:{databaseId}:invalidations");
 
-    public RedisValue RecordPattern(string generation) => $"{prefix}:{generation}:*";
+    public RedisKey Record(string generation, string type, string id) => $"{_space}:{generation}:{{{type}:{id}}}";
+
+    public RedisValue RecordPattern(string generation) => $"{_space}:{generation}:*";
 
     /// <summary>A schema's identity in keys: the first 12 hex digits of the SHA-256 of its text.</summary>
     public static string SchemaHash(CompiledSchema schema) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(schema.Text)))[..12];
 
     /// <summary>
-    /// The generation of a graph built for <paramref name="schema"/> at <paramref name="revision"/>: each rebuild writes a
-    /// fresh set of keys, so records of an older build (objects since emptied) can never be read.
+    /// A new generation for a graph built for <paramref name="schema"/> at <paramref name="revision"/>: each rebuild
+    /// writes a fresh set of keys — even at a revision an earlier build had (a database restored from a backup) — so
+    /// records of another build (objects since emptied, another history) can never be read.
     /// </summary>
-    public static string Generation(CompiledSchema schema, long revision) =>
-        $"{SchemaHash(schema)}.{revision.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+    public static string NewGeneration(CompiledSchema schema, long revision) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{SchemaHash(schema)}.{revision}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}");
 }

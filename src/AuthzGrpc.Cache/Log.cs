@@ -28,4 +28,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 205, EventName = "InvalidationsMissed", Level = LogLevel.Warning,
         Message = "Redis is at revision {Applied} but no invalidation moved the near cache past {Revision}; dropped it")]
     public static partial void InvalidationsMissed(ILogger logger, long revision, long applied);
+
+    [LoggerMessage(EventId = 206, EventName = "GraphNotOurs", Level = LogLevel.Warning,
+        Message = "The shared graph in Redis (generation {Generation}, revision {Applied}) was not built from this database's history (a backup was restored, or a copy of the database wrote it); it is rebuilt and never served")]
+    public static partial void GraphNotOurs(ILogger logger, string generation, long applied);
+
+    [LoggerMessage(EventId = 207, EventName = "GraphUnproven", Level = LogLevel.Warning,
+        Message = "Could not prove the shared graph in Redis is this database's ({Reason}); checks are answered from the source of truth until it can")]
+    public static partial void GraphUnproven(ILogger logger, string reason);
 }

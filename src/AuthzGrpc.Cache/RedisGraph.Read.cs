@@ -145,10 +145,10 @@ public sealed partial class RedisGraph
         for (var i = 0; i < missing.Count; i++)
         {
             var key = missing[i];
-            reads[i] = batch.StringGetAsync(_keys.Record(generation, schema.Types[key.Type].Name, key.Id));
+            reads[i] = batch.StringGetAsync(Keys.Record(generation, schema.Types[key.Type].Name, key.Id));
         }
 
-        var metaRead = batch.HashGetAsync(_keys.Meta, MetaFields);
+        var metaRead = batch.HashGetAsync(Keys.Meta, MetaFields);
         batch.Execute();
         var fields = await WithTimeout(metaRead, cancellationToken).ConfigureAwait(false);
         var values = await WithTimeout(Task.WhenAll(reads), cancellationToken).ConfigureAwait(false);

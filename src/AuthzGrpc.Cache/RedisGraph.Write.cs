@@ -24,12 +24,14 @@ public sealed partial class RedisGraph
 
     /// <summary>
     /// Brings Redis up to <paramref name="engine"/>'s revision — the write-through after a commit, and the repair
-    /// after an outage: under a lock shared by every replica, rewrites the records the revisions Redis lacks altered
-    /// (read with <paramref name="changes"/>), moves the meta hash's applied revision, and publishes the invalidation;
-    /// rebuilds the whole graph under a new generation when Redis lost it, holds another schema, or is too far behind.
-    /// An engine older than what Redis holds changes nothing. Returns whether Redis holds the engine's revision;
-    /// a Redis failure is logged and answers false (the write it follows is committed regardless; checks carrying its
-    /// token go to the source of truth until Redis catches up).
+    /// after an outage: under a lock shared by every replica of the database, rewrites the records the revisions Redis
+    /// lacks altered (read with <paramref name="changes"/>), moves the meta hash's applied revision and marker, and
+    /// publishes the invalidation; rebuilds the whole graph under a new generation when Redis lost it, holds another
+    /// schema, is too far behind, or holds a graph not built from this database's history (restored from a backup).
+    /// An engine older than what Redis holds of this database's history changes nothing. Returns whether Redis holds
+    /// the engine's revision; a Redis failure (or a database that cannot say whose graph Redis holds) is logged and
+    /// answers false (the write it follows is committed regardless; checks carrying its token go to the source of
+    /// truth until Redis catches up).
     /// </summary>
     public async Task<bool> PublishAsync(PermissionEngine engine, ChangeReader changes, CancellationToken cancellationToken)
     {
@@ -44,7 +46,8 @@ public sealed partial class RedisGraph
         {
             var database = Database;
             var target = engine.Revision;
-            if (await ReadMetaAsync(database).ConfigureAwait(false) is { } current && Holds(current, engine.Schema, target))
+            if (await ReadMetaAsync(database).ConfigureAwait(false) is { } current && Holds(current, engine.Schema, target) &&
+                current.Equals(Volatile.Read(ref _verified)))
             {
                 return true;
             }
@@ -58,34 +61,39 @@ public sealed partial class RedisGraph
             try
             {
                 var meta = await ReadMetaAsync(database).ConfigureAwait(false);
-                if (meta is { } m && (Holds(m, engine.Schema, target) || m.Applied > target))
+                var ours = meta is not null && await IsOursAsync(meta, cancellationToken).ConfigureAwait(false);
+                if (ours && (Holds(meta!, engine.Schema, target) || meta!.Applied > target))
                 {
                     // Up to date, or another replica is ahead of this engine (it will catch up from the store).
-                    return m.Applied >= target;
+                    return meta!.Applied >= target;
                 }
 
-                var list = meta is { } held && SchemaHash(held) == SchemaHash(engine.Schema) && target - held.Applied <= _options.MaxReplayRevisions
-                    ? await changes(held.Applied, target, cancellationToken).ConfigureAwait(false)
+                if (meta is not null && !ours)
+                {
+                    Log.GraphNotOurs(_logger, meta.Generation, meta.Applied);
+                }
+
+                var list = ours && SchemaHash(meta!) == SchemaHash(engine.Schema) && target - meta!.Applied <= _options.MaxReplayRevisions
+                    ? await changes(meta.Applied, target, cancellationToken).ConfigureAwait(false)
                     : null;
-                if (list is null)
-                {
-                    await RebuildAsync(database, engine, meta).ConfigureAwait(false);
-                }
-                else
-                {
-                    await ReplayAsync(database, engine, meta!.Value, target, list).ConfigureAwait(false);
-                }
-
-                return true;
+                return list is null
+                    ? await RebuildAsync(database, engine, meta, cancellationToken).ConfigureAwait(false)
+                    : await ReplayAsync(database, engine, meta!, target, list, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
-                await database.LockReleaseAsync(_keys.Lock, token).ConfigureAwait(false);
+                await database.LockReleaseAsync(Keys.Lock, token).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             Fail(e);
+            return false;
+        }
+        catch (MarkerUnreadableException e)
+        {
+            // Committed regardless; checks carrying its token go to the source of truth until upkeep brings Redis up.
+            Log.GraphUnproven(_logger, e.Message);
             return false;
         }
     }
@@ -107,7 +115,8 @@ public sealed partial class RedisGraph
         await SubscribeAsync().ConfigureAwait(false);
         try
         {
-            if (!_subscribed || await ReadMetaAsync(Database).ConfigureAwait(false) is not { } meta || SchemaHash(meta) != SchemaHash(engine.Schema))
+            if (!_subscribed || await ReadMetaAsync(Database).ConfigureAwait(false) is not { } meta || SchemaHash(meta) != SchemaHash(engine.Schema) ||
+                !await IsOursAsync(meta, cancellationToken).ConfigureAwait(false))
             {
                 _near.TurnOff();
                 return;
@@ -134,6 +143,11 @@ public sealed partial class RedisGraph
         {
             Fail(e);
         }
+        catch (MarkerUnreadableException e)
+        {
+            _near.TurnOff();
+            Log.GraphUnproven(_logger, e.Message);
+        }
     }
 
     private static string SchemaHash(CompiledSchema schema) => GraphKeys.SchemaHash(schema);
@@ -146,7 +160,7 @@ public sealed partial class RedisGraph
     private async Task<bool> TakeLockAsync(IDatabase database, string token, CancellationToken cancellationToken)
     {
         var deadline = Environment.TickCount64 + (long)LockWait.TotalMilliseconds;
-        while (!await database.LockTakeAsync(_keys.Lock, token, LockLease).ConfigureAwait(false))
+        while (!await database.LockTakeAsync(Keys.Lock, token, LockLease).ConfigureAwait(false))
         {
             if (Environment.TickCount64 > deadline)
             {
@@ -159,12 +173,23 @@ public sealed partial class RedisGraph
         return true;
     }
 
-    private async Task ReplayAsync(IDatabase database, PermissionEngine engine, GraphMeta meta, long target, IReadOnlyList<Relationship> changes)
+    // False when the database has not committed the engine's revision (it went back under this process: restored):
+    // nothing is written for a history the database no longer has.
+    private async Task<bool> ReplayAsync(
+        IDatabase database, PermissionEngine engine, GraphMeta meta, long target, IReadOnlyList<Relationship> changes, CancellationToken cancellationToken)
     {
+        if (await ReadMarkerAsync(target, cancellationToken).ConfigureAwait(false) is not { } marker)
+        {
+            return false;
+        }
+
         var affected = engine.AffectedRecords(changes);
         var contents = affected.Select(a => engine.DescribeRecord(a.Type, a.Id)).ToList();
         await WriteRecordsAsync(database, meta.Generation, contents).ConfigureAwait(false);
-        await database.HashSetAsync(_keys.Meta, "applied", target).ConfigureAwait(false);
+
+        // One command: the applied revision and whose commit it is move together.
+        await database.HashSetAsync(Keys.Meta, [new HashEntry("applied", target), new HashEntry("marker", marker)]).ConfigureAwait(false);
+        Volatile.Write(ref _verified, meta with { Applied = target, Marker = marker });
 
         string message;
         if (affected.Count > _options.MaxInvalidationKeys)
@@ -186,12 +211,14 @@ public sealed partial class RedisGraph
             _near.Invalidate(meta.Generation, meta.Applied, target, affected.Select(a => new RecordKey(engine.Schema.RequireType(a.Type).Index, a.Id)));
         }
 
-        await database.PublishAsync(_keys.Invalidations, message).ConfigureAwait(false);
+        await database.PublishAsync(Keys.Invalidations, message).ConfigureAwait(false);
+        return true;
     }
 
     // A complete graph under a new generation; the meta hash moves to it only once every record is written, so no
-    // reader sees half of it; the previous generation's keys are deleted afterwards.
-    private async Task RebuildAsync(IDatabase database, PermissionEngine engine, GraphMeta? previous)
+    // reader sees half of it; the previous generation's keys are deleted afterwards. False (nothing written) when the
+    // database has not committed the engine's revision: it went back under this process (restored from a backup).
+    private async Task<bool> RebuildAsync(IDatabase database, PermissionEngine engine, GraphMeta? previous, CancellationToken cancellationToken)
     {
         var started = Environment.TickCount64;
         var revision = engine.Revision;
@@ -201,16 +228,25 @@ public sealed partial class RedisGraph
             revision = contents[0].Revision;
         }
 
-        var generation = GraphKeys.Generation(engine.Schema, revision);
+        if (await ReadMarkerAsync(revision, cancellationToken).ConfigureAwait(false) is not { } marker)
+        {
+            return false;
+        }
+
+        var generation = GraphKeys.NewGeneration(engine.Schema, revision);
         await WriteRecordsAsync(database, generation, contents).ConfigureAwait(false);
-        await database.HashSetAsync(_keys.Meta, [new HashEntry("gen", generation), new HashEntry("applied", revision)]).ConfigureAwait(false);
+        await database.HashSetAsync(Keys.Meta, [new HashEntry("gen", generation), new HashEntry("applied", revision), new HashEntry("marker", marker)])
+            .ConfigureAwait(false);
+        Volatile.Write(ref _verified, new GraphMeta(generation, revision, marker));
         _near.Reset(engine.Schema, generation, revision);
-        await database.PublishAsync(_keys.Invalidations, $"v1 {generation} reset {revision}").ConfigureAwait(false);
+        await database.PublishAsync(Keys.Invalidations, $"v1 {generation} reset {revision}").ConfigureAwait(false);
         Log.GraphRebuilt(_logger, contents.Count, revision, generation, Environment.TickCount64 - started);
         if (previous is { } old && old.Generation != generation)
         {
             await DeleteGenerationAsync(old.Generation).ConfigureAwait(false);
         }
+
+        return true;
     }
 
     private async Task WriteRecordsAsync(IDatabase database, string generation, IReadOnlyList<RecordContent> contents)
@@ -221,7 +257,7 @@ public sealed partial class RedisGraph
             var writes = new List<Task>(WriteChunk);
             foreach (var content in contents.Skip(start).Take(WriteChunk))
             {
-                var key = _keys.Record(generation, content.Type, content.Id);
+                var key = Keys.Record(generation, content.Type, content.Id);
                 writes.Add(content.IsEmpty ? batch.KeyDeleteAsync(key) : batch.StringSetAsync(key, GraphRecordCodec.Encode(content)));
             }
 
@@ -243,7 +279,7 @@ public sealed partial class RedisGraph
             }
 
             var chunk = new List<RedisKey>(WriteChunk);
-            await foreach (var key in server.KeysAsync(pattern: _keys.RecordPattern(generation), pageSize: WriteChunk).ConfigureAwait(false))
+            await foreach (var key in server.KeysAsync(pattern: Keys.RecordPattern(generation), pageSize: WriteChunk).ConfigureAwait(false))
             {
                 chunk.Add(key);
                 if (chunk.Count == WriteChunk)

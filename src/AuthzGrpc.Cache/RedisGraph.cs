@@ -24,8 +24,27 @@ public enum GraphStatus
     Failing,
 }
 
-/// <summary>What Redis's meta hash says: the generation it holds completely, and through which revision.</summary>
-internal readonly record struct GraphMeta(string Generation, long Applied);
+/// <summary>
+/// What Redis's meta hash says: the generation it holds completely, through which revision, and the marker the
+/// database gave that revision when it committed it (null when the hash has none).
+/// </summary>
+internal sealed record GraphMeta(string Generation, long Applied, string? Marker);
+
+/// <summary>
+/// Reads the marker of a committed revision from the source of truth: null when the database has no such revision
+/// (it is behind what was read from Redis). See <see cref="GraphBinding"/>.
+/// </summary>
+public delegate Task<string?> RevisionMarkerReader(long revision, CancellationToken cancellationToken);
+
+/// <summary>
+/// The database the shared graph belongs to. <paramref name="DatabaseId"/> (created with the database, the same for
+/// every replica of it) namespaces every key and the invalidation channel; <paramref name="ReadMarker"/> proves that
+/// the graph found under that namespace was built from this database's own history — not from a backup it was restored
+/// from, nor from a copy that went on being written — before a check is served from it.
+/// </summary>
+/// <param name="DatabaseId">The database's identity: letters, digits, '_' or '-', at most 64.</param>
+/// <param name="ReadMarker">Reads a committed revision's marker from the database.</param>
+public sealed record GraphBinding(string DatabaseId, RevisionMarkerReader ReadMarker);
 
 /// <summary>
 /// The shared permission graph in Redis and this process's near cache in front of it: the connection, the
@@ -41,8 +60,12 @@ public sealed partial class RedisGraph : IAsyncDisposable
 {
     private readonly RedisGraphOptions _options;
     private readonly ILogger _logger;
-    private readonly GraphKeys _keys;
     private readonly NearCache _near;
+    private GraphKeys? _keys;
+    private GraphBinding? _binding;
+
+    // The last meta hash proven to describe this database's history (IsOursAsync): rereading the same needs no database read.
+    private GraphMeta? _verified;
     private readonly TimeSpan _timeout;
     private readonly SemaphoreSlim _maintenanceRequested = new(0, 1);
     private ConnectionMultiplexer? _connection;
@@ -57,7 +80,6 @@ public sealed partial class RedisGraph : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _logger = logger;
-        _keys = new GraphKeys(options.KeyPrefix);
         _near = new NearCache(options.NearCacheMaxWeight);
         _timeout = TimeSpan.FromMilliseconds(options.TimeoutMilliseconds);
         Metrics = new CacheMetrics();
@@ -83,11 +105,20 @@ public sealed partial class RedisGraph : IAsyncDisposable
     public long NearCacheRevision => _near.Revision;
 
     /// <summary>
-    /// Connects (without waiting for Redis to be up: the client keeps retrying in the background) and subscribes to
+    /// Binds the graph to its database (<paramref name="binding"/>: every key and the channel are under its identity),
+    /// connects (without waiting for Redis to be up: the client keeps retrying in the background) and subscribes to
     /// invalidations.
     /// </summary>
-    public async Task StartAsync()
+    public async Task StartAsync(GraphBinding binding)
     {
+        ArgumentNullException.ThrowIfNull(binding);
+        if (binding.DatabaseId.Length is 0 or > 64 || !binding.DatabaseId.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
+        {
+            throw new ArgumentException($"'{binding.DatabaseId}' is not a database identity: letters, digits, '_' or '-', at most 64", nameof(binding));
+        }
+
+        _binding = binding;
+        _keys = new GraphKeys(_options.KeyPrefix, binding.DatabaseId);
         var configuration = ConfigurationOptions.Parse(_options.Configuration);
         configuration.AbortOnConnectFail = false;
         configuration.ConnectTimeout = Math.Max(_options.TimeoutMilliseconds, 1000);
@@ -126,6 +157,8 @@ public sealed partial class RedisGraph : IAsyncDisposable
 
     private IDatabase Database => (_connection ?? throw new InvalidOperationException("the graph is not started")).GetDatabase();
 
+    private GraphKeys Keys => _keys ?? throw new InvalidOperationException("the graph is not started");
+
     // Redis may be down when the server starts: upkeep subscribes once it is reachable (the client then keeps the
     // subscription across reconnects).
     private async Task SubscribeAsync()
@@ -137,7 +170,7 @@ public sealed partial class RedisGraph : IAsyncDisposable
 
         try
         {
-            await connection.GetSubscriber().SubscribeAsync(_keys.Invalidations, (_, message) => OnInvalidation(message)).ConfigureAwait(false);
+            await connection.GetSubscriber().SubscribeAsync(Keys.Invalidations, (_, message) => OnInvalidation(message)).ConfigureAwait(false);
             _subscribed = true;
         }
         catch (RedisException e)
@@ -178,17 +211,58 @@ public sealed partial class RedisGraph : IAsyncDisposable
 
     private async Task<GraphMeta?> ReadMetaAsync(IDatabaseAsync database)
     {
-        var fields = await database.HashGetAsync(_keys.Meta, MetaFields).ConfigureAwait(false);
+        var fields = await database.HashGetAsync(Keys.Meta, MetaFields).ConfigureAwait(false);
         return ParseMeta(fields);
     }
 
-    private static readonly RedisValue[] MetaFields = ["gen", "applied"];
+    private static readonly RedisValue[] MetaFields = ["gen", "applied", "marker"];
 
     private static GraphMeta? ParseMeta(RedisValue[] fields) =>
-        fields.Length == 2 && fields[0].HasValue && fields[1].HasValue &&
+        fields.Length == 3 && fields[0].HasValue && fields[1].HasValue &&
         long.TryParse((string?)fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var applied)
-            ? new GraphMeta((string)fields[0]!, applied)
+            ? new GraphMeta((string)fields[0]!, applied, fields[2].HasValue ? (string?)fields[2] : null)
             : null;
+
+    /// <summary>
+    /// Whether the graph <paramref name="meta"/> describes was built from this database's own history: the database has
+    /// committed the revision Redis applied, with the marker Redis recorded for it. Not so — Redis is ahead of the
+    /// database (restored from an older backup), or the revision was committed by another history (the restored
+    /// database written on past it; a copy of the database run elsewhere) — and the graph is rebuilt, never served.
+    /// </summary>
+    private async Task<bool> IsOursAsync(GraphMeta meta, CancellationToken cancellationToken)
+    {
+        if (meta.Equals(Volatile.Read(ref _verified)))
+        {
+            return true;
+        }
+
+        var marker = await ReadMarkerAsync(meta.Applied, cancellationToken).ConfigureAwait(false);
+        if (marker is null || meta.Marker is null || !string.Equals(marker, meta.Marker, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        Volatile.Write(ref _verified, meta);
+        return true;
+    }
+
+    // The database's marker of a revision; a database that fails is reported as MarkerUnreadableException, so the graph
+    // is neither served nor written until it answers again (never taken as "not ours" and rebuilt on a hunch).
+    private async Task<string?> ReadMarkerAsync(long revision, CancellationToken cancellationToken)
+    {
+        var binding = _binding ?? throw new InvalidOperationException("the graph is not started");
+        try
+        {
+            return await binding.ReadMarker(revision, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new MarkerUnreadableException(e);
+        }
+    }
+
+    /// <summary>The database did not answer for a revision's marker: whose graph Redis holds cannot be proven now.</summary>
+    private sealed class MarkerUnreadableException(Exception inner) : Exception($"the database did not answer: {inner.Message}", inner);
 
     // "v1 <generation> <from> <to> <type:id> ..." or "v1 <generation> reset <applied>". A message this process cannot
     // read (another version, a stray publisher) proves nothing fresh: everything held is dropped.

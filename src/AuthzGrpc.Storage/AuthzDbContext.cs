@@ -93,6 +93,7 @@ public abstract class AuthzDbContext : DbContext
             e.ToTable("revision_counter");
             e.HasKey(x => x.Id);
             e.Property(x => x.Id).ValueGeneratedNever();
+            e.Property(x => x.DatabaseId).HasMaxLength(32);
             e.HasData(new RevisionCounterRow { Id = 1, Revision = 0 });
         });
 
@@ -103,6 +104,7 @@ public abstract class AuthzDbContext : DbContext
             e.Property(x => x.Revision).ValueGeneratedNever();
             e.Property(x => x.Actor).HasMaxLength(IdLength + TypeLength + 1);
             e.Property(x => x.Operation).HasMaxLength(NameLength);
+            e.Property(x => x.Marker).HasMaxLength(32);
         });
 
         modelBuilder.Entity<ChangeRow>(e =>

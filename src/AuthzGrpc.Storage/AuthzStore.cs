@@ -96,7 +96,8 @@ public sealed partial class AuthzStore : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Creates the database if needed and applies every pending migration of the provider; for SQLite, also switches
-    /// the file to WAL journal mode (readers never block the writer, nor it them).
+    /// the file to WAL journal mode (readers never block the writer, nor it them). Gives the database its identity
+    /// (<see cref="DatabaseIdAsync"/>) when it has none.
     /// </summary>
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
     {
@@ -109,6 +110,52 @@ public sealed partial class AuthzStore : IAsyncDisposable, IDisposable
                 // Persistent: recorded in the file, so every later connection (of any process) uses WAL.
                 await context.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken).ConfigureAwait(false);
             }
+        }
+
+        // The identity is created with the database (its first start), so every copy of the file carries it.
+        await DatabaseIdAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The database's identity: a random id (32 hex digits) given to it once, by the first call on a database that has
+    /// none (a new one, or one created before identities existed), and the same for every process and every start
+    /// after. The first call wins a race: the id is set only where it is still empty, in one statement.
+    /// </summary>
+    public async Task<string> DatabaseIdAsync(CancellationToken cancellationToken = default)
+    {
+        var context = _createContext();
+        await using (context.ConfigureAwait(false))
+        {
+            var id = await ReadDatabaseIdAsync(context, cancellationToken).ConfigureAwait(false);
+            if (id.Length > 0)
+            {
+                return id;
+            }
+
+            var fresh = Guid.NewGuid().ToString("N");
+            await context.RevisionCounter.Where(c => c.Id == 1 && c.DatabaseId == string.Empty)
+                .ExecuteUpdateAsync(set => set.SetProperty(c => c.DatabaseId, fresh), cancellationToken).ConfigureAwait(false);
+            return await ReadDatabaseIdAsync(context, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The marker of a committed revision (<see cref="RevisionRow.Marker"/>): empty for revision 0 (nothing written)
+    /// and for revisions committed before markers existed; null when the database has no such revision (it is behind:
+    /// restored from an older backup, or another database).
+    /// </summary>
+    public async Task<string?> RevisionMarkerAsync(long revision, CancellationToken cancellationToken = default)
+    {
+        if (revision == 0)
+        {
+            return string.Empty;
+        }
+
+        var context = _createContext();
+        await using (context.ConfigureAwait(false))
+        {
+            return await context.Revisions.AsNoTracking().Where(r => r.Revision == revision).Select(r => r.Marker)
+                .SingleOrDefaultAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -691,6 +738,9 @@ public sealed partial class AuthzStore : IAsyncDisposable, IDisposable
         CreatedRevision = revision,
     };
 
+    private static Task<string> ReadDatabaseIdAsync(AuthzDbContext context, CancellationToken cancellationToken) =>
+        context.RevisionCounter.AsNoTracking().Where(c => c.Id == 1).Select(c => c.DatabaseId).SingleAsync(cancellationToken);
+
     private static Task<long> ReadRevisionAsync(AuthzDbContext context, CancellationToken cancellationToken) =>
         context.RevisionCounter.AsNoTracking().Where(c => c.Id == 1).Select(c => c.Revision).SingleAsync(cancellationToken);
 
@@ -722,7 +772,10 @@ public sealed partial class AuthzStore : IAsyncDisposable, IDisposable
                     }
 
                     counter.Revision = revision;
-                    context.Revisions.Add(new RevisionRow { Revision = revision, CommittedAt = now, Actor = actor, Operation = operation });
+                    context.Revisions.Add(new RevisionRow
+                    {
+                        Revision = revision, CommittedAt = now, Actor = actor, Operation = operation, Marker = Guid.NewGuid().ToString("N"),
+                    });
                     await context.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                     return result;

@@ -248,7 +248,8 @@ public sealed class SharedGraphTests(ITestOutputHelper output)
         var acknowledged = System.Diagnostics.Stopwatch.GetTimestamp();
 
         // Whatever answers — the model while the graph is rebuilt, then the rebuilt graph — answers the truth.
-        await Eventually(async () => await redis.CommandAsync("EXISTS authz:{meta}") == ":1");
+        var databaseId = await server.Services.GetRequiredService<AuthzGrpc.Storage.AuthzStore>().DatabaseIdAsync();
+        await Eventually(async () => await redis.CommandAsync($"EXISTS authz:{databaseId}:{{meta}}") == ":1");
         await Eventually(() => Task.FromResult(graph.Status == GraphStatus.Serving));
         var rebuilt = graph.Metrics.Snapshot();
         await Task.Delay(300);

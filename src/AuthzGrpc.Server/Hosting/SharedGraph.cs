@@ -1,5 +1,6 @@
 using AuthzGrpc.Cache;
 using AuthzGrpc.Server.Services;
+using AuthzGrpc.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
@@ -17,11 +18,14 @@ internal sealed class SharedGraph(IOptions<RedisGraphOptions> options, ILogger<R
 }
 
 /// <summary>
-/// Connects the shared graph once the model is loaded, then keeps it in step: whenever the graph asks (a reconnect,
-/// a flushed or missing graph, another generation) and every <see cref="AuthzOptions.SyncIntervalMilliseconds"/>,
-/// brings Redis up to the model (<see cref="RedisGraph.MaintainAsync"/>) and turns the near cache on or off.
+/// Connects the shared graph once the model is loaded, bound to the database's identity (its keys, channel and lock
+/// are the database's own; a graph found there is served only once proven built from this database's history), then
+/// keeps it in step: whenever the graph asks (a reconnect, a flushed or missing graph, another generation) and every
+/// <see cref="AuthzOptions.SyncIntervalMilliseconds"/>, brings Redis up to the model
+/// (<see cref="RedisGraph.MaintainAsync"/>) and turns the near cache on or off.
 /// </summary>
-internal sealed class SharedGraphService(SharedGraph shared, EngineHolder holder, EngineSync sync, IOptions<AuthzOptions> options, ILogger<SharedGraphService> logger)
+internal sealed class SharedGraphService(
+    SharedGraph shared, EngineHolder holder, EngineSync sync, AuthzStore store, IOptions<AuthzOptions> options, ILogger<SharedGraphService> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -31,10 +35,33 @@ internal sealed class SharedGraphService(SharedGraph shared, EngineHolder holder
             return;
         }
 
-        await graph.StartAsync().ConfigureAwait(false);
         var interval = TimeSpan.FromMilliseconds(options.Value.SyncIntervalMilliseconds);
         try
         {
+            // The database's identity is known once the store is open (migrated, identity given): until then checks are
+            // answered from the model, as while the graph is starting.
+            string? databaseId = null;
+            while (databaseId is null)
+            {
+                if (holder.IsLoaded)
+                {
+                    try
+                    {
+                        databaseId = await store.DatabaseIdAsync(stoppingToken).ConfigureAwait(false);
+                        break;
+                    }
+#pragma warning disable CA1031 // A database outage at start: the next round retries.
+                    catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+                    {
+                        Log.SharedGraphMaintenanceFailed(logger, e);
+                    }
+                }
+
+                await Task.Delay(interval, stoppingToken).ConfigureAwait(false);
+            }
+
+            await graph.StartAsync(new GraphBinding(databaseId, store.RevisionMarkerAsync)).ConfigureAwait(false);
             while (!stoppingToken.IsCancellationRequested)
             {
                 if (holder.IsLoaded)

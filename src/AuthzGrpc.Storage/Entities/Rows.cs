@@ -38,12 +38,21 @@ public sealed class RelationshipRow
     public long CreatedRevision { get; set; }
 }
 
-/// <summary>The single row (id 1) holding the newest committed revision; writers lock it to serialize.</summary>
+/// <summary>
+/// The single row (id 1) holding the newest committed revision; writers lock it to serialize. It also holds the
+/// database's identity, created with it.
+/// </summary>
 public sealed class RevisionCounterRow
 {
     public int Id { get; set; }
 
     public long Revision { get; set; }
+
+    /// <summary>
+    /// A random id (32 hex digits) given to the database once, at its first start (empty until then): what binds the
+    /// shared graph in Redis to this database, so a graph built from another database is never read.
+    /// </summary>
+    public string DatabaseId { get; set; } = string.Empty;
 }
 
 /// <summary>One committed write: its revision, when, by whom, and what kind of write.</summary>
@@ -57,6 +66,13 @@ public sealed class RevisionRow
 
     /// <summary>The kind of write, e.g. <c>WriteRelationships</c>, <c>WriteSchema</c>, <c>Seed</c>.</summary>
     public string Operation { get; set; } = string.Empty;
+
+    /// <summary>
+    /// A random value (32 hex digits) drawn when the revision commits; empty for revisions committed before it existed.
+    /// Two histories of one database (the database and a restored backup of it written on) that reach the same revision
+    /// number differ here, so the shared graph can tell whose revision it holds.
+    /// </summary>
+    public string Marker { get; set; } = string.Empty;
 }
 
 /// <summary>One relationship changed by a revision (the change log that Watch streams).</summary>

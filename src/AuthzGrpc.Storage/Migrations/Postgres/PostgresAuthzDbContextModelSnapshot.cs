@@ -455,6 +455,12 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
                         .HasColumnType("integer")
                         .HasColumnName("id");
 
+                    b.Property<string>("DatabaseId")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("database_id");
+
                     b.Property<long>("Revision")
                         .HasColumnType("bigint")
                         .HasColumnName("revision");
@@ -467,6 +473,7 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
                         new
                         {
                             Id = 1,
+                            DatabaseId = "",
                             Revision = 0L
                         });
                 });
@@ -486,6 +493,12 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
                     b.Property<DateTime>("CommittedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("committed_at");
+
+                    b.Property<string>("Marker")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("marker");
 
                     b.Property<string>("Operation")
                         .IsRequired()

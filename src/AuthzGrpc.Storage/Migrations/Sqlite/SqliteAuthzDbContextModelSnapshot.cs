@@ -442,6 +442,12 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("id");
 
+                    b.Property<string>("DatabaseId")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("database_id");
+
                     b.Property<long>("Revision")
                         .HasColumnType("INTEGER")
                         .HasColumnName("revision");
@@ -454,6 +460,7 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
                         new
                         {
                             Id = 1,
+                            DatabaseId = "",
                             Revision = 0L
                         });
                 });
@@ -473,6 +480,12 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
                     b.Property<DateTime>("CommittedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("committed_at");
+
+                    b.Property<string>("Marker")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("marker");
 
                     b.Property<string>("Operation")
                         .IsRequired()

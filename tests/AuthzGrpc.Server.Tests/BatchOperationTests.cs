@@ -206,6 +206,44 @@ public sealed class BatchOperationTests : IAsyncLifetime
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
     }
 
+    [Fact]
+    public async Task BadInput_ToTheBatchOperations_IsInvalidArgument_AndChangesNothing()
+    {
+        var server = await StartAsync("003-envtype-roles.yaml");
+        var olivia = await ClientAsync(server, "user:olivia_owner");
+        var before = await server.RevisionAsync();
+        var tooMany = Removal("organization:acme", [.. Enumerable.Range(0, 101).Select(i => $"user:u{i}")]);
+        var removals = new[]
+        {
+            Removal("organization:acme"),
+            tooMany,
+            new RemoveMembersRequest { Resource = Object("organization:acme"), Subjects = { new SubjectRef { Object = new ObjectRef { Type = "user", Id = "" } } } },
+            new RemoveMembersRequest { Subjects = { Subject("user:ned_no_flags") } },
+        };
+        foreach (var removal in removals)
+        {
+            Assert.Equal(StatusCode.InvalidArgument, (await Assert.ThrowsAsync<RpcException>(() => olivia.RemoveMembersAsync(removal).ResponseAsync)).StatusCode);
+        }
+
+        var invitations = new[]
+        {
+            new InviteMembersRequest { Resource = Object("organization:acme"), Invitees = { new Invitee { Email = "kim@example.com" } } },
+            new InviteMembersRequest { Resource = Object("organization:acme"), Invitees = { Invitee("kim@example.com,lee@example.com", "member") } },
+            new InviteMembersRequest { Resource = Object("organization:acme"), Roles = { "member" }, Invitees = { Invitee("kim@example.com", "member") } },
+            new InviteMembersRequest
+            {
+                Resource = Object("organization:acme"),
+                Invitees = { new Invitee { Email = "kim@example.com", Grants = { new RoleChange { Resource = Object("project:web"), Mode = RoleChangeMode.Revoke, Roles = { "viewer" } } } } },
+            },
+        };
+        foreach (var invitation in invitations)
+        {
+            Assert.Equal(StatusCode.InvalidArgument, (await Assert.ThrowsAsync<RpcException>(() => olivia.InviteMembersAsync(invitation).ResponseAsync)).StatusCode);
+        }
+
+        Assert.Equal(before, await server.RevisionAsync());
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()

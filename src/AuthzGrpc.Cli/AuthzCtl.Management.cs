@@ -96,24 +96,15 @@ internal static partial class AuthzCtl
     private static Command UserDeleteCommand(Connection server, TextWriter output, TextWriter error)
     {
         var options = new MemberOptions(rolesRequired: false);
-        var command = new Command("delete", "Remove a member from the object and everything it contains (RemoveMember); prints every role the cascade removed")
+        var subjects = SubjectsArgument();
+        var command = new Command("delete",
+            "Remove members from the object and everything it contains (RemoveMember; several at once, all or nothing: RemoveMembers); prints every role the cascade removed")
         {
-            options.Subject, options.On,
+            subjects, options.On,
         };
         command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, channel =>
-        {
-            var (subject, target) = options.Read(result);
-            return RemoveMemberAsync(channel, output, subject, target, cancellation);
-        }));
+            RemoveMembersAsync(channel, output, ReadSubjects(result, subjects), ToCore(ToObject(result.GetValue(options.On)!)), cancellation)));
         return command;
-    }
-
-    // user delete and organization user delete: one RemoveMember, printing every relationship the cascade removed.
-    private static async Task<int> RemoveMemberAsync(GrpcChannel channel, TextWriter output, V1.SubjectRef subject, CoreObject resource, CancellationToken cancellation)
-    {
-        PrintChanges(output, (await new ServerClients(channel).Management.RemoveMemberAsync(
-            new RemoveMemberRequest { Resource = ToProto(resource), Subject = subject }, cancellationToken: cancellation)).Changes);
-        return 0;
     }
 
     private static Command OrganizationCommand(Connection server, TextWriter output, TextWriter error) => new("organization", "Manage the users of an organization and their organization permissions")
@@ -178,15 +169,14 @@ internal static partial class AuthzCtl
     private static Command OrganizationUserDeleteCommand(Connection server, TextWriter output, TextWriter error)
     {
         var options = new OrganizationOptions();
-        var command = new Command("delete", "Remove a user from the organization and every project in it (RemoveMember); prints what the cascade removed")
+        var subjects = SubjectsArgument();
+        var command = new Command("delete",
+            "Remove users from the organization and every project in it (RemoveMember; several at once, all or nothing: RemoveMembers); prints what the cascade removed")
         {
-            options.Subject, options.Organization,
+            subjects, options.Organization,
         };
         command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, channel =>
-        {
-            var (subject, organization) = options.Read(result);
-            return RemoveMemberAsync(channel, output, subject, organization, cancellation);
-        }));
+            RemoveMembersAsync(channel, output, ReadSubjects(result, subjects), ToCore(ToObjectOrId(result.GetValue(options.Organization)!, "organization")), cancellation)));
         return command;
     }
 
@@ -250,10 +240,14 @@ internal static partial class AuthzCtl
 
     private static Command InviteCommand(Connection server, TextWriter output, TextWriter error)
     {
-        var emails = new Argument<string[]>("emails") { Description = "Email addresses, separate or as a comma list", Arity = ArgumentArity.OneOrMore };
+        var emails = new Argument<string[]>("emails")
+        {
+            Description = "Email addresses, separate or as a comma list; 'address=role[,role]' gives that address its own roles (same forms as -r) instead of -r's",
+            Arity = ArgumentArity.OneOrMore,
+        };
         var on = OnOption();
         // The same role forms as 'user add': roles on related objects (environment types) travel in the invitation's grants.
-        var options = new MemberOptions(rolesRequired: true);
+        var options = new MemberOptions(rolesRequired: false);
         var expires = new Option<int>("--expires-in-hours") { Description = "Hours until the invitations expire (1 to 720; default: the server's, 168)" };
         var command = new Command("invite", "Invite email addresses to the object with roles, there and on its related objects (InviteMembers); prints each invitation's token, shown only this once")
         {
@@ -262,22 +256,33 @@ internal static partial class AuthzCtl
         command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
         {
             var target = ToObject(result.GetValue(on)!);
-            var parsed = RoleArgument.ParseAll(result.GetValue(options.Roles)!);
-            if (parsed.Count == 0)
+            var parsed = RoleArgument.ParseAll(result.GetValue(options.Roles) ?? []);
+            var (shared, own) = InviteeArguments(result.GetValue(emails)!);
+            if (shared.Count > 0 && parsed.Count == 0)
             {
-                throw new CommandLineException("name at least one role with -r");
+                throw new CommandLineException("name at least one role with -r (or give each address its own: address=role)");
+            }
+
+            if (shared.Count == 0 && parsed.Count > 0)
+            {
+                throw new CommandLineException("-r applies to the addresses without '=roles', and there are none");
             }
 
             var clients = new ServerClients(channel);
             var related = options.ReadRelated(result);
             var home = ToCore(target);
-            var candidates = parsed.Any(r => r.RelatedName is not null) ? await related.ListAsync(home, clients.Authorization, cancellation) : [];
-            var resolved = related.Resolve(parsed, home, candidates);
+            var candidates = parsed.Concat(own.SelectMany(o => o.Roles)).Any(r => r.RelatedName is not null) ? await related.ListAsync(home, clients.Authorization, cancellation) : [];
             var request = new InviteMembersRequest { Resource = target, ExpiresInHours = result.GetValue(expires) };
-            request.Emails.AddRange(result.GetValue(emails)!);
-            request.Roles.AddRange(resolved.Where(r => r.Object == home).Select(r => r.Relation).Distinct(StringComparer.Ordinal));
-            request.Grants.AddRange(resolved.Where(r => r.Object != home).GroupBy(r => r.Object)
-                .Select(onObject => RoleChangeOf(onObject.Key, RoleChangeMode.Grant, onObject.Select(r => r.Relation))));
+            if (shared.Count > 0)
+            {
+                var resolved = related.Resolve(parsed, home, candidates);
+                request.Emails.AddRange(shared);
+                request.Roles.AddRange(resolved.Where(r => r.Object == home).Select(r => r.Relation).Distinct(StringComparer.Ordinal));
+                request.Grants.AddRange(resolved.Where(r => r.Object != home).GroupBy(r => r.Object)
+                    .Select(onObject => RoleChangeOf(onObject.Key, RoleChangeMode.Grant, onObject.Select(r => r.Relation))));
+            }
+
+            request.Invitees.AddRange(own.Select(o => InviteeOf(o.Email, related.Resolve(o.Roles, home, candidates), home)));
             var reply = await clients.Management.InviteMembersAsync(request, cancellationToken: cancellation);
             WriteTable(output, [["EMAIL", "INVITATION", "EXPIRES", "TOKEN"], .. reply.Invitations.Select(i => new[]
             {

@@ -53,6 +53,7 @@ internal static partial class AuthzCtl
             OrganizationCommand(connection, output, error),
             MembersCommand(connection, output, error),
             InviteCommand(connection, output, error),
+            ResourceCommand(connection, output, error),
         };
         var configuration = new InvocationConfiguration { Output = output, Error = error };
         return await root.Parse(args).InvokeAsync(configuration);

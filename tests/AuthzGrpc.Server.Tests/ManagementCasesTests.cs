@@ -229,6 +229,7 @@ public sealed class ManagementCasesTests
                 RevokeOperation r => (await client.RevokeRoleAsync(new RevokeRoleRequest { Resource = ProtoObject(r.Revoke.Resource), Role = r.Revoke.Relation, Subject = ProtoSubject(r.Revoke.Subject) })).Changes,
                 SetRolesOperation s => (await client.SetRolesAsync(new SetRolesRequest { Resource = ProtoObject(s.Resource), Subject = ProtoSubject(s.Subject), Roles = { s.Relations } })).Changes,
                 RemoveMemberOperation m => (await client.RemoveMemberAsync(new RemoveMemberRequest { Resource = ProtoObject(m.Resource), Subject = ProtoSubject(m.Subject) })).Changes,
+                RemoveMembersOperation m => (await client.RemoveMembersAsync(new RemoveMembersRequest { Resource = ProtoObject(m.Resource), Subjects = { m.Subjects.Select(ProtoSubject) } })).Changes,
                 LeaveOperation l => (await client.LeaveAsync(new LeaveRequest { Resource = ProtoObject(l.Resource) })).Changes,
                 TransferOperation t => (await client.TransferOwnershipAsync(new TransferOwnershipRequest { Resource = ProtoObject(t.Transfer.Resource), Role = t.Transfer.Relation, To = ProtoSubject(t.Transfer.Subject) })).Changes,
                 InviteOperation i => await InviteAsync(client, i),

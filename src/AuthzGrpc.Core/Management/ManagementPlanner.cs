@@ -21,7 +21,7 @@ public sealed record ManagementPlan(IReadOnlyList<RelationshipUpdate> Updates, I
 /// forbids gets <see cref="AuthzErrorKind.FailedPrecondition"/> naming the rule.
 /// </summary>
 /// <remarks>Plans are only consistent if no write lands between planning and committing: the caller serializes them.</remarks>
-public sealed class ManagementPlanner(PermissionEngine engine)
+public sealed partial class ManagementPlanner(PermissionEngine engine)
 {
     private readonly Containment _containment = new(engine);
 
@@ -365,6 +365,7 @@ public sealed class ManagementPlanner(PermissionEngine engine)
         var conditions = new List<AcceptCondition>();
         foreach (var (resource, type, relations) in resolved)
         {
+            RequireInviteRule(caller, resource, type);
             foreach (var relation in relations.Distinct())
             {
                 if (RequireInvitationRule(caller, resource, type, relation) is { } condition)

@@ -118,6 +118,14 @@ public sealed class ManagementRules
     public MemberDefinition? Summary { get; init; }
 
     /// <summary>
+    /// The permission an inviter needs on an object of this type to invite anyone to it (the invitation's resource, or
+    /// an object of its grants), judged when the invitation is made, on top of the grant rules of the roles it carries;
+    /// null: the grant rules alone decide (A003-4: adding users to a project needs project admin, whatever a rule with
+    /// <c>to</c> would allow at acceptance).
+    /// </summary>
+    public MemberDefinition? Invite { get; init; }
+
+    /// <summary>
     /// The roles: relations the management API manages (with a grant or revoke rule) and the base membership. Other
     /// relations are attributes or structure (a creator, a parent) that member lists and cascades leave alone.
     /// </summary>

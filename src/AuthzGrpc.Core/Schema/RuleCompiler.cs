@@ -27,6 +27,7 @@ internal static class RuleCompiler
         MemberDefinition? audit = null;
         MemberDefinition? keys = null;
         MemberDefinition? summary = null;
+        MemberDefinition? invite = null;
         MemberDefinition? leaveBy = null;
         var required = new List<RequireRule>();
         foreach (var rule in definition.Rules)
@@ -106,6 +107,9 @@ internal static class RuleCompiler
                     break;
                 case RuleKind.Summary:
                     summary = Once(summary, by!, type, rule, "a summary rule");
+                    break;
+                case RuleKind.Invite:
+                    invite = Once(invite, by!, type, rule, "an invite rule");
                     break;
                 case RuleKind.Minimum:
                     Add(minimum, relations[0], rule.Count, rule.Relations[0], "a minimum");
@@ -190,6 +194,7 @@ internal static class RuleCompiler
             Audit = audit,
             Keys = keys,
             Summary = summary,
+            Invite = invite,
             Require = required,
         };
     }

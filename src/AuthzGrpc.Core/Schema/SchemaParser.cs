@@ -93,6 +93,7 @@ public static class SchemaParser
         ["keys"] = RuleKind.Keys,
         ["summary"] = RuleKind.Summary,
         ["require"] = RuleKind.Require,
+        ["invite"] = RuleKind.Invite,
     };
 
     private static RuleSyntax ParseRule(Cursor p, RuleKind kind, Token keyword)
@@ -200,7 +201,7 @@ public static class SchemaParser
                 return new RuleSyntax(kind, [relation], null, false, false, 1, null, position) { RequiredType = new NameSyntax(type, typePosition) };
             }
 
-            case RuleKind.Delete or RuleKind.Audit or RuleKind.Keys or RuleKind.Summary:
+            case RuleKind.Delete or RuleKind.Audit or RuleKind.Keys or RuleKind.Summary or RuleKind.Invite:
                 return new RuleSyntax(kind, [], ParseBy(p, keyword.Text), false, false, 0, null, position);
 
             case RuleKind.Minimum:

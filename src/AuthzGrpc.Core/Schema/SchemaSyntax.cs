@@ -85,6 +85,12 @@ public enum RuleKind
     /// (a project's production environment): it is created with this object, and cannot be deleted alone.
     /// </summary>
     Require,
+
+    /// <summary>
+    /// <c>invite by permission</c>: who may invite to an object of this type (InviteMembers, and an invitation's grants
+    /// on such an object), judged on the inviter when the invitation is made, on top of the grant rules of its roles.
+    /// </summary>
+    Invite,
 }
 
 /// <summary>A management rule: which changes the management API accepts. It has no effect on checks.</summary>

@@ -62,6 +62,14 @@ public sealed record RemoveMemberOperation(ObjectRef Resource, SubjectRef Subjec
         planner.RemoveMember(caller, Resource, Subject);
 }
 
+/// <summary><c>removeMembers: {resource, subjects: [...]}</c>: several subjects removed in one step, all or nothing.</summary>
+public sealed record RemoveMembersOperation(ObjectRef Resource, IReadOnlyList<SubjectRef> Subjects) : ManagementOperation
+{
+    /// <inheritdoc/>
+    public override ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller) =>
+        planner.RemoveMembers(caller, Resource, Subjects);
+}
+
 /// <summary><c>leave: resource</c>.</summary>
 public sealed record LeaveOperation(ObjectRef Resource) : ManagementOperation
 {

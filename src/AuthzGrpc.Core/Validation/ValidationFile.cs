@@ -155,6 +155,8 @@ public sealed class ValidationFile
                 document.Leave is null ? null : new LeaveOperation(ObjectRef.Parse(document.Leave)),
                 document.SetRoles is null ? null : new SetRolesOperation(ObjectRef.Parse(Required(document.SetRoles.Resource, "resource")), SubjectRef.Parse(Required(document.SetRoles.Subject, "subject")), document.SetRoles.Relations ?? []),
                 document.RemoveMember is null ? null : new RemoveMemberOperation(ObjectRef.Parse(Required(document.RemoveMember.Resource, "resource")), SubjectRef.Parse(Required(document.RemoveMember.Subject, "subject"))),
+                document.RemoveMembers is null ? null : new RemoveMembersOperation(
+                    ObjectRef.Parse(Required(document.RemoveMembers.Resource, "resource")), [.. (document.RemoveMembers.Subjects ?? []).Select(SubjectRef.Parse)]),
                 document.Invite is null ? null : new InviteOperation(ObjectRef.Parse(Required(document.Invite.Resource, "resource")), document.Invite.Relations ?? []),
                 document.Accept is null ? null : new AcceptOperation(
                     ObjectRef.Parse(Required(document.Accept.Resource, "resource")), document.Accept.Relations ?? [], document.Accept.By is { } by ? SubjectRef.Parse(by) : null),
@@ -168,7 +170,7 @@ public sealed class ValidationFile
             }.OfType<ManagementOperation>().ToList();
             if (operations.Count != 1)
             {
-                throw new FormatException("give exactly one operation: grant, revoke, setRoles, removeMember, leave, transfer, invite, accept, create or delete");
+                throw new FormatException("give exactly one operation: grant, revoke, setRoles, removeMember, removeMembers, leave, transfer, invite, accept, create or delete");
             }
 
             var expected = Enum.TryParse<ManagementOutcome>((document.Expect ?? string.Empty).Replace("_", string.Empty, StringComparison.Ordinal), ignoreCase: true, out var outcome)
@@ -244,6 +246,8 @@ public sealed class ValidationFile
 
         public TargetDocument? RemoveMember { get; set; }
 
+        public TargetDocument? RemoveMembers { get; set; }
+
         public TargetDocument? Invite { get; set; }
 
         public TargetDocument? Accept { get; set; }
@@ -264,6 +268,9 @@ public sealed class ValidationFile
         public string? Subject { get; set; }
 
         public List<string>? Relations { get; set; }
+
+        // removeMembers only: who is removed.
+        public List<string>? Subjects { get; set; }
 
         public string? Parent { get; set; }
 

@@ -22,6 +22,7 @@ internal static class ManagementEvents
         ["SetRoles"] = "roles.set",
         ["ChangeRoles"] = "roles.changed",
         ["RemoveMember"] = "member.removed",
+        ["RemoveMembers"] = "members.removed",
         ["Leave"] = "member.left",
         ["TransferOwnership"] = "ownership.transferred",
         ["CreateResource"] = "resource.created",
@@ -42,7 +43,7 @@ internal static class ManagementEvents
     // The operations whose before/after are JSON arrays of the relationships removed/added (the store's CommitAsync and
     // DeleteRelationshipsAsync); AcceptInvitation lists what it added under "added" in an object.
     private static readonly FrozenSet<string> RelationshipLists = FrozenSet.ToFrozenSet(
-        ["GrantRole", "RevokeRole", "SetRoles", "ChangeRoles", "RemoveMember", "Leave", "TransferOwnership", "CreateResource",
+        ["GrantRole", "RevokeRole", "SetRoles", "ChangeRoles", "RemoveMember", "RemoveMembers", "Leave", "TransferOwnership", "CreateResource",
          "DeleteResource", "WriteRelationships", "DeleteRelationships"],
         StringComparer.Ordinal);
 

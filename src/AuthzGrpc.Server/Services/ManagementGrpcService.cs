@@ -136,7 +136,7 @@ internal sealed partial class ManagementGrpcService(
             throw new AuthzException(AuthzErrorKind.NotFound, $"{resource} has no record and no relationship");
         }
 
-        return new GetResourceResponse { Resource = ToProto(resource, queries.ParentOf(resource), stored), Revision = Text(engine.Revision) };
+        return new GetResourceResponse { Resource = WithAttributes(engine, ToProto(resource, queries.ParentOf(resource), stored)), Revision = Text(engine.Revision) };
     }
 
     public override async Task<ListResourcesResponse> ListResources(ListResourcesRequest request, ServerCallContext context)
@@ -153,7 +153,7 @@ internal sealed partial class ManagementGrpcService(
         var children = ReadableQueries(engine, context.GetCaller(), parent, "list the objects inside").Children(parent, type);
         var stored = await store.ReadResourcesAsync(children, context.CancellationToken);
         var response = new ListResourcesResponse { Revision = Text(engine.Revision) };
-        response.Resources.AddRange(children.Select(child => ToProto(child, parent, stored)));
+        response.Resources.AddRange(children.Select(child => WithAttributes(engine, ToProto(child, parent, stored))));
         return response;
     }
 
@@ -334,6 +334,11 @@ internal sealed partial class ManagementGrpcService(
 
     public override async Task<InviteMembersResponse> InviteMembers(InviteMembersRequest request, ServerCallContext context)
     {
+        if (request.Invitees.Count > 0)
+        {
+            return await InviteWithRolesEachAsync(request, context);
+        }
+
         RequestValidation.Require(
             RequestValidation.Target(request.Resource, "resource"),
             RequestValidation.Emails(request.Emails, "emails", out var emails),

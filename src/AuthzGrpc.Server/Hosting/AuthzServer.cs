@@ -17,6 +17,9 @@ public static class AuthzServer
         ["Kestrel:EndpointDefaults:Protocols"] = "Http2",
         ["Kestrel:Endpoints:Grpc:Url"] = DefaultUrl,
         ["Kestrel:Endpoints:Grpc:Protocols"] = "Http2",
+        // grpc-dotnet logs every refused call at Information (and a request that did not parse with its stack
+        // trace): anyone can send those. The server logs its refusals itself, at Debug; grpc-dotnet's errors remain.
+        ["Logging:LogLevel:Grpc.AspNetCore.Server.ServerCallHandler"] = "Warning",
     };
 
     /// <summary>

@@ -2,6 +2,7 @@ using AuthzGrpc.Server.Authentication;
 using AuthzGrpc.Server.Services;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 
@@ -65,6 +66,7 @@ public static class AuthzServerExtensions
         services.AddGrpcReflection();
         // After every AddGrpc (health and reflection call it too): a body that does not parse is INVALID_ARGUMENT.
         ParseCheckedServiceMethods.Replace(services);
+        services.AddSingleton<IPostConfigureOptions<Grpc.AspNetCore.Server.GrpcServiceOptions>, CheckedDecompression>();
         services.AddSingleton<BadRequestLog>();
         services.AddSingleton<GrpcRequestGuard>();
         return services;

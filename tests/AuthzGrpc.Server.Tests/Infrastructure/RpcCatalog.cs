@@ -63,8 +63,16 @@ public static class RpcCatalog
                 default:
                 {
                     using var stream = channel.CreateCallInvoker().AsyncDuplexStreamingCall(call, null, options);
-                    await stream.RequestStream.WriteAsync(body);
-                    await stream.RequestStream.CompleteAsync();
+                    try
+                    {
+                        await stream.RequestStream.WriteAsync(body);
+                        await stream.RequestStream.CompleteAsync();
+                    }
+                    catch (Exception e) when (e is RpcException or InvalidOperationException)
+                    {
+                        // The server answered before reading the request (say, UNIMPLEMENTED): its status follows.
+                    }
+
                     while (await stream.ResponseStream.MoveNext(stop.Token))
                     {
                         responses.Add(stream.ResponseStream.Current);

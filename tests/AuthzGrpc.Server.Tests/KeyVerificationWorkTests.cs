@@ -20,7 +20,6 @@ public sealed class KeyVerificationWorkTests
     {
         await using var database = TestDatabase.Create(StorageProvider.Sqlite);
         await using var store = await database.CreateMigratedStoreAsync();
-        var authenticator = new ApiKeyAuthenticator(store, Options.Create(new AuthzOptions { Auth = { KeyCacheSeconds = 30 } }), new StoppedClock());
         var (valid, validId, secret) = await CreateAsync(store, "user:alice", ApiKeyKinds.Check);
         var (_, revokedId, revokedSecret) = await CreateAsync(store, "user:bob", ApiKeyKinds.Check);
         var (_, oddKindId, oddKindSecret) = await CreateAsync(store, "user:carol", "all");
@@ -41,6 +40,8 @@ public sealed class KeyVerificationWorkTests
         var steps = new List<(string Case, string Steps)>();
         foreach (var (name, key, accepted) in keys)
         {
+            // A server of its own for each (several cases share a key id): its first call reads the store.
+            var authenticator = new ApiKeyAuthenticator(store, Options.Create(new AuthzOptions { Auth = { KeyCacheSeconds = 30 } }), new StoppedClock());
             var first = await StepsAsync(authenticator, key, accepted);
             var second = await StepsAsync(authenticator, key, accepted);
             steps.Add((name, $"{first}; then {second}"));

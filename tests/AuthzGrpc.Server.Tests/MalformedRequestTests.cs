@@ -103,6 +103,19 @@ public sealed class MalformedRequestTests
         Assert.Equal(V1.Decision.Allowed, answer.Decision);
     }
 
+    [Fact]
+    public async Task WriteSchema_OfOneHugeToken_IsInvalidArgument_WithABoundedMessage()
+    {
+        await using var database = TestDatabase.Create("sqlite");
+        await using var server = await StoreServer.StartAsync(database);
+
+        // The compiler's message quotes the token: unbounded, the status outgrew what a client reads (it saw UNAVAILABLE).
+        var error = await Assert.ThrowsAsync<RpcException>(() => server.Schema.WriteSchemaAsync(new V1.WriteSchemaRequest { Schema = new string('a', 300_000) }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.InRange(error.Status.Detail.Length, 1, Services.ErrorInterceptor.MaxMessageLength + 20);
+    }
+
     /// <summary>Posts <paramref name="body"/> to <paramref name="method"/> as HTTP/2; returns grpc-status and grpc-message.</summary>
     internal static async Task<(StatusCode Code, string Message)> SendAsync(HttpClient http, MethodDescriptor method, byte[] body, string? encoding, string? key)
     {

@@ -33,18 +33,22 @@ public sealed class RequestFuzzTests(ITestOutputHelper output)
         output.WriteLine($"fuzz seeds: {FixedSeed} (fixed) and {random} (random; replay with {SeedVariable}={random})");
 
         var failures = new List<string>();
+        var notes = new List<string>();
         var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
         foreach (var seed in new[] { FixedSeed, random })
         {
-            await RunAsync(seed, failures, counts);
+            await RunAsync(seed, failures, notes, counts);
         }
 
         output.WriteLine(string.Join('\n', counts.Select(c => $"{c.Key}: {c.Value}")));
+        output.WriteLine(string.Join('\n', notes));
         Assert.True(failures.Count == 0, $"{failures.Count} failures:\n" + string.Join('\n', failures.Take(50)));
         Assert.True(counts.Values.Sum() >= 2 * RequestsPerSeed, $"{counts.Values.Sum()} requests sent");
     }
 
-    private async Task RunAsync(int seed, List<string> failures, SortedDictionary<string, int> counts)
+    // Appends to failures what breaks the rules, to notes the first answers that are odd for a bad input (a status
+    // saying to retry), to counts how many of each status.
+    private async Task RunAsync(int seed, List<string> failures, List<string> notes, SortedDictionary<string, int> counts)
     {
         await using var database = TestDatabase.Create("sqlite");
         await using var server = await StoreServer.StartAsync(database);
@@ -79,7 +83,12 @@ public sealed class RequestFuzzTests(ITestOutputHelper output)
             {
                 failures.Add($"seed {seed} #{i}: {method.FullName} ({kind} key, {mutation}) answered {code}; body {Convert.ToHexString(body)}");
             }
-            else if (code != StatusCode.OK && after != digest)
+            else if ((code is StatusCode.Unavailable or StatusCode.Aborted or StatusCode.DataLoss or StatusCode.DeadlineExceeded) && notes.Count < 20)
+            {
+                notes.Add($"seed {seed} #{i}: {method.FullName} ({kind} key, {mutation}) answered {code}; body {Convert.ToHexString(body[..Math.Min(body.Length, 200)])}");
+            }
+
+            if (code != StatusCode.OK && after != digest)
             {
                 failures.Add($"seed {seed} #{i}: {method.FullName} ({kind} key, {mutation}) answered {code} but changed the store ({digest} -> {after}); body {Convert.ToHexString(body)}");
             }
@@ -131,6 +140,11 @@ public sealed class RequestFuzzTests(ITestOutputHelper output)
         // Still answering, and nothing was logged as an error.
         var check = await server.Authorization.CheckAsync(Requests.Check("user:olivia", "view", "project:storefront"));
         Assert.NotEqual(Decision.Unspecified, check.Decision);
+        foreach (var warning in server.Logs.Since(0).Where(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning).Take(5))
+        {
+            notes.Add($"seed {seed}: server warning: {warning.Message} {warning.Exception?.GetType().Name}: {warning.Exception?.Message}");
+        }
+
         server.AssertNoErrors();
         output.WriteLine($"seed {seed}: {sent} requests ({unaryCount} unary, {streamingCount} streaming)");
         foreach (var (_, channel) in callers.Skip(3))

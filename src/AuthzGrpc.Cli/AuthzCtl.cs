@@ -24,23 +24,39 @@ internal static partial class AuthzCtl
     public static readonly string TokenFile = Path.Combine(".data", "bootstrap.key");
 
     /// <summary>Parses <paramref name="args"/> and runs the command; returns the process exit code.</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error) =>
+        RunAsync(args, output, error, Directory.GetCurrentDirectory(), Environment.GetEnvironmentVariable);
+
+    /// <summary>
+    /// As <see cref="RunAsync(string[], TextWriter, TextWriter)"/>, with the working folder and the environment the
+    /// default key is looked up in (<see cref="DefaultToken"/>).
+    /// </summary>
+    internal static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, string workingFolder, Func<string, string?> environment)
+    {
+        var configuration = new InvocationConfiguration { Output = output, Error = error };
+        return await CreateRoot(output, error, workingFolder, environment).Parse(args).InvokeAsync(configuration);
+    }
+
+    /// <summary>
+    /// The command tree. The default key is looked up when a command runs, never shown: help prints where it comes
+    /// from, not what it is (a default value would be printed by --help).
+    /// </summary>
+    internal static RootCommand CreateRoot(TextWriter output, TextWriter error, string workingFolder, Func<string, string?> environment)
     {
         var server = new Option<string>("--server")
         {
             Description = $"The server's address (default: $AUTHZ_SERVER or {DefaultServer})",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("AUTHZ_SERVER") ?? DefaultServer,
+            DefaultValueFactory = _ => environment("AUTHZ_SERVER") ?? DefaultServer,
             Recursive = true,
         };
         var token = new Option<string?>("--token")
         {
             Description = $"The API key to send as 'authorization: Bearer <key>' (default: ${TokenVariable}, else the content of {TokenFile} " +
                 "in the working folder, where scripts/run.sh's server writes its generated admin key)",
-            DefaultValueFactory = _ => DefaultToken(Directory.GetCurrentDirectory(), Environment.GetEnvironmentVariable),
             Recursive = true,
         };
-        var connection = new Connection(server, token);
-        var root = new RootCommand("authzctl: validate AuthzGrpc models, query a server and manage its members")
+        var connection = new Connection(server, token, () => DefaultToken(workingFolder, environment));
+        return new RootCommand("authzctl: validate AuthzGrpc models, query a server and manage its members")
         {
             server,
             token,
@@ -55,8 +71,6 @@ internal static partial class AuthzCtl
             InviteCommand(connection, output, error),
             ResourceCommand(connection, output, error),
         };
-        var configuration = new InvocationConfiguration { Output = output, Error = error };
-        return await root.Parse(args).InvokeAsync(configuration);
     }
 
     /// <summary>
@@ -347,9 +361,11 @@ internal static partial class AuthzCtl
         }
     }
 
-    // The server address and the key to send, as parsed from the command line.
-    private sealed class Connection(Option<string> server, Option<string?> token)
+    // The server address and the key to send, as parsed from the command line; without --token, the default key.
+    // (--token "" sends none: only an absent option falls back to the default.)
+    private sealed class Connection(Option<string> server, Option<string?> token, Func<string?> defaultToken)
     {
-        public (string Server, string? Token) Of(ParseResult result) => (result.GetValue(server)!, result.GetValue(token));
+        public (string Server, string? Token) Of(ParseResult result) =>
+            (result.GetValue(server)!, result.GetResult(token) is { Implicit: false } ? result.GetValue(token) : defaultToken());
     }
 }

@@ -125,4 +125,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 30, EventName = "SharedGraphMaintenanceFailed", Level = LogLevel.Warning,
         Message = "Keeping the shared graph in step failed; retrying on the next round")]
     public static partial void SharedGraphMaintenanceFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 50, EventName = "BadRequestRefused", Level = LogLevel.Debug,
+        Message = "A call to {Method} was refused before reaching the service: {Problem} ({Skipped} more refusals since the last entry were not logged)")]
+    public static partial void BadRequestRefused(ILogger logger, string method, string problem, long skipped);
 }

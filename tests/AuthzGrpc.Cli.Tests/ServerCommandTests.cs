@@ -189,6 +189,19 @@ public sealed class ServerCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Check_WithoutTokenOption_SendsTheKeyOfTheWorkingFolder()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        // No --token: the key is looked up when the command runs (help never shows it), here in the key file.
+        var exit = await AuthzCtl.RunAsync(
+            ["check", "application:storefront-web", "deploy", "user:olivia", "--server", _server.Address.ToString()], output, error, _server.WorkingFolder, _ => null);
+
+        Assert.Equal((0, "ALLOWED at revision 1", string.Empty), (exit, output.ToString().Trim(), error.ToString()));
+    }
+
+    [Fact]
     public void DefaultToken_EnvironmentFirst_ThenTheFile_ElseNone()
     {
         var empty = Directory.CreateTempSubdirectory("authzctl-").FullName;

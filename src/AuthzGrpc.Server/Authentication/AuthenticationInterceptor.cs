@@ -1,3 +1,4 @@
+using Grpc.AspNetCore.Server;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
@@ -11,6 +12,12 @@ namespace AuthzGrpc.Server.Authentication;
 /// <see cref="RpcException"/>s, which pass through unchanged, and a database failure while reading a key is mapped
 /// like any other (UNAVAILABLE). Neither the key nor the header is ever logged; a refusal is logged at Debug with the
 /// method and the reason (at most the key id).
+/// <para>
+/// Every decision — public or not, which key kinds may call — is taken on the method routing resolved (the endpoint's
+/// <see cref="GrpcMethodMetadata"/>, the name as declared), never on the request's path: routing matches paths
+/// without regard to case, so the path <c>/authz.v1.AuthorizationService/watch</c> reaches Watch. (Such paths are
+/// refused before this by <c>GrpcRequestGuard</c>; deciding on the resolved method holds even without it.)
+/// </para>
 /// </summary>
 internal sealed class AuthenticationInterceptor(ApiKeyAuthenticator authenticator, ILogger<AuthenticationInterceptor> logger) : Interceptor
 {
@@ -51,7 +58,10 @@ internal sealed class AuthenticationInterceptor(ApiKeyAuthenticator authenticato
         await continuation(requestStream, responseStream, context).ConfigureAwait(false);
     }
 
-    /// <summary>Health and reflection answer without credentials (probes and tools such as grpcurl).</summary>
+    /// <summary>
+    /// Health and reflection answer without credentials (probes and tools such as grpcurl); <paramref name="method"/>
+    /// is a resolved method's full name (<see cref="ResolvedMethod"/>), compared exactly.
+    /// </summary>
     internal static bool IsPublic(string method) =>
         method.StartsWith("/grpc.health.v1.Health/", StringComparison.Ordinal) ||
         method.StartsWith("/grpc.reflection.v1alpha.ServerReflection/", StringComparison.Ordinal) ||
@@ -66,9 +76,18 @@ internal sealed class AuthenticationInterceptor(ApiKeyAuthenticator authenticato
         return await continuation(request, context).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The full name (<c>/authz.v1.AuthorizationService/Watch</c>) of the method routing resolved the call to, as its
+    /// service declares it; UNIMPLEMENTED when the call resolved to none (it cannot then run a method anyway).
+    /// </summary>
+    internal static string ResolvedMethod(ServerCallContext context) =>
+        context.GetHttpContext().GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method.FullName
+        ?? throw new RpcException(new Status(StatusCode.Unimplemented, $"unknown method {context.Method}"));
+
     private ValueTask AuthenticateAsync(ServerCallContext context)
     {
-        if (IsPublic(context.Method))
+        var method = ResolvedMethod(context);
+        if (IsPublic(method))
         {
             return ValueTask.CompletedTask;
         }
@@ -80,20 +99,20 @@ internal sealed class AuthenticationInterceptor(ApiKeyAuthenticator authenticato
         }
         catch (RpcException e)
         {
-            Log.CallUnauthenticated(logger, context.Method, e.Status.Detail);
+            Log.CallUnauthenticated(logger, method, e.Status.Detail);
             throw;
         }
 
         if (pending.IsCompletedSuccessfully)
         {
-            Authorize(context, pending.Result);
+            Authorize(context, method, pending.Result);
             return ValueTask.CompletedTask;
         }
 
-        return AwaitedAsync(pending, context);
+        return AwaitedAsync(pending, context, method);
     }
 
-    private async ValueTask AwaitedAsync(ValueTask<Caller> pending, ServerCallContext context)
+    private async ValueTask AwaitedAsync(ValueTask<Caller> pending, ServerCallContext context, string method)
     {
         Caller caller;
         try
@@ -102,19 +121,20 @@ internal sealed class AuthenticationInterceptor(ApiKeyAuthenticator authenticato
         }
         catch (RpcException e)
         {
-            Log.CallUnauthenticated(logger, context.Method, e.Status.Detail);
+            Log.CallUnauthenticated(logger, method, e.Status.Detail);
             throw;
         }
 
-        Authorize(context, caller);
+        Authorize(context, method, caller);
     }
 
-    private void Authorize(ServerCallContext context, Caller caller)
+    // method: the resolved method's full name (ResolvedMethod), never the request's path.
+    private void Authorize(ServerCallContext context, string method, Caller caller)
     {
-        if (!ApiKeyPolicy.Allows(caller.Kind, ApiKeyPolicy.ServiceOf(context.Method)) || !ApiKeyPolicy.AllowsMethod(caller.Kind, context.Method))
+        if (!ApiKeyPolicy.Allows(caller.Kind, ApiKeyPolicy.ServiceOf(method)) || !ApiKeyPolicy.AllowsMethod(caller.Kind, method))
         {
-            Log.CallForbidden(logger, context.Method, caller.KeyId, caller.Kind);
-            throw new RpcException(new Status(StatusCode.PermissionDenied, ApiKeyPolicy.Denial(caller.Kind, context.Method)));
+            Log.CallForbidden(logger, method, caller.KeyId, caller.Kind);
+            throw new RpcException(new Status(StatusCode.PermissionDenied, ApiKeyPolicy.Denial(caller.Kind, method)));
         }
 
         context.SetCaller(caller);
@@ -174,7 +194,7 @@ internal static class ApiKeyPolicy
     /// far more than the model lets any one subject read of the audit log; so only admin keys may call them.
     /// </summary>
     public static bool AllowsMethod(ApiKeyKind kind, string method) =>
-        kind == ApiKeyKind.Admin || (method != WatchMethod && method != WatchEventsMethod);
+        kind == ApiKeyKind.Admin || (!string.Equals(method, WatchMethod, StringComparison.Ordinal) && !string.Equals(method, WatchEventsMethod, StringComparison.Ordinal));
 
     /// <summary>The service of a gRPC method path: <c>authz.v1.SchemaService</c> for <c>/authz.v1.SchemaService/WriteSchema</c>.</summary>
     public static ReadOnlySpan<char> ServiceOf(string method)

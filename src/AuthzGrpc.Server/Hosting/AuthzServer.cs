@@ -17,6 +17,11 @@ public static class AuthzServer
         ["Kestrel:EndpointDefaults:Protocols"] = "Http2",
         ["Kestrel:Endpoints:Grpc:Url"] = DefaultUrl,
         ["Kestrel:Endpoints:Grpc:Protocols"] = "Http2",
+        // grpc-dotnet logs every refused call at Information (and a request that did not parse with its stack
+        // trace), and ASP.NET Core every request twice: anyone can send those, key or none. The server logs its
+        // refusals itself, at Debug; warnings and errors of both remain.
+        ["Logging:LogLevel:Grpc.AspNetCore.Server.ServerCallHandler"] = "Warning",
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
     };
 
     /// <summary>

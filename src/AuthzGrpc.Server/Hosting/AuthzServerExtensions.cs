@@ -2,6 +2,7 @@ using AuthzGrpc.Server.Authentication;
 using AuthzGrpc.Server.Services;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 
@@ -63,6 +64,11 @@ public static class AuthzServerExtensions
             .AddCheck<StorageHealthCheck>("storage")
             .AddCheck<SharedGraphHealthCheck>("shared-graph", tags: [SharedGraphHealthCheck.Tag]);
         services.AddGrpcReflection();
+        // After every AddGrpc (health and reflection call it too): a body that does not parse is INVALID_ARGUMENT.
+        ParseCheckedServiceMethods.Replace(services);
+        services.AddSingleton<IPostConfigureOptions<Grpc.AspNetCore.Server.GrpcServiceOptions>, CheckedDecompression>();
+        services.AddSingleton<BadRequestLog>();
+        services.AddSingleton<GrpcRequestGuard>();
         return services;
     }
 
@@ -124,6 +130,10 @@ public static class AuthzServerExtensions
             });
         }
 
+        // After routing, before the endpoint: a path that is not a method's declared name, or a body that is not one
+        // gRPC frame, is refused before grpc-dotnet or any interceptor sees it.
+        var guard = app.Services.GetRequiredService<GrpcRequestGuard>();
+        app.Use(next => context => guard.InvokeAsync(context, next));
         app.MapGrpcService<AuthorizationGrpcService>();
         app.MapGrpcService<SchemaGrpcService>();
         app.MapGrpcService<RelationshipGrpcService>();

@@ -28,6 +28,13 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Inter
     /// <summary>The <c>google.rpc.ErrorInfo</c> domain of the service's errors.</summary>
     public const string ErrorDomain = "authz.v1";
 
+    /// <summary>
+    /// The longest message a refusal carries. Messages may quote the request (a schema's offending token), and the
+    /// status travels in HTTP/2 headers twice (grpc-message and the details): a client refuses headers past 64 KB and
+    /// would see UNAVAILABLE instead of the refusal.
+    /// </summary>
+    public const int MaxMessageLength = 2_000;
+
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -92,11 +99,12 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Inter
         if (exception is AuthzException authz)
         {
             var (code, reason) = Map(authz.Kind);
-            Log.RequestRejected(logger, context.Method, (StatusCode)code, authz.Message);
+            var message = Bounded(authz.Message);
+            Log.RequestRejected(logger, context.Method, (StatusCode)code, message);
             var status = new Google.Rpc.Status
             {
                 Code = (int)code,
-                Message = authz.Message,
+                Message = message,
                 Details = { Any.Pack(new ErrorInfo { Reason = reason, Domain = ErrorDomain }) },
             };
             return status.ToRpcException();
@@ -131,6 +139,9 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Inter
         Log.UnexpectedError(logger, context.Method, exception);
         return new RpcException(new Grpc.Core.Status(StatusCode.Internal, "internal error: the server log has the details"));
     }
+
+    private static string Bounded(string message) =>
+        message.Length <= MaxMessageLength ? message : string.Concat(message.AsSpan(0, MaxMessageLength), "... (truncated)");
 
     private static bool IsStorageFailure(Exception? exception)
     {

@@ -252,6 +252,7 @@ internal sealed partial class ManagementGrpcService(
             RequestValidation.Throw(RequestValidation.Violation("page_size", $"must be between 0 and {MaxPageSize} (0 means {DefaultPageSize})"));
         }
 
+        RequestValidation.Require(RequestValidation.Time(request.Since, "since"), RequestValidation.Time(request.Until, "until"));
         long? beforeId = null;
         if (request.PageToken.Length > 0)
         {

@@ -9,9 +9,11 @@ namespace AuthzGrpc.Server.Services;
 
 /// <summary>
 /// authz.v1.RelationshipService: writes and deletes go through <see cref="ModelWriter"/> (store first, then the
-/// engine, at the store's revision); reads stream from the store at one snapshot.
+/// engine, at the store's revision); reads stream from the store at one snapshot, its <c>consistency</c> judged as
+/// every RPC's is (<see cref="EngineSync.EngineForAsync"/>): a malformed <c>at_least</c> is INVALID_ARGUMENT and one
+/// the store has not committed is FAILED_PRECONDITION, as on Check.
 /// </summary>
-internal sealed class RelationshipGrpcService(ModelWriter writer, AuthzStore store, EngineHolder holder, IOptions<AuthzOptions> options)
+internal sealed class RelationshipGrpcService(ModelWriter writer, AuthzStore store, EngineHolder holder, EngineSync sync, IOptions<AuthzOptions> options)
     : RelationshipService.RelationshipServiceBase
 {
     /// <summary>The most preconditions one write or delete may carry.</summary>
@@ -55,6 +57,9 @@ internal sealed class RelationshipGrpcService(ModelWriter writer, AuthzStore sto
             RequestValidation.Throw(violation);
         }
 
+        // The store read is at its newest revision, so any consistency asked is met once the token is known committed:
+        // the same rules as Check's, catching the engine up on the way.
+        await sync.EngineForAsync(request.Consistency, context.CancellationToken).ConfigureAwait(false);
         var filter = RelationshipMapping.ToModel(request.Filter);
         ModelWriter.ValidateFilter(holder.Current.Schema, filter, "filter");
         var reader = await store.ReadRelationshipsAsync(filter, context.CancellationToken).ConfigureAwait(false);

@@ -16,6 +16,10 @@ internal static partial class RequestValidation
     /// <summary>The most roles or attributes in one request.</summary>
     public const int MaxListItems = 100;
 
+    // The range of google.protobuf.Timestamp: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+    private const long MinTimestampSeconds = -62_135_596_800;
+    private const long MaxTimestampSeconds = 253_402_300_799;
+
     /// <summary>Throws INVALID_ARGUMENT for the first violation, if any.</summary>
     public static void Require(params FieldViolation?[] violations)
     {
@@ -203,6 +207,15 @@ internal static partial class RequestValidation
 
         return Metadata(request.Name, request.Description);
     }
+
+    /// <summary>
+    /// An optional point in time: unset, or within what a Timestamp may hold (0001-01-01 to 9999-12-31, nanos 0 to
+    /// 999,999,999); outside it Timestamp.ToDateTime throws.
+    /// </summary>
+    public static FieldViolation? Time(Google.Protobuf.WellKnownTypes.Timestamp? value, string field) =>
+        value is null or { Seconds: >= MinTimestampSeconds and <= MaxTimestampSeconds, Nanos: >= 0 and <= 999_999_999 }
+            ? null
+            : Violation(field, "is not a valid time: seconds from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z, nanos from 0 to 999999999");
 
     /// <summary>A WatchEvents starting point: empty (<paramref name="id"/> null: from now on) or a decimal event id.</summary>
     public static FieldViolation? EventPosition(string value, string field, out long? id)

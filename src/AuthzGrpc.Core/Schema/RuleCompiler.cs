@@ -27,6 +27,8 @@ internal static class RuleCompiler
         MemberDefinition? audit = null;
         MemberDefinition? keys = null;
         MemberDefinition? summary = null;
+        MemberDefinition? read = null;
+        MemberDefinition? members = null;
         MemberDefinition? leaveBy = null;
         var required = new List<RequireRule>();
         foreach (var rule in definition.Rules)
@@ -106,6 +108,12 @@ internal static class RuleCompiler
                     break;
                 case RuleKind.Summary:
                     summary = Once(summary, by!, type, rule, "a summary rule");
+                    break;
+                case RuleKind.Read:
+                    read = Once(read, by!, type, rule, "a read rule");
+                    break;
+                case RuleKind.Members:
+                    members = Once(members, by!, type, rule, "a members rule");
                     break;
                 case RuleKind.Minimum:
                     Add(minimum, relations[0], rule.Count, rule.Relations[0], "a minimum");
@@ -190,6 +198,8 @@ internal static class RuleCompiler
             Audit = audit,
             Keys = keys,
             Summary = summary,
+            Read = read,
+            Members = members,
             Require = required,
         };
     }

@@ -129,7 +129,15 @@ internal sealed partial class ManagementGrpcService(
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
         var resource = ProtoMapping.ToModel(request.Resource);
         var engine = holder.Current;
-        var queries = ReadableQueries(engine, context.GetCaller(), resource, "read");
+        var caller = context.GetCaller();
+        var queries = new MembershipQueries(engine);
+        var type = engine.Schema.RequireType(resource.Type);
+        if (caller.Kind != ApiKeyKind.Admin && !queries.MayRead(caller.Subject, resource))
+        {
+            // The same refusal whether the object exists or not (R24): a missing object grants nobody its permission.
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not read {resource}: {ReadNeeds(type, "read by", type.Rules.Read)}");
+        }
+
         var stored = await store.ReadResourcesAsync([resource], context.CancellationToken);
         if (!stored.ContainsKey(resource) && !engine.Read(new Core.Model.RelationshipFilter(resource.Type, resource.Id)).Any())
         {
@@ -150,25 +158,31 @@ internal sealed partial class ManagementGrpcService(
             RequestValidation.Throw(RequestValidation.Violation("resource_type", $"type '{type}' is not defined in the schema"));
         }
 
-        var children = ReadableQueries(engine, context.GetCaller(), parent, "list the objects inside").Children(parent, type);
+        // Only the objects the caller may read are listed (R28: a project list shows one's own projects); a caller who may
+        // read neither the parent nor anything in it is refused, whether the parent exists or not.
+        var caller = context.GetCaller();
+        var queries = new MembershipQueries(engine);
+        var parentType = engine.Schema.RequireType(parent.Type);
+        var children = queries.Children(parent, type)
+            .Where(child => caller.Kind == ApiKeyKind.Admin || queries.MayRead(caller.Subject, child))
+            .ToList();
+        if (children.Count == 0 && caller.Kind != ApiKeyKind.Admin && !queries.MayRead(caller.Subject, parent))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied,
+                $"{caller.Subject} may not list the objects inside {parent}: it may read neither {parent} ({ReadNeeds(parentType, "read by", parentType.Rules.Read)}) nor anything in it");
+        }
+
         var stored = await store.ReadResourcesAsync(children, context.CancellationToken);
         var response = new ListResourcesResponse { Revision = Text(engine.Revision) };
         response.Resources.AddRange(children.Select(child => ToProto(child, parent, stored)));
         return response;
     }
 
-    // The queries over the engine, once the caller may see the resource: the same people who may list its members.
-    private static MembershipQueries ReadableQueries(PermissionEngine engine, Caller caller, Core.Model.ObjectRef resource, string what)
-    {
-        engine.Schema.RequireType(resource.Type);
-        var queries = new MembershipQueries(engine);
-        if (caller.Kind != ApiKeyKind.Admin && !queries.MayListMembers(caller.Subject, resource))
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not {what} {resource}: it needs a role there or the right to revoke one");
-        }
-
-        return queries;
-    }
+    // What a read needs, in the words of the type's rule ('read by', 'members by'); without the rule, only admin keys.
+    private static string ReadNeeds(Core.Schema.TypeDefinition type, string rule, Core.Schema.MemberDefinition? permission) =>
+        permission is null
+            ? $"the '{type.Name}' type has no '{rule}' rule, so only admin keys may"
+            : $"it needs '{permission.Name}' there (the '{type.Name}' type's '{rule}' rule)";
 
     private static ResourceInfo ToProto(Core.Model.ObjectRef resource, Core.Model.ObjectRef? parent, IReadOnlyDictionary<Core.Model.ObjectRef, StoredResource> stored)
     {
@@ -189,7 +203,13 @@ internal sealed partial class ManagementGrpcService(
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
         var resource = ProtoMapping.ToModel(request.Resource);
         var engine = holder.Current;
-        var queries = ReadableQueries(engine, context.GetCaller(), resource, "list the members of");
+        var caller = context.GetCaller();
+        var type = engine.Schema.RequireType(resource.Type);
+        var queries = new MembershipQueries(engine);
+        if (caller.Kind != ApiKeyKind.Admin && !queries.MayListMembers(caller.Subject, resource))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not list the members of {resource}: {ReadNeeds(type, "members by", type.Rules.Members)}");
+        }
 
         var members = queries.ListMembers(resource, request.IncludeContained);
         var emails = await store.ReadEmailsAsync([.. members.Select(m => m.Subject)], context.CancellationToken);

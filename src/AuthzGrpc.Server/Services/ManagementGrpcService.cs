@@ -467,20 +467,30 @@ internal sealed partial class ManagementGrpcService(
         return new AcceptInvitationResponse { Changes = changes, Invitation = ToProto(row, store.UtcNow) };
     }
 
-    // Authority over an existing invitation: granting every role it carries (A002-4), checked before its state.
+    // Authority over an existing invitation: granting every role it carries (A002-4), checked before its state. A refused
+    // caller is told neither what the invitation carries nor whether it exists (R24): an unknown id is NOT_FOUND only
+    // for a caller who may grant some role somewhere (who could invite, and so list invitations), that same refusal for
+    // anyone else.
     private async Task RequireInvitationAuthorityAsync(string id, Core.Model.SubjectRef caller, string what, CancellationToken cancellationToken)
     {
-        var row = await store.FindInvitationAsync(id, cancellationToken)
-            ?? throw new AuthzException(AuthzErrorKind.NotFound, $"invitation {id} does not exist");
-        try
+        var engine = holder.Current;
+        var refused = new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller} may not {what} invitation {id}: it needs the authority to grant every role the invitation carries");
+        var row = await store.FindInvitationAsync(id, cancellationToken);
+        if (row is null)
         {
-            new ManagementPlanner(holder.Current).RequireGrantAuthority(caller, ModelWriter.InvitationGrants(row));
+            throw MayGrantSomewhere(engine, caller) ? new AuthzException(AuthzErrorKind.NotFound, $"invitation {id} does not exist") : refused;
         }
-        catch (AuthzException e) when (e.Kind == AuthzErrorKind.PermissionDenied)
+
+        if (!MayGrantAll(new ManagementPlanner(engine), caller, row))
         {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller} may not {what} invitation {id}: {e.Message}");
+            throw refused;
         }
     }
+
+    // Whether any grant rule's permission is the caller's on some object: someone who may invite somewhere.
+    private static bool MayGrantSomewhere(PermissionEngine engine, Core.Model.SubjectRef caller) =>
+        engine.Schema.Types.Any(type => type.Rules.Grant.Values.SelectMany(rules => rules).Select(rule => rule.By.Name).Distinct()
+            .Any(by => engine.LookupResources(type.Name, by, caller, limit: 1).Count > 0));
 
     // Whether the caller may grant every role an invitation carries, on every object (what resending or revoking needs).
     private static bool MayGrantAll(ManagementPlanner planner, Core.Model.SubjectRef caller, Storage.Entities.InvitationRow row)
@@ -596,7 +606,9 @@ internal sealed partial class ManagementGrpcService(
     /// relation-&gt;permission</c> rule (read as <see cref="ManagementPlanner.Create"/> reads it) names the relation that
     /// points at the parent and the permission needed there; the caller needs it on every object the relation points
     /// to now (normally exactly one). PermissionDenied for a type without a create rule or a caller without the
-    /// permission; NotFound for an object with no parent, which CreateResource never made (or DeleteResource removed).
+    /// permission. Authority comes first (R24): the refusal does not name the parent, and an object with no parent (which
+    /// CreateResource never made, or DeleteResource removed) is NotFound only for a caller who may create objects of the
+    /// type somewhere — who would learn as much from CreateResource's ALREADY_EXISTS — and that same refusal for anyone else.
     /// </summary>
     private static void RequireUpdateAuthority(PermissionEngine engine, Core.Model.SubjectRef caller, Core.Model.ObjectRef resource)
     {
@@ -607,19 +619,23 @@ internal sealed partial class ManagementGrpcService(
                 $"a {type.Name} cannot be updated through the management API: the schema has no 'create by' rule for it (updating needs the permission that rule names on the parent)");
         }
 
+        var refused = new AuthzException(AuthzErrorKind.PermissionDenied,
+            $"updating {resource} needs {rule.Permission} on its {rule.Under.Name} (the '{type.Name}' type's 'create by' rule), which {caller} does not have");
         var parents = engine.Read(new Core.Model.RelationshipFilter(resource.Type, resource.Id, rule.Under.Name)).Select(r => r.Subject.Object).Distinct().ToList();
         if (parents.Count == 0)
         {
-            throw new AuthzException(AuthzErrorKind.NotFound, $"{resource} does not exist: it has no {rule.Under.Name} (objects are made with CreateResource)");
+            var createsSomewhere = rule.Under.AllowedSubjects.Select(s => s.Type)
+                .Where(t => t.TryGetMember(rule.Permission, out _))
+                .Distinct()
+                .Any(t => engine.LookupResources(t.Name, rule.Permission, caller, limit: 1).Count > 0);
+            throw createsSomewhere
+                ? new AuthzException(AuthzErrorKind.NotFound, $"{resource} does not exist: it has no {rule.Under.Name} (objects are made with CreateResource)")
+                : refused;
         }
 
-        foreach (var parent in parents)
+        if (parents.Any(parent => !engine.Check(parent, rule.Permission, caller)))
         {
-            if (!engine.Check(parent, rule.Permission, caller))
-            {
-                throw new AuthzException(AuthzErrorKind.PermissionDenied,
-                    $"updating {resource} needs {rule.Permission} on {parent} (the '{type.Name}' type's 'create by' rule), which {caller} does not have");
-            }
+            throw refused;
         }
     }
 

@@ -73,7 +73,13 @@ public sealed class SeedModelServerTests : IAsyncLifetime
         var server = await StartAsync("003-envtype-roles.yaml");
         var mike = await ClientAsync(server, "user:mike_members");
         var removeOlivia = new RemoveMemberRequest { Resource = Object("organization:acme"), Subject = Subject("user:olivia_owner") };
-        Assert.Equal(StatusCode.PermissionDenied, (await Assert.ThrowsAsync<RpcException>(() => mike.RemoveMemberAsync(removeOlivia).ResponseAsync)).StatusCode);
+
+        // Mike may remove users, so the owner's protection is state (A003-10, R24); ned, who may not, is refused for authority.
+        var protectedOwner = await Assert.ThrowsAsync<RpcException>(() => mike.RemoveMemberAsync(removeOlivia).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, protectedOwner.StatusCode);
+        Assert.StartsWith("unless owner", protectedOwner.Status.Detail, StringComparison.Ordinal);
+        var ned = await ClientAsync(server, "user:ned_no_flags");
+        Assert.Equal(StatusCode.PermissionDenied, (await Assert.ThrowsAsync<RpcException>(() => ned.RemoveMemberAsync(removeOlivia).ResponseAsync)).StatusCode);
 
         // The transfer is the way out: the former owner keeps nothing (A003-8), so nothing is left to remove.
         var transferred = await (await ClientAsync(server, "user:olivia_owner")).TransferOwnershipAsync(new TransferOwnershipRequest
@@ -139,8 +145,16 @@ public sealed class SeedModelServerTests : IAsyncLifetime
         Assert.Equal(("team owner", true, false, "team:acme"), (tom.Label, tom.Inherited, tom.Contained, Text(tom.GrantedOn)));
         var pat = Assert.Single(project.Members, m => Text(m.Subject) == "user:pat_project_owner").Roles.Single(r => r.Role == "owner");
         Assert.Equal(("owner", false, false), (pat.Label, pat.Inherited, pat.Contained));
-        // A user with a role only on an application of another branch of the tree shows on the project through the team's base membership alone.
-        Assert.Equal(["team member"], Assert.Single(project.Members, m => Text(m.Subject) == "user:adam_app_dev").Roles.Select(r => r.Label));
+        // A user with a role only on an application of another branch of the tree reaches nothing on the project: the
+        // team's base membership grants nothing (R11), so the list, which shows who has access (A004-5), leaves him out.
+        Assert.DoesNotContain(project.Members, m => Text(m.Subject) == "user:adam_app_dev");
+        Assert.Equal(["team billing"], Assert.Single(project.Members, m => Text(m.Subject) == "user:bill_team_billing").Roles.Select(r => r.Label));
+
+        // On an application, team billing and the team membership reach nothing (billing assigns profiles to projects
+        // only); a project owner's role covers it.
+        var application = await (await ClientAsync(server, "user:amy_app_owner")).ListMembersAsync(new ListMembersRequest { Resource = Object("application:shop-prod-api") });
+        Assert.DoesNotContain(application.Members, m => Text(m.Subject) is "user:bill_team_billing" or "user:meg_member_only");
+        Assert.Contains(application.Members, m => Text(m.Subject) == "user:pat_project_owner");
 
         var tomClient = await ClientAsync(server, "user:tom_team_owner");
         var overview = await tomClient.ListMembersAsync(new ListMembersRequest { Resource = Object("team:acme"), IncludeContained = true });

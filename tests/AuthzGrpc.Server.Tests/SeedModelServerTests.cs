@@ -175,6 +175,37 @@ public sealed class SeedModelServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MemberList_001_ARemovedMember_IsNotListed_AndPlatformUsersSeeNoProject()
+    {
+        var server = await StartAsync("001-project-groups.yaml");
+        var otto = await ClientAsync(server, "user:otto_project_owner");
+        await otto.RemoveMemberAsync(new RemoveMemberRequest { Resource = Object("project:handbook"), Subject = Subject("user:gwen_guest") });
+
+        // Gwen is still a platform user, which grants nothing on the project (R11): the list shows who has access (A004-5).
+        var members = await otto.ListMembersAsync(new ListMembersRequest { Resource = Object("project:handbook") });
+        Assert.DoesNotContain(members.Members, m => Text(m.Subject) == "user:gwen_guest");
+        Assert.DoesNotContain(members.Members.SelectMany(m => m.Roles), r => Text(r.GrantedOn) == "platform:main" && r.Role == "member");
+        Assert.Contains(members.Members, m => Text(m.Subject) == "user:petra_platform_owner" && m.Roles.Any(r => r.Label == "platform owner"));
+
+        // A platform user with no project reads neither the project, nor its members, nor the platform's projects (R28).
+        var ulf = await ClientAsync(server, "user:ulf_no_projects");
+        foreach (var call in new Func<Task>[]
+        {
+            () => ulf.GetResourceAsync(new GetResourceRequest { Resource = Object("project:handbook") }).ResponseAsync,
+            () => ulf.ListMembersAsync(new ListMembersRequest { Resource = Object("project:handbook") }).ResponseAsync,
+            () => ulf.ListMembersAsync(new ListMembersRequest { Resource = Object("platform:main") }).ResponseAsync,
+            () => ulf.ListResourcesAsync(new ListResourcesRequest { Parent = Object("platform:main"), ResourceType = "project" }).ResponseAsync,
+        })
+        {
+            Assert.Equal(StatusCode.PermissionDenied, (await Assert.ThrowsAsync<RpcException>(call)).StatusCode);
+        }
+
+        // Max, a handbook member, lists the platform's projects: handbook only (R28).
+        var projects = await (await ClientAsync(server, "user:max_no_groups")).ListResourcesAsync(new ListResourcesRequest { Parent = Object("platform:main"), ResourceType = "project" });
+        Assert.Equal(["project:handbook"], projects.Resources.Select(r => Text(r.Resource)));
+    }
+
+    [Fact]
     public async Task ProjectGroups_001_NameAndDescriptionReadBack_ToProjectMembersOnly_AndTheGroupStaysInItsProject()
     {
         var server = await StartAsync("001-project-groups.yaml");

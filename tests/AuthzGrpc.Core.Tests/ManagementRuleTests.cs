@@ -47,6 +47,30 @@ public sealed class ManagementRuleTests
         """;
 
     [Fact]
+    public void ReadAndMembersRules_NameTheirPermission_AndAreAbsentByDefault()
+    {
+        var schema = CompiledSchema.Compile("""
+            definition user {}
+            definition team {
+                relation owner: user
+                relation member: user
+                permission view = owner
+                read by view
+                members by owner
+            }
+            definition project {
+                relation team: team
+            }
+            """);
+
+        var team = schema.RequireType("team").Rules;
+        Assert.Equal(("view", "owner"), (team.Read?.Name, team.Members?.Name));
+        var project = schema.RequireType("project").Rules;
+        Assert.Null(project.Read);
+        Assert.Null(project.Members);
+    }
+
+    [Fact]
     public void Rules_AreCompiledOntoTheirDefinition()
     {
         var schema = CompiledSchema.Compile(Organization);

@@ -27,6 +27,7 @@ public sealed class MembershipQueriesTests : IDisposable
             permission deploy = owner + developer + team->owner + team->developer
             permission admin = owner + team->owner
             manage owner, developer by admin
+            members by deploy
             parent team
         }
         """;
@@ -59,8 +60,9 @@ public sealed class MembershipQueriesTests : IDisposable
             .ToDictionary(m => m.Subject.ToString(), m => m.Roles.Select(Describe).ToList());
 
         Assert.Equal(["user:bea", "user:dan", "user:ian", "user:olga"], members.Keys.Order());
-        Assert.Equal(["developer on project:p", "member on team:t"], members["user:dan"]);
-        Assert.Equal(["member on team:t", "owner on team:t"], members["user:olga"]);
+        // The team's base membership grants nothing on the project, so it is not listed there (R11, A004-5).
+        Assert.Equal(["developer on project:p"], members["user:dan"]);
+        Assert.Equal(["owner on team:t"], members["user:olga"]);
         Assert.Equal(["developer on team:t via group:backend#member"], members["user:bea"]);
         Assert.Equal(["developer on team:t via group:backend#member"], members["user:ian"]);
     }
@@ -91,8 +93,10 @@ public sealed class MembershipQueriesTests : IDisposable
         var queries = new MembershipQueries(_engine);
         var project = new ObjectRef("project", "p");
 
+        // `members by deploy` on the project; the team declares no members rule, so no subject lists its members.
         Assert.True(queries.MayListMembers(new SubjectRef("user", "bea"), project));
         Assert.False(queries.MayListMembers(new SubjectRef("user", "stranger"), project));
+        Assert.False(queries.MayListMembers(new SubjectRef("user", "olga"), new ObjectRef("team", "t")));
         Assert.True(queries.MayReadAccessSummary(new SubjectRef("user", "dan"), new SubjectRef("user", "dan"), project));
         Assert.True(queries.MayReadAccessSummary(new SubjectRef("user", "olga"), new SubjectRef("user", "dan"), project));
         Assert.False(queries.MayReadAccessSummary(new SubjectRef("user", "bea"), new SubjectRef("user", "dan"), project));

@@ -18,6 +18,16 @@ public sealed class SchemaErrorTests
             4, 16, "ownr"
         },
         {
+            "second read rule",
+            "definition user {}\ndefinition org {\n    relation owner: user\n    read by owner\n    read by owner\n}",
+            5, 5, "'org' already has a read rule"
+        },
+        {
+            "members rule naming an unknown permission",
+            "definition user {}\ndefinition org {\n    relation owner: user\n    members by ownr\n}",
+            4, 16, "ownr"
+        },
+        {
             "unknown subject type",
             "definition user {}\ndefinition doc {\n    relation viewer: usr\n}",
             3, 22, "allows subject type 'usr', which is not defined"

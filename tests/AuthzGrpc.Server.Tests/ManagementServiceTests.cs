@@ -311,15 +311,17 @@ public sealed class ManagementServiceTests
 
         var paulRoles = Roles(list, "user:paul");
         Assert.Contains(("admin", "project:payments", false, ""), paulRoles);
-        Assert.Contains(("member", "organization:northwind", true, ""), paulRoles);
+        // The organization's base membership grants nothing on the project (R11), so it is not listed there (A004-5).
+        Assert.DoesNotContain(paulRoles, r => r.GrantedOn == "organization:northwind");
         Assert.Contains(("member", "project:payments", false, ""), Roles(list, "user:mona"));
         Assert.Contains(("owner", "organization:northwind", true, ""), Roles(list, "user:olivia"));
         Assert.Contains(("admin", "organization:northwind", true, ""), Roles(list, "user:aaron"));
         Assert.Contains(("developer", "organization:northwind", true, "group:platform#member"), Roles(list, "user:dan"));
         // sre is nested in platform: sara's developer role comes through platform too.
         Assert.Contains(("developer", "organization:northwind", true, "group:platform#member"), Roles(list, "user:sara"));
-        // Priya holds roles on storefront only: on payments she is an organization member, no more.
-        Assert.DoesNotContain(Roles(list, "user:priya"), r => r.Role != "member");
+        // Priya holds roles on storefront only: on payments she is an organization member, which grants nothing there,
+        // so she is not listed (A004-5: the list shows who has access).
+        Assert.DoesNotContain("user:priya", subjects);
         Assert.DoesNotContain("user:zed", subjects);
 
         // Direct roles first.
@@ -469,7 +471,9 @@ public sealed class ManagementServiceTests
         {
             var denied = await Assert.ThrowsAsync<RpcException>(() => caller.UpdateResourceAsync(new UpdateResourceRequest { Resource = Object("group:ops"), Name = "Mine" }).ResponseAsync);
             Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
-            Assert.Contains("organization:acme", denied.Status.Detail, StringComparison.Ordinal);
+            // Authority first (R24): the refusal names the rule, not the parent, as it would for an object that does not exist.
+            Assert.Contains("'create by' rule", denied.Status.Detail, StringComparison.Ordinal);
+            Assert.DoesNotContain("organization:acme", denied.Status.Detail, StringComparison.Ordinal);
         }
 
         // An object that does not exist, and one that exists only as relationships (written without CreateResource, so

@@ -73,7 +73,13 @@ public sealed class SeedModelServerTests : IAsyncLifetime
         var server = await StartAsync("003-envtype-roles.yaml");
         var mike = await ClientAsync(server, "user:mike_members");
         var removeOlivia = new RemoveMemberRequest { Resource = Object("organization:acme"), Subject = Subject("user:olivia_owner") };
-        Assert.Equal(StatusCode.PermissionDenied, (await Assert.ThrowsAsync<RpcException>(() => mike.RemoveMemberAsync(removeOlivia).ResponseAsync)).StatusCode);
+
+        // Mike may remove users, so the owner's protection is state (A003-10, R24); ned, who may not, is refused for authority.
+        var protectedOwner = await Assert.ThrowsAsync<RpcException>(() => mike.RemoveMemberAsync(removeOlivia).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, protectedOwner.StatusCode);
+        Assert.StartsWith("unless owner", protectedOwner.Status.Detail, StringComparison.Ordinal);
+        var ned = await ClientAsync(server, "user:ned_no_flags");
+        Assert.Equal(StatusCode.PermissionDenied, (await Assert.ThrowsAsync<RpcException>(() => ned.RemoveMemberAsync(removeOlivia).ResponseAsync)).StatusCode);
 
         // The transfer is the way out: the former owner keeps nothing (A003-8), so nothing is left to remove.
         var transferred = await (await ClientAsync(server, "user:olivia_owner")).TransferOwnershipAsync(new TransferOwnershipRequest
@@ -139,8 +145,16 @@ public sealed class SeedModelServerTests : IAsyncLifetime
         Assert.Equal(("team owner", true, false, "team:acme"), (tom.Label, tom.Inherited, tom.Contained, Text(tom.GrantedOn)));
         var pat = Assert.Single(project.Members, m => Text(m.Subject) == "user:pat_project_owner").Roles.Single(r => r.Role == "owner");
         Assert.Equal(("owner", false, false), (pat.Label, pat.Inherited, pat.Contained));
-        // A user with a role only on an application of another branch of the tree shows on the project through the team's base membership alone.
-        Assert.Equal(["team member"], Assert.Single(project.Members, m => Text(m.Subject) == "user:adam_app_dev").Roles.Select(r => r.Label));
+        // A user with a role only on an application of another branch of the tree reaches nothing on the project: the
+        // team's base membership grants nothing (R11), so the list, which shows who has access (A004-5), leaves him out.
+        Assert.DoesNotContain(project.Members, m => Text(m.Subject) == "user:adam_app_dev");
+        Assert.Equal(["team billing"], Assert.Single(project.Members, m => Text(m.Subject) == "user:bill_team_billing").Roles.Select(r => r.Label));
+
+        // On an application, team billing and the team membership reach nothing (billing assigns profiles to projects
+        // only); a project owner's role covers it.
+        var application = await (await ClientAsync(server, "user:amy_app_owner")).ListMembersAsync(new ListMembersRequest { Resource = Object("application:shop-prod-api") });
+        Assert.DoesNotContain(application.Members, m => Text(m.Subject) is "user:bill_team_billing" or "user:meg_member_only");
+        Assert.Contains(application.Members, m => Text(m.Subject) == "user:pat_project_owner");
 
         var tomClient = await ClientAsync(server, "user:tom_team_owner");
         var overview = await tomClient.ListMembersAsync(new ListMembersRequest { Resource = Object("team:acme"), IncludeContained = true });
@@ -158,6 +172,37 @@ public sealed class SeedModelServerTests : IAsyncLifetime
         var stranger = await ClientAsync(server, "user:stranger");
         var refused = await Assert.ThrowsAsync<RpcException>(() => stranger.ListMembersAsync(new ListMembersRequest { Resource = Object("team:acme"), IncludeContained = true }).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task MemberList_001_ARemovedMember_IsNotListed_AndPlatformUsersSeeNoProject()
+    {
+        var server = await StartAsync("001-project-groups.yaml");
+        var otto = await ClientAsync(server, "user:otto_project_owner");
+        await otto.RemoveMemberAsync(new RemoveMemberRequest { Resource = Object("project:handbook"), Subject = Subject("user:gwen_guest") });
+
+        // Gwen is still a platform user, which grants nothing on the project (R11): the list shows who has access (A004-5).
+        var members = await otto.ListMembersAsync(new ListMembersRequest { Resource = Object("project:handbook") });
+        Assert.DoesNotContain(members.Members, m => Text(m.Subject) == "user:gwen_guest");
+        Assert.DoesNotContain(members.Members.SelectMany(m => m.Roles), r => Text(r.GrantedOn) == "platform:main" && r.Role == "member");
+        Assert.Contains(members.Members, m => Text(m.Subject) == "user:petra_platform_owner" && m.Roles.Any(r => r.Label == "platform owner"));
+
+        // A platform user with no project reads neither the project, nor its members, nor the platform's projects (R28).
+        var ulf = await ClientAsync(server, "user:ulf_no_projects");
+        foreach (var call in new Func<Task>[]
+        {
+            () => ulf.GetResourceAsync(new GetResourceRequest { Resource = Object("project:handbook") }).ResponseAsync,
+            () => ulf.ListMembersAsync(new ListMembersRequest { Resource = Object("project:handbook") }).ResponseAsync,
+            () => ulf.ListMembersAsync(new ListMembersRequest { Resource = Object("platform:main") }).ResponseAsync,
+            () => ulf.ListResourcesAsync(new ListResourcesRequest { Parent = Object("platform:main"), ResourceType = "project" }).ResponseAsync,
+        })
+        {
+            Assert.Equal(StatusCode.PermissionDenied, (await Assert.ThrowsAsync<RpcException>(call)).StatusCode);
+        }
+
+        // Max, a handbook member, lists the platform's projects: handbook only (R28).
+        var projects = await (await ClientAsync(server, "user:max_no_groups")).ListResourcesAsync(new ListResourcesRequest { Parent = Object("platform:main"), ResourceType = "project" });
+        Assert.Equal(["project:handbook"], projects.Resources.Select(r => Text(r.Resource)));
     }
 
     [Fact]

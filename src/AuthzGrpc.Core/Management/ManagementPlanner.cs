@@ -34,9 +34,12 @@ public sealed partial class ManagementPlanner(PermissionEngine engine)
     /// <summary>Revokes <paramref name="relation"/> on <paramref name="resource"/> from <paramref name="subject"/>.</summary>
     public ManagementPlan Revoke(SubjectRef caller, ObjectRef resource, string relation, SubjectRef subject)
     {
-        // RevokeRole says NotFound for a role not held before judging authority (its documented behaviour); a batch
-        // judges it with the other state rules, after every item's authority.
-        RequireHeld(resource, RelationOf(TypeOf(resource), relation), subject);
+        // Authority first (R24): a caller without it is refused alike whether the subject holds the role or not; only
+        // then is a role not held NotFound (a batch judges it with the other state rules, after every item's authority).
+        var type = TypeOf(resource);
+        var definition = RelationOf(type, relation);
+        _ = RequireRevokeAuthority(caller, resource, type, definition, subject);
+        RequireHeld(resource, definition, subject);
         return ChangeRoles(caller, subject, [new ObjectRoleChange(resource, RoleChangeKind.Revoke, [relation])]);
     }
 
@@ -114,8 +117,20 @@ public sealed partial class ManagementPlanner(PermissionEngine engine)
     {
         var type = TypeOf(resource);
 
-        // Removing someone needs the right to revoke the base membership and every role they hold here: an admin who
-        // may not touch owners may not remove an owner either.
+        // Authority first (R24), before anything about the subject: the right to remove members at all (the revoke rule
+        // of the base membership; without one, some revoke rule), so a refused caller learns neither whether the
+        // subject is a member nor which role it holds.
+        if (type.Rules.Base is { } membership)
+        {
+            _ = RequireRevokeAuthority(caller, resource, type, membership, subject);
+        }
+        else if (!type.Rules.Revoke.Values.SelectMany(rules => rules).Any(rule => Has(caller, resource, rule.By)))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"removing members of {resource} needs the authority to revoke a role there, which {caller} does not have");
+        }
+
+        // Then the right to revoke every role they hold here: an admin who may not touch owners may not remove an owner
+        // either.
         var authorityOver = type.Rules.Roles.Where(r => r == type.Rules.Base || Holds(resource, r, subject)).ToList();
         if (authorityOver.Count == 0)
         {

@@ -60,9 +60,14 @@ public sealed class MembershipQueries(PermissionEngine engine)
     {
         var members = new Dictionary<SubjectRef, List<RoleSource>>();
         AddRoles(members, resource, RolePlacement.Here);
+
+        // A role on an object above is listed only where it grants something here (A004-5: the list shows who has
+        // access): a role some permission of this type reaches, never a base membership (R11: it grants nothing).
+        var granting = GrantingRelations(TypeOf(resource));
         foreach (var holder in _containment.Above(resource))
         {
-            AddRoles(members, holder, RolePlacement.Above);
+            var holderType = TypeOf(holder);
+            AddRoles(members, holder, RolePlacement.Above, r => r != holderType.Rules.Base && granting.Contains(r));
         }
 
         if (includeContained)
@@ -84,9 +89,9 @@ public sealed class MembershipQueries(PermissionEngine engine)
     }
 
     // The roles stored on one object, one entry per member (group members expanded).
-    private void AddRoles(Dictionary<SubjectRef, List<RoleSource>> members, ObjectRef holder, RolePlacement placement)
+    private void AddRoles(Dictionary<SubjectRef, List<RoleSource>> members, ObjectRef holder, RolePlacement placement, Func<RelationDefinition, bool>? listed = null)
     {
-        var roles = TypeOf(holder).Rules.Roles.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+        var roles = TypeOf(holder).Rules.Roles.Where(r => listed is null || listed(r)).Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var relationship in engine.Read(new RelationshipFilter(holder.Type, holder.Id)))
         {
             if (!roles.Contains(relationship.Relation))
@@ -145,11 +150,19 @@ public sealed class MembershipQueries(PermissionEngine engine)
         _containment.Children(parent).Where(c => type is null || c.Type == type).Distinct().OrderBy(c => c.ToString(), StringComparer.Ordinal).ToList();
 
     /// <summary>
-    /// Whether <paramref name="caller"/> may see the members of <paramref name="resource"/>: those with a role there (or
-    /// on an object containing it) and those who may revoke a role there.
+    /// Whether <paramref name="caller"/> may see the members of <paramref name="resource"/>: it needs the type's
+    /// <c>members by</c> permission there, the answer Check gives for it; a type without the rule lists its members to
+    /// admin keys only (R11: a role or a membership alone shows nothing).
     /// </summary>
     public bool MayListMembers(SubjectRef caller, ObjectRef resource) =>
-        MayRevokeSomeRole(caller, resource) || ListMembers(resource).Any(m => m.Subject == caller);
+        TypeOf(resource).Rules.Members is { } members && engine.Check(resource, members.Name, caller);
+
+    /// <summary>
+    /// Whether <paramref name="caller"/> may read <paramref name="resource"/> (GetResource, and its entry in
+    /// ListResources): the type's <c>read by</c> permission there; a type without the rule is read by admin keys only.
+    /// </summary>
+    public bool MayRead(SubjectRef caller, ObjectRef resource) =>
+        TypeOf(resource).Rules.Read is { } read && engine.Check(resource, read.Name, caller);
 
     /// <summary>
     /// Whether <paramref name="caller"/> may read <paramref name="subject"/>'s access summary over <paramref name="scope"/>.
@@ -168,6 +181,62 @@ public sealed class MembershipQueries(PermissionEngine engine)
 
     private bool MayRevokeSomeRole(SubjectRef caller, ObjectRef resource) =>
         TypeOf(resource).Rules.Revoke.Values.SelectMany(rules => rules.Select(r => r.By)).Distinct().Any(by => engine.Check(resource, by.Name, caller));
+
+    /// <summary>
+    /// The relations (of any type) that some permission of <paramref name="type"/> reaches through its members and
+    /// arrows, on the side that grants: both sides of a union or intersection, the left side of an exclusion.
+    /// </summary>
+    internal static IReadOnlySet<RelationDefinition> GrantingRelations(TypeDefinition type)
+    {
+        var relations = new HashSet<RelationDefinition>();
+        var visited = new HashSet<PermissionDefinition>();
+        void Walk(MemberDefinition? member)
+        {
+            switch (member)
+            {
+                case RelationDefinition relation:
+                    relations.Add(relation);
+                    break;
+                case PermissionDefinition permission when visited.Add(permission):
+                    Plan(permission.Plan);
+                    break;
+            }
+        }
+
+        void Plan(PlanNode node)
+        {
+            switch (node.Kind)
+            {
+                case PlanKind.Member:
+                    Walk(node.Member);
+                    break;
+                case PlanKind.Arrow:
+                    foreach (var target in node.ArrowTargets)
+                    {
+                        Walk(target);
+                    }
+
+                    break;
+                case PlanKind.Exclusion:
+                    Plan(node.Children[0]);
+                    break;
+                case PlanKind.Union or PlanKind.Intersection:
+                    foreach (var child in node.Children)
+                    {
+                        Plan(child);
+                    }
+
+                    break;
+            }
+        }
+
+        foreach (var permission in type.Members.OfType<PermissionDefinition>())
+        {
+            Walk(permission);
+        }
+
+        return relations;
+    }
 
     // Every plain subject in a subject set, through nested sets: whoever the schema allows in it.
     private IEnumerable<SubjectRef> ExpandSet(SubjectRef set)

@@ -126,6 +126,18 @@ public sealed class ManagementRules
     public MemberDefinition? Invite { get; init; }
 
     /// <summary>
+    /// The permission needed to read an object of this type through the management API (GetResource; ListResources
+    /// lists only the objects the caller may read); null: admin keys only (R11: default deny).
+    /// </summary>
+    public MemberDefinition? Read { get; init; }
+
+    /// <summary>
+    /// The permission needed to read the member list of an object of this type (ListMembers); null: admin keys only
+    /// (R11: membership alone shows nothing).
+    /// </summary>
+    public MemberDefinition? Members { get; init; }
+
+    /// <summary>
     /// The roles: relations the management API manages (with a grant or revoke rule) and the base membership. Other
     /// relations are attributes or structure (a creator, a parent) that member lists and cascades leave alone.
     /// </summary>

@@ -28,6 +28,8 @@ internal static class RuleCompiler
         MemberDefinition? keys = null;
         MemberDefinition? summary = null;
         MemberDefinition? invite = null;
+        MemberDefinition? read = null;
+        MemberDefinition? members = null;
         MemberDefinition? leaveBy = null;
         var required = new List<RequireRule>();
         foreach (var rule in definition.Rules)
@@ -110,6 +112,12 @@ internal static class RuleCompiler
                     break;
                 case RuleKind.Invite:
                     invite = Once(invite, by!, type, rule, "an invite rule");
+                    break;
+                case RuleKind.Read:
+                    read = Once(read, by!, type, rule, "a read rule");
+                    break;
+                case RuleKind.Members:
+                    members = Once(members, by!, type, rule, "a members rule");
                     break;
                 case RuleKind.Minimum:
                     Add(minimum, relations[0], rule.Count, rule.Relations[0], "a minimum");
@@ -195,6 +203,8 @@ internal static class RuleCompiler
             Keys = keys,
             Summary = summary,
             Invite = invite,
+            Read = read,
+            Members = members,
             Require = required,
         };
     }

@@ -92,6 +92,8 @@ public static class SchemaParser
         ["match"] = RuleKind.Match,
         ["keys"] = RuleKind.Keys,
         ["summary"] = RuleKind.Summary,
+        ["read"] = RuleKind.Read,
+        ["members"] = RuleKind.Members,
         ["require"] = RuleKind.Require,
         ["invite"] = RuleKind.Invite,
     };
@@ -201,7 +203,7 @@ public static class SchemaParser
                 return new RuleSyntax(kind, [relation], null, false, false, 1, null, position) { RequiredType = new NameSyntax(type, typePosition) };
             }
 
-            case RuleKind.Delete or RuleKind.Audit or RuleKind.Keys or RuleKind.Summary or RuleKind.Invite:
+            case RuleKind.Delete or RuleKind.Audit or RuleKind.Keys or RuleKind.Summary or RuleKind.Invite or RuleKind.Read or RuleKind.Members:
                 return new RuleSyntax(kind, [], ParseBy(p, keyword.Text), false, false, 0, null, position);
 
             case RuleKind.Minimum:

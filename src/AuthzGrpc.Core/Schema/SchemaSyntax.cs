@@ -80,6 +80,12 @@ public enum RuleKind
     /// <summary><c>summary by permission</c>: who may read another subject's access summary across an object of this type.</summary>
     Summary,
 
+    /// <summary><c>read by permission</c>: who may read an object of this type (GetResource; ListResources lists it).</summary>
+    Read,
+
+    /// <summary><c>members by permission</c>: who may read the member list of an object of this type (ListMembers).</summary>
+    Members,
+
     /// <summary>
     /// <c>require one type#relation</c>: exactly one object of <c>type</c> whose <c>relation</c> names this object exists
     /// (a project's production environment): it is created with this object, and cannot be deleted alone.

@@ -129,7 +129,15 @@ internal sealed partial class ManagementGrpcService(
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
         var resource = ProtoMapping.ToModel(request.Resource);
         var engine = holder.Current;
-        var queries = ReadableQueries(engine, context.GetCaller(), resource, "read");
+        var caller = context.GetCaller();
+        var queries = new MembershipQueries(engine);
+        var type = engine.Schema.RequireType(resource.Type);
+        if (caller.Kind != ApiKeyKind.Admin && !queries.MayRead(caller.Subject, resource))
+        {
+            // The same refusal whether the object exists or not (R24): a missing object grants nobody its permission.
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not read {resource}: {ReadNeeds(type, "read by", type.Rules.Read)}");
+        }
+
         var stored = await store.ReadResourcesAsync([resource], context.CancellationToken);
         if (!stored.ContainsKey(resource) && !engine.Read(new Core.Model.RelationshipFilter(resource.Type, resource.Id)).Any())
         {
@@ -150,25 +158,31 @@ internal sealed partial class ManagementGrpcService(
             RequestValidation.Throw(RequestValidation.Violation("resource_type", $"type '{type}' is not defined in the schema"));
         }
 
-        var children = ReadableQueries(engine, context.GetCaller(), parent, "list the objects inside").Children(parent, type);
+        // Only the objects the caller may read are listed (R28: a project list shows one's own projects); a caller who may
+        // read neither the parent nor anything in it is refused, whether the parent exists or not.
+        var caller = context.GetCaller();
+        var queries = new MembershipQueries(engine);
+        var parentType = engine.Schema.RequireType(parent.Type);
+        var children = queries.Children(parent, type)
+            .Where(child => caller.Kind == ApiKeyKind.Admin || queries.MayRead(caller.Subject, child))
+            .ToList();
+        if (children.Count == 0 && caller.Kind != ApiKeyKind.Admin && !queries.MayRead(caller.Subject, parent))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied,
+                $"{caller.Subject} may not list the objects inside {parent}: it may read neither {parent} ({ReadNeeds(parentType, "read by", parentType.Rules.Read)}) nor anything in it");
+        }
+
         var stored = await store.ReadResourcesAsync(children, context.CancellationToken);
         var response = new ListResourcesResponse { Revision = Text(engine.Revision) };
         response.Resources.AddRange(children.Select(child => WithAttributes(engine, ToProto(child, parent, stored))));
         return response;
     }
 
-    // The queries over the engine, once the caller may see the resource: the same people who may list its members.
-    private static MembershipQueries ReadableQueries(PermissionEngine engine, Caller caller, Core.Model.ObjectRef resource, string what)
-    {
-        engine.Schema.RequireType(resource.Type);
-        var queries = new MembershipQueries(engine);
-        if (caller.Kind != ApiKeyKind.Admin && !queries.MayListMembers(caller.Subject, resource))
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not {what} {resource}: it needs a role there or the right to revoke one");
-        }
-
-        return queries;
-    }
+    // What a read needs, in the words of the type's rule ('read by', 'members by'); without the rule, only admin keys.
+    private static string ReadNeeds(Core.Schema.TypeDefinition type, string rule, Core.Schema.MemberDefinition? permission) =>
+        permission is null
+            ? $"the '{type.Name}' type has no '{rule}' rule, so only admin keys may"
+            : $"it needs '{permission.Name}' there (the '{type.Name}' type's '{rule}' rule)";
 
     private static ResourceInfo ToProto(Core.Model.ObjectRef resource, Core.Model.ObjectRef? parent, IReadOnlyDictionary<Core.Model.ObjectRef, StoredResource> stored)
     {
@@ -189,7 +203,13 @@ internal sealed partial class ManagementGrpcService(
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
         var resource = ProtoMapping.ToModel(request.Resource);
         var engine = holder.Current;
-        var queries = ReadableQueries(engine, context.GetCaller(), resource, "list the members of");
+        var caller = context.GetCaller();
+        var type = engine.Schema.RequireType(resource.Type);
+        var queries = new MembershipQueries(engine);
+        if (caller.Kind != ApiKeyKind.Admin && !queries.MayListMembers(caller.Subject, resource))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not list the members of {resource}: {ReadNeeds(type, "members by", type.Rules.Members)}");
+        }
 
         var members = queries.ListMembers(resource, request.IncludeContained);
         var emails = await store.ReadEmailsAsync([.. members.Select(m => m.Subject)], context.CancellationToken);
@@ -453,20 +473,30 @@ internal sealed partial class ManagementGrpcService(
         return new AcceptInvitationResponse { Changes = changes, Invitation = ToProto(row, store.UtcNow) };
     }
 
-    // Authority over an existing invitation: granting every role it carries (A002-4), checked before its state.
+    // Authority over an existing invitation: granting every role it carries (A002-4), checked before its state. A refused
+    // caller is told neither what the invitation carries nor whether it exists (R24): an unknown id is NOT_FOUND only
+    // for a caller who may grant some role somewhere (who could invite, and so list invitations), that same refusal for
+    // anyone else.
     private async Task RequireInvitationAuthorityAsync(string id, Core.Model.SubjectRef caller, string what, CancellationToken cancellationToken)
     {
-        var row = await store.FindInvitationAsync(id, cancellationToken)
-            ?? throw new AuthzException(AuthzErrorKind.NotFound, $"invitation {id} does not exist");
-        try
+        var engine = holder.Current;
+        var refused = new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller} may not {what} invitation {id}: it needs the authority to grant every role the invitation carries");
+        var row = await store.FindInvitationAsync(id, cancellationToken);
+        if (row is null)
         {
-            new ManagementPlanner(holder.Current).RequireGrantAuthority(caller, ModelWriter.InvitationGrants(row));
+            throw MayGrantSomewhere(engine, caller) ? new AuthzException(AuthzErrorKind.NotFound, $"invitation {id} does not exist") : refused;
         }
-        catch (AuthzException e) when (e.Kind == AuthzErrorKind.PermissionDenied)
+
+        if (!MayGrantAll(new ManagementPlanner(engine), caller, row))
         {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller} may not {what} invitation {id}: {e.Message}");
+            throw refused;
         }
     }
+
+    // Whether any grant rule's permission is the caller's on some object: someone who may invite somewhere.
+    private static bool MayGrantSomewhere(PermissionEngine engine, Core.Model.SubjectRef caller) =>
+        engine.Schema.Types.Any(type => type.Rules.Grant.Values.SelectMany(rules => rules).Select(rule => rule.By.Name).Distinct()
+            .Any(by => engine.LookupResources(type.Name, by, caller, limit: 1).Count > 0));
 
     // Whether the caller may grant every role an invitation carries, on every object (what resending or revoking needs).
     private static bool MayGrantAll(ManagementPlanner planner, Core.Model.SubjectRef caller, Storage.Entities.InvitationRow row)
@@ -582,7 +612,9 @@ internal sealed partial class ManagementGrpcService(
     /// relation-&gt;permission</c> rule (read as <see cref="ManagementPlanner.Create"/> reads it) names the relation that
     /// points at the parent and the permission needed there; the caller needs it on every object the relation points
     /// to now (normally exactly one). PermissionDenied for a type without a create rule or a caller without the
-    /// permission; NotFound for an object with no parent, which CreateResource never made (or DeleteResource removed).
+    /// permission. Authority comes first (R24): the refusal does not name the parent, and an object with no parent (which
+    /// CreateResource never made, or DeleteResource removed) is NotFound only for a caller who may create objects of the
+    /// type somewhere — who would learn as much from CreateResource's ALREADY_EXISTS — and that same refusal for anyone else.
     /// </summary>
     private static void RequireUpdateAuthority(PermissionEngine engine, Core.Model.SubjectRef caller, Core.Model.ObjectRef resource)
     {
@@ -593,19 +625,23 @@ internal sealed partial class ManagementGrpcService(
                 $"a {type.Name} cannot be updated through the management API: the schema has no 'create by' rule for it (updating needs the permission that rule names on the parent)");
         }
 
+        var refused = new AuthzException(AuthzErrorKind.PermissionDenied,
+            $"updating {resource} needs {rule.Permission} on its {rule.Under.Name} (the '{type.Name}' type's 'create by' rule), which {caller} does not have");
         var parents = engine.Read(new Core.Model.RelationshipFilter(resource.Type, resource.Id, rule.Under.Name)).Select(r => r.Subject.Object).Distinct().ToList();
         if (parents.Count == 0)
         {
-            throw new AuthzException(AuthzErrorKind.NotFound, $"{resource} does not exist: it has no {rule.Under.Name} (objects are made with CreateResource)");
+            var createsSomewhere = rule.Under.AllowedSubjects.Select(s => s.Type)
+                .Where(t => t.TryGetMember(rule.Permission, out _))
+                .Distinct()
+                .Any(t => engine.LookupResources(t.Name, rule.Permission, caller, limit: 1).Count > 0);
+            throw createsSomewhere
+                ? new AuthzException(AuthzErrorKind.NotFound, $"{resource} does not exist: it has no {rule.Under.Name} (objects are made with CreateResource)")
+                : refused;
         }
 
-        foreach (var parent in parents)
+        if (parents.Any(parent => !engine.Check(parent, rule.Permission, caller)))
         {
-            if (!engine.Check(parent, rule.Permission, caller))
-            {
-                throw new AuthzException(AuthzErrorKind.PermissionDenied,
-                    $"updating {resource} needs {rule.Permission} on {parent} (the '{type.Name}' type's 'create by' rule), which {caller} does not have");
-            }
+            throw refused;
         }
     }
 

@@ -132,11 +132,12 @@ public sealed class BatchOperationTests : IAsyncLifetime
         var mike = await ClientAsync(server, "user:mike_members");
         var before = await server.RevisionAsync();
 
-        // One refused subject refuses the call: himself (A003-7), the owner (R19), someone holding nothing (NOT_FOUND).
+        // One refused subject refuses the call: himself (A003-7), the owner (protected state for a Manage-users holder:
+        // A003-10), someone holding nothing (NOT_FOUND).
         foreach (var (subjects, status) in new[]
         {
             (new[] { "user:paul_viewer_dev", "user:mike_members" }, StatusCode.PermissionDenied),
-            (new[] { "user:paul_viewer_dev", "user:olivia_owner" }, StatusCode.PermissionDenied),
+            (new[] { "user:paul_viewer_dev", "user:olivia_owner" }, StatusCode.FailedPrecondition),
             (new[] { "user:paul_viewer_dev", "user:nobody_here" }, StatusCode.NotFound),
             (new[] { "user:paul_viewer_dev", "user:paul_viewer_dev" }, StatusCode.InvalidArgument),
         })

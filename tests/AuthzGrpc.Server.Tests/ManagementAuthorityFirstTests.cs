@@ -126,6 +126,14 @@ public sealed class ManagementAuthorityFirstTests
                     new("a user who holds nothing", c => c.RemoveMemberAsync(new RemoveMemberRequest { Resource = Object("organization:northwind"), Subject = Subject(Ghost) }).ResponseAsync, orgNames),
                 ],
             ],
+            ["RemoveMembers"] =
+            [
+                RoleVariants((o, s) => c => c.RemoveMembersAsync(new RemoveMembersRequest { Resource = Object(o), Subjects = { Subject(s), Subject("user:walk_member") } }).ResponseAsync),
+                [
+                    new("the owner among them", c => c.RemoveMembersAsync(new RemoveMembersRequest { Resource = Object("organization:northwind"), Subjects = { Subject(Holder), Subject("user:olivia") } }).ResponseAsync, orgNames),
+                    new("a user who holds nothing among them", c => c.RemoveMembersAsync(new RemoveMembersRequest { Resource = Object("organization:northwind"), Subjects = { Subject(Holder), Subject(Ghost) } }).ResponseAsync, orgNames),
+                ],
+            ],
             ["Leave"] =
             [[
                 new("existing object", c => c.LeaveAsync(new LeaveRequest { Resource = Object("organization:northwind") }).ResponseAsync, orgNames),

@@ -28,8 +28,14 @@ public sealed partial class ManagementPlanner
 
         var type = TypeOf(resource);
 
-        // Authority first, for every subject: the base membership and every role it holds here (an admin who may not
-        // touch owners may not remove an owner in a batch either); state refusals wait until every subject has passed.
+        // Authority first, for every subject: the right to remove members at all, before anything about what each holds
+        // (R24); then the base membership and every role it holds here (an admin who may not touch owners may not remove
+        // an owner in a batch either); state refusals wait until every subject has passed.
+        foreach (var subject in subjects)
+        {
+            RequireRemoveAuthority(caller, resource, type, subject);
+        }
+
         var deferred = subjects
             .SelectMany(s => type.Rules.Roles.Where(r => r == type.Rules.Base || Holds(resource, r, s)).Select(r => RequireRevokeAuthority(caller, resource, type, r, s)))
             .ToList()

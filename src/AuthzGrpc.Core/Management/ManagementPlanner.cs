@@ -116,18 +116,7 @@ public sealed partial class ManagementPlanner(PermissionEngine engine)
     public ManagementPlan RemoveMember(SubjectRef caller, ObjectRef resource, SubjectRef subject)
     {
         var type = TypeOf(resource);
-
-        // Authority first (R24), before anything about the subject: the right to remove members at all (the revoke rule
-        // of the base membership; without one, some revoke rule), so a refused caller learns neither whether the
-        // subject is a member nor which role it holds.
-        if (type.Rules.Base is { } membership)
-        {
-            _ = RequireRevokeAuthority(caller, resource, type, membership, subject);
-        }
-        else if (!type.Rules.Revoke.Values.SelectMany(rules => rules).Any(rule => Has(caller, resource, rule.By)))
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"removing members of {resource} needs the authority to revoke a role there, which {caller} does not have");
-        }
+        RequireRemoveAuthority(caller, resource, type, subject);
 
         // Then the right to revoke every role they hold here: an admin who may not touch owners may not remove an owner
         // either.
@@ -150,6 +139,24 @@ public sealed partial class ManagementPlanner(PermissionEngine engine)
         }
 
         return Remove(removed);
+    }
+
+    /// <summary>
+    /// Authority first (R24), before anything about the subject: the right to remove members of <paramref name="resource"/>
+    /// at all (the revoke rule of the base membership; without one, some revoke rule), so a refused caller learns
+    /// neither whether the subject is a member nor which role it holds. A state refusal of the base membership's rule
+    /// (<c>unless</c>) is left to the per-role judgement that follows.
+    /// </summary>
+    private void RequireRemoveAuthority(SubjectRef caller, ObjectRef resource, TypeDefinition type, SubjectRef subject)
+    {
+        if (type.Rules.Base is { } membership)
+        {
+            _ = RequireRevokeAuthority(caller, resource, type, membership, subject);
+        }
+        else if (!type.Rules.Revoke.Values.SelectMany(rules => rules).Any(rule => Has(caller, resource, rule.By)))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"removing members of {resource} needs the authority to revoke a role there, which {caller} does not have");
+        }
     }
 
     /// <summary>The caller removes itself from <paramref name="resource"/> (and everything below), if the <c>leave</c> rule allows.</summary>

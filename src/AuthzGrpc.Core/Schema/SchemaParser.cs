@@ -1,8 +1,9 @@
 namespace AuthzGrpc.Core.Schema;
 
 /// <summary>
-/// Parses the schema language (the subset of SpiceDB's that AuthzGrpc evaluates). Precedence follows SpiceDB:
-/// <c>+</c> binds tighter than <c>&amp;</c> and <c>-</c>, which share one level and associate to the left.
+/// Parses the schema language (the subset of SpiceDB's that AuthzGrpc evaluates). Precedence follows SpiceDB's
+/// parser: <c>+</c> binds tightest, then <c>&amp;</c>, then <c>-</c>; each associates to the left, so
+/// <c>a - b &amp; c</c> is <c>a - (b &amp; c)</c> and <c>a &amp; b - c</c> is <c>(a &amp; b) - c</c>.
 /// </summary>
 public static class SchemaParser
 {
@@ -328,15 +329,29 @@ public static class SchemaParser
         return new PermissionSyntax(nameToken.Text, Pos(nameToken), expression);
     }
 
-    // Lowest level: '&' and '-' (left-associative), whose operands are unions.
+    // Lowest level: '-' (left-associative), whose operands are intersections.
     private static ExpressionSyntax ParseExclusionLevel(Cursor p)
     {
+        var left = ParseIntersectionLevel(p);
+        while (p.Peek.Kind == TokenKind.Minus)
+        {
+            var op = p.Next();
+            var right = ParseIntersectionLevel(p);
+            left = new BinarySyntax(SetOperator.Exclusion, left, right, Pos(op));
+        }
+
+        return left;
+    }
+
+    // Middle level: '&' (left-associative), whose operands are unions.
+    private static ExpressionSyntax ParseIntersectionLevel(Cursor p)
+    {
         var left = ParseUnionLevel(p);
-        while (p.Peek.Kind is TokenKind.Ampersand or TokenKind.Minus)
+        while (p.Peek.Kind == TokenKind.Ampersand)
         {
             var op = p.Next();
             var right = ParseUnionLevel(p);
-            left = new BinarySyntax(op.Kind == TokenKind.Ampersand ? SetOperator.Intersection : SetOperator.Exclusion, left, right, Pos(op));
+            left = new BinarySyntax(SetOperator.Intersection, left, right, Pos(op));
         }
 
         return left;

@@ -44,12 +44,19 @@ internal struct EvaluationState<TKey>
 
     private readonly long _budget;
     private readonly CancellationToken _cancellation;
+    private readonly CancellationToken _shutdown;
     private Dictionary<TKey, Outcome>? _memo;
 
-    public EvaluationState(long budget, CancellationToken cancellation)
+    /// <summary>
+    /// Starts an evaluation of at most <paramref name="budget"/> steps that stops once the call's
+    /// <paramref name="cancellation"/> or the process's <paramref name="shutdown"/> is cancelled (two tokens, so that
+    /// the hot path need not allocate a linked source).
+    /// </summary>
+    public EvaluationState(long budget, CancellationToken cancellation, CancellationToken shutdown = default)
     {
         _budget = budget;
         _cancellation = cancellation;
+        _shutdown = shutdown;
     }
 
     /// <summary>Steps taken since the evaluation (or the current root of a lookup) started.</summary>
@@ -59,7 +66,7 @@ internal struct EvaluationState<TKey>
     /// Counts one step and looks it up: true when it must be evaluated (then call <see cref="Leave"/> with its outcome);
     /// false with <paramref name="known"/> when it was decided earlier in this evaluation or is under evaluation now
     /// (a cycle: <see cref="Outcome.Unknown"/>). Throws <see cref="AuthzException"/> (ResourceExhausted) past the
-    /// budget and <see cref="OperationCanceledException"/> once the call is cancelled.
+    /// budget and <see cref="OperationCanceledException"/> once the call is cancelled or the process shuts down.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryEnter(TKey key, out Outcome known)
@@ -73,6 +80,7 @@ internal struct EvaluationState<TKey>
         if ((work & (CancellationStride - 1)) == 0)
         {
             _cancellation.ThrowIfCancellationRequested();
+            _shutdown.ThrowIfCancellationRequested();
         }
 
         known = Outcome.False;

@@ -28,7 +28,7 @@ public sealed partial class PermissionEngine
         {
             var subject = ResolveSubject(subjectType, subjectId, subjectRelation, member.Owner, resourceId);
             var resource = _graph.FindObject(member.Owner.Index, resourceId);
-            var state = new EvaluationState<long>(EvaluationBudget, cancellationToken);
+            var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken);
             return Outcomes.Decide(EvalMember(resource, member, in subject, 0, null, ref state), _maxDepth);
         }
         finally
@@ -47,7 +47,7 @@ public sealed partial class PermissionEngine
             var context = ResolveSubject(subject.Type, subject.Id, subject.Relation, member.Owner, resource.Id);
             var node = _graph.FindObject(member.Owner.Index, resource.Id);
             var root = new ExplainNode($"{resource}#{permission}@{subject}");
-            var state = new EvaluationState<long>(EvaluationBudget, cancellationToken);
+            var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken);
             root.Done(Outcomes.Decide(EvalMember(node, member, in context, 0, root, ref state), _maxDepth));
             return root;
         }

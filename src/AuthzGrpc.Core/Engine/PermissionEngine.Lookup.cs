@@ -72,10 +72,11 @@ public sealed partial class PermissionEngine
             }
 
             var results = new List<ObjectRef>();
-            var state = new EvaluationState<long>(EvaluationBudget, cancellationToken);
+            var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken);
             foreach (var candidate in InIdOrderAfter(candidates, member.Owner.Index, afterId))
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                ShutdownToken.ThrowIfCancellationRequested();
                 state.NextRoot(sameSubject: true);
                 if (Outcomes.Decide(EvalMember(candidate, member, in context, 0, null, ref state), _maxDepth))
                 {
@@ -126,7 +127,7 @@ public sealed partial class PermissionEngine
             // "Anyone": a subject of the type stored nowhere on the way, which only wildcards can reach. `*` sorts
             // before every id, so the wildcard belongs to the page that starts from the first.
             var anyone = new SubjectContext(-1, -1, -1, wildcardNode, wildcardReach, wildcardReach, false);
-            var state = new EvaluationState<long>(EvaluationBudget, cancellationToken);
+            var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken);
             var everyone = afterId is null && wildcardSeen && Outcomes.Decide(EvalMember(root, member, in anyone, 0, null, ref state), _maxDepth);
             var allowed = new List<SubjectRef>();
             var excluded = new List<SubjectRef>();
@@ -139,6 +140,7 @@ public sealed partial class PermissionEngine
             {
                 var context = new SubjectContext(candidate, candidate, -1, wildcardNode, _graph.Membership.Reach(candidate), wildcardReach, false);
                 cancellationToken.ThrowIfCancellationRequested();
+                ShutdownToken.ThrowIfCancellationRequested();
                 state.NextRoot(sameSubject: false);
                 if (!Outcomes.Decide(EvalMember(root, member, in context, 0, null, ref state), _maxDepth))
                 {

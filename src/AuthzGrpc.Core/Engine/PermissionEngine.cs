@@ -66,6 +66,13 @@ public sealed partial class PermissionEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// Cancelled when the process shuts down (the host's ApplicationStopping): every evaluation of this engine then stops
+    /// with <see cref="OperationCanceledException"/>, whatever its call's own token, so a long evaluation cannot hold the
+    /// shutdown. Default: none. Set it before the engine is shared.
+    /// </summary>
+    public CancellationToken ShutdownToken { get; set; }
+
     /// <summary>The schema relationships are checked against.</summary>
     public CompiledSchema Schema => _graph.Schema;
 

@@ -34,7 +34,7 @@ internal struct EvaluationState<TKey>
     where TKey : notnull
 {
     /// <summary>Steps taken before sub-results start being shared: below it, evaluation allocates nothing.</summary>
-    internal const int MemoAfter = 16;
+    internal const int MemoAfter = 64;
 
     // Cancellation is looked at once per this many steps (a power of two); the read is cheap, but not free.
     private const int CancellationStride = 64;

@@ -171,6 +171,72 @@ public sealed class EvaluationCostTests
         Assert.False(engine.Check(new ObjectRef("folder", "a"), "view", new SubjectRef("user", "v")));
     }
 
+    [Theory]
+    [InlineData("(", "parentheses nest more than 32 deep")]
+    [InlineData(" - ", "more than 256 operators")]
+    [InlineData(" + ", "more than 256 operators")]
+    public void AnExpressionTooDeepToEvaluateSafely_IsRefusedWithLineAndColumn(string shape, string message)
+    {
+        const int Size = 100_000;
+        var expression = shape == "(" ? new string('(', Size) + "r" + new string(')', Size) : string.Join(shape, Enumerable.Repeat("r", Size));
+
+        var error = Assert.Throws<SchemaException>(() => OnASmallStack(() => CompiledSchema.Compile(
+            "definition user {}\ndefinition doc {\n    relation r: user\n    permission p = " + expression + "\n}\n")));
+
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        Assert.Equal(4, error.Line);
+    }
+
+    [Fact]
+    public void AChainOfPermissionsDeeperThanTheStackAllows_IsAnError_NotACrash()
+    {
+        // 5,000 permissions, each naming the one before on the same object: no arrow, so the depth limit alone never
+        // stops it; evaluated as written it would nest 5,000 calls deep and overflow the stack, ending the process.
+        var text = new StringBuilder("definition user {}\ndefinition doc {\n    relation r: user\n    permission p0 = r\n");
+        for (var i = 1; i <= 5000; i++)
+        {
+            text.Append("    permission p").Append(i).Append(" = p").Append(i - 1).Append(" + r\n");
+        }
+
+        using var engine = new PermissionEngine(CompiledSchema.Compile(text.Append("}\n").ToString()));
+        engine.Add(Relationship.Parse("doc:d#r@user:u"));
+        var doc = new ObjectRef("doc", "d");
+
+        // A decided operand still decides (r holds for u); for v nothing does, and the answer is an error.
+        Assert.True(OnASmallStack(() => engine.Check(doc, "p5000", new SubjectRef("user", "u"))));
+        Assert.Equal(AuthzErrorKind.DepthExceeded, Assert.Throws<AuthzException>(() => OnASmallStack(() => engine.Check(doc, "p5000", new SubjectRef("user", "v")))).Kind);
+        Assert.Equal(RecordCheckResult.Allowed, OnASmallStack(() => CheckRecords(engine, "doc:d", "p5000", "user:u", PermissionEngine.DefaultEvaluationBudget)));
+        Assert.Equal(AuthzErrorKind.DepthExceeded, Assert.Throws<AuthzException>(() => OnASmallStack(() => CheckRecords(engine, "doc:d", "p5000", "user:v", PermissionEngine.DefaultEvaluationBudget))).Kind);
+    }
+
+    // Runs on a thread with a 1 MiB stack (smaller than a thread-pool thread's), rethrowing what it throws.
+    private static T OnASmallStack<T>(Func<T> run)
+    {
+        T? result = default;
+        Exception? failure = null;
+        var thread = new Thread(
+            () =>
+            {
+                try
+                {
+                    result = run();
+                }
+                catch (Exception e)
+                {
+                    failure = e;
+                }
+            },
+            1024 * 1024);
+        thread.Start();
+        thread.Join();
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
+        return result!;
+    }
+
     // A cold check over the records the engine would publish, fetched wave by wave as the shared graph does.
     private static RecordCheckResult CheckRecords(
         PermissionEngine engine, string resource, string permission, string subject, long budget, CancellationToken cancellationToken = default)

@@ -36,6 +36,13 @@ internal struct EvaluationState<TKey>
     /// <summary>Steps taken before sub-results start being shared: below it, evaluation allocates nothing.</summary>
     internal const int MemoAfter = 64;
 
+    /// <summary>
+    /// Most nested evaluation calls (steps and operators) at once. The depth limit counts only arrows and subject sets;
+    /// a chain of permissions on one object nests without them, and this bound keeps such a schema from exhausting the
+    /// thread's stack (which would end the process): past it the step is undecided, as past the depth limit.
+    /// </summary>
+    internal const int MaxNesting = 1000;
+
     // Cancellation is looked at once per this many steps (a power of two); the read is cheap, but not free.
     private const int CancellationStride = 64;
 
@@ -61,6 +68,9 @@ internal struct EvaluationState<TKey>
 
     /// <summary>Steps taken since the evaluation (or the current root of a lookup) started.</summary>
     public long Work { get; private set; }
+
+    /// <summary>Evaluation calls under way (see <see cref="MaxNesting"/>).</summary>
+    public int Nesting;
 
     /// <summary>
     /// Counts one step and looks it up: true when it must be evaluated (then call <see cref="Leave"/> with its outcome);

@@ -155,7 +155,7 @@ public static class RecordEvaluator
     {
         public Outcome Member(GraphRecord resource, MemberDefinition member, in Subject subject, int depth, ref EvaluationState<(string, int)> state)
         {
-            if (depth > maxDepth)
+            if (depth > maxDepth || state.Nesting >= EvaluationState<(string, int)>.MaxNesting)
             {
                 return Outcome.Unknown;
             }
@@ -172,9 +172,11 @@ public static class RecordEvaluator
                 return known;
             }
 
+            state.Nesting++;
             var result = member is RelationDefinition relation
                 ? Relation(resource, relation, in subject, depth, ref state)
                 : Plan(Unsafe.As<PermissionDefinition>(member).Plan, resource, in subject, depth, ref state);
+            state.Nesting--;
             state.Leave(key, result);
             return result;
         }
@@ -221,10 +223,26 @@ public static class RecordEvaluator
         // The engine's three-valued operators: a union is true when any operand is, whatever its position.
         private Outcome Plan(PlanNode plan, GraphRecord resource, in Subject subject, int depth, ref EvaluationState<(string, int)> state)
         {
+            if (plan.Kind == PlanKind.Member)
+            {
+                return Member(resource, plan.Member!, in subject, depth, ref state);
+            }
+
+            if (state.Nesting >= EvaluationState<(string, int)>.MaxNesting)
+            {
+                return Outcome.Unknown;
+            }
+
+            state.Nesting++;
+            var result = Operator(plan, resource, in subject, depth, ref state);
+            state.Nesting--;
+            return result;
+        }
+
+        private Outcome Operator(PlanNode plan, GraphRecord resource, in Subject subject, int depth, ref EvaluationState<(string, int)> state)
+        {
             switch (plan.Kind)
             {
-                case PlanKind.Member:
-                    return Member(resource, plan.Member!, in subject, depth, ref state);
                 case PlanKind.Arrow:
                 {
                     var set = resource.Relations[plan.ArrowRelation!.Index];

@@ -10,6 +10,15 @@ public static class SchemaParser
     /// <summary>Longest type, relation or permission name accepted.</summary>
     public const int MaxNameLength = 64;
 
+    /// <summary>
+    /// Most operators (<c>+ &amp; -</c>) in one permission's expression. Real models use a handful; the bound keeps the
+    /// compiler's and the evaluator's recursion over the expression shallow, so no schema can exhaust the stack.
+    /// </summary>
+    public const int MaxOperators = 256;
+
+    /// <summary>Deepest nesting of parentheses in one expression, for the same reason.</summary>
+    public const int MaxParentheses = 32;
+
     internal static readonly HashSet<string> Keywords = ["definition", "relation", "permission", "nil", "caveat", "with", "use"];
 
     /// <summary>Parses <paramref name="text"/>; throws <see cref="SchemaException"/> at the first error.</summary>
@@ -325,6 +334,7 @@ public static class SchemaParser
     {
         var nameToken = ExpectName(p, "permission");
         p.Expect(TokenKind.Equals, $"expected '=' and an expression after 'permission {nameToken.Text}'");
+        p.Operators = 0;
         var expression = ParseExclusionLevel(p);
         return new PermissionSyntax(nameToken.Text, Pos(nameToken), expression);
     }
@@ -335,7 +345,7 @@ public static class SchemaParser
         var left = ParseIntersectionLevel(p);
         while (p.Peek.Kind == TokenKind.Minus)
         {
-            var op = p.Next();
+            var op = p.Operator();
             var right = ParseIntersectionLevel(p);
             left = new BinarySyntax(SetOperator.Exclusion, left, right, Pos(op));
         }
@@ -349,7 +359,7 @@ public static class SchemaParser
         var left = ParseUnionLevel(p);
         while (p.Peek.Kind == TokenKind.Ampersand)
         {
-            var op = p.Next();
+            var op = p.Operator();
             var right = ParseUnionLevel(p);
             left = new BinarySyntax(SetOperator.Intersection, left, right, Pos(op));
         }
@@ -362,7 +372,7 @@ public static class SchemaParser
         var left = ParseArrow(p);
         while (p.Peek.Kind == TokenKind.Plus)
         {
-            var op = p.Next();
+            var op = p.Operator();
             var right = ParseArrow(p);
             left = new BinarySyntax(SetOperator.Union, left, right, Pos(op));
         }
@@ -406,8 +416,14 @@ public static class SchemaParser
             case TokenKind.LeftParen:
             {
                 p.Next();
+                if (++p.Parentheses > MaxParentheses)
+                {
+                    throw Error(token, $"parentheses nest more than {MaxParentheses} deep: split the expression into several permissions");
+                }
+
                 var inner = ParseExclusionLevel(p);
                 p.Expect(TokenKind.RightParen, $"expected ')' to close the '(' at line {token.Line}, column {token.Column}");
+                p.Parentheses--;
                 return inner;
             }
 
@@ -475,6 +491,22 @@ public static class SchemaParser
     private sealed class Cursor(List<Token> tokens)
     {
         private int _index;
+
+        // Operators in the permission being parsed, and parentheses open around the current token.
+        public int Operators { get; set; }
+
+        public int Parentheses { get; set; }
+
+        // Consumes a binary operator, counting it against MaxOperators.
+        public Token Operator()
+        {
+            if (++Operators > MaxOperators)
+            {
+                throw Error(Peek, $"the expression has more than {MaxOperators} operators: split it into several permissions");
+            }
+
+            return Next();
+        }
 
         public Token Peek => tokens[_index];
 

@@ -89,21 +89,18 @@ internal struct EvaluationState<TKey>
 
         if ((work & (CancellationStride - 1)) == 0)
         {
-            _cancellation.ThrowIfCancellationRequested();
-            _shutdown.ThrowIfCancellationRequested();
+            ThrowIfCancelled();
         }
 
         known = Outcome.False;
-        if (_memo is null)
-        {
-            if (work < MemoAfter)
-            {
-                return true;
-            }
+        return (_memo is null && work < MemoAfter) || TryEnterShared(key, out known);
+    }
 
-            _memo = [];
-        }
-
+    // Past the first steps: look the step up in the memo (created now if need be), marking it under evaluation.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryEnterShared(TKey key, out Outcome known)
+    {
+        _memo ??= [];
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_memo, key, out var exists);
         if (exists)
         {
@@ -112,25 +109,36 @@ internal struct EvaluationState<TKey>
         }
 
         slot = InProgress;
+        known = Outcome.False;
         return true;
+    }
+
+    private readonly void ThrowIfCancelled()
+    {
+        _cancellation.ThrowIfCancellationRequested();
+        _shutdown.ThrowIfCancellationRequested();
     }
 
     /// <summary>Records the outcome of a step <see cref="TryEnter"/> let through.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Leave(TKey key, Outcome outcome)
     {
-        if (_memo is null)
+        if (_memo is not null)
         {
-            return;
+            Share(key, outcome);
         }
+    }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly void Share(TKey key, Outcome outcome)
+    {
         if (outcome == Outcome.Unknown)
         {
-            _memo.Remove(key);
+            _memo!.Remove(key);
         }
         else
         {
-            _memo[key] = outcome;
+            _memo![key] = outcome;
         }
     }
 

@@ -112,8 +112,10 @@ public sealed partial class PermissionEngine
 
     private Outcome EvalMember(int resource, MemberDefinition member, in SubjectContext subject, int depth, ExplainNode? trace, ref EvaluationState<long> state)
     {
+        // The calls this step nests: itself and its plan's operators.
+        var nesting = member is PermissionDefinition permission ? 1 + permission.Plan.Height : 1;
         var step = trace?.Child(DescribeStep(resource, member));
-        if (depth > _maxDepth || state.Nesting >= EvaluationState<long>.MaxNesting)
+        if (depth > _maxDepth || state.Nesting + nesting > EvaluationState<long>.MaxNesting)
         {
             step?.Done(false, $"undecided: deeper than {_maxDepth} steps");
             return Outcome.Unknown;
@@ -132,11 +134,11 @@ public sealed partial class PermissionEngine
             return known;
         }
 
-        state.Nesting++;
+        state.Nesting += nesting;
         var result = member is RelationDefinition relation
             ? EvalRelation(resource, relation, in subject, depth, step, ref state)
             : EvalPlan(Unsafe.As<PermissionDefinition>(member).Plan, resource, in subject, depth, step, ref state);
-        state.Nesting--;
+        state.Nesting -= nesting;
         state.Leave(key, result);
         Done(step, result);
         return result;
@@ -194,26 +196,10 @@ public sealed partial class PermissionEngine
     // chain in another operand does not hide it); unknown when none is true and one is unknown.
     private Outcome EvalPlan(PlanNode plan, int resource, in SubjectContext subject, int depth, ExplainNode? trace, ref EvaluationState<long> state)
     {
-        if (plan.Kind == PlanKind.Member)
-        {
-            return EvalMember(resource, plan.Member!, in subject, depth, trace, ref state);
-        }
-
-        if (state.Nesting >= EvaluationState<long>.MaxNesting)
-        {
-            return Outcome.Unknown;
-        }
-
-        state.Nesting++;
-        var result = EvalOperator(plan, resource, in subject, depth, trace, ref state);
-        state.Nesting--;
-        return result;
-    }
-
-    private Outcome EvalOperator(PlanNode plan, int resource, in SubjectContext subject, int depth, ExplainNode? trace, ref EvaluationState<long> state)
-    {
         switch (plan.Kind)
         {
+            case PlanKind.Member:
+                return EvalMember(resource, plan.Member!, in subject, depth, trace, ref state);
             case PlanKind.Arrow:
             {
                 var step = trace?.Child(plan.ToString());

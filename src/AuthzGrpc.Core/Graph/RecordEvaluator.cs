@@ -155,7 +155,9 @@ public static class RecordEvaluator
     {
         public Outcome Member(GraphRecord resource, MemberDefinition member, in Subject subject, int depth, ref EvaluationState<(string, int)> state)
         {
-            if (depth > maxDepth || state.Nesting >= EvaluationState<(string, int)>.MaxNesting)
+            // The calls this step nests: itself and its plan's operators.
+            var nesting = member is PermissionDefinition permission ? 1 + permission.Plan.Height : 1;
+            if (depth > maxDepth || state.Nesting + nesting > EvaluationState<(string, int)>.MaxNesting)
             {
                 return Outcome.Unknown;
             }
@@ -172,11 +174,11 @@ public static class RecordEvaluator
                 return known;
             }
 
-            state.Nesting++;
+            state.Nesting += nesting;
             var result = member is RelationDefinition relation
                 ? Relation(resource, relation, in subject, depth, ref state)
                 : Plan(Unsafe.As<PermissionDefinition>(member).Plan, resource, in subject, depth, ref state);
-            state.Nesting--;
+            state.Nesting -= nesting;
             state.Leave(key, result);
             return result;
         }
@@ -223,26 +225,10 @@ public static class RecordEvaluator
         // The engine's three-valued operators: a union is true when any operand is, whatever its position.
         private Outcome Plan(PlanNode plan, GraphRecord resource, in Subject subject, int depth, ref EvaluationState<(string, int)> state)
         {
-            if (plan.Kind == PlanKind.Member)
-            {
-                return Member(resource, plan.Member!, in subject, depth, ref state);
-            }
-
-            if (state.Nesting >= EvaluationState<(string, int)>.MaxNesting)
-            {
-                return Outcome.Unknown;
-            }
-
-            state.Nesting++;
-            var result = Operator(plan, resource, in subject, depth, ref state);
-            state.Nesting--;
-            return result;
-        }
-
-        private Outcome Operator(PlanNode plan, GraphRecord resource, in Subject subject, int depth, ref EvaluationState<(string, int)> state)
-        {
             switch (plan.Kind)
             {
+                case PlanKind.Member:
+                    return Member(resource, plan.Member!, in subject, depth, ref state);
                 case PlanKind.Arrow:
                 {
                     var set = resource.Relations[plan.ArrowRelation!.Index];

@@ -101,6 +101,14 @@ public sealed class EvaluationLimitsTests
             settings["Authz:EvaluationBudget"] = steps.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        return await StoreServer.StartAsync(database, settings);
+        try
+        {
+            // The files seed the new database at start; the server does not read them again.
+            return await StoreServer.StartAsync(database, settings);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
     }
 }

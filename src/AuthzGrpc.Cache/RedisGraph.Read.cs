@@ -26,9 +26,11 @@ public sealed partial class RedisGraph
     /// <summary>
     /// The hot path: answers from the near cache alone, without a network hop or an allocation, when every record the
     /// check needs is held and the cache is fresh enough for <paramref name="atLeast"/>. False otherwise (then call
-    /// <see cref="CheckAsync"/>).
+    /// <see cref="CheckAsync"/>). The evaluation takes at most <paramref name="evaluationBudget"/> steps
+    /// (<see cref="AuthzGrpc.Core.AuthzException"/> ResourceExhausted past it).
     /// </summary>
-    public bool TryCheckNear(CompiledSchema schema, in CheckTarget target, string resourceId, string subjectId, long? atLeast, out bool allowed, out long revision)
+    public bool TryCheckNear(
+        CompiledSchema schema, in CheckTarget target, string resourceId, string subjectId, long? atLeast, int evaluationBudget, out bool allowed, out long revision)
     {
         allowed = false;
         revision = _near.Revision;
@@ -39,7 +41,8 @@ public sealed partial class RedisGraph
 
         var missing = t_missing ??= [];
         missing.Clear();
-        var result = RecordEvaluator.Check(_near, target.Permission, resourceId, target.SubjectType, subjectId, target.SubjectMember, missing);
+        var result = RecordEvaluator.Check(
+            _near, target.Permission, resourceId, target.SubjectType, subjectId, target.SubjectMember, missing, budget: evaluationBudget);
         if (result == RecordCheckResult.Incomplete)
         {
             return false;
@@ -55,9 +58,11 @@ public sealed partial class RedisGraph
     /// and its wildcard; then the resource's ancestors; more only for subject sets that name a permission). With
     /// <paramref name="atLeast"/> newer than the near cache, reads Redis's applied revision first and ignores the near
     /// cache. Not served — the caller asks the source of truth — when Redis is unavailable, fails, times out, holds
-    /// another schema's graph, lost its graph, or has not applied <paramref name="atLeast"/>.
+    /// another schema's graph, lost its graph, or has not applied <paramref name="atLeast"/>. Each evaluation takes at
+    /// most <paramref name="evaluationBudget"/> steps and stops once <paramref name="cancellationToken"/> is cancelled.
     /// </summary>
-    public async Task<GraphAnswer> CheckAsync(CompiledSchema schema, CheckTarget target, string resourceId, string subjectId, long? atLeast, CancellationToken cancellationToken)
+    public async Task<GraphAnswer> CheckAsync(
+        CompiledSchema schema, CheckTarget target, string resourceId, string subjectId, long? atLeast, int evaluationBudget, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(schema);
         if (!IsAvailable)
@@ -68,7 +73,7 @@ public sealed partial class RedisGraph
 
         try
         {
-            var answer = await CheckRedisAsync(schema, target, resourceId, subjectId, atLeast, cancellationToken).ConfigureAwait(false);
+            var answer = await CheckRedisAsync(schema, target, resourceId, subjectId, atLeast, evaluationBudget, cancellationToken).ConfigureAwait(false);
             if (answer.Served)
             {
                 Metrics.RedisServed();
@@ -88,7 +93,8 @@ public sealed partial class RedisGraph
         }
     }
 
-    private async Task<GraphAnswer> CheckRedisAsync(CompiledSchema schema, CheckTarget target, string resourceId, string subjectId, long? atLeast, CancellationToken cancellationToken)
+    private async Task<GraphAnswer> CheckRedisAsync(
+        CompiledSchema schema, CheckTarget target, string resourceId, string subjectId, long? atLeast, int evaluationBudget, CancellationToken cancellationToken)
     {
         var database = Database;
         var generation = _near.Generation;
@@ -120,7 +126,9 @@ public sealed partial class RedisGraph
         for (var wave = 0; wave < MaxWaves; wave++)
         {
             missing.Clear();
-            var result = RecordEvaluator.Check(view, target.Permission, resourceId, target.SubjectType, subjectId, target.SubjectMember, missing);
+            var result = RecordEvaluator.Check(
+                view, target.Permission, resourceId, target.SubjectType, subjectId, target.SubjectMember, missing,
+                budget: evaluationBudget, cancellationToken: cancellationToken);
             if (result != RecordCheckResult.Incomplete)
             {
                 return new GraphAnswer(true, result == RecordCheckResult.Allowed, answeredAt);

@@ -20,6 +20,9 @@ public enum AuthzErrorKind
 
     /// <summary>Evaluation hit its recursion budget (a cycle in the data, or a graph deeper than allowed).</summary>
     DepthExceeded,
+
+    /// <summary>Evaluation needed more steps than its budget allows: the check is too expensive to answer.</summary>
+    ResourceExhausted,
 }
 
 /// <summary>A failure the caller can act on. Never means "allowed".</summary>

@@ -27,6 +27,7 @@ public sealed class ErrorInterceptorTests : IDisposable
     [InlineData(AuthzErrorKind.AlreadyExists, StatusCode.AlreadyExists, "ALREADY_EXISTS")]
     [InlineData(AuthzErrorKind.FailedPrecondition, StatusCode.FailedPrecondition, "FAILED_PRECONDITION")]
     [InlineData(AuthzErrorKind.DepthExceeded, StatusCode.FailedPrecondition, "DEPTH_EXCEEDED")]
+    [InlineData(AuthzErrorKind.ResourceExhausted, StatusCode.ResourceExhausted, "RESOURCE_EXHAUSTED")]
     public async Task UnaryCall_ThrowingAuthzException_MapsToItsStatus(AuthzErrorKind kind, StatusCode expected, string reason)
     {
         var error = await Assert.ThrowsAsync<RpcException>(() => _interceptor.UnaryServerHandler<string, string>(
@@ -132,6 +133,35 @@ public sealed class ErrorInterceptorTests : IDisposable
     }
 
     [Fact]
+    public async Task Call_WhoseDeadlinePassed_IsDeadlineExceededAndNotLoggedAsError()
+    {
+        using var cancellation = new CancellationTokenSource();
+        await cancellation.CancelAsync();
+        var context = new TestServerCallContext(Method, cancellation.Token) { DeadlineAt = DateTime.UtcNow.AddSeconds(-1) };
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => _interceptor.UnaryServerHandler<string, string>(
+            "request", context, (_, _) => throw new OperationCanceledException(cancellation.Token)));
+
+        Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+        Assert.Empty(_logs.ErrorsSince(0));
+    }
+
+    [Fact]
+    public async Task Call_StoppedByTheServersShutdown_IsUnavailableAndNotLoggedAsError()
+    {
+        using var lifetime = new StoppingLifetime();
+        var interceptor = new ErrorInterceptor(_loggerFactory.CreateLogger<ErrorInterceptor>(), lifetime);
+        lifetime.StopApplication();
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => interceptor.UnaryServerHandler<string, string>(
+            "request", new TestServerCallContext(Method), (_, _) => throw new OperationCanceledException(lifetime.ApplicationStopping)));
+
+        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+        Assert.Contains("shutting down", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Empty(_logs.ErrorsSince(0));
+    }
+
+    [Fact]
     public async Task StreamingCall_ClientResetTheStream_IsCancelledAndNotLoggedAsError()
     {
         // Kestrel reports a client's RST_STREAM as an IOException from the request stream, at times before the call's
@@ -156,4 +186,20 @@ public sealed class ErrorInterceptorTests : IDisposable
 
     /// <inheritdoc/>
     public void Dispose() => _loggerFactory.Dispose();
+}
+
+/// <summary>The host's lifetime reduced to its stopping signal, for the interceptor's shutdown mapping.</summary>
+internal sealed class StoppingLifetime : Microsoft.Extensions.Hosting.IHostApplicationLifetime, IDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+
+    public CancellationToken ApplicationStarted => CancellationToken.None;
+
+    public CancellationToken ApplicationStopping => _stopping.Token;
+
+    public CancellationToken ApplicationStopped => CancellationToken.None;
+
+    public void StopApplication() => _stopping.Cancel();
+
+    public void Dispose() => _stopping.Dispose();
 }

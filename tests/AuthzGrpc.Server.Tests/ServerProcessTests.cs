@@ -1,5 +1,6 @@
 using AuthzGrpc.Testing;
 using AuthzGrpc.V1;
+using Grpc.Core;
 using static AuthzGrpc.Server.Tests.Infrastructure.Requests;
 
 namespace AuthzGrpc.Server.Tests;
@@ -23,5 +24,59 @@ public sealed class ServerProcessTests
         Assert.Equal(Decision.Denied, denied.Decision);
         Assert.Equal("1", allowed.Revision);
         Assert.True(File.Exists(Path.Combine(server.WorkingFolder, ".data", "authz.db")), "the default SQLite file is .data/authz.db under the working folder");
+    }
+
+    /// <summary>
+    /// A check that would run for minutes — the doubling schema with a cycle back to its top: an undecided step is not
+    /// shared, so the check meets the cycle again and again until its budget, set here to 2^31 steps, runs out — does not
+    /// hold the server: another call is answered meanwhile, and SIGTERM stops the evaluation (UNAVAILABLE, not its budget's
+    /// RESOURCE_EXHAUSTED) and the process. The 15 s bound is a liveness guard, not a measurement.
+    /// </summary>
+    [Fact]
+    public async Task Sigterm_DuringALongEvaluation_StopsIt_AndTheProcess_WhileOtherCallsAreAnswered()
+    {
+        var folder = Directory.CreateTempSubdirectory("authz-shutdown-");
+        try
+        {
+            var schema = Path.Combine(folder.FullName, "cyclic.zed");
+            var relationships = Path.Combine(folder.FullName, "cyclic.relationships");
+            await File.WriteAllTextAsync(schema, EvaluationLimitsTests.DoublingSchema(40, cyclic: true));
+            await File.WriteAllLinesAsync(relationships, ["doc:d#r@user:u", "doc:d#parent@doc:d"]);
+            await using var server = await ServerProcess.StartAsync(
+                $"--Authz:SchemaFile={schema}", $"--Authz:RelationshipsFile={relationships}", $"--Authz:EvaluationBudget={int.MaxValue}");
+
+            var checksBefore = ChecksStarted(server);
+            var longCheck = server.Authorization.CheckAsync(Check("user:v", "p40", "doc:d")).ResponseAsync;
+            await WaitUntilAsync(() => ChecksStarted(server) > checksBefore || longCheck.IsCompleted);
+
+            var other = await server.Authorization.CheckAsync(Check("user:u", "p3", "doc:d"));
+            Assert.Equal(Decision.Allowed, other.Decision);
+            Assert.False(longCheck.IsCompleted, "the long check ended before the shutdown");
+
+            server.Terminate();
+
+            Assert.True(await server.WaitForExitAsync(TimeSpan.FromSeconds(15)), "the server did not exit within 15 s of SIGTERM:\n" + server.Output);
+            var stopped = await Assert.ThrowsAsync<RpcException>(() => longCheck);
+            Assert.Equal(StatusCode.Unavailable, stopped.StatusCode);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    // The Check requests the server has started (ASP.NET Core logs each at Information).
+    private static int ChecksStarted(ServerProcess server) =>
+        server.Output.Split('\n').Count(line => line.Contains("Request starting", StringComparison.Ordinal) &&
+                                                line.Contains("/authz.v1.AuthorizationService/Check", StringComparison.Ordinal));
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 300 && !condition(); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.True(condition(), "the server never started the request");
     }
 }

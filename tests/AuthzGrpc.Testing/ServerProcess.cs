@@ -100,6 +100,37 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Whether the process has exited.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Asks the server to stop as a service manager does: SIGTERM (on Windows, which has none, it kills it).</summary>
+    public void Terminate()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            _process.Kill(entireProcessTree: true);
+            return;
+        }
+
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+            ?? throw new InvalidOperationException("could not run kill");
+        kill.WaitForExit();
+    }
+
+    /// <summary>Waits at most <paramref name="timeout"/> for the process to exit; true when it did.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(timeout);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>A free TCP port on 127.0.0.1.</summary>
     public static int FreeLoopbackPort()
     {

@@ -8,15 +8,19 @@ namespace AuthzGrpc.Core.Engine;
 public sealed partial class PermissionEngine
 {
     /// <summary>Whether <paramref name="subject"/> has <paramref name="permission"/> (a permission or relation) on <paramref name="resource"/>.</summary>
-    public bool Check(ObjectRef resource, string permission, SubjectRef subject) =>
-        Check(resource.Type, resource.Id, permission, subject.Type, subject.Id, subject.Relation);
+    public bool Check(ObjectRef resource, string permission, SubjectRef subject, CancellationToken cancellationToken = default) =>
+        Check(resource.Type, resource.Id, permission, subject.Type, subject.Id, subject.Relation, cancellationToken);
 
     /// <summary>
     /// The hot path: whether the subject has the permission (or relation) on the resource. Allocates nothing when it
-    /// succeeds. Throws <see cref="AuthzException"/> for names the schema does not define and when the recursion
-    /// budget runs out — never an answer of "allowed" on error.
+    /// succeeds and stays shallow. Throws <see cref="AuthzException"/> for names the schema does not define, when the
+    /// recursion depth runs out or a cycle leaves the answer undecided (DepthExceeded), and when evaluation takes more
+    /// than <see cref="EvaluationBudget"/> steps (ResourceExhausted); <see cref="OperationCanceledException"/> once
+    /// <paramref name="cancellationToken"/> is cancelled — never an answer of "allowed" on error.
     /// </summary>
-    public bool Check(string resourceType, string resourceId, string permission, string subjectType, string subjectId, string? subjectRelation = null)
+    public bool Check(
+        string resourceType, string resourceId, string permission, string subjectType, string subjectId, string? subjectRelation = null,
+        CancellationToken cancellationToken = default)
     {
         var member = ResolveMember(resourceType, permission);
         _lock.EnterReadLock();
@@ -24,7 +28,8 @@ public sealed partial class PermissionEngine
         {
             var subject = ResolveSubject(subjectType, subjectId, subjectRelation, member.Owner, resourceId);
             var resource = _graph.FindObject(member.Owner.Index, resourceId);
-            return EvalMember(resource, member, in subject, 0, null);
+            var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken);
+            return Outcomes.Decide(EvalMember(resource, member, in subject, 0, null, ref state), _maxDepth);
         }
         finally
         {
@@ -32,8 +37,8 @@ public sealed partial class PermissionEngine
         }
     }
 
-    /// <summary>Evaluates like <see cref="Check(ObjectRef, string, SubjectRef)"/> and returns the steps taken; the root's result is the decision.</summary>
-    public ExplainNode Explain(ObjectRef resource, string permission, SubjectRef subject)
+    /// <summary>Evaluates like <see cref="Check(ObjectRef, string, SubjectRef, CancellationToken)"/> and returns the steps taken; the root's result is the decision.</summary>
+    public ExplainNode Explain(ObjectRef resource, string permission, SubjectRef subject, CancellationToken cancellationToken = default)
     {
         var member = ResolveMember(resource.Type, permission);
         _lock.EnterReadLock();
@@ -42,7 +47,8 @@ public sealed partial class PermissionEngine
             var context = ResolveSubject(subject.Type, subject.Id, subject.Relation, member.Owner, resource.Id);
             var node = _graph.FindObject(member.Owner.Index, resource.Id);
             var root = new ExplainNode($"{resource}#{permission}@{subject}");
-            root.Done(EvalMember(node, member, in context, 0, root));
+            var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken);
+            root.Done(Outcomes.Decide(EvalMember(node, member, in context, 0, root, ref state), _maxDepth));
             return root;
         }
         finally
@@ -98,84 +104,106 @@ public sealed partial class PermissionEngine
         return new SubjectContext(node, objectNode, member.Index, -1, _graph.Membership.Reach(node), _graph.Membership.Reach(-1), sameUnknownObject);
     }
 
-    private bool EvalMember(int resource, MemberDefinition member, in SubjectContext subject, int depth, ExplainNode? trace)
+    // The memo key of (object, member): the object's node, or for an object never stored its type (all such objects
+    // of a type evaluate alike within one check: they have no relationships).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long StepKey(int resource, MemberDefinition member) =>
+        resource >= 0 ? ((long)resource << 20) | (uint)member.Index : -((((long)member.Owner.Index << 20) | (uint)member.Index) + 1);
+
+    private Outcome EvalMember(int resource, MemberDefinition member, in SubjectContext subject, int depth, ExplainNode? trace, ref EvaluationState<long> state)
     {
-        if (depth > _maxDepth)
+        // The calls this step nests: itself and its plan's operators.
+        var nesting = member is PermissionDefinition permission ? 1 + permission.Plan.Height : 1;
+        var step = trace?.Child(DescribeStep(resource, member));
+        if (depth > _maxDepth || state.Nesting + nesting > EvaluationState<long>.MaxNesting)
         {
-            ThrowDepthExceeded(_maxDepth);
+            step?.Done(false, $"undecided: deeper than {_maxDepth} steps");
+            return Outcome.Unknown;
         }
 
-        var step = trace?.Child(DescribeStep(resource, member));
-        bool result;
         if (subject.Member == member.Index && (resource >= 0 ? resource == subject.ObjectNode : subject.SameUnknownObject))
         {
             step?.Done(true, "the subject is this set");
-            result = true;
-        }
-        else
-        {
-            result = member is RelationDefinition relation
-                ? EvalRelation(resource, relation, in subject, depth, step)
-                : EvalPlan(Unsafe.As<PermissionDefinition>(member).Plan, resource, in subject, depth, step);
+            return Outcome.True;
         }
 
-        step?.Done(result);
+        var key = StepKey(resource, member);
+        if (!state.TryEnter(key, out var known))
+        {
+            step?.Done(known == Outcome.True, known == Outcome.Unknown ? "undecided: a cycle back to a step under evaluation" : "evaluated earlier in this check");
+            return known;
+        }
+
+        state.Nesting += nesting;
+        var result = member is RelationDefinition relation
+            ? EvalRelation(resource, relation, in subject, depth, step, ref state)
+            : EvalPlan(Unsafe.As<PermissionDefinition>(member).Plan, resource, in subject, depth, step, ref state);
+        state.Nesting -= nesting;
+        state.Leave(key, result);
+        Done(step, result);
         return result;
     }
 
-    private bool EvalRelation(int resource, RelationDefinition relation, in SubjectContext subject, int depth, ExplainNode? step)
+    private Outcome EvalRelation(int resource, RelationDefinition relation, in SubjectContext subject, int depth, ExplainNode? step, ref EvaluationState<long> state)
     {
         var set = _graph.FindRelationSet(resource, relation.Index);
         if (set is null)
         {
             step?.Done(false, "no relationships");
-            return false;
+            return Outcome.False;
         }
 
         if (subject.Node >= 0 && set.Subjects.Contains(subject.Node))
         {
             step?.Done(true, "direct");
-            return true;
+            return Outcome.True;
         }
 
         if (subject.WildcardNode >= 0 && set.Subjects.Contains(subject.WildcardNode))
         {
             step?.Done(true, "wildcard");
-            return true;
+            return Outcome.True;
         }
 
         if (set.IndexedSets is not null &&
             (NodeSet.Intersects(set.IndexedSets, subject.Reach) || NodeSet.Intersects(set.IndexedSets, subject.WildcardReach)))
         {
             step?.Done(true, "member of " + DescribeMatchedSet(set.IndexedSets, in subject));
-            return true;
+            return Outcome.True;
         }
 
+        var result = Outcome.False;
         if (set.ComputedSets is not null)
         {
             foreach (var subjectSet in set.ComputedSets)
             {
                 ref var node = ref _graph[subjectSet];
                 var target = _graph.Schema.Types[node.Type].Members[node.Member];
-                if (EvalMember(node.Object, target, in subject, depth + 1, step))
+                var found = EvalMember(node.Object, target, in subject, depth + 1, step, ref state);
+                if (found == Outcome.True)
                 {
-                    return true;
+                    return Outcome.True;
                 }
+
+                result = found == Outcome.Unknown ? Outcome.Unknown : result;
             }
         }
 
-        return false;
+        return result;
     }
 
-    private bool EvalPlan(PlanNode plan, int resource, in SubjectContext subject, int depth, ExplainNode? trace)
+    // Union, arrows and subject sets: true as soon as one operand is true, whatever its position (a cycle or too deep a
+    // chain in another operand does not hide it); unknown when none is true and one is unknown.
+    private Outcome EvalPlan(PlanNode plan, int resource, in SubjectContext subject, int depth, ExplainNode? trace, ref EvaluationState<long> state)
     {
         switch (plan.Kind)
         {
             case PlanKind.Member:
-                return EvalMember(resource, plan.Member!, in subject, depth, trace);
+                return EvalMember(resource, plan.Member!, in subject, depth, trace, ref state);
             case PlanKind.Arrow:
             {
                 var step = trace?.Child(plan.ToString());
+                var result = Outcome.False;
                 var set = _graph.FindRelationSet(resource, plan.ArrowRelation!.Index);
                 if (set is not null)
                 {
@@ -184,55 +212,82 @@ public sealed partial class PermissionEngine
                     {
                         var target = _graph[walked].Object;
                         var member = targets[_graph[target].Type];
-                        if (member is not null && EvalMember(target, member, in subject, depth + 1, step))
+                        if (member is null)
                         {
-                            return step?.Done(true) ?? true;
+                            continue;
                         }
+
+                        var found = EvalMember(target, member, in subject, depth + 1, step, ref state);
+                        if (found == Outcome.True)
+                        {
+                            result = Outcome.True;
+                            break;
+                        }
+
+                        result = found == Outcome.Unknown ? Outcome.Unknown : result;
                     }
                 }
 
-                return step?.Done(false) ?? false;
+                return Done(step, result);
             }
 
             case PlanKind.Union:
             {
                 var step = trace?.Child(plan.ToString());
+                var result = Outcome.False;
                 foreach (var child in plan.ChildArray)
                 {
-                    if (EvalPlan(child, resource, in subject, depth, step))
+                    var found = EvalPlan(child, resource, in subject, depth, step, ref state);
+                    if (found == Outcome.True)
                     {
-                        return step?.Done(true) ?? true;
+                        result = Outcome.True;
+                        break;
                     }
+
+                    result = found == Outcome.Unknown ? Outcome.Unknown : result;
                 }
 
-                return step?.Done(false) ?? false;
+                return Done(step, result);
             }
 
             case PlanKind.Intersection:
             {
                 var step = trace?.Child(plan.ToString());
+                var result = Outcome.True;
                 foreach (var child in plan.ChildArray)
                 {
-                    if (!EvalPlan(child, resource, in subject, depth, step))
+                    var found = EvalPlan(child, resource, in subject, depth, step, ref state);
+                    if (found == Outcome.False)
                     {
-                        return step?.Done(false) ?? false;
+                        result = Outcome.False;
+                        break;
                     }
+
+                    result = found == Outcome.Unknown ? Outcome.Unknown : result;
                 }
 
-                return step?.Done(true) ?? true;
+                return Done(step, result);
             }
 
             case PlanKind.Exclusion:
             {
                 var step = trace?.Child(plan.ToString());
-                var result = EvalPlan(plan.ChildArray[0], resource, in subject, depth, step) &&
-                    !EvalPlan(plan.ChildArray[1], resource, in subject, depth, step);
-                return step?.Done(result) ?? result;
+                var included = EvalPlan(plan.ChildArray[0], resource, in subject, depth, step, ref state);
+                var result = included == Outcome.False
+                    ? Outcome.False
+                    : Outcomes.Exclude(included, EvalPlan(plan.ChildArray[1], resource, in subject, depth, step, ref state));
+                return Done(step, result);
             }
 
             default:
-                return false;
+                return Outcome.False;
         }
+    }
+
+    private static Outcome Done(ExplainNode? step, Outcome result)
+    {
+        step?.Done(result == Outcome.True, result == Outcome.Unknown ? "undecided: a cycle or too deep a chain below" : null);
+        return result;
     }
 
     private string DescribeStep(int resource, MemberDefinition member) =>
@@ -269,7 +324,9 @@ public sealed partial class PermissionEngine
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal static void ThrowDepthExceeded(int maxDepth) =>
-        throw new AuthzException(AuthzErrorKind.DepthExceeded, $"evaluation went deeper than {maxDepth} steps: the relationships form a cycle or a chain too deep to evaluate");
+        throw new AuthzException(
+            AuthzErrorKind.DepthExceeded,
+            $"evaluation went deeper than {maxDepth} steps or around a cycle without deciding: the relationships form a cycle or a chain too deep to evaluate");
 
     /// <summary>
     /// The subject of one evaluation, resolved once: its node (-1 if never stored), the subject-set member (-1 for an

@@ -22,8 +22,13 @@ public sealed partial class PermissionEngine
     /// <paramref name="limit"/> of them (0: all). Candidates are put in id order before any is evaluated, so a page
     /// evaluates the candidates up to its last result and no further.
     /// </para>
+    /// <para>
+    /// Each candidate is evaluated within <see cref="EvaluationBudget"/>; sub-results are shared across the candidates
+    /// (the subject is the same). <paramref name="cancellationToken"/> stops the lookup between and within candidates.
+    /// </para>
     /// </summary>
-    public IReadOnlyList<ObjectRef> LookupResources(string resourceType, string permission, SubjectRef subject, string? afterId = null, int limit = 0)
+    public IReadOnlyList<ObjectRef> LookupResources(
+        string resourceType, string permission, SubjectRef subject, string? afterId = null, int limit = 0, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
         var member = ResolveMember(resourceType, permission);
@@ -67,9 +72,13 @@ public sealed partial class PermissionEngine
             }
 
             var results = new List<ObjectRef>();
+            var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken);
             foreach (var candidate in InIdOrderAfter(candidates, member.Owner.Index, afterId))
             {
-                if (EvalMember(candidate, member, in context, 0, null))
+                cancellationToken.ThrowIfCancellationRequested();
+                ShutdownToken.ThrowIfCancellationRequested();
+                state.NextRoot(sameSubject: true);
+                if (Outcomes.Decide(EvalMember(candidate, member, in context, 0, null, ref state), _maxDepth))
                 {
                     results.Add(_graph.DescribeObject(candidate));
                     if (results.Count == limit)
@@ -93,8 +102,13 @@ public sealed partial class PermissionEngine
     /// and at most <paramref name="limit"/> of them (0: all). A page that lists <c>type:*</c> evaluates every candidate,
     /// to name the excluded ones; any other page evaluates the candidates up to its last result and no further.
     /// </para>
+    /// <para>
+    /// Each candidate is evaluated within <see cref="EvaluationBudget"/>; <paramref name="cancellationToken"/> stops the
+    /// lookup between and within candidates.
+    /// </para>
     /// </summary>
-    public SubjectLookup LookupSubjects(ObjectRef resource, string permission, string subjectType, string? afterId = null, int limit = 0)
+    public SubjectLookup LookupSubjects(
+        ObjectRef resource, string permission, string subjectType, string? afterId = null, int limit = 0, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
         var member = ResolveMember(resource.Type, permission);
@@ -113,7 +127,8 @@ public sealed partial class PermissionEngine
             // "Anyone": a subject of the type stored nowhere on the way, which only wildcards can reach. `*` sorts
             // before every id, so the wildcard belongs to the page that starts from the first.
             var anyone = new SubjectContext(-1, -1, -1, wildcardNode, wildcardReach, wildcardReach, false);
-            var everyone = afterId is null && wildcardSeen && EvalMember(root, member, in anyone, 0, null);
+            var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken);
+            var everyone = afterId is null && wildcardSeen && Outcomes.Decide(EvalMember(root, member, in anyone, 0, null, ref state), _maxDepth);
             var allowed = new List<SubjectRef>();
             var excluded = new List<SubjectRef>();
             if (everyone)
@@ -124,7 +139,10 @@ public sealed partial class PermissionEngine
             foreach (var candidate in InIdOrderAfter(candidates, wanted.Index, afterId))
             {
                 var context = new SubjectContext(candidate, candidate, -1, wildcardNode, _graph.Membership.Reach(candidate), wildcardReach, false);
-                if (!EvalMember(root, member, in context, 0, null))
+                cancellationToken.ThrowIfCancellationRequested();
+                ShutdownToken.ThrowIfCancellationRequested();
+                state.NextRoot(sameSubject: false);
+                if (!Outcomes.Decide(EvalMember(root, member, in context, 0, null, ref state), _maxDepth))
                 {
                     if (everyone)
                     {

@@ -29,6 +29,14 @@ public sealed partial class PermissionEngine : IDisposable
     /// <summary>Default recursion budget of one evaluation.</summary>
     public const int DefaultMaxDepth = 50;
 
+    /// <summary>
+    /// Default <see cref="EvaluationBudget"/>: steps (sub-evaluations of a relation or permission on an object) one
+    /// evaluation may take. Ordinary checks take tens; sharing sub-results keeps even deep schemas linear.
+    /// </summary>
+    public const int DefaultEvaluationBudget = 100_000;
+
+    private int _evaluationBudget = DefaultEvaluationBudget;
+
     private readonly RelationshipGraph _graph;
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly int _maxDepth;
@@ -42,6 +50,28 @@ public sealed partial class PermissionEngine : IDisposable
         _graph = new RelationshipGraph(schema);
         _maxDepth = maxDepth;
     }
+
+    /// <summary>
+    /// How many steps one evaluation may take — one Check, one Explain, one candidate of a lookup — before it fails with
+    /// <see cref="AuthzErrorKind.ResourceExhausted"/> (never an allow). Default <see cref="DefaultEvaluationBudget"/>.
+    /// Set it before the engine is shared; evaluations read it as they start.
+    /// </summary>
+    public int EvaluationBudget
+    {
+        get => Volatile.Read(ref _evaluationBudget);
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            Volatile.Write(ref _evaluationBudget, value);
+        }
+    }
+
+    /// <summary>
+    /// Cancelled when the process shuts down (the host's ApplicationStopping): every evaluation of this engine then stops
+    /// with <see cref="OperationCanceledException"/>, whatever its call's own token, so a long evaluation cannot hold the
+    /// shutdown. Default: none. Set it before the engine is shared.
+    /// </summary>
+    public CancellationToken ShutdownToken { get; set; }
 
     /// <summary>The schema relationships are checked against.</summary>
     public CompiledSchema Schema => _graph.Schema;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;
 
@@ -40,12 +41,15 @@ public static class RecordEvaluator
     /// <summary>
     /// Whether the subject (<paramref name="subjectType"/>:<paramref name="subjectId"/>, or its set
     /// <paramref name="subjectMember"/> when given) has <paramref name="permission"/> on the resource
-    /// <paramref name="resourceId"/> of the permission's type. Throws <see cref="AuthzException"/> (DepthExceeded)
-    /// when evaluation goes deeper than <paramref name="maxDepth"/>.
+    /// <paramref name="resourceId"/> of the permission's type. Throws <see cref="AuthzException"/> — DepthExceeded when
+    /// evaluation goes deeper than <paramref name="maxDepth"/> or around a cycle without deciding, ResourceExhausted past
+    /// <paramref name="budget"/> steps — and <see cref="OperationCanceledException"/> once
+    /// <paramref name="cancellationToken"/> is cancelled. Sub-results are shared within the evaluation, as the engine's are.
     /// </summary>
     public static RecordCheckResult Check(
         IRecordView view, MemberDefinition permission, string resourceId, TypeDefinition subjectType, string subjectId,
-        MemberDefinition? subjectMember, List<RecordKey> missing, int maxDepth = Engine.PermissionEngine.DefaultMaxDepth)
+        MemberDefinition? subjectMember, List<RecordKey> missing, int maxDepth = Engine.PermissionEngine.DefaultMaxDepth,
+        long budget = Engine.PermissionEngine.DefaultEvaluationBudget, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(view);
         ArgumentNullException.ThrowIfNull(permission);
@@ -81,8 +85,14 @@ public static class RecordEvaluator
             ? new Subject(subjectType, subjectId, -1, subjectRecord.Key, subjectRecord.Reach, wildcard!.Key, wildcard.Reach)
             : new Subject(subjectType, subjectId, subjectMember.Index, subjectRecord.SubjectSetKey(subjectMember.Index), subjectRecord.ReachOfSet(subjectMember.Index), null, null);
         var evaluation = new Evaluation(view, missing, maxDepth);
-        var allowed = evaluation.Member(resource, permission, in subject, 0);
-        return missing.Count > 0 ? RecordCheckResult.Incomplete : allowed ? RecordCheckResult.Allowed : RecordCheckResult.Denied;
+        var state = new EvaluationState<(string, int)>(budget, cancellationToken);
+        var outcome = evaluation.Member(resource, permission, in subject, 0, ref state);
+
+        // A record not loaded counted as false: the answer waits for it (and so does an undecided one, which a missing
+        // record may decide).
+        return missing.Count > 0 ? RecordCheckResult.Incomplete
+            : Outcomes.Decide(outcome, maxDepth) ? RecordCheckResult.Allowed
+            : RecordCheckResult.Denied;
     }
 
     /// <summary>
@@ -143,108 +153,154 @@ public static class RecordEvaluator
 
     private readonly struct Evaluation(IRecordView view, List<RecordKey> missing, int maxDepth)
     {
-        public bool Member(GraphRecord resource, MemberDefinition member, in Subject subject, int depth)
+        public Outcome Member(GraphRecord resource, MemberDefinition member, in Subject subject, int depth, ref EvaluationState<(string, int)> state)
         {
-            if (depth > maxDepth)
+            // The calls this step nests: itself and its plan's operators.
+            var nesting = member is PermissionDefinition permission ? 1 + permission.Plan.Height : 1;
+            if (depth > maxDepth || state.Nesting + nesting > EvaluationState<(string, int)>.MaxNesting)
             {
-                Engine.PermissionEngine.ThrowDepthExceeded(maxDepth);
+                return Outcome.Unknown;
             }
 
             // A subject set always contains itself.
             if (subject.Member == member.Index && resource.Type == subject.Type && string.Equals(resource.Id, subject.Id, StringComparison.Ordinal))
             {
-                return true;
+                return Outcome.True;
             }
 
-            return member is RelationDefinition relation
-                ? Relation(resource, relation, in subject, depth)
-                : Plan(Unsafe.As<PermissionDefinition>(member).Plan, resource, in subject, depth);
+            var key = (resource.Key, member.Index);
+            if (!state.TryEnter(key, out var known))
+            {
+                return known;
+            }
+
+            state.Nesting += nesting;
+            var result = member is RelationDefinition relation
+                ? Relation(resource, relation, in subject, depth, ref state)
+                : Plan(Unsafe.As<PermissionDefinition>(member).Plan, resource, in subject, depth, ref state);
+            state.Nesting -= nesting;
+            state.Leave(key, result);
+            return result;
         }
 
-        private bool Relation(GraphRecord resource, RelationDefinition relation, in Subject subject, int depth)
+        private Outcome Relation(GraphRecord resource, RelationDefinition relation, in Subject subject, int depth, ref EvaluationState<(string, int)> state)
         {
             var set = resource.Relations[relation.Index];
             if (set is null)
             {
-                return false;
+                return Outcome.False;
             }
 
             if (set.Keys.Contains(subject.Key) || (subject.WildcardKey is not null && set.Keys.Contains(subject.WildcardKey)))
             {
-                return true;
+                return Outcome.True;
             }
 
             foreach (var indexed in set.IndexedSets)
             {
                 if (subject.Reach.Contains(indexed.Key) || (subject.WildcardReach?.Contains(indexed.Key) ?? false))
                 {
-                    return true;
+                    return Outcome.True;
                 }
             }
 
+            var result = Outcome.False;
             foreach (var computed in set.ComputedSets)
             {
-                if (Find(new RecordKey(computed.Type.Index, computed.Id)) is { } target && Member(target, computed.Member!, in subject, depth + 1))
+                if (Find(new RecordKey(computed.Type.Index, computed.Id)) is { } target)
                 {
-                    return true;
+                    var found = Member(target, computed.Member!, in subject, depth + 1, ref state);
+                    if (found == Outcome.True)
+                    {
+                        return Outcome.True;
+                    }
+
+                    result = found == Outcome.Unknown ? Outcome.Unknown : result;
                 }
             }
 
-            return false;
+            return result;
         }
 
-        private bool Plan(PlanNode plan, GraphRecord resource, in Subject subject, int depth)
+        // The engine's three-valued operators: a union is true when any operand is, whatever its position.
+        private Outcome Plan(PlanNode plan, GraphRecord resource, in Subject subject, int depth, ref EvaluationState<(string, int)> state)
         {
             switch (plan.Kind)
             {
                 case PlanKind.Member:
-                    return Member(resource, plan.Member!, in subject, depth);
+                    return Member(resource, plan.Member!, in subject, depth, ref state);
                 case PlanKind.Arrow:
                 {
                     var set = resource.Relations[plan.ArrowRelation!.Index];
                     if (set is null)
                     {
-                        return false;
+                        return Outcome.False;
                     }
 
+                    var result = Outcome.False;
                     var targets = plan.ArrowTargetArray;
                     foreach (var walked in set.SubjectArray)
                     {
                         var member = walked.IsWildcard ? null : targets[walked.Type.Index];
-                        if (member is not null && Find(new RecordKey(walked.Type.Index, walked.Id)) is { } target &&
-                            Member(target, member, in subject, depth + 1))
+                        if (member is not null && Find(new RecordKey(walked.Type.Index, walked.Id)) is { } target)
                         {
-                            return true;
+                            var found = Member(target, member, in subject, depth + 1, ref state);
+                            if (found == Outcome.True)
+                            {
+                                return Outcome.True;
+                            }
+
+                            result = found == Outcome.Unknown ? Outcome.Unknown : result;
                         }
                     }
 
-                    return false;
+                    return result;
                 }
 
                 case PlanKind.Union:
+                {
+                    var result = Outcome.False;
                     foreach (var child in plan.ChildArray)
                     {
-                        if (Plan(child, resource, in subject, depth))
+                        var found = Plan(child, resource, in subject, depth, ref state);
+                        if (found == Outcome.True)
                         {
-                            return true;
+                            return Outcome.True;
                         }
+
+                        result = found == Outcome.Unknown ? Outcome.Unknown : result;
                     }
 
-                    return false;
+                    return result;
+                }
+
                 case PlanKind.Intersection:
+                {
+                    var result = Outcome.True;
                     foreach (var child in plan.ChildArray)
                     {
-                        if (!Plan(child, resource, in subject, depth))
+                        var found = Plan(child, resource, in subject, depth, ref state);
+                        if (found == Outcome.False)
                         {
-                            return false;
+                            return Outcome.False;
                         }
+
+                        result = found == Outcome.Unknown ? Outcome.Unknown : result;
                     }
 
-                    return true;
+                    return result;
+                }
+
                 case PlanKind.Exclusion:
-                    return Plan(plan.ChildArray[0], resource, in subject, depth) && !Plan(plan.ChildArray[1], resource, in subject, depth);
+                {
+                    var included = Plan(plan.ChildArray[0], resource, in subject, depth, ref state);
+                    return included == Outcome.False
+                        ? Outcome.False
+                        : Outcomes.Exclude(included, Plan(plan.ChildArray[1], resource, in subject, depth, ref state));
+                }
+
                 default:
-                    return false;
+                    return Outcome.False;
             }
         }
 

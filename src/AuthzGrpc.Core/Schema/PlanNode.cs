@@ -54,13 +54,16 @@ public sealed class PlanNode
 
     internal PlanNode[] ChildArray { get; private init; } = [];
 
+    /// <summary>Operators nested under and including this node (0 for a leaf): the evaluator's stack use within it.</summary>
+    internal int Height { get; private init; }
+
     internal static PlanNode ForMember(MemberDefinition member) => new(PlanKind.Member) { Member = member };
 
     internal static PlanNode ForArrow(RelationDefinition relation, string targetName, MemberDefinition?[] targets) =>
         new(PlanKind.Arrow) { ArrowRelation = relation, ArrowTargetName = targetName, ArrowTargets = targets, ArrowTargetArray = targets };
 
     internal static PlanNode ForOperator(PlanKind kind, PlanNode[] children) =>
-        new(kind) { Children = children, ChildArray = children };
+        new(kind) { Children = children, ChildArray = children, Height = 1 + children.Max(c => c.Height) };
 
     /// <inheritdoc/>
     public override string ToString() => Kind switch

@@ -1,13 +1,23 @@
 namespace AuthzGrpc.Core.Schema;
 
 /// <summary>
-/// Parses the schema language (the subset of SpiceDB's that AuthzGrpc evaluates). Precedence follows SpiceDB:
-/// <c>+</c> binds tighter than <c>&amp;</c> and <c>-</c>, which share one level and associate to the left.
+/// Parses the schema language (the subset of SpiceDB's that AuthzGrpc evaluates). Precedence follows SpiceDB's
+/// parser: <c>+</c> binds tightest, then <c>&amp;</c>, then <c>-</c>; each associates to the left, so
+/// <c>a - b &amp; c</c> is <c>a - (b &amp; c)</c> and <c>a &amp; b - c</c> is <c>(a &amp; b) - c</c>.
 /// </summary>
 public static class SchemaParser
 {
     /// <summary>Longest type, relation or permission name accepted.</summary>
     public const int MaxNameLength = 64;
+
+    /// <summary>
+    /// Most operators (<c>+ &amp; -</c>) in one permission's expression. Real models use a handful; the bound keeps the
+    /// compiler's and the evaluator's recursion over the expression shallow, so no schema can exhaust the stack.
+    /// </summary>
+    public const int MaxOperators = 256;
+
+    /// <summary>Deepest nesting of parentheses in one expression, for the same reason.</summary>
+    public const int MaxParentheses = 32;
 
     internal static readonly HashSet<string> Keywords = ["definition", "relation", "permission", "nil", "caveat", "with", "use"];
 
@@ -327,19 +337,34 @@ public static class SchemaParser
     {
         var nameToken = ExpectName(p, "permission");
         p.Expect(TokenKind.Equals, $"expected '=' and an expression after 'permission {nameToken.Text}'");
+        p.Operators = 0;
         var expression = ParseExclusionLevel(p);
         return new PermissionSyntax(nameToken.Text, Pos(nameToken), expression);
     }
 
-    // Lowest level: '&' and '-' (left-associative), whose operands are unions.
+    // Lowest level: '-' (left-associative), whose operands are intersections.
     private static ExpressionSyntax ParseExclusionLevel(Cursor p)
     {
-        var left = ParseUnionLevel(p);
-        while (p.Peek.Kind is TokenKind.Ampersand or TokenKind.Minus)
+        var left = ParseIntersectionLevel(p);
+        while (p.Peek.Kind == TokenKind.Minus)
         {
-            var op = p.Next();
+            var op = p.Operator();
+            var right = ParseIntersectionLevel(p);
+            left = new BinarySyntax(SetOperator.Exclusion, left, right, Pos(op));
+        }
+
+        return left;
+    }
+
+    // Middle level: '&' (left-associative), whose operands are unions.
+    private static ExpressionSyntax ParseIntersectionLevel(Cursor p)
+    {
+        var left = ParseUnionLevel(p);
+        while (p.Peek.Kind == TokenKind.Ampersand)
+        {
+            var op = p.Operator();
             var right = ParseUnionLevel(p);
-            left = new BinarySyntax(op.Kind == TokenKind.Ampersand ? SetOperator.Intersection : SetOperator.Exclusion, left, right, Pos(op));
+            left = new BinarySyntax(SetOperator.Intersection, left, right, Pos(op));
         }
 
         return left;
@@ -350,7 +375,7 @@ public static class SchemaParser
         var left = ParseArrow(p);
         while (p.Peek.Kind == TokenKind.Plus)
         {
-            var op = p.Next();
+            var op = p.Operator();
             var right = ParseArrow(p);
             left = new BinarySyntax(SetOperator.Union, left, right, Pos(op));
         }
@@ -394,8 +419,14 @@ public static class SchemaParser
             case TokenKind.LeftParen:
             {
                 p.Next();
+                if (++p.Parentheses > MaxParentheses)
+                {
+                    throw Error(token, $"parentheses nest more than {MaxParentheses} deep: split the expression into several permissions");
+                }
+
                 var inner = ParseExclusionLevel(p);
                 p.Expect(TokenKind.RightParen, $"expected ')' to close the '(' at line {token.Line}, column {token.Column}");
+                p.Parentheses--;
                 return inner;
             }
 
@@ -463,6 +494,22 @@ public static class SchemaParser
     private sealed class Cursor(List<Token> tokens)
     {
         private int _index;
+
+        // Operators in the permission being parsed, and parentheses open around the current token.
+        public int Operators { get; set; }
+
+        public int Parentheses { get; set; }
+
+        // Consumes a binary operator, counting it against MaxOperators.
+        public Token Operator()
+        {
+            if (++Operators > MaxOperators)
+            {
+                throw Error(Peek, $"the expression has more than {MaxOperators} operators: split it into several permissions");
+            }
+
+            return Next();
+        }
 
         public Token Peek => tokens[_index];
 

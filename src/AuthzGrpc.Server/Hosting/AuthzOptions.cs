@@ -52,6 +52,15 @@ public sealed class AuthzOptions
     public int MaxWriteBatch { get; set; } = 1000;
 
     /// <summary>
+    /// How many steps one evaluation may take (<c>Authz:EvaluationBudget</c>): a step is the evaluation of one relation
+    /// or permission on one object, and one Check, one Explain, one item of a BatchCheck or one candidate of a lookup is
+    /// one evaluation. Past it the call fails with RESOURCE_EXHAUSTED, never an allow. Sub-results are shared within an
+    /// evaluation, so ordinary checks take tens of steps. Default 100000.
+    /// </summary>
+    [Range(1, int.MaxValue)]
+    public int EvaluationBudget { get; set; } = Core.Engine.PermissionEngine.DefaultEvaluationBudget;
+
+    /// <summary>
     /// How often, in milliseconds, the server polls the store for revisions other replicas committed and applies them
     /// (<c>Authz:SyncIntervalMilliseconds</c>); also how often an open Watch looks for new revisions. A check without a
     /// consistency token sees another replica's write within about this long. Default 1000.

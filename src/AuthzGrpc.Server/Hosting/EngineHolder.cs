@@ -1,14 +1,33 @@
 using AuthzGrpc.Core.Engine;
+using Microsoft.Extensions.Options;
 
 namespace AuthzGrpc.Server.Hosting;
 
 /// <summary>
 /// The engine in force. A schema change builds a new engine and swaps it in whole; every call reads
 /// <see cref="Current"/> once and uses that engine throughout, so it never sees half of a change. Readers never lock.
+/// Each engine put in force gets the server's evaluation limits: the budget (<see cref="AuthzOptions.EvaluationBudget"/>)
+/// and the shutdown token (the host's ApplicationStopping), so no evaluation outlasts a SIGTERM.
 /// </summary>
 public sealed class EngineHolder
 {
+    private readonly int _evaluationBudget = PermissionEngine.DefaultEvaluationBudget;
+    private readonly CancellationToken _shutdown;
     private PermissionEngine? _current;
+
+    /// <summary>A holder that leaves each engine's limits as they are (the defaults).</summary>
+    public EngineHolder()
+    {
+    }
+
+    /// <summary>A holder that applies the configured budget and the host's shutdown to each engine it puts in force.</summary>
+    public EngineHolder(IOptions<AuthzOptions> options, IHostApplicationLifetime lifetime)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(lifetime);
+        _evaluationBudget = options.Value.EvaluationBudget;
+        _shutdown = lifetime.ApplicationStopping;
+    }
 
     /// <summary>The engine in force; throws until the model is loaded.</summary>
     public PermissionEngine Current =>
@@ -18,12 +37,14 @@ public sealed class EngineHolder
     public bool IsLoaded => Volatile.Read(ref _current) is not null;
 
     /// <summary>
-    /// Puts <paramref name="engine"/> in force. The previous engine is not disposed: calls that started on it may still
-    /// be reading it, and it holds nothing but memory.
+    /// Puts <paramref name="engine"/> in force, with the server's evaluation limits. The previous engine is not disposed:
+    /// calls that started on it may still be reading it, and it holds nothing but memory.
     /// </summary>
     public void Swap(PermissionEngine engine)
     {
         ArgumentNullException.ThrowIfNull(engine);
+        engine.EvaluationBudget = _evaluationBudget;
+        engine.ShutdownToken = _shutdown;
         Volatile.Write(ref _current, engine);
     }
 }

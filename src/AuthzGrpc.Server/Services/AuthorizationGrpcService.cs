@@ -34,6 +34,7 @@ internal sealed class AuthorizationGrpcService(
 {
     private readonly int _maxBatchCheckItems = options.Value.MaxBatchCheckItems;
     private readonly int _maxLookupLimit = options.Value.MaxLookupLimit;
+    private readonly int _evaluationBudget = options.Value.EvaluationBudget;
 
     // The last revision formatted, so a check at an unchanged revision does not format it again.
     private FormattedRevision _revision = new(-1, string.Empty);
@@ -99,7 +100,7 @@ internal sealed class AuthorizationGrpcService(
             var schema = holder.Current.Schema;
             var target = Resolve(schema, request);
             var subjectId = request.Subject.Object.Id;
-            return graph.TryCheckNear(schema, in target, request.Resource.Id, subjectId, atLeast, out var allowed, out var revision)
+            return graph.TryCheckNear(schema, in target, request.Resource.Id, subjectId, atLeast, _evaluationBudget, out var allowed, out var revision)
                 ? Task.FromResult(new CheckResponse { Decision = ProtoMapping.ToDecision(allowed), Revision = RevisionText(revision) })
                 : CheckGraphAsync(graph, schema, target, request, atLeast, context.CancellationToken);
         }
@@ -107,7 +108,9 @@ internal sealed class AuthorizationGrpcService(
         // minimize_latency (and a token the engine has reached) completes synchronously: no store call, no allocation
         // beyond the response.
         var pending = sync.EngineForAsync(request.Consistency, context.CancellationToken);
-        return pending.IsCompletedSuccessfully ? Task.FromResult(Answer(pending.Result, request)) : CheckAsync(pending, request);
+        return pending.IsCompletedSuccessfully
+            ? Task.FromResult(Answer(pending.Result, request, context.CancellationToken))
+            : CheckAsync(pending, request, context.CancellationToken);
     }
 
     private async Task<BatchCheckResponse> DecideBatchCheckAsync(BatchCheckRequest request, ServerCallContext context)
@@ -158,7 +161,7 @@ internal sealed class AuthorizationGrpcService(
 
                 var target = Named(i, () => Resolve(schema, items[i]));
                 var subjectId = items[i].Subject.Object.Id;
-                if (graph.TryCheckNear(schema, in target, items[i].Resource.Id, subjectId, atLeast, out var near, out var nearRevision))
+                if (graph.TryCheckNear(schema, in target, items[i].Resource.Id, subjectId, atLeast, _evaluationBudget, out var near, out var nearRevision))
                 {
                     answers[i] = new GraphAnswer(true, near, nearRevision);
                 }
@@ -181,7 +184,7 @@ internal sealed class AuthorizationGrpcService(
                 engine ??= await sync.EngineForAsync(request.Consistency, context.CancellationToken).ConfigureAwait(false);
                 var question = questions?[i];
                 answers[i] = new GraphAnswer(
-                    true, Named(i, () => question is null ? Evaluate(engine, items[i]) : Judge(engine, question).Allowed), engine.Revision);
+                    true, Named(i, () => question is null ? Evaluate(engine, items[i], context.CancellationToken) : Judge(engine, question).Allowed), engine.Revision);
             }
         }
 
@@ -199,7 +202,8 @@ internal sealed class AuthorizationGrpcService(
         {
             try
             {
-                answers[index] = await graph.CheckAsync(schema, target, items[index].Resource.Id, subjectId, atLeast, context.CancellationToken).ConfigureAwait(false);
+                answers[index] = await graph.CheckAsync(
+                    schema, target, items[index].Resource.Id, subjectId, atLeast, _evaluationBudget, context.CancellationToken).ConfigureAwait(false);
             }
             catch (AuthzException e)
             {
@@ -246,7 +250,7 @@ internal sealed class AuthorizationGrpcService(
             };
         }
 
-        var root = engine.Explain(ProtoMapping.ToModel(request.Resource), request.Action, ProtoMapping.ToModel(request.Subject));
+        var root = engine.Explain(ProtoMapping.ToModel(request.Resource), request.Action, ProtoMapping.ToModel(request.Subject), context.CancellationToken);
         return new ExplainResponse
         {
             Decision = ProtoMapping.ToDecision(root.Result),
@@ -266,7 +270,7 @@ internal sealed class AuthorizationGrpcService(
         var page = await StartPageAsync(
             LookupCursor.RequestHash(request), request.Cursor, wildcardAllowed: false, request.Consistency, context.CancellationToken).ConfigureAwait(false);
         var resources = page.Engine.LookupResources(
-            request.ResourceType, request.Action, ProtoMapping.ToModel(request.Subject), page.AfterId, (int)request.Limit);
+            request.ResourceType, request.Action, ProtoMapping.ToModel(request.Subject), page.AfterId, (int)request.Limit, context.CancellationToken);
         foreach (var resource in resources)
         {
             await responseStream.WriteAsync(
@@ -291,7 +295,7 @@ internal sealed class AuthorizationGrpcService(
         var page = await StartPageAsync(
             LookupCursor.RequestHash(request), request.Cursor, wildcardAllowed: true, request.Consistency, context.CancellationToken).ConfigureAwait(false);
         var lookup = page.Engine.LookupSubjects(
-            ProtoMapping.ToModel(request.Resource), request.Action, request.SubjectType, page.AfterId, (int)request.Limit);
+            ProtoMapping.ToModel(request.Resource), request.Action, request.SubjectType, page.AfterId, (int)request.Limit, context.CancellationToken);
         foreach (var subject in lookup.Subjects)
         {
             var response = new LookupSubjectsResponse
@@ -376,14 +380,15 @@ internal sealed class AuthorizationGrpcService(
     private async Task<CheckResponse> CheckGraphAsync(
         RedisGraph graph, CompiledSchema schema, CheckTarget target, CheckRequest request, long? atLeast, CancellationToken cancellationToken)
     {
-        var answer = await graph.CheckAsync(schema, target, request.Resource.Id, request.Subject.Object.Id, atLeast, cancellationToken).ConfigureAwait(false);
+        var answer = await graph.CheckAsync(
+            schema, target, request.Resource.Id, request.Subject.Object.Id, atLeast, _evaluationBudget, cancellationToken).ConfigureAwait(false);
         if (answer.Served)
         {
             return new CheckResponse { Decision = ProtoMapping.ToDecision(answer.Allowed), Revision = RevisionText(answer.Revision) };
         }
 
         // Not from the graph (unavailable, behind the token, rebuilding): the source of truth, caught up as asked.
-        return Answer(await sync.EngineForAsync(request.Consistency, cancellationToken).ConfigureAwait(false), request);
+        return Answer(await sync.EngineForAsync(request.Consistency, cancellationToken).ConfigureAwait(false), request, cancellationToken);
     }
 
     private async Task<CheckResponse> MeasureCheckAsync(Task<CheckResponse> answer, Consistency? consistency, long started)
@@ -462,23 +467,24 @@ internal sealed class AuthorizationGrpcService(
     private static ManagementVerdict Judge(PermissionEngine engine, ManagementQuestion question) =>
         new ManagementCheck(engine).Judge(question.Caller, question.Action, question.Resource, question.Role, question.Target);
 
-    private async Task<CheckResponse> CheckAsync(ValueTask<PermissionEngine> pending, CheckRequest request) =>
-        Answer(await pending.ConfigureAwait(false), request);
+    private async Task<CheckResponse> CheckAsync(ValueTask<PermissionEngine> pending, CheckRequest request, CancellationToken cancellationToken) =>
+        Answer(await pending.ConfigureAwait(false), request, cancellationToken);
 
-    private CheckResponse Answer(PermissionEngine engine, CheckRequest request)
+    private CheckResponse Answer(PermissionEngine engine, CheckRequest request, CancellationToken cancellationToken)
     {
         var revision = CurrentRevision(engine);
-        return new CheckResponse { Decision = ProtoMapping.ToDecision(Evaluate(engine, request)), Revision = revision };
+        return new CheckResponse { Decision = ProtoMapping.ToDecision(Evaluate(engine, request, cancellationToken)), Revision = revision };
     }
 
-    // The hot path: the engine's string overload, no intermediate model objects.
-    private static bool Evaluate(PermissionEngine engine, CheckRequest request)
+    // The hot path: the engine's string overload, no intermediate model objects. The evaluation stops when the call is
+    // cancelled or its deadline passes (the call's token), or the server stops (the engine's shutdown token).
+    private static bool Evaluate(PermissionEngine engine, CheckRequest request, CancellationToken cancellationToken)
     {
         var subject = request.Subject;
         var resource = request.Resource;
         return engine.Check(
             resource.Type, resource.Id, request.Action,
-            subject.Object.Type, subject.Object.Id, subject.Relation.Length == 0 ? null : subject.Relation);
+            subject.Object.Type, subject.Object.Id, subject.Relation.Length == 0 ? null : subject.Relation, cancellationToken);
     }
 
     // Read before evaluating: the answer reflects at least this revision.

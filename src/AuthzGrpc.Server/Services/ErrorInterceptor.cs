@@ -16,14 +16,16 @@ namespace AuthzGrpc.Server.Services;
 /// <item>InvalidArgument → INVALID_ARGUMENT (malformed, or names what the schema does not define)</item>
 /// <item>NotFound → NOT_FOUND; AlreadyExists → ALREADY_EXISTS; FailedPrecondition → FAILED_PRECONDITION</item>
 /// <item>DepthExceeded → FAILED_PRECONDITION: retrying cannot help until the data changes (a cycle or too deep a graph)</item>
+/// <item>ResourceExhausted → RESOURCE_EXHAUSTED: the evaluation went past its budget (Authz:EvaluationBudget)</item>
 /// </list>
 /// Each carries a <c>google.rpc.ErrorInfo</c> detail whose reason is the kind (e.g. <c>DEPTH_EXCEEDED</c>).
-/// A call the client cancelled, or whose stream it reset (an <see cref="IOException"/>), answers CANCELLED. Storage failures: a conflict at commit (<see cref="DbUpdateException"/>)
+/// A call the client cancelled, or whose stream it reset (an <see cref="IOException"/>), answers CANCELLED; one whose
+/// deadline passed, DEADLINE_EXCEEDED; one whose evaluation the server's shutdown stopped, UNAVAILABLE (retry elsewhere). Storage failures: a conflict at commit (<see cref="DbUpdateException"/>)
 /// answers ABORTED, a database that fails or times out (<see cref="DbException"/>, <see cref="TimeoutException"/>)
 /// answers UNAVAILABLE; both are logged at Warning, and in both the transaction rolled back, so a retry is safe.
 /// Anything else is logged at Error and answers INTERNAL with a generic message.
 /// </summary>
-internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interceptor
+internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, IHostApplicationLifetime? lifetime = null) : Interceptor
 {
     /// <summary>The <c>google.rpc.ErrorInfo</c> domain of the service's errors.</summary>
     public const string ErrorDomain = "authz.v1";
@@ -116,7 +118,16 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Inter
         {
             // The caller went away (or its deadline passed) mid-call; whatever failed as a result is not a fault.
             Log.CallCancelled(logger, context.Method);
-            return new RpcException(new Grpc.Core.Status(StatusCode.Cancelled, "the call was cancelled"));
+            return context.Deadline <= DateTime.UtcNow
+                ? new RpcException(new Grpc.Core.Status(StatusCode.DeadlineExceeded, "the call's deadline passed before it was answered"))
+                : new RpcException(new Grpc.Core.Status(StatusCode.Cancelled, "the call was cancelled"));
+        }
+
+        if (exception is OperationCanceledException && lifetime is { ApplicationStopping.IsCancellationRequested: true })
+        {
+            // The process is stopping (SIGTERM) and stopped the evaluation rather than wait for it; nothing changed.
+            Log.CallCancelled(logger, context.Method);
+            return new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, "the server is shutting down: retry (another replica will answer)"));
         }
 
         if (exception is DbUpdateException)
@@ -165,6 +176,7 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Inter
         AuthzErrorKind.FailedPrecondition => (Code.FailedPrecondition, "FAILED_PRECONDITION"),
         AuthzErrorKind.PermissionDenied => (Code.PermissionDenied, "PERMISSION_DENIED"),
         AuthzErrorKind.DepthExceeded => (Code.FailedPrecondition, "DEPTH_EXCEEDED"),
+        AuthzErrorKind.ResourceExhausted => (Code.ResourceExhausted, "RESOURCE_EXHAUSTED"),
         _ => (Code.Internal, "INTERNAL"),
     };
 

@@ -21,12 +21,27 @@ internal static class ProtoMapping
         Relation = value.Relation ?? string.Empty,
     };
 
-    public static ExplainStep ToProto(ExplainNode node)
+    /// <summary>
+    /// Steps nested deeper than this are left out of an explanation: protobuf readers refuse messages nested past 100
+    /// levels by default, and a deep schema (a chain of permissions, each a union inside an intersection) nests more.
+    /// </summary>
+    public const int MaxExplainDepth = 64;
+
+    public static ExplainStep ToProto(ExplainNode node) => ToProto(node, 1);
+
+    private static ExplainStep ToProto(ExplainNode node, int depth)
     {
         var step = new ExplainStep { Step = node.Step, Result = node.Result, Reason = node.Reason ?? string.Empty };
+        if (depth >= MaxExplainDepth && node.Children.Count > 0)
+        {
+            step.Reason = (step.Reason.Length == 0 ? string.Empty : step.Reason + "; ") +
+                $"its sub-steps are left out: explanations stop at {MaxExplainDepth} levels";
+            return step;
+        }
+
         foreach (var child in node.Children)
         {
-            step.Children.Add(ToProto(child));
+            step.Children.Add(ToProto(child, depth + 1));
         }
 
         return step;

@@ -14,7 +14,10 @@ public sealed class TestServerCallContext(string method, CancellationToken cance
 
     protected override string PeerCore => "ipv4:127.0.0.1:12345";
 
-    protected override DateTime DeadlineCore => DateTime.MaxValue;
+    /// <summary>The call's deadline (UTC); none by default.</summary>
+    public DateTime DeadlineAt { get; init; } = DateTime.MaxValue;
+
+    protected override DateTime DeadlineCore => DeadlineAt;
 
     protected override Metadata RequestHeadersCore => _requestHeaders;
 

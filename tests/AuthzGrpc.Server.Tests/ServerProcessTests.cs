@@ -43,7 +43,9 @@ public sealed class ServerProcessTests
             await File.WriteAllTextAsync(schema, EvaluationLimitsTests.DoublingSchema(40, cyclic: true));
             await File.WriteAllLinesAsync(relationships, ["doc:d#r@user:u", "doc:d#parent@doc:d"]);
             await using var server = await ServerProcess.StartAsync(
-                $"--Authz:SchemaFile={schema}", $"--Authz:RelationshipsFile={relationships}", $"--Authz:EvaluationBudget={int.MaxValue}");
+                $"--Authz:SchemaFile={schema}", $"--Authz:RelationshipsFile={relationships}", $"--Authz:EvaluationBudget={int.MaxValue}",
+                // The server logs requests at Warning by default; this test watches for the long check to start.
+                "--Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics=Information");
 
             var checksBefore = ChecksStarted(server);
             var longCheck = server.Authorization.CheckAsync(Check("user:v", "p40", "doc:d")).ResponseAsync;
@@ -65,7 +67,7 @@ public sealed class ServerProcessTests
         }
     }
 
-    // The Check requests the server has started (ASP.NET Core logs each at Information).
+    // The Check requests the server has started (ASP.NET Core logs each at Information, enabled above).
     private static int ChecksStarted(ServerProcess server) =>
         server.Output.Split('\n').Count(line => line.Contains("Request starting", StringComparison.Ordinal) &&
                                                 line.Contains("/authz.v1.AuthorizationService/Check", StringComparison.Ordinal));

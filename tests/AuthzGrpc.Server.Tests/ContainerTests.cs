@@ -31,7 +31,7 @@ public sealed class ContainerTests(ContainerTests.ImageFixture image) : IClassFi
             ["Authz__MetricsUrl"] = $"http://127.0.0.1:{ServerProcess.FreeLoopbackPort()}",
             ["Authz__Redis__Configuration"] = redis.Configuration,
         };
-        Assert.NotEqual(0, await RunAsync(Start(replay.HealthCheck!, environment)));
+        Assert.NotEqual(0, await ChildProcess.ExitCodeAsync(Start(replay.HealthCheck!, environment), TimeSpan.FromSeconds(30)));
 
         using var server = Process.Start(Start(replay.EntryPoint!, environment))!;
         try
@@ -41,7 +41,7 @@ public sealed class ContainerTests(ContainerTests.ImageFixture image) : IClassFi
             server.BeginOutputReadLine();
             server.BeginErrorReadLine();
             var deadline = DateTime.UtcNow.AddSeconds(90);
-            while (await RunAsync(Start(replay.HealthCheck!, environment)) != 0)
+            while (await ChildProcess.ExitCodeAsync(Start(replay.HealthCheck!, environment), TimeSpan.FromSeconds(30)) != 0)
             {
                 Assert.False(server.HasExited, $"the published server exited with {(server.HasExited ? server.ExitCode : 0)}");
                 Assert.True(DateTime.UtcNow < deadline, "the image's HEALTHCHECK never passed");
@@ -58,7 +58,7 @@ public sealed class ContainerTests(ContainerTests.ImageFixture image) : IClassFi
 
             server.Kill(entireProcessTree: true);
             await server.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
-            Assert.NotEqual(0, await RunAsync(Start(replay.HealthCheck!, environment)));
+            Assert.NotEqual(0, await ChildProcess.ExitCodeAsync(Start(replay.HealthCheck!, environment), TimeSpan.FromSeconds(30)));
         }
         finally
         {
@@ -115,15 +115,6 @@ public sealed class ContainerTests(ContainerTests.ImageFixture image) : IClassFi
         return start;
     }
 
-    private static async Task<int> RunAsync(ProcessStartInfo start)
-    {
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        await Task.WhenAll(output, error);
-        return process.ExitCode;
-    }
 
     /// <summary>The Dockerfile replayed once for the class: the build stage's restore and publish, the runtime stage's files.</summary>
     public sealed class ImageFixture : IAsyncLifetime

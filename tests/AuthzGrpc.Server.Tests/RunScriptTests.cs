@@ -43,7 +43,7 @@ public sealed class RunScriptTests
 
             await second.StopAsync();
             Assert.Contains($"stopped the redis-server run.sh started on 127.0.0.1:{redisPort}", second.Output, StringComparison.Ordinal);
-            Assert.False(await RedisAnswersAsync(redisPort), "the first instance's Redis outlived both instances");
+            Assert.False(await Loopback.ListensAsync(redisPort), "the first instance's Redis outlived both instances");
 
             // Starting over: a new database (the grant is gone) and a new admin key (the old one is refused).
             var oldKey = first.Key;
@@ -70,7 +70,7 @@ public sealed class RunScriptTests
             }
 
             // Whatever happened above, no redis-server of this test outlives it.
-            if (await RedisAnswersAsync(redisPort))
+            if (await Loopback.ListensAsync(redisPort))
             {
                 using var shutdown = Process.Start("redis-cli", ["-h", "127.0.0.1", "-p", redisPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "shutdown", "nosave"]);
                 await shutdown.WaitForExitAsync();
@@ -80,19 +80,6 @@ public sealed class RunScriptTests
         }
     }
 
-    private static async Task<bool> RedisAnswersAsync(int port)
-    {
-        try
-        {
-            using var client = new System.Net.Sockets.TcpClient();
-            await client.ConnectAsync(System.Net.IPAddress.Loopback, port);
-            return true;
-        }
-        catch (System.Net.Sockets.SocketException)
-        {
-            return false;
-        }
-    }
 
     /// <summary>One <c>scripts/run.sh</c> process, on a free gRPC port and a free metrics port.</summary>
     private sealed class RunScript : IAsyncDisposable

@@ -27,12 +27,13 @@ public static class TestKeys
 
     /// <summary>
     /// A channel to <paramref name="address"/> whose every call carries <c>authorization: Bearer <paramref name="key"/></c>
-    /// (none when <paramref name="key"/> is null). Plaintext h2c needs <c>UnsafeUseInsecureChannelCallCredentials</c>.
+    /// (none when <paramref name="key"/> is null), sent through <paramref name="handler"/> when one is given. Plaintext h2c
+    /// needs <c>UnsafeUseInsecureChannelCallCredentials</c>.
     /// </summary>
-    public static GrpcChannel Channel(Uri address, string? key)
+    public static GrpcChannel Channel(Uri address, string? key, HttpMessageHandler? handler = null)
     {
         ArgumentNullException.ThrowIfNull(address);
-        var options = new GrpcChannelOptions();
+        var options = new GrpcChannelOptions { HttpHandler = handler };
         if (key is not null)
         {
             var bearer = CallCredentials.FromInterceptor((_, metadata) =>

@@ -11,8 +11,8 @@ namespace AuthzGrpc.Server.Hosting;
 /// What a gRPC call must be before grpc-dotnet handles it, checked as ASP.NET Core middleware (after routing, before
 /// the endpoint):
 /// <list type="bullet">
-/// <item>Its path is exactly the method's name as declared (<c>/authz.v1.AuthorizationService/Check</c>): routing
-/// matches without regard to case and ignores a trailing slash, so <c>/authz.v1.authorizationservice/WATCH/</c> would
+/// <item>Its path, as sent, is exactly the method's name as declared (<c>/authz.v1.AuthorizationService/Check</c>):
+/// routing matches without regard to case, decodes percent-encoded letters and ignores a trailing slash, so <c>/authz.v1.authorizationservice/WATCH/</c> would
 /// reach Watch; such a path answers UNIMPLEMENTED, as grpc-go does, and nothing runs. (The key-kind policy is decided
 /// on the resolved method as well: see <c>AuthenticationInterceptor</c>.)</item>
 /// <item>The body is well-formed gRPC frames: each with a compression flag of 0 or 1 (1 only with a grpc-encoding),
@@ -36,10 +36,12 @@ internal sealed class GrpcRequestGuard(BadRequestLog log)
             return next(context);
         }
 
-        if (!string.Equals(context.Request.PathBase.Value + context.Request.Path.Value, method.FullName, StringComparison.Ordinal))
+        // The path as sent (Request.Path is percent-decoded: /%53erverReflectionInfo would pass as ServerReflectionInfo).
+        var sent = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (!string.Equals(sent, method.FullName, StringComparison.Ordinal))
         {
             log.Refused(method.FullName, "the path is not the method's name as declared");
-            return Refuse(context, StatusCode.Unimplemented, $"unknown method {context.Request.Path.Value}: method names are case-sensitive (did you mean {method.FullName}?)");
+            return Refuse(context, StatusCode.Unimplemented, $"unknown method {Shown(sent)}: method names are case-sensitive (did you mean {method.FullName}?)");
         }
 
         var body = context.Features.Get<IRequestBodyPipeFeature>();
@@ -52,6 +54,9 @@ internal sealed class GrpcRequestGuard(BadRequestLog log)
 
         return next(context);
     }
+
+    // A path quoted in a refusal: a long one is cut, so the answer's headers stay within what a client accepts.
+    private static string? Shown(string? path) => path is { Length: > 200 } ? path[..200] + "…" : path;
 
     // Whether the call names a compression a compressed frame can be read with ('identity' is none).
     private static bool NamesEncoding(HttpRequest request)

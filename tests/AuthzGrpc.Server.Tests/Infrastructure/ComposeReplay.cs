@@ -169,7 +169,7 @@ internal sealed partial class ComposeReplay : IAsyncDisposable
         var probe = _image.Start(_image.HealthCheck!);
         probe.Environment["Kestrel__Endpoints__Grpc__Url"] = start.Environment["Kestrel__Endpoints__Grpc__Url"];
         var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (await ExitCodeAsync(probe) != 0)
+        while (await ChildProcess.ExitCodeAsync(probe, TimeSpan.FromSeconds(30)) != 0)
         {
             Assert.False(process.HasExited, $"service {name} exited with {(process.HasExited ? process.ExitCode : 0)}");
             Assert.True(DateTime.UtcNow < deadline, $"service {name} never became healthy");
@@ -202,7 +202,7 @@ internal sealed partial class ComposeReplay : IAsyncDisposable
 
         var process = Launch(name, start);
         var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!await ListensAsync(_ports.Where(p => p.Key.Service == name).First().Value))
+        while (!await Loopback.ListensAsync(_ports.Where(p => p.Key.Service == name).First().Value))
         {
             Assert.False(process.HasExited, $"nginx exited: {await File.ReadAllTextAsync(Path.Combine(prefix, "error.log"))}");
             Assert.True(DateTime.UtcNow < deadline, "nginx never listened");
@@ -248,29 +248,7 @@ internal sealed partial class ComposeReplay : IAsyncDisposable
     private static string? Scalar(YamlMappingNode node, string key) =>
         node.Children.TryGetValue(key, out var value) && value is YamlScalarNode scalar ? scalar.Value : null;
 
-    private static async Task<int> ExitCodeAsync(ProcessStartInfo start)
-    {
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        await Task.WhenAll(output, error);
-        return process.ExitCode;
-    }
 
-    private static async Task<bool> ListensAsync(int port)
-    {
-        try
-        {
-            using var client = new System.Net.Sockets.TcpClient();
-            await client.ConnectAsync(System.Net.IPAddress.Loopback, port);
-            return true;
-        }
-        catch (System.Net.Sockets.SocketException)
-        {
-            return false;
-        }
-    }
 
     [GeneratedRegex(@"\$\{(?<name>[A-Za-z_][A-Za-z0-9_]*)(?::\?(?<message>[^}]*))?\}")]
     private static partial Regex Variable();

@@ -24,6 +24,9 @@ internal sealed partial class ComposeReplay : IAsyncDisposable
     private readonly string _folder;
     private readonly Dictionary<(string Service, int Port), int> _ports = [];
     private readonly Dictionary<string, Process> _processes = new(StringComparer.Ordinal);
+
+    // What each service printed (standard output and error), for the message of a service that failed to start.
+    private readonly Dictionary<string, System.Collections.Concurrent.ConcurrentQueue<string>> _output = new(StringComparer.Ordinal);
     private readonly List<IAsyncDisposable> _owned = [];
 
     private ComposeReplay(YamlMappingNode services, DockerfileReplay image, IReadOnlyDictionary<string, string> variables, string folder)
@@ -171,7 +174,7 @@ internal sealed partial class ComposeReplay : IAsyncDisposable
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (await ChildProcess.ExitCodeAsync(probe, TimeSpan.FromSeconds(30)) != 0)
         {
-            Assert.False(process.HasExited, $"service {name} exited with {(process.HasExited ? process.ExitCode : 0)}");
+            Assert.False(process.HasExited, $"service {name} exited with {(process.HasExited ? process.ExitCode : 0)}: {Printed(name)}");
             Assert.True(DateTime.UtcNow < deadline, $"service {name} never became healthy");
             await Task.Delay(300);
         }
@@ -195,7 +198,7 @@ internal sealed partial class ComposeReplay : IAsyncDisposable
         var file = Path.Combine(prefix, "nginx.conf");
         await File.WriteAllTextAsync(file, MapAddresses(configuration));
         var start = new ProcessStartInfo(File.Exists("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "-p", prefix, "-c", file, "-e", Path.Combine(prefix, "error.log"), "-g", $"daemon off; pid {Path.Combine(prefix, "nginx.pid")};" })
+        foreach (var argument in new[] { "-p", prefix, "-c", file, "-e", "stderr", "-g", $"daemon off; pid {Path.Combine(prefix, "nginx.pid")};" })
         {
             start.ArgumentList.Add(argument);
         }
@@ -204,17 +207,20 @@ internal sealed partial class ComposeReplay : IAsyncDisposable
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (!await Loopback.ListensAsync(_ports.Where(p => p.Key.Service == name).First().Value))
         {
-            Assert.False(process.HasExited, $"nginx exited: {await File.ReadAllTextAsync(Path.Combine(prefix, "error.log"))}");
+            Assert.False(process.HasExited, $"nginx exited: {Printed(name)}");
             Assert.True(DateTime.UtcNow < deadline, "nginx never listened");
             await Task.Delay(100);
         }
     }
 
+    private string Printed(string name) => string.Join('\n', _output[name]);
+
     private Process Launch(string name, ProcessStartInfo start)
     {
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var output = _output[name] = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, line) => output.Enqueue(line.Data ?? string.Empty);
+        process.ErrorDataReceived += (_, line) => output.Enqueue(line.Data ?? string.Empty);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _processes[name] = process;

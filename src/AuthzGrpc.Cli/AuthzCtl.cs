@@ -97,8 +97,12 @@ internal static partial class AuthzCtl
 
     private static Command ValidateCommand(TextWriter output, TextWriter error)
     {
-        var files = new Argument<string[]>("files") { Description = "Validation files (schema, relationships, assertions, management cases)", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("validate", "Run validation files offline: every assertion and management case must hold") { files };
+        var files = new Argument<string[]>("files")
+        {
+            Description = "Validation files (SpiceDB's format: schema, relationships, assertions, validation; plus management cases), or bare schema files (.zed)",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var command = new Command("validate", "Run validation files offline: every assertion, expected subject list and management case must hold") { files };
         command.SetAction((result, _) =>
         {
             var failed = 0;
@@ -116,14 +120,18 @@ internal static partial class AuthzCtl
     {
         try
         {
-            var validation = ValidationFile.Load(file);
-            var failures = validation.Run().Select(f => f.ToString()).Concat(validation.RunManagement()).ToList();
+            // A bare schema (.zed) is a file with nothing to assert: validating it compiles it.
+            var validation = Path.GetExtension(file).Equals(".zed", StringComparison.OrdinalIgnoreCase)
+                ? ValidationFile.ForSchema(File.ReadAllText(file))
+                : ValidationFile.Load(file);
+            var failures = validation.Run().Select(f => f.ToString()).Concat(validation.RunExpected()).Concat(validation.RunManagement()).ToList();
             foreach (var failure in failures)
             {
                 error.WriteLine($"{file}: {failure}");
             }
 
-            var summary = $"{validation.Assertions.Count} assertions, {validation.Management.Count} management cases";
+            var summary = $"{validation.Assertions.Count} assertions, {validation.Management.Count} management cases"
+                + (validation.Expected.Count > 0 ? $", {validation.Expected.Count} expected subject lists" : string.Empty);
             output.WriteLine(failures.Count == 0 ? $"{file}: ok ({summary})" : $"{file}: {failures.Count} failed ({summary})");
             return failures.Count == 0;
         }

@@ -62,6 +62,60 @@ public sealed class ValidateCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Validate_SpiceDbValidationFiles_PassUnchanged_WithTheirValidationBlocks()
+    {
+        var files = Directory.GetFiles(Path.Combine(AuthzGrpc.Testing.Repository.Root, "models", "spicedb"), "*.yaml");
+
+        var (exit, output, error) = await Run(["validate", .. files]);
+
+        Assert.Equal(0, exit);
+        Assert.Equal(string.Empty, error);
+        Assert.True(files.Length >= 3, "the SpiceDB examples are in models/spicedb");
+        foreach (var file in files)
+        {
+            Assert.Matches($@"{System.Text.RegularExpressions.Regex.Escape(file)}: ok \(\d+ assertions, 0 management cases, \d+ expected subject lists\)", output);
+        }
+    }
+
+    [Fact]
+    public async Task Validate_SpiceDbValidationBlock_ThatDiffers_ExitsOne_NamingLineAndColumn()
+    {
+        var file = Write("docs.yaml", """
+            schema: |-
+              definition user {}
+              definition document {
+                  relation reader: user
+                  permission view = reader
+              }
+            relationships: |-
+              document:d#reader@user:tom
+              document:d#reader@user:fred
+            validation:
+              document:d#view:
+                - "[user:tom] is <document:d#reader>"
+            """);
+
+        var (exit, output, error) = await Run("validate", file);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("1 failed (0 assertions, 0 management cases, 1 expected subject lists)", output, StringComparison.Ordinal);
+        Assert.Contains("validation, line 11, column 3: for document:d#view, subject [user:fred] is found (through <document:d#reader>) but not listed", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Validate_BareSchemaFile_CompilesIt_AndNamesLineAndColumnOfAnError()
+    {
+        var good = Write("good.zed", "definition user {}\ndefinition team {\n    relation member: user\n}\n");
+        var broken = Write("broken.zed", "definition user {}\ndefinition team {\n    relation member: usr\n}\n");
+
+        var (exit, output, error) = await Run("validate", good, broken);
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"{good}: ok (0 assertions, 0 management cases)", output, StringComparison.Ordinal);
+        Assert.Contains($"{broken}: schema line 3, column 22: relation 'team#member' allows subject type 'usr'", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Validate_MissingFile_ExitsOne()
     {
         var (exit, _, error) = await Run("validate", Path.Combine(_directory.FullName, "missing.yaml"));

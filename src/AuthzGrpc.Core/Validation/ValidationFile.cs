@@ -3,6 +3,7 @@ using AuthzGrpc.Core.Management;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;
 using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
@@ -15,11 +16,13 @@ namespace AuthzGrpc.Core.Validation;
 /// </summary>
 public sealed class ValidationFile
 {
-    private ValidationFile(string schemaText, IReadOnlyList<Relationship> relationships, IReadOnlyList<Assertion> assertions, IReadOnlyList<ManagementCase> management)
+    private ValidationFile(
+        string schemaText, IReadOnlyList<Relationship> relationships, IReadOnlyList<Assertion> assertions, IReadOnlyList<ExpectedSubjects> expected, IReadOnlyList<ManagementCase> management)
     {
         SchemaText = schemaText;
         Relationships = relationships;
         Assertions = assertions;
+        Expected = expected;
         Management = management;
     }
 
@@ -31,6 +34,9 @@ public sealed class ValidationFile
 
     /// <summary>Every assertion, in file order.</summary>
     public IReadOnlyList<Assertion> Assertions { get; }
+
+    /// <summary>The <c>validation</c> block: for each permission or relation of an object, every subject it reaches and through what.</summary>
+    public IReadOnlyList<ExpectedSubjects> Expected { get; }
 
     /// <summary>The management cases, each run on its own copy of the relationships.</summary>
     public IReadOnlyList<ManagementCase> Management { get; }
@@ -81,12 +87,24 @@ public sealed class ValidationFile
             }
         }
 
+        if (document.Assertions?.AssertCaveated is { Count: > 0 })
+        {
+            throw new FormatException("assertCaveated: caveats are not supported, so no answer is caveated; use assertTrue or assertFalse");
+        }
+
         var assertions = new List<Assertion>();
         AddAssertions(document.Assertions?.AssertTrue, expected: true, assertions);
         AddAssertions(document.Assertions?.AssertFalse, expected: false, assertions);
         var management = (document.Management ?? []).Select((c, i) => ParseCase(c, i)).ToList();
-        return new ValidationFile(schemaText, relationships, assertions, management);
+        var expected = document.Validation is null ? [] : ParseExpected(yaml);
+        return new ValidationFile(schemaText, relationships, assertions, expected, management);
     }
+
+    /// <summary>
+    /// A schema file on its own (<c>.zed</c>): a file with nothing to assert, so validating it compiles the schema and
+    /// reports its errors with line and column.
+    /// </summary>
+    public static ValidationFile ForSchema(string schemaText) => new(schemaText, [], [], [], []);
 
     /// <summary>Reads and parses a validation file from disk, resolving <c>schemaFile</c> beside it.</summary>
     public static ValidationFile Load(string path)
@@ -124,6 +142,16 @@ public sealed class ValidationFile
         return failures;
     }
 
+    /// <summary>
+    /// Compiles the schema and compares every entry of the <c>validation</c> block with what the relationships reach;
+    /// returns the differences, each with its line and column.
+    /// </summary>
+    public IReadOnlyList<string> RunExpected()
+    {
+        var expansion = new SubjectExpansion(CompiledSchema.Compile(SchemaText).Syntax, Relationships);
+        return [.. Expected.SelectMany(e => e.Verify(expansion))];
+    }
+
     /// <summary>Runs every management case, each on a fresh engine loaded with the file's relationships; returns what went wrong.</summary>
     public IReadOnlyList<string> RunManagement()
     {
@@ -141,6 +169,28 @@ public sealed class ValidationFile
 
         return failures;
     }
+
+    // The validation block read again as YAML nodes, for the line and column of each key and subject.
+    private static List<ExpectedSubjects> ParseExpected(string yaml)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(yaml));
+        var root = (YamlMappingNode)stream.Documents[0].RootNode;
+        if (root.Children[new YamlScalarNode("validation")] is not YamlMappingNode block)
+        {
+            throw new FormatException("validation: expected a mapping of type:id#permission to lists of '[subject] is <type:id#relation>'");
+        }
+
+        return [.. block.Children.Select(entry =>
+        {
+            var key = (YamlScalarNode)entry.Key;
+            var subjects = entry.Value as YamlSequenceNode
+                ?? throw new FormatException($"validation, line {key.Start.Line}, column {key.Start.Column}: '{key.Value}' needs a list of '[subject] is <type:id#relation>'");
+            return ExpectedSubjects.Parse(key.Value ?? string.Empty, Position(key.Start), subjects.Children.Select(s => (s is YamlScalarNode scalar ? scalar.Value ?? string.Empty : s.ToString(), Position(s.Start))));
+        })];
+    }
+
+    private static SourcePosition Position(Mark mark) => new((int)mark.Line, (int)mark.Column);
 
     private static ManagementCase ParseCase(CaseDocument document, int index)
     {
@@ -203,6 +253,11 @@ public sealed class ValidationFile
         {
             try
             {
+                if (text.Contains(" with ", StringComparison.Ordinal))
+                {
+                    throw new FormatException($"'{text.Trim()}': caveat context ('with') is not supported, caveats are not");
+                }
+
                 var parsed = Relationship.Parse(text.Trim());
                 into.Add(new Assertion(parsed.Resource, parsed.Relation, parsed.Subject, expected));
             }
@@ -224,6 +279,9 @@ public sealed class ValidationFile
         public string? Relationships { get; set; }
 
         public AssertionsDocument? Assertions { get; set; }
+
+        // Read again as nodes, for positions (see ParseExpected).
+        public Dictionary<string, object>? Validation { get; set; }
 
         public List<CaseDocument>? Management { get; set; }
     }
@@ -287,6 +345,9 @@ public sealed class ValidationFile
         public List<string>? AssertTrue { get; set; }
 
         public List<string>? AssertFalse { get; set; }
+
+        // SpiceDB's assertions of a caveated answer: refused with a message (see AddAssertions).
+        public List<string>? AssertCaveated { get; set; }
     }
 #pragma warning restore CA1812
 }

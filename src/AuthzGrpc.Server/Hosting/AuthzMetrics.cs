@@ -50,7 +50,7 @@ internal sealed class AuthzMetrics
 
     private static readonly string[] RpcNames = ["check", "batch_check"];
 
-    // The index is ConsistencyIndex's: unset and minimize_latency answer alike (EngineSync.EngineForAsync).
+    // The index is ConsistencyIndex's: unset and minimize_latency answer alike (RequestValidation.Consistency).
     private static readonly string[] ConsistencyNames = ["minimize_latency", "at_least", "fully_consistent"];
 
     private static readonly string[] OutcomeNames = ["allowed", "denied", "error"];

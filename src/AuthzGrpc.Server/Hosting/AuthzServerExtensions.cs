@@ -1,4 +1,5 @@
 using AuthzGrpc.Server.Authentication;
+using AuthzGrpc.Server.Checks;
 using AuthzGrpc.Server.Services;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -36,6 +37,10 @@ public static class AuthzServerExtensions
             .ValidateOnStart();
         services.AddSingleton<SharedGraph>();
         services.AddHostedService<SharedGraphService>();
+        // What answers the reads: the engine, wrapped, when a shared graph is configured, by the graph's layers (the near
+        // cache outermost, then Redis), each answering the checks it can and passing the rest on.
+        services.AddSingleton<EngineCheckDispatcher>();
+        services.AddSingleton(CheckDispatcher);
         // The instruments exist whether metrics are exported or not; with no listener, recording is nearly free.
         services.AddSingleton<AuthzMetrics>();
 
@@ -163,5 +168,18 @@ public static class AuthzServerExtensions
             }
         });
         return app;
+    }
+
+    private static ICheckDispatcher CheckDispatcher(IServiceProvider provider)
+    {
+        var engine = provider.GetRequiredService<EngineCheckDispatcher>();
+        if (provider.GetRequiredService<SharedGraph>().Graph is not { } graph)
+        {
+            return engine;
+        }
+
+        var holder = provider.GetRequiredService<EngineHolder>();
+        var budget = provider.GetRequiredService<IOptions<AuthzOptions>>().Value.EvaluationBudget;
+        return new NearCacheCheckDispatcher(graph, holder, budget, new SharedGraphCheckDispatcher(graph, holder, budget, engine));
     }
 }

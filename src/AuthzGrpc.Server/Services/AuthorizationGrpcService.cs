@@ -1,11 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using AuthzGrpc.Core;
-using AuthzGrpc.Cache;
-using AuthzGrpc.Core.Engine;
-using AuthzGrpc.Core.Graph;
-using AuthzGrpc.Core.Management;
-using AuthzGrpc.Core.Schema;
+using AuthzGrpc.Server.Checks;
 using AuthzGrpc.Server.Hosting;
 using AuthzGrpc.Storage;
 using AuthzGrpc.V1;
@@ -15,26 +11,19 @@ using Microsoft.Extensions.Options;
 namespace AuthzGrpc.Server.Services;
 
 /// <summary>
-/// authz.v1.AuthorizationService: validate, call Core, map. Check and BatchCheck are answered from the shared graph
-/// when it is configured and usable (<see cref="RedisGraph"/>: the near cache, then Redis), otherwise — Redis down,
-/// slow, rebuilding, behind the token, or <c>fully_consistent</c> — from the in-process <see cref="PermissionEngine"/>
-/// in force (<see cref="EngineHolder"/>, read once per call), which EngineSync keeps in step with the source of truth.
-/// The other reads use the engine. A check with a context (R25) is a management check: it is answered from the engine
-/// by <see cref="ManagementCheck"/>, which runs the planner the ManagementService call would run.
-/// Engine errors (<see cref="AuthzException"/>) are turned into statuses by <see cref="ErrorInterceptor"/>.
-/// The requests' <c>consistency</c> picks the engine revision to answer at (<see cref="EngineSync.EngineForAsync"/>):
-/// <c>minimize_latency</c> answers from the engine as it is, without a store call; <c>at_least</c> and
-/// <c>fully_consistent</c> first catch the engine up with what other replicas committed. Watch streams the store's
-/// change log (<see cref="StoreLogFollower"/>).
+/// authz.v1.AuthorizationService: validate (the request's <c>consistency</c> included, resolved into a
+/// <see cref="ReadConsistency"/>), call the <see cref="ICheckDispatcher"/>, map. The dispatcher picks what answers —
+/// the near cache, the shared graph in Redis, or the in-process engine caught up as the consistency asks — and fans
+/// batches out. A check with a context (R25) is a management check, judged by the management rules.
+/// Errors (<see cref="AuthzException"/>) are turned into statuses by <see cref="ErrorInterceptor"/>.
+/// Watch streams the store's change log (<see cref="StoreLogFollower"/>).
 /// </summary>
 internal sealed class AuthorizationGrpcService(
-    EngineSync sync, EngineHolder holder, SharedGraph shared, AuthzStore store, IOptions<AuthzOptions> options,
-    StoreLogFollower follower, AuthzMetrics metrics)
+    ICheckDispatcher dispatcher, AuthzStore store, IOptions<AuthzOptions> options, StoreLogFollower follower, AuthzMetrics metrics)
     : AuthorizationService.AuthorizationServiceBase
 {
     private readonly int _maxBatchCheckItems = options.Value.MaxBatchCheckItems;
     private readonly int _maxLookupLimit = options.Value.MaxLookupLimit;
-    private readonly int _evaluationBudget = options.Value.EvaluationBudget;
 
     // The last revision formatted, so a check at an unchanged revision does not format it again.
     private FormattedRevision _revision = new(-1, string.Empty);
@@ -88,29 +77,18 @@ internal sealed class AuthorizationGrpcService(
         }
 
         // A management check (R25) is answered by the management rules, never from the graph; an ordinary check keeps
-        // the paths below, for which this costs one null test.
+        // the hot path below, for which this costs one null test.
         if (request.Context is { } management)
         {
             return ManagementCheckAsync(request, management, context.CancellationToken);
         }
 
-        if (shared.Graph is { } graph && GraphCanServe(request.Consistency, out var atLeast))
-        {
-            // A near-cache hit completes here: no network hop, no allocation beyond the response.
-            var schema = holder.Current.Schema;
-            var target = Resolve(schema, request);
-            var subjectId = request.Subject.Object.Id;
-            return graph.TryCheckNear(schema, in target, request.Resource.Id, subjectId, atLeast, _evaluationBudget, out var allowed, out var revision)
-                ? Task.FromResult(new CheckResponse { Decision = ProtoMapping.ToDecision(allowed), Revision = RevisionText(revision) })
-                : CheckGraphAsync(graph, schema, target, request, atLeast, context.CancellationToken);
-        }
+        var consistency = RequestValidation.Consistency(request.Consistency);
 
-        // minimize_latency (and a token the engine has reached) completes synchronously: no store call, no allocation
-        // beyond the response.
-        var pending = sync.EngineForAsync(request.Consistency, context.CancellationToken);
-        return pending.IsCompletedSuccessfully
-            ? Task.FromResult(Answer(pending.Result, request, context.CancellationToken))
-            : CheckAsync(pending, request, context.CancellationToken);
+        // A near-cache hit, and the engine under minimize_latency (or a token it has reached), complete here: no
+        // network hop, no allocation beyond the response.
+        var pending = dispatcher.CheckAsync(Question(request.Subject, request.Action, request.Resource), consistency, context.CancellationToken);
+        return pending.IsCompletedSuccessfully ? Task.FromResult(CheckResponse(pending.Result)) : CheckLaterAsync(pending);
     }
 
     private async Task<BatchCheckResponse> DecideBatchCheckAsync(BatchCheckRequest request, ServerCallContext context)
@@ -124,108 +102,38 @@ internal sealed class AuthorizationGrpcService(
 
         // Validate every item before evaluating any: a malformed batch is rejected whole. Items with a context are
         // management checks (R25), answered by the management rules from the engine, never from the graph.
-        ManagementQuestion?[]? questions = null;
+        var questions = new CheckQuestion[items.Count];
+        ManagementQuestion?[]? management = null;
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i];
             ManagementQuestion? question = null;
             if ((RequestValidation.Check(item.Subject, item.Action, item.Resource)
-                 ?? (item.Context is { } management ? RequestValidation.ContextCheck(item.Subject, item.Action, item.Resource, management, out question) : null)) is { } violation)
+                 ?? (item.Context is { } itemContext ? RequestValidation.ContextCheck(item.Subject, item.Action, item.Resource, itemContext, out question) : null)) is { } violation)
             {
                 violation.Field = $"items[{i}].{violation.Field}";
                 RequestValidation.Throw(violation);
             }
 
+            questions[i] = Question(item.Subject, item.Action, item.Resource);
             if (question is not null)
             {
-                (questions ??= new ManagementQuestion?[items.Count])[i] = question;
+                (management ??= new ManagementQuestion?[items.Count])[i] = question;
             }
         }
 
-        long? atLeast = null;
-        var graph = shared.Graph is { } configured && GraphCanServe(request.Consistency, out atLeast) ? configured : null;
-        var schema = holder.Current.Schema;
-        var answers = new GraphAnswer[items.Count];
+        var consistency = RequestValidation.Consistency(request.Consistency);
 
-        // Near-cache hits first; the misses then go to Redis together, so a cold batch costs the round trips of its
-        // slowest check, not their sum.
-        if (graph is not null)
-        {
-            var misses = new List<Task>();
-            for (var i = 0; i < items.Count; i++)
-            {
-                if (questions?[i] is not null)
-                {
-                    continue;
-                }
-
-                var target = Named(i, () => Resolve(schema, items[i]));
-                var subjectId = items[i].Subject.Object.Id;
-                if (graph.TryCheckNear(schema, in target, items[i].Resource.Id, subjectId, atLeast, _evaluationBudget, out var near, out var nearRevision))
-                {
-                    answers[i] = new GraphAnswer(true, near, nearRevision);
-                }
-                else
-                {
-                    misses.Add(FetchAsync(i, target, subjectId));
-                }
-            }
-
-            await Task.WhenAll(misses).ConfigureAwait(false);
-        }
-
-        // What the graph did not answer, the source of truth does.
-        PermissionEngine? engine = null;
-        for (var i = 0; i < items.Count; i++)
-        {
-            context.CancellationToken.ThrowIfCancellationRequested();
-            if (!answers[i].Served)
-            {
-                engine ??= await sync.EngineForAsync(request.Consistency, context.CancellationToken).ConfigureAwait(false);
-                var question = questions?[i];
-                answers[i] = new GraphAnswer(
-                    true, Named(i, () => question is null ? Evaluate(engine, items[i], context.CancellationToken) : Judge(engine, question).Allowed), engine.Revision);
-            }
-        }
-
-        // Every answer reflects at least the oldest revision any of them was answered at.
-        var revision = RevisionText(answers.Length == 0 ? holder.Current.Revision : answers.Min(a => a.Revision));
+        var batch = new CheckBatch(questions, management);
+        var revision = RevisionText(await dispatcher.CheckBatchAsync(batch, consistency, context.CancellationToken).ConfigureAwait(false));
         var response = new BatchCheckResponse { Revision = revision };
-        foreach (var answer in answers)
+        for (var i = 0; i < batch.Count; i++)
         {
-            response.Results.Add(new CheckResponse { Decision = ProtoMapping.ToDecision(answer.Allowed), Revision = revision });
+            response.Results.Add(new CheckResponse { Decision = ProtoMapping.ToDecision(batch.Answer(i)!.Value.Value), Revision = revision });
         }
 
         return response;
-
-        async Task FetchAsync(int index, CheckTarget target, string subjectId)
-        {
-            try
-            {
-                answers[index] = await graph.CheckAsync(
-                    schema, target, items[index].Resource.Id, subjectId, atLeast, _evaluationBudget, context.CancellationToken).ConfigureAwait(false);
-            }
-            catch (AuthzException e)
-            {
-                throw Name(index, e);
-            }
-        }
     }
-
-    // Names the item of a batch an error is about: "items[3]: type 'projekt' is not defined in the schema".
-    private static T Named<T>(int index, Func<T> evaluate)
-    {
-        try
-        {
-            return evaluate();
-        }
-        catch (AuthzException e)
-        {
-            throw Name(index, e);
-        }
-    }
-
-    private static AuthzException Name(int index, AuthzException e) => new(e.Kind, $"items[{index}]: {e.Message}");
 
     public override async Task<ExplainResponse> Explain(ExplainRequest request, ServerCallContext context)
     {
@@ -236,26 +144,27 @@ internal sealed class AuthorizationGrpcService(
             RequestValidation.Throw(violation);
         }
 
-        var engine = await sync.EngineForAsync(request.Consistency, context.CancellationToken).ConfigureAwait(false);
-        var revision = CurrentRevision(engine);
+        var consistency = RequestValidation.Consistency(request.Consistency);
+
         if (question is not null)
         {
             // The management rules are not a graph: the explanation is the verdict, with the rule that refuses the call.
-            var verdict = Judge(engine, question);
+            var verdict = await dispatcher.JudgeAsync(question, consistency, context.CancellationToken).ConfigureAwait(false);
             return new ExplainResponse
             {
-                Decision = ProtoMapping.ToDecision(verdict.Allowed),
-                Root = new ExplainStep { Step = question.Step, Result = verdict.Allowed, Reason = verdict.Reason },
-                Revision = revision,
+                Decision = ProtoMapping.ToDecision(verdict.Value.Allowed),
+                Root = new ExplainStep { Step = question.Step, Result = verdict.Value.Allowed, Reason = verdict.Value.Reason },
+                Revision = RevisionText(verdict.Revision),
             };
         }
 
-        var root = engine.Explain(ProtoMapping.ToModel(request.Resource), request.Action, ProtoMapping.ToModel(request.Subject), context.CancellationToken);
+        var root = await dispatcher.ExplainAsync(
+            ProtoMapping.ToModel(request.Resource), request.Action, ProtoMapping.ToModel(request.Subject), consistency, context.CancellationToken).ConfigureAwait(false);
         return new ExplainResponse
         {
-            Decision = ProtoMapping.ToDecision(root.Result),
-            Root = ProtoMapping.ToProto(root),
-            Revision = revision,
+            Decision = ProtoMapping.ToDecision(root.Value.Result),
+            Root = ProtoMapping.ToProto(root.Value),
+            Revision = RevisionText(root.Revision),
         };
     }
 
@@ -267,18 +176,19 @@ internal sealed class AuthorizationGrpcService(
             RequestValidation.Throw(violation);
         }
 
-        var page = await StartPageAsync(
-            LookupCursor.RequestHash(request), request.Cursor, wildcardAllowed: false, request.Consistency, context.CancellationToken).ConfigureAwait(false);
-        var resources = page.Engine.LookupResources(
-            request.ResourceType, request.Action, ProtoMapping.ToModel(request.Subject), page.AfterId, (int)request.Limit, context.CancellationToken);
-        foreach (var resource in resources)
+        var page = StartPage(LookupCursor.RequestHash(request), request.Cursor, wildcardAllowed: false, request.Consistency);
+        var resources = await page.Answer(consistency => dispatcher.LookupResourcesAsync(
+            request.ResourceType, request.Action, ProtoMapping.ToModel(request.Subject), page.AfterId, (int)request.Limit, consistency,
+            context.CancellationToken)).ConfigureAwait(false);
+        var revision = RevisionText(resources.Revision);
+        foreach (var resource in resources.Value)
         {
             await responseStream.WriteAsync(
                 new LookupResourcesResponse
                 {
                     Resource = ProtoMapping.ToProto(resource),
-                    Revision = page.RevisionText,
-                    AfterResultCursor = page.CursorAfter(resource.Id),
+                    Revision = revision,
+                    AfterResultCursor = page.CursorAfter(resources.Revision, resource.Id),
                 },
                 context.CancellationToken).ConfigureAwait(false);
         }
@@ -292,21 +202,22 @@ internal sealed class AuthorizationGrpcService(
             RequestValidation.Throw(violation);
         }
 
-        var page = await StartPageAsync(
-            LookupCursor.RequestHash(request), request.Cursor, wildcardAllowed: true, request.Consistency, context.CancellationToken).ConfigureAwait(false);
-        var lookup = page.Engine.LookupSubjects(
-            ProtoMapping.ToModel(request.Resource), request.Action, request.SubjectType, page.AfterId, (int)request.Limit, context.CancellationToken);
-        foreach (var subject in lookup.Subjects)
+        var page = StartPage(LookupCursor.RequestHash(request), request.Cursor, wildcardAllowed: true, request.Consistency);
+        var lookup = await page.Answer(consistency => dispatcher.LookupSubjectsAsync(
+            ProtoMapping.ToModel(request.Resource), request.Action, request.SubjectType, page.AfterId, (int)request.Limit, consistency,
+            context.CancellationToken)).ConfigureAwait(false);
+        var revision = RevisionText(lookup.Revision);
+        foreach (var subject in lookup.Value.Subjects)
         {
             var response = new LookupSubjectsResponse
             {
                 Subject = ProtoMapping.ToProto(subject),
-                Revision = page.RevisionText,
-                AfterResultCursor = page.CursorAfter(subject.Id),
+                Revision = revision,
+                AfterResultCursor = page.CursorAfter(lookup.Revision, subject.Id),
             };
             if (subject.IsWildcard)
             {
-                foreach (var excluded in lookup.ExcludedFromWildcard)
+                foreach (var excluded in lookup.Value.ExcludedFromWildcard)
                 {
                     response.ExcludedSubjects.Add(ProtoMapping.ToProto(excluded));
                 }
@@ -333,7 +244,11 @@ internal sealed class AuthorizationGrpcService(
                     return committed;
                 }
 
-                var after = EngineSync.ParseRevision(request.AfterRevision, "after_revision");
+                if (RequestValidation.Revision(request.AfterRevision, "after_revision", out var after) is { } violation)
+                {
+                    RequestValidation.Throw(violation);
+                }
+
                 return after <= committed
                     ? after
                     : throw new AuthzException(
@@ -353,43 +268,23 @@ internal sealed class AuthorizationGrpcService(
                 return changes.Revision;
             });
 
-    // Unset and minimize_latency: the near cache as it is; at_least: a token (parsed here, so a malformed one is
-    // INVALID_ARGUMENT whichever path answers). fully_consistent needs the store's newest revision: the engine path.
-    private static bool GraphCanServe(Consistency? consistency, out long? atLeast)
+    private static CheckQuestion Question(V1.SubjectRef subject, string action, V1.ObjectRef resource) =>
+        new(resource.Type, resource.Id, action, subject.Object.Type, subject.Object.Id, subject.Relation.Length == 0 ? null : subject.Relation);
+
+    // Reads a lookup's cursor (INVALID_ARGUMENT when it is not one of this request's), then its consistency.
+    private static LookupPage StartPage(string requestHash, string cursor, bool wildcardAllowed, Consistency? requested)
     {
-        atLeast = null;
-        switch (consistency?.RequirementCase)
-        {
-            case Consistency.RequirementOneofCase.AtLeast:
-                atLeast = EngineSync.ParseRevision(consistency.AtLeast, "consistency.at_least");
-                return true;
-            case Consistency.RequirementOneofCase.FullyConsistent:
-                return !consistency.FullyConsistent;
-            default:
-                return true;
-        }
+        var start = LookupCursor.Decode(cursor, requestHash, wildcardAllowed);
+        var consistency = RequestValidation.Consistency(requested);
+
+        return new LookupPage(consistency, start, requestHash);
     }
 
-    private static CheckTarget Resolve(CompiledSchema schema, CheckRequest request)
-    {
-        var subject = request.Subject;
-        return RecordEvaluator.Resolve(
-            schema, request.Resource.Type, request.Action, subject.Object.Type, subject.Object.Id, subject.Relation.Length == 0 ? null : subject.Relation);
-    }
+    private async Task<CheckResponse> CheckLaterAsync(ValueTask<AtRevision<bool>> pending) =>
+        CheckResponse(await pending.ConfigureAwait(false));
 
-    private async Task<CheckResponse> CheckGraphAsync(
-        RedisGraph graph, CompiledSchema schema, CheckTarget target, CheckRequest request, long? atLeast, CancellationToken cancellationToken)
-    {
-        var answer = await graph.CheckAsync(
-            schema, target, request.Resource.Id, request.Subject.Object.Id, atLeast, _evaluationBudget, cancellationToken).ConfigureAwait(false);
-        if (answer.Served)
-        {
-            return new CheckResponse { Decision = ProtoMapping.ToDecision(answer.Allowed), Revision = RevisionText(answer.Revision) };
-        }
-
-        // Not from the graph (unavailable, behind the token, rebuilding): the source of truth, caught up as asked.
-        return Answer(await sync.EngineForAsync(request.Consistency, cancellationToken).ConfigureAwait(false), request, cancellationToken);
-    }
+    private CheckResponse CheckResponse(AtRevision<bool> answer) =>
+        new() { Decision = ProtoMapping.ToDecision(answer.Value), Revision = RevisionText(answer.Revision) };
 
     private async Task<CheckResponse> MeasureCheckAsync(Task<CheckResponse> answer, Consistency? consistency, long started)
     {
@@ -406,50 +301,6 @@ internal sealed class AuthorizationGrpcService(
         }
     }
 
-    // Reads a lookup's cursor (INVALID_ARGUMENT when it is not one of this request's) and picks the engine to answer the
-    // page from.
-    private async Task<LookupPage> StartPageAsync(
-        string requestHash, string cursor, bool wildcardAllowed, Consistency? requested, CancellationToken cancellationToken)
-    {
-        var start = LookupCursor.Decode(cursor, requestHash, wildcardAllowed);
-        var engine = await EngineForPageAsync(requested, start, cancellationToken).ConfigureAwait(false);
-
-        // Read before evaluating: the page reflects at least this revision, and its cursors carry it.
-        return new LookupPage(engine, engine.Revision, requestHash, start?.AfterId);
-    }
-
-    // The engine for a lookup page: as the request's consistency asks, and, when resuming, at least at the revision the
-    // cursor carries — so a page never answers from an older state than the page before it. A cursor revision the store
-    // has not committed is the cursor's fault (another deployment's), not a consistency token's.
-    private async Task<PermissionEngine> EngineForPageAsync(Consistency? requested, LookupCursor.Position? start, CancellationToken cancellationToken)
-    {
-        if (start is not { } position)
-        {
-            return await sync.EngineForAsync(requested, cancellationToken).ConfigureAwait(false);
-        }
-
-        var cursorDecides = requested?.RequirementCase switch
-        {
-            Consistency.RequirementOneofCase.FullyConsistent => !requested.FullyConsistent,
-            Consistency.RequirementOneofCase.AtLeast => EngineSync.ParseRevision(requested.AtLeast, "consistency.at_least") < position.Revision,
-            _ => true,
-        };
-        if (!cursorDecides)
-        {
-            return await sync.EngineForAsync(requested, cancellationToken).ConfigureAwait(false);
-        }
-
-        try
-        {
-            var atCursor = new Consistency { AtLeast = position.Revision.ToString(CultureInfo.InvariantCulture) };
-            return await sync.EngineForAsync(atCursor, cancellationToken).ConfigureAwait(false);
-        }
-        catch (AuthzException e) when (e.Kind == AuthzErrorKind.FailedPrecondition)
-        {
-            throw LookupCursor.NotCommitted(position.Revision);
-        }
-    }
-
     // A check with a context: validated, then judged by the management rules on the engine the consistency asks for.
     private async Task<CheckResponse> ManagementCheckAsync(CheckRequest request, CheckContext management, CancellationToken cancellationToken)
     {
@@ -458,37 +309,11 @@ internal sealed class AuthorizationGrpcService(
             RequestValidation.Throw(violation);
         }
 
-        var engine = await sync.EngineForAsync(request.Consistency, cancellationToken).ConfigureAwait(false);
-        var revision = CurrentRevision(engine);
-        return new CheckResponse { Decision = ProtoMapping.ToDecision(Judge(engine, question!).Allowed), Revision = revision };
+        var consistency = RequestValidation.Consistency(request.Consistency);
+
+        var verdict = await dispatcher.JudgeAsync(question!, consistency, cancellationToken).ConfigureAwait(false);
+        return new CheckResponse { Decision = ProtoMapping.ToDecision(verdict.Value.Allowed), Revision = RevisionText(verdict.Revision) };
     }
-
-    // What ManagementService would answer the question's caller now, from the planner the call itself runs.
-    private static ManagementVerdict Judge(PermissionEngine engine, ManagementQuestion question) =>
-        new ManagementCheck(engine).Judge(question.Caller, question.Action, question.Resource, question.Role, question.Target);
-
-    private async Task<CheckResponse> CheckAsync(ValueTask<PermissionEngine> pending, CheckRequest request, CancellationToken cancellationToken) =>
-        Answer(await pending.ConfigureAwait(false), request, cancellationToken);
-
-    private CheckResponse Answer(PermissionEngine engine, CheckRequest request, CancellationToken cancellationToken)
-    {
-        var revision = CurrentRevision(engine);
-        return new CheckResponse { Decision = ProtoMapping.ToDecision(Evaluate(engine, request, cancellationToken)), Revision = revision };
-    }
-
-    // The hot path: the engine's string overload, no intermediate model objects. The evaluation stops when the call is
-    // cancelled or its deadline passes (the call's token), or the server stops (the engine's shutdown token).
-    private static bool Evaluate(PermissionEngine engine, CheckRequest request, CancellationToken cancellationToken)
-    {
-        var subject = request.Subject;
-        var resource = request.Resource;
-        return engine.Check(
-            resource.Type, resource.Id, request.Action,
-            subject.Object.Type, subject.Object.Id, subject.Relation.Length == 0 ? null : subject.Relation, cancellationToken);
-    }
-
-    // Read before evaluating: the answer reflects at least this revision.
-    private string CurrentRevision(PermissionEngine engine) => RevisionText(engine.Revision);
 
     private string RevisionText(long revision)
     {
@@ -504,11 +329,33 @@ internal sealed class AuthorizationGrpcService(
 
     private sealed record FormattedRevision(long Revision, string Text);
 
-    // One page of a lookup: the engine it is answered from, the revision read before evaluating, and where it starts.
-    private sealed record LookupPage(PermissionEngine Engine, long Revision, string RequestHash, string? AfterId)
+    /// <summary>
+    /// Where a lookup page starts, and the consistency it is answered at: as the request asks, and, when resuming, at
+    /// least at the revision the cursor carries, so a page never answers from an older state than the page before it.
+    /// A cursor revision the store has not committed is the cursor's fault (another deployment's), not a token's.
+    /// </summary>
+    private sealed record LookupPage(ReadConsistency Requested, LookupCursor.Position? Start, string RequestHash)
     {
-        public string RevisionText { get; } = Revision.ToString(CultureInfo.InvariantCulture);
+        public string? AfterId => Start?.AfterId;
 
-        public string CursorAfter(string id) => LookupCursor.Encode(Revision, RequestHash, id);
+        public async ValueTask<AtRevision<T>> Answer<T>(Func<ReadConsistency, ValueTask<AtRevision<T>>> lookup)
+        {
+            if (Start is not { } position)
+            {
+                return await lookup(Requested).ConfigureAwait(false);
+            }
+
+            var consistency = Requested.ResumingAt(position.Revision, out var cursorDecides);
+            try
+            {
+                return await lookup(consistency).ConfigureAwait(false);
+            }
+            catch (AuthzException e) when (cursorDecides && e.Kind == AuthzErrorKind.FailedPrecondition)
+            {
+                throw LookupCursor.NotCommitted(position.Revision);
+            }
+        }
+
+        public string CursorAfter(long revision, string id) => LookupCursor.Encode(revision, RequestHash, id);
     }
 }

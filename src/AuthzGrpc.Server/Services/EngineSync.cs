@@ -1,4 +1,3 @@
-using System.Globalization;
 using AuthzGrpc.Core;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Model;
@@ -46,43 +45,18 @@ internal sealed class EngineSync(AuthzStore store, EngineHolder holder, ILogger<
 
     /// <summary>
     /// The engine to answer from under <paramref name="consistency"/>: the engine in force for <c>minimize_latency</c>
-    /// (or unset) and for an <c>at_least</c> token it has reached — synchronously, without a store call; otherwise
-    /// after catching up. Throws INVALID_ARGUMENT for a malformed token, FAILED_PRECONDITION for a token newer than the
-    /// store's newest revision.
+    /// and for an <c>at_least</c> revision it has reached — synchronously, without a store call; otherwise after
+    /// catching up. Throws <see cref="AuthzException"/> FailedPrecondition for a revision newer than the store's newest.
     /// </summary>
-    public ValueTask<PermissionEngine> EngineForAsync(V1.Consistency? consistency, CancellationToken cancellationToken)
+    public ValueTask<PermissionEngine> EngineForAsync(ReadConsistency consistency, CancellationToken cancellationToken)
     {
         var engine = holder.Current;
-        if (consistency is null)
+        return consistency.Requirement switch
         {
-            return new(engine);
-        }
-
-        switch (consistency.RequirementCase)
-        {
-            case V1.Consistency.RequirementOneofCase.AtLeast:
-                var token = ParseRevision(consistency.AtLeast, "consistency.at_least");
-                return engine.Revision >= token ? new(engine) : new(AtLeastAsync(token, cancellationToken));
-            case V1.Consistency.RequirementOneofCase.FullyConsistent when consistency.FullyConsistent:
-                return new(FullyConsistentAsync(cancellationToken));
-            default:
-                return new(engine);
-        }
-    }
-
-    /// <summary>
-    /// Parses a revision token: a decimal number of at least 0; anything else is INVALID_ARGUMENT naming
-    /// <paramref name="field"/>.
-    /// </summary>
-    public static long ParseRevision(string text, string field)
-    {
-        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var revision))
-        {
-            RequestValidation.Throw(RequestValidation.Violation(
-                field, $"'{Shorten(text)}' is not a revision token: the decimal revision a write or a check returned, e.g. 42"));
-        }
-
-        return revision;
+            ConsistencyRequirement.AtLeast when engine.Revision < consistency.Revision => new(AtLeastAsync(consistency.Revision, cancellationToken)),
+            ConsistencyRequirement.FullyConsistent => new(FullyConsistentAsync(cancellationToken)),
+            _ => new(engine),
+        };
     }
 
     /// <summary>Applies every revision the store has committed beyond the engine's (the background poll).</summary>
@@ -239,8 +213,6 @@ internal sealed class EngineSync(AuthzStore store, EngineHolder holder, ILogger<
     public void Dispose() => WriteLock.Dispose();
 
     private static bool ChangesSchema(string operation) => operation is "WriteSchema" or "Seed";
-
-    private static string Shorten(string text) => text.Length <= 40 ? text : string.Concat(text.AsSpan(0, 40), "...");
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -10,8 +10,8 @@ namespace AuthzGrpc.Server.Services;
 /// <summary>
 /// authz.v1.RelationshipService: writes and deletes go through <see cref="ModelWriter"/> (store first, then the
 /// engine, at the store's revision); reads stream from the store at one snapshot, its <c>consistency</c> judged as
-/// every RPC's is (<see cref="EngineSync.EngineForAsync"/>): a malformed <c>at_least</c> is INVALID_ARGUMENT and one
-/// the store has not committed is FAILED_PRECONDITION, as on Check.
+/// every RPC's is: a malformed <c>at_least</c> is INVALID_ARGUMENT (<see cref="RequestValidation.Consistency"/>) and one
+/// the store has not committed is FAILED_PRECONDITION (<see cref="EngineSync.EngineForAsync"/>), as on Check.
 /// </summary>
 internal sealed class RelationshipGrpcService(ModelWriter writer, AuthzStore store, EngineHolder holder, EngineSync sync, IOptions<AuthzOptions> options)
     : RelationshipService.RelationshipServiceBase
@@ -57,9 +57,11 @@ internal sealed class RelationshipGrpcService(ModelWriter writer, AuthzStore sto
             RequestValidation.Throw(violation);
         }
 
+        var consistency = RequestValidation.Consistency(request.Consistency);
+
         // The store read is at its newest revision, so any consistency asked is met once the token is known committed:
         // the same rules as Check's, catching the engine up on the way.
-        await sync.EngineForAsync(request.Consistency, context.CancellationToken).ConfigureAwait(false);
+        await sync.EngineForAsync(consistency, context.CancellationToken).ConfigureAwait(false);
         var filter = RelationshipMapping.ToModel(request.Filter);
         ModelWriter.ValidateFilter(holder.Current.Schema, filter, "filter");
         var reader = await store.ReadRelationshipsAsync(filter, context.CancellationToken).ConfigureAwait(false);

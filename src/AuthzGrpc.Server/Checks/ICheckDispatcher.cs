@@ -1,0 +1,56 @@
+using AuthzGrpc.Core;
+using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Core.Management;
+using AuthzGrpc.Core.Model;
+using AuthzGrpc.Server.Services;
+
+namespace AuthzGrpc.Server.Checks;
+
+/// <summary>
+/// Answers the reads of authz.v1.AuthorizationService once the request is validated and its consistency resolved.
+/// The engine (<see cref="EngineCheckDispatcher"/>) answers everything; the shared graph's layers
+/// (<see cref="NearCacheCheckDispatcher"/>, <see cref="SharedGraphCheckDispatcher"/>) wrap it and answer the checks
+/// they can, passing the rest on, as SpiceDB layers its caching dispatcher over its graph evaluator. Errors are
+/// <see cref="AuthzException"/>s; the gRPC edge maps them.
+/// </summary>
+internal interface ICheckDispatcher
+{
+    /// <summary>
+    /// Decides one check. Completes synchronously, allocating nothing, when the layer that answers needs no I/O (a
+    /// near-cache hit, or the engine under <c>minimize_latency</c> or a revision it has reached).
+    /// </summary>
+    ValueTask<AtRevision<bool>> CheckAsync(CheckQuestion question, ReadConsistency consistency, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Decides every item of <paramref name="batch"/> a layer before this one left unanswered; returns the revision every
+    /// answer reflects at least (the oldest any was answered at). An error names its item (<c>items[3]: ...</c>).
+    /// </summary>
+    Task<long> CheckBatchAsync(CheckBatch batch, ReadConsistency consistency, CancellationToken cancellationToken);
+
+    /// <summary>A management check (R25): what ManagementService would answer the question's caller.</summary>
+    ValueTask<AtRevision<ManagementVerdict>> JudgeAsync(ManagementQuestion question, ReadConsistency consistency, CancellationToken cancellationToken);
+
+    /// <summary>Why a check is decided as it is: the path through the graph.</summary>
+    ValueTask<AtRevision<ExplainNode>> ExplainAsync(
+        ObjectRef resource, string permission, SubjectRef subject, ReadConsistency consistency, CancellationToken cancellationToken);
+
+    /// <summary>One page of the resources of a type the subject holds the permission on (see <see cref="PermissionEngine.LookupResources"/>).</summary>
+    ValueTask<AtRevision<IReadOnlyList<ObjectRef>>> LookupResourcesAsync(
+        string resourceType, string permission, SubjectRef subject, string? afterId, int limit, ReadConsistency consistency, CancellationToken cancellationToken);
+
+    /// <summary>One page of the subjects of a type that hold the permission on the resource (see <see cref="PermissionEngine.LookupSubjects"/>).</summary>
+    ValueTask<AtRevision<SubjectLookup>> LookupSubjectsAsync(
+        ObjectRef resource, string permission, string subjectType, string? afterId, int limit, ReadConsistency consistency, CancellationToken cancellationToken);
+}
+
+/// <summary>An answer and the revision it reflects at least (read before evaluating).</summary>
+/// <param name="Value">The answer.</param>
+/// <param name="Revision">The revision of the state it was answered from.</param>
+internal readonly record struct AtRevision<T>(T Value, long Revision);
+
+/// <summary>
+/// A check by name, as the request carries it: the hot path resolves the names itself, with no intermediate model
+/// objects.
+/// </summary>
+internal readonly record struct CheckQuestion(
+    string ResourceType, string ResourceId, string Permission, string SubjectType, string SubjectId, string? SubjectRelation);

@@ -203,14 +203,7 @@ internal static partial class AuthzCtl
                 Cursor = result.GetValue(page.Cursor) ?? string.Empty,
             };
             using var call = client.LookupResources(request, cancellationToken: cancellation);
-            var listed = new PageCount(request.Limit);
-            await foreach (var reply in call.ResponseStream.ReadAllAsync(cancellation))
-            {
-                output.WriteLine($"{reply.Resource.Type}:{reply.Resource.Id}");
-                listed.Add(reply.AfterResultCursor);
-            }
-
-            listed.WriteNextCursor(output);
+            await WritePageAsync(call.ResponseStream, request.Limit, output, reply => $"{reply.Resource.Type}:{reply.Resource.Id}", reply => reply.AfterResultCursor, cancellation);
             return 0;
         }));
         return command;
@@ -234,18 +227,35 @@ internal static partial class AuthzCtl
                 Cursor = result.GetValue(page.Cursor) ?? string.Empty,
             };
             using var call = client.LookupSubjects(request, cancellationToken: cancellation);
-            var listed = new PageCount(request.Limit);
-            await foreach (var reply in call.ResponseStream.ReadAllAsync(cancellation))
-            {
-                var excluded = reply.ExcludedSubjects.Count == 0 ? string.Empty : $" except {string.Join(", ", reply.ExcludedSubjects.Select(Describe))}";
-                output.WriteLine(Describe(reply.Subject) + excluded);
-                listed.Add(reply.AfterResultCursor);
-            }
-
-            listed.WriteNextCursor(output);
+            await WritePageAsync(call.ResponseStream, request.Limit, output, DescribeLookedUp, reply => reply.AfterResultCursor, cancellation);
             return 0;
         }));
         return command;
+    }
+
+    private static string DescribeLookedUp(LookupSubjectsResponse reply) =>
+        reply.ExcludedSubjects.Count == 0
+            ? Describe(reply.Subject)
+            : $"{Describe(reply.Subject)} except {string.Join(", ", reply.ExcludedSubjects.Select(Describe))}";
+
+    // Prints a lookup's page as it streams, a line per result; a full page may have more after it, so it ends with the
+    // cursor that resumes after its last result.
+    private static async Task WritePageAsync<TReply>(
+        IAsyncStreamReader<TReply> replies, uint limit, TextWriter output, Func<TReply, string> line, Func<TReply, string> afterResultCursor, CancellationToken cancellation)
+    {
+        uint count = 0;
+        var lastCursor = string.Empty;
+        await foreach (var reply in replies.ReadAllAsync(cancellation))
+        {
+            output.WriteLine(line(reply));
+            count++;
+            lastCursor = afterResultCursor(reply);
+        }
+
+        if (limit > 0 && count == limit)
+        {
+            output.WriteLine($"next cursor: {lastCursor}");
+        }
     }
 
     private static Task<int> CallAsync(
@@ -346,27 +356,6 @@ internal static partial class AuthzCtl
         {
             Description = "Resume after the result a cursor came from (the <cursor> of a 'next cursor:' line of the same lookup)",
         };
-    }
-
-    // Counts a page as it is printed; a full page may have more after it, so it ends with the cursor that resumes it.
-    private sealed class PageCount(uint limit)
-    {
-        private uint _count;
-        private string _lastCursor = string.Empty;
-
-        public void Add(string afterResultCursor)
-        {
-            _count++;
-            _lastCursor = afterResultCursor;
-        }
-
-        public void WriteNextCursor(TextWriter output)
-        {
-            if (limit > 0 && _count == limit)
-            {
-                output.WriteLine($"next cursor: {_lastCursor}");
-            }
-        }
     }
 
     // The server address and the key to send, as parsed from the command line; without --token, the default key.

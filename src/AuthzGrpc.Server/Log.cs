@@ -69,7 +69,6 @@ internal static partial class Log
         Message = "{Method}: the write conflicted with a concurrent change and was rolled back; answered ABORTED")]
     public static partial void WriteConflict(ILogger logger, string method, Exception exception);
 
-    // Authentication: event ids 100-119.
     [LoggerMessage(EventId = 17, EventName = "EngineCaughtUp", Level = LogLevel.Debug,
         Message = "Caught up with revisions other replicas committed: from revision {FromRevision} to {ToRevision}")]
     public static partial void EngineCaughtUp(ILogger logger, long fromRevision, long toRevision);
@@ -82,6 +81,7 @@ internal static partial class Log
         Message = "Serving metrics for Prometheus at {Url} (HTTP/1.1; Authz:MetricsUrl)")]
     public static partial void ServingMetrics(ILogger logger, Uri url);
 
+    // Authentication: event ids 100-119.
     [LoggerMessage(EventId = 100, EventName = "BootstrapKeyGenerated", Level = LogLevel.Warning,
         Message = "No admin API key was stored: generated the bootstrap admin key {KeyId} for {Subject} and wrote it to {Path} (readable by this user only). Send it as 'authorization: Bearer <the file's content>'; set Authz:Auth:BootstrapKey to choose the key instead")]
     public static partial void BootstrapKeyGenerated(ILogger logger, string path, string keyId, AuthzGrpc.Core.Model.SubjectRef subject);

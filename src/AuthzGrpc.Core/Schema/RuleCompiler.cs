@@ -10,238 +10,320 @@ internal static class RuleCompiler
             return ManagementRules.None;
         }
 
-        var grant = new Dictionary<RelationDefinition, List<AccessRule>>();
-        var revoke = new Dictionary<RelationDefinition, List<AccessRule>>();
-        var single = new HashSet<RelationDefinition>();
-        var match = new Dictionary<RelationDefinition, MatchRule>();
-        var minimum = new Dictionary<RelationDefinition, int>();
-        var transfer = new Dictionary<RelationDefinition, MemberDefinition>();
-        var unique = new HashSet<RelationDefinition>();
-        var uniqueWhen = new Dictionary<RelationDefinition, RelationDefinition>();
-        var immutable = new Dictionary<RelationDefinition, RelationDefinition?>();
-        var exclusive = new List<IReadOnlySet<RelationDefinition>>();
-        RelationDefinition? baseRelation = null;
-        RelationDefinition? parent = null;
-        CreateRule? create = null;
-        MemberDefinition? delete = null;
-        MemberDefinition? audit = null;
-        MemberDefinition? keys = null;
-        MemberDefinition? summary = null;
-        MemberDefinition? invite = null;
-        MemberDefinition? read = null;
-        MemberDefinition? members = null;
-        MemberDefinition? leaveBy = null;
-        var required = new List<RequireRule>();
+        var builder = new RulesBuilder(type, types);
         foreach (var rule in definition.Rules)
+        {
+            builder.Add(rule);
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// Collects one definition's rules in declaration order, so that each error is raised at the first rule that
+    /// breaks a constraint, then checks what only the whole set can show.
+    /// </summary>
+    private sealed class RulesBuilder(TypeDefinition type, IReadOnlyList<TypeDefinition> types)
+    {
+        private readonly Dictionary<RelationDefinition, List<AccessRule>> _grant = [];
+        private readonly Dictionary<RelationDefinition, List<AccessRule>> _revoke = [];
+        private readonly HashSet<RelationDefinition> _single = [];
+        private readonly Dictionary<RelationDefinition, MatchRule> _match = [];
+        private readonly Dictionary<RelationDefinition, int> _minimum = [];
+        private readonly Dictionary<RelationDefinition, MemberDefinition> _transfer = [];
+        private readonly HashSet<RelationDefinition> _unique = [];
+        private readonly Dictionary<RelationDefinition, RelationDefinition> _uniqueWhen = [];
+        private readonly Dictionary<RelationDefinition, RelationDefinition?> _immutable = [];
+        private readonly List<IReadOnlySet<RelationDefinition>> _exclusive = [];
+        private readonly List<RequireRule> _required = [];
+
+        // The rules that only name the permission an operation needs (delete by p, audit by p, ...), one of each kind.
+        private readonly Dictionary<RuleKind, MemberDefinition> _operations = [];
+        private RelationDefinition? _base;
+        private RelationDefinition? _parent;
+        private CreateRule? _create;
+        private RuleSyntax? _leave;
+        private MemberDefinition? _leaveBy;
+
+        public void Add(RuleSyntax rule)
         {
             var keyword = rule.Kind.ToString().ToLowerInvariant();
 
-            // A require rule names a relation of another type, resolved by CompileRequire.
-            var relations = rule.Kind == RuleKind.Require ? [] : rule.Relations.Select(r => Relation(type, r, keyword)).ToList();
+            // A require rule names a relation of another type, resolved by AddRequire.
+            var relations = rule.Kind == RuleKind.Require ? [] : rule.Relations.Select(r => Relation(r, keyword)).ToList();
             // A match rule's name is a relation of the subject's type (or this one's), resolved by CompileMatch.
-            var by = rule.By is null || rule.Kind == RuleKind.Match ? null : Member(type, rule.By, keyword);
+            var by = rule.By is null || rule.Kind == RuleKind.Match ? null : Member(rule.By, keyword);
             switch (rule.Kind)
             {
                 case RuleKind.Grant or RuleKind.Revoke or RuleKind.Manage:
-                    var holdingName = rule.HoldingName is null ? null : Member(type, rule.HoldingName, "holding");
-                    var to = rule.To is null ? null : Member(type, rule.To, "to");
-                    var unless = rule.Unless is null ? null : Member(type, rule.Unless, "unless");
-                    for (var i = 0; i < relations.Count; i++)
-                    {
-                        if (rule.Kind != RuleKind.Revoke)
-                        {
-                            var holding = rule.Holding ? holdingName ?? relations[i] : null;
-                            AddRule(grant, relations[i], new AccessRule(by!, holding, rule.ExceptSelf, to, unless), rule.Relations[i], "grant");
-                        }
-
-                        if (rule.Kind != RuleKind.Grant)
-                        {
-                            AddRule(revoke, relations[i], new AccessRule(by!, null, rule.ExceptSelf, to, unless), rule.Relations[i], "revoke");
-                        }
-                    }
-
+                    AddAccess(rule, relations, by!);
                     break;
                 case RuleKind.Exclusive:
-                    exclusive.Add(relations.ToHashSet());
+                    _exclusive.Add(relations.ToHashSet());
                     break;
                 case RuleKind.Single:
-                    foreach (var (relation, name) in relations.Zip(rule.Relations))
-                    {
-                        if (!single.Add(relation))
-                        {
-                            throw Error(name.Position, $"'{relation.Name}' is already single");
-                        }
-                    }
-
+                    AddSingle(rule, relations);
                     break;
                 case RuleKind.Match:
-                    Add(match, relations[0], CompileMatch(type, relations[0], rule), rule.Relations[0], "a match rule");
+                    AddOnce(_match, relations[0], CompileMatch(relations[0], rule), rule.Relations[0], "a match rule");
                     break;
                 case RuleKind.Parent:
-                    if (parent is not null)
-                    {
-                        throw Error(rule.Position, $"'{type.Name}' already has a parent ('{parent.Name}'): an object belongs to one parent");
-                    }
-
-                    parent = relations[0];
+                    SetParent(rule, relations[0]);
                     break;
                 case RuleKind.Create:
-                    if (create is not null)
-                    {
-                        throw Error(rule.Position, $"'{type.Name}' already has a create rule");
-                    }
-
-                    if (!relations[0].AllowedSubjects.Any(s => s.Type.TryGetMember(rule.ByTarget!.Name, out _)))
-                    {
-                        throw Error(rule.ByTarget!.Position, $"'create by {relations[0].Name}->{rule.ByTarget.Name}': no type that '{relations[0].Name}' allows has '{rule.ByTarget.Name}'");
-                    }
-
-                    create = new CreateRule(relations[0], rule.ByTarget!.Name);
+                    SetCreate(rule, relations[0]);
                     break;
-                case RuleKind.Delete:
-                    delete = Once(delete, by!, type, rule, "a delete rule");
-                    break;
-                case RuleKind.Audit:
-                    audit = Once(audit, by!, type, rule, "an audit rule");
-                    break;
-                case RuleKind.Keys:
-                    keys = Once(keys, by!, type, rule, "a keys rule");
-                    break;
-                case RuleKind.Summary:
-                    summary = Once(summary, by!, type, rule, "a summary rule");
-                    break;
-                case RuleKind.Invite:
-                    invite = Once(invite, by!, type, rule, "an invite rule");
-                    break;
-                case RuleKind.Read:
-                    read = Once(read, by!, type, rule, "a read rule");
-                    break;
-                case RuleKind.Members:
-                    members = Once(members, by!, type, rule, "a members rule");
+                case RuleKind.Delete or RuleKind.Audit or RuleKind.Keys or RuleKind.Summary or RuleKind.Invite or RuleKind.Read or RuleKind.Members:
+                    SetOperation(rule, keyword, by!);
                     break;
                 case RuleKind.Minimum:
-                    Add(minimum, relations[0], rule.Count, rule.Relations[0], "a minimum");
+                    AddOnce(_minimum, relations[0], rule.Count, rule.Relations[0], "a minimum");
                     break;
                 case RuleKind.Base:
-                    if (baseRelation is not null)
-                    {
-                        throw Error(rule.Position, $"'{type.Name}' already has a base membership ('{baseRelation.Name}'): a definition has at most one");
-                    }
-
-                    if (!relations[0].AllowedSubjects.Any(s => s.Relation is null && !s.Wildcard))
-                    {
-                        throw Error(rule.Relations[0].Position, $"base membership '{relations[0]}' must allow a plain subject type such as 'user'");
-                    }
-
-                    baseRelation = relations[0];
+                    SetBase(rule, relations[0]);
                     break;
                 case RuleKind.Leave:
-                    if (leaveBy is not null)
-                    {
-                        throw Error(rule.Position, $"'{type.Name}' already has a leave rule");
-                    }
-
-                    leaveBy = by;
+                    SetLeave(rule, by!);
                     break;
                 case RuleKind.Transfer:
-                    Add(transfer, relations[0], by!, rule.Relations[0], "a transfer rule");
+                    AddOnce(_transfer, relations[0], by!, rule.Relations[0], "a transfer rule");
                     break;
                 case RuleKind.Unique:
-                    if (unique.Contains(relations[0]) || uniqueWhen.ContainsKey(relations[0]))
-                    {
-                        throw Error(rule.Relations[0].Position, $"'{relations[0].Name}' is already unique");
-                    }
-
-                    if (rule.When is null)
-                    {
-                        unique.Add(relations[0]);
-                    }
-                    else
-                    {
-                        uniqueWhen.Add(relations[0], Relation(type, rule.When, "unique ... when"));
-                    }
-
+                    AddUnique(rule, relations[0]);
                     break;
                 case RuleKind.Require:
-                    var requirement = CompileRequire(type, types, rule);
-                    if (required.Contains(requirement))
-                    {
-                        throw Error(rule.Position, $"'{type.Name}' already requires one {requirement.Mark.Owner.Name}#{requirement.Mark.Name}");
-                    }
-
-                    required.Add(requirement);
+                    AddRequire(rule);
                     break;
                 case RuleKind.Immutable:
-                    Add(immutable, relations[0], rule.When is null ? null : Relation(type, rule.When, "immutable ... when"), rule.Relations[0], "an immutable rule");
+                    AddOnce(_immutable, relations[0], rule.When is null ? null : Relation(rule.When, "immutable ... when"), rule.Relations[0], "an immutable rule");
                     break;
             }
         }
 
-        if (leaveBy is not null && baseRelation is null)
+        public ManagementRules Build()
         {
-            throw Error(definition.Rules.First(r => r.Kind == RuleKind.Leave).Position, $"'leave' needs a base membership to leave: add 'base <relation>' to '{type.Name}'");
+            if (_leave is not null && _base is null)
+            {
+                throw Error(_leave.Position, $"'leave' needs a base membership to leave: add 'base <relation>' to '{type.Name}'");
+            }
+
+            return new ManagementRules
+            {
+                Grant = _grant.ToDictionary(r => r.Key, r => (IReadOnlyList<AccessRule>)r.Value),
+                Revoke = _revoke.ToDictionary(r => r.Key, r => (IReadOnlyList<AccessRule>)r.Value),
+                Single = _single,
+                Match = _match,
+                Minimum = _minimum,
+                Base = _base,
+                LeaveBy = _leaveBy,
+                Transfer = _transfer,
+                Unique = _unique,
+                UniqueWhen = _uniqueWhen,
+                Immutable = _immutable,
+                Exclusive = _exclusive,
+                Parent = _parent,
+                Create = _create,
+                Delete = _operations.GetValueOrDefault(RuleKind.Delete),
+                Audit = _operations.GetValueOrDefault(RuleKind.Audit),
+                Keys = _operations.GetValueOrDefault(RuleKind.Keys),
+                Summary = _operations.GetValueOrDefault(RuleKind.Summary),
+                Invite = _operations.GetValueOrDefault(RuleKind.Invite),
+                Read = _operations.GetValueOrDefault(RuleKind.Read),
+                Members = _operations.GetValueOrDefault(RuleKind.Members),
+                Require = _required,
+            };
         }
 
-        return new ManagementRules
+        // grant/revoke/manage r1, r2 by p: manage is a grant and a revoke rule for each relation.
+        private void AddAccess(RuleSyntax rule, List<RelationDefinition> relations, MemberDefinition by)
         {
-            Grant = grant.ToDictionary(r => r.Key, r => (IReadOnlyList<AccessRule>)r.Value),
-            Revoke = revoke.ToDictionary(r => r.Key, r => (IReadOnlyList<AccessRule>)r.Value),
-            Single = single,
-            Match = match,
-            Minimum = minimum,
-            Base = baseRelation,
-            LeaveBy = leaveBy,
-            Transfer = transfer,
-            Unique = unique,
-            UniqueWhen = uniqueWhen,
-            Immutable = immutable,
-            Exclusive = exclusive,
-            Parent = parent,
-            Create = create,
-            Delete = delete,
-            Audit = audit,
-            Keys = keys,
-            Summary = summary,
-            Invite = invite,
-            Read = read,
-            Members = members,
-            Require = required,
-        };
-    }
+            var holdingName = rule.HoldingName is null ? null : Member(rule.HoldingName, "holding");
+            var to = rule.To is null ? null : Member(rule.To, "to");
+            var unless = rule.Unless is null ? null : Member(rule.Unless, "unless");
+            for (var i = 0; i < relations.Count; i++)
+            {
+                if (rule.Kind != RuleKind.Revoke)
+                {
+                    var holding = rule.Holding ? holdingName ?? relations[i] : null;
+                    AddAccessRule(_grant, relations[i], new AccessRule(by, holding, rule.ExceptSelf, to, unless), rule.Relations[i], "grant");
+                }
 
-    // The rules a definition declares at most once, each naming the permission it needs.
-    private static MemberDefinition Once(MemberDefinition? declared, MemberDefinition by, TypeDefinition type, RuleSyntax rule, string what) =>
-        declared is null ? by : throw Error(rule.Position, $"'{type.Name}' already has {what}");
-
-    // 'require one t#r': t is a type, r one of its relations (not a permission), and r admits this type as a plain
-    // object, so that an object of t can point back at this one.
-    private static RequireRule CompileRequire(TypeDefinition type, IReadOnlyList<TypeDefinition> types, RuleSyntax rule)
-    {
-        var typeName = rule.RequiredType!;
-        var relationName = rule.Relations[0];
-        var text = $"require one {typeName.Name}#{relationName.Name}";
-        var required = types.FirstOrDefault(t => t.Name == typeName.Name)
-            ?? throw Error(typeName.Position, $"'{text}' names '{typeName.Name}', which is not a definition");
-        if (!required.TryGetMember(relationName.Name, out var member))
-        {
-            throw Error(relationName.Position, $"'{text}': '{required.Name}' has no relation '{relationName.Name}'");
+                if (rule.Kind != RuleKind.Grant)
+                {
+                    AddAccessRule(_revoke, relations[i], new AccessRule(by, null, rule.ExceptSelf, to, unless), rule.Relations[i], "revoke");
+                }
+            }
         }
 
-        if (member is not RelationDefinition relation)
+        private void AddSingle(RuleSyntax rule, List<RelationDefinition> relations)
         {
-            throw Error(relationName.Position, $"'{text}': '{relationName.Name}' is a permission of '{required.Name}'; the required object is marked by a relation");
+            foreach (var (relation, name) in relations.Zip(rule.Relations))
+            {
+                if (!_single.Add(relation))
+                {
+                    throw Error(name.Position, $"'{relation.Name}' is already single");
+                }
+            }
         }
 
-        if (!relation.Allows(type, null, wildcard: false))
+        private void SetParent(RuleSyntax rule, RelationDefinition relation)
         {
-            throw Error(relationName.Position, $"'{text}': '{required.Name}#{relation.Name}' does not point back at '{type.Name}' (it allows {string.Join(", ", relation.AllowedSubjects.Select(s => s.ToString()))}); add '{type.Name}' to it");
+            if (_parent is not null)
+            {
+                throw Error(rule.Position, $"'{type.Name}' already has a parent ('{_parent.Name}'): an object belongs to one parent");
+            }
+
+            _parent = relation;
         }
 
-        return new RequireRule(relation);
+        // create by under->permission: some type that 'under' allows must have the permission, or nobody could create.
+        private void SetCreate(RuleSyntax rule, RelationDefinition under)
+        {
+            if (_create is not null)
+            {
+                throw Error(rule.Position, $"'{type.Name}' already has a create rule");
+            }
+
+            var permission = rule.ByTarget!;
+            if (!under.AllowedSubjects.Any(s => s.Type.TryGetMember(permission.Name, out _)))
+            {
+                throw Error(permission.Position, $"'create by {under.Name}->{permission.Name}': no type that '{under.Name}' allows has '{permission.Name}'");
+            }
+
+            _create = new CreateRule(under, permission.Name);
+        }
+
+        // The rules a definition declares at most once, each naming the permission it needs.
+        private void SetOperation(RuleSyntax rule, string keyword, MemberDefinition by)
+        {
+            if (!_operations.TryAdd(rule.Kind, by))
+            {
+                var article = rule.Kind is RuleKind.Audit or RuleKind.Invite ? "an" : "a";
+                throw Error(rule.Position, $"'{type.Name}' already has {article} {keyword} rule");
+            }
+        }
+
+        // The base membership is what 'leave' removes, so it must hold plain subjects.
+        private void SetBase(RuleSyntax rule, RelationDefinition relation)
+        {
+            if (_base is not null)
+            {
+                throw Error(rule.Position, $"'{type.Name}' already has a base membership ('{_base.Name}'): a definition has at most one");
+            }
+
+            if (!relation.AllowedSubjects.Any(s => s.Relation is null && !s.Wildcard))
+            {
+                throw Error(rule.Relations[0].Position, $"base membership '{relation}' must allow a plain subject type such as 'user'");
+            }
+
+            _base = relation;
+        }
+
+        // Whether a base membership exists is known only once every rule is read: Build checks it.
+        private void SetLeave(RuleSyntax rule, MemberDefinition by)
+        {
+            if (_leave is not null)
+            {
+                throw Error(rule.Position, $"'{type.Name}' already has a leave rule");
+            }
+
+            _leave = rule;
+            _leaveBy = by;
+        }
+
+        private void AddUnique(RuleSyntax rule, RelationDefinition relation)
+        {
+            if (_unique.Contains(relation) || _uniqueWhen.ContainsKey(relation))
+            {
+                throw Error(rule.Relations[0].Position, $"'{relation.Name}' is already unique");
+            }
+
+            if (rule.When is null)
+            {
+                _unique.Add(relation);
+            }
+            else
+            {
+                _uniqueWhen.Add(relation, Relation(rule.When, "unique ... when"));
+            }
+        }
+
+        private void AddRequire(RuleSyntax rule)
+        {
+            var requirement = CompileRequire(rule);
+            if (_required.Contains(requirement))
+            {
+                throw Error(rule.Position, $"'{type.Name}' already requires one {requirement.Mark.Owner.Name}#{requirement.Mark.Name}");
+            }
+
+            _required.Add(requirement);
+        }
+
+        // 'require one t#r': t is a type, r one of its relations (not a permission), and r admits this type as a plain
+        // object, so that an object of t can point back at this one.
+        private RequireRule CompileRequire(RuleSyntax rule)
+        {
+            var typeName = rule.RequiredType!;
+            var relationName = rule.Relations[0];
+            var text = $"require one {typeName.Name}#{relationName.Name}";
+            var required = types.FirstOrDefault(t => t.Name == typeName.Name)
+                ?? throw Error(typeName.Position, $"'{text}' names '{typeName.Name}', which is not a definition");
+            if (!required.TryGetMember(relationName.Name, out var member))
+            {
+                throw Error(relationName.Position, $"'{text}': '{required.Name}' has no relation '{relationName.Name}'");
+            }
+
+            if (member is not RelationDefinition relation)
+            {
+                throw Error(relationName.Position, $"'{text}': '{relationName.Name}' is a permission of '{required.Name}'; the required object is marked by a relation");
+            }
+
+            if (!relation.Allows(type, null, wildcard: false))
+            {
+                throw Error(relationName.Position, $"'{text}': '{required.Name}#{relation.Name}' does not point back at '{type.Name}' (it allows {string.Join(", ", relation.AllowedSubjects.Select(s => s.ToString()))}); add '{type.Name}' to it");
+            }
+
+            return new RequireRule(relation);
+        }
+
+        // by/within: the other relation must exist on every object type the relation admits; within/as: on this type too.
+        private MatchRule CompileMatch(RelationDefinition relation, RuleSyntax rule)
+        {
+            var mode = rule.MatchMode switch
+            {
+                "by" => MatchMode.By,
+                "within" => MatchMode.Within,
+                _ => MatchMode.As,
+            };
+            var other = rule.By!;
+            if (mode != MatchMode.As && relation.AllowedSubjects.Select(s => s.Type).FirstOrDefault(t => !t.TryGetMember(other.Name, out var m) || m is not RelationDefinition) is { } lacking)
+            {
+                throw Error(other.Position, $"'match {relation.Name} {rule.MatchMode} {other.Name}': '{lacking.Name}', which '{relation.Name}' allows, has no relation '{other.Name}'");
+            }
+
+            if (mode != MatchMode.By)
+            {
+                Relation(other, $"match ... {rule.MatchMode}");
+            }
+
+            return new MatchRule(mode, other.Name);
+        }
+
+        private RelationDefinition Relation(NameSyntax name, string rule)
+        {
+            var member = Member(name, rule);
+            return member as RelationDefinition
+                ?? throw Error(name.Position, $"'{rule}' names '{name.Name}', a permission of '{type.Name}': management rules govern relations");
+        }
+
+        private MemberDefinition Member(NameSyntax name, string rule) =>
+            type.TryGetMember(name.Name, out var member)
+                ? member
+                : throw Error(name.Position, $"'{rule}' names '{name.Name}', which is not a relation or permission of '{type.Name}'");
     }
 
     // Several rules may govern one relation (different authorities for different subjects), but not the same one twice.
-    private static void AddRule(Dictionary<RelationDefinition, List<AccessRule>> rules, RelationDefinition relation, AccessRule rule, NameSyntax at, string what)
+    private static void AddAccessRule(Dictionary<RelationDefinition, List<AccessRule>> rules, RelationDefinition relation, AccessRule rule, NameSyntax at, string what)
     {
         if (!rules.TryGetValue(relation, out var list))
         {
@@ -261,48 +343,14 @@ internal static class RuleCompiler
         list.Add(rule);
     }
 
-    // by/within: the other relation must exist on every object type the relation admits; within/as: on this type too.
-    private static MatchRule CompileMatch(TypeDefinition type, RelationDefinition relation, RuleSyntax rule)
-    {
-        var mode = rule.MatchMode switch
-        {
-            "by" => MatchMode.By,
-            "within" => MatchMode.Within,
-            _ => MatchMode.As,
-        };
-        var other = rule.By!;
-        if (mode != MatchMode.As && relation.AllowedSubjects.Select(s => s.Type).FirstOrDefault(t => !t.TryGetMember(other.Name, out var m) || m is not RelationDefinition) is { } lacking)
-        {
-            throw Error(other.Position, $"'match {relation.Name} {rule.MatchMode} {other.Name}': '{lacking.Name}', which '{relation.Name}' allows, has no relation '{other.Name}'");
-        }
-
-        if (mode != MatchMode.By)
-        {
-            Relation(type, other, $"match ... {rule.MatchMode}");
-        }
-
-        return new MatchRule(mode, other.Name);
-    }
-
-    private static void Add<T>(Dictionary<RelationDefinition, T> rules, RelationDefinition relation, T value, NameSyntax at, string what)
+    // The rules that give a relation one value (a minimum, a transfer authority, ...): a second would contradict the first.
+    private static void AddOnce<T>(Dictionary<RelationDefinition, T> rules, RelationDefinition relation, T value, NameSyntax at, string what)
     {
         if (!rules.TryAdd(relation, value))
         {
             throw Error(at.Position, $"'{relation.Name}' already has {what} in '{relation.Owner.Name}': give each relation one");
         }
     }
-
-    private static RelationDefinition Relation(TypeDefinition type, NameSyntax name, string rule)
-    {
-        var member = Member(type, name, rule);
-        return member as RelationDefinition
-            ?? throw Error(name.Position, $"'{rule}' names '{name.Name}', a permission of '{type.Name}': management rules govern relations");
-    }
-
-    private static MemberDefinition Member(TypeDefinition type, NameSyntax name, string rule) =>
-        type.TryGetMember(name.Name, out var member)
-            ? member
-            : throw Error(name.Position, $"'{rule}' names '{name.Name}', which is not a relation or permission of '{type.Name}'");
 
     private static SchemaException Error(SourcePosition position, string detail) => new(position.Line, position.Column, detail);
 }

@@ -342,42 +342,27 @@ public static class SchemaParser
         return new PermissionSyntax(nameToken.Text, Pos(nameToken), expression);
     }
 
-    // Lowest level: '-' (left-associative), whose operands are intersections.
-    private static ExpressionSyntax ParseExclusionLevel(Cursor p)
+    // Lowest level: '-', whose operands are intersections.
+    private static ExpressionSyntax ParseExclusionLevel(Cursor p) =>
+        ParseLeftAssociative(p, TokenKind.Minus, SetOperator.Exclusion, ParseIntersectionLevel);
+
+    // Middle level: '&', whose operands are unions.
+    private static ExpressionSyntax ParseIntersectionLevel(Cursor p) =>
+        ParseLeftAssociative(p, TokenKind.Ampersand, SetOperator.Intersection, ParseUnionLevel);
+
+    // Highest level: '+', whose operands are arrows and primaries.
+    private static ExpressionSyntax ParseUnionLevel(Cursor p) =>
+        ParseLeftAssociative(p, TokenKind.Plus, SetOperator.Union, ParseArrow);
+
+    // One precedence level: operands joined by one operator, grouped from the left (a - b - c is (a - b) - c).
+    private static ExpressionSyntax ParseLeftAssociative(Cursor p, TokenKind token, SetOperator setOperator, Func<Cursor, ExpressionSyntax> parseOperand)
     {
-        var left = ParseIntersectionLevel(p);
-        while (p.Peek.Kind == TokenKind.Minus)
+        var left = parseOperand(p);
+        while (p.Peek.Kind == token)
         {
             var op = p.Operator();
-            var right = ParseIntersectionLevel(p);
-            left = new BinarySyntax(SetOperator.Exclusion, left, right, Pos(op));
-        }
-
-        return left;
-    }
-
-    // Middle level: '&' (left-associative), whose operands are unions.
-    private static ExpressionSyntax ParseIntersectionLevel(Cursor p)
-    {
-        var left = ParseUnionLevel(p);
-        while (p.Peek.Kind == TokenKind.Ampersand)
-        {
-            var op = p.Operator();
-            var right = ParseUnionLevel(p);
-            left = new BinarySyntax(SetOperator.Intersection, left, right, Pos(op));
-        }
-
-        return left;
-    }
-
-    private static ExpressionSyntax ParseUnionLevel(Cursor p)
-    {
-        var left = ParseArrow(p);
-        while (p.Peek.Kind == TokenKind.Plus)
-        {
-            var op = p.Operator();
-            var right = ParseArrow(p);
-            left = new BinarySyntax(SetOperator.Union, left, right, Pos(op));
+            var right = parseOperand(p);
+            left = new BinarySyntax(setOperator, left, right, Pos(op));
         }
 
         return left;

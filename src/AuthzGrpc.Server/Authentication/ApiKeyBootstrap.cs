@@ -19,9 +19,6 @@ namespace AuthzGrpc.Server.Authentication;
 /// </summary>
 internal sealed class ApiKeyBootstrap(IOptions<AuthzOptions> options, AuthzStore store, ApiKeyAuthenticator authenticator, ILogger<ApiKeyBootstrap> logger)
 {
-    /// <summary>The actor recorded for keys stored at start.</summary>
-    public const string Actor = "system";
-
     /// <summary>Stores or generates the bootstrap admin key; throws <see cref="ModelLoadException"/> (after logging it) when it cannot.</summary>
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
@@ -87,7 +84,7 @@ internal sealed class ApiKeyBootstrap(IOptions<AuthzOptions> options, AuthzStore
 
         var hash = ApiKeyFormat.Hash(secret);
         var (_, changed) = await store.ConfigureApiKeyAsync(
-            new NewApiKey(keyId, hash, subject, ApiKeyKinds.Admin, "bootstrap admin key (Authz:Auth:BootstrapKey)"), Actor, cancellationToken)
+            new NewApiKey(keyId, hash, subject, ApiKeyKinds.Admin, "bootstrap admin key (Authz:Auth:BootstrapKey)"), ModelLoader.SystemActor, cancellationToken)
             .ConfigureAwait(false);
         authenticator.Invalidate(keyId);
         Log.BootstrapKeyConfigured(logger, keyId, subject, changed);
@@ -100,7 +97,7 @@ internal sealed class ApiKeyBootstrap(IOptions<AuthzOptions> options, AuthzStore
         var created = await store.CreateAdminKeyIfNoneAsync(
             new NewApiKey(keyId, hash, subject, ApiKeyKinds.Admin, $"bootstrap admin key (generated into {AuthOptions.BootstrapKeyFileName})"),
             _ => WriteKeyFileAsync(path, key),
-            Actor,
+            ModelLoader.SystemActor,
             cancellationToken).ConfigureAwait(false);
         if (created is null)
         {

@@ -54,38 +54,26 @@ internal sealed class CheckedDecompression : IPostConfigureOptions<GrpcServiceOp
 
         public override int Read(Span<byte> buffer)
         {
-            int read;
             try
             {
-                read = inner.Read(buffer);
+                return Counted(inner.Read(buffer));
             }
             catch (InvalidDataException e)
             {
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"the request message does not decompress as {encoding}: {e.Message}"));
+                throw NotDecompressible(e);
             }
-
-            _read += read;
-            return _read > limit
-                ? throw new RpcException(new Status(StatusCode.ResourceExhausted, $"the request message decompresses to more than {limit} bytes, the most the server receives"))
-                : read;
         }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            int read;
             try
             {
-                read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                return Counted(await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false));
             }
             catch (InvalidDataException e)
             {
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"the request message does not decompress as {encoding}: {e.Message}"));
+                throw NotDecompressible(e);
             }
-
-            _read += read;
-            return _read > limit
-                ? throw new RpcException(new Status(StatusCode.ResourceExhausted, $"the request message decompresses to more than {limit} bytes, the most the server receives"))
-                : read;
         }
 
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -100,6 +88,18 @@ internal sealed class CheckedDecompression : IPostConfigureOptions<GrpcServiceOp
         public override void SetLength(long value) => throw new NotSupportedException();
 
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        // Adds what one read decompressed to the total, failing the call once the total passes the limit.
+        private int Counted(int read)
+        {
+            _read += read;
+            return _read > limit
+                ? throw new RpcException(new Status(StatusCode.ResourceExhausted, $"the request message decompresses to more than {limit} bytes, the most the server receives"))
+                : read;
+        }
+
+        private RpcException NotDecompressible(InvalidDataException e) =>
+            new(new Status(StatusCode.InvalidArgument, $"the request message does not decompress as {encoding}: {e.Message}"));
 
         protected override void Dispose(bool disposing)
         {

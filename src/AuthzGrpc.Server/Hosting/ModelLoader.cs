@@ -14,8 +14,11 @@ namespace AuthzGrpc.Server.Hosting;
 /// </summary>
 internal sealed class ModelLoader(IOptions<AuthzOptions> options, AuthzStore store, EngineHolder holder, ILogger<ModelLoader> logger)
 {
-    /// <summary>The actor recorded for the seed revision.</summary>
-    public const string SeedActor = "system";
+    /// <summary>
+    /// The actor recorded for what the server writes on its own at start: the seed revision here, the bootstrap admin
+    /// key in <see cref="Authentication.ApiKeyBootstrap"/>.
+    /// </summary>
+    public const string SystemActor = "system";
 
     /// <summary>
     /// Creates the store of the configured provider; throws <see cref="ModelLoadException"/> (after logging it) when the
@@ -117,7 +120,7 @@ internal sealed class ModelLoader(IOptions<AuthzOptions> options, AuthzStore sto
             if (stored.SchemaText is null)
             {
                 var (schema, relationships) = ReadFiles(settings);
-                var seeded = await store.SeedAsync(schema.Text, relationships, SeedActor, cancellationToken).ConfigureAwait(false);
+                var seeded = await store.SeedAsync(schema.Text, relationships, SystemActor, cancellationToken).ConfigureAwait(false);
                 if (seeded is { } revision)
                 {
                     Log.StorageSeeded(logger, revision, relationships.Count);

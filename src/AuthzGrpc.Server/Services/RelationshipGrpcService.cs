@@ -35,12 +35,9 @@ internal sealed class RelationshipGrpcService(ModelWriter writer, AuthzStore sto
                 "updates", $"has {updates.Count} updates; the limit is {_maxWriteBatch} (Authz:MaxWriteBatch): split the batch"));
         }
 
-        for (var i = 0; i < updates.Count; i++)
+        if (RequestValidation.Each(updates, "updates", RequestValidation.Update) is { } violation)
         {
-            if (RequestValidation.Update(updates[i], $"updates[{i}]") is { } violation)
-            {
-                RequestValidation.Throw(violation);
-            }
+            RequestValidation.Throw(violation);
         }
 
         var preconditions = Preconditions(request.Preconditions);
@@ -102,12 +99,9 @@ internal sealed class RelationshipGrpcService(ModelWriter writer, AuthzStore sto
                 "preconditions", $"has {preconditions.Count} preconditions; the limit is {MaxPreconditions}"));
         }
 
-        for (var i = 0; i < preconditions.Count; i++)
+        if (RequestValidation.Each(preconditions, "preconditions", RequestValidation.Precondition) is { } violation)
         {
-            if (RequestValidation.Precondition(preconditions[i], $"preconditions[{i}]") is { } violation)
-            {
-                RequestValidation.Throw(violation);
-            }
+            RequestValidation.Throw(violation);
         }
 
         return [.. preconditions.Select(RelationshipMapping.ToModel)];

@@ -14,11 +14,9 @@ internal static partial class RequestValidation
             return resource;
         }
 
-        if (request.Subjects.Count is 0 or > MaxListItems)
+        if (ListLength(request.Subjects.Count, "subjects", "at least one subject to remove, e.g. user:alice") is { } length)
         {
-            return Violation("subjects", request.Subjects.Count == 0
-                ? "is required: at least one subject to remove, e.g. user:alice"
-                : $"has {request.Subjects.Count} items; the limit is {MaxListItems}");
+            return length;
         }
 
         var seen = new Dictionary<V1.SubjectRef, int>();

@@ -32,6 +32,12 @@ internal static partial class RequestValidation
         }
     }
 
+    // A list of at most MaxListItems; a required one (what to send is in `required`) of at least one too.
+    private static FieldViolation? ListLength(int count, string field, string? required = null) =>
+        count == 0 && required is not null ? Violation(field, $"is required: {required}")
+        : count > MaxListItems ? Violation(field, $"has {count} items; the limit is {MaxListItems}")
+        : null;
+
     /// <summary>A required object.</summary>
     public static FieldViolation? Target(V1.ObjectRef? value, string field) => Object(value, field);
 
@@ -46,23 +52,7 @@ internal static partial class RequestValidation
     public static FieldViolation? Role(string value, string field) => Name(value, field, "a role of the resource's type, e.g. admin");
 
     /// <summary>A list of role names, bounded.</summary>
-    public static FieldViolation? Roles(IReadOnlyList<string> values, string field)
-    {
-        if (values.Count > MaxListItems)
-        {
-            return Violation(field, $"has {values.Count} items; the limit is {MaxListItems}");
-        }
-
-        for (var i = 0; i < values.Count; i++)
-        {
-            if (Role(values[i], $"{field}[{i}]") is { } violation)
-            {
-                return violation;
-            }
-        }
-
-        return null;
-    }
+    public static FieldViolation? Roles(IReadOnlyList<string> values, string field) => ListLength(values.Count, field) ?? Each(values, field, Role);
 
     /// <summary>
     /// A ChangeRoles request: a subject and 1 to <see cref="MaxListItems"/> items, each with an object, a mode and valid
@@ -76,11 +66,9 @@ internal static partial class RequestValidation
             return subject;
         }
 
-        if (request.Changes.Count is 0 or > MaxListItems)
+        if (ListLength(request.Changes.Count, "changes", "at least one object with the roles to grant, revoke or set there") is { } length)
         {
-            return Violation("changes", request.Changes.Count == 0
-                ? "is required: at least one object with the roles to grant, revoke or set there"
-                : $"has {request.Changes.Count} items; the limit is {MaxListItems}");
+            return length;
         }
 
         for (var i = 0; i < request.Changes.Count; i++)
@@ -112,9 +100,9 @@ internal static partial class RequestValidation
     /// </summary>
     public static FieldViolation? InvitationGrants(IReadOnlyList<RoleChange> grants, string field)
     {
-        if (grants.Count > MaxListItems)
+        if (ListLength(grants.Count, field) is { } length)
         {
-            return Violation(field, $"has {grants.Count} items; the limit is {MaxListItems}");
+            return length;
         }
 
         for (var i = 0; i < grants.Count; i++)
@@ -175,9 +163,9 @@ internal static partial class RequestValidation
 
     private static FieldViolation? Attributes(Google.Protobuf.Collections.RepeatedField<V1.Attribute> attributes, string field)
     {
-        if (attributes.Count > MaxListItems)
+        if (ListLength(attributes.Count, field) is { } length)
         {
-            return Violation(field, $"has {attributes.Count} items; the limit is {MaxListItems}");
+            return length;
         }
 
         for (var i = 0; i < attributes.Count; i++)
@@ -319,30 +307,21 @@ internal static partial class RequestValidation
         : null;
 
     /// <summary>A required invitation id.</summary>
-    public static FieldViolation? InvitationId(string value, string field)
-    {
-        if (value.Length == 0)
-        {
-            return Violation(field, "is required: an invitation id from InviteMembers or ListInvitations");
-        }
-
-        return value.Length > 64 || !value.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-')
-            ? Violation(field, $"'{Truncate(value)}' is not an invitation id")
-            : null;
-    }
+    public static FieldViolation? InvitationId(string value, string field) =>
+        value.Length == 0 ? Violation(field, "is required: an invitation id from InviteMembers or ListInvitations")
+        : IsIssuedText(value, 64) ? null
+        : Violation(field, $"'{Truncate(value)}' is not an invitation id");
 
     /// <summary>A required invitation token.</summary>
-    public static FieldViolation? InvitationToken(string value, string field)
-    {
-        if (value.Length == 0)
-        {
-            return Violation(field, "is required: the token from the invitation");
-        }
+    public static FieldViolation? InvitationToken(string value, string field) =>
+        value.Length == 0 ? Violation(field, "is required: the token from the invitation")
+        : IsIssuedText(value, 128) ? null
+        : Violation(field, "is not an invitation token");
 
-        return value.Length > 128 || !value.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-')
-            ? Violation(field, "is not an invitation token")
-            : null;
-    }
+    // Invitation ids and tokens are issued by the server from letters, digits, '_' and '-' up to a known length, so
+    // anything else was never issued and is refused before a lookup.
+    private static bool IsIssuedText(string value, int maxLength) =>
+        value.Length <= maxLength && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
 
     // local@domain.tld: no spaces, one @, a dot in the domain with something on both sides.
     private static bool IsEmail(string value)

@@ -39,6 +39,20 @@ internal static partial class RequestValidation
     /// <summary>A violation of a field that is not about one value's shape (e.g. a batch too large).</summary>
     public static FieldViolation Violation(string field, string description) => new() { Field = field, Description = description };
 
+    /// <summary>The first violation among the items of a list, each checked as the field <c>field[i]</c>.</summary>
+    public static FieldViolation? Each<T>(IReadOnlyList<T> items, string field, Func<T, string, FieldViolation?> validate)
+    {
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (validate(items[i], $"{field}[{i}]") is { } violation)
+            {
+                return violation;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Throws INVALID_ARGUMENT with the violation in a <c>google.rpc.BadRequest</c> detail.</summary>
     [DoesNotReturn]
     public static void Throw(FieldViolation violation) => throw Exception(violation);

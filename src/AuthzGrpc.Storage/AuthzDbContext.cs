@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Text;
 using AuthzGrpc.Storage.Entities;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
 using Microsoft.EntityFrameworkCore.Storage;
 
 namespace AuthzGrpc.Storage;
@@ -79,8 +80,7 @@ public abstract class AuthzDbContext : DbContext
         {
             e.ToTable("relationships");
             e.HasKey(x => x.Id);
-            ConfigureRelationshipColumns(e.Property(x => x.ResourceType), e.Property(x => x.ResourceId), e.Property(x => x.Relation),
-                e.Property(x => x.SubjectType), e.Property(x => x.SubjectId), e.Property(x => x.SubjectRelation));
+            ConfigureRelationshipColumns(e);
             e.HasIndex(x => new { x.ResourceType, x.ResourceId, x.Relation, x.SubjectType, x.SubjectId, x.SubjectRelation })
                 .IsUnique()
                 .HasDatabaseName("ix_relationships_key");
@@ -112,8 +112,7 @@ public abstract class AuthzDbContext : DbContext
             e.ToTable("revision_changes");
             e.HasKey(x => x.Id);
             e.Property(x => x.Operation).HasMaxLength(16);
-            ConfigureRelationshipColumns(e.Property(x => x.ResourceType), e.Property(x => x.ResourceId), e.Property(x => x.Relation),
-                e.Property(x => x.SubjectType), e.Property(x => x.SubjectId), e.Property(x => x.SubjectRelation));
+            ConfigureRelationshipColumns(e);
             e.HasIndex(x => new { x.Revision, x.Sequence }).IsUnique();
             e.HasOne<RevisionRow>().WithMany().HasForeignKey(x => x.Revision).OnDelete(DeleteBehavior.Restrict);
         });
@@ -195,14 +194,15 @@ public abstract class AuthzDbContext : DbContext
         }
     }
 
-    private static void ConfigureRelationshipColumns(params Microsoft.EntityFrameworkCore.Metadata.Builders.PropertyBuilder<string>[] columns)
+    private static void ConfigureRelationshipColumns<TRow>(EntityTypeBuilder<TRow> e)
+        where TRow : RelationshipColumns
     {
-        // resource type, resource id, relation, subject type, subject id, subject relation
-        int[] lengths = [TypeLength, IdLength, NameLength, TypeLength, IdLength, NameLength];
-        for (var i = 0; i < columns.Length; i++)
-        {
-            columns[i].IsRequired().HasMaxLength(lengths[i]);
-        }
+        e.Property(x => x.ResourceType).IsRequired().HasMaxLength(TypeLength);
+        e.Property(x => x.ResourceId).IsRequired().HasMaxLength(IdLength);
+        e.Property(x => x.Relation).IsRequired().HasMaxLength(NameLength);
+        e.Property(x => x.SubjectType).IsRequired().HasMaxLength(TypeLength);
+        e.Property(x => x.SubjectId).IsRequired().HasMaxLength(IdLength);
+        e.Property(x => x.SubjectRelation).IsRequired().HasMaxLength(NameLength);
     }
 
     private static string SnakeCase(string name)

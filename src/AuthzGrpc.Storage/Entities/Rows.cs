@@ -16,11 +16,13 @@ public sealed class SchemaVersionRow
     public string Actor { get; set; } = string.Empty;
 }
 
-/// <summary>A stored relationship <c>resource_type:resource_id#relation@subject_type:subject_id[#subject_relation]</c>.</summary>
-public sealed class RelationshipRow
+/// <summary>
+/// The columns of one relationship <c>resource_type:resource_id#relation@subject_type:subject_id[#subject_relation]</c>,
+/// shared by the stored relationships and the change log, so both spell and bound a relationship the same way.
+/// Not an entity itself: each derived row maps them into its own table.
+/// </summary>
+public abstract class RelationshipColumns
 {
-    public long Id { get; set; }
-
     public string ResourceType { get; set; } = string.Empty;
 
     public string ResourceId { get; set; } = string.Empty;
@@ -33,6 +35,12 @@ public sealed class RelationshipRow
 
     /// <summary>Empty when the subject is the object itself (never null, so the unique index covers it).</summary>
     public string SubjectRelation { get; set; } = string.Empty;
+}
+
+/// <summary>A stored relationship.</summary>
+public sealed class RelationshipRow : RelationshipColumns
+{
+    public long Id { get; set; }
 
     /// <summary>The revision that created it.</summary>
     public long CreatedRevision { get; set; }
@@ -76,7 +84,7 @@ public sealed class RevisionRow
 }
 
 /// <summary>One relationship changed by a revision (the change log that Watch streams).</summary>
-public sealed class ChangeRow
+public sealed class ChangeRow : RelationshipColumns
 {
     public long Id { get; set; }
 
@@ -87,18 +95,6 @@ public sealed class ChangeRow
 
     /// <summary><c>touch</c> (the relationship now exists) or <c>delete</c> (it no longer does).</summary>
     public string Operation { get; set; } = string.Empty;
-
-    public string ResourceType { get; set; } = string.Empty;
-
-    public string ResourceId { get; set; } = string.Empty;
-
-    public string Relation { get; set; } = string.Empty;
-
-    public string SubjectType { get; set; } = string.Empty;
-
-    public string SubjectId { get; set; } = string.Empty;
-
-    public string SubjectRelation { get; set; } = string.Empty;
 }
 
 /// <summary>An invitation to join a resource with roles, answered with a token (only its hash is stored).</summary>

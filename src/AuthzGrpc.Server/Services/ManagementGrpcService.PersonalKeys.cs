@@ -21,18 +21,7 @@ internal sealed partial class ManagementGrpcService
                 : RequestValidation.Violation("kind", "a personal key is KEY_KIND_CHECK or KEY_KIND_MANAGEMENT (admin keys are created by admins)"),
             ApiKeyGrpcService.Description(request.Description));
         var (caller, email) = (context.GetCaller().Subject, context.GetCaller().Email);
-        var engine = holder.Current;
-        var scope = ProtoMapping.ToModel(request.Scope);
-        var type = engine.Schema.RequireType(scope.Type);
-        if (type.Rules.Keys is not { } permission)
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"personal API keys cannot be created on a {type.Name}: the schema has no 'keys by' rule for it");
-        }
-
-        if (!engine.Check(scope, permission.Name, caller))
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"creating a personal API key on {scope} needs {permission.Name}, which {caller} does not have");
-        }
+        new Core.Management.ManagementPlanner(holder.Current).RequireKeyAuthority(caller, ProtoMapping.ToModel(request.Scope));
 
         var kind = ApiKeyGrpcService.ToModel(request.Kind);
         var (key, keyId, hash) = ApiKeyFormat.Generate();

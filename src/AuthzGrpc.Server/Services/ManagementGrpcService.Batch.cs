@@ -14,7 +14,7 @@ internal sealed partial class ManagementGrpcService
         RequestValidation.Require(RequestValidation.Removals(request));
         var resource = ProtoMapping.ToModel(request.Resource);
         List<Core.Model.SubjectRef> subjects = [.. request.Subjects.Select(ProtoMapping.ToModel)];
-        var changes = await ManageAsync("RemoveMembers", context, resource, (planner, caller) => planner.RemoveMembers(caller, resource, subjects));
+        var changes = await ManageAsync("RemoveMembers", context, resource, new RemoveMembersOperation(resource, subjects));
         return new RemoveMembersResponse { Changes = changes };
     }
 

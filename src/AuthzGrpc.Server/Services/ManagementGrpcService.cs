@@ -29,7 +29,7 @@ internal sealed partial class ManagementGrpcService(
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Role(request.Role, "role"), RequestValidation.Holder(request.Subject, "subject"));
         var (resource, subject) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Subject));
-        var changes = await ManageAsync("GrantRole", context, resource, (planner, caller) => planner.Grant(caller, resource, request.Role, subject));
+        var changes = await ManageAsync("GrantRole", context, resource, new GrantOperation(new(resource, request.Role, subject)));
         return new GrantRoleResponse { Changes = changes };
     }
 
@@ -37,7 +37,7 @@ internal sealed partial class ManagementGrpcService(
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Role(request.Role, "role"), RequestValidation.Holder(request.Subject, "subject"));
         var (resource, subject) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Subject));
-        var changes = await ManageAsync("RevokeRole", context, resource, (planner, caller) => planner.Revoke(caller, resource, request.Role, subject));
+        var changes = await ManageAsync("RevokeRole", context, resource, new RevokeOperation(new(resource, request.Role, subject)));
         return new RevokeRoleResponse { Changes = changes };
     }
 
@@ -45,7 +45,7 @@ internal sealed partial class ManagementGrpcService(
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Holder(request.Subject, "subject"), RequestValidation.Roles(request.Roles, "roles"));
         var (resource, subject) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Subject));
-        var changes = await ManageAsync("SetRoles", context, resource, (planner, caller) => planner.SetRoles(caller, resource, subject, [.. request.Roles]));
+        var changes = await ManageAsync("SetRoles", context, resource, new SetRolesOperation(resource, subject, [.. request.Roles]));
         return new SetRolesResponse { Changes = changes };
     }
 
@@ -57,7 +57,7 @@ internal sealed partial class ManagementGrpcService(
 
         // One audit event for the whole batch, whose target lists the objects named, as a write of several objects does.
         var target = AuthzStore.AuditTarget(changes.Select(c => c.Resource));
-        var result = await ManageAsync("ChangeRoles", context, target, (engine, caller) => new ManagementPlanner(engine).ChangeRoles(caller, subject, changes), resource: null);
+        var result = await ManageAsync("ChangeRoles", context, target, new ChangeRolesOperation(subject, changes));
         return new ChangeRolesResponse { Changes = result };
     }
 
@@ -65,7 +65,7 @@ internal sealed partial class ManagementGrpcService(
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Holder(request.Subject, "subject"));
         var (resource, subject) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Subject));
-        var changes = await ManageAsync("RemoveMember", context, resource, (planner, caller) => planner.RemoveMember(caller, resource, subject));
+        var changes = await ManageAsync("RemoveMember", context, resource, new RemoveMemberOperation(resource, subject));
         return new RemoveMemberResponse { Changes = changes };
     }
 
@@ -73,7 +73,7 @@ internal sealed partial class ManagementGrpcService(
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
         var resource = ProtoMapping.ToModel(request.Resource);
-        var changes = await ManageAsync("Leave", context, resource, (planner, caller) => planner.Leave(caller, resource));
+        var changes = await ManageAsync("Leave", context, resource, new LeaveOperation(resource));
         return new LeaveResponse { Changes = changes };
     }
 
@@ -81,7 +81,7 @@ internal sealed partial class ManagementGrpcService(
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Role(request.Role, "role"), RequestValidation.Holder(request.To, "to"));
         var (resource, to) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.To));
-        var changes = await ManageAsync("TransferOwnership", context, resource, (planner, caller) => planner.Transfer(caller, resource, request.Role, to));
+        var changes = await ManageAsync("TransferOwnership", context, resource, new TransferOperation(new(resource, request.Role, to)));
         return new TransferOwnershipResponse { Changes = changes };
     }
 
@@ -95,7 +95,7 @@ internal sealed partial class ManagementGrpcService(
         {
             Children = [.. request.Children.Select(c => ResourceChange.Created(ProtoMapping.ToModel(c.Resource), c.Name, c.Description.Length == 0 ? null : c.Description))],
         };
-        var changes = await ManageAsync("CreateResource", context, resource, (planner, caller) => planner.Create(caller, resource, parent, attributes, children), metadata);
+        var changes = await ManageAsync("CreateResource", context, resource, new CreateOperation(resource, parent, attributes) { Children = children }, metadata);
         return new CreateResourceResponse { Changes = changes };
     }
 
@@ -104,7 +104,7 @@ internal sealed partial class ManagementGrpcService(
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
         var resource = ProtoMapping.ToModel(request.Resource);
         var metadata = ResourceChange.Deleted(resource);
-        var changes = await ManageAsync("DeleteResource", context, resource, (planner, caller) => planner.Delete(caller, resource), metadata);
+        var changes = await ManageAsync("DeleteResource", context, resource, new DeleteOperation(resource), metadata);
         return new DeleteResourceResponse { Changes = changes };
     }
 
@@ -116,11 +116,7 @@ internal sealed partial class ManagementGrpcService(
 
         // No relationship changes: authority is judged against the engine under the write lock, then the store updates
         // the record (NOT_FOUND when CreateResource never made one) with its audit event, at a new revision.
-        var changes = await ManageAsync("UpdateResource", context, resource, (planner, caller) =>
-        {
-            planner.RequireUpdateAuthority(caller, resource);
-            return ManagementPlan.Empty;
-        }, metadata);
+        var changes = await ManageAsync("UpdateResource", context, resource, new UpdateOperation(resource), metadata);
         return new UpdateResourceResponse { Revision = changes.Revision };
     }
 
@@ -431,17 +427,14 @@ internal sealed partial class ManagementGrpcService(
     private static Timestamp Time(DateTime value) => Timestamp.FromDateTime(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 
     private Task<ManagementChanges> ManageAsync(
-        string operation, ServerCallContext context, Core.Model.ObjectRef target,
-        Func<ManagementPlanner, Core.Model.SubjectRef, ManagementPlan> plan, ResourceChange? resource = null) =>
-        ManageAsync(operation, context, target.ToString(), (PermissionEngine engine, Core.Model.SubjectRef caller) => plan(new ManagementPlanner(engine), caller), resource);
+        string operation, ServerCallContext context, Core.Model.ObjectRef target, ManagementOperation command, ResourceChange? resource = null) =>
+        ManageAsync(operation, context, target.ToString(), command, resource);
 
+    // One management call: the writer plans the command for the caller and commits it; the reply lists what changed.
     private async Task<ManagementChanges> ManageAsync(
-        string operation, ServerCallContext context, string target,
-        Func<PermissionEngine, Core.Model.SubjectRef, ManagementPlan> plan, ResourceChange? resource)
+        string operation, ServerCallContext context, string target, ManagementOperation command, ResourceChange? resource = null)
     {
-        var caller = context.GetCaller();
-        var (revision, changes) = await writer.ManageAsync(
-            operation, engine => (plan(engine, caller.Subject), target, resource), caller.Subject.ToString(), context.CancellationToken);
+        var (revision, changes) = await writer.ManageAsync(operation, target, command, resource, context.GetCaller().Subject, context.CancellationToken);
         var result = new ManagementChanges { Revision = Text(revision) };
         result.Added.AddRange(changes.Updates.Where(u => u.Operation != RelationshipOperation.Delete).Select(u => RelationshipMapping.ToProto(u.Relationship)));
         result.Removed.AddRange(changes.Removed.Select(RelationshipMapping.ToProto));

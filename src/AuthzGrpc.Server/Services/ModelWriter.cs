@@ -101,27 +101,25 @@ internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, Eng
     }
 
     /// <summary>
-    /// Runs a management operation: <paramref name="plan"/> computes its changes from the engine in force (under the
-    /// write lock, so no other write lands between planning and committing), the store commits them with an audit event
-    /// for <paramref name="operation"/>, and the engine applies them. A plan that changes nothing commits nothing and
-    /// answers at the current revision.
+    /// Runs a management operation for <paramref name="caller"/>: the <see cref="ManagementPlanner"/> judges and plans
+    /// <paramref name="command"/> against the engine in force (under the write lock, so no other write lands between
+    /// planning and committing), the store commits the plan and <paramref name="resource"/>'s record with one audit event
+    /// <paramref name="operation"/> on <paramref name="target"/>, and the engine applies it. A plan that changes nothing
+    /// commits nothing and answers at the current revision.
     /// </summary>
-    public async Task<(long Revision, ManagementPlan Plan)> ManageAsync(
-        string operation, Func<PermissionEngine, (ManagementPlan Plan, string Target, ResourceChange? Resource)> plan, string actor,
-        CancellationToken cancellationToken)
-    {
-        return await WriteLockedAsync(async engine =>
+    public Task<(long Revision, ManagementPlan Plan)> ManageAsync(
+        string operation, string target, ManagementOperation command, ResourceChange? resource, SubjectRef caller, CancellationToken cancellationToken) =>
+        WriteLockedAsync(async engine =>
         {
-            var (changes, target, resource) = plan(engine);
-            if (changes.Updates.Count == 0 && resource is null)
+            var plan = command.Plan(new ManagementPlanner(engine), caller);
+            if (plan.Updates.Count == 0 && resource is null)
             {
-                return (engine.Revision, changes.Updates, changes);
+                return (engine.Revision, plan.Updates, plan);
             }
 
-            var revision = await store.ManageAsync(operation, target, changes.Updates, resource, actor, CancellationToken.None).ConfigureAwait(false);
-            return (revision, changes.Updates, changes);
-        }, cancellationToken).ConfigureAwait(false);
-    }
+            var revision = await store.ManageAsync(operation, target, plan.Updates, resource, caller.ToString(), CancellationToken.None).ConfigureAwait(false);
+            return (revision, plan.Updates, plan);
+        }, cancellationToken);
 
     /// <summary>
     /// The one shape of every write but the schema's: under the write lock, the engine catches up with what other

@@ -26,7 +26,7 @@ internal sealed partial class ModelWriter
                     InvitationToken.NewId(), invitee.Email, resource, invitee.Roles, InvitationToken.Hash(tokens[i]), validFor, invitee.Grants, conditions[i])),
             ];
             var (revision, created) = await store.CreateInvitationsAsync(invitations, caller.ToString(), CancellationToken.None).ConfigureAwait(false);
-            return (revision, [], [.. created.Select((invitation, i) => (invitation, tokens[i]))]);
+            return (revision, NoChanges, [.. created.Select((invitation, i) => (invitation, tokens[i]))]);
         }, cancellationToken);
 
     /// <summary>Gives invitation <paramref name="id"/> a new token and expiry, as <see cref="ManagementPlanner.ResendInvitation"/> allows; returns it with the token.</summary>
@@ -37,7 +37,7 @@ internal sealed partial class ModelWriter
             new ManagementPlanner(engine).ResendInvitation(caller, id, await store.FindInvitationAsync(id, cancellationToken).ConfigureAwait(false));
             var token = InvitationToken.New();
             var (revision, resent) = await store.ResendInvitationAsync(id, InvitationToken.Hash(token), validFor, caller.ToString(), CancellationToken.None).ConfigureAwait(false);
-            return (revision, [], (resent, token));
+            return (revision, NoChanges, (resent, token));
         }, cancellationToken);
 
     /// <summary>Revokes invitation <paramref name="id"/>, as <see cref="ManagementPlanner.RevokeInvitation"/> allows.</summary>
@@ -46,7 +46,7 @@ internal sealed partial class ModelWriter
         {
             new ManagementPlanner(engine).RevokeInvitation(caller, id, await store.FindInvitationAsync(id, cancellationToken).ConfigureAwait(false));
             var (revision, revoked) = await store.RevokeInvitationAsync(id, caller.ToString(), CancellationToken.None).ConfigureAwait(false);
-            return (revision, [], revoked);
+            return (revision, NoChanges, revoked);
         }, cancellationToken);
 
     /// <summary>

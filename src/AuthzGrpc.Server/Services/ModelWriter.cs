@@ -23,6 +23,9 @@ internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, Eng
     /// <summary>The largest schema text accepted.</summary>
     public const int MaxSchemaLength = 1 << 20;
 
+    // What a write that changes no relationship (an invitation, an API key) gives the engine to apply.
+    private static readonly IReadOnlyList<RelationshipUpdate> NoChanges = [];
+
     private readonly SemaphoreSlim _lock = sync.WriteLock;
 
     /// <summary>

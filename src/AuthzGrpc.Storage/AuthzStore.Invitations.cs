@@ -1,6 +1,7 @@
 using System.Text.Json;
 using AuthzGrpc.Core;
 using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Core.Management;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Storage.Entities;
 using Microsoft.EntityFrameworkCore;
@@ -14,75 +15,39 @@ namespace AuthzGrpc.Storage;
 /// <remarks><paramref name="Conditions"/>: what the accepter must meet, where the inviter's rules said <c>to</c> or <c>unless</c>.</remarks>
 public sealed record NewInvitation(
     string Id, string Email, ObjectRef Resource, IReadOnlyList<string> Roles, string TokenHash, TimeSpan ValidFor,
-    IReadOnlyList<InvitationGrant>? Grants = null, IReadOnlyList<Core.Management.AcceptCondition>? Conditions = null);
+    IReadOnlyList<InvitationGrant>? Grants = null, IReadOnlyList<AcceptCondition>? Conditions = null);
 
-/// <summary>Roles on one object that an invitation grants on acceptance, besides those on its own resource.</summary>
-public sealed record InvitationGrant(ObjectRef Resource, IReadOnlyList<string> Roles);
-
-/// <summary>The invitations: each state change commits at a new revision with an audit event in the same transaction.</summary>
+/// <summary>
+/// The invitations: each state change commits at a new revision with an audit event in the same transaction. Rows are
+/// read as <see cref="Invitation"/>s with their state as of the store's clock; the state rule each change re-checks in
+/// its transaction is the Core's (<see cref="Invitation.RequireOpen"/>), against what another replica may have committed.
+/// </summary>
 public sealed partial class AuthzStore
 {
-    /// <summary>The state of a pending invitation.</summary>
-    public const string InvitationPending = "pending";
-
-    /// <summary>The state of an accepted invitation.</summary>
-    public const string InvitationAccepted = "accepted";
-
-    /// <summary>The state of a revoked invitation.</summary>
-    public const string InvitationRevoked = "revoked";
-
-    /// <summary>The state of a pending invitation whose expiry has passed (computed, never stored).</summary>
-    public const string InvitationExpired = "expired";
+    // The stored states (InvitationRow.Status); expired is computed, never stored.
+    private const string StoredPending = "pending";
+    private const string StoredAccepted = "accepted";
+    private const string StoredRevoked = "revoked";
 
     /// <summary>The store's clock, in UTC (the one that stamps writes and expires invitations).</summary>
     public DateTime UtcNow => _time.GetUtcNow().UtcDateTime;
-
-    /// <summary>The state of <paramref name="row"/> at <paramref name="now"/>: a pending one past its expiry is expired.</summary>
-    public static string InvitationState(InvitationRow row, DateTime now)
-    {
-        ArgumentNullException.ThrowIfNull(row);
-        return row.Status == InvitationPending && Utc(row.ExpiresAt) <= now ? InvitationExpired : row.Status;
-    }
-
-    /// <summary>The roles an invitation grants.</summary>
-    public static IReadOnlyList<string> InvitationRoles(InvitationRow row)
-    {
-        ArgumentNullException.ThrowIfNull(row);
-        return JsonSerializer.Deserialize<string[]>(row.RolesJson) ?? [];
-    }
-
-    /// <summary>The grants an invitation makes on objects other than its resource, in the order given.</summary>
-    public static IReadOnlyList<InvitationGrant> InvitationGrants(InvitationRow row)
-    {
-        ArgumentNullException.ThrowIfNull(row);
-        var stored = row.GrantsJson.Length == 0 ? [] : JsonSerializer.Deserialize<StoredGrant[]>(row.GrantsJson) ?? [];
-        return [.. stored.Select(g => new InvitationGrant(ObjectRef.Parse(g.Resource), g.Roles))];
-    }
-
-    /// <summary>The conditions the accepting subject must meet (<see cref="Core.Management.ManagementPlanner.Accept"/>).</summary>
-    public static IReadOnlyList<Core.Management.AcceptCondition> InvitationConditions(InvitationRow row)
-    {
-        ArgumentNullException.ThrowIfNull(row);
-        var stored = row.ConditionsJson.Length == 0 ? [] : JsonSerializer.Deserialize<StoredCondition[]>(row.ConditionsJson) ?? [];
-        return [.. stored.Select(c => new Core.Management.AcceptCondition(ObjectRef.Parse(c.Resource), c.Role, [.. c.AnyOf.Select(a => new Core.Management.SubjectCondition(a.To, a.Unless))]))];
-    }
 
     /// <summary>
     /// Creates pending invitations, one audit event <c>InviteMember</c> each (never the token's hash); FailedPrecondition
     /// (nothing created) when an email already has a pending, unexpired invitation to the resource.
     /// </summary>
-    public Task<(long Revision, IReadOnlyList<InvitationRow> Invitations)> CreateInvitationsAsync(
+    public Task<(long Revision, IReadOnlyList<Invitation> Invitations)> CreateInvitationsAsync(
         IReadOnlyList<NewInvitation> invitations, string actor, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(invitations);
-        return WriteAsync<(long, IReadOnlyList<InvitationRow>)>("InviteMembers", actor, async (context, revision, now) =>
+        return WriteAsync<(long, IReadOnlyList<Invitation>)>("InviteMembers", actor, async (context, revision, now) =>
         {
-            var rows = new List<InvitationRow>();
+            var created = new List<Invitation>();
             foreach (var invitation in invitations)
             {
                 var (type, id, email) = (invitation.Resource.Type, invitation.Resource.Id, invitation.Email);
                 var pending = await context.Invitations.AsNoTracking()
-                    .Where(i => i.ResourceType == type && i.ResourceId == id && i.Email == email && i.Status == InvitationPending)
+                    .Where(i => i.ResourceType == type && i.ResourceId == id && i.Email == email && i.Status == StoredPending)
                     .ToListAsync(cancellationToken).ConfigureAwait(false);
                 if (pending.FirstOrDefault(i => Utc(i.ExpiresAt) > now) is { } open)
                 {
@@ -100,23 +65,23 @@ public sealed partial class AuthzStore
                     GrantsJson = JsonSerializer.Serialize((invitation.Grants ?? []).Select(g => new StoredGrant(g.Resource.ToString(), [.. g.Roles]))),
                     ConditionsJson = JsonSerializer.Serialize((invitation.Conditions ?? []).Select(c => new StoredCondition(c.Resource.ToString(), c.Role, [.. c.AnyOf.Select(a => new StoredSubjectCondition(a.To, a.Unless))]))),
                     TokenHash = invitation.TokenHash,
-                    Status = InvitationPending,
+                    Status = StoredPending,
                     InvitedBy = actor,
                     CreatedAt = now,
                     SentAt = now,
                     ExpiresAt = now + invitation.ValidFor,
                 };
                 context.Invitations.Add(row);
-                rows.Add(row);
+                created.Add(ToInvitation(row, now));
                 AddAudit(context, revision, now, actor, "InviteMember", invitation.Resource.ToString(), null, Describe(row));
             }
 
-            return ((revision, rows), rows.Count > 0);
+            return ((revision, created), created.Count > 0);
         }, cancellationToken);
     }
 
     /// <summary>The invitations to <paramref name="resource"/>, newest first.</summary>
-    public async Task<IReadOnlyList<InvitationRow>> ListInvitationsAsync(ObjectRef resource, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<Invitation>> ListInvitationsAsync(ObjectRef resource, CancellationToken cancellationToken = default)
     {
         var context = _createContext();
         await using (context.ConfigureAwait(false))
@@ -124,27 +89,30 @@ public sealed partial class AuthzStore
             var rows = await context.Invitations.AsNoTracking()
                 .Where(i => i.ResourceType == resource.Type && i.ResourceId == resource.Id)
                 .ToListAsync(cancellationToken).ConfigureAwait(false);
-            return [.. rows.OrderByDescending(i => i.CreatedAt).ThenBy(i => i.Id, StringComparer.Ordinal)];
+            var now = UtcNow;
+            return [.. rows.OrderByDescending(i => i.CreatedAt).ThenBy(i => i.Id, StringComparer.Ordinal).Select(row => ToInvitation(row, now))];
         }
     }
 
     /// <summary>The invitation with <paramref name="id"/>, or null.</summary>
-    public async Task<InvitationRow?> FindInvitationAsync(string id, CancellationToken cancellationToken = default)
+    public async Task<Invitation?> FindInvitationAsync(string id, CancellationToken cancellationToken = default)
     {
         var context = _createContext();
         await using (context.ConfigureAwait(false))
         {
-            return await context.Invitations.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id, cancellationToken).ConfigureAwait(false);
+            var row = await context.Invitations.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id, cancellationToken).ConfigureAwait(false);
+            return row is null ? null : ToInvitation(row, UtcNow);
         }
     }
 
     /// <summary>The invitation whose token hashes to <paramref name="tokenHash"/>, or null.</summary>
-    public async Task<InvitationRow?> FindInvitationByTokenAsync(string tokenHash, CancellationToken cancellationToken = default)
+    public async Task<Invitation?> FindInvitationByTokenAsync(string tokenHash, CancellationToken cancellationToken = default)
     {
         var context = _createContext();
         await using (context.ConfigureAwait(false))
         {
-            return await context.Invitations.AsNoTracking().SingleOrDefaultAsync(i => i.TokenHash == tokenHash, cancellationToken).ConfigureAwait(false);
+            var row = await context.Invitations.AsNoTracking().SingleOrDefaultAsync(i => i.TokenHash == tokenHash, cancellationToken).ConfigureAwait(false);
+            return row is null ? null : ToInvitation(row, UtcNow);
         }
     }
 
@@ -152,31 +120,31 @@ public sealed partial class AuthzStore
     /// Gives a pending invitation a new token (the old one stops working) and a new expiry; NotFound for an unknown id,
     /// FailedPrecondition unless it is pending and unexpired. Audit event <c>ResendInvitation</c>.
     /// </summary>
-    public Task<(long Revision, InvitationRow Invitation)> ResendInvitationAsync(
+    public Task<(long Revision, Invitation Invitation)> ResendInvitationAsync(
         string id, string tokenHash, TimeSpan validFor, string actor, CancellationToken cancellationToken = default) =>
-        WriteAsync<(long, InvitationRow)>("ResendInvitation", actor, async (context, revision, now) =>
+        WriteAsync<(long, Invitation)>("ResendInvitation", actor, async (context, revision, now) =>
         {
             var row = await LoadOpenInvitationAsync(context, id, now, "resent", cancellationToken).ConfigureAwait(false);
             row.TokenHash = tokenHash;
             row.SentAt = now;
             row.ExpiresAt = now + validFor;
             AddAudit(context, revision, now, actor, "ResendInvitation", $"{row.ResourceType}:{row.ResourceId}", null, Describe(row));
-            return ((revision, row), true);
+            return ((revision, ToInvitation(row, now)), true);
         }, cancellationToken);
 
     /// <summary>
     /// Revokes a pending invitation; NotFound for an unknown id, FailedPrecondition unless it is pending and unexpired.
     /// Audit event <c>RevokeInvitation</c>.
     /// </summary>
-    public Task<(long Revision, InvitationRow Invitation)> RevokeInvitationAsync(string id, string actor, CancellationToken cancellationToken = default) =>
-        WriteAsync<(long, InvitationRow)>("RevokeInvitation", actor, async (context, revision, now) =>
+    public Task<(long Revision, Invitation Invitation)> RevokeInvitationAsync(string id, string actor, CancellationToken cancellationToken = default) =>
+        WriteAsync<(long, Invitation)>("RevokeInvitation", actor, async (context, revision, now) =>
         {
             var row = await LoadOpenInvitationAsync(context, id, now, "revoked", cancellationToken).ConfigureAwait(false);
             var before = Describe(row);
-            row.Status = InvitationRevoked;
+            row.Status = StoredRevoked;
             row.RevokedAt = now;
             AddAudit(context, revision, now, actor, "RevokeInvitation", $"{row.ResourceType}:{row.ResourceId}", before, Describe(row));
-            return ((revision, row), true);
+            return ((revision, ToInvitation(row, now)), true);
         }, cancellationToken);
 
     /// <summary>
@@ -185,16 +153,16 @@ public sealed partial class AuthzStore
     /// invitee's email recorded, and an audit event <c>AcceptInvitation</c>. NotFound when the token no longer names it;
     /// FailedPrecondition when it is not pending, has expired, or its email belongs to another subject.
     /// </summary>
-    public Task<(long Revision, InvitationRow Invitation)> AcceptInvitationAsync(
+    public Task<(long Revision, Invitation Invitation)> AcceptInvitationAsync(
         string id, string tokenHash, SubjectRef invitee, IReadOnlyList<RelationshipUpdate> updates, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(updates);
         var actor = invitee.ToString();
-        return WriteAsync<(long, InvitationRow)>("AcceptInvitation", actor, async (context, revision, now) =>
+        return WriteAsync<(long, Invitation)>("AcceptInvitation", actor, async (context, revision, now) =>
         {
             var row = await context.Invitations.SingleOrDefaultAsync(i => i.Id == id && i.TokenHash == tokenHash, cancellationToken).ConfigureAwait(false)
                 ?? throw new AuthzException(AuthzErrorKind.NotFound, "no invitation has this token (a resend replaces the token)");
-            RequireOpen(row, now, "accepted");
+            ToInvitation(row, now).RequireOpen("accepted");
 
             var (type, subjectId) = (invitee.Type, invitee.Id);
             var email = row.Email;
@@ -220,38 +188,58 @@ public sealed partial class AuthzStore
 
             var (added, _) = await ApplyUpdatesAsync(context, revision, updates, cancellationToken).ConfigureAwait(false);
             var before = Describe(row);
-            row.Status = InvitationAccepted;
+            row.Status = StoredAccepted;
             row.AcceptedAt = now;
             row.AcceptedBy = actor;
             var after = JsonSerializer.Serialize(new { invitation = row.Id, email = row.Email, added = added.Select(r => r.ToString()).ToArray() });
             AddAudit(context, revision, now, actor, "AcceptInvitation", $"{row.ResourceType}:{row.ResourceId}", before, after);
-            return ((revision, row), true);
+            return ((revision, ToInvitation(row, now)), true);
         }, cancellationToken);
-    }
-
-    /// <summary>Throws FailedPrecondition saying why <paramref name="row"/> cannot be <paramref name="what"/> unless it is pending and unexpired.</summary>
-    public static void RequireOpen(InvitationRow row, DateTime now, string what)
-    {
-        ArgumentNullException.ThrowIfNull(row);
-        var state = InvitationState(row, now);
-        if (state != InvitationPending)
-        {
-            var when = state switch
-            {
-                InvitationAccepted => $" (accepted by {row.AcceptedBy})",
-                InvitationExpired => $" (expired at {Utc(row.ExpiresAt):O})",
-                _ => string.Empty,
-            };
-            throw new AuthzException(AuthzErrorKind.FailedPrecondition, $"invitation {row.Id} is {state}{when}: only a pending invitation can be {what}");
-        }
     }
 
     private static async Task<InvitationRow> LoadOpenInvitationAsync(AuthzDbContext context, string id, DateTime now, string what, CancellationToken cancellationToken)
     {
         var row = await context.Invitations.SingleOrDefaultAsync(i => i.Id == id, cancellationToken).ConfigureAwait(false)
             ?? throw new AuthzException(AuthzErrorKind.NotFound, $"invitation {id} does not exist");
-        RequireOpen(row, now, what);
+        ToInvitation(row, now).RequireOpen(what);
         return row;
+    }
+
+    // The Core's view of a row at the store's clock: the stored state names mapped, a pending one past its expiry expired.
+    private static Invitation ToInvitation(InvitationRow row, DateTime now)
+    {
+        var stored = row.Status switch
+        {
+            StoredPending => InvitationState.Pending,
+            StoredAccepted => InvitationState.Accepted,
+            StoredRevoked => InvitationState.Revoked,
+            _ => throw new InvalidOperationException($"invitation {row.Id} has the unknown stored state '{row.Status}'"),
+        };
+        return new Invitation(row.Id, row.Email, new ObjectRef(row.ResourceType, row.ResourceId), RolesOf(row), GrantsOf(row), ConditionsOf(row))
+        {
+            TokenHash = row.TokenHash,
+            State = Invitation.StateAt(stored, Utc(row.ExpiresAt), now),
+            InvitedBy = row.InvitedBy,
+            CreatedAt = Utc(row.CreatedAt),
+            ExpiresAt = Utc(row.ExpiresAt),
+            SentAt = row.SentAt is { } sent ? Utc(sent) : null,
+            AcceptedAt = row.AcceptedAt is { } accepted ? Utc(accepted) : null,
+            AcceptedBy = row.AcceptedBy,
+        };
+    }
+
+    private static string[] RolesOf(InvitationRow row) => JsonSerializer.Deserialize<string[]>(row.RolesJson) ?? [];
+
+    private static InvitationGrant[] GrantsOf(InvitationRow row)
+    {
+        var stored = row.GrantsJson.Length == 0 ? [] : JsonSerializer.Deserialize<StoredGrant[]>(row.GrantsJson) ?? [];
+        return [.. stored.Select(g => new InvitationGrant(ObjectRef.Parse(g.Resource), g.Roles))];
+    }
+
+    private static AcceptCondition[] ConditionsOf(InvitationRow row)
+    {
+        var stored = row.ConditionsJson.Length == 0 ? [] : JsonSerializer.Deserialize<StoredCondition[]>(row.ConditionsJson) ?? [];
+        return [.. stored.Select(c => new AcceptCondition(ObjectRef.Parse(c.Resource), c.Role, [.. c.AnyOf.Select(a => new SubjectCondition(a.To, a.Unless))]))];
     }
 
     // What the audit log shows of an invitation: never its token or the token's hash.
@@ -259,8 +247,8 @@ public sealed partial class AuthzStore
     {
         id = row.Id,
         email = row.Email,
-        roles = InvitationRoles(row),
-        grants = InvitationGrants(row).Select(g => new { resource = g.Resource.ToString(), roles = g.Roles }),
+        roles = RolesOf(row),
+        grants = GrantsOf(row).Select(g => new { resource = g.Resource.ToString(), roles = g.Roles }),
         status = row.Status,
         expires_at = Utc(row.ExpiresAt),
     });

@@ -1,3 +1,4 @@
+using AuthzGrpc.Core.Management;
 using AuthzGrpc.Core.Validation;
 using AuthzGrpc.Server.Tests.Infrastructure;
 using AuthzGrpc.Storage;
@@ -213,7 +214,7 @@ public sealed class ManagementCasesTests
 
         var token = $"case-{Guid.NewGuid():N}";
         await server.Store.CreateInvitationsAsync(
-            [new NewInvitation($"inv_{Guid.NewGuid():N}"[..28], EmailOf(caller), accept.Resource, accept.Relations, Services.ManagementGrpcService.HashToken(token), TimeSpan.FromDays(1))],
+            [new NewInvitation($"inv_{Guid.NewGuid():N}"[..28], EmailOf(caller), accept.Resource, accept.Relations, Core.Management.InvitationToken.Hash(token), TimeSpan.FromDays(1))],
             "user:admin");
         return (token, null);
     }

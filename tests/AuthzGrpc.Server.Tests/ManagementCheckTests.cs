@@ -1,3 +1,4 @@
+using AuthzGrpc.Core.Management;
 using AuthzGrpc.Core.Validation;
 using AuthzGrpc.Server.Tests.Infrastructure;
 using AuthzGrpc.V1;

@@ -23,68 +23,6 @@ public enum ManagementOutcome
     InvalidArgument,
 }
 
-/// <summary>A management operation, as a validation file writes it.</summary>
-public abstract record ManagementOperation
-{
-    /// <summary>Plans the operation for <paramref name="caller"/>; throws <see cref="AuthzException"/> when refused.</summary>
-    public abstract ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller);
-}
-
-/// <summary><c>grant: resource#relation@subject</c>.</summary>
-public sealed record GrantOperation(Relationship Grant) : ManagementOperation
-{
-    /// <inheritdoc/>
-    public override ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller) =>
-        planner.Grant(caller, Grant.Resource, Grant.Relation, Grant.Subject);
-}
-
-/// <summary><c>revoke: resource#relation@subject</c>.</summary>
-public sealed record RevokeOperation(Relationship Revoke) : ManagementOperation
-{
-    /// <inheritdoc/>
-    public override ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller) =>
-        planner.Revoke(caller, Revoke.Resource, Revoke.Relation, Revoke.Subject);
-}
-
-/// <summary><c>setRoles: {resource, subject, relations}</c>.</summary>
-public sealed record SetRolesOperation(ObjectRef Resource, SubjectRef Subject, IReadOnlyList<string> Relations) : ManagementOperation
-{
-    /// <inheritdoc/>
-    public override ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller) =>
-        planner.SetRoles(caller, Resource, Subject, [.. Relations]);
-}
-
-/// <summary><c>removeMember: {resource, subject}</c>.</summary>
-public sealed record RemoveMemberOperation(ObjectRef Resource, SubjectRef Subject) : ManagementOperation
-{
-    /// <inheritdoc/>
-    public override ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller) =>
-        planner.RemoveMember(caller, Resource, Subject);
-}
-
-/// <summary><c>removeMembers: {resource, subjects: [...]}</c>: several subjects removed in one step, all or nothing.</summary>
-public sealed record RemoveMembersOperation(ObjectRef Resource, IReadOnlyList<SubjectRef> Subjects) : ManagementOperation
-{
-    /// <inheritdoc/>
-    public override ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller) =>
-        planner.RemoveMembers(caller, Resource, Subjects);
-}
-
-/// <summary><c>leave: resource</c>.</summary>
-public sealed record LeaveOperation(ObjectRef Resource) : ManagementOperation
-{
-    /// <inheritdoc/>
-    public override ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller) => planner.Leave(caller, Resource);
-}
-
-/// <summary><c>transfer: resource#relation@to</c>.</summary>
-public sealed record TransferOperation(Relationship Transfer) : ManagementOperation
-{
-    /// <inheritdoc/>
-    public override ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller) =>
-        planner.Transfer(caller, Transfer.Resource, Transfer.Relation, Transfer.Subject);
-}
-
 /// <summary><c>invite: {resource, relations}</c>: whether the caller may invite with these roles (nothing changes until accepted).</summary>
 public sealed record InviteOperation(ObjectRef Resource, IReadOnlyList<string> Relations) : ManagementOperation
 {
@@ -94,27 +32,6 @@ public sealed record InviteOperation(ObjectRef Resource, IReadOnlyList<string> R
         planner.RequireGrantAuthority(caller, Resource, Relations);
         return ManagementPlan.Empty;
     }
-}
-
-/// <summary>
-/// <c>create: {resource, parent, attributes: [relation@subject, ...], children: [{resource, attributes}, ...]}</c>: the
-/// caller creates an object under a parent, with the objects created inside it.
-/// </summary>
-public sealed record CreateOperation(ObjectRef Resource, ObjectRef Parent, IReadOnlyList<(string Relation, SubjectRef Subject)> Attributes) : ManagementOperation
-{
-    /// <summary>The objects created inside the new one in the same step.</summary>
-    public IReadOnlyList<ContainedObject> Children { get; init; } = [];
-
-    /// <inheritdoc/>
-    public override ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller) =>
-        planner.Create(caller, Resource, Parent, Attributes, Children);
-}
-
-/// <summary><c>delete: resource</c>: the caller deletes an object and everything it contains.</summary>
-public sealed record DeleteOperation(ObjectRef Resource) : ManagementOperation
-{
-    /// <inheritdoc/>
-    public override ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller) => planner.Delete(caller, Resource);
 }
 
 /// <summary>

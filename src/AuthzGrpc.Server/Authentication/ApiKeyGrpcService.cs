@@ -15,7 +15,7 @@ namespace AuthzGrpc.Server.Authentication;
 /// revoke keys. A created key is returned once and only its hash is stored; revoking drops the key from this server's
 /// cache at once. Create and revoke record audit events in the same transaction.
 /// </summary>
-internal sealed class ApiKeyGrpcService(AuthzStore store, EngineHolder holder, ApiKeyAuthenticator authenticator, ILogger<ApiKeyGrpcService> logger)
+internal sealed class ApiKeyGrpcService(ModelWriter writer, AuthzStore store, EngineHolder holder, ApiKeyAuthenticator authenticator, ILogger<ApiKeyGrpcService> logger)
     : ApiKeyService.ApiKeyServiceBase
 {
     public override async Task<CreateApiKeyResponse> CreateApiKey(CreateApiKeyRequest request, ServerCallContext context)
@@ -35,8 +35,8 @@ internal sealed class ApiKeyGrpcService(AuthzStore store, EngineHolder holder, A
         var kind = ToModel(request.Kind);
         var actor = CallActor.Of(context);
         var (key, keyId, hash) = ApiKeyFormat.Generate();
-        var stored = await store.CreateApiKeyAsync(
-            new NewApiKey(keyId, hash, subject, ApiKeyFormat.KindName(kind), request.Description, email), actor, CancellationToken.None).ConfigureAwait(false);
+        var stored = await writer.CreateApiKeyAsync(
+            new NewApiKey(keyId, hash, subject, ApiKeyFormat.KindName(kind), request.Description, email), actor, context.CancellationToken).ConfigureAwait(false);
         authenticator.Invalidate(keyId);
         Log.ApiKeyCreated(logger, actor, kind, keyId, subject);
         return new CreateApiKeyResponse { Key = key, ApiKey = ToProto(stored) };
@@ -70,7 +70,7 @@ internal sealed class ApiKeyGrpcService(AuthzStore store, EngineHolder holder, A
         }
 
         var actor = CallActor.Of(context);
-        var revoked = await store.RevokeApiKeyAsync(request.KeyId, actor, CancellationToken.None).ConfigureAwait(false)
+        var revoked = await writer.RevokeApiKeyAsync(request.KeyId, actor, context.CancellationToken).ConfigureAwait(false)
             ?? throw new AuthzException(AuthzErrorKind.NotFound, $"key_id: there is no API key '{request.KeyId}'");
         authenticator.Invalidate(request.KeyId);
         Log.ApiKeyRevoked(logger, actor, request.KeyId);

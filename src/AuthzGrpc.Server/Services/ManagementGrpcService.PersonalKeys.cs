@@ -1,4 +1,3 @@
-using AuthzGrpc.Core;
 using AuthzGrpc.Server.Authentication;
 using AuthzGrpc.Storage;
 using AuthzGrpc.V1;
@@ -8,7 +7,8 @@ namespace AuthzGrpc.Server.Services;
 
 /// <summary>
 /// Personal API keys (R31): a caller creates check or management keys acting as itself, when the model's
-/// <c>keys by</c> rule gives it the permission on the scope, and revokes its own keys.
+/// <c>keys by</c> rule gives it the permission on the scope (judged by the writer under the write lock), and revokes its
+/// own keys.
 /// </summary>
 internal sealed partial class ManagementGrpcService
 {
@@ -21,24 +21,12 @@ internal sealed partial class ManagementGrpcService
                 : RequestValidation.Violation("kind", "a personal key is KEY_KIND_CHECK or KEY_KIND_MANAGEMENT (admin keys are created by admins)"),
             ApiKeyGrpcService.Description(request.Description));
         var (caller, email) = (context.GetCaller().Subject, context.GetCaller().Email);
-        var engine = holder.Current;
-        var scope = ProtoMapping.ToModel(request.Scope);
-        var type = engine.Schema.RequireType(scope.Type);
-        if (type.Rules.Keys is not { } permission)
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"personal API keys cannot be created on a {type.Name}: the schema has no 'keys by' rule for it");
-        }
-
-        if (!engine.Check(scope, permission.Name, caller))
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"creating a personal API key on {scope} needs {permission.Name}, which {caller} does not have");
-        }
-
         var kind = ApiKeyGrpcService.ToModel(request.Kind);
         var (key, keyId, hash) = ApiKeyFormat.Generate();
-        var stored = await store.CreateApiKeyAsync(
-            // The creating key's verified email carries over: the new key acts as the same subject.
-            new NewApiKey(keyId, hash, caller, ApiKeyFormat.KindName(kind), request.Description, email), caller.ToString(), CancellationToken.None).ConfigureAwait(false);
+
+        // The creating key's verified email carries over: the new key acts as the same subject.
+        var stored = await writer.CreatePersonalApiKeyAsync(
+            ProtoMapping.ToModel(request.Scope), new NewApiKey(keyId, hash, caller, ApiKeyFormat.KindName(kind), request.Description, email), caller, context.CancellationToken).ConfigureAwait(false);
         authenticator.Invalidate(keyId);
         return new CreatePersonalApiKeyResponse { Key = key, ApiKey = ApiKeyGrpcService.ToProto(stored) };
     }
@@ -50,14 +38,7 @@ internal sealed partial class ManagementGrpcService
             RequestValidation.Throw(RequestValidation.Violation("key_id", $"is required: the key's id, 1 to {ApiKeyFormat.MaxKeyIdLength} of a-z 0-9"));
         }
 
-        var (caller, email) = (context.GetCaller().Subject, context.GetCaller().Email);
-        if (await store.FindApiKeyAsync(request.KeyId, context.CancellationToken).ConfigureAwait(false) is not { } found || found.Subject != caller)
-        {
-            throw new AuthzException(AuthzErrorKind.NotFound, $"key_id: {caller} has no API key '{request.KeyId}'");
-        }
-
-        var revoked = await store.RevokeApiKeyAsync(request.KeyId, caller.ToString(), CancellationToken.None).ConfigureAwait(false)
-            ?? throw new AuthzException(AuthzErrorKind.NotFound, $"key_id: {caller} has no API key '{request.KeyId}'");
+        var revoked = await writer.RevokePersonalApiKeyAsync(request.KeyId, context.GetCaller().Subject, context.CancellationToken).ConfigureAwait(false);
         authenticator.Invalidate(request.KeyId);
         return new RevokePersonalApiKeyResponse { ApiKey = ApiKeyGrpcService.ToProto(revoked) };
     }

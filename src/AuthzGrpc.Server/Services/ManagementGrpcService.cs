@@ -29,7 +29,7 @@ internal sealed partial class ManagementGrpcService(
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Role(request.Role, "role"), RequestValidation.Holder(request.Subject, "subject"));
         var (resource, subject) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Subject));
-        var changes = await ManageAsync("GrantRole", context, resource, (planner, caller) => planner.Grant(caller, resource, request.Role, subject));
+        var changes = await ManageAsync("GrantRole", context, resource, new GrantOperation(new(resource, request.Role, subject)));
         return new GrantRoleResponse { Changes = changes };
     }
 
@@ -37,7 +37,7 @@ internal sealed partial class ManagementGrpcService(
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Role(request.Role, "role"), RequestValidation.Holder(request.Subject, "subject"));
         var (resource, subject) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Subject));
-        var changes = await ManageAsync("RevokeRole", context, resource, (planner, caller) => planner.Revoke(caller, resource, request.Role, subject));
+        var changes = await ManageAsync("RevokeRole", context, resource, new RevokeOperation(new(resource, request.Role, subject)));
         return new RevokeRoleResponse { Changes = changes };
     }
 
@@ -45,7 +45,7 @@ internal sealed partial class ManagementGrpcService(
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Holder(request.Subject, "subject"), RequestValidation.Roles(request.Roles, "roles"));
         var (resource, subject) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Subject));
-        var changes = await ManageAsync("SetRoles", context, resource, (planner, caller) => planner.SetRoles(caller, resource, subject, [.. request.Roles]));
+        var changes = await ManageAsync("SetRoles", context, resource, new SetRolesOperation(resource, subject, [.. request.Roles]));
         return new SetRolesResponse { Changes = changes };
     }
 
@@ -57,7 +57,7 @@ internal sealed partial class ManagementGrpcService(
 
         // One audit event for the whole batch, whose target lists the objects named, as a write of several objects does.
         var target = AuthzStore.AuditTarget(changes.Select(c => c.Resource));
-        var result = await ManageAsync("ChangeRoles", context, target, (engine, caller) => new ManagementPlanner(engine).ChangeRoles(caller, subject, changes), resource: null);
+        var result = await ManageAsync("ChangeRoles", context, target, new ChangeRolesOperation(subject, changes));
         return new ChangeRolesResponse { Changes = result };
     }
 
@@ -65,7 +65,7 @@ internal sealed partial class ManagementGrpcService(
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Holder(request.Subject, "subject"));
         var (resource, subject) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Subject));
-        var changes = await ManageAsync("RemoveMember", context, resource, (planner, caller) => planner.RemoveMember(caller, resource, subject));
+        var changes = await ManageAsync("RemoveMember", context, resource, new RemoveMemberOperation(resource, subject));
         return new RemoveMemberResponse { Changes = changes };
     }
 
@@ -73,7 +73,7 @@ internal sealed partial class ManagementGrpcService(
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
         var resource = ProtoMapping.ToModel(request.Resource);
-        var changes = await ManageAsync("Leave", context, resource, (planner, caller) => planner.Leave(caller, resource));
+        var changes = await ManageAsync("Leave", context, resource, new LeaveOperation(resource));
         return new LeaveResponse { Changes = changes };
     }
 
@@ -81,7 +81,7 @@ internal sealed partial class ManagementGrpcService(
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Role(request.Role, "role"), RequestValidation.Holder(request.To, "to"));
         var (resource, to) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.To));
-        var changes = await ManageAsync("TransferOwnership", context, resource, (planner, caller) => planner.Transfer(caller, resource, request.Role, to));
+        var changes = await ManageAsync("TransferOwnership", context, resource, new TransferOperation(new(resource, request.Role, to)));
         return new TransferOwnershipResponse { Changes = changes };
     }
 
@@ -95,7 +95,7 @@ internal sealed partial class ManagementGrpcService(
         {
             Children = [.. request.Children.Select(c => ResourceChange.Created(ProtoMapping.ToModel(c.Resource), c.Name, c.Description.Length == 0 ? null : c.Description))],
         };
-        var changes = await ManageAsync("CreateResource", context, resource, (planner, caller) => planner.Create(caller, resource, parent, attributes, children), metadata);
+        var changes = await ManageAsync("CreateResource", context, resource, new CreateOperation(resource, parent, attributes) { Children = children }, metadata);
         return new CreateResourceResponse { Changes = changes };
     }
 
@@ -104,7 +104,7 @@ internal sealed partial class ManagementGrpcService(
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
         var resource = ProtoMapping.ToModel(request.Resource);
         var metadata = ResourceChange.Deleted(resource);
-        var changes = await ManageAsync("DeleteResource", context, resource, (planner, caller) => planner.Delete(caller, resource), metadata);
+        var changes = await ManageAsync("DeleteResource", context, resource, new DeleteOperation(resource), metadata);
         return new DeleteResourceResponse { Changes = changes };
     }
 
@@ -116,11 +116,7 @@ internal sealed partial class ManagementGrpcService(
 
         // No relationship changes: authority is judged against the engine under the write lock, then the store updates
         // the record (NOT_FOUND when CreateResource never made one) with its audit event, at a new revision.
-        var changes = await ManageAsync("UpdateResource", context, resource.ToString(), (engine, caller) =>
-        {
-            RequireUpdateAuthority(engine, caller, resource);
-            return ManagementPlan.Empty;
-        }, metadata);
+        var changes = await ManageAsync("UpdateResource", context, resource, new UpdateOperation(resource), metadata);
         return new UpdateResourceResponse { Revision = changes.Revision };
     }
 
@@ -353,42 +349,20 @@ internal sealed partial class ManagementGrpcService(
         }
     }
 
+    /// <summary>
+    /// Invites addresses with roles: <c>emails</c> all with the request's roles, <c>invitees</c> each with its own (those
+    /// of <c>emails</c> then with the request's). Every invitee is judged before anything is stored, then all are stored
+    /// in one transaction: all or nothing.
+    /// </summary>
     public override async Task<InviteMembersResponse> InviteMembers(InviteMembersRequest request, ServerCallContext context)
     {
-        if (request.Invitees.Count > 0)
-        {
-            return await InviteWithRolesEachAsync(request, context);
-        }
-
-        RequestValidation.Require(
-            RequestValidation.Target(request.Resource, "resource"),
-            RequestValidation.Emails(request.Emails, "emails", out var emails),
-            request.Roles.Count == 0 && request.Grants.Count == 0 ? RequestValidation.Violation("roles", "is required: at least one role to grant on acceptance, e.g. developer") : null,
-            RequestValidation.Roles(request.Roles, "roles"),
-            RequestValidation.InvitationHours(request.ExpiresInHours, "expires_in_hours"),
-            RequestValidation.InvitationGrants(request.Grants, "grants"));
+        var invitees = RequestValidation.Invitees(request);
         var resource = ProtoMapping.ToModel(request.Resource);
-        var roles = request.Roles.Distinct(StringComparer.Ordinal).ToList();
-        var grants = request.Grants.Select(g => new InvitationGrant(ProtoMapping.ToModel(g.Resource), [.. g.Roles.Distinct(StringComparer.Ordinal)])).ToList();
-        var caller = context.GetCaller();
-
-        // Every role on every object, before anything is stored (R14); an object named twice is INVALID_ARGUMENT. Where
-        // only rules with 'to' allowed a role, the accepter must meet their condition (checked at acceptance).
-        var conditions = new ManagementPlanner(holder.Current).RequireGrantAuthority(caller.Subject, ModelWriter.InvitationGrants(resource, roles, grants));
-
         var validFor = TimeSpan.FromHours(request.ExpiresInHours == 0 ? RequestValidation.DefaultInvitationHours : request.ExpiresInHours);
-        var tokens = new List<string>();
-        var invitations = new List<NewInvitation>();
-        foreach (var email in emails)
-        {
-            var token = NewToken();
-            tokens.Add(token);
-            invitations.Add(new NewInvitation(NewInvitationId(), email, resource, roles, HashToken(token), validFor, grants, conditions));
-        }
-
-        var (revision, rows) = await store.CreateInvitationsAsync(invitations, caller.Subject.ToString(), context.CancellationToken);
+        var (revision, issued) = await writer.InviteAsync(
+            resource, invitees, nameInvitees: request.Invitees.Count > 0, validFor, context.GetCaller().Subject, context.CancellationToken);
         var response = new InviteMembersResponse { Revision = Text(revision) };
-        response.Invitations.AddRange(rows.Select((row, i) => Issued(row, tokens[i])));
+        response.Invitations.AddRange(issued.Select(i => InvitationMapping.Issued(i.Invitation, i.Token)));
         return response;
     }
 
@@ -398,46 +372,32 @@ internal sealed partial class ManagementGrpcService(
         var resource = ProtoMapping.ToModel(request.Resource);
         var caller = context.GetCaller();
         var planner = new ManagementPlanner(holder.Current);
-        if (caller.Kind != ApiKeyKind.Admin && !MayGrantAny(planner, caller.Subject, resource, holder.Current.Schema.TryGetType(resource.Type, out var type)
-                ? type.Members.OfType<Core.Schema.RelationDefinition>().Select(m => m.Name) : []))
+        if (caller.Kind != ApiKeyKind.Admin && !planner.MayListInvitations(caller.Subject, resource))
         {
             throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not list the invitations of {resource}: it may grant no role there");
         }
 
-        var rows = await store.ListInvitationsAsync(resource, context.CancellationToken);
-        var now = store.UtcNow;
         var response = new ListInvitationsResponse();
-        foreach (var row in rows)
-        {
-            var state = AuthzStore.InvitationState(row, now);
-            if ((request.IncludeClosed || state == AuthzStore.InvitationPending) &&
-                (caller.Kind == ApiKeyKind.Admin || MayGrantAll(planner, caller.Subject, row)))
-            {
-                response.Invitations.Add(ToProto(row, now));
-            }
-        }
-
+        response.Invitations.AddRange((await store.ListInvitationsAsync(resource, context.CancellationToken))
+            .Where(invitation => request.IncludeClosed || invitation.State == Core.Management.InvitationState.Pending)
+            .Where(invitation => caller.Kind == ApiKeyKind.Admin || planner.MaySee(caller.Subject, invitation))
+            .Select(InvitationMapping.ToProto));
         return response;
     }
 
     public override async Task<ResendInvitationResponse> ResendInvitation(ResendInvitationRequest request, ServerCallContext context)
     {
         RequestValidation.Require(RequestValidation.InvitationId(request.Id, "id"), RequestValidation.InvitationHours(request.ExpiresInHours, "expires_in_hours"));
-        var caller = context.GetCaller();
-        await RequireInvitationAuthorityAsync(request.Id, caller.Subject, "resend", context.CancellationToken);
-        var token = NewToken();
         var validFor = TimeSpan.FromHours(request.ExpiresInHours == 0 ? RequestValidation.DefaultInvitationHours : request.ExpiresInHours);
-        var (revision, row) = await store.ResendInvitationAsync(request.Id, HashToken(token), validFor, caller.Subject.ToString(), context.CancellationToken);
-        return new ResendInvitationResponse { Invitation = Issued(row, token), Revision = Text(revision) };
+        var (revision, issued) = await writer.ResendInvitationAsync(request.Id, validFor, context.GetCaller().Subject, context.CancellationToken);
+        return new ResendInvitationResponse { Invitation = InvitationMapping.Issued(issued.Invitation, issued.Token), Revision = Text(revision) };
     }
 
     public override async Task<RevokeInvitationResponse> RevokeInvitation(RevokeInvitationRequest request, ServerCallContext context)
     {
         RequestValidation.Require(RequestValidation.InvitationId(request.Id, "id"));
-        var caller = context.GetCaller();
-        await RequireInvitationAuthorityAsync(request.Id, caller.Subject, "revoke", context.CancellationToken);
-        var (revision, row) = await store.RevokeInvitationAsync(request.Id, caller.Subject.ToString(), context.CancellationToken);
-        return new RevokeInvitationResponse { Invitation = ToProto(row, store.UtcNow), Revision = Text(revision) };
+        var (revision, revoked) = await writer.RevokeInvitationAsync(request.Id, context.GetCaller().Subject, context.CancellationToken);
+        return new RevokeInvitationResponse { Invitation = InvitationMapping.ToProto(revoked), Revision = Text(revision) };
     }
 
     public override async Task<AcceptInvitationResponse> AcceptInvitation(AcceptInvitationRequest request, ServerCallContext context)
@@ -454,195 +414,31 @@ internal sealed partial class ManagementGrpcService(
             throw new AuthzException(AuthzErrorKind.PermissionDenied, "on_behalf_of: only an admin key (a sign-up flow) may accept an invitation for someone else");
         }
 
-        // The token only finds the invitation; the invitee is whoever holds the invited address (R13 "by the invitee
-        // only"): the caller's key must carry it as its verified email, unless an admin key vouches for the invitee.
-        var invitee = request.OnBehalfOf is null ? caller.Subject : ProtoMapping.ToModel(request.OnBehalfOf);
-        void RequireInvitee(Storage.Entities.InvitationRow invitation)
-        {
-            if (request.OnBehalfOf is null && !string.Equals(caller.Email, invitation.Email, StringComparison.OrdinalIgnoreCase))
-            {
-                var carried = caller.Email is null ? "carries no verified email" : "carries another address";
-                throw new AuthzException(AuthzErrorKind.PermissionDenied,
-                    $"this invitation is for another address: the API key of {caller.Subject} {carried} (accept with a key issued with the invited email)");
-            }
-        }
-
-        var (revision, plan, row) = await writer.AcceptInvitationAsync(HashToken(request.Token), invitee, RequireInvitee, context.CancellationToken);
+        // The token only finds the invitation; the invitee is whoever holds the invited address, unless an admin key vouches.
+        var accepter = request.OnBehalfOf is null
+            ? new InvitationAccepter(caller.Subject, Vouched: false, caller.Email)
+            : new InvitationAccepter(ProtoMapping.ToModel(request.OnBehalfOf), Vouched: true, VerifiedEmail: null);
+        var (revision, (plan, accepted)) = await writer.AcceptInvitationAsync(InvitationToken.Hash(request.Token), accepter, context.CancellationToken);
         var changes = new ManagementChanges { Revision = Text(revision) };
         changes.Added.AddRange(plan.Updates.Where(u => u.Operation != RelationshipOperation.Delete).Select(u => RelationshipMapping.ToProto(u.Relationship)));
-        return new AcceptInvitationResponse { Changes = changes, Invitation = ToProto(row, store.UtcNow) };
-    }
-
-    // Authority over an existing invitation: granting every role it carries (A002-4), checked before its state. A refused
-    // caller is told neither what the invitation carries nor whether it exists (R24): an unknown id is NOT_FOUND only
-    // for a caller who may grant some role somewhere (who could invite, and so list invitations), that same refusal for
-    // anyone else.
-    private async Task RequireInvitationAuthorityAsync(string id, Core.Model.SubjectRef caller, string what, CancellationToken cancellationToken)
-    {
-        var engine = holder.Current;
-        var refused = new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller} may not {what} invitation {id}: it needs the authority to grant every role the invitation carries");
-        var row = await store.FindInvitationAsync(id, cancellationToken);
-        if (row is null)
-        {
-            throw MayGrantSomewhere(engine, caller) ? new AuthzException(AuthzErrorKind.NotFound, $"invitation {id} does not exist") : refused;
-        }
-
-        if (!MayGrantAll(new ManagementPlanner(engine), caller, row))
-        {
-            throw refused;
-        }
-    }
-
-    // Whether any grant rule's permission is the caller's on some object: someone who may invite somewhere.
-    private static bool MayGrantSomewhere(PermissionEngine engine, Core.Model.SubjectRef caller) =>
-        engine.Schema.Types.Any(type => type.Rules.Grant.Values.SelectMany(rules => rules).Select(rule => rule.By.Name).Distinct()
-            .Any(by => engine.LookupResources(type.Name, by, caller, limit: 1).Count > 0));
-
-    // Whether the caller may grant every role an invitation carries, on every object (what resending or revoking needs).
-    private static bool MayGrantAll(ManagementPlanner planner, Core.Model.SubjectRef caller, Storage.Entities.InvitationRow row)
-    {
-        try
-        {
-            planner.RequireGrantAuthority(caller, ModelWriter.InvitationGrants(row));
-            return true;
-        }
-        catch (AuthzException)
-        {
-            return false;
-        }
-    }
-
-    private static bool MayGrantAny(ManagementPlanner planner, Core.Model.SubjectRef caller, Core.Model.ObjectRef resource, IEnumerable<string> roles)
-    {
-        foreach (var role in roles)
-        {
-            try
-            {
-                planner.RequireGrantAuthority(caller, resource, [role]);
-                return true;
-            }
-            catch (AuthzException)
-            {
-                // Not this one (a permission, a relation without a grant rule, or no authority).
-            }
-        }
-
-        return false;
-    }
-
-    private static IssuedInvitation Issued(Storage.Entities.InvitationRow row, string token) => new()
-    {
-        Id = row.Id,
-        Email = row.Email,
-        Token = token,
-        ExpiresAt = Time(row.ExpiresAt),
-    };
-
-    private static Invitation ToProto(Storage.Entities.InvitationRow row, DateTime now)
-    {
-        var invitation = new Invitation
-        {
-            Id = row.Id,
-            Email = row.Email,
-            Resource = new V1.ObjectRef { Type = row.ResourceType, Id = row.ResourceId },
-            State = AuthzStore.InvitationState(row, now) switch
-            {
-                AuthzStore.InvitationPending => InvitationState.Pending,
-                AuthzStore.InvitationAccepted => InvitationState.Accepted,
-                AuthzStore.InvitationRevoked => InvitationState.Revoked,
-                AuthzStore.InvitationExpired => InvitationState.Expired,
-                _ => InvitationState.Unspecified,
-            },
-            InvitedBy = row.InvitedBy,
-            CreatedAt = Time(row.CreatedAt),
-            ExpiresAt = Time(row.ExpiresAt),
-            SentAt = row.SentAt is { } sent ? Time(sent) : null,
-            AcceptedAt = row.AcceptedAt is { } accepted ? Time(accepted) : null,
-            AcceptedBy = row.AcceptedBy ?? string.Empty,
-        };
-        invitation.Roles.AddRange(AuthzStore.InvitationRoles(row));
-        foreach (var grant in AuthzStore.InvitationGrants(row))
-        {
-            var change = new RoleChange { Resource = ProtoMapping.ToProto(grant.Resource), Mode = RoleChangeMode.Grant };
-            change.Roles.AddRange(grant.Roles);
-            invitation.Grants.Add(change);
-        }
-
-        foreach (var condition in AuthzStore.InvitationConditions(row))
-        {
-            var shown = new AcceptanceCondition { Resource = ProtoMapping.ToProto(condition.Resource), Role = condition.Role };
-            shown.AnyOf.AddRange(condition.AnyOf.Select(c => c.ToString()));
-            invitation.Conditions.Add(shown);
-        }
-
-        return invitation;
+        return new AcceptInvitationResponse { Changes = changes, Invitation = InvitationMapping.ToProto(accepted) };
     }
 
     private static Timestamp Time(DateTime value) => Timestamp.FromDateTime(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 
-    // 32 random bytes, base64url: what the invitation email carries.
-    private static string NewToken() => System.Buffers.Text.Base64Url.EncodeToString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-
-    private static string NewInvitationId() => "inv_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
-
-    // Only the SHA-256 of a token is stored (lowercase hex).
-    internal static string HashToken(string token) =>
-        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token)));
-
     private Task<ManagementChanges> ManageAsync(
-        string operation, ServerCallContext context, Core.Model.ObjectRef target,
-        Func<ManagementPlanner, Core.Model.SubjectRef, ManagementPlan> plan, ResourceChange? resource = null) =>
-        ManageAsync(operation, context, target.ToString(), (PermissionEngine engine, Core.Model.SubjectRef caller) => plan(new ManagementPlanner(engine), caller), resource);
+        string operation, ServerCallContext context, Core.Model.ObjectRef target, ManagementOperation command, ResourceChange? resource = null) =>
+        ManageAsync(operation, context, target.ToString(), command, resource);
 
+    // One management call: the writer plans the command for the caller and commits it; the reply lists what changed.
     private async Task<ManagementChanges> ManageAsync(
-        string operation, ServerCallContext context, string target,
-        Func<PermissionEngine, Core.Model.SubjectRef, ManagementPlan> plan, ResourceChange? resource)
+        string operation, ServerCallContext context, string target, ManagementOperation command, ResourceChange? resource = null)
     {
-        var caller = context.GetCaller();
-        var (revision, changes) = await writer.ManageAsync(
-            operation, engine => (plan(engine, caller.Subject), target, resource), caller.Subject.ToString(), context.CancellationToken);
+        var (revision, changes) = await writer.ManageAsync(operation, target, command, resource, context.GetCaller().Subject, context.CancellationToken);
         var result = new ManagementChanges { Revision = Text(revision) };
         result.Added.AddRange(changes.Updates.Where(u => u.Operation != RelationshipOperation.Delete).Select(u => RelationshipMapping.ToProto(u.Relationship)));
         result.Removed.AddRange(changes.Removed.Select(RelationshipMapping.ToProto));
         return result;
-    }
-
-    /// <summary>
-    /// Who may update an object: whoever may create such objects where it is. The type's <c>create by
-    /// relation-&gt;permission</c> rule (read as <see cref="ManagementPlanner.Create"/> reads it) names the relation that
-    /// points at the parent and the permission needed there; the caller needs it on every object the relation points
-    /// to now (normally exactly one). PermissionDenied for a type without a create rule or a caller without the
-    /// permission. Authority comes first (R24): the refusal does not name the parent, and an object with no parent (which
-    /// CreateResource never made, or DeleteResource removed) is NotFound only for a caller who may create objects of the
-    /// type somewhere — who would learn as much from CreateResource's ALREADY_EXISTS — and that same refusal for anyone else.
-    /// </summary>
-    private static void RequireUpdateAuthority(PermissionEngine engine, Core.Model.SubjectRef caller, Core.Model.ObjectRef resource)
-    {
-        var type = engine.Schema.RequireType(resource.Type);
-        if (type.Rules.Create is not { } rule)
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied,
-                $"a {type.Name} cannot be updated through the management API: the schema has no 'create by' rule for it (updating needs the permission that rule names on the parent)");
-        }
-
-        var refused = new AuthzException(AuthzErrorKind.PermissionDenied,
-            $"updating {resource} needs {rule.Permission} on its {rule.Under.Name} (the '{type.Name}' type's 'create by' rule), which {caller} does not have");
-        var parents = engine.Read(new Core.Model.RelationshipFilter(resource.Type, resource.Id, rule.Under.Name)).Select(r => r.Subject.Object).Distinct().ToList();
-        if (parents.Count == 0)
-        {
-            var createsSomewhere = rule.Under.AllowedSubjects.Select(s => s.Type)
-                .Where(t => t.TryGetMember(rule.Permission, out _))
-                .Distinct()
-                .Any(t => engine.LookupResources(t.Name, rule.Permission, caller, limit: 1).Count > 0);
-            throw createsSomewhere
-                ? new AuthzException(AuthzErrorKind.NotFound, $"{resource} does not exist: it has no {rule.Under.Name} (objects are made with CreateResource)")
-                : refused;
-        }
-
-        if (parents.Any(parent => !engine.Check(parent, rule.Permission, caller)))
-        {
-            throw refused;
-        }
     }
 
     // The validated request's mode (RequestValidation.RoleChanges refuses any other).

@@ -18,10 +18,13 @@ namespace AuthzGrpc.Server.Services;
 /// the new revision and the invalidation published, so the token a write returns is already in Redis (when Redis is
 /// unreachable the write stands; checks with its token answer from the source of truth). Reads do not take the lock.
 /// </summary>
-internal sealed class ModelWriter(AuthzStore store, EngineSync sync, EngineHolder holder, SharedGraph shared, ILogger<ModelWriter> logger)
+internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, EngineHolder holder, SharedGraph shared, ILogger<ModelWriter> logger)
 {
     /// <summary>The largest schema text accepted.</summary>
     public const int MaxSchemaLength = 1 << 20;
+
+    // What a write that changes no relationship (an invitation, an API key) gives the engine to apply.
+    private static readonly IReadOnlyList<RelationshipUpdate> NoChanges = [];
 
     private readonly SemaphoreSlim _lock = sync.WriteLock;
 
@@ -76,117 +79,80 @@ internal sealed class ModelWriter(AuthzStore store, EngineSync sync, EngineHolde
     public async Task<long> WriteRelationshipsAsync(
         IReadOnlyList<RelationshipUpdate> updates, IReadOnlyList<StorePrecondition> preconditions, string actor, CancellationToken cancellationToken)
     {
-        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        var (revision, _) = await WriteLockedAsync<bool>(async engine =>
         {
-            var engine = await sync.CatchUpLockedAsync(null, cancellationToken).ConfigureAwait(false);
             engine.Validate(updates);
             ValidatePreconditions(engine.Schema, preconditions);
-
-            // Not cancellable from here: once committed, the engine must apply it whatever the caller does.
             var revision = await store.WriteRelationshipsAsync(updates, preconditions, actor, CancellationToken.None).ConfigureAwait(false);
-            await sync.ApplyCommittedLockedAsync(updates, revision).ConfigureAwait(false);
-            await PublishLockedAsync().ConfigureAwait(false);
-            return revision;
-        }
-        finally
-        {
-            _lock.Release();
-        }
+            return (revision, updates, true);
+        }, cancellationToken).ConfigureAwait(false);
+        return revision;
     }
 
     /// <summary>Deletes what <paramref name="filter"/> selects, if the preconditions hold; returns the revision and what was deleted.</summary>
     public async Task<RelationshipDeletion> DeleteRelationshipsAsync(
         RelationshipFilter filter, IReadOnlyList<StorePrecondition> preconditions, string actor, CancellationToken cancellationToken)
     {
-        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        var (_, deletion) = await WriteLockedAsync(async engine =>
         {
-            var engine = await sync.CatchUpLockedAsync(null, cancellationToken).ConfigureAwait(false);
             ValidateFilter(engine.Schema, filter, "filter");
             ValidatePreconditions(engine.Schema, preconditions);
             var deletion = await store.DeleteRelationshipsAsync(filter, preconditions, actor, CancellationToken.None).ConfigureAwait(false);
-            await sync.ApplyCommittedLockedAsync([.. deletion.Deleted.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r))], deletion.Revision)
-                .ConfigureAwait(false);
-            await PublishLockedAsync().ConfigureAwait(false);
-            return deletion;
-        }
-        finally
-        {
-            _lock.Release();
-        }
+            return (deletion.Revision, (IReadOnlyList<RelationshipUpdate>)[.. deletion.Deleted.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r))], deletion);
+        }, cancellationToken).ConfigureAwait(false);
+        return deletion;
     }
 
     /// <summary>
-    /// Runs a management operation: <paramref name="plan"/> computes its changes from the engine in force (under the
-    /// write lock, so no other write lands between planning and committing), the store commits them with an audit event
-    /// for <paramref name="operation"/>, and the engine applies them. A plan that changes nothing commits nothing and
-    /// answers at the current revision.
+    /// Runs a management operation for <paramref name="caller"/>: the <see cref="ManagementPlanner"/> judges and plans
+    /// <paramref name="command"/> against the engine in force (under the write lock, so no other write lands between
+    /// planning and committing), the store commits the plan and <paramref name="resource"/>'s record with one audit event
+    /// <paramref name="operation"/> on <paramref name="target"/>, and the engine applies it. A plan that changes nothing
+    /// commits nothing and answers at the current revision.
     /// </summary>
-    public async Task<(long Revision, ManagementPlan Plan)> ManageAsync(
-        string operation, Func<PermissionEngine, (ManagementPlan Plan, string Target, ResourceChange? Resource)> plan, string actor,
-        CancellationToken cancellationToken)
-    {
-        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+    public Task<(long Revision, ManagementPlan Plan)> ManageAsync(
+        string operation, string target, ManagementOperation command, ResourceChange? resource, SubjectRef caller, CancellationToken cancellationToken) =>
+        WriteLockedAsync(async engine =>
         {
-            var engine = await sync.CatchUpLockedAsync(null, cancellationToken).ConfigureAwait(false);
-            var (changes, target, resource) = plan(engine);
-            if (changes.Updates.Count == 0 && resource is null)
+            var plan = command.Plan(new ManagementPlanner(engine), caller);
+            if (plan.Updates.Count == 0 && resource is null)
             {
-                return (engine.Revision, changes);
+                return (engine.Revision, plan.Updates, plan);
             }
 
-            var revision = await store.ManageAsync(operation, target, changes.Updates, resource, actor, CancellationToken.None).ConfigureAwait(false);
-            await sync.ApplyCommittedLockedAsync(changes.Updates, revision).ConfigureAwait(false);
-            await PublishLockedAsync().ConfigureAwait(false);
-            return (revision, changes);
-        }
-        finally
-        {
-            _lock.Release();
-        }
-    }
+            var revision = await store.ManageAsync(operation, target, plan.Updates, resource, caller.ToString(), CancellationToken.None).ConfigureAwait(false);
+            return (revision, plan.Updates, plan);
+        }, cancellationToken);
 
     /// <summary>
-    /// Accepts the invitation whose token hashes to <paramref name="tokenHash"/> for <paramref name="invitee"/>: under the
-    /// write lock, reads it (NotFound when no invitation has the token; then <paramref name="requireInvitee"/> refuses a
-    /// caller the invitation is not for; FailedPrecondition unless it is pending and unexpired), plans its grants with <see cref="ManagementPlanner.Accept"/> against the engine in force, commits them
-    /// with the invitation's acceptance in one transaction, and applies them to the engine at the committed revision.
+    /// The one shape of every write but the schema's: under the write lock, the engine catches up with what other
+    /// replicas committed; <paramref name="write"/> judges the change against it and commits it to the store (which
+    /// assigns the revision), returning the relationship changes committed; the engine applies them at that revision and
+    /// the shared graph is brought up to it. A write that commits nothing returns the engine's revision: nothing to apply
+    /// or publish.
     /// </summary>
-    public async Task<(long Revision, ManagementPlan Plan, Storage.Entities.InvitationRow Invitation)> AcceptInvitationAsync(
-        string tokenHash, SubjectRef invitee, Action<Storage.Entities.InvitationRow> requireInvitee, CancellationToken cancellationToken)
+    private async Task<(long Revision, T Result)> WriteLockedAsync<T>(
+        Func<PermissionEngine, Task<(long Revision, IReadOnlyList<RelationshipUpdate> Committed, T Result)>> write, CancellationToken cancellationToken)
     {
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var engine = await sync.CatchUpLockedAsync(null, cancellationToken).ConfigureAwait(false);
-            var invitation = await store.FindInvitationByTokenAsync(tokenHash, cancellationToken).ConfigureAwait(false)
-                ?? throw new AuthzException(AuthzErrorKind.NotFound, "no invitation has this token (it is mistyped, or a resend replaced it)");
-            requireInvitee(invitation);
-            AuthzStore.RequireOpen(invitation, store.UtcNow, "accepted");
-            var plan = new ManagementPlanner(engine).Accept(InvitationGrants(invitation), AuthzStore.InvitationConditions(invitation), invitee);
-            var (revision, accepted) = await store.AcceptInvitationAsync(invitation.Id, tokenHash, invitee, plan.Updates, CancellationToken.None).ConfigureAwait(false);
-            await sync.ApplyCommittedLockedAsync(plan.Updates, revision).ConfigureAwait(false);
-            await PublishLockedAsync().ConfigureAwait(false);
-            return (revision, plan, accepted);
+            var (revision, committed, result) = await write(engine).ConfigureAwait(false);
+            if (revision != engine.Revision)
+            {
+                // Not cancellable from here: once committed, the engine must apply it whatever the caller does.
+                await sync.ApplyCommittedLockedAsync(committed, revision).ConfigureAwait(false);
+                await PublishLockedAsync().ConfigureAwait(false);
+            }
+
+            return (revision, result);
         }
         finally
         {
             _lock.Release();
         }
     }
-
-    /// <summary>Every grant an invitation carries: its roles on its resource first, then those on other objects.</summary>
-    public static IReadOnlyList<ObjectRoleChange> InvitationGrants(Storage.Entities.InvitationRow invitation) =>
-        InvitationGrants(new ObjectRef(invitation.ResourceType, invitation.ResourceId), AuthzStore.InvitationRoles(invitation), AuthzStore.InvitationGrants(invitation));
-
-    /// <summary>An invitation's grants as role changes: its roles on its resource first, then its further grants.</summary>
-    public static IReadOnlyList<ObjectRoleChange> InvitationGrants(ObjectRef resource, IReadOnlyList<string> roles, IEnumerable<InvitationGrant> grants) =>
-    [
-        new ObjectRoleChange(resource, RoleChangeKind.Grant, roles),
-        .. grants.Select(g => new ObjectRoleChange(g.Resource, RoleChangeKind.Grant, g.Roles)),
-    ];
 
     /// <summary>
     /// Throws InvalidArgument unless every name in <paramref name="filter"/> is defined by <paramref name="schema"/>: the

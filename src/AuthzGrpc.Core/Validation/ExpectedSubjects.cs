@@ -12,28 +12,12 @@ namespace AuthzGrpc.Core.Validation;
 /// SpiceDB's <c>zed validate</c> does: each listed subject must be found through exactly the relations listed, and
 /// every subject found must be listed.
 /// </summary>
-public sealed partial class ExpectedSubjects
+/// <param name="Resource">The object expanded.</param>
+/// <param name="Name">Its permission or relation.</param>
+/// <param name="Position">Where the entry's key stands in the file.</param>
+/// <param name="Subjects">The subjects listed, in file order.</param>
+public sealed partial record ExpectedSubjects(ObjectRef Resource, string Name, SourcePosition Position, IReadOnlyList<ExpectedSubjects.Expected> Subjects)
 {
-    private ExpectedSubjects(ObjectRef resource, string name, SourcePosition position, IReadOnlyList<Expected> subjects)
-    {
-        Resource = resource;
-        Name = name;
-        Position = position;
-        Subjects = subjects;
-    }
-
-    /// <summary>The object expanded.</summary>
-    public ObjectRef Resource { get; }
-
-    /// <summary>Its permission or relation.</summary>
-    public string Name { get; }
-
-    /// <summary>Where the entry's key stands in the file.</summary>
-    public SourcePosition Position { get; }
-
-    /// <summary>The subjects listed, in file order.</summary>
-    public IReadOnlyList<Expected> Subjects { get; }
-
     /// <summary>
     /// Parses the key (<c>type:id#name</c>) and its listed subjects; throws <see cref="FormatException"/> naming the line
     /// and column of what is malformed.

@@ -12,9 +12,10 @@ namespace AuthzGrpc.Server.Hosting;
 /// the endpoint):
 /// <list type="bullet">
 /// <item>Its path, as sent, is exactly the method's name as declared (<c>/authz.v1.AuthorizationService/Check</c>):
-/// routing matches without regard to case, decodes percent-encoded letters and ignores a trailing slash, so <c>/authz.v1.authorizationservice/WATCH/</c> would
-/// reach Watch; such a path answers UNIMPLEMENTED, as grpc-go does, and nothing runs. (The key-kind policy is decided
-/// on the resolved method as well: see <c>AuthenticationInterceptor</c>.)</item>
+/// routing matches without regard to case, decodes percent-encoded letters and ignores a trailing slash, so
+/// <c>/authz.v1.authorizationservice/WATCH/</c> would reach Watch; such a path answers UNIMPLEMENTED, as grpc-go does,
+/// and nothing runs. (The key-kind policy is decided on the resolved method as well: see
+/// <c>AuthenticationInterceptor</c>.)</item>
 /// <item>The body is well-formed gRPC frames: each with a compression flag of 0 or 1 (1 only with a grpc-encoding),
 /// a length the body holds; a single request message (unary and server-streaming methods) is exactly one frame,
 /// nothing after it. grpc-dotnet answers UNKNOWN or INTERNAL for these, and logs an error with a stack trace,

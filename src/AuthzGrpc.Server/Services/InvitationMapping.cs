@@ -1,4 +1,3 @@
-using Google.Protobuf.WellKnownTypes;
 using Domain = AuthzGrpc.Core.Management;
 
 namespace AuthzGrpc.Server.Services;
@@ -12,7 +11,7 @@ internal static class InvitationMapping
         Id = invitation.Id,
         Email = invitation.Email,
         Token = token,
-        ExpiresAt = Time(invitation.ExpiresAt),
+        ExpiresAt = ProtoMapping.ToTimestamp(invitation.ExpiresAt),
     };
 
     /// <summary>An invitation as listed, revoked or accepted.</summary>
@@ -32,10 +31,10 @@ internal static class InvitationMapping
                 _ => V1.InvitationState.Unspecified,
             },
             InvitedBy = invitation.InvitedBy,
-            CreatedAt = Time(invitation.CreatedAt),
-            ExpiresAt = Time(invitation.ExpiresAt),
-            SentAt = invitation.SentAt is { } sent ? Time(sent) : null,
-            AcceptedAt = invitation.AcceptedAt is { } accepted ? Time(accepted) : null,
+            CreatedAt = ProtoMapping.ToTimestamp(invitation.CreatedAt),
+            ExpiresAt = ProtoMapping.ToTimestamp(invitation.ExpiresAt),
+            SentAt = invitation.SentAt is { } sent ? ProtoMapping.ToTimestamp(sent) : null,
+            AcceptedAt = invitation.AcceptedAt is { } accepted ? ProtoMapping.ToTimestamp(accepted) : null,
             AcceptedBy = invitation.AcceptedBy ?? string.Empty,
         };
         shown.Roles.AddRange(invitation.Roles);
@@ -55,6 +54,4 @@ internal static class InvitationMapping
 
         return shown;
     }
-
-    private static Timestamp Time(DateTime value) => Timestamp.FromDateTime(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 }

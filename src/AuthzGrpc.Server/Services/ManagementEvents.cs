@@ -1,6 +1,5 @@
 using System.Collections.Frozen;
 using System.Text.Json;
-using Google.Protobuf.WellKnownTypes;
 
 namespace AuthzGrpc.Server.Services;
 
@@ -60,7 +59,7 @@ internal static class ManagementEvents
     {
         Id = audit.Id,
         Revision = audit.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        Time = Timestamp.FromDateTime(DateTime.SpecifyKind(audit.OccurredAt, DateTimeKind.Utc)),
+        Time = ProtoMapping.ToTimestamp(audit.OccurredAt),
         Actor = audit.Actor,
         Operation = audit.Operation,
         Target = audit.Target,

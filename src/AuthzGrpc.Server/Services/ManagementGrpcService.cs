@@ -6,7 +6,6 @@ using AuthzGrpc.Server.Authentication;
 using AuthzGrpc.Server.Hosting;
 using AuthzGrpc.Storage;
 using AuthzGrpc.V1;
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 
 namespace AuthzGrpc.Server.Services;
@@ -187,8 +186,8 @@ internal sealed partial class ManagementGrpcService(
         {
             info.Name = record.Name;
             info.Description = record.Description ?? string.Empty;
-            info.CreatedAt = Time(record.CreatedAt);
-            info.UpdatedAt = Time(record.UpdatedAt);
+            info.CreatedAt = ProtoMapping.ToTimestamp(record.CreatedAt);
+            info.UpdatedAt = ProtoMapping.ToTimestamp(record.UpdatedAt);
         }
 
         return info;
@@ -423,8 +422,6 @@ internal sealed partial class ManagementGrpcService(
         changes.Added.AddRange(plan.Updates.Where(u => u.Operation != RelationshipOperation.Delete).Select(u => RelationshipMapping.ToProto(u.Relationship)));
         return new AcceptInvitationResponse { Changes = changes, Invitation = InvitationMapping.ToProto(accepted) };
     }
-
-    private static Timestamp Time(DateTime value) => Timestamp.FromDateTime(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 
     private Task<ManagementChanges> ManageAsync(
         string operation, ServerCallContext context, Core.Model.ObjectRef target, ManagementOperation command, ResourceChange? resource = null) =>

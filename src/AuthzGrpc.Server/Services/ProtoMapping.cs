@@ -8,6 +8,10 @@ internal static class ProtoMapping
 {
     public static Decision ToDecision(bool allowed) => allowed ? Decision.Allowed : Decision.Denied;
 
+    /// <summary>A stored time as a Timestamp: the store keeps UTC, but a time read back may carry no kind.</summary>
+    public static Google.Protobuf.WellKnownTypes.Timestamp ToTimestamp(DateTime utc) =>
+        Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.SpecifyKind(utc, DateTimeKind.Utc));
+
     public static Core.Model.ObjectRef ToModel(V1.ObjectRef value) => new(value.Type, value.Id);
 
     public static Core.Model.SubjectRef ToModel(V1.SubjectRef value) =>

@@ -1,9 +1,9 @@
 using AuthzGrpc.Server.Hosting;
 using AuthzGrpc.Server.Tests.Infrastructure;
+using AuthzGrpc.Storage;
 using AuthzGrpc.Testing;
 using AuthzGrpc.V1;
 using Grpc.Core;
-using AuthzGrpc.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

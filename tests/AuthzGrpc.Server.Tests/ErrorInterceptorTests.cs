@@ -1,9 +1,10 @@
 using AuthzGrpc.Core;
-using AuthzGrpc.Server.Services;
+using AuthzGrpc.Server.Grpc;
 using AuthzGrpc.Server.Tests.Infrastructure;
 using Google.Rpc;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
+using RpcStatus = Grpc.Core.Status;
 
 namespace AuthzGrpc.Server.Tests;
 
@@ -176,7 +177,7 @@ public sealed class ErrorInterceptorTests : IDisposable
     [Fact]
     public async Task Call_ThrowingRpcException_PassesItThrough()
     {
-        var thrown = new RpcException(new Grpc.Core.Status(StatusCode.PermissionDenied, "no"));
+        var thrown = new RpcException(new RpcStatus(StatusCode.PermissionDenied, "no"));
 
         var error = await Assert.ThrowsAsync<RpcException>(() => _interceptor.UnaryServerHandler<string, string>(
             "request", new TestServerCallContext(Method), (_, _) => throw thrown));

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Http.Headers;
+using AuthzGrpc.Server.Grpc;
 using AuthzGrpc.Server.Tests.Infrastructure;
 using AuthzGrpc.Storage.Tests.Infrastructure;
 using AuthzGrpc.Testing;
@@ -111,7 +112,7 @@ public sealed class MalformedRequestTests
         var error = await Assert.ThrowsAsync<RpcException>(() => server.Schema.WriteSchemaAsync(new V1.WriteSchemaRequest { Schema = new string('a', 300_000) }).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
-        Assert.InRange(error.Status.Detail.Length, 1, Services.ErrorInterceptor.MaxMessageLength + 20);
+        Assert.InRange(error.Status.Detail.Length, 1, ErrorInterceptor.MaxMessageLength + 20);
     }
 
     /// <summary>Posts <paramref name="body"/> to <paramref name="method"/> as HTTP/2; returns grpc-status and grpc-message.</summary>

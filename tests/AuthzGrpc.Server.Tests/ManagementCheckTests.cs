@@ -1,5 +1,6 @@
 using AuthzGrpc.Core.Management;
 using AuthzGrpc.Core.Validation;
+using AuthzGrpc.Server.Grpc;
 using AuthzGrpc.Server.Tests.Infrastructure;
 using AuthzGrpc.V1;
 using Grpc.Core;
@@ -204,7 +205,7 @@ public sealed class ManagementCheckTests(ManagementCheckTests.Servers servers) :
     public async Task Check_WithoutAContext_AllocatesOnlyItsResponse()
     {
         var server = await servers.GetAsync(Org002);
-        var service = server.Services.GetRequiredService<Services.AuthorizationGrpcService>();
+        var service = server.Services.GetRequiredService<AuthorizationGrpcService>();
         var request = Check("user:adam_admin", "manage_users", "organization:acme");
         var context = new TestServerCallContext("/authz.v1.AuthorizationService/Check");
         Assert.Equal(Decision.Allowed, (await service.Check(request, context)).Decision);

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using AuthzGrpc.Server.Services;
+using AuthzGrpc.Server.Grpc;
 using AuthzGrpc.Server.Tests.Infrastructure;
 using AuthzGrpc.Storage.Tests.Infrastructure;
 using AuthzGrpc.V1;

@@ -4,6 +4,7 @@ using AuthzGrpc.Storage.Tests.Infrastructure;
 using AuthzGrpc.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Grpc.Net.Client;
 using Microsoft.EntityFrameworkCore;
 using static AuthzGrpc.Server.Tests.Infrastructure.Requests;
 
@@ -613,7 +614,7 @@ public sealed class ManagementServiceTests
         });
     }
 
-    internal static ManagementService.ManagementServiceClient Client(Grpc.Net.Client.GrpcChannel channel) => new(channel);
+    internal static ManagementService.ManagementServiceClient Client(GrpcChannel channel) => new(channel);
 
     internal static GrantRoleRequest Grant(string resource, string role, string subject) =>
         new() { Resource = Object(resource), Role = role, Subject = Subject(subject) };

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
 using AuthzGrpc.Server.Hosting;
-using AuthzGrpc.Server.Services;
+using AuthzGrpc.Server.Sync;
 using AuthzGrpc.Server.Tests.Infrastructure;
 using AuthzGrpc.Storage;
 using AuthzGrpc.Storage.Tests.Infrastructure;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using AuthzGrpc.Testing;
 using AuthzGrpc.V1;
+using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Xunit.Abstractions;
 using static AuthzGrpc.Server.Tests.Infrastructure.Requests;
@@ -105,10 +106,10 @@ public sealed class ReplicaProcessesTests(ITestOutputHelper output)
 
     private static async Task WaitForSharedGraphAsync(GrpcChannel channel)
     {
-        var health = new Grpc.Health.V1.Health.HealthClient(channel);
+        var health = new Health.HealthClient(channel);
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while ((await health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest { Service = "authz.v1.SharedGraph" })).Status !=
-            Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving)
+        while ((await health.CheckAsync(new HealthCheckRequest { Service = "authz.v1.SharedGraph" })).Status !=
+            HealthCheckResponse.Types.ServingStatus.Serving)
         {
             Assert.True(DateTime.UtcNow < deadline, "the shared graph did not come up");
             await Task.Delay(50);

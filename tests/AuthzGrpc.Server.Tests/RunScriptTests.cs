@@ -3,6 +3,7 @@ using System.Diagnostics;
 using AuthzGrpc.Testing;
 using AuthzGrpc.V1;
 using Grpc.Core;
+using Grpc.Net.Client;
 using static AuthzGrpc.Server.Tests.Infrastructure.Requests;
 
 namespace AuthzGrpc.Server.Tests;
@@ -100,7 +101,7 @@ public sealed class RunScriptTests
 
         public string Key { get; private set; } = string.Empty;
 
-        public Grpc.Net.Client.GrpcChannel Channel { get; private set; } = null!;
+        public GrpcChannel Channel { get; private set; } = null!;
 
         public string Output => string.Join("\n", _output);
 

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using AuthzGrpc.Server.Tests.Infrastructure;
 using AuthzGrpc.Testing;
 using AuthzGrpc.V1;
+using Grpc.Health.V1;
 using Grpc.Net.Client;
 using StackExchange.Redis;
 using Xunit.Abstractions;
@@ -67,7 +68,7 @@ public sealed partial class SharedGraphIdentityTests(ITestOutputHelper output)
             var served = await second.ChecksFromGraphAsync() - fromGraph;
             output.WriteLine($"{served} checks of the second server answered from the shared graph");
             Assert.True(served >= 20, $"only {served} of 42 checks were answered from the shared graph");
-            Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, await second.GraphHealthAsync());
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, await second.GraphHealthAsync());
             Assert.Matches(@"Rebuilt the shared graph in Redis: \d+ records at revision 1,", second.Output);
             Assert.DoesNotContain("fresh at revision 6", second.Output, StringComparison.Ordinal);
 
@@ -327,8 +328,8 @@ public sealed partial class SharedGraphIdentityTests(ITestOutputHelper output)
                 scrape.Find("authz_cache_checks_total", ("source", "redis")).Sum(s => s.Value);
         }
 
-        public async Task<Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus> GraphHealthAsync() =>
-            (await new Grpc.Health.V1.Health.HealthClient(_channel).CheckAsync(new Grpc.Health.V1.HealthCheckRequest { Service = "authz.v1.SharedGraph" })).Status;
+        public async Task<HealthCheckResponse.Types.ServingStatus> GraphHealthAsync() =>
+            (await new Health.HealthClient(_channel).CheckAsync(new HealthCheckRequest { Service = "authz.v1.SharedGraph" })).Status;
 
         // Until the near cache is on — the server logs it: it found a graph of its own, or built one — bounded: 30 s is a
         // failure.

@@ -1,6 +1,6 @@
 using System.Globalization;
 using AuthzGrpc.Cache;
-using AuthzGrpc.Server.Hosting;
+using AuthzGrpc.Server.Sync;
 using AuthzGrpc.Server.Tests.Infrastructure;
 using AuthzGrpc.Storage.Tests.Infrastructure;
 using AuthzGrpc.Testing;

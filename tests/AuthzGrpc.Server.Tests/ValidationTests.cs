@@ -1,4 +1,4 @@
-using AuthzGrpc.Server.Services;
+using AuthzGrpc.Server.Grpc;
 using AuthzGrpc.Server.Tests.Infrastructure;
 using AuthzGrpc.V1;
 using Google.Rpc;

@@ -1,3 +1,4 @@
+using AuthzGrpc.Server.Grpc;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace AuthzGrpc.Server.Authentication;

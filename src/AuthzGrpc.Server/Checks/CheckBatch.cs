@@ -1,5 +1,5 @@
 using AuthzGrpc.Core;
-using AuthzGrpc.Server.Services;
+using AuthzGrpc.Core.Management;
 
 namespace AuthzGrpc.Server.Checks;
 

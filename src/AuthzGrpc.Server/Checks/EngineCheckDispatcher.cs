@@ -2,8 +2,7 @@ using AuthzGrpc.Core;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Management;
 using AuthzGrpc.Core.Model;
-using AuthzGrpc.Server.Hosting;
-using AuthzGrpc.Server.Services;
+using AuthzGrpc.Server.Sync;
 
 namespace AuthzGrpc.Server.Checks;
 

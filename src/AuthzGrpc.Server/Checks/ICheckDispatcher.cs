@@ -2,7 +2,6 @@ using AuthzGrpc.Core;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Management;
 using AuthzGrpc.Core.Model;
-using AuthzGrpc.Server.Services;
 
 namespace AuthzGrpc.Server.Checks;
 

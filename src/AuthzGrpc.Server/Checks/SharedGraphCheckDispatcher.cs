@@ -5,8 +5,7 @@ using AuthzGrpc.Core.Graph;
 using AuthzGrpc.Core.Management;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;
-using AuthzGrpc.Server.Hosting;
-using AuthzGrpc.Server.Services;
+using AuthzGrpc.Server.Sync;
 
 namespace AuthzGrpc.Server.Checks;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using AuthzGrpc.Server.Services;
+using AuthzGrpc.Server.Sync;
 using AuthzGrpc.V1;
 using Google.Protobuf.Collections;
 

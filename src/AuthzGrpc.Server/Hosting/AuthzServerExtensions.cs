@@ -1,6 +1,9 @@
 using AuthzGrpc.Server.Authentication;
 using AuthzGrpc.Server.Checks;
-using AuthzGrpc.Server.Services;
+using AuthzGrpc.Server.Grpc;
+using AuthzGrpc.Server.Sync;
+using AuthzGrpc.Server.Writes;
+using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
@@ -71,7 +74,7 @@ public static class AuthzServerExtensions
         services.AddGrpcReflection();
         // After every AddGrpc (health and reflection call it too): a body that does not parse is INVALID_ARGUMENT.
         ParseCheckedServiceMethods.Replace(services);
-        services.AddSingleton<IPostConfigureOptions<Grpc.AspNetCore.Server.GrpcServiceOptions>, CheckedDecompression>();
+        services.AddSingleton<IPostConfigureOptions<GrpcServiceOptions>, CheckedDecompression>();
         services.AddSingleton<BadRequestLog>();
         services.AddSingleton<GrpcRequestGuard>();
         return services;

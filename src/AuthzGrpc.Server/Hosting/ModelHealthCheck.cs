@@ -1,4 +1,5 @@
 using System.Globalization;
+using AuthzGrpc.Server.Sync;
 using AuthzGrpc.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 

@@ -2,6 +2,7 @@ using AuthzGrpc.Core;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;
+using AuthzGrpc.Server.Sync;
 using AuthzGrpc.Storage;
 using Microsoft.Extensions.Options;
 

@@ -1,7 +1,9 @@
 using System.Reflection;
 using Google.Protobuf.Reflection;
 using Grpc.Core;
+using Grpc.Health.V1;
 using Grpc.Net.Client;
+using Grpc.Reflection.V1Alpha;
 
 namespace AuthzGrpc.Server.Tests.Infrastructure;
 
@@ -103,7 +105,7 @@ public static class RpcCatalog
 
     private static List<MethodDescriptor> Discover()
     {
-        Assembly[] assemblies = [typeof(V1.AuthorizationService).Assembly, typeof(Grpc.Health.V1.Health).Assembly, typeof(Grpc.Reflection.V1Alpha.ServerReflection).Assembly];
+        Assembly[] assemblies = [typeof(V1.AuthorizationService).Assembly, typeof(Health).Assembly, typeof(ServerReflection).Assembly];
         var services = assemblies
             .SelectMany(a => a.GetTypes())
             .Select(t => t.GetProperty("Descriptor", BindingFlags.Public | BindingFlags.Static))

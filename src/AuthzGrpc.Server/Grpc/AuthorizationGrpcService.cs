@@ -1,14 +1,16 @@
 using System.Diagnostics;
 using System.Globalization;
 using AuthzGrpc.Core;
+using AuthzGrpc.Core.Management;
 using AuthzGrpc.Server.Checks;
 using AuthzGrpc.Server.Hosting;
+using AuthzGrpc.Server.Sync;
 using AuthzGrpc.Storage;
 using AuthzGrpc.V1;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Grpc;
 
 /// <summary>
 /// authz.v1.AuthorizationService: validate (the request's <c>consistency</c> included, resolved into a

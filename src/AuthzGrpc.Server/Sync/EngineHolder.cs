@@ -1,7 +1,8 @@
 using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Server.Hosting;
 using Microsoft.Extensions.Options;
 
-namespace AuthzGrpc.Server.Hosting;
+namespace AuthzGrpc.Server.Sync;
 
 /// <summary>
 /// The engine in force. A schema change builds a new engine and swaps it in whole; every call reads

@@ -1,14 +1,15 @@
 using AuthzGrpc.Core;
 using AuthzGrpc.Core.Model;
-using AuthzGrpc.Server.Hosting;
-using AuthzGrpc.Server.Services;
+using AuthzGrpc.Server.Authentication;
+using AuthzGrpc.Server.Sync;
+using AuthzGrpc.Server.Writes;
 using AuthzGrpc.Storage;
 using AuthzGrpc.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using FieldViolation = Google.Rpc.BadRequest.Types.FieldViolation;
 
-namespace AuthzGrpc.Server.Authentication;
+namespace AuthzGrpc.Server.Grpc;
 
 /// <summary>
 /// authz.v1.ApiKeyService (admin keys only, enforced by <see cref="AuthenticationInterceptor"/>): create, list and

@@ -2,22 +2,7 @@ using AuthzGrpc.Core.Management;
 using AuthzGrpc.V1;
 using FieldViolation = Google.Rpc.BadRequest.Types.FieldViolation;
 
-namespace AuthzGrpc.Server.Services;
-
-/// <summary>A management check, validated: who would call, which operation, on what, about which role and subject.</summary>
-internal sealed record ManagementQuestion(
-    Core.Model.SubjectRef Caller, ManagementAction Action, Core.Model.ObjectRef Resource, string? Role, Core.Model.SubjectRef? Target)
-{
-    /// <summary>The question as one step of an explanation, e.g. <c>organization:acme#grant(owner, user:bob)@user:alice</c>.</summary>
-    public string Step
-    {
-        get
-        {
-            var about = string.Join(", ", new[] { Role, Target?.ToString() }.Where(part => part is not null));
-            return $"{Resource}#{Action.ToString().ToLowerInvariant()}({about})@{Caller}";
-        }
-    }
-}
+namespace AuthzGrpc.Server.Grpc;
 
 /// <summary>The shape checks of a check with a context (R25): which fields each management action needs.</summary>
 internal static partial class RequestValidation

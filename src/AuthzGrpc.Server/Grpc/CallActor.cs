@@ -1,7 +1,7 @@
 using AuthzGrpc.Server.Authentication;
 using Grpc.Core;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Grpc;
 
 /// <summary>Who a call acts as, for the revision log and the audit log.</summary>
 internal static class CallActor

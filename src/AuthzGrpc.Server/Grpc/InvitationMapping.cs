@@ -1,6 +1,6 @@
 using Domain = AuthzGrpc.Core.Management;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Grpc;
 
 /// <summary>The Core's invitations as ManagementService shows them: never the token's hash.</summary>
 internal static class InvitationMapping

@@ -4,9 +4,10 @@ using AuthzGrpc.Core.Management;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;
 using AuthzGrpc.Server.Hosting;
+using AuthzGrpc.Server.Sync;
 using AuthzGrpc.Storage;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Writes;
 
 /// <summary>
 /// Every write of the model goes through here: validate against the engine in force, commit to the store (which

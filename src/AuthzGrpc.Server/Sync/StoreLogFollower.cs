@@ -2,7 +2,7 @@ using AuthzGrpc.Server.Hosting;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Sync;
 
 /// <summary>
 /// Follows one of the store's append-only logs (the change log for Watch, the audit log for WatchEvents) for a

@@ -1,7 +1,7 @@
 using AuthzGrpc.V1;
 using FieldViolation = Google.Rpc.BadRequest.Types.FieldViolation;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Grpc;
 
 // The shape checks of the calls that act on several subjects at once (RemoveMembers, InviteMembers' invitees).
 internal static partial class RequestValidation

@@ -2,7 +2,7 @@ using System.Globalization;
 using AuthzGrpc.Core;
 using FieldViolation = Google.Rpc.BadRequest.Types.FieldViolation;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Grpc;
 
 /// <summary>Consistency requirements and revision tokens, parsed once at the edge into Core values.</summary>
 internal static partial class RequestValidation

@@ -3,9 +3,10 @@ using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;
 using AuthzGrpc.Server.Hosting;
+using AuthzGrpc.Server.Writes;
 using AuthzGrpc.Storage;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Sync;
 
 /// <summary>
 /// Keeps the engine in force in step with the store when other replicas write to the same database: applies the

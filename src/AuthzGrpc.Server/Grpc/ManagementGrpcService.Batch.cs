@@ -3,7 +3,7 @@ using AuthzGrpc.Core.Management;
 using AuthzGrpc.V1;
 using Grpc.Core;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Grpc;
 
 // The operations the seeds describe as one step over several subjects: removing several members (003); and what an
 // object is (003: an environment's type and production mark) in GetResource and ListResources.

@@ -1,9 +1,10 @@
 using System.Globalization;
-using AuthzGrpc.Server.Hosting;
+using AuthzGrpc.Server.Sync;
+using AuthzGrpc.Server.Writes;
 using AuthzGrpc.V1;
 using Grpc.Core;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Grpc;
 
 /// <summary>authz.v1.SchemaService: the schema is stored as a new version and a new engine is swapped in whole.</summary>
 internal sealed class SchemaGrpcService(ModelWriter writer, EngineHolder holder) : SchemaService.SchemaServiceBase

@@ -2,7 +2,7 @@ using AuthzGrpc.Core.Management;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Storage;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Writes;
 
 // Invitations are writes like any other: under the write lock, after catching up with what other replicas committed,
 // the planner judges them against the engine in force (authority first, then the invitation's state), the store commits

@@ -6,7 +6,7 @@ using Google.Rpc;
 using Grpc.Core;
 using FieldViolation = Google.Rpc.BadRequest.Types.FieldViolation;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Grpc;
 
 /// <summary>
 /// Shape checks of requests before they reach the engine. Each returns null when the request is well formed (and

@@ -3,7 +3,7 @@ using AuthzGrpc.Core.Management;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Storage;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Writes;
 
 // API keys are written under the write lock like every other mutation, so a personal key's authority is judged against
 // the engine caught up with every replica's commits. A key changes no relationship and takes no revision: the store

@@ -4,9 +4,10 @@ using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using RpcStatus = Grpc.Core.Status;
 using Microsoft.EntityFrameworkCore;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Grpc;
 
 /// <summary>
 /// The one place where exceptions become gRPC statuses, so that none escapes as UNKNOWN and none is ever read as an
@@ -119,22 +120,22 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, IHostAp
             // The caller went away (or its deadline passed) mid-call; whatever failed as a result is not a fault.
             Log.CallCancelled(logger, context.Method);
             return context.Deadline <= DateTime.UtcNow
-                ? new RpcException(new Grpc.Core.Status(StatusCode.DeadlineExceeded, "the call's deadline passed before it was answered"))
-                : new RpcException(new Grpc.Core.Status(StatusCode.Cancelled, "the call was cancelled"));
+                ? new RpcException(new RpcStatus(StatusCode.DeadlineExceeded, "the call's deadline passed before it was answered"))
+                : new RpcException(new RpcStatus(StatusCode.Cancelled, "the call was cancelled"));
         }
 
         if (exception is OperationCanceledException && lifetime is { ApplicationStopping.IsCancellationRequested: true })
         {
             // The process is stopping (SIGTERM) and stopped the evaluation rather than wait for it; nothing changed.
             Log.CallCancelled(logger, context.Method);
-            return new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, "the server is shutting down: retry (another replica will answer)"));
+            return new RpcException(new RpcStatus(StatusCode.Unavailable, "the server is shutting down: retry (another replica will answer)"));
         }
 
         if (exception is DbUpdateException)
         {
             // A constraint or concurrency failure at commit: the transaction rolled back whole, so a retry is safe.
             Log.WriteConflict(logger, context.Method, exception);
-            return new RpcException(new Grpc.Core.Status(
+            return new RpcException(new RpcStatus(
                 StatusCode.Aborted, "the write conflicted with a concurrent change and was rolled back; nothing changed: retry it"));
         }
 
@@ -143,12 +144,12 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, IHostAp
             // The database is down, busy past its timeout, out of connections or unreachable: nothing was committed.
             // EF Core and the connection pool wrap the provider's error, so the whole chain is looked at.
             Log.StorageUnavailable(logger, context.Method, exception);
-            return new RpcException(new Grpc.Core.Status(
+            return new RpcException(new RpcStatus(
                 StatusCode.Unavailable, "the storage did not answer; nothing changed: retry later (the server log has the details)"));
         }
 
         Log.UnexpectedError(logger, context.Method, exception);
-        return new RpcException(new Grpc.Core.Status(StatusCode.Internal, "internal error: the server log has the details"));
+        return new RpcException(new RpcStatus(StatusCode.Internal, "internal error: the server log has the details"));
     }
 
     private static string Bounded(string message) =>

@@ -1,10 +1,10 @@
 using AuthzGrpc.Cache;
-using AuthzGrpc.Server.Services;
+using AuthzGrpc.Server.Hosting;
 using AuthzGrpc.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
-namespace AuthzGrpc.Server.Hosting;
+namespace AuthzGrpc.Server.Sync;
 
 /// <summary>
 /// The shared permission graph in Redis, when configured (<c>Authz:Redis:Configuration</c>); <see cref="Graph"/> is

@@ -3,12 +3,13 @@ using AuthzGrpc.Core;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Management;
 using AuthzGrpc.Server.Authentication;
-using AuthzGrpc.Server.Hosting;
+using AuthzGrpc.Server.Sync;
+using AuthzGrpc.Server.Writes;
 using AuthzGrpc.Storage;
 using AuthzGrpc.V1;
 using Grpc.Core;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Grpc;
 
 /// <summary>
 /// authz.v1.ManagementService: validate the request's shape, plan the change with the Core's

@@ -1,11 +1,13 @@
 using System.Globalization;
 using AuthzGrpc.Server.Hosting;
+using AuthzGrpc.Server.Sync;
+using AuthzGrpc.Server.Writes;
 using AuthzGrpc.Storage;
 using AuthzGrpc.V1;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Grpc;
 
 /// <summary>
 /// authz.v1.RelationshipService: writes and deletes go through <see cref="ModelWriter"/> (store first, then the

@@ -2,7 +2,7 @@ using System.Globalization;
 using AuthzGrpc.V1;
 using FieldViolation = Google.Rpc.BadRequest.Types.FieldViolation;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Grpc;
 
 /// <summary>The shape checks of ManagementService requests: names, ids and lengths, before anything is read.</summary>
 internal static partial class RequestValidation

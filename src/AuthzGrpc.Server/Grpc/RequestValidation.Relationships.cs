@@ -2,7 +2,7 @@ using AuthzGrpc.Core.Model;
 using AuthzGrpc.V1;
 using FieldViolation = Google.Rpc.BadRequest.Types.FieldViolation;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Grpc;
 
 /// <summary>Shape checks of the RelationshipService's requests; field paths such as <c>updates[2].relationship.subject.object.id</c>.</summary>
 internal static partial class RequestValidation

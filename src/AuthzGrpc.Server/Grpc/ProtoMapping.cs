@@ -1,7 +1,7 @@
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.V1;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Grpc;
 
 /// <summary>Conversions between the API messages and the engine's model; requests are validated before.</summary>
 internal static class ProtoMapping

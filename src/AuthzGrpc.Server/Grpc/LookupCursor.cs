@@ -6,7 +6,7 @@ using AuthzGrpc.Core.Model;
 using AuthzGrpc.V1;
 using Grpc.Core;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Grpc;
 
 /// <summary>
 /// The opaque cursors of LookupResources and LookupSubjects (<c>after_result_cursor</c> out, <c>cursor</c> in):

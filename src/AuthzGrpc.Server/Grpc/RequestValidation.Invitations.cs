@@ -1,7 +1,7 @@
 using AuthzGrpc.Core.Management;
 using AuthzGrpc.V1;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Grpc;
 
 // The shape of an InviteMembers request, read into the addresses to invite with their roles.
 internal static partial class RequestValidation

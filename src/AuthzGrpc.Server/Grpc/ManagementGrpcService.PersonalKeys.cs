@@ -3,7 +3,7 @@ using AuthzGrpc.Storage;
 using AuthzGrpc.V1;
 using Grpc.Core;
 
-namespace AuthzGrpc.Server.Services;
+namespace AuthzGrpc.Server.Grpc;
 
 /// <summary>
 /// Personal API keys (R31): a caller creates check or management keys acting as itself, when the model's

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using AuthzGrpc.Core;
 using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Core.Management;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Storage.Entities;
 using Microsoft.Data.Sqlite;
@@ -27,9 +28,6 @@ public sealed partial class AuthzStore : IAsyncDisposable, IDisposable
 {
     /// <summary>How long a SQLite writer waits for another process's write lock before failing.</summary>
     public static readonly TimeSpan SqliteBusyTimeout = TimeSpan.FromSeconds(10);
-
-    // How many relationships an audit event's target names before "and N more".
-    private const int TargetNames = 5;
 
     // Keys per existence query of a write batch.
     private const int LookupChunk = 200;
@@ -872,23 +870,7 @@ public sealed partial class AuthzStore : IAsyncDisposable, IDisposable
         });
 
     // The resources a write touched: "project:web, project:api and 3 more".
-    private static string Target(IReadOnlyCollection<Relationship> relationships) => AuditTarget(relationships.Select(r => r.Resource));
-
-    /// <summary>
-    /// The audit target of a change of several objects, as the audit log's resource filter reads it:
-    /// <c>project:web, project:api and 3 more</c> (the first five, each once); <c>(none)</c> when there is none.
-    /// </summary>
-    public static string AuditTarget(IEnumerable<ObjectRef> resources)
-    {
-        var names = resources.Select(r => r.ToString()).Distinct(StringComparer.Ordinal).ToList();
-        if (names.Count == 0)
-        {
-            return "(none)";
-        }
-
-        var shown = string.Join(", ", names.Take(TargetNames));
-        return names.Count > TargetNames ? $"{shown} and {names.Count - TargetNames} more" : shown;
-    }
+    private static string Target(IReadOnlyCollection<Relationship> relationships) => AuditTarget.Of(relationships.Select(r => r.Resource));
 
     private static string Json(IEnumerable<Relationship> relationships) =>
         JsonSerializer.Serialize(relationships.Select(r => r.ToString()).ToArray());

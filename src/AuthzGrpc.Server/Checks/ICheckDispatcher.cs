@@ -42,11 +42,6 @@ internal interface ICheckDispatcher
         ObjectRef resource, string permission, string subjectType, string? afterId, int limit, ReadConsistency consistency, CancellationToken cancellationToken);
 }
 
-/// <summary>An answer and the revision it reflects at least (read before evaluating).</summary>
-/// <param name="Value">The answer.</param>
-/// <param name="Revision">The revision of the state it was answered from.</param>
-internal readonly record struct AtRevision<T>(T Value, long Revision);
-
 /// <summary>
 /// A check by name, as the request carries it: the hot path resolves the names itself, with no intermediate model
 /// objects.

@@ -1,6 +1,7 @@
 using AuthzGrpc.Core;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Server.Authentication;
+using AuthzGrpc.Server.Reads;
 using AuthzGrpc.Server.Sync;
 using AuthzGrpc.Server.Writes;
 using AuthzGrpc.Storage;
@@ -16,7 +17,7 @@ namespace AuthzGrpc.Server.Grpc;
 /// revoke keys. A created key is returned once and only its hash is stored; revoking drops the key from this server's
 /// cache at once. Create and revoke record audit events in the same transaction.
 /// </summary>
-internal sealed class ApiKeyGrpcService(ModelWriter writer, AuthzStore store, EngineHolder holder, ApiKeyAuthenticator authenticator, ILogger<ApiKeyGrpcService> logger)
+internal sealed class ApiKeyGrpcService(ModelWriter writer, ModelReader reader, EngineHolder holder, ApiKeyAuthenticator authenticator, ILogger<ApiKeyGrpcService> logger)
     : ApiKeyService.ApiKeyServiceBase
 {
     public override async Task<CreateApiKeyResponse> CreateApiKey(CreateApiKeyRequest request, ServerCallContext context)
@@ -56,7 +57,7 @@ internal sealed class ApiKeyGrpcService(ModelWriter writer, AuthzStore store, En
             subject = new Core.Model.SubjectRef(request.Subject.Object.Type, request.Subject.Object.Id);
         }
 
-        var keys = await store.ListApiKeysAsync(subject, context.CancellationToken).ConfigureAwait(false);
+        var keys = await reader.ListApiKeysAsync(subject, context.CancellationToken).ConfigureAwait(false);
         var response = new ListApiKeysResponse();
         response.ApiKeys.AddRange(keys.Select(ToProto));
         return response;

@@ -4,8 +4,8 @@ using AuthzGrpc.Core;
 using AuthzGrpc.Core.Management;
 using AuthzGrpc.Server.Checks;
 using AuthzGrpc.Server.Hosting;
+using AuthzGrpc.Server.Reads;
 using AuthzGrpc.Server.Sync;
-using AuthzGrpc.Storage;
 using AuthzGrpc.V1;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
@@ -21,7 +21,7 @@ namespace AuthzGrpc.Server.Grpc;
 /// Watch streams the store's change log (<see cref="StoreLogFollower"/>).
 /// </summary>
 internal sealed class AuthorizationGrpcService(
-    ICheckDispatcher dispatcher, AuthzStore store, IOptions<AuthzOptions> options, StoreLogFollower follower, AuthzMetrics metrics)
+    ICheckDispatcher dispatcher, ModelReader reader, IOptions<AuthzOptions> options, StoreLogFollower follower, AuthzMetrics metrics)
     : AuthorizationService.AuthorizationServiceBase
 {
     private readonly int _maxBatchCheckItems = options.Value.MaxBatchCheckItems;
@@ -240,7 +240,7 @@ internal sealed class AuthorizationGrpcService(
             context,
             async cancellationToken =>
             {
-                var committed = await store.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
+                var committed = await reader.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
                 if (request.AfterRevision.Length == 0)
                 {
                     return committed;
@@ -257,7 +257,7 @@ internal sealed class AuthorizationGrpcService(
                         AuthzErrorKind.FailedPrecondition,
                         $"after_revision: revision {after} is not committed (the newest is {committed}): pass a revision a write or a check returned");
             },
-            (after, limit, cancellationToken) => store.ReadChangesAsync(after, limit, cancellationToken),
+            reader.ReadChangesAsync,
             async (changes, cancellationToken) =>
             {
                 var response = new WatchResponse { Revision = changes.Revision.ToString(CultureInfo.InvariantCulture) };

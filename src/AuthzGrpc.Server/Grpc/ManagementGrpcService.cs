@@ -3,6 +3,7 @@ using AuthzGrpc.Core;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Management;
 using AuthzGrpc.Server.Authentication;
+using AuthzGrpc.Server.Reads;
 using AuthzGrpc.Server.Sync;
 using AuthzGrpc.Server.Writes;
 using AuthzGrpc.Storage;
@@ -18,7 +19,7 @@ namespace AuthzGrpc.Server.Grpc;
 /// <see cref="ErrorInterceptor"/> turns into statuses.
 /// </summary>
 internal sealed partial class ManagementGrpcService(
-    ModelWriter writer, EngineHolder holder, AuthzStore store, StoreLogFollower follower, Authentication.ApiKeyAuthenticator authenticator,
+    ModelWriter writer, ModelReader reader, EngineHolder holder, StoreLogFollower follower, Authentication.ApiKeyAuthenticator authenticator,
     ILogger<ManagementGrpcService> logger)
     : ManagementService.ManagementServiceBase
 {
@@ -56,7 +57,7 @@ internal sealed partial class ManagementGrpcService(
         List<ObjectRoleChange> changes = [.. request.Changes.Select(c => new ObjectRoleChange(ProtoMapping.ToModel(c.Resource), KindOf(c.Mode), [.. c.Roles]))];
 
         // One audit event for the whole batch, whose target lists the objects named, as a write of several objects does.
-        var target = AuthzStore.AuditTarget(changes.Select(c => c.Resource));
+        var target = AuditTarget.Of(changes.Select(c => c.Resource));
         var result = await ManageAsync("ChangeRoles", context, target, new ChangeRolesOperation(subject, changes));
         return new ChangeRolesResponse { Changes = result };
     }
@@ -123,67 +124,29 @@ internal sealed partial class ManagementGrpcService(
     public override async Task<GetResourceResponse> GetResource(GetResourceRequest request, ServerCallContext context)
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
-        var resource = ProtoMapping.ToModel(request.Resource);
-        var engine = holder.Current;
-        var caller = context.GetCaller();
-        var queries = new MembershipQueries(engine);
-        var type = engine.Schema.RequireType(resource.Type);
-        if (caller.Kind != ApiKeyKind.Admin && !queries.MayRead(caller.Subject, resource))
-        {
-            // The same refusal whether the object exists or not (R24): a missing object grants nobody its permission.
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not read {resource}: {ReadNeeds(type, "read by", type.Rules.Read)}");
-        }
-
-        var stored = await store.ReadResourcesAsync([resource], context.CancellationToken);
-        if (!stored.ContainsKey(resource) && !engine.Read(new Core.Model.RelationshipFilter(resource.Type, resource.Id)).Any())
-        {
-            throw new AuthzException(AuthzErrorKind.NotFound, $"{resource} has no record and no relationship");
-        }
-
-        return new GetResourceResponse { Resource = WithAttributes(engine, ToProto(resource, queries.ParentOf(resource), stored)), Revision = Text(engine.Revision) };
+        var view = await reader.GetResourceAsync(context.GetCaller(), ProtoMapping.ToModel(request.Resource), context.CancellationToken);
+        return new GetResourceResponse { Resource = ToProto(view.Value), Revision = Text(view.Revision) };
     }
 
     public override async Task<ListResourcesResponse> ListResources(ListResourcesRequest request, ServerCallContext context)
     {
         RequestValidation.Require(RequestValidation.Contents(request));
-        var parent = ProtoMapping.ToModel(request.Parent);
-        var engine = holder.Current;
         var type = request.ResourceType.Length == 0 ? null : request.ResourceType;
-        if (type is not null && !engine.Schema.TryGetType(type, out _))
+        if (type is not null && !holder.Current.Schema.TryGetType(type, out _))
         {
             RequestValidation.Throw(RequestValidation.Violation("resource_type", $"type '{type}' is not defined in the schema"));
         }
 
-        // Only the objects the caller may read are listed (R28: a project list shows one's own projects); a caller who may
-        // read neither the parent nor anything in it is refused, whether the parent exists or not.
-        var caller = context.GetCaller();
-        var queries = new MembershipQueries(engine);
-        var parentType = engine.Schema.RequireType(parent.Type);
-        var children = queries.Children(parent, type)
-            .Where(child => caller.Kind == ApiKeyKind.Admin || queries.MayRead(caller.Subject, child))
-            .ToList();
-        if (children.Count == 0 && caller.Kind != ApiKeyKind.Admin && !queries.MayRead(caller.Subject, parent))
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied,
-                $"{caller.Subject} may not list the objects inside {parent}: it may read neither {parent} ({ReadNeeds(parentType, "read by", parentType.Rules.Read)}) nor anything in it");
-        }
-
-        var stored = await store.ReadResourcesAsync(children, context.CancellationToken);
-        var response = new ListResourcesResponse { Revision = Text(engine.Revision) };
-        response.Resources.AddRange(children.Select(child => WithAttributes(engine, ToProto(child, parent, stored))));
+        var views = await reader.ListResourcesAsync(context.GetCaller(), ProtoMapping.ToModel(request.Parent), type, context.CancellationToken);
+        var response = new ListResourcesResponse { Revision = Text(views.Revision) };
+        response.Resources.AddRange(views.Value.Select(ToProto));
         return response;
     }
 
-    // What a read needs, in the words of the type's rule ('read by', 'members by'); without the rule, only admin keys.
-    private static string ReadNeeds(Core.Schema.TypeDefinition type, string rule, Core.Schema.MemberDefinition? permission) =>
-        permission is null
-            ? $"the '{type.Name}' type has no '{rule}' rule, so only admin keys may"
-            : $"it needs '{permission.Name}' there (the '{type.Name}' type's '{rule}' rule)";
-
-    private static ResourceInfo ToProto(Core.Model.ObjectRef resource, Core.Model.ObjectRef? parent, IReadOnlyDictionary<Core.Model.ObjectRef, StoredResource> stored)
+    private static ResourceInfo ToProto(ResourceView view)
     {
-        var info = new ResourceInfo { Resource = ProtoMapping.ToProto(resource), Parent = parent is { } up ? ProtoMapping.ToProto(up) : null };
-        if (stored.TryGetValue(resource, out var record))
+        var info = new ResourceInfo { Resource = ProtoMapping.ToProto(view.Resource), Parent = view.Parent is { } up ? ProtoMapping.ToProto(up) : null };
+        if (view.Record is { } record)
         {
             info.Name = record.Name;
             info.Description = record.Description ?? string.Empty;
@@ -191,28 +154,18 @@ internal sealed partial class ManagementGrpcService(
             info.UpdatedAt = ProtoMapping.ToTimestamp(record.UpdatedAt);
         }
 
+        info.Attributes.AddRange(view.Attributes.Select(r => new V1.Attribute { Relation = r.Relation, Subject = ProtoMapping.ToProto(r.Subject) }));
         return info;
     }
 
     public override async Task<ListMembersResponse> ListMembers(ListMembersRequest request, ServerCallContext context)
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
-        var resource = ProtoMapping.ToModel(request.Resource);
-        var engine = holder.Current;
-        var caller = context.GetCaller();
-        var type = engine.Schema.RequireType(resource.Type);
-        var queries = new MembershipQueries(engine);
-        if (caller.Kind != ApiKeyKind.Admin && !queries.MayListMembers(caller.Subject, resource))
+        var list = await reader.ListMembersAsync(context.GetCaller(), ProtoMapping.ToModel(request.Resource), request.IncludeContained, context.CancellationToken);
+        var response = new ListMembersResponse { Revision = Text(list.Revision) };
+        foreach (var member in list.Value.Members)
         {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not list the members of {resource}: {ReadNeeds(type, "members by", type.Rules.Members)}");
-        }
-
-        var members = queries.ListMembers(resource, request.IncludeContained);
-        var emails = await store.ReadEmailsAsync([.. members.Select(m => m.Subject)], context.CancellationToken);
-        var response = new ListMembersResponse { Revision = Text(engine.Revision) };
-        foreach (var member in members)
-        {
-            var item = new Member { Subject = ProtoMapping.ToProto(member.Subject), Email = emails.GetValueOrDefault(member.Subject) ?? string.Empty };
+            var item = new Member { Subject = ProtoMapping.ToProto(member.Subject), Email = list.Value.Emails.GetValueOrDefault(member.Subject) ?? string.Empty };
             item.Roles.AddRange(member.Roles.Select(r => new MemberRole
             {
                 Role = r.Relation,
@@ -231,20 +184,9 @@ internal sealed partial class ManagementGrpcService(
     public override Task<GetAccessSummaryResponse> GetAccessSummary(GetAccessSummaryRequest request, ServerCallContext context)
     {
         RequestValidation.Require(RequestValidation.Holder(request.Subject, "subject"), RequestValidation.Target(request.Scope, "scope"));
-        var (subject, scope) = (ProtoMapping.ToModel(request.Subject), ProtoMapping.ToModel(request.Scope));
-        var caller = context.GetCaller();
-        var engine = holder.Current;
-        var queries = new MembershipQueries(engine);
-        if (caller.Kind != ApiKeyKind.Admin && !queries.MayReadAccessSummary(caller.Subject, subject, scope))
-        {
-            var needs = engine.Schema.RequireType(scope.Type).Rules.Summary is { } summary
-                ? $"it needs '{summary.Name}' on {scope}"
-                : $"only the subject and those who may revoke roles on {scope} may";
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not read {subject}'s access summary: {needs}");
-        }
-
-        var response = new GetAccessSummaryResponse { Revision = Text(engine.Revision) };
-        foreach (var access in queries.AccessSummary(subject, scope))
+        var summary = reader.GetAccessSummary(context.GetCaller(), ProtoMapping.ToModel(request.Subject), ProtoMapping.ToModel(request.Scope));
+        var response = new GetAccessSummaryResponse { Revision = Text(summary.Revision) };
+        foreach (var access in summary.Value)
         {
             var entry = new V1.ObjectAccess { Resource = ProtoMapping.ToProto(access.Resource) };
             entry.Roles.AddRange(access.Roles);
@@ -257,7 +199,6 @@ internal sealed partial class ManagementGrpcService(
 
     public override async Task<ListAuditEventsResponse> ListAuditEvents(ListAuditEventsRequest request, ServerCallContext context)
     {
-        var caller = context.GetCaller();
         if (request.Resource is not null)
         {
             RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
@@ -283,22 +224,9 @@ internal sealed partial class ManagementGrpcService(
             RequestValidation.Throw(RequestValidation.Violation("resource.type", $"type '{named.Type}' is not defined in the schema"));
         }
 
-        if (caller.Kind != ApiKeyKind.Admin)
-        {
-            if (resource is not { } scope)
-            {
-                throw new AuthzException(AuthzErrorKind.PermissionDenied, "reading the whole audit log needs an admin key: name a resource whose audit log you may read");
-            }
-
-            if (!new MembershipQueries(holder.Current).MayReadAudit(caller.Subject, scope))
-            {
-                throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not read the audit log of {scope}: it needs the '{scope.Type}' type's 'audit by' permission");
-            }
-        }
-
         var pageSize = request.PageSize == 0 ? DefaultPageSize : request.PageSize;
         var query = new AuditQuery(resource, request.Actor.Length == 0 ? null : request.Actor, request.Since?.ToDateTime(), request.Until?.ToDateTime(), beforeId, pageSize);
-        var events = await store.QueryAuditEventsAsync(query, context.CancellationToken);
+        var events = await reader.QueryAuditEventsAsync(context.GetCaller(), query, context.CancellationToken);
         var response = new ListAuditEventsResponse { NextPageToken = events.Count == pageSize ? Text(events[^1].Id) : string.Empty };
         response.Events.AddRange(events.Select(ManagementEvents.ToProto));
         return response;
@@ -322,7 +250,7 @@ internal sealed partial class ManagementGrpcService(
                 async cancellationToken =>
                 {
                     RequestValidation.Require(RequestValidation.EventPosition(request.AfterId, "after_id", out var after));
-                    var newest = await store.NewestAuditEventIdAsync(cancellationToken);
+                    var newest = await reader.NewestAuditEventIdAsync(cancellationToken);
                     opened = after is not { } id ? newest
                         : id <= newest ? id
                         : throw new AuthzException(
@@ -331,7 +259,7 @@ internal sealed partial class ManagementGrpcService(
                     Log.EventStreamOpened(logger, actor, opened.Value);
                     return opened.Value;
                 },
-                (after, limit, cancellationToken) => store.ReadAuditEventsAsync(after, limit, cancellationToken),
+                reader.ReadAuditEventsAsync,
                 async (audit, cancellationToken) =>
                 {
                     await responseStream.WriteAsync(ManagementEvents.ToEvent(audit), cancellationToken);
@@ -370,18 +298,9 @@ internal sealed partial class ManagementGrpcService(
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
         var resource = ProtoMapping.ToModel(request.Resource);
-        var caller = context.GetCaller();
-        var planner = new ManagementPlanner(holder.Current);
-        if (caller.Kind != ApiKeyKind.Admin && !planner.MayListInvitations(caller.Subject, resource))
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not list the invitations of {resource}: it may grant no role there");
-        }
-
+        var invitations = await reader.ListInvitationsAsync(context.GetCaller(), resource, request.IncludeClosed, context.CancellationToken);
         var response = new ListInvitationsResponse();
-        response.Invitations.AddRange((await store.ListInvitationsAsync(resource, context.CancellationToken))
-            .Where(invitation => request.IncludeClosed || invitation.State == Core.Management.InvitationState.Pending)
-            .Where(invitation => caller.Kind == ApiKeyKind.Admin || planner.MaySee(caller.Subject, invitation))
-            .Select(InvitationMapping.ToProto));
+        response.Invitations.AddRange(invitations.Select(InvitationMapping.ToProto));
         return response;
     }
 

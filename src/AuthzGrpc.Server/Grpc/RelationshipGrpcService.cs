@@ -1,5 +1,6 @@
 using System.Globalization;
 using AuthzGrpc.Server.Hosting;
+using AuthzGrpc.Server.Reads;
 using AuthzGrpc.Server.Sync;
 using AuthzGrpc.Server.Writes;
 using AuthzGrpc.Storage;
@@ -15,7 +16,7 @@ namespace AuthzGrpc.Server.Grpc;
 /// every RPC's is: a malformed <c>at_least</c> is INVALID_ARGUMENT (<see cref="RequestValidation.Consistency"/>) and one
 /// the store has not committed is FAILED_PRECONDITION (<see cref="EngineSync.EngineForAsync"/>), as on Check.
 /// </summary>
-internal sealed class RelationshipGrpcService(ModelWriter writer, AuthzStore store, EngineHolder holder, EngineSync sync, IOptions<AuthzOptions> options)
+internal sealed class RelationshipGrpcService(ModelWriter writer, ModelReader reader, IOptions<AuthzOptions> options)
     : RelationshipService.RelationshipServiceBase
 {
     /// <summary>The most preconditions one write or delete may carry.</summary>
@@ -57,17 +58,11 @@ internal sealed class RelationshipGrpcService(ModelWriter writer, AuthzStore sto
         }
 
         var consistency = RequestValidation.Consistency(request.Consistency);
-
-        // The store read is at its newest revision, so any consistency asked is met once the token is known committed:
-        // the same rules as Check's, catching the engine up on the way.
-        await sync.EngineForAsync(consistency, context.CancellationToken).ConfigureAwait(false);
-        var filter = RelationshipMapping.ToModel(request.Filter);
-        ModelWriter.ValidateFilter(holder.Current.Schema, filter, "filter");
-        var reader = await store.ReadRelationshipsAsync(filter, context.CancellationToken).ConfigureAwait(false);
-        await using (reader.ConfigureAwait(false))
+        var snapshot = await reader.ReadRelationshipsAsync(consistency, RelationshipMapping.ToModel(request.Filter), context.CancellationToken).ConfigureAwait(false);
+        await using (snapshot.ConfigureAwait(false))
         {
-            var revision = reader.Revision.ToString(CultureInfo.InvariantCulture);
-            await foreach (var relationship in reader.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+            var revision = snapshot.Revision.ToString(CultureInfo.InvariantCulture);
+            await foreach (var relationship in snapshot.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
             {
                 await responseStream.WriteAsync(
                     new ReadRelationshipsResponse { Relationship = RelationshipMapping.ToProto(relationship), Revision = revision },

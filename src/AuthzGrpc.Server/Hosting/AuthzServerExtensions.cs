@@ -1,6 +1,7 @@
 using AuthzGrpc.Server.Authentication;
 using AuthzGrpc.Server.Checks;
 using AuthzGrpc.Server.Grpc;
+using AuthzGrpc.Server.Reads;
 using AuthzGrpc.Server.Sync;
 using AuthzGrpc.Server.Writes;
 using Grpc.AspNetCore.Server;
@@ -28,6 +29,7 @@ public static class AuthzServerExtensions
         services.AddSingleton<EngineHolder>();
         services.AddSingleton<ModelLoader>();
         services.AddSingleton<ModelWriter>();
+        services.AddSingleton<ModelReader>();
         // Catches the engine up with revisions other replicas committed: on demand (consistency tokens) and by polling.
         services.AddSingleton<EngineSync>();
         services.AddHostedService<EngineSyncService>();

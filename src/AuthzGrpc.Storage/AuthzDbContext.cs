@@ -13,7 +13,7 @@ namespace AuthzGrpc.Storage;
 /// supplies the two provider-specific pieces: how a write transaction takes the write lock and how a read takes a
 /// snapshot.
 /// </summary>
-public abstract class AuthzDbContext : DbContext
+internal abstract class AuthzDbContext : DbContext
 {
     /// <summary>Longest type name: a 64-character name, optionally prefixed by another and a '/'.</summary>
     internal const int TypeLength = 129;
@@ -23,9 +23,6 @@ public abstract class AuthzDbContext : DbContext
 
     /// <summary>Longest object id (<see cref="Core.Model.Identifiers.MaxIdLength"/>).</summary>
     internal const int IdLength = 256;
-
-    /// <summary>Longest description of an API key.</summary>
-    public const int ApiKeyDescriptionLength = 256;
 
     private protected AuthzDbContext(DbContextOptions options)
         : base(options)
@@ -143,7 +140,7 @@ public abstract class AuthzDbContext : DbContext
             e.Property(x => x.SubjectType).HasMaxLength(TypeLength);
             e.Property(x => x.SubjectId).HasMaxLength(IdLength);
             e.Property(x => x.Kind).HasMaxLength(16);
-            e.Property(x => x.Description).HasMaxLength(ApiKeyDescriptionLength);
+            e.Property(x => x.Description).HasMaxLength(ApiKeyStore.DescriptionLength);
             e.Property(x => x.Email).HasMaxLength(320);
             e.HasIndex(x => x.KeyHash).IsUnique();
             e.HasIndex(x => new { x.SubjectType, x.SubjectId });

@@ -11,7 +11,7 @@ namespace AuthzGrpc.Storage;
 /// on that row lock until the holder commits, so preconditions, the revision number and the change log are
 /// computed by one writer at a time and revisions are gap-free. Reads use REPEATABLE READ, one snapshot throughout.
 /// </summary>
-public sealed class PostgresAuthzDbContext(DbContextOptions<PostgresAuthzDbContext> options) : AuthzDbContext(options)
+internal sealed class PostgresAuthzDbContext(DbContextOptions<PostgresAuthzDbContext> options) : AuthzDbContext(options)
 {
     internal override async Task<(IDbContextTransaction Transaction, RevisionCounterRow Counter)> BeginWriteAsync(CancellationToken cancellationToken)
     {

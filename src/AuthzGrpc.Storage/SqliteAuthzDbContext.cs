@@ -11,7 +11,7 @@ namespace AuthzGrpc.Storage;
 /// connected to the file are serialized and the revision counter read under it is the newest. Reads use
 /// deferred transactions, which in WAL mode see one snapshot and never block the writer.
 /// </summary>
-public sealed class SqliteAuthzDbContext(DbContextOptions<SqliteAuthzDbContext> options) : AuthzDbContext(options)
+internal sealed class SqliteAuthzDbContext(DbContextOptions<SqliteAuthzDbContext> options) : AuthzDbContext(options)
 {
     internal override async Task<(IDbContextTransaction Transaction, RevisionCounterRow Counter)> BeginWriteAsync(CancellationToken cancellationToken)
     {

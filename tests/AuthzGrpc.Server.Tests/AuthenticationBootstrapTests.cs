@@ -100,7 +100,7 @@ public sealed class AuthenticationBootstrapTests : IDisposable
 
         Assert.Equal(StatusCode.Unauthenticated, (await ServiceCalls.StatusOfAsync(oldChannel, "ApiKeyService/ListApiKeys")).StatusCode);
         Assert.Equal(StatusCode.OK, (await ServiceCalls.StatusOfAsync(newChannel, "ApiKeyService/ListApiKeys")).StatusCode);
-        var audit = (await app.Store.ReadAuditEventsAsync()).Where(e => e.Target == "api_key:ops0001").ToList();
+        var audit = (await app.Store.Audit.ReadAsync()).Where(e => e.Target == "api_key:ops0001").ToList();
         Assert.Equal(2, audit.Count); // the first start and the new secret; the unchanged restart recorded nothing
         Assert.All(audit, e => Assert.Equal(("ConfigureApiKey", "system"), (e.Operation, e.Actor)));
     }

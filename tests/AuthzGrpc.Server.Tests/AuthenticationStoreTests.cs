@@ -28,8 +28,8 @@ public sealed class AuthenticationStoreTests
             Assert.Equal(StatusCode.OK, (await ServiceCalls.StatusOfAsync(channel, method, schema: schema)).StatusCode);
         }
 
-        var audit = (await server.Store.ReadAuditEventsAsync()).Where(e => e.Revision > 1).ToList();
-        var revisions = await server.Store.ReadChangesAsync(1);
+        var audit = (await server.Store.Audit.ReadAsync()).Where(e => e.Revision > 1).ToList();
+        var revisions = await server.Store.Model.ReadChangesAsync(1);
         Assert.Equal(["WriteSchema", "WriteRelationships", "DeleteRelationships"], audit.Select(e => e.Operation));
         Assert.All(audit, e => Assert.Equal("user:carol", e.Actor));
         Assert.Equal(3, revisions.Count);
@@ -112,7 +112,7 @@ public sealed class AuthenticationStoreTests
         Assert.Equal(StatusCode.OK, (await ServiceCalls.StatusOfAsync(channel, "AuthorizationService/Check")).StatusCode);
 
         // As another replica would: straight in the shared database, not through this server.
-        await server.Store.RevokeApiKeyAsync(created.ApiKey.KeyId, "user:admin");
+        await server.Store.ApiKeys.RevokeAsync(created.ApiKey.KeyId, "user:admin");
         var cached = await ServiceCalls.StatusOfAsync(channel, "AuthorizationService/Check");
         await Task.Delay(TimeSpan.FromSeconds(2.5));
         var expired = await ServiceCalls.StatusOfAsync(channel, "AuthorizationService/Check");
@@ -131,7 +131,7 @@ public sealed class AuthenticationStoreTests
         using var channel = server.ChannelWith(created.Key);
         Assert.Equal(StatusCode.OK, (await ServiceCalls.StatusOfAsync(channel, "AuthorizationService/Check")).StatusCode);
 
-        await server.Store.RevokeApiKeyAsync(created.ApiKey.KeyId, "user:admin");
+        await server.Store.ApiKeys.RevokeAsync(created.ApiKey.KeyId, "user:admin");
 
         Assert.Equal(StatusCode.Unauthenticated, (await ServiceCalls.StatusOfAsync(channel, "AuthorizationService/Check")).StatusCode);
     }

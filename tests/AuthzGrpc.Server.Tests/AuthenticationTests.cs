@@ -182,7 +182,7 @@ public sealed class AuthenticationTests(ServerFixture server) : ServerTest(serve
         var second = await Keys.RevokeApiKeyAsync(new RevokeApiKeyRequest { KeyId = created.KeyId });
 
         Assert.Equal(first.ApiKey, second.ApiKey);
-        var events = (await Server.Store.ReadAuditEventsAsync(limit: 100_000)).Where(e => e.Target == $"api_key:{created.KeyId}").ToList();
+        var events = (await Server.Store.Audit.ReadAsync(limit: 100_000)).Where(e => e.Target == $"api_key:{created.KeyId}").ToList();
         Assert.Equal(["CreateApiKey", "RevokeApiKey"], events.Select(e => e.Operation));
     }
 
@@ -192,7 +192,7 @@ public sealed class AuthenticationTests(ServerFixture server) : ServerTest(serve
         var (key, created) = await CreateKeyAsync("user:victor", KeyKind.Management, "audited");
         await Keys.RevokeApiKeyAsync(new RevokeApiKeyRequest { KeyId = created.KeyId });
 
-        var events = (await Server.Store.ReadAuditEventsAsync(limit: 100_000)).Where(e => e.Target == $"api_key:{created.KeyId}").ToList();
+        var events = (await Server.Store.Audit.ReadAsync(limit: 100_000)).Where(e => e.Target == $"api_key:{created.KeyId}").ToList();
 
         Assert.Equal(["CreateApiKey", "RevokeApiKey"], events.Select(e => e.Operation));
         Assert.All(events, e => Assert.Equal(TestKeys.AdminSubject, e.Actor));

@@ -99,15 +99,15 @@ public sealed class AuthenticationUnitTests
         await using var database = TestDatabase.Create(StorageProvider.Sqlite);
         await using var store = await database.CreateMigratedStoreAsync();
         var time = new ManualTime();
-        var authenticator = new ApiKeyAuthenticator(store, Options.Create(new AuthzOptions { Auth = { KeyCacheSeconds = 30 } }), time);
+        var authenticator = new ApiKeyAuthenticator(store.ApiKeys, Options.Create(new AuthzOptions { Auth = { KeyCacheSeconds = 30 } }), time);
         var (first, firstId) = await CreateAsync(store, "user:alice");
         var (second, secondId) = await CreateAsync(store, "user:bob");
         await CreateAsync(store, "user:admin", ApiKeyKinds.Admin); // so that the others may be revoked
 
         var caller = await authenticator.AuthenticateAsync(first, CancellationToken.None);
         await authenticator.AuthenticateAsync(second, CancellationToken.None);
-        await store.RevokeApiKeyAsync(firstId, "user:admin");
-        await store.RevokeApiKeyAsync(secondId, "user:admin");
+        await store.ApiKeys.RevokeAsync(firstId, "user:admin");
+        await store.ApiKeys.RevokeAsync(secondId, "user:admin");
 
         // Cached: answered synchronously, from memory, although both are revoked in the database.
         Assert.Equal(caller, Synchronously(authenticator.AuthenticateAsync(first, CancellationToken.None)));
@@ -134,7 +134,7 @@ public sealed class AuthenticationUnitTests
     {
         await using var database = TestDatabase.Create(StorageProvider.Sqlite);
         await using var store = await database.CreateMigratedStoreAsync();
-        var authenticator = new ApiKeyAuthenticator(store, Options.Create(new AuthzOptions()), new ManualTime());
+        var authenticator = new ApiKeyAuthenticator(store.ApiKeys, Options.Create(new AuthzOptions()), new ManualTime());
         var (key, _) = await CreateAsync(store, "user:alice", "all");
 
         var error = await Assert.ThrowsAsync<RpcException>(() => authenticator.AuthenticateAsync(key, CancellationToken.None).AsTask());
@@ -145,7 +145,7 @@ public sealed class AuthenticationUnitTests
     private static async Task<(string Key, string KeyId)> CreateAsync(AuthzStore store, string subject, string kind = ApiKeyKinds.Check)
     {
         var (key, keyId, hash) = ApiKeyFormat.Generate();
-        await store.CreateApiKeyAsync(new NewApiKey(keyId, hash, SubjectRef.Parse(subject), kind, "test"), "user:admin");
+        await store.ApiKeys.CreateAsync(new NewApiKey(keyId, hash, SubjectRef.Parse(subject), kind, "test"), "user:admin");
         return (key, keyId);
     }
 

@@ -76,7 +76,7 @@ public sealed class ConcurrencyTests
             Assert.Equal(revisions[^1].ToString(System.Globalization.CultureInfo.InvariantCulture), readRevision);
 
             // The change log holds exactly these revisions, and replaying it gives the same state.
-            var log = await server.Store.ReadChangesAsync(start);
+            var log = await server.Store.Model.ReadChangesAsync(start);
             Assert.Equal(revisions, log.Select(c => c.Revision));
             var replayed = new HashSet<string>(StringComparer.Ordinal);
             foreach (var change in log.SelectMany(c => c.Changes))
@@ -89,7 +89,7 @@ public sealed class ConcurrencyTests
             Assert.Equal(sorted, replayed.Order(StringComparer.Ordinal));
 
             // One audit event per acknowledged call, at its revision.
-            var audit = (await server.Store.ReadAuditEventsAsync(limit: 10_000)).Where(a => a.Revision > start).ToList();
+            var audit = (await server.Store.Audit.ReadAsync(limit: 10_000)).Where(a => a.Revision > start).ToList();
             Assert.Equal(revisions, audit.Select(a => a.Revision).Order());
             // Every client sent the bootstrap admin key, so every write acted as its subject.
             Assert.All(audit, a => Assert.Equal((AuthzGrpc.Testing.TestKeys.AdminSubject, "WriteRelationships"), (a.Actor, a.Operation)));

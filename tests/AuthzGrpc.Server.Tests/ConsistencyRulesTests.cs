@@ -19,7 +19,7 @@ public sealed class ConsistencyRulesTests(ServerFixture server) : ServerTest(ser
     [InlineData(-1, StatusCode.InvalidArgument)]
     public async Task ReadRelationships_AtLeast_AnswersAsCheckDoes(long ahead, StatusCode expected)
     {
-        var revision = await Server.Store.CurrentRevisionAsync();
+        var revision = await Server.Store.Model.CurrentRevisionAsync();
         var token = ahead < 0 ? "not-a-revision" : (revision + ahead).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var consistency = new Consistency { AtLeast = token };
         var check = Check("user:olivia", "deploy", "application:storefront-web");

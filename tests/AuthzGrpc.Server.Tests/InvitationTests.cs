@@ -39,7 +39,7 @@ public sealed class InvitationTests
         Assert.InRange(expiry, TimeSpan.FromDays(7) - TimeSpan.FromMinutes(5), TimeSpan.FromDays(7));
 
         // Only the hash is stored.
-        var stored = await server.Store.FindInvitationAsync(issued.Id);
+        var stored = await server.Store.Invitations.FindAsync(issued.Id);
         Assert.NotNull(stored);
         Assert.NotEqual(issued.Token, stored.TokenHash);
         Assert.DoesNotContain(issued.Token, stored.TokenHash, StringComparison.Ordinal);
@@ -100,7 +100,7 @@ public sealed class InvitationTests
             viewer.ListInvitationsAsync(new ListInvitationsRequest { Resource = Requests.Object(Org) }).ResponseAsync)).StatusCode);
 
         Assert.Equal(revision, await server.RevisionAsync());
-        Assert.Empty(await server.Store.ListInvitationsAsync(new Core.Model.ObjectRef("organization", "northwind")));
+        Assert.Empty(await server.Store.Invitations.ListAsync(new Core.Model.ObjectRef("organization", "northwind")));
 
         // An admin may invite a non-owner role.
         var ok = await admin.InviteMembersAsync(Invite(["a@example.com"], ["developer"]));
@@ -111,7 +111,7 @@ public sealed class InvitationTests
         var pendingAlready = await Assert.ThrowsAsync<RpcException>(() => admin.InviteMembersAsync(Invite(["b@example.com, a@example.com, c@example.com"], ["developer"])).ResponseAsync);
         Assert.Equal(StatusCode.FailedPrecondition, pendingAlready.StatusCode);
         Assert.Equal(before, await server.RevisionAsync());
-        Assert.Equal(["a@example.com"], (await server.Store.ListInvitationsAsync(new Core.Model.ObjectRef("organization", "northwind"))).Select(i => i.Email));
+        Assert.Equal(["a@example.com"], (await server.Store.Invitations.ListAsync(new Core.Model.ObjectRef("organization", "northwind"))).Select(i => i.Email));
 
         // A002-4: an admin revokes (deletes) a non-owner invitation.
         var revoked = await admin.RevokeInvitationAsync(new RevokeInvitationRequest { Id = ok.Invitations[0].Id });
@@ -398,12 +398,12 @@ public sealed class InvitationTests
         await owner.RevokeInvitationAsync(new RevokeInvitationRequest { Id = first[1].Id });
         await zoe.AcceptInvitationAsync(new AcceptInvitationRequest { Token = resent.Invitation.Token });
 
-        var events = (await server.Store.ReadAuditEventsAsync()).Where(e => e.Operation is "InviteMember" or "ResendInvitation" or "RevokeInvitation" or "AcceptInvitation").ToList();
+        var events = (await server.Store.Audit.ReadAsync()).Where(e => e.Operation is "InviteMember" or "ResendInvitation" or "RevokeInvitation" or "AcceptInvitation").ToList();
         Assert.Equal(["InviteMember", "InviteMember", "ResendInvitation", "RevokeInvitation", "AcceptInvitation"], events.Select(e => e.Operation));
         Assert.All(events, e => Assert.Equal(Org, e.Target));
         Assert.Equal([Owner, Owner, Owner, Owner, "user:zoe"], events.Select(e => e.Actor));
         var secrets = new List<string> { first[0].Token, first[1].Token, resent.Invitation.Token };
-        var stored = await server.Store.ListInvitationsAsync(new Core.Model.ObjectRef("organization", "northwind"));
+        var stored = await server.Store.Invitations.ListAsync(new Core.Model.ObjectRef("organization", "northwind"));
         secrets.AddRange(stored.Select(i => i.TokenHash));
         foreach (var e in events)
         {

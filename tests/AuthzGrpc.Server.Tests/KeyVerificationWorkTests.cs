@@ -24,7 +24,7 @@ public sealed class KeyVerificationWorkTests
         var (_, revokedId, revokedSecret) = await CreateAsync(store, "user:bob", ApiKeyKinds.Check);
         var (_, oddKindId, oddKindSecret) = await CreateAsync(store, "user:carol", "all");
         await CreateAsync(store, "user:admin", ApiKeyKinds.Admin);
-        await store.RevokeApiKeyAsync(revokedId, "user:admin");
+        await store.ApiKeys.RevokeAsync(revokedId, "user:admin");
         var wrongSecret = secret[..^1] + (secret[^1] == 'A' ? 'B' : 'A');
         var keys = new (string Case, string Key, bool Accepted)[]
         {
@@ -41,7 +41,7 @@ public sealed class KeyVerificationWorkTests
         foreach (var (name, key, accepted) in keys)
         {
             // A server of its own for each (several cases share a key id): its first call reads the store.
-            var authenticator = new ApiKeyAuthenticator(store, Options.Create(new AuthzOptions { Auth = { KeyCacheSeconds = 30 } }), new StoppedClock());
+            var authenticator = new ApiKeyAuthenticator(store.ApiKeys, Options.Create(new AuthzOptions { Auth = { KeyCacheSeconds = 30 } }), new StoppedClock());
             var first = await StepsAsync(authenticator, key, accepted);
             var second = await StepsAsync(authenticator, key, accepted);
             steps.Add((name, $"{first}; then {second}"));
@@ -72,7 +72,7 @@ public sealed class KeyVerificationWorkTests
     private static async Task<(string Key, string KeyId, string Secret)> CreateAsync(AuthzStore store, string subject, string kind)
     {
         var (key, keyId, hash) = ApiKeyFormat.Generate();
-        await store.CreateApiKeyAsync(new NewApiKey(keyId, hash, SubjectRef.Parse(subject), kind, "test"), "user:admin");
+        await store.ApiKeys.CreateAsync(new NewApiKey(keyId, hash, SubjectRef.Parse(subject), kind, "test"), "user:admin");
         return (key, keyId, key[(key.IndexOf('_', 4) + 1)..]);
     }
 

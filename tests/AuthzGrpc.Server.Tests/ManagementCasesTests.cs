@@ -213,7 +213,7 @@ public sealed class ManagementCasesTests
         }
 
         var token = $"case-{Guid.NewGuid():N}";
-        await server.Store.CreateInvitationsAsync(
+        await server.Store.Invitations.CreateAsync(
             [new NewInvitation($"inv_{Guid.NewGuid():N}"[..28], EmailOf(caller), accept.Resource, accept.Relations, Core.Management.InvitationToken.Hash(token), TimeSpan.FromDays(1))],
             "user:admin");
         return (token, null);

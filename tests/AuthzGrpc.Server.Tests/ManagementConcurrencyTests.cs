@@ -56,7 +56,7 @@ public sealed class ManagementConcurrencyTests
 
         var start = await server.RevisionAsync();
         var initial = await Snapshot.StoredAsync(server.Store);
-        var lastEventId = (await server.Store.ReadAuditEventsAsync(limit: 100_000)).Max(e => e.Id);
+        var lastEventId = (await server.Store.Audit.ReadAsync(limit: 100_000)).Max(e => e.Id);
 
         var tasks = Enumerable.Range(0, Calls).Select(i => Task.Run(async () =>
         {
@@ -124,7 +124,7 @@ public sealed class ManagementConcurrencyTests
         Assert.Equal(reported.Order(StringComparer.Ordinal), stored);
 
         // One audit event per call that changed something, at its revision, by its caller, naming what it did.
-        var audit = (await server.Store.ReadAuditEventsAsync(afterId: lastEventId, limit: 100_000)).ToList();
+        var audit = (await server.Store.Audit.ReadAsync(afterId: lastEventId, limit: 100_000)).ToList();
         Assert.Equal(mutating.Count, audit.Count);
         Assert.Equal(revisions, audit.Select(a => a.Revision).Order());
         Assert.Equal(audit.OrderBy(a => a.Id).Select(a => a.Revision), audit.Select(a => a.Revision).Order());
@@ -137,7 +137,7 @@ public sealed class ManagementConcurrencyTests
         }
 
         // The change log agrees.
-        var log = await server.Store.ReadChangesAsync(start);
+        var log = await server.Store.Model.ReadChangesAsync(start);
         Assert.Equal(revisions, log.Select(c => c.Revision));
 
         // The engine agrees with the store on every role the calls could touch.

@@ -77,7 +77,7 @@ public sealed class ManagementEventTests
         Assert.Contains(invitation.Id, created.Audit.After, StringComparison.Ordinal);
         Assert.Contains("viewer", created.Audit.After, StringComparison.Ordinal);
         // ...and never a token or a token's hash (only the inviter receives the token).
-        var stored = await server.Store.FindInvitationAsync(invitation.Id);
+        var stored = await server.Store.Invitations.FindAsync(invitation.Id);
         string[] secrets = [invitation.Token, resent.Invitation.Token, stored!.TokenHash, Hash(invitation.Token)];
         Assert.All(events, e => Assert.All(secrets, secret => Assert.DoesNotContain(secret, e.ToString(), StringComparison.Ordinal)));
 
@@ -111,7 +111,7 @@ public sealed class ManagementEventTests
         await olivia.GrantRoleAsync(Grant("project:docs", "viewer", "user:uma"));
         await olivia.GrantRoleAsync(Grant("project:web", "viewer", "user:uma"));
         await olivia.SetRolesAsync(new SetRolesRequest { Resource = Object("project:web"), Subject = Subject("user:uma"), Roles = { "admin" } });
-        var log = await server.Store.ReadAuditEventsAsync(limit: 100_000);
+        var log = await server.Store.Audit.ReadAsync(limit: 100_000);
         var watcher = Client(server.Channel);
         using var timeout = new CancellationTokenSource(StreamTimeout);
 
@@ -202,7 +202,7 @@ public sealed class ManagementEventTests
             .Where(file => !file.Contains("Migrations", StringComparison.Ordinal))
             .Select(File.ReadAllText);
         var recorded = sources
-            .SelectMany(text => Regex.Matches(text, @"(?:AddAudit\([^;]*?|ManageAsync\(|CommitAsync\()""(?<operation>[A-Z][A-Za-z]+)""").Select(m => m.Groups["operation"].Value))
+            .SelectMany(text => Regex.Matches(text, @"(?:unit\.Audit\(|ManageAsync\(|CommitAsync\()""(?<operation>[A-Z][A-Za-z]+)""").Select(m => m.Groups["operation"].Value))
             .ToHashSet(StringComparer.Ordinal);
 
         Assert.Contains("InviteMember", recorded);

@@ -176,7 +176,7 @@ public sealed class ManagementServiceTests
             Texts(changes.Added));
         Assert.Empty(changes.Removed);
         Assert.Equal(before.StoredRevision + 1, Revision(changes));
-        var audit = await server.Store.ReadAuditEventsAsync(limit: 100_000);
+        var audit = await server.Store.Audit.ReadAsync(limit: 100_000);
         Assert.Equal(before.AuditEvents + 1, audit.Count);
         Assert.Equal(("ChangeRoles", "project:payments, environment_type:payments_staging, environment_type:payments_production", changes.Revision),
             (audit[^1].Operation, audit[^1].Target, audit[^1].Revision.ToString(CultureInfo.InvariantCulture)));
@@ -401,7 +401,7 @@ public sealed class ManagementServiceTests
         Assert.Equal(["project:api#creator@user:olivia", "project:api#organization@organization:acme"], Texts(created.Added));
         Assert.True(Revision(created) > start);
         Assert.Equal(Decision.Allowed, await CheckAsync(server, "user:olivia", "manage", "project:api", created.Revision));
-        var stored = await server.Store.QueryAuditEventsAsync(new Storage.AuditQuery(null, "user:olivia", null, null, null, 10));
+        var stored = await server.Store.Audit.QueryAsync(new Storage.AuditQuery(null, "user:olivia", null, null, null, 10));
         Assert.Contains(stored, e => e.Operation == "CreateResource" && e.Target == "project:api" && e.Revision == Revision(created));
 
         var exists = await Assert.ThrowsAsync<RpcException>(() => olivia.CreateResourceAsync(request).ResponseAsync);
@@ -510,7 +510,7 @@ public sealed class ManagementServiceTests
         var pam = Client(await server.ChannelForAsync("user:pam"));
         var uma = Client(await server.ChannelForAsync("user:uma"));
         var admin = Client(server.Channel);
-        var startEvents = (await server.Store.ReadAuditEventsAsync(limit: 100_000)).Count;
+        var startEvents = (await server.Store.Audit.ReadAsync(limit: 100_000)).Count;
 
         // A series of calls by two actors; each revision newer than the one before.
         var calls = new List<(string Actor, string Operation, string Target, ManagementChanges Changes)>();
@@ -660,7 +660,7 @@ public sealed class ManagementServiceTests
     private static async Task<(string Name, string? Description)> StoredRecordAsync(StoreServer server, string resource)
     {
         var target = Core.Model.ObjectRef.Parse(resource);
-        await using var context = server.Store.OpenContext();
+        await using var context = server.Store.Database.OpenContext();
         var row = await context.Resources.AsNoTracking().SingleAsync(r => r.ResourceType == target.Type && r.ResourceId == target.Id);
         return (row.Name, row.Description);
     }

@@ -212,7 +212,7 @@ public sealed class AuthzMetricsTests
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var meterFactory = services.GetRequiredService<IMeterFactory>();
         var holder = new EngineHolder();
-        using var sync = new EngineSync(store, holder, NullLogger<EngineSync>.Instance);
+        using var sync = new EngineSync(store.Model, holder, NullLogger<EngineSync>.Instance);
         var metrics = new AuthzMetrics(meterFactory, holder, sync);
         var batch = new BatchCheckResponse { Results = { new CheckResponse { Decision = Decision.Allowed }, new CheckResponse { Decision = Decision.Denied } } };
         var measurements = 0;

@@ -69,7 +69,7 @@ public sealed class RelationshipServiceTests
         Assert.Contains("group:platform#member@group:extra#member", sets.Relationships);
         Assert.DoesNotContain(sets.Relationships, r => r.Contains("@user:", StringComparison.Ordinal));
         Assert.Empty(objects.Relationships);
-        Assert.Equal(any.Relationships, [.. (await server.Store.ListRelationshipsAsync(new("group", "platform", "member"))).Select(r => r.ToString()).Order(StringComparer.Ordinal)]);
+        Assert.Equal(any.Relationships, [.. (await server.Store.Model.ListRelationshipsAsync(new("group", "platform", "member"))).Select(r => r.ToString()).Order(StringComparer.Ordinal)]);
     }
 
     [Theory]

@@ -213,7 +213,7 @@ public sealed class ReplicaConsistencyTests(ITestOutputHelper output)
         await using var a = await StoreServer.StartAsync(database);
         await using var b = await StoreServer.StartAsync(database, Settings("200"));
         await a.Relationships.WriteRelationshipsAsync(Write(Update(Operation.Touch, Grant), Update(Operation.Delete, "organization:northwind#viewer@user:victor")));
-        var log = await b.Store.ReadChangesAsync(0);
+        var log = await b.Store.Model.ReadChangesAsync(0);
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         using var watch = b.Authorization.Watch(new WatchRequest { AfterRevision = "0" }, cancellationToken: timeout.Token);

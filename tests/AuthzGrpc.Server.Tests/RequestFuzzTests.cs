@@ -171,14 +171,14 @@ public sealed class RequestFuzzTests(ITestOutputHelper output)
 
     // What a refused request must not change: the store's revision and its newest audit event.
     private static async Task<(long Revision, long AuditEvent)> DigestAsync(StoreServer server) =>
-        (await server.Store.CurrentRevisionAsync(), await server.Store.NewestAuditEventIdAsync());
+        (await server.Store.Model.CurrentRevisionAsync(), await server.Store.Audit.NewestIdAsync());
 
     /// <summary>Names that exist on the server (types, ids, relations, subjects) and its schema, to build valid requests from.</summary>
     private sealed record Vocabulary(string Schema, IReadOnlyList<V1.ObjectRef> Objects, IReadOnlyList<SubjectRef> Subjects, IReadOnlyList<string> Relations, IReadOnlyList<string> Types)
     {
         public static async Task<Vocabulary> ReadAsync(StoreServer server)
         {
-            var model = await server.Store.LoadAsync();
+            var model = await server.Store.Model.LoadAsync();
             var relationships = model.Relationships;
             return new Vocabulary(
                 model.SchemaText ?? string.Empty,

@@ -45,8 +45,8 @@ public sealed class RestartTests
             Assert.Equal(
                 [Decision.Allowed, Decision.Allowed, Decision.Allowed, Decision.Denied, Decision.Denied, Decision.Allowed, Decision.Denied],
                 answers.Select(a => a.Item1));
-            var audit = await server.Store.ReadAuditEventsAsync();
-            var changes = await server.Store.ReadChangesAsync(0);
+            var audit = await server.Store.Audit.ReadAsync();
+            var changes = await server.Store.Model.ReadChangesAsync(0);
             server.AssertNoErrors();
 
             server = await server.RestartAsync();
@@ -56,11 +56,11 @@ public sealed class RestartTests
             Assert.Equal(schema, after.Schema);
             Assert.Equal(("4", 4L), (after.SchemaRevision, after.StoredRevision));
             Assert.Equal(answers, await Answers(server));
-            Assert.Equal(audit, await server.Store.ReadAuditEventsAsync());
+            Assert.Equal(audit, await server.Store.Audit.ReadAsync());
             Assert.Equal(
                 [("Seed", 1L), ("WriteSchema", 2L), ("WriteRelationships", 3L), ("DeleteRelationships", 4L)],
-                (await server.Store.ReadChangesAsync(0)).Select(c => (c.Operation, c.Revision)));
-            Assert.Equal(changes.SelectMany(c => c.Changes), (await server.Store.ReadChangesAsync(0)).SelectMany(c => c.Changes));
+                (await server.Store.Model.ReadChangesAsync(0)).Select(c => (c.Operation, c.Revision)));
+            Assert.Equal(changes.SelectMany(c => c.Changes), (await server.Store.Model.ReadChangesAsync(0)).SelectMany(c => c.Changes));
             Assert.Contains(audit, a => a.Operation == "WriteSchema" && a.Revision == 2 && a.After == schema);
             Assert.Contains(audit, a => a.Operation == "WriteRelationships" && a.Revision == 3 && a.Before!.Contains("organization:northwind#viewer@user:victor", StringComparison.Ordinal));
             Assert.Contains(audit, a => a.Operation == "DeleteRelationships" && a.Revision == 4 && a.Before!.Contains("flag_billing@user:bella", StringComparison.Ordinal));

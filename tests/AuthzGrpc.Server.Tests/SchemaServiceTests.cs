@@ -74,9 +74,9 @@ public sealed class SchemaServiceTests
             server.Relationships.WriteRelationshipsAsync(Write(Update(Operation.Touch, "doc:d5#editor@user:eve"))).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, gone.StatusCode);
 
-        var changes = await server.Store.ReadChangesAsync(3);
+        var changes = await server.Store.Model.ReadChangesAsync(3);
         Assert.Equal(12, changes[0].Changes.Count(c => c.Operation == Core.Engine.RelationshipOperation.Delete));
-        Assert.Equal(2, (await server.Store.ReadSchemaVersionsAsync()).Count(v => v.Revision >= 2));
+        Assert.Equal(2, (await server.Store.Model.ReadSchemaVersionsAsync()).Count(v => v.Revision >= 2));
         server.AssertNoErrors();
     }
 

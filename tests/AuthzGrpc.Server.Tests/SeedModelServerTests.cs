@@ -427,7 +427,7 @@ public sealed class SeedModelServerTests : IAsyncLifetime
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
         Assert.Contains("environment_type:api_development", refused.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(revision, await server.RevisionAsync());
-        Assert.Empty(await server.Store.ListInvitationsAsync(new Core.Model.ObjectRef("project", "web")));
+        Assert.Empty(await server.Store.Invitations.ListAsync(new Core.Model.ObjectRef("project", "web")));
 
         // Only GRANT makes sense in an invitation; an object named twice is malformed.
         var revoking = new InviteMembersRequest { Resource = Object("project:web"), Emails = { "zoe@example.com" }, Roles = { "viewer" } };

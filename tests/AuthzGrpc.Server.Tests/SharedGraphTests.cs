@@ -120,7 +120,7 @@ public sealed class SharedGraphTests(ITestOutputHelper output)
             await server.Relationships.WriteRelationshipsAsync(request);
         }
 
-        var relationships = (await server.Store.LoadAsync()).Relationships.Count;
+        var relationships = (await server.Store.Model.LoadAsync()).Relationships.Count;
 
         // A new replica: its near cache is empty, Redis holds the grown graph.
         await server.DisposeAsync();
@@ -248,7 +248,7 @@ public sealed class SharedGraphTests(ITestOutputHelper output)
         var acknowledged = System.Diagnostics.Stopwatch.GetTimestamp();
 
         // Whatever answers — the model while the graph is rebuilt, then the rebuilt graph — answers the truth.
-        var databaseId = await server.Services.GetRequiredService<AuthzGrpc.Storage.AuthzStore>().DatabaseIdAsync();
+        var databaseId = await server.Services.GetRequiredService<AuthzGrpc.Storage.AuthzStore>().Database.DatabaseIdAsync();
         await Eventually(async () => await redis.CommandAsync($"EXISTS authz:{databaseId}:{{meta}}") == ":1");
         await Eventually(() => Task.FromResult(graph.Status == GraphStatus.Serving));
         var rebuilt = graph.Metrics.Snapshot();

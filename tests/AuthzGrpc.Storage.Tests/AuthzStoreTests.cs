@@ -20,14 +20,14 @@ public sealed class AuthzStoreTests
         await using var database = TestDatabase.Create(provider);
         await using var store = await database.CreateMigratedStoreAsync();
 
-        var model = await store.LoadAsync();
+        var model = await store.Model.LoadAsync();
 
         Assert.Null(model.SchemaText);
         Assert.Empty(model.Relationships);
         Assert.Equal(0, model.Revision);
         if (provider == "sqlite")
         {
-            Assert.Equal("wal", await store.JournalModeAsync());
+            Assert.Equal("wal", await store.Database.JournalModeAsync());
         }
     }
 
@@ -38,9 +38,9 @@ public sealed class AuthzStoreTests
         await using var database = TestDatabase.Create(provider);
         await using var store = await database.CreateMigratedStoreAsync();
 
-        await store.MigrateAsync();
+        await store.Database.MigrateAsync();
 
-        Assert.Equal(0, await store.CurrentRevisionAsync());
+        Assert.Equal(0, await store.Model.CurrentRevisionAsync());
     }
 
     [Theory]
@@ -50,12 +50,12 @@ public sealed class AuthzStoreTests
         await using var database = TestDatabase.Create(provider);
         await using var store = await database.CreateMigratedStoreAsync();
 
-        var first = await store.SeedAsync(Schema, [R("doc:1#viewer@user:alice"), R("doc:1#viewer@user:alice")], "system");
-        var second = await store.SeedAsync("definition other {}", [R("doc:2#viewer@user:bob")], "system");
+        var first = await store.Model.SeedAsync(Schema, [R("doc:1#viewer@user:alice"), R("doc:1#viewer@user:alice")], "system");
+        var second = await store.Model.SeedAsync("definition other {}", [R("doc:2#viewer@user:bob")], "system");
 
         Assert.Equal(1, first);
         Assert.Null(second);
-        var model = await store.LoadAsync();
+        var model = await store.Model.LoadAsync();
         Assert.Equal(Schema, model.SchemaText);
         Assert.Equal([R("doc:1#viewer@user:alice")], model.Relationships);
         Assert.Equal(1, model.Revision);
@@ -67,24 +67,24 @@ public sealed class AuthzStoreTests
     {
         await using var database = TestDatabase.Create(provider);
         await using var store = await database.CreateMigratedStoreAsync();
-        await store.SeedAsync(Schema, [R("doc:1#viewer@user:alice")], "system");
+        await store.Model.SeedAsync(Schema, [R("doc:1#viewer@user:alice")], "system");
 
-        var second = await store.WriteRelationshipsAsync(
+        var second = await store.Model.WriteRelationshipsAsync(
             [Touch("doc:1#viewer@user:alice"), Touch("doc:1#viewer@user:bob"), Delete("doc:9#viewer@user:nobody")], [], Actor);
-        var third = await store.WriteRelationshipsAsync(
+        var third = await store.Model.WriteRelationshipsAsync(
             [Delete("doc:1#viewer@user:alice"), Touch("doc:2#viewer@group:eng#member"), Delete("doc:2#viewer@group:eng#member")], [], Actor);
 
         Assert.Equal((2, 3), (second, third));
-        var changes = await store.ReadChangesAsync(afterRevision: 1);
+        var changes = await store.Model.ReadChangesAsync(afterRevision: 1);
         Assert.Equal([2L, 3L], changes.Select(c => c.Revision));
         Assert.Equal([new StoredChange(RelationshipOperation.Touch, R("doc:1#viewer@user:bob"))], changes[0].Changes);
         Assert.Equal([new StoredChange(RelationshipOperation.Delete, R("doc:1#viewer@user:alice"))], changes[1].Changes);
         Assert.All(changes, c => Assert.Equal((Actor, "WriteRelationships"), (c.Actor, c.Operation)));
-        var audit = (await store.ReadAuditEventsAsync()).Where(a => a.Revision >= 2).ToList();
+        var audit = (await store.Audit.ReadAsync()).Where(a => a.Revision >= 2).ToList();
         Assert.Equal(2, audit.Count);
         Assert.Equal("[\"doc:1#viewer@user:bob\"]", audit[0].After);
         Assert.Equal("[\"doc:1#viewer@user:alice\"]", audit[1].Before);
-        Assert.Equal([R("doc:1#viewer@user:bob")], (await store.LoadAsync()).Relationships);
+        Assert.Equal([R("doc:1#viewer@user:bob")], (await store.Model.LoadAsync()).Relationships);
     }
 
     [Theory]
@@ -93,9 +93,9 @@ public sealed class AuthzStoreTests
     {
         await using var database = TestDatabase.Create(provider);
         await using var store = await database.CreateMigratedStoreAsync();
-        await store.SeedAsync(Schema, [R("doc:1#viewer@user:alice")], "system");
+        await store.Model.SeedAsync(Schema, [R("doc:1#viewer@user:alice")], "system");
 
-        var error = await Assert.ThrowsAsync<AuthzException>(() => store.WriteRelationshipsAsync(
+        var error = await Assert.ThrowsAsync<AuthzException>(() => store.Model.WriteRelationshipsAsync(
             [Touch("doc:1#viewer@user:bob"), Create("doc:1#viewer@user:alice")], [], Actor));
 
         Assert.Equal(AuthzErrorKind.AlreadyExists, error.Kind);
@@ -108,14 +108,14 @@ public sealed class AuthzStoreTests
     {
         await using var database = TestDatabase.Create(provider);
         await using var store = await database.CreateMigratedStoreAsync();
-        await store.SeedAsync(Schema, [R("doc:1#viewer@user:alice")], "system");
+        await store.Model.SeedAsync(Schema, [R("doc:1#viewer@user:alice")], "system");
 
-        var mustMatch = await Assert.ThrowsAsync<AuthzException>(() => store.WriteRelationshipsAsync(
+        var mustMatch = await Assert.ThrowsAsync<AuthzException>(() => store.Model.WriteRelationshipsAsync(
             [Touch("doc:1#viewer@user:bob")],
             [new StorePrecondition(PreconditionKind.MustMatch, new RelationshipFilter("doc", "1")),
              new StorePrecondition(PreconditionKind.MustMatch, new RelationshipFilter("doc", "1", "viewer", new SubjectFilter("user", "carol")))],
             Actor));
-        var mustNotMatch = await Assert.ThrowsAsync<AuthzException>(() => store.DeleteRelationshipsAsync(
+        var mustNotMatch = await Assert.ThrowsAsync<AuthzException>(() => store.Model.DeleteRelationshipsAsync(
             new RelationshipFilter("doc"),
             [new StorePrecondition(PreconditionKind.MustNotMatch, new RelationshipFilter("doc", Subject: new SubjectFilter("user", null, "")))],
             Actor));
@@ -133,9 +133,9 @@ public sealed class AuthzStoreTests
     {
         await using var database = TestDatabase.Create(provider);
         await using var store = await database.CreateMigratedStoreAsync();
-        await store.SeedAsync(Schema, [R("doc:1#viewer@user:alice")], "system");
+        await store.Model.SeedAsync(Schema, [R("doc:1#viewer@user:alice")], "system");
 
-        var revision = await store.WriteRelationshipsAsync(
+        var revision = await store.Model.WriteRelationshipsAsync(
             [Touch("doc:1#viewer@user:bob")],
             [new StorePrecondition(PreconditionKind.MustMatch, new RelationshipFilter("doc", "1", "viewer", new SubjectFilter("user", "alice", ""))),
              new StorePrecondition(PreconditionKind.MustNotMatch, new RelationshipFilter("doc", "1", "viewer", new SubjectFilter("user", "bob")))],
@@ -155,21 +155,21 @@ public sealed class AuthzStoreTests
             R("doc:1#viewer@user:alice"), R("doc:1#viewer@group:eng#member"), R("doc:2#viewer@user:alice"),
             R("doc:2#owner@user:bob"), R("folder:1#viewer@user:alice"), R("doc:3#viewer@user:*"),
         ];
-        await store.SeedAsync(Schema, all, "system");
+        await store.Model.SeedAsync(Schema, all, "system");
 
-        Assert.Equal(5, (await store.ListRelationshipsAsync(new RelationshipFilter("doc"))).Count);
-        Assert.Equal(2, (await store.ListRelationshipsAsync(new RelationshipFilter("doc", "1"))).Count);
+        Assert.Equal(5, (await store.Model.ListRelationshipsAsync(new RelationshipFilter("doc"))).Count);
+        Assert.Equal(2, (await store.Model.ListRelationshipsAsync(new RelationshipFilter("doc", "1"))).Count);
         Assert.Equal(
             [R("doc:1#viewer@user:alice"), R("doc:2#viewer@user:alice")],
-            await store.ListRelationshipsAsync(new RelationshipFilter("doc", null, "viewer", new SubjectFilter("user", "alice"))));
+            await store.Model.ListRelationshipsAsync(new RelationshipFilter("doc", null, "viewer", new SubjectFilter("user", "alice"))));
         Assert.Equal(
             [R("doc:1#viewer@group:eng#member")],
-            await store.ListRelationshipsAsync(new RelationshipFilter("doc", Subject: new SubjectFilter("group", null, "member"))));
-        Assert.Equal(4, (await store.ListRelationshipsAsync(new RelationshipFilter("doc", Subject: new SubjectFilter("user", null, "")))).Count);
+            await store.Model.ListRelationshipsAsync(new RelationshipFilter("doc", Subject: new SubjectFilter("group", null, "member"))));
+        Assert.Equal(4, (await store.Model.ListRelationshipsAsync(new RelationshipFilter("doc", Subject: new SubjectFilter("user", null, "")))).Count);
         Assert.Equal(
             [R("doc:3#viewer@user:*")],
-            await store.ListRelationshipsAsync(new RelationshipFilter("doc", Subject: new SubjectFilter("user", "*"))));
-        Assert.Empty(await store.ListRelationshipsAsync(new RelationshipFilter("nothing")));
+            await store.Model.ListRelationshipsAsync(new RelationshipFilter("doc", Subject: new SubjectFilter("user", "*"))));
+        Assert.Empty(await store.Model.ListRelationshipsAsync(new RelationshipFilter("nothing")));
     }
 
     [Theory]
@@ -178,17 +178,17 @@ public sealed class AuthzStoreTests
     {
         await using var database = TestDatabase.Create(provider);
         await using var store = await database.CreateMigratedStoreAsync();
-        await store.SeedAsync(Schema, [R("doc:1#viewer@user:alice"), R("doc:1#viewer@user:bob"), R("doc:2#viewer@user:alice")], "system");
+        await store.Model.SeedAsync(Schema, [R("doc:1#viewer@user:alice"), R("doc:1#viewer@user:bob"), R("doc:2#viewer@user:alice")], "system");
 
-        var deletion = await store.DeleteRelationshipsAsync(new RelationshipFilter("doc", "1"), [], Actor);
-        var none = await store.DeleteRelationshipsAsync(new RelationshipFilter("doc", "42"), [], Actor);
+        var deletion = await store.Model.DeleteRelationshipsAsync(new RelationshipFilter("doc", "1"), [], Actor);
+        var none = await store.Model.DeleteRelationshipsAsync(new RelationshipFilter("doc", "42"), [], Actor);
 
         Assert.Equal(2, deletion.Revision);
         Assert.Equal(2, deletion.Deleted.Count);
         Assert.Equal(3, none.Revision);
         Assert.Empty(none.Deleted);
-        Assert.Equal([R("doc:2#viewer@user:alice")], (await store.LoadAsync()).Relationships);
-        var changes = await store.ReadChangesAsync(1);
+        Assert.Equal([R("doc:2#viewer@user:alice")], (await store.Model.LoadAsync()).Relationships);
+        var changes = await store.Model.ReadChangesAsync(1);
         Assert.Equal(2, changes[0].Changes.Count);
         Assert.All(changes[0].Changes, c => Assert.Equal(RelationshipOperation.Delete, c.Operation));
         Assert.Empty(changes[1].Changes);
@@ -201,11 +201,11 @@ public sealed class AuthzStoreTests
         await using var database = TestDatabase.Create(provider);
         await using var store = await database.CreateMigratedStoreAsync();
         var seeded = Enumerable.Range(0, 12).Select(i => R($"doc:{i}#viewer@user:alice")).Append(R("folder:1#viewer@user:alice")).ToList();
-        await store.SeedAsync(Schema, seeded, "system");
+        await store.Model.SeedAsync(Schema, seeded, "system");
         static string? NoDocs(Relationship r) => r.Resource.Type == "doc" ? $"{r}: no doc" : null;
 
-        var refused = await Assert.ThrowsAsync<AuthzException>(() => store.WriteSchemaAsync("definition folder {}", NoDocs, force: false, Actor));
-        var forced = await store.WriteSchemaAsync("definition folder {}", NoDocs, force: true, Actor);
+        var refused = await Assert.ThrowsAsync<AuthzException>(() => store.Model.WriteSchemaAsync("definition folder {}", NoDocs, force: false, Actor));
+        var forced = await store.Model.WriteSchemaAsync("definition folder {}", NoDocs, force: true, Actor);
 
         Assert.Equal(AuthzErrorKind.FailedPrecondition, refused.Kind);
         Assert.Contains("12 stored relationship", refused.Message, StringComparison.Ordinal);
@@ -214,11 +214,11 @@ public sealed class AuthzStoreTests
         Assert.Equal(2, forced.Revision);
         Assert.Equal(12, forced.Deleted.Count);
         Assert.Equal([R("folder:1#viewer@user:alice")], forced.Remaining);
-        var model = await store.LoadAsync();
+        var model = await store.Model.LoadAsync();
         Assert.Equal("definition folder {}", model.SchemaText);
         Assert.Equal([R("folder:1#viewer@user:alice")], model.Relationships);
-        Assert.Equal(2, (await store.ReadSchemaVersionsAsync()).Count);
-        Assert.Contains(await store.ReadAuditEventsAsync(), a => a.Operation == "WriteSchema" && a.Revision == 2 && a.Before == Schema);
+        Assert.Equal(2, (await store.Model.ReadSchemaVersionsAsync()).Count);
+        Assert.Contains(await store.Audit.ReadAsync(), a => a.Operation == "WriteSchema" && a.Revision == 2 && a.Before == Schema);
     }
 
     [Theory]
@@ -229,15 +229,15 @@ public sealed class AuthzStoreTests
         // Two stores stand for two processes: each has its own gate, so only the database's write lock serializes them.
         await using var first = await database.CreateMigratedStoreAsync();
         await using var second = database.CreateStore();
-        await first.SeedAsync(Schema, [], "system");
+        await first.Model.SeedAsync(Schema, [], "system");
 
         var writes = Enumerable.Range(0, 60).Select(i => Task.Run(() =>
-            (i % 2 == 0 ? first : second).WriteRelationshipsAsync(
+            (i % 2 == 0 ? first : second).Model.WriteRelationshipsAsync(
                 [i % 3 == 2 ? Delete($"doc:{i % 5}#viewer@user:u{i % 4}") : Touch($"doc:{i % 5}#viewer@user:u{i % 4}")], [], Actor)));
         var revisions = await Task.WhenAll(writes);
 
         Assert.Equal(Enumerable.Range(2, 60).Select(i => (long)i), revisions.Order());
-        var changes = await first.ReadChangesAsync(1);
+        var changes = await first.Model.ReadChangesAsync(1);
         Assert.Equal(Enumerable.Range(2, 60).Select(i => (long)i), changes.Select(c => c.Revision));
         var replayed = new HashSet<Relationship>();
         foreach (var change in changes.SelectMany(c => c.Changes))
@@ -245,16 +245,16 @@ public sealed class AuthzStoreTests
             Assert.True(change.Operation == RelationshipOperation.Delete ? replayed.Remove(change.Relationship) : replayed.Add(change.Relationship));
         }
 
-        Assert.Equal(Sorted(replayed), Sorted((await first.LoadAsync()).Relationships));
+        Assert.Equal(Sorted(replayed), Sorted((await first.Model.LoadAsync()).Relationships));
     }
 
     private static async Task AssertUnchanged(AuthzStore store, long revision, Relationship[] relationships, int auditEvents)
     {
-        var model = await store.LoadAsync();
+        var model = await store.Model.LoadAsync();
         Assert.Equal(revision, model.Revision);
         Assert.Equal(Sorted(relationships), Sorted(model.Relationships));
-        Assert.Equal(revision, (await store.ReadChangesAsync(0)).Count);
-        Assert.Equal(auditEvents, (await store.ReadAuditEventsAsync()).Count);
+        Assert.Equal(revision, (await store.Model.ReadChangesAsync(0)).Count);
+        Assert.Equal(auditEvents, (await store.Audit.ReadAsync()).Count);
     }
 
     private static List<string> Sorted(IEnumerable<Relationship> relationships) =>

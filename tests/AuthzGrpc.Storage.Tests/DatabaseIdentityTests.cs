@@ -26,16 +26,16 @@ public sealed class DatabaseIdentityTests
         string first;
         await using (var store = await database.CreateMigratedStoreAsync())
         {
-            first = await store.DatabaseIdAsync();
-            await store.SeedAsync(Schema, [], "system");
+            first = await store.Database.DatabaseIdAsync();
+            await store.Model.SeedAsync(Schema, [], "system");
         }
 
         await using var restarted = await database.CreateMigratedStoreAsync();
         await using var otherStore = await other.CreateMigratedStoreAsync();
 
         Assert.Matches("^[0-9a-f]{32}$", first);
-        Assert.Equal(first, await restarted.DatabaseIdAsync());
-        Assert.NotEqual(first, await otherStore.DatabaseIdAsync());
+        Assert.Equal(first, await restarted.Database.DatabaseIdAsync());
+        Assert.NotEqual(first, await otherStore.Database.DatabaseIdAsync());
     }
 
     [Theory]
@@ -52,11 +52,11 @@ public sealed class DatabaseIdentityTests
         }
 
         await using var upgraded = await database.CreateMigratedStoreAsync();
-        var id = await upgraded.DatabaseIdAsync();
+        var id = await upgraded.Database.DatabaseIdAsync();
         await using var again = await database.CreateMigratedStoreAsync();
 
         Assert.Matches("^[0-9a-f]{32}$", id);
-        Assert.Equal(id, await again.DatabaseIdAsync());
+        Assert.Equal(id, await again.Database.DatabaseIdAsync());
     }
 
     [Theory]
@@ -65,17 +65,17 @@ public sealed class DatabaseIdentityTests
     {
         await using var database = TestDatabase.Create(provider);
         await using var store = await database.CreateMigratedStoreAsync();
-        await store.SeedAsync(Schema, [Relationship.Parse("doc:1#viewer@user:alice")], "system");
-        await store.WriteRelationshipsAsync([new RelationshipUpdate(RelationshipOperation.Touch, Relationship.Parse("doc:1#viewer@user:bob"))], [], "user:tester");
+        await store.Model.SeedAsync(Schema, [Relationship.Parse("doc:1#viewer@user:alice")], "system");
+        await store.Model.WriteRelationshipsAsync([new RelationshipUpdate(RelationshipOperation.Touch, Relationship.Parse("doc:1#viewer@user:bob"))], [], "user:tester");
 
-        var seed = await store.RevisionMarkerAsync(1);
-        var write = await store.RevisionMarkerAsync(2);
+        var seed = await store.Database.RevisionMarkerAsync(1);
+        var write = await store.Database.RevisionMarkerAsync(2);
 
         Assert.Matches("^[0-9a-f]{32}$", seed);
         Assert.Matches("^[0-9a-f]{32}$", write);
         Assert.NotEqual(seed, write);
-        Assert.Equal(string.Empty, await store.RevisionMarkerAsync(0));
-        Assert.Null(await store.RevisionMarkerAsync(3));
+        Assert.Equal(string.Empty, await store.Database.RevisionMarkerAsync(0));
+        Assert.Null(await store.Database.RevisionMarkerAsync(3));
     }
 
     private static AuthzDbContext CreateContext(TestDatabase database) => database.Provider == StorageProvider.Sqlite

@@ -28,7 +28,7 @@ namespace AuthzGrpc.Server.Authentication;
 /// cached: past that (a flood of made-up ids), an unknown id reads the store every time.
 /// </para>
 /// </summary>
-internal sealed class ApiKeyAuthenticator(AuthzStore store, IOptions<AuthzOptions> options, TimeProvider time)
+internal sealed class ApiKeyAuthenticator(ApiKeyStore keys, IOptions<AuthzOptions> options, TimeProvider time)
 {
     /// <summary>The most unknown key ids cached at once (bounds the memory a flood of made-up ids can take).</summary>
     public const int MaxUnknownEntries = 10_000;
@@ -83,7 +83,7 @@ internal sealed class ApiKeyAuthenticator(AuthzStore store, IOptions<AuthzOption
     {
         var generation = Volatile.Read(ref _generation);
         Work.CountStoreRead();
-        var stored = await store.FindApiKeyAsync(keyId, cancellationToken).ConfigureAwait(false);
+        var stored = await keys.FindAsync(keyId, cancellationToken).ConfigureAwait(false);
         var freshUntil = time.GetTimestamp() + _ttl;
         var entry = stored is null
             ? new Entry(DummyHash, null, Revoked: false, Known: false, freshUntil)

@@ -56,7 +56,7 @@ internal sealed class ApiKeyBootstrap(IOptions<AuthzOptions> options, AuthzStore
         }
         catch (Exception e) when (e is not ModelLoadException and not OperationCanceledException)
         {
-            throw Fail($"cannot store the bootstrap admin key in the {store.Provider} storage at {store.Location}: {e.Message}", e);
+            throw Fail($"cannot store the bootstrap admin key in the {store.Database.Provider} storage at {store.Database.Location}: {e.Message}", e);
         }
     }
 
@@ -64,7 +64,7 @@ internal sealed class ApiKeyBootstrap(IOptions<AuthzOptions> options, AuthzStore
     public static string DataFolder(AuthzStore store)
     {
         ArgumentNullException.ThrowIfNull(store);
-        if (store.Provider == StorageProvider.Sqlite && Path.GetDirectoryName(store.Location) is { Length: > 0 } folder && Path.IsPathRooted(store.Location))
+        if (store.Database.Provider == StorageProvider.Sqlite && Path.GetDirectoryName(store.Database.Location) is { Length: > 0 } folder && Path.IsPathRooted(store.Database.Location))
         {
             return folder;
         }
@@ -83,7 +83,7 @@ internal sealed class ApiKeyBootstrap(IOptions<AuthzOptions> options, AuthzStore
         }
 
         var hash = ApiKeyFormat.Hash(secret);
-        var (_, changed) = await store.ConfigureApiKeyAsync(
+        var (_, changed) = await store.ApiKeys.ConfigureAsync(
             new NewApiKey(keyId, hash, subject, ApiKeyKinds.Admin, "bootstrap admin key (Authz:Auth:BootstrapKey)"), ModelLoader.SystemActor, cancellationToken)
             .ConfigureAwait(false);
         authenticator.Invalidate(keyId);
@@ -94,7 +94,7 @@ internal sealed class ApiKeyBootstrap(IOptions<AuthzOptions> options, AuthzStore
     {
         var path = Path.Combine(DataFolder(store), AuthOptions.BootstrapKeyFileName);
         var (key, keyId, hash) = ApiKeyFormat.Generate();
-        var created = await store.CreateAdminKeyIfNoneAsync(
+        var created = await store.ApiKeys.CreateAdminKeyIfNoneAsync(
             new NewApiKey(keyId, hash, subject, ApiKeyKinds.Admin, $"bootstrap admin key (generated into {AuthOptions.BootstrapKeyFileName})"),
             _ => WriteKeyFileAsync(path, key),
             ModelLoader.SystemActor,

@@ -143,7 +143,7 @@ internal sealed class ApiKeyGrpcService(ModelWriter writer, ModelReader reader, 
         ? null
         : RequestValidation.Violation("kind", "is required: KEY_KIND_CHECK, KEY_KIND_MANAGEMENT or KEY_KIND_ADMIN");
 
-    internal static FieldViolation? Description(string description) => description.Length <= AuthzDbContext.ApiKeyDescriptionLength
+    internal static FieldViolation? Description(string description) => description.Length <= ApiKeyStore.DescriptionLength
         ? null
-        : RequestValidation.Violation("description", $"is {description.Length} characters long; the limit is {AuthzDbContext.ApiKeyDescriptionLength}");
+        : RequestValidation.Violation("description", $"is {description.Length} characters long; the limit is {ApiKeyStore.DescriptionLength}");
 }

@@ -4,6 +4,7 @@ using AuthzGrpc.Server.Grpc;
 using AuthzGrpc.Server.Reads;
 using AuthzGrpc.Server.Sync;
 using AuthzGrpc.Server.Writes;
+using AuthzGrpc.Storage;
 using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -26,6 +27,11 @@ public static class AuthzServerExtensions
 
         // The source of truth and the engine in force, loaded from it by ModelLoader before the server listens.
         services.AddSingleton(ModelLoader.CreateStore);
+
+        // One store per aggregate over the one database; a class that needs one aggregate takes that store alone.
+        services.AddSingleton(services => services.GetRequiredService<AuthzStore>().Database);
+        services.AddSingleton(services => services.GetRequiredService<AuthzStore>().Model);
+        services.AddSingleton(services => services.GetRequiredService<AuthzStore>().ApiKeys);
         services.AddSingleton<EngineHolder>();
         services.AddSingleton<ModelLoader>();
         services.AddSingleton<ModelWriter>();

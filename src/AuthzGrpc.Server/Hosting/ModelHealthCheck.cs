@@ -15,19 +15,19 @@ internal sealed class ModelHealthCheck(EngineHolder holder) : IHealthCheck
 }
 
 /// <summary>Healthy while the source of truth answers; checks keep being answered from memory when it does not, writes fail.</summary>
-internal sealed class StorageHealthCheck(AuthzStore store) : IHealthCheck
+internal sealed class StorageHealthCheck(AuthzDatabase database) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
-            return await store.PingAsync(cancellationToken).ConfigureAwait(false)
-                ? HealthCheckResult.Healthy($"{store.Provider} storage answers")
-                : HealthCheckResult.Unhealthy($"{store.Provider} storage at {store.Location} does not answer");
+            return await database.PingAsync(cancellationToken).ConfigureAwait(false)
+                ? HealthCheckResult.Healthy($"{database.Provider} storage answers")
+                : HealthCheckResult.Unhealthy($"{database.Provider} storage at {database.Location} does not answer");
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            return HealthCheckResult.Unhealthy($"{store.Provider} storage at {store.Location} failed: {e.Message}");
+            return HealthCheckResult.Unhealthy($"{database.Provider} storage at {database.Location} failed: {e.Message}");
         }
     }
 }

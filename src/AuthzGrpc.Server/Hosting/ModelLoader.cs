@@ -115,25 +115,25 @@ internal sealed class ModelLoader(IOptions<AuthzOptions> options, AuthzStore sto
         StoredModel stored;
         try
         {
-            await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
-            Log.StorageOpened(logger, store.Provider, store.Location);
-            stored = await store.LoadAsync(cancellationToken).ConfigureAwait(false);
+            await store.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            Log.StorageOpened(logger, store.Database.Provider, store.Database.Location);
+            stored = await store.Model.LoadAsync(cancellationToken).ConfigureAwait(false);
             if (stored.SchemaText is null)
             {
                 var (schema, relationships) = ReadFiles(settings);
-                var seeded = await store.SeedAsync(schema.Text, relationships, SystemActor, cancellationToken).ConfigureAwait(false);
+                var seeded = await store.Model.SeedAsync(schema.Text, relationships, SystemActor, cancellationToken).ConfigureAwait(false);
                 if (seeded is { } revision)
                 {
                     Log.StorageSeeded(logger, revision, relationships.Count);
                 }
 
                 // Load what is stored now: this seed, or another process's that came first.
-                stored = await store.LoadAsync(cancellationToken).ConfigureAwait(false);
+                stored = await store.Model.LoadAsync(cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is not ModelLoadException and not OperationCanceledException)
         {
-            throw Fail(logger, $"cannot open the {store.Provider} storage at {store.Location}: {e.Message}", e);
+            throw Fail(logger, $"cannot open the {store.Database.Provider} storage at {store.Database.Location}: {e.Message}", e);
         }
 
         holder.Swap(FromStored(stored));
@@ -148,7 +148,7 @@ internal sealed class ModelLoader(IOptions<AuthzOptions> options, AuthzStore sto
         }
         catch (SchemaException e)
         {
-            throw Fail(logger, $"the schema stored at {store.Location} does not compile: {e.Message}", e);
+            throw Fail(logger, $"the schema stored at {store.Database.Location} does not compile: {e.Message}", e);
         }
 
         try
@@ -159,7 +159,7 @@ internal sealed class ModelLoader(IOptions<AuthzOptions> options, AuthzStore sto
         }
         catch (AuthzException e)
         {
-            throw Fail(logger, $"a relationship stored at {store.Location} does not fit the stored schema: {e.Message}", e);
+            throw Fail(logger, $"a relationship stored at {store.Database.Location} does not fit the stored schema: {e.Message}", e);
         }
     }
 

@@ -30,7 +30,7 @@ internal sealed class ModelReader(EngineHolder holder, EngineSync sync, AuthzSto
             throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not read {resource}: {ReadNeeds(type, "read by", type.Rules.Read)}");
         }
 
-        var stored = await store.ReadResourcesAsync([resource], cancellationToken).ConfigureAwait(false);
+        var stored = await store.Directory.ReadResourcesAsync([resource], cancellationToken).ConfigureAwait(false);
         if (!stored.ContainsKey(resource) && !engine.Read(new RelationshipFilter(resource.Type, resource.Id)).Any())
         {
             throw new AuthzException(AuthzErrorKind.NotFound, $"{resource} has no record and no relationship");
@@ -58,7 +58,7 @@ internal sealed class ModelReader(EngineHolder holder, EngineSync sync, AuthzSto
                 $"{caller.Subject} may not list the objects inside {parent}: it may read neither {parent} ({ReadNeeds(parentType, "read by", parentType.Rules.Read)}) nor anything in it");
         }
 
-        var stored = await store.ReadResourcesAsync(children, cancellationToken).ConfigureAwait(false);
+        var stored = await store.Directory.ReadResourcesAsync(children, cancellationToken).ConfigureAwait(false);
         return new([.. children.Select(child => View(engine, child, parent, stored))], engine.Revision);
     }
 
@@ -74,7 +74,7 @@ internal sealed class ModelReader(EngineHolder holder, EngineSync sync, AuthzSto
         }
 
         var members = queries.ListMembers(resource, includeContained);
-        var emails = await store.ReadEmailsAsync([.. members.Select(m => m.Subject)], cancellationToken).ConfigureAwait(false);
+        var emails = await store.Directory.ReadEmailsAsync([.. members.Select(m => m.Subject)], cancellationToken).ConfigureAwait(false);
         return new(new MemberList(members, emails), engine.Revision);
     }
 
@@ -113,7 +113,7 @@ internal sealed class ModelReader(EngineHolder holder, EngineSync sync, AuthzSto
             }
         }
 
-        return store.QueryAuditEventsAsync(query, cancellationToken);
+        return store.Audit.QueryAsync(query, cancellationToken);
     }
 
     /// <summary>
@@ -128,7 +128,7 @@ internal sealed class ModelReader(EngineHolder holder, EngineSync sync, AuthzSto
             throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{caller.Subject} may not list the invitations of {resource}: it may grant no role there");
         }
 
-        return [.. (await store.ListInvitationsAsync(resource, cancellationToken).ConfigureAwait(false))
+        return [.. (await store.Invitations.ListAsync(resource, cancellationToken).ConfigureAwait(false))
             .Where(invitation => includeClosed || invitation.State == InvitationState.Pending)
             .Where(invitation => caller.Kind == ApiKeyKind.Admin || planner.MaySee(caller.Subject, invitation))];
     }
@@ -138,31 +138,31 @@ internal sealed class ModelReader(EngineHolder holder, EngineSync sync, AuthzSto
     /// interceptor admits no other to RelationshipService). The store reads at its newest revision, so any consistency
     /// is met once the revision it names is known committed: the same rules as Check's, catching the engine up on the way.
     /// </summary>
-    public async Task<AuthzStore.RelationshipReader> ReadRelationshipsAsync(
+    public async Task<RelationshipReader> ReadRelationshipsAsync(
         ReadConsistency consistency, RelationshipFilter filter, CancellationToken cancellationToken)
     {
         await sync.EngineForAsync(consistency, cancellationToken).ConfigureAwait(false);
         Writes.ModelWriter.ValidateFilter(holder.Current.Schema, filter, "filter");
-        return await store.ReadRelationshipsAsync(filter, cancellationToken).ConfigureAwait(false);
+        return await store.Model.ReadRelationshipsAsync(filter, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Every API key, or those of <paramref name="subject"/> (admin keys only, as for every ApiKeyService call).</summary>
     public Task<IReadOnlyList<StoredApiKey>> ListApiKeysAsync(SubjectRef? subject, CancellationToken cancellationToken) =>
-        store.ListApiKeysAsync(subject, cancellationToken);
+        store.ApiKeys.ListAsync(subject, cancellationToken);
 
     /// <summary>The newest committed revision, where a Watch from now on starts.</summary>
-    public Task<long> CurrentRevisionAsync(CancellationToken cancellationToken) => store.CurrentRevisionAsync(cancellationToken);
+    public Task<long> CurrentRevisionAsync(CancellationToken cancellationToken) => store.Model.CurrentRevisionAsync(cancellationToken);
 
     /// <summary>The committed revisions after <paramref name="afterRevision"/> with their changes (Watch's source).</summary>
     public Task<IReadOnlyList<RevisionChanges>> ReadChangesAsync(long afterRevision, int limit, CancellationToken cancellationToken) =>
-        store.ReadChangesAsync(afterRevision, limit, cancellationToken);
+        store.Model.ReadChangesAsync(afterRevision, limit, cancellationToken);
 
     /// <summary>The id of the newest audit event, where WatchEvents from now on starts.</summary>
-    public Task<long> NewestAuditEventIdAsync(CancellationToken cancellationToken) => store.NewestAuditEventIdAsync(cancellationToken);
+    public Task<long> NewestAuditEventIdAsync(CancellationToken cancellationToken) => store.Audit.NewestIdAsync(cancellationToken);
 
     /// <summary>The audit events after <paramref name="afterId"/> (WatchEvents' source).</summary>
     public Task<IReadOnlyList<AuditEvent>> ReadAuditEventsAsync(long afterId, int limit, CancellationToken cancellationToken) =>
-        store.ReadAuditEventsAsync(afterId, limit, cancellationToken);
+        store.Audit.ReadAsync(afterId, limit, cancellationToken);
 
     // What a read needs, in the words of the type's rule ('read by', 'members by'); without the rule, only admin keys.
     private static string ReadNeeds(TypeDefinition type, string rule, MemberDefinition? permission) =>

@@ -10,7 +10,7 @@ namespace AuthzGrpc.Server.Sync;
 
 /// <summary>
 /// Keeps the engine in force in step with the store when other replicas write to the same database: applies the
-/// revisions the engine has not seen, in order, from the store's change log (<see cref="AuthzStore.ReadChangesAsync"/>);
+/// revisions the engine has not seen, in order, from the store's change log (<see cref="ModelStore.ReadChangesAsync"/>);
 /// a revision that changed the schema (or the seed) rebuilds the engine from the store instead.
 /// <para>
 /// Everything that moves the engine forward — <see cref="ModelWriter"/>'s writes and this catch-up — holds
@@ -18,7 +18,7 @@ namespace AuthzGrpc.Server.Sync;
 /// for a revision the engine has not reached (<c>at_least</c>, <c>fully_consistent</c>).
 /// </para>
 /// </summary>
-internal sealed class EngineSync(AuthzStore store, EngineHolder holder, ILogger<EngineSync> logger) : IDisposable
+internal sealed class EngineSync(ModelStore model, EngineHolder holder, ILogger<EngineSync> logger) : IDisposable
 {
     /// <summary>How many revisions one read of the change log brings.</summary>
     public const int ChangeBatch = 500;
@@ -63,7 +63,7 @@ internal sealed class EngineSync(AuthzStore store, EngineHolder holder, ILogger<
     /// <summary>Applies every revision the store has committed beyond the engine's (the background poll).</summary>
     public async Task CatchUpAsync(CancellationToken cancellationToken)
     {
-        var committed = await store.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
+        var committed = await model.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
         NoteStoreRevision(committed);
         if (holder.Current.Revision >= committed)
         {
@@ -93,7 +93,7 @@ internal sealed class EngineSync(AuthzStore store, EngineHolder holder, ILogger<
         while (target is not { } t || engine.Revision < t)
         {
             var before = engine.Revision;
-            var batch = await store.ReadChangesAsync(engine.Revision, ChangeBatch, cancellationToken).ConfigureAwait(false);
+            var batch = await model.ReadChangesAsync(engine.Revision, ChangeBatch, cancellationToken).ConfigureAwait(false);
             foreach (var revision in batch)
             {
                 if (revision.Revision <= engine.Revision)
@@ -158,7 +158,7 @@ internal sealed class EngineSync(AuthzStore store, EngineHolder holder, ILogger<
         var changed = new List<Relationship>();
         while (after < through)
         {
-            var batch = await store.ReadChangesAsync(after, ChangeBatch, cancellationToken).ConfigureAwait(false);
+            var batch = await model.ReadChangesAsync(after, ChangeBatch, cancellationToken).ConfigureAwait(false);
             foreach (var revision in batch)
             {
                 if (revision.Revision > through)
@@ -244,7 +244,7 @@ internal sealed class EngineSync(AuthzStore store, EngineHolder holder, ILogger<
 
     private async Task<PermissionEngine> FullyConsistentAsync(CancellationToken cancellationToken)
     {
-        var committed = await store.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
+        var committed = await model.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
         NoteStoreRevision(committed);
         var engine = holder.Current;
         if (engine.Revision >= committed)
@@ -283,7 +283,7 @@ internal sealed class EngineSync(AuthzStore store, EngineHolder holder, ILogger<
     // The store is the truth: the newest schema and every relationship, from one snapshot.
     private async Task<PermissionEngine> RebuildLockedAsync(PermissionEngine engine, CancellationToken cancellationToken)
     {
-        var stored = await store.LoadAsync(cancellationToken).ConfigureAwait(false);
+        var stored = await model.LoadAsync(cancellationToken).ConfigureAwait(false);
         if (stored.SchemaText is null || stored.Revision <= engine.Revision)
         {
             return engine;

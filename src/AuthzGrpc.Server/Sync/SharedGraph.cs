@@ -25,7 +25,7 @@ internal sealed class SharedGraph(IOptions<RedisGraphOptions> options, ILogger<R
 /// (<see cref="RedisGraph.MaintainAsync"/>) and turns the near cache on or off.
 /// </summary>
 internal sealed class SharedGraphService(
-    SharedGraph shared, EngineHolder holder, EngineSync sync, AuthzStore store, IOptions<AuthzOptions> options, ILogger<SharedGraphService> logger)
+    SharedGraph shared, EngineHolder holder, EngineSync sync, AuthzDatabase database, IOptions<AuthzOptions> options, ILogger<SharedGraphService> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -47,7 +47,7 @@ internal sealed class SharedGraphService(
                 {
                     try
                     {
-                        databaseId = await store.DatabaseIdAsync(stoppingToken).ConfigureAwait(false);
+                        databaseId = await database.DatabaseIdAsync(stoppingToken).ConfigureAwait(false);
                         break;
                     }
 #pragma warning disable CA1031 // A database outage at start: the next round retries.
@@ -61,7 +61,7 @@ internal sealed class SharedGraphService(
                 await Task.Delay(interval, stoppingToken).ConfigureAwait(false);
             }
 
-            await graph.StartAsync(new GraphBinding(databaseId, store.RevisionMarkerAsync)).ConfigureAwait(false);
+            await graph.StartAsync(new GraphBinding(databaseId, database.RevisionMarkerAsync)).ConfigureAwait(false);
             while (!stoppingToken.IsCancellationRequested)
             {
                 if (holder.IsLoaded)

@@ -25,7 +25,7 @@ internal sealed partial class ModelWriter
                 .. invitees.Select((invitee, i) => new NewInvitation(
                     InvitationToken.NewId(), invitee.Email, resource, invitee.Roles, InvitationToken.Hash(tokens[i]), validFor, invitee.Grants, conditions[i])),
             ];
-            var (revision, created) = await store.CreateInvitationsAsync(invitations, caller.ToString(), CancellationToken.None).ConfigureAwait(false);
+            var (revision, created) = await store.Invitations.CreateAsync(invitations, caller.ToString(), CancellationToken.None).ConfigureAwait(false);
             return (revision, NoChanges, [.. created.Select((invitation, i) => (invitation, tokens[i]))]);
         }, cancellationToken);
 
@@ -34,9 +34,9 @@ internal sealed partial class ModelWriter
         string id, TimeSpan validFor, SubjectRef caller, CancellationToken cancellationToken) =>
         WriteLockedAsync<(Invitation, string)>(async engine =>
         {
-            new ManagementPlanner(engine).ResendInvitation(caller, id, await store.FindInvitationAsync(id, cancellationToken).ConfigureAwait(false));
+            new ManagementPlanner(engine).ResendInvitation(caller, id, await store.Invitations.FindAsync(id, cancellationToken).ConfigureAwait(false));
             var token = InvitationToken.New();
-            var (revision, resent) = await store.ResendInvitationAsync(id, InvitationToken.Hash(token), validFor, caller.ToString(), CancellationToken.None).ConfigureAwait(false);
+            var (revision, resent) = await store.Invitations.ResendAsync(id, InvitationToken.Hash(token), validFor, caller.ToString(), CancellationToken.None).ConfigureAwait(false);
             return (revision, NoChanges, (resent, token));
         }, cancellationToken);
 
@@ -44,8 +44,8 @@ internal sealed partial class ModelWriter
     public Task<(long Revision, Invitation Invitation)> RevokeInvitationAsync(string id, SubjectRef caller, CancellationToken cancellationToken) =>
         WriteLockedAsync<Invitation>(async engine =>
         {
-            new ManagementPlanner(engine).RevokeInvitation(caller, id, await store.FindInvitationAsync(id, cancellationToken).ConfigureAwait(false));
-            var (revision, revoked) = await store.RevokeInvitationAsync(id, caller.ToString(), CancellationToken.None).ConfigureAwait(false);
+            new ManagementPlanner(engine).RevokeInvitation(caller, id, await store.Invitations.FindAsync(id, cancellationToken).ConfigureAwait(false));
+            var (revision, revoked) = await store.Invitations.RevokeAsync(id, caller.ToString(), CancellationToken.None).ConfigureAwait(false);
             return (revision, NoChanges, revoked);
         }, cancellationToken);
 
@@ -58,9 +58,9 @@ internal sealed partial class ModelWriter
         string tokenHash, InvitationAccepter accepter, CancellationToken cancellationToken) =>
         WriteLockedAsync<(ManagementPlan, Invitation)>(async engine =>
         {
-            var invitation = await store.FindInvitationByTokenAsync(tokenHash, cancellationToken).ConfigureAwait(false);
+            var invitation = await store.Invitations.FindByTokenAsync(tokenHash, cancellationToken).ConfigureAwait(false);
             var plan = new ManagementPlanner(engine).AcceptInvitation(invitation, accepter);
-            var (revision, accepted) = await store.AcceptInvitationAsync(invitation.Id, tokenHash, accepter.Subject, plan.Updates, CancellationToken.None).ConfigureAwait(false);
+            var (revision, accepted) = await store.Invitations.AcceptAsync(invitation.Id, tokenHash, accepter.Subject, plan.Updates, CancellationToken.None).ConfigureAwait(false);
             return (revision, plan.Updates, (plan, accepted));
         }, cancellationToken);
 }

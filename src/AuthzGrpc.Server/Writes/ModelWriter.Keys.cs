@@ -14,7 +14,7 @@ internal sealed partial class ModelWriter
     public async Task<StoredApiKey> CreateApiKeyAsync(NewApiKey key, string actor, CancellationToken cancellationToken)
     {
         var (_, stored) = await WriteLockedAsync(async engine =>
-            (engine.Revision, NoChanges, await store.CreateApiKeyAsync(key, actor, CancellationToken.None).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
+            (engine.Revision, NoChanges, await store.ApiKeys.CreateAsync(key, actor, CancellationToken.None).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
         return stored;
     }
 
@@ -24,16 +24,16 @@ internal sealed partial class ModelWriter
         var (_, stored) = await WriteLockedAsync(async engine =>
         {
             new ManagementPlanner(engine).RequireKeyAuthority(caller, scope);
-            return (engine.Revision, NoChanges, await store.CreateApiKeyAsync(key, caller.ToString(), CancellationToken.None).ConfigureAwait(false));
+            return (engine.Revision, NoChanges, await store.ApiKeys.CreateAsync(key, caller.ToString(), CancellationToken.None).ConfigureAwait(false));
         }, cancellationToken).ConfigureAwait(false);
         return stored;
     }
 
-    /// <summary>Revokes key <paramref name="keyId"/>; null when there is none (see <see cref="AuthzStore.RevokeApiKeyAsync"/>).</summary>
+    /// <summary>Revokes key <paramref name="keyId"/>; null when there is none (see <see cref="ApiKeyStore.RevokeAsync"/>).</summary>
     public async Task<StoredApiKey?> RevokeApiKeyAsync(string keyId, string actor, CancellationToken cancellationToken)
     {
         var (_, revoked) = await WriteLockedAsync(async engine =>
-            (engine.Revision, NoChanges, await store.RevokeApiKeyAsync(keyId, actor, CancellationToken.None).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
+            (engine.Revision, NoChanges, await store.ApiKeys.RevokeAsync(keyId, actor, CancellationToken.None).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
         return revoked;
     }
 
@@ -43,12 +43,12 @@ internal sealed partial class ModelWriter
         var missing = new AuthzException(AuthzErrorKind.NotFound, $"key_id: {caller} has no API key '{keyId}'");
         var (_, revoked) = await WriteLockedAsync(async engine =>
         {
-            if (await store.FindApiKeyAsync(keyId, cancellationToken).ConfigureAwait(false) is not { } found || found.Subject != caller)
+            if (await store.ApiKeys.FindAsync(keyId, cancellationToken).ConfigureAwait(false) is not { } found || found.Subject != caller)
             {
                 throw missing;
             }
 
-            return (engine.Revision, NoChanges, await store.RevokeApiKeyAsync(keyId, caller.ToString(), CancellationToken.None).ConfigureAwait(false) ?? throw missing);
+            return (engine.Revision, NoChanges, await store.ApiKeys.RevokeAsync(keyId, caller.ToString(), CancellationToken.None).ConfigureAwait(false) ?? throw missing);
         }, cancellationToken).ConfigureAwait(false);
         return revoked;
     }

@@ -60,7 +60,7 @@ internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, Eng
         try
         {
             using var probe = new PermissionEngine(schema);
-            var result = await store.WriteSchemaAsync(text, r => Problem(probe, r), force, actor, CancellationToken.None).ConfigureAwait(false);
+            var result = await store.Model.WriteSchemaAsync(text, r => Problem(probe, r), force, actor, CancellationToken.None).ConfigureAwait(false);
             sync.SwapLocked(ModelLoader.BuildEngine(schema, result.Remaining, result.Revision));
             await PublishLockedAsync().ConfigureAwait(false);
             Log.SchemaWritten(logger, result.Revision, schema.Types.Count, result.Deleted.Count);
@@ -84,7 +84,7 @@ internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, Eng
         {
             engine.Validate(updates);
             ValidatePreconditions(engine.Schema, preconditions);
-            var revision = await store.WriteRelationshipsAsync(updates, preconditions, actor, CancellationToken.None).ConfigureAwait(false);
+            var revision = await store.Model.WriteRelationshipsAsync(updates, preconditions, actor, CancellationToken.None).ConfigureAwait(false);
             return (revision, updates, true);
         }, cancellationToken).ConfigureAwait(false);
         return revision;
@@ -98,7 +98,7 @@ internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, Eng
         {
             ValidateFilter(engine.Schema, filter, "filter");
             ValidatePreconditions(engine.Schema, preconditions);
-            var deletion = await store.DeleteRelationshipsAsync(filter, preconditions, actor, CancellationToken.None).ConfigureAwait(false);
+            var deletion = await store.Model.DeleteRelationshipsAsync(filter, preconditions, actor, CancellationToken.None).ConfigureAwait(false);
             return (deletion.Revision, (IReadOnlyList<RelationshipUpdate>)[.. deletion.Deleted.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r))], deletion);
         }, cancellationToken).ConfigureAwait(false);
         return deletion;
@@ -121,7 +121,7 @@ internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, Eng
                 return (engine.Revision, plan.Updates, plan);
             }
 
-            var revision = await store.ManageAsync(operation, target, plan.Updates, resource, caller.ToString(), CancellationToken.None).ConfigureAwait(false);
+            var revision = await store.Model.ManageAsync(operation, target, plan.Updates, resource, caller.ToString(), CancellationToken.None).ConfigureAwait(false);
             return (revision, plan.Updates, plan);
         }, cancellationToken);
 

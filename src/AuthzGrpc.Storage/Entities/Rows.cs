@@ -1,7 +1,7 @@
 namespace AuthzGrpc.Storage.Entities;
 
 /// <summary>One version of the schema; the one with the highest <see cref="Revision"/> is in force.</summary>
-public sealed class SchemaVersionRow
+internal sealed class SchemaVersionRow
 {
     public long Id { get; set; }
 
@@ -21,7 +21,7 @@ public sealed class SchemaVersionRow
 /// shared by the stored relationships and the change log, so both spell and bound a relationship the same way.
 /// Not an entity itself: each derived row maps them into its own table.
 /// </summary>
-public abstract class RelationshipColumns
+internal abstract class RelationshipColumns
 {
     public string ResourceType { get; set; } = string.Empty;
 
@@ -38,7 +38,7 @@ public abstract class RelationshipColumns
 }
 
 /// <summary>A stored relationship.</summary>
-public sealed class RelationshipRow : RelationshipColumns
+internal sealed class RelationshipRow : RelationshipColumns
 {
     public long Id { get; set; }
 
@@ -50,7 +50,7 @@ public sealed class RelationshipRow : RelationshipColumns
 /// The single row (id 1) holding the newest committed revision; writers lock it to serialize. It also holds the
 /// database's identity, created with it.
 /// </summary>
-public sealed class RevisionCounterRow
+internal sealed class RevisionCounterRow
 {
     public int Id { get; set; }
 
@@ -64,7 +64,7 @@ public sealed class RevisionCounterRow
 }
 
 /// <summary>One committed write: its revision, when, by whom, and what kind of write.</summary>
-public sealed class RevisionRow
+internal sealed class RevisionRow
 {
     public long Revision { get; set; }
 
@@ -84,7 +84,7 @@ public sealed class RevisionRow
 }
 
 /// <summary>One relationship changed by a revision (the change log that Watch streams).</summary>
-public sealed class ChangeRow : RelationshipColumns
+internal sealed class ChangeRow : RelationshipColumns
 {
     public long Id { get; set; }
 
@@ -98,7 +98,7 @@ public sealed class ChangeRow : RelationshipColumns
 }
 
 /// <summary>An invitation to join a resource with roles, answered with a token (only its hash is stored).</summary>
-public sealed class InvitationRow
+internal sealed class InvitationRow
 {
     public string Id { get; set; } = string.Empty;
 
@@ -147,7 +147,7 @@ public sealed class InvitationRow
 /// An API key <c>azk_&lt;id&gt;_&lt;secret&gt;</c>: only the SHA-256 of the secret is stored; the key acts as its subject, within
 /// what its kind allows.
 /// </summary>
-public sealed class ApiKeyRow
+internal sealed class ApiKeyRow
 {
     /// <summary>The public key id (the part of the key before the secret).</summary>
     public string Id { get; set; } = string.Empty;
@@ -178,7 +178,7 @@ public sealed class ApiKeyRow
 }
 
 /// <summary>A subject known by email (the link between an invited email and the user it became).</summary>
-public sealed class PrincipalRow
+internal sealed class PrincipalRow
 {
     public long Id { get; set; }
 
@@ -194,7 +194,7 @@ public sealed class PrincipalRow
 }
 
 /// <summary>Descriptive data of a resource (the graph itself lives in relationships).</summary>
-public sealed class ResourceRow
+internal sealed class ResourceRow
 {
     public string ResourceType { get; set; } = string.Empty;
 
@@ -213,7 +213,7 @@ public sealed class ResourceRow
 }
 
 /// <summary>One mutation, recorded in the same transaction as the mutation.</summary>
-public sealed class AuditEventRow
+internal sealed class AuditEventRow
 {
     public long Id { get; set; }
 

@@ -34,8 +34,8 @@ public sealed record Snapshot(string Schema, string SchemaRevision, long StoredR
         relationships.Sort(StringComparer.Ordinal);
         var stored = await StoredAsync(server.Store);
         Assert.Equal(stored, relationships);
-        var audit = await server.Store.ReadAuditEventsAsync(limit: 100_000);
-        return new Snapshot(schema.Schema, schema.Revision, await server.Store.CurrentRevisionAsync(), relationships, audit.Count);
+        var audit = await server.Store.Audit.ReadAsync(limit: 100_000);
+        return new Snapshot(schema.Schema, schema.Revision, await server.Store.Model.CurrentRevisionAsync(), relationships, audit.Count);
     }
 
     /// <summary>Streams a ReadRelationships; returns the relationships as text (sorted) and the revision of the stream.</summary>
@@ -50,5 +50,5 @@ public sealed record Snapshot(string Schema, string SchemaRevision, long StoredR
 
     /// <summary>Every relationship in the store, as text, sorted.</summary>
     public static async Task<List<string>> StoredAsync(AuthzStore store) =>
-        [.. (await store.LoadAsync()).Relationships.Select(r => r.ToString()).Order(StringComparer.Ordinal)];
+        [.. (await store.Model.LoadAsync()).Relationships.Select(r => r.ToString()).Order(StringComparer.Ordinal)];
 }

@@ -127,7 +127,7 @@ public sealed class StoreServer : IAsyncDisposable
         ChannelForAsync(Core.Model.SubjectRef.Parse(subject), kind, email);
 
     /// <summary>The newest committed revision, as the store has it.</summary>
-    public Task<long> RevisionAsync() => Store.CurrentRevisionAsync();
+    public Task<long> RevisionAsync() => Store.Model.CurrentRevisionAsync();
 
     /// <summary>Undoes what a management call changed (deletes what it added, restores what it removed) with the admin key.</summary>
     public async Task RevertAsync(ManagementChanges changes)

@@ -81,7 +81,7 @@ public sealed class TestDatabase : IAsyncDisposable
     public async Task<AuthzStore> CreateMigratedStoreAsync()
     {
         var store = CreateStore();
-        await store.MigrateAsync();
+        await store.Database.MigrateAsync();
         return store;
     }
 

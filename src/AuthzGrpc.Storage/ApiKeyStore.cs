@@ -8,18 +8,21 @@ using Microsoft.EntityFrameworkCore;
 namespace AuthzGrpc.Storage;
 
 /// <summary>
-/// The API keys of the store. Only the SHA-256 of a key's secret is stored. Key writes take the store-wide write lock
-/// (so they serialize with every other write, in every process) and record their audit event in the same transaction,
-/// but they do not create a revision: keys are not part of the model, so checks and the change log do not see them.
-/// Their audit events carry the revision in force when they happened.
+/// The API keys. Only the SHA-256 of a key's secret is stored. Key writes take the database-wide write lock (so they
+/// serialize with every other write, in every process) and record their audit event in the same transaction, but they
+/// do not create a revision: keys are not part of the model, so checks and the change log do not see them. Their audit
+/// events carry the revision in force when they happened.
 /// </summary>
-public sealed partial class AuthzStore
+public sealed class ApiKeyStore(AuthzDatabase database)
 {
+    /// <summary>Longest description of an API key.</summary>
+    public const int DescriptionLength = 256;
+
     /// <summary>The key with id <paramref name="keyId"/>, revoked or not; null when there is none.</summary>
-    public async Task<StoredApiKey?> FindApiKeyAsync(string keyId, CancellationToken cancellationToken = default)
+    public async Task<StoredApiKey?> FindAsync(string keyId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keyId);
-        var context = _createContext();
+        var context = database.OpenContext();
         await using (context.ConfigureAwait(false))
         {
             var row = await context.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken).ConfigureAwait(false);
@@ -28,9 +31,9 @@ public sealed partial class AuthzStore
     }
 
     /// <summary>Every key (revoked ones too), or only those of <paramref name="subject"/>, oldest first.</summary>
-    public async Task<IReadOnlyList<StoredApiKey>> ListApiKeysAsync(SubjectRef? subject = null, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<StoredApiKey>> ListAsync(SubjectRef? subject = null, CancellationToken cancellationToken = default)
     {
-        var context = _createContext();
+        var context = database.OpenContext();
         await using (context.ConfigureAwait(false))
         {
             var rows = context.ApiKeys.AsNoTracking();
@@ -48,11 +51,12 @@ public sealed partial class AuthzStore
     /// Stores a new key and its <c>CreateApiKey</c> audit event in one transaction. Throws
     /// <see cref="AuthzErrorKind.AlreadyExists"/> when the id is taken.
     /// </summary>
-    public Task<StoredApiKey> CreateApiKeyAsync(NewApiKey key, string actor, CancellationToken cancellationToken = default)
+    public Task<StoredApiKey> CreateAsync(NewApiKey key, string actor, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return KeyWriteAsync<StoredApiKey>(actor, async (context, revision, now) =>
+        return database.WriteAsync<StoredApiKey>(operation: null, actor, async unit =>
         {
+            var (context, _, now) = unit;
             if (await context.ApiKeys.AnyAsync(k => k.Id == key.Id, cancellationToken).ConfigureAwait(false))
             {
                 throw new AuthzException(AuthzErrorKind.AlreadyExists, $"an API key with id '{key.Id}' already exists");
@@ -61,8 +65,8 @@ public sealed partial class AuthzStore
             var row = ToRow(key, now);
             context.ApiKeys.Add(row);
             var stored = ToModel(row);
-            AddAudit(context, revision, now, actor, "CreateApiKey", KeyTarget(key.Id), null, Describe(stored));
-            return stored;
+            unit.Audit("CreateApiKey", KeyTarget(key.Id), null, Describe(stored));
+            return (stored, true);
         }, cancellationToken);
     }
 
@@ -71,15 +75,16 @@ public sealed partial class AuthzStore
     /// null when there is no such key. Revoking a revoked key changes nothing (and records nothing). The last valid
     /// admin key cannot be revoked (<see cref="AuthzErrorKind.FailedPrecondition"/>): nobody could manage keys after it.
     /// </summary>
-    public Task<StoredApiKey?> RevokeApiKeyAsync(string keyId, string actor, CancellationToken cancellationToken = default)
+    public Task<StoredApiKey?> RevokeAsync(string keyId, string actor, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keyId);
-        return KeyWriteAsync<StoredApiKey?>(actor, async (context, revision, now) =>
+        return database.WriteAsync<StoredApiKey?>(operation: null, actor, async unit =>
         {
+            var (context, _, now) = unit;
             var row = await context.ApiKeys.SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken).ConfigureAwait(false);
             if (row is null || row.RevokedAt is not null)
             {
-                return row is null ? null : ToModel(row);
+                return (row is null ? null : ToModel(row), true);
             }
 
             if (row.Kind == ApiKeyKinds.Admin &&
@@ -92,8 +97,8 @@ public sealed partial class AuthzStore
             var before = Describe(ToModel(row));
             row.RevokedAt = now;
             var stored = ToModel(row);
-            AddAudit(context, revision, now, actor, "RevokeApiKey", KeyTarget(keyId), before, Describe(stored));
-            return (StoredApiKey?)stored;
+            unit.Audit("RevokeApiKey", KeyTarget(keyId), before, Describe(stored));
+            return ((StoredApiKey?)stored, true);
         }, cancellationToken);
     }
 
@@ -102,16 +107,17 @@ public sealed partial class AuthzStore
     /// inserts it, or updates and un-revokes the stored key of that id. Records a <c>ConfigureApiKey</c> audit event
     /// when anything changed; returns the key and whether it changed.
     /// </summary>
-    public Task<(StoredApiKey Key, bool Changed)> ConfigureApiKeyAsync(NewApiKey key, string actor, CancellationToken cancellationToken = default)
+    public Task<(StoredApiKey Key, bool Changed)> ConfigureAsync(NewApiKey key, string actor, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return KeyWriteAsync<(StoredApiKey Key, bool Changed)>(actor, async (context, revision, now) =>
+        return database.WriteAsync<(StoredApiKey Key, bool Changed)>(operation: null, actor, async unit =>
         {
+            var (context, _, now) = unit;
             var row = await context.ApiKeys.SingleOrDefaultAsync(k => k.Id == key.Id, cancellationToken).ConfigureAwait(false);
             if (row is not null && row.KeyHash == key.KeyHash && row.Kind == key.Kind && row.RevokedAt is null &&
                 row.SubjectType == key.Subject.Type && row.SubjectId == key.Subject.Id)
             {
-                return (ToModel(row), false);
+                return ((ToModel(row), false), true);
             }
 
             string? before = null;
@@ -132,8 +138,8 @@ public sealed partial class AuthzStore
             }
 
             var stored = ToModel(row);
-            AddAudit(context, revision, now, actor, "ConfigureApiKey", KeyTarget(key.Id), before, Describe(stored));
-            return (stored, true);
+            unit.Audit("ConfigureApiKey", KeyTarget(key.Id), before, Describe(stored));
+            return ((stored, true), true);
         }, cancellationToken);
     }
 
@@ -148,51 +154,25 @@ public sealed partial class AuthzStore
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(beforeCommit);
-        return KeyWriteAsync<StoredApiKey?>(actor, async (context, revision, now) =>
+        return database.WriteAsync<StoredApiKey?>(operation: null, actor, async unit =>
         {
+            var (context, _, now) = unit;
             if (await context.ApiKeys.AnyAsync(k => k.Kind == ApiKeyKinds.Admin && k.RevokedAt == null, cancellationToken).ConfigureAwait(false))
             {
-                return null;
+                return (null, true);
             }
 
             var row = ToRow(key, now);
             context.ApiKeys.Add(row);
             var stored = ToModel(row);
-            AddAudit(context, revision, now, actor, "CreateApiKey", KeyTarget(key.Id), null, Describe(stored));
+            unit.Audit("CreateApiKey", KeyTarget(key.Id), null, Describe(stored));
             await beforeCommit(cancellationToken).ConfigureAwait(false);
-            return (StoredApiKey?)stored;
+            return ((StoredApiKey?)stored, true);
         }, cancellationToken);
     }
 
     /// <summary>The audit target of a key: <c>api_key:&lt;id&gt;</c>.</summary>
     public static string KeyTarget(string keyId) => "api_key:" + keyId;
-
-    // A key write: gate, transaction with the write lock, the body, save, commit. No revision is consumed: the audit
-    // event records the revision in force.
-    private async Task<T> KeyWriteAsync<T>(string actor, Func<AuthzDbContext, long, DateTime, Task<T>> body, CancellationToken cancellationToken)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(actor);
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var context = _createContext();
-            await using (context.ConfigureAwait(false))
-            {
-                var (transaction, counter) = await context.BeginWriteAsync(cancellationToken).ConfigureAwait(false);
-                await using (transaction.ConfigureAwait(false))
-                {
-                    var result = await body(context, counter.Revision, _time.GetUtcNow().UtcDateTime).ConfigureAwait(false);
-                    await context.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                    return result;
-                }
-            }
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
-    }
 
     private static ApiKeyRow ToRow(NewApiKey key, DateTime now) => new()
     {
@@ -223,6 +203,7 @@ public sealed partial class AuthzStore
         ["revoked_at"] = key.RevokedAt?.ToString("O", CultureInfo.InvariantCulture),
         ["email"] = key.Email,
     });
+
 }
 
 /// <summary>The kinds of API key, as stored.</summary>

@@ -19,29 +19,28 @@ public sealed record NewInvitation(
 
 /// <summary>
 /// The invitations: each state change commits at a new revision with an audit event in the same transaction. Rows are
-/// read as <see cref="Invitation"/>s with their state as of the store's clock; the state rule each change re-checks in
-/// its transaction is the Core's (<see cref="Invitation.RequireOpen"/>), against what another replica may have committed.
+/// read as <see cref="Invitation"/>s with their state as of the database's clock; the state rule each change re-checks
+/// in its transaction is the Core's (<see cref="Invitation.RequireOpen"/>), against what another replica may have
+/// committed.
 /// </summary>
-public sealed partial class AuthzStore
+public sealed class InvitationStore(AuthzDatabase database)
 {
     // The stored states (InvitationRow.Status); expired is computed, never stored.
     private const string StoredPending = "pending";
     private const string StoredAccepted = "accepted";
     private const string StoredRevoked = "revoked";
 
-    /// <summary>The store's clock, in UTC (the one that stamps writes and expires invitations).</summary>
-    public DateTime UtcNow => _time.GetUtcNow().UtcDateTime;
-
     /// <summary>
     /// Creates pending invitations, one audit event <c>InviteMember</c> each (never the token's hash); FailedPrecondition
     /// (nothing created) when an email already has a pending, unexpired invitation to the resource.
     /// </summary>
-    public Task<(long Revision, IReadOnlyList<Invitation> Invitations)> CreateInvitationsAsync(
+    public Task<(long Revision, IReadOnlyList<Invitation> Invitations)> CreateAsync(
         IReadOnlyList<NewInvitation> invitations, string actor, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(invitations);
-        return WriteAsync<(long, IReadOnlyList<Invitation>)>("InviteMembers", actor, async (context, revision, now) =>
+        return database.WriteAsync<(long, IReadOnlyList<Invitation>)>("InviteMembers", actor, async unit =>
         {
+            var (context, revision, now) = unit;
             var created = new List<Invitation>();
             foreach (var invitation in invitations)
             {
@@ -73,7 +72,7 @@ public sealed partial class AuthzStore
                 };
                 context.Invitations.Add(row);
                 created.Add(ToInvitation(row, now));
-                AddAudit(context, revision, now, actor, "InviteMember", invitation.Resource.ToString(), null, Describe(row));
+                unit.Audit("InviteMember", invitation.Resource.ToString(), null, Describe(row));
             }
 
             return ((revision, created), created.Count > 0);
@@ -81,38 +80,38 @@ public sealed partial class AuthzStore
     }
 
     /// <summary>The invitations to <paramref name="resource"/>, newest first.</summary>
-    public async Task<IReadOnlyList<Invitation>> ListInvitationsAsync(ObjectRef resource, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<Invitation>> ListAsync(ObjectRef resource, CancellationToken cancellationToken = default)
     {
-        var context = _createContext();
+        var context = database.OpenContext();
         await using (context.ConfigureAwait(false))
         {
             var rows = await context.Invitations.AsNoTracking()
                 .Where(i => i.ResourceType == resource.Type && i.ResourceId == resource.Id)
                 .ToListAsync(cancellationToken).ConfigureAwait(false);
-            var now = UtcNow;
+            var now = database.UtcNow;
             return [.. rows.OrderByDescending(i => i.CreatedAt).ThenBy(i => i.Id, StringComparer.Ordinal).Select(row => ToInvitation(row, now))];
         }
     }
 
     /// <summary>The invitation with <paramref name="id"/>, or null.</summary>
-    public async Task<Invitation?> FindInvitationAsync(string id, CancellationToken cancellationToken = default)
+    public async Task<Invitation?> FindAsync(string id, CancellationToken cancellationToken = default)
     {
-        var context = _createContext();
+        var context = database.OpenContext();
         await using (context.ConfigureAwait(false))
         {
             var row = await context.Invitations.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id, cancellationToken).ConfigureAwait(false);
-            return row is null ? null : ToInvitation(row, UtcNow);
+            return row is null ? null : ToInvitation(row, database.UtcNow);
         }
     }
 
     /// <summary>The invitation whose token hashes to <paramref name="tokenHash"/>, or null.</summary>
-    public async Task<Invitation?> FindInvitationByTokenAsync(string tokenHash, CancellationToken cancellationToken = default)
+    public async Task<Invitation?> FindByTokenAsync(string tokenHash, CancellationToken cancellationToken = default)
     {
-        var context = _createContext();
+        var context = database.OpenContext();
         await using (context.ConfigureAwait(false))
         {
             var row = await context.Invitations.AsNoTracking().SingleOrDefaultAsync(i => i.TokenHash == tokenHash, cancellationToken).ConfigureAwait(false);
-            return row is null ? null : ToInvitation(row, UtcNow);
+            return row is null ? null : ToInvitation(row, database.UtcNow);
         }
     }
 
@@ -120,15 +119,16 @@ public sealed partial class AuthzStore
     /// Gives a pending invitation a new token (the old one stops working) and a new expiry; NotFound for an unknown id,
     /// FailedPrecondition unless it is pending and unexpired. Audit event <c>ResendInvitation</c>.
     /// </summary>
-    public Task<(long Revision, Invitation Invitation)> ResendInvitationAsync(
+    public Task<(long Revision, Invitation Invitation)> ResendAsync(
         string id, string tokenHash, TimeSpan validFor, string actor, CancellationToken cancellationToken = default) =>
-        WriteAsync<(long, Invitation)>("ResendInvitation", actor, async (context, revision, now) =>
+        database.WriteAsync<(long, Invitation)>("ResendInvitation", actor, async unit =>
         {
-            var row = await LoadOpenInvitationAsync(context, id, now, "resent", cancellationToken).ConfigureAwait(false);
+            var (_, revision, now) = unit;
+            var row = await LoadOpenInvitationAsync(unit, id, "resent", cancellationToken).ConfigureAwait(false);
             row.TokenHash = tokenHash;
             row.SentAt = now;
             row.ExpiresAt = now + validFor;
-            AddAudit(context, revision, now, actor, "ResendInvitation", $"{row.ResourceType}:{row.ResourceId}", null, Describe(row));
+            unit.Audit("ResendInvitation", $"{row.ResourceType}:{row.ResourceId}", null, Describe(row));
             return ((revision, ToInvitation(row, now)), true);
         }, cancellationToken);
 
@@ -136,14 +136,15 @@ public sealed partial class AuthzStore
     /// Revokes a pending invitation; NotFound for an unknown id, FailedPrecondition unless it is pending and unexpired.
     /// Audit event <c>RevokeInvitation</c>.
     /// </summary>
-    public Task<(long Revision, Invitation Invitation)> RevokeInvitationAsync(string id, string actor, CancellationToken cancellationToken = default) =>
-        WriteAsync<(long, Invitation)>("RevokeInvitation", actor, async (context, revision, now) =>
+    public Task<(long Revision, Invitation Invitation)> RevokeAsync(string id, string actor, CancellationToken cancellationToken = default) =>
+        database.WriteAsync<(long, Invitation)>("RevokeInvitation", actor, async unit =>
         {
-            var row = await LoadOpenInvitationAsync(context, id, now, "revoked", cancellationToken).ConfigureAwait(false);
+            var (_, revision, now) = unit;
+            var row = await LoadOpenInvitationAsync(unit, id, "revoked", cancellationToken).ConfigureAwait(false);
             var before = Describe(row);
             row.Status = StoredRevoked;
             row.RevokedAt = now;
-            AddAudit(context, revision, now, actor, "RevokeInvitation", $"{row.ResourceType}:{row.ResourceId}", before, Describe(row));
+            unit.Audit("RevokeInvitation", $"{row.ResourceType}:{row.ResourceId}", before, Describe(row));
             return ((revision, ToInvitation(row, now)), true);
         }, cancellationToken);
 
@@ -153,13 +154,14 @@ public sealed partial class AuthzStore
     /// invitee's email recorded, and an audit event <c>AcceptInvitation</c>. NotFound when the token no longer names it;
     /// FailedPrecondition when it is not pending, has expired, or its email belongs to another subject.
     /// </summary>
-    public Task<(long Revision, Invitation Invitation)> AcceptInvitationAsync(
+    public Task<(long Revision, Invitation Invitation)> AcceptAsync(
         string id, string tokenHash, SubjectRef invitee, IReadOnlyList<RelationshipUpdate> updates, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(updates);
         var actor = invitee.ToString();
-        return WriteAsync<(long, Invitation)>("AcceptInvitation", actor, async (context, revision, now) =>
+        return database.WriteAsync<(long, Invitation)>("AcceptInvitation", actor, async unit =>
         {
+            var (context, revision, now) = unit;
             var row = await context.Invitations.SingleOrDefaultAsync(i => i.Id == id && i.TokenHash == tokenHash, cancellationToken).ConfigureAwait(false)
                 ?? throw new AuthzException(AuthzErrorKind.NotFound, "no invitation has this token (a resend replaces the token)");
             ToInvitation(row, now).RequireOpen("accepted");
@@ -186,22 +188,22 @@ public sealed partial class AuthzStore
                 }
             }
 
-            var (added, _) = await ApplyUpdatesAsync(context, revision, updates, cancellationToken).ConfigureAwait(false);
+            var (added, _) = await unit.ApplyUpdatesAsync(updates, cancellationToken).ConfigureAwait(false);
             var before = Describe(row);
             row.Status = StoredAccepted;
             row.AcceptedAt = now;
             row.AcceptedBy = actor;
             var after = JsonSerializer.Serialize(new { invitation = row.Id, email = row.Email, added = added.Select(r => r.ToString()).ToArray() });
-            AddAudit(context, revision, now, actor, "AcceptInvitation", $"{row.ResourceType}:{row.ResourceId}", before, after);
+            unit.Audit("AcceptInvitation", $"{row.ResourceType}:{row.ResourceId}", before, after);
             return ((revision, ToInvitation(row, now)), true);
         }, cancellationToken);
     }
 
-    private static async Task<InvitationRow> LoadOpenInvitationAsync(AuthzDbContext context, string id, DateTime now, string what, CancellationToken cancellationToken)
+    private static async Task<InvitationRow> LoadOpenInvitationAsync(UnitOfWork unit, string id, string what, CancellationToken cancellationToken)
     {
-        var row = await context.Invitations.SingleOrDefaultAsync(i => i.Id == id, cancellationToken).ConfigureAwait(false)
+        var row = await unit.Context.Invitations.SingleOrDefaultAsync(i => i.Id == id, cancellationToken).ConfigureAwait(false)
             ?? throw new AuthzException(AuthzErrorKind.NotFound, $"invitation {id} does not exist");
-        ToInvitation(row, now).RequireOpen(what);
+        ToInvitation(row, unit.Now).RequireOpen(what);
         return row;
     }
 
@@ -253,9 +255,6 @@ public sealed partial class AuthzStore
         expires_at = Utc(row.ExpiresAt),
     });
 
-    /// <summary>A new context on the store's database (tests use it to reach rows no API changes).</summary>
-    internal AuthzDbContext OpenContext() => _createContext();
-
     private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
 
     // One acceptance condition as ConditionsJson stores it.
@@ -273,4 +272,5 @@ public sealed partial class AuthzStore
     private sealed record StoredGrant(
         [property: System.Text.Json.Serialization.JsonPropertyName("resource")] string Resource,
         [property: System.Text.Json.Serialization.JsonPropertyName("roles")] string[] Roles);
+
 }

@@ -1,0 +1,301 @@
+using AuthzGrpc.Core;
+using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Core.Model;
+using AuthzGrpc.Storage.Entities;
+using Microsoft.EntityFrameworkCore;
+using static AuthzGrpc.Storage.RelationshipRows;
+
+namespace AuthzGrpc.Storage;
+
+/// <summary>
+/// The model: the schema versions, the relationships, and the revision log with the changes of every revision. Every
+/// write is one transaction of the database (<see cref="AuthzDatabase.WriteAsync"/>) at a new revision, with its audit
+/// events. The store validates nothing against the schema: the caller (the server, through the engine) does.
+/// </summary>
+public sealed class ModelStore(AuthzDatabase database)
+{
+    /// <summary>The schema in force, every relationship and the newest revision, read from one snapshot.</summary>
+    public async Task<StoredModel> LoadAsync(CancellationToken cancellationToken = default)
+    {
+        var context = database.OpenContext();
+        await using (context.ConfigureAwait(false))
+        {
+            var transaction = await context.BeginReadAsync(cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                var revision = await AuthzDatabase.ReadRevisionAsync(context, cancellationToken).ConfigureAwait(false);
+                var schema = await context.SchemaVersions.AsNoTracking()
+                    .OrderByDescending(s => s.Revision)
+                    .Select(s => s.Text)
+                    .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+                var rows = await context.Relationships.AsNoTracking().ToListAsync(cancellationToken).ConfigureAwait(false);
+                return new StoredModel(schema, [.. rows.Select(ToModel)], revision);
+            }
+        }
+    }
+
+    /// <summary>The newest committed revision (0 when nothing was ever written).</summary>
+    public async Task<long> CurrentRevisionAsync(CancellationToken cancellationToken = default)
+    {
+        var context = database.OpenContext();
+        await using (context.ConfigureAwait(false))
+        {
+            return await AuthzDatabase.ReadRevisionAsync(context, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Writes the first schema and relationships of a new database as one revision; does nothing and returns null when
+    /// a schema is already stored (another process seeded it first, or the database is not new).
+    /// </summary>
+    public Task<long?> SeedAsync(string schemaText, IReadOnlyCollection<Relationship> relationships, string actor, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(schemaText);
+        ArgumentNullException.ThrowIfNull(relationships);
+        return database.WriteAsync<long?>("Seed", actor, async unit =>
+        {
+            var (context, revision, now) = unit;
+            if (await context.SchemaVersions.AnyAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return (null, false);
+            }
+
+            context.SchemaVersions.Add(new SchemaVersionRow { Text = schemaText, Revision = revision, CreatedAt = now, Actor = actor });
+            var distinct = relationships.Distinct().ToList();
+            var changes = new List<StoredChange>(distinct.Count);
+            foreach (var relationship in distinct)
+            {
+                context.Relationships.Add(ToRow(relationship, revision));
+                changes.Add(new StoredChange(RelationshipOperation.Touch, relationship));
+            }
+
+            unit.AddChanges(changes);
+            unit.Audit("WriteSchema", "schema", null, schemaText);
+            if (distinct.Count > 0)
+            {
+                unit.Audit("WriteRelationships", Target(distinct), null, Json(distinct));
+            }
+
+            return (revision, true);
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Stores a new schema version. <paramref name="problem"/> says why a stored relationship does not fit the new
+    /// schema (null when it fits). When some do not fit, the write is refused with
+    /// <see cref="AuthzErrorKind.FailedPrecondition"/> naming the first ten and how many in all, unless
+    /// <paramref name="force"/>, which deletes them in the same revision.
+    /// </summary>
+    public Task<SchemaWriteResult> WriteSchemaAsync(
+        string schemaText, Func<Relationship, string?> problem, bool force, string actor, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(schemaText);
+        ArgumentNullException.ThrowIfNull(problem);
+        return database.WriteAsync("WriteSchema", actor, async unit =>
+        {
+            var (context, revision, now) = unit;
+            var previous = await context.SchemaVersions.AsNoTracking()
+                .OrderByDescending(s => s.Revision)
+                .Select(s => s.Text)
+                .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+            var rows = await context.Relationships.AsNoTracking().ToListAsync(cancellationToken).ConfigureAwait(false);
+            var remaining = new List<Relationship>(rows.Count);
+            var orphans = new List<(RelationshipRow Row, Relationship Relationship, string Problem)>();
+            foreach (var row in rows)
+            {
+                var relationship = ToModel(row);
+                if (problem(relationship) is { } reason)
+                {
+                    orphans.Add((row, relationship, reason));
+                }
+                else
+                {
+                    remaining.Add(relationship);
+                }
+            }
+
+            if (orphans.Count > 0 && !force)
+            {
+                const int shown = 10;
+                var names = string.Join("; ", orphans.Take(shown).Select(o => o.Problem));
+                var more = orphans.Count > shown ? $"; and {orphans.Count - shown} more" : string.Empty;
+                throw new AuthzException(AuthzErrorKind.FailedPrecondition,
+                    $"the schema would orphan {orphans.Count} stored relationship(s); delete them first or write the schema with force to delete them: {names}{more}");
+            }
+
+            var deleted = orphans.Select(o => o.Relationship).ToList();
+            foreach (var (row, _, _) in orphans)
+            {
+                context.Relationships.Remove(new RelationshipRow { Id = row.Id });
+            }
+
+            unit.AddChanges([.. deleted.Select(r => new StoredChange(RelationshipOperation.Delete, r))]);
+            context.SchemaVersions.Add(new SchemaVersionRow { Text = schemaText, Revision = revision, CreatedAt = now, Actor = actor });
+            unit.Audit("WriteSchema", "schema", previous, schemaText);
+            if (deleted.Count > 0)
+            {
+                unit.Audit("DeleteRelationships", Target(deleted), Json(deleted), null);
+            }
+
+            return (new SchemaWriteResult(revision, deleted, remaining), true);
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Applies a batch of creates, touches and deletes atomically, after checking every precondition against the stored
+    /// relationships inside the transaction; returns the revision committed. A create of a stored relationship fails
+    /// with <see cref="AuthzErrorKind.AlreadyExists"/>, a broken precondition with
+    /// <see cref="AuthzErrorKind.FailedPrecondition"/> naming it; either way nothing changes. The change log records
+    /// the net effect on each relationship (a touch of a stored one changes nothing).
+    /// </summary>
+    public Task<long> WriteRelationshipsAsync(
+        IReadOnlyList<RelationshipUpdate> updates, IReadOnlyList<StorePrecondition> preconditions, string actor,
+        CancellationToken cancellationToken = default) =>
+        CommitAsync("WriteRelationships", null, updates, preconditions, null, actor, cancellationToken);
+
+    /// <summary>
+    /// Commits a management operation: its relationship changes (as <see cref="WriteRelationshipsAsync"/> does), a change
+    /// of object metadata, and an audit event naming the operation and its <paramref name="target"/>, all in one
+    /// transaction; returns the revision committed.
+    /// </summary>
+    public Task<long> ManageAsync(
+        string operation, string target, IReadOnlyList<RelationshipUpdate> updates, ResourceChange? resource, string actor,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(operation);
+        ArgumentException.ThrowIfNullOrEmpty(target);
+        return CommitAsync(operation, target, updates, [], resource, actor, cancellationToken);
+    }
+
+    private Task<long> CommitAsync(
+        string operation, string? target, IReadOnlyList<RelationshipUpdate> updates, IReadOnlyList<StorePrecondition> preconditions,
+        ResourceChange? resource, string actor, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(updates);
+        ArgumentNullException.ThrowIfNull(preconditions);
+        return database.WriteAsync(operation, actor, async unit =>
+        {
+            await unit.CheckPreconditionsAsync(preconditions, cancellationToken).ConfigureAwait(false);
+            var (added, removed) = await unit.ApplyUpdatesAsync(updates, cancellationToken).ConfigureAwait(false);
+            var (recordBefore, recordAfter) = resource is null
+                ? (null, null)
+                : await DirectoryStore.ApplyResourceChangeAsync(unit, resource, cancellationToken).ConfigureAwait(false);
+
+            // Before/after are the relationships removed/added; an update of an object's record changes none, so its
+            // event shows the record before and after instead.
+            unit.Audit(operation,
+                target ?? Target([.. updates.Select(u => u.Relationship)]),
+                removed.Count == 0 ? recordBefore : Json(removed),
+                added.Count == 0 ? recordAfter : Json(added));
+            return (unit.Revision, true);
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Deletes every relationship <paramref name="filter"/> selects, atomically, if every precondition holds; returns
+    /// the revision committed and what was deleted (a delete that matches nothing still commits a revision).
+    /// </summary>
+    public Task<RelationshipDeletion> DeleteRelationshipsAsync(
+        RelationshipFilter filter, IReadOnlyList<StorePrecondition> preconditions, string actor, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentNullException.ThrowIfNull(preconditions);
+        return database.WriteAsync("DeleteRelationships", actor, async unit =>
+        {
+            var (context, revision, _) = unit;
+            await unit.CheckPreconditionsAsync(preconditions, cancellationToken).ConfigureAwait(false);
+            var rows = await context.Relationships.Matching(filter).ToListAsync(cancellationToken).ConfigureAwait(false);
+            context.Relationships.RemoveRange(rows);
+            var deleted = rows.Select(ToModel).ToList();
+            unit.AddChanges([.. deleted.Select(r => new StoredChange(RelationshipOperation.Delete, r))]);
+            unit.Audit("DeleteRelationships", Describe(filter), deleted.Count == 0 ? null : Json(deleted), null);
+            return (new RelationshipDeletion(revision, deleted), true);
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Opens a read of the relationships <paramref name="filter"/> selects, at one snapshot: the reader's
+    /// <see cref="RelationshipReader.Revision"/> is the revision the rows it streams are at. Dispose it when done.
+    /// </summary>
+    public async Task<RelationshipReader> ReadRelationshipsAsync(RelationshipFilter filter, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var context = database.OpenContext();
+        try
+        {
+            var transaction = await context.BeginReadAsync(cancellationToken).ConfigureAwait(false);
+            var revision = await AuthzDatabase.ReadRevisionAsync(context, cancellationToken).ConfigureAwait(false);
+            return new RelationshipReader(context, transaction, filter, revision);
+        }
+        catch
+        {
+            await context.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Every relationship <paramref name="filter"/> selects, as a list (a convenience over <see cref="ReadRelationshipsAsync"/>).</summary>
+    public async Task<IReadOnlyList<Relationship>> ListRelationshipsAsync(RelationshipFilter filter, CancellationToken cancellationToken = default)
+    {
+        var reader = await ReadRelationshipsAsync(filter, cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            var result = new List<Relationship>();
+            await foreach (var relationship in reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                result.Add(relationship);
+            }
+
+            return result;
+        }
+    }
+
+    /// <summary>The committed revisions after <paramref name="afterRevision"/>, oldest first, each with its changes; at most <paramref name="limit"/>.</summary>
+    public async Task<IReadOnlyList<RevisionChanges>> ReadChangesAsync(long afterRevision, int limit = 1000, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        var context = database.OpenContext();
+        await using (context.ConfigureAwait(false))
+        {
+            var transaction = await context.BeginReadAsync(cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                var revisions = await context.Revisions.AsNoTracking()
+                    .Where(r => r.Revision > afterRevision)
+                    .OrderBy(r => r.Revision)
+                    .Take(limit)
+                    .ToListAsync(cancellationToken).ConfigureAwait(false);
+                if (revisions.Count == 0)
+                {
+                    return [];
+                }
+
+                var last = revisions[^1].Revision;
+                var changes = (await context.Changes.AsNoTracking()
+                        .Where(c => c.Revision > afterRevision && c.Revision <= last)
+                        .OrderBy(c => c.Revision).ThenBy(c => c.Sequence)
+                        .ToListAsync(cancellationToken).ConfigureAwait(false))
+                    .ToLookup(c => c.Revision);
+                return [.. revisions.Select(r => new RevisionChanges(
+                    r.Revision, r.CommittedAt, r.Actor, r.Operation,
+                    [.. changes[r.Revision].Select(c => new StoredChange(
+                        c.Operation == DeleteOperation ? RelationshipOperation.Delete : RelationshipOperation.Touch,
+                        new Relationship(new ObjectRef(c.ResourceType, c.ResourceId), c.Relation,
+                            new SubjectRef(c.SubjectType, c.SubjectId, c.SubjectRelation.Length == 0 ? null : c.SubjectRelation))))]))];
+            }
+        }
+    }
+
+    /// <summary>Every stored schema version, oldest first.</summary>
+    public async Task<IReadOnlyList<SchemaVersion>> ReadSchemaVersionsAsync(CancellationToken cancellationToken = default)
+    {
+        var context = database.OpenContext();
+        await using (context.ConfigureAwait(false))
+        {
+            return await context.SchemaVersions.AsNoTracking()
+                .OrderBy(s => s.Revision)
+                .Select(s => new SchemaVersion(s.Text, s.Revision, s.CreatedAt, s.Actor))
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

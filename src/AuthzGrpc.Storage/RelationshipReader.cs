@@ -1,0 +1,47 @@
+using System.Runtime.CompilerServices;
+using AuthzGrpc.Core.Model;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using static AuthzGrpc.Storage.RelationshipRows;
+
+namespace AuthzGrpc.Storage;
+
+/// <summary>A snapshot read of relationships, streamed; dispose it to end the read.</summary>
+public sealed class RelationshipReader : IAsyncDisposable
+{
+    private readonly AuthzDbContext _context;
+    private readonly IDbContextTransaction _transaction;
+    private readonly RelationshipFilter _filter;
+
+    internal RelationshipReader(
+        AuthzDbContext context, IDbContextTransaction transaction, RelationshipFilter filter, long revision)
+    {
+        _context = context;
+        _transaction = transaction;
+        _filter = filter;
+        Revision = revision;
+    }
+
+    /// <summary>The revision of the snapshot.</summary>
+    public long Revision { get; }
+
+    /// <summary>The selected relationships, in the order of their key (resource, relation, subject).</summary>
+    public async IAsyncEnumerable<Relationship> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var rows = _context.Relationships.AsNoTracking().Matching(_filter)
+            .OrderBy(r => r.ResourceType).ThenBy(r => r.ResourceId).ThenBy(r => r.Relation)
+            .ThenBy(r => r.SubjectType).ThenBy(r => r.SubjectId).ThenBy(r => r.SubjectRelation)
+            .AsAsyncEnumerable();
+        await foreach (var row in rows.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            yield return ToModel(row);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        await _transaction.DisposeAsync().ConfigureAwait(false);
+        await _context.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,89 @@
+using System.Text.Json;
+using AuthzGrpc.Core.Management;
+using AuthzGrpc.Core.Model;
+using AuthzGrpc.Storage.Entities;
+
+namespace AuthzGrpc.Storage;
+
+/// <summary>Relationships as rows and queries, and as the audit log and the change log name them.</summary>
+internal static class RelationshipRows
+{
+    // The change log's operation names (ChangeRow.Operation).
+    internal const string TouchOperation = "touch";
+    internal const string DeleteOperation = "delete";
+
+    /// <summary>The relationship a row holds.</summary>
+    internal static Relationship ToModel(RelationshipRow row) => new(
+        new ObjectRef(row.ResourceType, row.ResourceId),
+        row.Relation,
+        new SubjectRef(row.SubjectType, row.SubjectId, row.SubjectRelation.Length == 0 ? null : row.SubjectRelation));
+
+    /// <summary>The row that stores <paramref name="relationship"/>, written at <paramref name="revision"/>.</summary>
+    internal static RelationshipRow ToRow(Relationship relationship, long revision) => new()
+    {
+        ResourceType = relationship.Resource.Type,
+        ResourceId = relationship.Resource.Id,
+        Relation = relationship.Relation,
+        SubjectType = relationship.Subject.Type,
+        SubjectId = relationship.Subject.Id,
+        SubjectRelation = relationship.Subject.Relation ?? string.Empty,
+        CreatedRevision = revision,
+    };
+
+    // The resources a write touched: "project:web, project:api and 3 more".
+    internal static string Target(IReadOnlyCollection<Relationship> relationships) => AuditTarget.Of(relationships.Select(r => r.Resource));
+
+    // What the audit log shows of relationships: their text forms.
+    internal static string Json(IEnumerable<Relationship> relationships) =>
+        JsonSerializer.Serialize(relationships.Select(r => r.ToString()).ToArray());
+
+    /// <summary>A filter in the relationship text form, <c>*</c> for what it leaves open: <c>project:*#viewer@user:alice</c>.</summary>
+    internal static string Describe(RelationshipFilter filter)
+    {
+        var text = $"{filter.ResourceType}:{filter.ResourceId ?? "*"}#{filter.Relation ?? "*"}";
+        if (filter.Subject is { } subject)
+        {
+            text += $"@{subject.Type}:{subject.Id ?? "*"}" + subject.Relation switch
+            {
+                null => "#*",
+                "" => string.Empty,
+                var relation => "#" + relation,
+            };
+        }
+
+        return text;
+    }
+
+    /// <summary>The rows <paramref name="filter"/> selects.</summary>
+    internal static IQueryable<RelationshipRow> Matching(this IQueryable<RelationshipRow> rows, RelationshipFilter filter)
+    {
+        var type = filter.ResourceType;
+        rows = rows.Where(r => r.ResourceType == type);
+        if (filter.ResourceId is { } id)
+        {
+            rows = rows.Where(r => r.ResourceId == id);
+        }
+
+        if (filter.Relation is { } relation)
+        {
+            rows = rows.Where(r => r.Relation == relation);
+        }
+
+        if (filter.Subject is { } subject)
+        {
+            var subjectType = subject.Type;
+            rows = rows.Where(r => r.SubjectType == subjectType);
+            if (subject.Id is { } subjectId)
+            {
+                rows = rows.Where(r => r.SubjectId == subjectId);
+            }
+
+            if (subject.Relation is { } subjectRelation)
+            {
+                rows = rows.Where(r => r.SubjectRelation == subjectRelation);
+            }
+        }
+
+        return rows;
+    }
+}

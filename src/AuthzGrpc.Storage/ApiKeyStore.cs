@@ -1,9 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using AuthzGrpc.Core;
-using AuthzGrpc.Core.Model;
-using AuthzGrpc.Storage.Entities;
-using Microsoft.EntityFrameworkCore;
 
 namespace AuthzGrpc.Storage;
 

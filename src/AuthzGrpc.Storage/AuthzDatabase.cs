@@ -1,6 +1,4 @@
-using AuthzGrpc.Storage.Entities;
 using Microsoft.Data.Sqlite;
-using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
 namespace AuthzGrpc.Storage;

@@ -1,7 +1,5 @@
 using System.Data.Common;
 using System.Text;
-using AuthzGrpc.Storage.Entities;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 using Microsoft.EntityFrameworkCore.Storage;
 

@@ -1,8 +1,4 @@
 using System.Text.Json;
-using AuthzGrpc.Core;
-using AuthzGrpc.Core.Model;
-using AuthzGrpc.Storage.Entities;
-using Microsoft.EntityFrameworkCore;
 
 namespace AuthzGrpc.Storage;
 

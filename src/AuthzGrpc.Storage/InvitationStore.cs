@@ -1,10 +1,6 @@
 using System.Text.Json;
-using AuthzGrpc.Core;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Management;
-using AuthzGrpc.Core.Model;
-using AuthzGrpc.Storage.Entities;
-using Microsoft.EntityFrameworkCore;
 
 namespace AuthzGrpc.Storage;
 

@@ -1,6 +1,4 @@
 using System.Data;
-using AuthzGrpc.Storage.Entities;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
 namespace AuthzGrpc.Storage;

@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using AuthzGrpc.Core.Model;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using static AuthzGrpc.Storage.RelationshipRows;
 

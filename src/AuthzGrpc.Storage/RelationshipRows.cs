@@ -1,7 +1,5 @@
 using System.Text.Json;
 using AuthzGrpc.Core.Management;
-using AuthzGrpc.Core.Model;
-using AuthzGrpc.Storage.Entities;
 
 namespace AuthzGrpc.Storage;
 

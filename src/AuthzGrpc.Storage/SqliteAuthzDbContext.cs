@@ -1,6 +1,4 @@
-using AuthzGrpc.Storage.Entities;
 using Microsoft.Data.Sqlite;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
 namespace AuthzGrpc.Storage;

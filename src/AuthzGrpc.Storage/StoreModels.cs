@@ -1,5 +1,4 @@
 using AuthzGrpc.Core.Engine;
-using AuthzGrpc.Core.Model;
 
 namespace AuthzGrpc.Storage;
 

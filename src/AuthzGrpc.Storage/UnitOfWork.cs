@@ -1,8 +1,4 @@
-using AuthzGrpc.Core;
 using AuthzGrpc.Core.Engine;
-using AuthzGrpc.Core.Model;
-using AuthzGrpc.Storage.Entities;
-using Microsoft.EntityFrameworkCore;
 using static AuthzGrpc.Storage.RelationshipRows;
 
 namespace AuthzGrpc.Storage;

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using AuthzGrpc.Server.Hosting;
 using AuthzGrpc.Storage;
-using Grpc.Core;
 using Microsoft.Extensions.Options;
 
 namespace AuthzGrpc.Server.Authentication;

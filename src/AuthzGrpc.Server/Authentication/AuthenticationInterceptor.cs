@@ -1,5 +1,4 @@
 using Grpc.AspNetCore.Server;
-using Grpc.Core;
 using Grpc.Core.Interceptors;
 
 namespace AuthzGrpc.Server.Authentication;

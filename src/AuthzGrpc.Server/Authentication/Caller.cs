@@ -1,5 +1,4 @@
 using AuthzGrpc.Core.Model;
-using Grpc.Core;
 
 namespace AuthzGrpc.Server.Authentication;
 

@@ -1,4 +1,3 @@
-using AuthzGrpc.Core;
 using AuthzGrpc.Core.Management;
 
 namespace AuthzGrpc.Server.Checks;

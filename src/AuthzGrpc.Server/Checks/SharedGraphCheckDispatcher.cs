@@ -1,5 +1,4 @@
 using AuthzGrpc.Cache;
-using AuthzGrpc.Core;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Graph;
 using AuthzGrpc.Core.Management;

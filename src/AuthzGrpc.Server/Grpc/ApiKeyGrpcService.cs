@@ -1,4 +1,3 @@
-using AuthzGrpc.Core;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Server.Authentication;
 using AuthzGrpc.Server.Reads;
@@ -7,7 +6,6 @@ using AuthzGrpc.Server.Writes;
 using AuthzGrpc.Storage;
 using AuthzGrpc.V1;
 using Google.Protobuf.WellKnownTypes;
-using Grpc.Core;
 using FieldViolation = Google.Rpc.BadRequest.Types.FieldViolation;
 
 namespace AuthzGrpc.Server.Grpc;

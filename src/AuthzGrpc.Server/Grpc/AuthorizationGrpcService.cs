@@ -1,13 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
-using AuthzGrpc.Core;
 using AuthzGrpc.Core.Management;
 using AuthzGrpc.Server.Checks;
 using AuthzGrpc.Server.Hosting;
 using AuthzGrpc.Server.Reads;
 using AuthzGrpc.Server.Sync;
 using AuthzGrpc.V1;
-using Grpc.Core;
 using Microsoft.Extensions.Options;
 
 namespace AuthzGrpc.Server.Grpc;

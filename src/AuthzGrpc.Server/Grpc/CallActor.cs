@@ -1,5 +1,4 @@
 using AuthzGrpc.Server.Authentication;
-using Grpc.Core;
 
 namespace AuthzGrpc.Server.Grpc;
 

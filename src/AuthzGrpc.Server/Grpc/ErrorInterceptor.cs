@@ -1,8 +1,6 @@
 using System.Data.Common;
-using AuthzGrpc.Core;
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
-using Grpc.Core;
 using Grpc.Core.Interceptors;
 using RpcStatus = Grpc.Core.Status;
 using Microsoft.EntityFrameworkCore;

@@ -4,7 +4,6 @@ using System.Security.Cryptography;
 using System.Text;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.V1;
-using Grpc.Core;
 
 namespace AuthzGrpc.Server.Grpc;
 

@@ -1,6 +1,5 @@
 using AuthzGrpc.Core.Management;
 using AuthzGrpc.V1;
-using Grpc.Core;
 
 namespace AuthzGrpc.Server.Grpc;
 

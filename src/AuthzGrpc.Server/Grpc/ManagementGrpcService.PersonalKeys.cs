@@ -1,7 +1,6 @@
 using AuthzGrpc.Server.Authentication;
 using AuthzGrpc.Storage;
 using AuthzGrpc.V1;
-using Grpc.Core;
 
 namespace AuthzGrpc.Server.Grpc;
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using AuthzGrpc.Core;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Management;
 using AuthzGrpc.Server.Authentication;
@@ -8,7 +7,6 @@ using AuthzGrpc.Server.Sync;
 using AuthzGrpc.Server.Writes;
 using AuthzGrpc.Storage;
 using AuthzGrpc.V1;
-using Grpc.Core;
 
 namespace AuthzGrpc.Server.Grpc;
 

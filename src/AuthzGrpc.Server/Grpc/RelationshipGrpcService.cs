@@ -5,7 +5,6 @@ using AuthzGrpc.Server.Sync;
 using AuthzGrpc.Server.Writes;
 using AuthzGrpc.Storage;
 using AuthzGrpc.V1;
-using Grpc.Core;
 using Microsoft.Extensions.Options;
 
 namespace AuthzGrpc.Server.Grpc;

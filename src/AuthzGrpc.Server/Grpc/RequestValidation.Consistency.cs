@@ -1,5 +1,4 @@
 using System.Globalization;
-using AuthzGrpc.Core;
 using FieldViolation = Google.Rpc.BadRequest.Types.FieldViolation;
 
 namespace AuthzGrpc.Server.Grpc;

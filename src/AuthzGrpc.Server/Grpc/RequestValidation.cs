@@ -3,7 +3,6 @@ using AuthzGrpc.Core.Model;
 using AuthzGrpc.V1;
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
-using Grpc.Core;
 using FieldViolation = Google.Rpc.BadRequest.Types.FieldViolation;
 
 namespace AuthzGrpc.Server.Grpc;

@@ -2,7 +2,6 @@ using System.Globalization;
 using AuthzGrpc.Server.Sync;
 using AuthzGrpc.Server.Writes;
 using AuthzGrpc.V1;
-using Grpc.Core;
 
 namespace AuthzGrpc.Server.Grpc;
 

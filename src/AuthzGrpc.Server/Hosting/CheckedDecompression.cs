@@ -1,5 +1,4 @@
 using Grpc.AspNetCore.Server;
-using Grpc.Core;
 using Grpc.Net.Compression;
 using Microsoft.Extensions.Options;
 

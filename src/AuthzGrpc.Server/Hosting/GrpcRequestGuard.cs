@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
 using Grpc.AspNetCore.Server;
-using Grpc.Core;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace AuthzGrpc.Server.Hosting;

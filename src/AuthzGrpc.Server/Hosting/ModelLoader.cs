@@ -1,4 +1,3 @@
-using AuthzGrpc.Core;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;

@@ -1,7 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using Grpc.AspNetCore.Server.Model;
-using Grpc.Core;
 
 namespace AuthzGrpc.Server.Hosting;
 

@@ -1,5 +1,4 @@
 using AuthzGrpc.Server.Hosting;
-using Grpc.Core;
 using Microsoft.Extensions.Options;
 
 namespace AuthzGrpc.Server.Sync;

@@ -1,4 +1,3 @@
-using AuthzGrpc.Core;
 using AuthzGrpc.Core.Management;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Storage;

@@ -25,7 +25,7 @@ public sealed class ModelStore(AuthzDatabase database)
                     .Select(s => s.Text)
                     .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
                 var rows = await context.Relationships.AsNoTracking().ToListAsync(cancellationToken).ConfigureAwait(false);
-                return new StoredModel(schema, [.. rows.Select(ToModel)], revision);
+                return new StoredModel(schema, [.. rows.Select(r => r.ToRelationship())], revision);
             }
         }
     }
@@ -99,7 +99,7 @@ public sealed class ModelStore(AuthzDatabase database)
             var orphans = new List<(RelationshipRow Row, Relationship Relationship, string Problem)>();
             foreach (var row in rows)
             {
-                var relationship = ToModel(row);
+                var relationship = row.ToRelationship();
                 if (problem(relationship) is { } reason)
                 {
                     orphans.Add((row, relationship, reason));
@@ -202,7 +202,7 @@ public sealed class ModelStore(AuthzDatabase database)
             await unit.CheckPreconditionsAsync(preconditions, cancellationToken).ConfigureAwait(false);
             var rows = await context.Relationships.Matching(filter).ToListAsync(cancellationToken).ConfigureAwait(false);
             context.Relationships.RemoveRange(rows);
-            var deleted = rows.Select(ToModel).ToList();
+            var deleted = rows.Select(r => r.ToRelationship()).ToList();
             unit.AddChanges([.. deleted.Select(r => new StoredChange(RelationshipOperation.Delete, r))]);
             unit.Audit("DeleteRelationships", Describe(filter), deleted.Count == 0 ? null : Json(deleted), null);
             return (new RelationshipDeletion(revision, deleted), true);
@@ -275,9 +275,7 @@ public sealed class ModelStore(AuthzDatabase database)
                 return [.. revisions.Select(r => new RevisionChanges(
                     r.Revision, r.CommittedAt, r.Actor, r.Operation,
                     [.. changes[r.Revision].Select(c => new StoredChange(
-                        c.Operation == DeleteOperation ? RelationshipOperation.Delete : RelationshipOperation.Touch,
-                        new Relationship(new ObjectRef(c.ResourceType, c.ResourceId), c.Relation,
-                            new SubjectRef(c.SubjectType, c.SubjectId, c.SubjectRelation.Length == 0 ? null : c.SubjectRelation))))]))];
+                        c.Operation == DeleteOperation ? RelationshipOperation.Delete : RelationshipOperation.Touch, c.ToRelationship()))]))];
             }
         }
     }

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Microsoft.EntityFrameworkCore.Storage;
-using static AuthzGrpc.Storage.RelationshipRows;
 
 namespace AuthzGrpc.Storage;
 
@@ -32,7 +31,7 @@ public sealed class RelationshipReader : IAsyncDisposable
             .AsAsyncEnumerable();
         await foreach (var row in rows.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            yield return ToModel(row);
+            yield return row.ToRelationship();
         }
     }
 

@@ -10,23 +10,13 @@ internal static class RelationshipRows
     internal const string TouchOperation = "touch";
     internal const string DeleteOperation = "delete";
 
-    /// <summary>The relationship a row holds.</summary>
-    internal static Relationship ToModel(RelationshipRow row) => new(
-        new ObjectRef(row.ResourceType, row.ResourceId),
-        row.Relation,
-        new SubjectRef(row.SubjectType, row.SubjectId, row.SubjectRelation.Length == 0 ? null : row.SubjectRelation));
-
     /// <summary>The row that stores <paramref name="relationship"/>, written at <paramref name="revision"/>.</summary>
-    internal static RelationshipRow ToRow(Relationship relationship, long revision) => new()
+    internal static RelationshipRow ToRow(Relationship relationship, long revision)
     {
-        ResourceType = relationship.Resource.Type,
-        ResourceId = relationship.Resource.Id,
-        Relation = relationship.Relation,
-        SubjectType = relationship.Subject.Type,
-        SubjectId = relationship.Subject.Id,
-        SubjectRelation = relationship.Subject.Relation ?? string.Empty,
-        CreatedRevision = revision,
-    };
+        var row = new RelationshipRow { CreatedRevision = revision };
+        row.Set(relationship);
+        return row;
+    }
 
     // The resources a write touched: "project:web, project:api and 3 more".
     internal static string Target(IReadOnlyCollection<Relationship> relationships) => AuditTarget.Of(relationships.Select(r => r.Resource));

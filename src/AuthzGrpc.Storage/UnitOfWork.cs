@@ -116,7 +116,7 @@ internal sealed class UnitOfWork(AuthzDbContext context, long revision, DateTime
                     .ToListAsync(cancellationToken).ConfigureAwait(false);
                 foreach (var row in rows)
                 {
-                    var relationship = ToModel(row);
+                    var relationship = row.ToRelationship();
                     if (wanted.Contains(relationship))
                     {
                         found[relationship] = row;
@@ -133,18 +133,14 @@ internal sealed class UnitOfWork(AuthzDbContext context, long revision, DateTime
         for (var i = 0; i < changes.Count; i++)
         {
             var (operation, relationship) = changes[i];
-            Context.Changes.Add(new ChangeRow
+            var row = new ChangeRow
             {
                 Revision = Revision,
                 Sequence = i,
                 Operation = operation == RelationshipOperation.Delete ? DeleteOperation : TouchOperation,
-                ResourceType = relationship.Resource.Type,
-                ResourceId = relationship.Resource.Id,
-                Relation = relationship.Relation,
-                SubjectType = relationship.Subject.Type,
-                SubjectId = relationship.Subject.Id,
-                SubjectRelation = relationship.Subject.Relation ?? string.Empty,
-            });
+            };
+            row.Set(relationship);
+            Context.Changes.Add(row);
         }
     }
 

@@ -1,7 +1,6 @@
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Server.Authentication;
 using AuthzGrpc.Server.Reads;
-using AuthzGrpc.Server.Sync;
 using AuthzGrpc.Server.Writes;
 using AuthzGrpc.Storage;
 using AuthzGrpc.V1;
@@ -15,7 +14,7 @@ namespace AuthzGrpc.Server.Grpc;
 /// revoke keys. A created key is returned once and only its hash is stored; revoking drops the key from this server's
 /// cache at once. Create and revoke record audit events in the same transaction.
 /// </summary>
-internal sealed class ApiKeyGrpcService(ModelWriter writer, ModelReader reader, EngineHolder holder, ApiKeyAuthenticator authenticator, ILogger<ApiKeyGrpcService> logger)
+internal sealed class ApiKeyGrpcService(ModelWriter writer, ModelReader reader, ApiKeyAuthenticator authenticator, ILogger<ApiKeyGrpcService> logger)
     : ApiKeyService.ApiKeyServiceBase
 {
     public override async Task<CreateApiKeyResponse> CreateApiKey(CreateApiKeyRequest request, ServerCallContext context)
@@ -27,11 +26,6 @@ internal sealed class ApiKeyGrpcService(ModelWriter writer, ModelReader reader, 
         }
 
         var subject = new Core.Model.SubjectRef(request.Subject.Object.Type, request.Subject.Object.Id);
-        if (!holder.Current.Schema.TryGetType(subject.Type, out _))
-        {
-            RequestValidation.Throw(RequestValidation.Violation("subject.object.type", $"type '{subject.Type}' is not defined in the schema"));
-        }
-
         var kind = ToModel(request.Kind);
         var actor = CallActor.Of(context);
         var (key, keyId, hash) = ApiKeyFormat.Generate();

@@ -171,11 +171,7 @@ internal sealed class AuthorizationGrpcService(
     public override async Task LookupResources(
         LookupResourcesRequest request, IServerStreamWriter<LookupResourcesResponse> responseStream, ServerCallContext context)
     {
-        if (RequestValidation.LookupResources(request, _maxLookupLimit) is { } violation)
-        {
-            RequestValidation.Throw(violation);
-        }
-
+        RequestValidation.Require(RequestValidation.LookupResources(request, _maxLookupLimit));
         var page = StartPage(LookupCursor.RequestHash(request), request.Cursor, wildcardAllowed: false, request.Consistency);
         var resources = await page.Answer(consistency => dispatcher.LookupResourcesAsync(
             request.ResourceType, request.Action, ProtoMapping.ToModel(request.Subject), page.AfterId, (int)request.Limit, consistency,
@@ -197,11 +193,7 @@ internal sealed class AuthorizationGrpcService(
     public override async Task LookupSubjects(
         LookupSubjectsRequest request, IServerStreamWriter<LookupSubjectsResponse> responseStream, ServerCallContext context)
     {
-        if (RequestValidation.LookupSubjects(request, _maxLookupLimit) is { } violation)
-        {
-            RequestValidation.Throw(violation);
-        }
-
+        RequestValidation.Require(RequestValidation.LookupSubjects(request, _maxLookupLimit));
         var page = StartPage(LookupCursor.RequestHash(request), request.Cursor, wildcardAllowed: true, request.Consistency);
         var lookup = await page.Answer(consistency => dispatcher.LookupSubjectsAsync(
             ProtoMapping.ToModel(request.Resource), request.Action, request.SubjectType, page.AfterId, (int)request.Limit, consistency,

@@ -321,12 +321,8 @@ internal sealed class EngineSyncService(EngineSync sync, EngineHolder holder, Mi
                 {
                     await sync.CatchUpAsync(stoppingToken).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-                {
-                    return;
-                }
-#pragma warning disable CA1031 // The poll must survive a database outage; the next tick retries.
-                catch (Exception e)
+#pragma warning disable CA1031 // The poll must survive a database outage; the next tick retries (stopping ends it).
+                catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
 #pragma warning restore CA1031
                 {
                     Log.EngineSyncFailed(logger, e);

@@ -70,12 +70,8 @@ internal sealed class SharedGraphService(
                     {
                         await graph.MaintainAsync(holder.Current, sync.ReadChangedRelationshipsAsync, stoppingToken).ConfigureAwait(false);
                     }
-                    catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-                    {
-                        return;
-                    }
-#pragma warning disable CA1031 // The upkeep must survive a database outage; the next round retries.
-                    catch (Exception e)
+#pragma warning disable CA1031 // The upkeep must survive a database outage; the next round retries (stopping ends it).
+                    catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
 #pragma warning restore CA1031
                     {
                         Log.SharedGraphMaintenanceFailed(logger, e);

@@ -13,7 +13,15 @@ internal sealed partial class ModelWriter
     public async Task<StoredApiKey> CreateApiKeyAsync(NewApiKey key, string actor, CancellationToken cancellationToken)
     {
         var (_, stored) = await WriteLockedAsync(async engine =>
-            (engine.Revision, NoChanges, await store.ApiKeys.CreateAsync(key, actor, CancellationToken.None).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
+        {
+            // The key's subject is judged against the model in force, as every write is.
+            if (!engine.Schema.TryGetType(key.Subject.Type, out _))
+            {
+                throw Invalid($"subject.object.type: type '{key.Subject.Type}' is not defined in the schema");
+            }
+
+            return (engine.Revision, NoChanges, await store.ApiKeys.CreateAsync(key, actor, CancellationToken.None).ConfigureAwait(false));
+        }, cancellationToken).ConfigureAwait(false);
         return stored;
     }
 

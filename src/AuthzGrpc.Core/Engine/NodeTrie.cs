@@ -77,7 +77,7 @@ internal sealed class NodeTrie
                 return this;
             }
 
-            var owned = Owned(edit);
+            var owned = Owned(edit, cloneChildren: false);
             owned._keys = Without(owned._keys, index);
             owned._keyMap &= ~bit;
             owned._children = With(owned._children, Index(owned._childMap, bit), Pair(existing, id, shift + Bits, edit));
@@ -96,12 +96,12 @@ internal sealed class NodeTrie
                 return this;
             }
 
-            var owned = Owned(edit);
+            var owned = Owned(edit, cloneChildren: true);
             owned._children[index] = changed;
             return owned;
         }
 
-        var result = Owned(edit);
+        var result = Owned(edit, cloneChildren: true);
         result._keys = With(result._keys, Index(result._keyMap, bit), id);
         result._keyMap |= bit;
         added = true;
@@ -120,7 +120,7 @@ internal sealed class NodeTrie
                 return this;
             }
 
-            var owned = Owned(edit);
+            var owned = Owned(edit, cloneChildren: true);
             owned._keys = Without(owned._keys, index);
             owned._keyMap &= ~bit;
             removed = true;
@@ -137,7 +137,7 @@ internal sealed class NodeTrie
                 return this;
             }
 
-            var owned = Owned(edit);
+            var owned = Owned(edit, cloneChildren: !changed.IsEmpty);
             if (changed.IsEmpty)
             {
                 owned._children = Without(owned._children, index);
@@ -182,13 +182,14 @@ internal sealed class NodeTrie
         return node;
     }
 
-    // This node when the edit owns it, else a copy it owns (the arrays are copied too: an owned node changes them in place).
-    private NodeTrie Owned(WriteEdit edit) => _owner == edit ? this : new NodeTrie(edit)
+    // This node when the edit owns it, else a copy it owns. Key arrays are only ever replaced, so copies share them;
+    // an owned node sets its children in place, so its children array is its own unless the caller replaces it anyway.
+    private NodeTrie Owned(WriteEdit edit, bool cloneChildren) => _owner == edit ? this : new NodeTrie(edit)
     {
         _keyMap = _keyMap,
         _childMap = _childMap,
-        _keys = _keys.Length == 0 ? NoKeys : (int[])_keys.Clone(),
-        _children = _children.Length == 0 ? NoChildren : (NodeTrie[])_children.Clone(),
+        _keys = _keys,
+        _children = cloneChildren && _children.Length > 0 ? (NodeTrie[])_children.Clone() : _children,
     };
 
     private static T[] With<T>(T[] items, int index, T item)

@@ -22,9 +22,10 @@ internal sealed class NodeVector<T>
     private const int Width = 1 << Bits;
     private const int Mask = Width - 1;
 
-    private readonly WriteEdit? _edit;
+    // The write building this version; null once it is sealed (or for the first, empty version).
+    private WriteEdit? _edit;
 
-    // The arrays this version copied or created: the ones it may change in place. Null once it is sealed.
+    // The arrays this version copied or created: the ones it may change in place. Created on the first change.
     private HashSet<object>? _owned;
     private T?[]?[]?[] _root;
 
@@ -36,7 +37,6 @@ internal sealed class NodeVector<T>
     private NodeVector(WriteEdit? edit, T?[]?[]?[] root)
     {
         _edit = edit;
-        _owned = edit is null ? null : new HashSet<object>(ReferenceEqualityComparer.Instance);
         _root = root;
     }
 
@@ -62,12 +62,17 @@ internal sealed class NodeVector<T>
     public NodeVector<T> Edit(WriteEdit edit) => new(edit, _root);
 
     /// <summary>Ends the changes of this version: it is about to be published.</summary>
-    public void Seal() => _owned = null;
+    public void Seal()
+    {
+        _edit = null;
+        _owned = null;
+    }
 
     /// <summary>The entry of <paramref name="node"/> that this version's write may change in place, copied (or created) if need be.</summary>
     public T Owned(int node)
     {
-        var owned = _owned ?? throw new InvalidOperationException("a published version cannot change: start the next with Edit");
+        var edit = _edit ?? throw new InvalidOperationException("a published version cannot change: start the next with Edit");
+        var owned = _owned ??= new HashSet<object>(ReferenceEqualityComparer.Instance);
         var top = node >> (2 * Bits);
         if (!owned.Contains(_root) || top >= _root.Length)
         {
@@ -78,7 +83,7 @@ internal sealed class NodeVector<T>
 
         var middle = _root[top] = Owned(owned, _root[top]);
         var leaf = middle[(node >> Bits) & Mask] = Owned(owned, middle[(node >> Bits) & Mask]);
-        return leaf[node & Mask] = T.Owned(leaf[node & Mask], _edit!);
+        return leaf[node & Mask] = T.Owned(leaf[node & Mask], edit);
     }
 
     private static TChunk[] Owned<TChunk>(HashSet<object> owned, TChunk[]? chunk)

@@ -43,6 +43,7 @@ public sealed class PersistentStructureTests
         {
             Assert.Equal(content.Count, version.Count);
             Assert.Equal(content.Order(), version.ToArray().Order());
+            Assert.Equal(content.Order(), Enumerate(version).Order());
             Assert.All(content, id => Assert.True(version.Contains(id)));
             Assert.False(version.Contains(idRange == int.MaxValue ? 0 : idRange));
         }
@@ -81,6 +82,17 @@ public sealed class PersistentStructureTests
         Assert.Equal(3, second[300_000]!.Value);
         Assert.Null(first[1]);
         Assert.Throws<InvalidOperationException>(() => first.Owned(1));
+    }
+
+    private static List<int> Enumerate(NodeSet set)
+    {
+        var ids = new List<int>();
+        foreach (var id in set)
+        {
+            ids.Add(id);
+        }
+
+        return ids;
     }
 
     private sealed class Entry : INodeEntry<Entry>

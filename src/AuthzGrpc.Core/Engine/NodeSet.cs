@@ -155,35 +155,58 @@ internal sealed class NodeSet
     public int[] ToArray()
     {
         var result = new int[Count];
-        var i = 0;
-        foreach (var id in this)
+        if (_large is not null)
         {
-            result[i++] = id;
+            _large.CopyTo(result, 0);
+        }
+        else
+        {
+            _small.AsSpan(0, _count).CopyTo(result);
         }
 
         return result;
     }
 
-    /// <summary>Allocation-free enumeration over either representation.</summary>
+    /// <summary>Allocation-free enumeration over either representation, small enough to copy cheaply.</summary>
     public struct Enumerator
     {
         private readonly int[] _small;
         private readonly int _count;
-        private readonly bool _isLarge;
-        private NodeTrie.Enumerator _large;
+        private readonly NodeTrie? _large;
         private int _index;
+        private int _current;
 
         internal Enumerator(NodeSet set)
         {
             _small = set._small;
             _count = set._count;
+            _large = set._large;
             _index = -1;
-            _isLarge = set._large is not null;
-            _large = set._large?.GetEnumerator() ?? default;
         }
 
-        public readonly int Current => _isLarge ? _large.Current : _small[_index];
+        public readonly int Current => _current;
 
-        public bool MoveNext() => _isLarge ? _large.MoveNext() : ++_index < _count;
+        public bool MoveNext()
+        {
+            if (++_index >= _count)
+            {
+                return false;
+            }
+
+            if (_large is null)
+            {
+                _current = _small[_index];
+                return true;
+            }
+
+            // The trie's count is the set's, so the last id is never passed.
+            if (_index == 0)
+            {
+                _current = _large.First();
+                return true;
+            }
+
+            return _large.TryNext(_current, out _current);
+        }
     }
 }

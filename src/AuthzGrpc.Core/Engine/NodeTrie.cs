@@ -12,8 +12,8 @@ internal sealed class NodeTrie
 {
     private const int Bits = 5;
 
-    /// <summary>Levels of a trie of 31-bit ids: shifts 0, 5, ..., 30.</summary>
-    internal const int MaxDepth = 7;
+    // Levels of a trie of 31-bit ids: shifts 0, 5, ..., 30.
+    private const int MaxDepth = 7;
 
     private static readonly int[] NoKeys = [];
     private static readonly NodeTrie[] NoChildren = [];
@@ -154,7 +154,70 @@ internal sealed class NodeTrie
         return this;
     }
 
-    public Enumerator GetEnumerator() => new(this);
+    /// <summary>The first id in trie order (the order of the ids' five-bit groups, lowest first).</summary>
+    public int First()
+    {
+        var node = this;
+        while (true)
+        {
+            var slots = node._keyMap | node._childMap;
+            var bit = slots & (~slots + 1);
+            if ((node._keyMap & bit) != 0)
+            {
+                return node._keys[Index(node._keyMap, bit)];
+            }
+
+            node = node._children[Index(node._childMap, bit)];
+        }
+    }
+
+    /// <summary>
+    /// The id after <paramref name="id"/> in trie order; false when none is. Enumeration keeps only the last id (a small
+    /// enumerator is cheap to copy on the check path): the next is under the deepest node on its path with a later
+    /// slot, so each step walks that path again, a few levels at most.
+    /// </summary>
+    public bool TryNext(int id, out int next)
+    {
+        for (var depth = MaxDepth - 1; depth >= 0; depth--)
+        {
+            var node = this;
+            for (var level = 0; level < depth && node is not null; level++)
+            {
+                var bit = Bit(id, level * Bits);
+                node = (node._childMap & bit) != 0 ? node._children[Index(node._childMap, bit)] : null;
+            }
+
+            if (node is null)
+            {
+                continue;
+            }
+
+            // The occupied slots after the id's own at this level.
+            var later = (node._keyMap | node._childMap) & ~((2u << (int)(((uint)id >> (depth * Bits)) & 31)) - 1);
+            if (later != 0)
+            {
+                var bit = later & (~later + 1);
+                next = (node._keyMap & bit) != 0 ? node._keys[Index(node._keyMap, bit)] : node._children[Index(node._childMap, bit)].First();
+                return true;
+            }
+        }
+
+        next = 0;
+        return false;
+    }
+
+    /// <summary>Copies every id into <paramref name="destination"/> from <paramref name="index"/>; returns the index after the last.</summary>
+    public int CopyTo(int[] destination, int index)
+    {
+        _keys.CopyTo(destination, index);
+        index += _keys.Length;
+        foreach (var child in _children)
+        {
+            index = child.CopyTo(destination, index);
+        }
+
+        return index;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Bit(int id, int shift) => 1u << (int)(((uint)id >> shift) & 31);
@@ -207,61 +270,5 @@ internal sealed class NodeTrie
         items.AsSpan(0, index).CopyTo(result);
         items.AsSpan(index + 1).CopyTo(result.AsSpan(index));
         return result;
-    }
-
-    /// <summary>Allocation-free depth-first enumeration: the ids of a node, then its subtries.</summary>
-    public struct Enumerator
-    {
-        private Path _path;
-        private Positions _positions;
-        private int _depth;
-        private int _current;
-
-        internal Enumerator(NodeTrie root)
-        {
-            _path[0] = root;
-            _depth = 0;
-        }
-
-        public readonly int Current => _current;
-
-        public bool MoveNext()
-        {
-            while (_depth >= 0)
-            {
-                var node = _path[_depth];
-                var position = _positions[_depth]++;
-                if (position < node._keys.Length)
-                {
-                    _current = node._keys[position];
-                    return true;
-                }
-
-                position -= node._keys.Length;
-                if (position < node._children.Length)
-                {
-                    _depth++;
-                    _path[_depth] = node._children[position];
-                    _positions[_depth] = 0;
-                    continue;
-                }
-
-                _depth--;
-            }
-
-            return false;
-        }
-
-        [InlineArray(MaxDepth)]
-        private struct Path
-        {
-            private NodeTrie _node;
-        }
-
-        [InlineArray(MaxDepth)]
-        private struct Positions
-        {
-            private int _position;
-        }
     }
 }

@@ -71,13 +71,14 @@ public sealed partial class PermissionEngine
         }
 
         var results = new List<ObjectRef>();
+        var evaluator = Evaluator(graph);
         var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken);
         foreach (var candidate in InIdOrderAfter(graph, candidates, member.Owner.Index, afterId))
         {
             cancellationToken.ThrowIfCancellationRequested();
             ShutdownToken.ThrowIfCancellationRequested();
             state.NextRoot(sameSubject: true);
-            if (Outcomes.Decide(EvalMember(graph, candidate, member, in context, 0, null, ref state), _maxDepth))
+            if (Outcomes.Decide(evaluator.Member(candidate, member, in context, 0, null, ref state), _maxDepth))
             {
                 results.Add(graph.DescribeObject(candidate));
                 if (results.Count == limit)
@@ -124,8 +125,9 @@ public sealed partial class PermissionEngine
         // "Anyone": a subject of the type stored nowhere on the way, which only wildcards can reach. `*` sorts
         // before every id, so the wildcard belongs to the page that starts from the first.
         var anyone = new SubjectContext(-1, -1, -1, wildcardNode, wildcardReach, wildcardReach, false);
+        var evaluator = Evaluator(graph);
         var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken);
-        var everyone = afterId is null && wildcardSeen && Outcomes.Decide(EvalMember(graph, root, member, in anyone, 0, null, ref state), _maxDepth);
+        var everyone = afterId is null && wildcardSeen && Outcomes.Decide(evaluator.Member(root, member, in anyone, 0, null, ref state), _maxDepth);
         var allowed = new List<SubjectRef>();
         var excluded = new List<SubjectRef>();
         if (everyone)
@@ -139,7 +141,7 @@ public sealed partial class PermissionEngine
             cancellationToken.ThrowIfCancellationRequested();
             ShutdownToken.ThrowIfCancellationRequested();
             state.NextRoot(sameSubject: false);
-            if (!Outcomes.Decide(EvalMember(graph, root, member, in context, 0, null, ref state), _maxDepth))
+            if (!Outcomes.Decide(evaluator.Member(root, member, in context, 0, null, ref state), _maxDepth))
             {
                 if (everyone)
                 {

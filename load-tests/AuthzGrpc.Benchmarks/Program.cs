@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using AuthzGrpc.Benchmarks;
 using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Core.Model;
 using AuthzGrpc.LoadData;
 using BenchmarkDotNet.Running;
 
@@ -49,9 +50,39 @@ internal static class QuickRun
                     return 1;
                 }
             }
+
+            Console.WriteLine();
+            TimeWrites(engine, data.Scenario);
         }
 
         return 0;
+    }
+
+    private const int TimedWrites = 10_000;
+
+    // Times TimedWrites single-relationship writes, then their deletes, one Write call each: half add an application
+    // under one environment (an arrow edge: the ancestor closure), half add a user to one group (a membership edge).
+    // Both grow one large set by one entry per write, the case a copy-on-write store must not pay for in full.
+    private static void TimeWrites(PermissionEngine engine, CheckScenario scenario)
+    {
+        var group = new ObjectRef("group", PlatformDataSet.GroupId(scenario.Organization, "platform"));
+        var relationships = Enumerable.Range(0, TimedWrites).Select(i => i % 2 == 0
+            ? new Relationship(new ObjectRef("application", $"bench-app-{i}"), "environment", new SubjectRef("environment", scenario.ProductionEnvironment))
+            : new Relationship(group, "member", new SubjectRef("user", $"bench-user-{i}"))).ToArray();
+        Console.WriteLine($"{"writes",-24} {"count",12} {"us/write",10} {"bytes/write",12}");
+        foreach (var (name, operation) in new[] { ("touch", RelationshipOperation.Touch), ("delete", RelationshipOperation.Delete) })
+        {
+            var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+            var stopwatch = Stopwatch.StartNew();
+            foreach (var relationship in relationships)
+            {
+                engine.Write([new RelationshipUpdate(operation, relationship)]);
+            }
+
+            stopwatch.Stop();
+            var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+            Console.WriteLine($"{name,-24} {TimedWrites,12:N0} {stopwatch.Elapsed.TotalMicroseconds / TimedWrites,10:F2} {(double)allocated / TimedWrites,12:F0}");
+        }
     }
 
     // Runs `checks` checks cycling through `workload` (all of one name and answer); false if an answer was wrong.

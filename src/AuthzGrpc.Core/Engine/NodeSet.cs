@@ -1,20 +1,52 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
 namespace AuthzGrpc.Core.Engine;
 
 /// <summary>
 /// A set of node ids tuned for the common case of a handful of entries: up to <see cref="SmallLimit"/> ids live in
-/// a plain array scanned linearly (cheaper than hashing at that size and 10x smaller than a <see cref="HashSet{T}"/>);
-/// past that it switches to a hash set. Not thread-safe: the graph guards it.
+/// a plain array scanned linearly (cheaper than hashing at that size); past that, in a <see cref="NodeTrie"/>.
+/// Immutable once published: a write changes the copy <see cref="Owned"/> gives it, so readers need no lock.
 /// </summary>
 internal sealed class NodeSet
 {
     private const int SmallLimit = 8;
-    private int[] _small = new int[2];
-    private int _count;
-    private HashSet<int>? _large;
 
-    public int Count => _large?.Count ?? _count;
+    /// <summary>The set with no ids, shared.</summary>
+    public static readonly NodeSet Empty = new(null);
+
+    private readonly WriteEdit? _owner;
+    private int[] _small = [];
+    private int _count;
+    private NodeTrie? _large;
+
+    private NodeSet(WriteEdit? owner) => _owner = owner;
+
+    public int Count => _count;
+
+    /// <summary>
+    /// The set a write may change in place: <paramref name="set"/> itself when <paramref name="edit"/> owns it, else a
+    /// copy it owns (a new empty one for null), stored back in <paramref name="set"/>.
+    /// </summary>
+    public static NodeSet Owned(ref NodeSet? set, WriteEdit edit) => set = (set ?? Empty).Mutable(edit);
+
+    /// <summary>This set when <paramref name="edit"/> owns it, else a copy it owns.</summary>
+    public NodeSet Mutable(WriteEdit edit)
+    {
+        if (_owner == edit)
+        {
+            return this;
+        }
+
+        var copy = new NodeSet(edit) { _count = _count, _large = _large };
+        if (_large is null)
+        {
+            copy._small = new int[Math.Min(_count + 1, SmallLimit)];
+            _small.AsSpan(0, _count).CopyTo(copy._small);
+        }
+
+        return copy;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Contains(int id)
@@ -36,11 +68,16 @@ internal sealed class NodeSet
         return false;
     }
 
-    public bool Add(int id)
+    /// <summary>Adds <paramref name="id"/> to a set <paramref name="edit"/> owns (see <see cref="Owned"/>).</summary>
+    public bool Add(int id, WriteEdit edit)
     {
+        Debug.Assert(_owner == edit, "only the write that owns a set changes it");
         if (_large is not null)
         {
-            return _large.Add(id);
+            var added = false;
+            _large = _large.Add(id, 0, edit, ref added);
+            _count += added ? 1 : 0;
+            return added;
         }
 
         if (Contains(id))
@@ -50,26 +87,31 @@ internal sealed class NodeSet
 
         if (_count == SmallLimit)
         {
-            _large = new HashSet<int>(_small.AsSpan(0, _count).ToArray()) { id };
+            _large = NodeTrie.Of([.. _small.AsSpan(0, _count), id], edit);
             _small = [];
-            _count = 0;
+            _count++;
             return true;
         }
 
         if (_count == _small.Length)
         {
-            Array.Resize(ref _small, _small.Length * 2);
+            Array.Resize(ref _small, Math.Max(2, _small.Length * 2));
         }
 
         _small[_count++] = id;
         return true;
     }
 
-    public bool Remove(int id)
+    /// <summary>Removes <paramref name="id"/> from a set <paramref name="edit"/> owns (see <see cref="Owned"/>).</summary>
+    public bool Remove(int id, WriteEdit edit)
     {
+        Debug.Assert(_owner == edit, "only the write that owns a set changes it");
         if (_large is not null)
         {
-            return _large.Remove(id);
+            var removed = false;
+            _large = _large.Remove(id, 0, edit, ref removed);
+            _count -= removed ? 1 : 0;
+            return removed;
         }
 
         for (var i = 0; i < _count; i++)
@@ -113,31 +155,58 @@ internal sealed class NodeSet
     public int[] ToArray()
     {
         var result = new int[Count];
-        var i = 0;
-        foreach (var id in this)
+        if (_large is not null)
         {
-            result[i++] = id;
+            _large.CopyTo(result, 0);
+        }
+        else
+        {
+            _small.AsSpan(0, _count).CopyTo(result);
         }
 
         return result;
     }
 
-    /// <summary>Allocation-free enumeration over either representation.</summary>
+    /// <summary>Allocation-free enumeration over either representation, small enough to copy cheaply.</summary>
     public struct Enumerator
     {
-        private readonly NodeSet _set;
-        private HashSet<int>.Enumerator _large;
+        private readonly int[] _small;
+        private readonly int _count;
+        private readonly NodeTrie? _large;
         private int _index;
+        private int _current;
 
         internal Enumerator(NodeSet set)
         {
-            _set = set;
+            _small = set._small;
+            _count = set._count;
+            _large = set._large;
             _index = -1;
-            _large = set._large?.GetEnumerator() ?? default;
         }
 
-        public readonly int Current => _set._large is not null ? _large.Current : _set._small[_index];
+        public readonly int Current => _current;
 
-        public bool MoveNext() => _set._large is not null ? _large.MoveNext() : ++_index < _set._count;
+        public bool MoveNext()
+        {
+            if (++_index >= _count)
+            {
+                return false;
+            }
+
+            if (_large is null)
+            {
+                _current = _small[_index];
+                return true;
+            }
+
+            // The trie's count is the set's, so the last id is never passed.
+            if (_index == 0)
+            {
+                _current = _large.First();
+                return true;
+            }
+
+            return _large.TryNext(_current, out _current);
+        }
     }
 }

@@ -31,65 +31,64 @@ public sealed partial class PermissionEngine
         string resourceType, string permission, SubjectRef subject, string? afterId = null, int limit = 0, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        var member = ResolveMember(resourceType, permission);
-        return Read(() =>
+        var graph = _graph;
+        var member = ResolveMember(graph, resourceType, permission);
+        var context = ResolveSubject(graph, subject);
+        var candidates = new HashSet<int>();
+        var pending = new Stack<int>();
+
+        // Every node the subject counts as: itself, its wildcard, and each indexed set it is in.
+        pending.Push(context.Node);
+        pending.Push(context.WildcardNode);
+        foreach (var set in context.Reach)
         {
-            var context = ResolveSubject(subject);
-            var candidates = new HashSet<int>();
-            var pending = new Stack<int>();
+            pending.Push(set);
+        }
 
-            // Every node the subject counts as: itself, its wildcard, and each indexed set it is in.
-            pending.Push(context.Node);
-            pending.Push(context.WildcardNode);
-            foreach (var set in context.Reach)
+        foreach (var set in context.WildcardReach)
+        {
+            pending.Push(set);
+        }
+
+        if (context.ObjectNode >= 0 && context.Member >= 0)
+        {
+            AddCandidate(graph, context.ObjectNode, candidates, pending);
+        }
+
+        var seen = new HashSet<int>();
+        while (pending.Count > 0)
+        {
+            var node = pending.Pop();
+            if (node < 0 || !seen.Add(node))
             {
-                pending.Push(set);
+                continue;
             }
 
-            foreach (var set in context.WildcardReach)
+            foreach (var set in graph.AppearsIn(node))
             {
-                pending.Push(set);
+                AddCandidate(graph, graph[set].Object, candidates, pending);
             }
+        }
 
-            if (context.ObjectNode >= 0 && context.Member >= 0)
+        var results = new List<ObjectRef>();
+        var evaluator = Evaluator(graph);
+        var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken);
+        foreach (var candidate in InIdOrderAfter(graph, candidates, member.Owner.Index, afterId))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            ShutdownToken.ThrowIfCancellationRequested();
+            state.NextRoot(sameSubject: true);
+            if (Outcomes.Decide(evaluator.Member(candidate, member, in context, 0, null, ref state), _maxDepth))
             {
-                AddCandidate(context.ObjectNode, candidates, pending);
-            }
-
-            var seen = new HashSet<int>();
-            while (pending.Count > 0)
-            {
-                var node = pending.Pop();
-                if (node < 0 || !seen.Add(node) || _graph[node].AppearsIn is not { } appearsIn)
+                results.Add(graph.DescribeObject(candidate));
+                if (results.Count == limit)
                 {
-                    continue;
-                }
-
-                foreach (var set in appearsIn)
-                {
-                    AddCandidate(_graph[set].Object, candidates, pending);
-                }
-            }
-
-            var results = new List<ObjectRef>();
-            var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken);
-            foreach (var candidate in InIdOrderAfter(candidates, member.Owner.Index, afterId))
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                ShutdownToken.ThrowIfCancellationRequested();
-                state.NextRoot(sameSubject: true);
-                if (Outcomes.Decide(EvalMember(candidate, member, in context, 0, null, ref state), _maxDepth))
-                {
-                    results.Add(_graph.DescribeObject(candidate));
-                    if (results.Count == limit)
-                    {
-                        break;
-                    }
+                    break;
                 }
             }
+        }
 
-            return results;
-        });
+        return results;
     }
 
     /// <summary>
@@ -111,79 +110,78 @@ public sealed partial class PermissionEngine
         ObjectRef resource, string permission, string subjectType, string? afterId = null, int limit = 0, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        var member = ResolveMember(resource.Type, permission);
-        if (!_graph.Schema.TryGetType(subjectType, out var wanted))
+        var graph = _graph;
+        var member = ResolveMember(graph, resource.Type, permission);
+        if (!graph.Schema.TryGetType(subjectType, out var wanted))
         {
             ThrowUnknownType(subjectType);
         }
 
-        return Read(() =>
+        var root = graph.FindObject(member.Owner.Index, resource.Id);
+        var (candidates, wildcardSeen) = CollectSubjectCandidates(graph, root, wanted.Index);
+        var wildcardNode = graph.FindWildcard(wanted.Index);
+        var wildcardReach = graph.Membership.Reach(wildcardNode);
+
+        // "Anyone": a subject of the type stored nowhere on the way, which only wildcards can reach. `*` sorts
+        // before every id, so the wildcard belongs to the page that starts from the first.
+        var anyone = new SubjectContext(-1, -1, -1, wildcardNode, wildcardReach, wildcardReach, false);
+        var evaluator = Evaluator(graph);
+        var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken);
+        var everyone = afterId is null && wildcardSeen && Outcomes.Decide(evaluator.Member(root, member, in anyone, 0, null, ref state), _maxDepth);
+        var allowed = new List<SubjectRef>();
+        var excluded = new List<SubjectRef>();
+        if (everyone)
         {
-            var root = _graph.FindObject(member.Owner.Index, resource.Id);
-            var (candidates, wildcardSeen) = CollectSubjectCandidates(root, wanted.Index);
-            var wildcardNode = _graph.FindWildcard(wanted.Index);
-            var wildcardReach = _graph.Membership.Reach(wildcardNode);
+            allowed.Add(new SubjectRef(wanted.Name, Identifiers.Wildcard));
+        }
 
-            // "Anyone": a subject of the type stored nowhere on the way, which only wildcards can reach. `*` sorts
-            // before every id, so the wildcard belongs to the page that starts from the first.
-            var anyone = new SubjectContext(-1, -1, -1, wildcardNode, wildcardReach, wildcardReach, false);
-            var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken);
-            var everyone = afterId is null && wildcardSeen && Outcomes.Decide(EvalMember(root, member, in anyone, 0, null, ref state), _maxDepth);
-            var allowed = new List<SubjectRef>();
-            var excluded = new List<SubjectRef>();
-            if (everyone)
+        foreach (var candidate in InIdOrderAfter(graph, candidates, wanted.Index, afterId))
+        {
+            var context = new SubjectContext(candidate, candidate, -1, wildcardNode, graph.Membership.Reach(candidate), wildcardReach, false);
+            cancellationToken.ThrowIfCancellationRequested();
+            ShutdownToken.ThrowIfCancellationRequested();
+            state.NextRoot(sameSubject: false);
+            if (!Outcomes.Decide(evaluator.Member(root, member, in context, 0, null, ref state), _maxDepth))
             {
-                allowed.Add(new SubjectRef(wanted.Name, Identifiers.Wildcard));
-            }
-
-            foreach (var candidate in InIdOrderAfter(candidates, wanted.Index, afterId))
-            {
-                var context = new SubjectContext(candidate, candidate, -1, wildcardNode, _graph.Membership.Reach(candidate), wildcardReach, false);
-                cancellationToken.ThrowIfCancellationRequested();
-                ShutdownToken.ThrowIfCancellationRequested();
-                state.NextRoot(sameSubject: false);
-                if (!Outcomes.Decide(EvalMember(root, member, in context, 0, null, ref state), _maxDepth))
+                if (everyone)
                 {
-                    if (everyone)
-                    {
-                        excluded.Add(_graph.DescribeSubject(candidate));
-                    }
-                }
-                else if (limit == 0 || allowed.Count < limit)
-                {
-                    allowed.Add(_graph.DescribeSubject(candidate));
-                }
-                else if (!everyone)
-                {
-                    // The page is full; only the wildcard's exclusions needed the remaining candidates.
-                    break;
+                    excluded.Add(graph.DescribeSubject(candidate));
                 }
             }
+            else if (limit == 0 || allowed.Count < limit)
+            {
+                allowed.Add(graph.DescribeSubject(candidate));
+            }
+            else if (!everyone)
+            {
+                // The page is full; only the wildcard's exclusions needed the remaining candidates.
+                break;
+            }
+        }
 
-            return new SubjectLookup(allowed, excluded);
-        });
+        return new SubjectLookup(allowed, excluded);
     }
 
     // The candidates of one type with an id strictly after `afterId`, in id order: a page walks them from the front and
     // stops at its limit, so the candidates after the page are never evaluated.
-    private List<int> InIdOrderAfter(HashSet<int> candidates, int type, string? afterId)
+    private static List<int> InIdOrderAfter(RelationshipGraph graph, HashSet<int> candidates, int type, string? afterId)
     {
         var ordered = new List<int>(candidates.Count);
         foreach (var candidate in candidates)
         {
-            if (_graph[candidate].Type == type && (afterId is null || string.CompareOrdinal(_graph[candidate].Id, afterId) > 0))
+            if (graph[candidate].Type == type && (afterId is null || string.CompareOrdinal(graph[candidate].Id, afterId) > 0))
             {
                 ordered.Add(candidate);
             }
         }
 
-        ordered.Sort((a, b) => string.CompareOrdinal(_graph[a].Id, _graph[b].Id));
+        ordered.Sort((a, b) => string.CompareOrdinal(graph[a].Id, graph[b].Id));
         return ordered;
     }
 
     // Walks the resource, its ancestors and the objects of the subject sets stored on them, collecting every
     // stored subject of the wanted type (and the members of indexed sets): a superset of the answer.
-    private (HashSet<int> Candidates, bool WildcardSeen) CollectSubjectCandidates(int root, int wantedType)
+    private static (HashSet<int> Candidates, bool WildcardSeen) CollectSubjectCandidates(RelationshipGraph graph, int root, int wantedType)
     {
         var candidates = new HashSet<int>();
         var wildcardSeen = false;
@@ -198,12 +196,12 @@ public sealed partial class PermissionEngine
                 continue;
             }
 
-            foreach (var ancestor in _graph.Ancestors.Reach(current))
+            foreach (var ancestor in graph.Ancestors.Reach(current))
             {
                 objects.Push(ancestor);
             }
 
-            foreach (var set in _graph[current].Relations ?? [])
+            foreach (var set in graph.RelationsOf(current) ?? [])
             {
                 if (set is null)
                 {
@@ -212,10 +210,10 @@ public sealed partial class PermissionEngine
 
                 foreach (var subject in set.Subjects)
                 {
-                    wildcardSeen |= CollectSubject(subject, wantedType, candidates, objects);
-                    foreach (var member in _graph.Membership.ReachedBy(subject))
+                    wildcardSeen |= CollectSubject(graph, subject, wantedType, candidates, objects);
+                    foreach (var member in graph.Membership.ReachedBy(subject))
                     {
-                        wildcardSeen |= CollectSubject(member, wantedType, candidates, objects);
+                        wildcardSeen |= CollectSubject(graph, member, wantedType, candidates, objects);
                     }
                 }
             }
@@ -224,7 +222,7 @@ public sealed partial class PermissionEngine
         return (candidates, wildcardSeen);
     }
 
-    private void AddCandidate(int objectNode, HashSet<int> candidates, Stack<int> pending)
+    private static void AddCandidate(RelationshipGraph graph, int objectNode, HashSet<int> candidates, Stack<int> pending)
     {
         if (!candidates.Add(objectNode))
         {
@@ -232,30 +230,27 @@ public sealed partial class PermissionEngine
         }
 
         // A permission granted on an object reaches everything below it.
-        foreach (var descendant in _graph.Ancestors.ReachedBy(objectNode))
+        foreach (var descendant in graph.Ancestors.ReachedBy(objectNode))
         {
-            AddCandidate(descendant, candidates, pending);
+            AddCandidate(graph, descendant, candidates, pending);
         }
 
         // The subject may be in a computed set of this object (object#permission) that is stored elsewhere.
-        if (_graph[objectNode].SubjectSets is { } subjectSets)
+        var type = graph.Schema.Types[graph[objectNode].Type];
+        for (var member = 0; member < type.Members.Count; member++)
         {
-            var type = _graph.Schema.Types[_graph[objectNode].Type];
-            foreach (var set in subjectSets)
+            if (graph.FindSubjectSet(objectNode, member) >= 0 && type.Members[member] is not RelationDefinition { IsMembershipIndexed: true })
             {
-                if (set >= 0 && type.Members[_graph[set].Member] is not RelationDefinition { IsMembershipIndexed: true })
-                {
-                    pending.Push(set);
-                }
+                pending.Push(graph.FindSubjectSet(objectNode, member));
             }
         }
     }
 
     // Returns true when the node is the wildcard of the wanted type; queues the objects of computed sets,
     // whose members are found by walking their relations in turn.
-    private bool CollectSubject(int subject, int wantedType, HashSet<int> candidates, Stack<int> objects)
+    private static bool CollectSubject(RelationshipGraph graph, int subject, int wantedType, HashSet<int> candidates, Stack<int> objects)
     {
-        ref var node = ref _graph[subject];
+        ref readonly var node = ref graph[subject];
         switch (node.Kind)
         {
             case NodeKind.Wildcard:

@@ -21,8 +21,9 @@ public readonly record struct RelationshipUpdate(RelationshipOperation Operation
 
 /// <summary>
 /// The permission engine: the relationships of one schema, their precomputed closures, and evaluation of
-/// Check, Explain, LookupResources and LookupSubjects. Thread-safe: reads run concurrently, a write batch is
-/// applied atomically between them.
+/// Check, Explain, LookupResources and LookupSubjects. Thread-safe without a reader lock: every read takes the
+/// published version of the graph once and answers from it alone, while a write batch builds the next version and
+/// publishes it in one reference swap, so a read sees a batch entirely or not at all.
 /// </summary>
 public sealed partial class PermissionEngine : IDisposable
 {
@@ -37,10 +38,12 @@ public sealed partial class PermissionEngine : IDisposable
 
     private int _evaluationBudget = DefaultEvaluationBudget;
 
-    private readonly RelationshipGraph _graph;
-    private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
+    // Writers only: they build versions one at a time, from the latest.
+    private readonly Lock _writeLock = new();
     private readonly int _maxDepth;
-    private long _revision;
+
+    // The published version: immutable; replaced whole by each write batch that changes something.
+    private volatile RelationshipGraph _graph;
 
     /// <summary>Creates an engine for <paramref name="schema"/> with no relationships.</summary>
     public PermissionEngine(CompiledSchema schema, int maxDepth = DefaultMaxDepth)
@@ -77,24 +80,10 @@ public sealed partial class PermissionEngine : IDisposable
     public CompiledSchema Schema => _graph.Schema;
 
     /// <summary>Increases by one with every write batch that changed something.</summary>
-    public long Revision => Interlocked.Read(ref _revision);
+    public long Revision => _graph.Revision;
 
     /// <summary>How many relationships are stored.</summary>
-    public int RelationshipCount
-    {
-        get
-        {
-            _lock.EnterReadLock();
-            try
-            {
-                return _graph.RelationshipCount;
-            }
-            finally
-            {
-                _lock.ExitReadLock();
-            }
-        }
-    }
+    public int RelationshipCount => _graph.RelationshipCount;
 
     /// <summary>
     /// Applies a batch atomically: every update is validated against the schema first, and if one is invalid
@@ -105,32 +94,30 @@ public sealed partial class PermissionEngine : IDisposable
     public long Write(IReadOnlyList<RelationshipUpdate> updates, long? revision = null)
     {
         ArgumentNullException.ThrowIfNull(updates);
-        _lock.EnterWriteLock();
-        try
+        lock (_writeLock)
         {
-            if (revision <= _revision)
+            var current = _graph;
+            if (revision <= current.Revision)
             {
-                throw new ArgumentOutOfRangeException(nameof(revision), revision, $"revision must be newer than {_revision}");
+                throw new ArgumentOutOfRangeException(nameof(revision), revision, $"revision must be newer than {current.Revision}");
             }
 
-            var resolved = ResolveUnlocked(updates);
+            var resolved = Resolve(current, updates);
+            var next = current.Edit(new WriteEdit());
             var changed = false;
             for (var i = 0; i < updates.Count; i++)
             {
-                changed |= updates[i].Operation == RelationshipOperation.Delete ? _graph.Remove(resolved[i]) : _graph.Add(resolved[i]);
+                changed |= updates[i].Operation == RelationshipOperation.Delete ? next.Remove(resolved[i]) : next.Add(resolved[i]);
             }
 
-            if (revision is { } assigned)
+            if (revision is null && !changed)
             {
-                Interlocked.Exchange(ref _revision, assigned);
-                return assigned;
+                return current.Revision;
             }
 
-            return changed ? Interlocked.Increment(ref _revision) : _revision;
-        }
-        finally
-        {
-            _lock.ExitWriteLock();
+            next.Seal(revision ?? current.Revision + 1);
+            _graph = next;
+            return next.Revision;
         }
     }
 
@@ -141,26 +128,18 @@ public sealed partial class PermissionEngine : IDisposable
     public void Validate(IReadOnlyList<RelationshipUpdate> updates)
     {
         ArgumentNullException.ThrowIfNull(updates);
-        _lock.EnterReadLock();
-        try
-        {
-            ResolveUnlocked(updates);
-        }
-        finally
-        {
-            _lock.ExitReadLock();
-        }
+        Resolve(_graph, updates);
     }
 
-    private ResolvedRelationship[] ResolveUnlocked(IReadOnlyList<RelationshipUpdate> updates)
+    private static ResolvedRelationship[] Resolve(RelationshipGraph graph, IReadOnlyList<RelationshipUpdate> updates)
     {
         var resolved = new ResolvedRelationship[updates.Count];
         var creates = new HashSet<Relationship>();
         for (var i = 0; i < updates.Count; i++)
         {
-            resolved[i] = _graph.Resolve(updates[i].Relationship);
+            resolved[i] = graph.Resolve(updates[i].Relationship);
             if (updates[i].Operation == RelationshipOperation.Create &&
-                (_graph.Contains(resolved[i]) || !creates.Add(updates[i].Relationship)))
+                (graph.Contains(resolved[i]) || !creates.Add(updates[i].Relationship)))
             {
                 throw new AuthzException(AuthzErrorKind.AlreadyExists, $"{updates[i].Relationship} already exists: use touch to write it regardless");
             }
@@ -178,7 +157,7 @@ public sealed partial class PermissionEngine : IDisposable
         Write([.. relationships.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r))]);
 
     /// <summary>A snapshot of every stored relationship.</summary>
-    public IReadOnlyList<Relationship> ReadAll() => Read(() => _graph.All().ToList());
+    public IReadOnlyList<Relationship> ReadAll() => _graph.All().ToList();
 
     /// <summary>
     /// The stored relationships <paramref name="filter"/> selects. With a resource id it reads that object only; with
@@ -187,39 +166,30 @@ public sealed partial class PermissionEngine : IDisposable
     public IReadOnlyList<Relationship> Read(RelationshipFilter filter)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        return Read(() => _graph.Select(filter).ToList());
+        return _graph.Select(filter).ToList();
     }
 
     /// <summary>The objects reachable from <paramref name="resource"/> through relations that arrows walk (its ancestor chain).</summary>
-    public IReadOnlyList<ObjectRef> Ancestors(ObjectRef resource) => Read(() =>
+    public IReadOnlyList<ObjectRef> Ancestors(ObjectRef resource)
     {
-        var node = FindObject(resource);
-        return _graph.Ancestors.Reach(node).ToArray().Select(_graph.DescribeObject).ToList();
-    });
-
-    /// <summary>The membership-indexed subject sets <paramref name="subject"/> is in, directly or through nesting (the Leopard index).</summary>
-    public IReadOnlyList<SubjectRef> Memberships(SubjectRef subject) => Read(() =>
-    {
-        var context = ResolveSubject(subject);
-        return context.Reach.ToArray().Concat(context.WildcardReach.ToArray()).Distinct().Select(_graph.DescribeSubject).ToList();
-    });
-
-    /// <inheritdoc/>
-    public void Dispose() => _lock.Dispose();
-
-    private T Read<T>(Func<T> read)
-    {
-        _lock.EnterReadLock();
-        try
-        {
-            return read();
-        }
-        finally
-        {
-            _lock.ExitReadLock();
-        }
+        var graph = _graph;
+        var node = FindObject(graph, resource);
+        return graph.Ancestors.Reach(node).ToArray().Select(graph.DescribeObject).ToList();
     }
 
-    private int FindObject(ObjectRef resource) =>
-        _graph.Schema.TryGetType(resource.Type, out var type) ? _graph.FindObject(type.Index, resource.Id) : -1;
+    /// <summary>The membership-indexed subject sets <paramref name="subject"/> is in, directly or through nesting (the Leopard index).</summary>
+    public IReadOnlyList<SubjectRef> Memberships(SubjectRef subject)
+    {
+        var graph = _graph;
+        var context = ResolveSubject(graph, subject);
+        return context.Reach.ToArray().Concat(context.WildcardReach.ToArray()).Distinct().Select(graph.DescribeSubject).ToList();
+    }
+
+    /// <summary>Nothing to release: readers take no lock. Kept so that owners may keep disposing the engine.</summary>
+    public void Dispose()
+    {
+    }
+
+    private static int FindObject(RelationshipGraph graph, ObjectRef resource) =>
+        graph.Schema.TryGetType(resource.Type, out var type) ? graph.FindObject(type.Index, resource.Id) : -1;
 }

@@ -10,30 +10,48 @@ namespace AuthzGrpc.Core.Engine;
 /// Adding an edge a→b joins every node that reaches a (and a) to everything b reaches (and b): the cost is the
 /// product of those two sets, paid once at write time so that a read is one lookup. Removing an edge recomputes
 /// the forward closure of every node that reached its source, by walking the remaining edges.
+/// A version is immutable once published; <see cref="Edit"/> starts the next one, which copies only the sets it changes.
 /// </remarks>
 internal sealed class ReachabilityIndex
 {
-    private static readonly NodeSet Empty = new();
-
     // Several stored relationships may produce the same edge (two relations from one project to one organization).
     // Keyed by the pair, not by a packed long: long's hash is from ^ to, and nodes interned together (an application
-    // and its environment) collide so often that loading a million edges turned quadratic.
-    private readonly Dictionary<(int From, int To), int> _edgeCounts = [];
-    private readonly Dictionary<int, NodeSet> _out = [];
-    private readonly Dictionary<int, NodeSet> _reach = [];
-    private readonly Dictionary<int, NodeSet> _reachedBy = [];
+    // and its environment) collide so often that loading a million edges turned quadratic. Only the writer reads it,
+    // and it always describes the newest version, so the versions share it.
+    private readonly Dictionary<(int From, int To), int> _edgeCounts;
+    private readonly NodeVector<Edges> _edges;
+    private readonly WriteEdit? _edit;
+
+    public ReachabilityIndex()
+        : this([], new NodeVector<Edges>(), null)
+    {
+    }
+
+    private ReachabilityIndex(Dictionary<(int From, int To), int> edgeCounts, NodeVector<Edges> edges, WriteEdit? edit)
+    {
+        _edgeCounts = edgeCounts;
+        _edges = edges;
+        _edit = edit;
+    }
 
     /// <summary>Every node reachable from <paramref name="node"/> by one or more edges.</summary>
-    public NodeSet Reach(int node) => node >= 0 && _reach.TryGetValue(node, out var set) ? set : Empty;
+    public NodeSet Reach(int node) => (node >= 0 ? _edges[node]?.Reach : null) ?? NodeSet.Empty;
 
     /// <summary>Every node from which <paramref name="node"/> is reachable.</summary>
-    public NodeSet ReachedBy(int node) => node >= 0 && _reachedBy.TryGetValue(node, out var set) ? set : Empty;
+    public NodeSet ReachedBy(int node) => (node >= 0 ? _edges[node]?.ReachedBy : null) ?? NodeSet.Empty;
 
     /// <summary>Nodes with a direct edge from <paramref name="node"/>.</summary>
-    public NodeSet Out(int node) => _out.TryGetValue(node, out var set) ? set : Empty;
+    public NodeSet Out(int node) => _edges[node]?.Out ?? NodeSet.Empty;
+
+    /// <summary>The next version, which <paramref name="edit"/> changes until it is published.</summary>
+    public ReachabilityIndex Edit(WriteEdit edit) => new(_edgeCounts, _edges.Edit(edit), edit);
+
+    /// <summary>Ends the changes of this version: it is about to be published.</summary>
+    public void Seal() => _edges.Seal();
 
     public void AddEdge(int from, int to)
     {
+        var edit = _edit!;
         var key = (from, to);
         _edgeCounts.TryGetValue(key, out var count);
         _edgeCounts[key] = count + 1;
@@ -42,17 +60,17 @@ internal sealed class ReachabilityIndex
             return;
         }
 
-        GetOrCreate(_out, from).Add(to);
+        NodeSet.Owned(ref _edges.Owned(from).Out, edit).Add(to, edit);
         var sources = ReachedBy(from).ToArray().Append(from).ToArray();
         var targets = Reach(to).ToArray().Append(to).ToArray();
         foreach (var source in sources)
         {
-            var reach = GetOrCreate(_reach, source);
+            var reach = NodeSet.Owned(ref _edges.Owned(source).Reach, edit);
             foreach (var target in targets)
             {
-                if (reach.Add(target))
+                if (reach.Add(target, edit))
                 {
-                    GetOrCreate(_reachedBy, target).Add(source);
+                    NodeSet.Owned(ref _edges.Owned(target).ReachedBy, edit).Add(source, edit);
                 }
             }
         }
@@ -60,6 +78,7 @@ internal sealed class ReachabilityIndex
 
     public void RemoveEdge(int from, int to)
     {
+        var edit = _edit!;
         var key = (from, to);
         if (!_edgeCounts.TryGetValue(key, out var count))
         {
@@ -73,7 +92,7 @@ internal sealed class ReachabilityIndex
         }
 
         _edgeCounts.Remove(key);
-        _out[from].Remove(to);
+        NodeSet.Owned(ref _edges.Owned(from).Out, edit).Remove(to, edit);
         var affected = ReachedBy(from).ToArray().Append(from).Distinct().ToArray();
         foreach (var source in affected)
         {
@@ -83,8 +102,8 @@ internal sealed class ReachabilityIndex
             {
                 if (!after.Contains(target))
                 {
-                    _reach[source].Remove(target);
-                    _reachedBy[target].Remove(source);
+                    NodeSet.Owned(ref _edges.Owned(source).Reach, edit).Remove(target, edit);
+                    NodeSet.Owned(ref _edges.Owned(target).ReachedBy, edit).Remove(source, edit);
                 }
             }
         }
@@ -109,14 +128,18 @@ internal sealed class ReachabilityIndex
         return seen;
     }
 
-    private static NodeSet GetOrCreate(Dictionary<int, NodeSet> map, int node)
+    /// <summary>The edges of one node: direct, and the closure both ways.</summary>
+    private sealed class Edges : INodeEntry<Edges>
     {
-        if (!map.TryGetValue(node, out var set))
-        {
-            set = new NodeSet();
-            map.Add(node, set);
-        }
+        private readonly WriteEdit? _owner;
 
-        return set;
+        private Edges(WriteEdit owner) => _owner = owner;
+
+        public NodeSet? Out;
+        public NodeSet? Reach;
+        public NodeSet? ReachedBy;
+
+        public static Edges Owned(Edges? entry, WriteEdit edit) =>
+            entry?._owner == edit ? entry : new Edges(edit) { Out = entry?.Out, Reach = entry?.Reach, ReachedBy = entry?.ReachedBy };
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;
 
@@ -10,7 +11,10 @@ internal enum NodeKind : byte
     Wildcard,
 }
 
-/// <summary>An interned object, subject set (<c>object#member</c>) or wildcard (<c>type:*</c>).</summary>
+/// <summary>
+/// An interned object, subject set (<c>object#member</c>) or wildcard (<c>type:*</c>): what it is never changes once
+/// it is interned, so every version of the graph shares one table of them.
+/// </summary>
 internal struct Node
 {
     public NodeKind Kind;
@@ -23,30 +27,60 @@ internal struct Node
     /// <summary>Member index of a subject set; -1 otherwise.</summary>
     public int Member;
 
+    /// <summary>
+    /// For objects: the interned subject-set node per member index (-1 where none). Slots are filled in once, by the
+    /// writer; a version ignores nodes interned after it (see <see cref="RelationshipGraph.FindSubjectSet"/>).
+    /// </summary>
+    public int[]? SubjectSets;
+}
+
+/// <summary>What one version of the graph stores about a node.</summary>
+internal sealed class NodeRelationships : INodeEntry<NodeRelationships>
+{
+    private readonly WriteEdit _owner;
+
+    private NodeRelationships(WriteEdit owner) => _owner = owner;
+
     /// <summary>For objects holding relationships: the relation sets by member index.</summary>
     public RelationSet?[]? Relations;
 
-    /// <summary>For objects: the interned subject-set node per member index (-1 where none).</summary>
-    public int[]? SubjectSets;
-
     /// <summary>Subject-set nodes (<c>resource#relation</c>) whose relation set lists this node directly.</summary>
     public NodeSet? AppearsIn;
+
+    public static NodeRelationships Owned(NodeRelationships? entry, WriteEdit edit) =>
+        entry?._owner == edit ? entry
+        : new NodeRelationships(edit) { Relations = (RelationSet?[]?)entry?.Relations?.Clone(), AppearsIn = entry?.AppearsIn };
 }
 
 /// <summary>The subjects stored on one <c>object#relation</c>.</summary>
-internal sealed class RelationSet(int node)
+internal sealed class RelationSet
 {
+    private readonly WriteEdit _owner;
+
+    private RelationSet(int node, WriteEdit owner)
+    {
+        Node = node;
+        _owner = owner;
+    }
+
     /// <summary>The subject-set node standing for this <c>object#relation</c>.</summary>
-    public readonly int Node = node;
+    public readonly int Node;
 
     /// <summary>Every direct subject: objects, subject sets and wildcards.</summary>
-    public readonly NodeSet Subjects = new();
+    public NodeSet Subjects = NodeSet.Empty;
 
     /// <summary>The subject sets among <see cref="Subjects"/> whose membership is precomputed.</summary>
     public NodeSet? IndexedSets;
 
     /// <summary>The subject sets among <see cref="Subjects"/> that must be evaluated (they name a permission).</summary>
     public NodeSet? ComputedSets;
+
+    /// <summary>This set when <paramref name="edit"/> owns it, else a copy it owns.</summary>
+    public RelationSet Mutable(WriteEdit edit) => _owner == edit ? this
+        : new RelationSet(Node, edit) { Subjects = Subjects, IndexedSets = IndexedSets, ComputedSets = ComputedSets };
+
+    /// <summary>A new empty set for the subject-set node <paramref name="node"/>.</summary>
+    public static RelationSet Create(int node, WriteEdit edit) => new(node, edit);
 }
 
 /// <summary>A relationship whose names are resolved against the schema.</summary>
@@ -58,45 +92,88 @@ internal readonly record struct ResolvedRelationship(
 }
 
 /// <summary>
-/// Every stored relationship, interned to integer nodes, with the two precomputed closures: subject → the groups
-/// it is in (<see cref="Membership"/>) and resource → its ancestors (<see cref="Ancestors"/>). Not thread-safe:
-/// <see cref="PermissionEngine"/> guards it.
+/// One version of every stored relationship, interned to integer nodes, with the two precomputed closures: subject →
+/// the groups it is in (<see cref="Membership"/>) and resource → its ancestors (<see cref="Ancestors"/>).
+/// A published version never changes, so readers need no lock: a write starts the next version with <see cref="Edit"/>,
+/// which copies only the per-node entries and sets it changes and shares the rest, and publishes it when done.
 /// </summary>
+/// <remarks>
+/// Nodes are never removed, so all versions share one append-only table of them: a version sees the first
+/// <see cref="NodeCount"/>, and the lookups that find a node (by id, wildcard or subject set) ignore any interned after it.
+/// </remarks>
 internal sealed class RelationshipGraph
 {
-    private readonly Dictionary<string, int>[] _objectsByType;
-    private readonly int[] _wildcards;
-    private Node[] _nodes = new Node[1024];
+    private readonly NodeTable _table;
+    private readonly NodeVector<NodeRelationships> _relationships;
+    private WriteEdit? _edit;
+    private Node[] _nodes;
 
     public RelationshipGraph(CompiledSchema schema)
+        : this(schema, new NodeTable(schema.Types.Count), new NodeVector<NodeRelationships>(), new ReachabilityIndex(), new ReachabilityIndex(), null)
+    {
+    }
+
+    private RelationshipGraph(
+        CompiledSchema schema, NodeTable table, NodeVector<NodeRelationships> relationships, ReachabilityIndex membership, ReachabilityIndex ancestors,
+        WriteEdit? edit)
     {
         Schema = schema;
-        _objectsByType = new Dictionary<string, int>[schema.Types.Count];
-        for (var i = 0; i < _objectsByType.Length; i++)
-        {
-            _objectsByType[i] = new Dictionary<string, int>(StringComparer.Ordinal);
-        }
-
-        _wildcards = Enumerable.Repeat(-1, schema.Types.Count).ToArray();
+        _table = table;
+        _nodes = table.Nodes;
+        NodeCount = table.Count;
+        _relationships = relationships;
+        Membership = membership;
+        Ancestors = ancestors;
+        _edit = edit;
     }
 
     public CompiledSchema Schema { get; }
+
+    /// <summary>The revision this version is the state of.</summary>
+    public long Revision { get; private set; }
 
     public int NodeCount { get; private set; }
 
     public int RelationshipCount { get; private set; }
 
     /// <summary>Subject (object, subject set or wildcard) → the membership-indexed subject sets it is in, transitively.</summary>
-    public ReachabilityIndex Membership { get; } = new();
+    public ReachabilityIndex Membership { get; }
 
     /// <summary>Object → the objects reachable through relations that arrows walk (its parents, their parents, ...).</summary>
-    public ReachabilityIndex Ancestors { get; } = new();
+    public ReachabilityIndex Ancestors { get; }
 
-    public ref Node this[int node] => ref _nodes[node];
+    public ref readonly Node this[int node] => ref _nodes[node];
 
-    public int FindObject(int type, string id) => _objectsByType[type].TryGetValue(id, out var node) ? node : -1;
+    /// <summary>
+    /// The next version, which <paramref name="edit"/> changes with <see cref="Add"/> and <see cref="Remove"/> until it
+    /// is published. Writers must be serialized: the versions share the node table and the closures' edge counts.
+    /// </summary>
+    public RelationshipGraph Edit(WriteEdit edit) =>
+        new(Schema, _table, _relationships.Edit(edit), Membership.Edit(edit), Ancestors.Edit(edit), edit)
+        {
+            Revision = Revision,
+            RelationshipCount = RelationshipCount,
+        };
 
-    public int FindWildcard(int type) => _wildcards[type];
+    /// <summary>Ends the changes of this version, the state of <paramref name="revision"/>: it is about to be published.</summary>
+    public void Seal(long revision)
+    {
+        Editing();
+        Revision = revision;
+        _relationships.Seal();
+        Membership.Seal();
+        Ancestors.Seal();
+        _edit = null;
+    }
+
+    public int FindObject(int type, string id) =>
+        _table.Objects[type].TryGetValue(id, out var node) && node < NodeCount ? node : -1;
+
+    public int FindWildcard(int type)
+    {
+        var node = Volatile.Read(ref _table.Wildcards[type]);
+        return node < NodeCount ? node : -1;
+    }
 
     public int FindSubjectSet(int objectNode, int member)
     {
@@ -105,20 +182,19 @@ internal sealed class RelationshipGraph
             return -1;
         }
 
-        var sets = _nodes[objectNode].SubjectSets;
-        return sets is null ? -1 : sets[member];
+        var sets = Volatile.Read(ref _nodes[objectNode].SubjectSets);
+        var node = sets is null ? -1 : Volatile.Read(ref sets[member]);
+        return node < NodeCount ? node : -1;
     }
 
-    public RelationSet? FindRelationSet(int objectNode, int relation)
-    {
-        if (objectNode < 0)
-        {
-            return null;
-        }
+    public RelationSet? FindRelationSet(int objectNode, int relation) =>
+        objectNode < 0 ? null : _relationships[objectNode]?.Relations?[relation];
 
-        var relations = _nodes[objectNode].Relations;
-        return relations?[relation];
-    }
+    /// <summary>The relation sets of an object by member index; null when it holds no relationships.</summary>
+    public RelationSet?[]? RelationsOf(int objectNode) => _relationships[objectNode]?.Relations;
+
+    /// <summary>Subject-set nodes whose relation set lists <paramref name="node"/> directly.</summary>
+    public NodeSet AppearsIn(int node) => _relationships[node]?.AppearsIn ?? NodeSet.Empty;
 
     public ResolvedRelationship Resolve(Relationship relationship)
     {
@@ -187,30 +263,34 @@ internal sealed class RelationshipGraph
 
     public bool Add(in ResolvedRelationship r)
     {
-        var resource = InternObject(r.ResourceType.Index, r.ResourceId);
-        var subject = r.IsWildcard ? InternWildcard(r.SubjectType.Index)
-            : r.SubjectRelation is null ? InternObject(r.SubjectType.Index, r.SubjectId)
-            : InternSubjectSet(InternObject(r.SubjectType.Index, r.SubjectId), r.SubjectRelation.Index);
-        var relations = _nodes[resource].Relations ??= new RelationSet?[r.ResourceType.Members.Count];
-        var set = relations[r.Relation.Index] ??= new RelationSet(InternSubjectSet(resource, r.Relation.Index));
-        if (!set.Subjects.Add(subject))
+        // Checked first, so that touching a stored relationship interns and copies nothing.
+        if (Contains(r))
         {
             return false;
         }
 
+        var edit = Editing();
+        var resource = InternObject(r.ResourceType.Index, r.ResourceId);
+        var subject = r.IsWildcard ? InternWildcard(r.SubjectType.Index)
+            : r.SubjectRelation is null ? InternObject(r.SubjectType.Index, r.SubjectId)
+            : InternSubjectSet(InternObject(r.SubjectType.Index, r.SubjectId), r.SubjectRelation.Index);
+        var setNode = InternSubjectSet(resource, r.Relation.Index);
+        var relations = _relationships.Owned(resource).Relations ??= new RelationSet?[r.ResourceType.Members.Count];
+        var set = relations[r.Relation.Index] = relations[r.Relation.Index]?.Mutable(edit) ?? RelationSet.Create(setNode, edit);
+        (set.Subjects = set.Subjects.Mutable(edit)).Add(subject, edit);
         if (r.SubjectRelation is not null)
         {
             if (r.SubjectRelation is RelationDefinition { IsMembershipIndexed: true })
             {
-                (set.IndexedSets ??= new NodeSet()).Add(subject);
+                NodeSet.Owned(ref set.IndexedSets, edit).Add(subject, edit);
             }
             else
             {
-                (set.ComputedSets ??= new NodeSet()).Add(subject);
+                NodeSet.Owned(ref set.ComputedSets, edit).Add(subject, edit);
             }
         }
 
-        (_nodes[subject].AppearsIn ??= new NodeSet()).Add(set.Node);
+        NodeSet.Owned(ref _relationships.Owned(subject).AppearsIn, edit).Add(set.Node, edit);
         if (r.Relation.IsMembershipIndexed)
         {
             Membership.AddEdge(subject, set.Node);
@@ -227,17 +307,28 @@ internal sealed class RelationshipGraph
 
     public bool Remove(in ResolvedRelationship r)
     {
-        var resource = FindObject(r.ResourceType.Index, r.ResourceId);
-        var set = FindRelationSet(resource, r.Relation.Index);
-        var subject = FindSubjectNode(r);
-        if (set is null || subject < 0 || !set.Subjects.Remove(subject))
+        if (!Contains(r))
         {
             return false;
         }
 
-        set.IndexedSets?.Remove(subject);
-        set.ComputedSets?.Remove(subject);
-        _nodes[subject].AppearsIn?.Remove(set.Node);
+        var edit = Editing();
+        var resource = FindObject(r.ResourceType.Index, r.ResourceId);
+        var subject = FindSubjectNode(r);
+        var relations = _relationships.Owned(resource).Relations!;
+        var set = relations[r.Relation.Index] = relations[r.Relation.Index]!.Mutable(edit);
+        (set.Subjects = set.Subjects.Mutable(edit)).Remove(subject, edit);
+        if (set.IndexedSets?.Contains(subject) == true)
+        {
+            NodeSet.Owned(ref set.IndexedSets, edit).Remove(subject, edit);
+        }
+
+        if (set.ComputedSets?.Contains(subject) == true)
+        {
+            NodeSet.Owned(ref set.ComputedSets, edit).Remove(subject, edit);
+        }
+
+        NodeSet.Owned(ref _relationships.Owned(subject).AppearsIn, edit).Remove(set.Node, edit);
         if (r.Relation.IsMembershipIndexed)
         {
             Membership.RemoveEdge(subject, set.Node);
@@ -257,7 +348,7 @@ internal sealed class RelationshipGraph
     {
         for (var node = 0; node < NodeCount; node++)
         {
-            var relations = _nodes[node].Relations;
+            var relations = RelationsOf(node);
             if (relations is null)
             {
                 continue;
@@ -303,13 +394,16 @@ internal sealed class RelationshipGraph
 
             // The subject itself and every subject set of it (alice, and group:eng#member for group:eng).
             var nodes = new List<int> { subjectNode };
-            if (_nodes[subjectNode].SubjectSets is { } sets)
+            for (var member = 0; member < subjectType.Members.Count; member++)
             {
-                nodes.AddRange(sets.Where(s => s >= 0));
+                if (FindSubjectSet(subjectNode, member) is var set and >= 0)
+                {
+                    nodes.Add(set);
+                }
             }
 
             return nodes
-                .SelectMany(n => _nodes[n].AppearsIn?.ToArray() ?? [])
+                .SelectMany(n => AppearsIn(n).ToArray())
                 .SelectMany(RelationshipsOfSet)
                 .Where(filter.Matches)
                 .Distinct();
@@ -320,7 +414,7 @@ internal sealed class RelationshipGraph
 
     private IEnumerable<Relationship> RelationshipsOf(int node)
     {
-        var relations = _nodes[node].Relations;
+        var relations = RelationsOf(node);
         if (relations is null)
         {
             yield break;
@@ -341,7 +435,7 @@ internal sealed class RelationshipGraph
     // Every relationship stored on the relation set that subject-set node stands for.
     private IEnumerable<Relationship> RelationshipsOfSet(int setNode)
     {
-        ref var node = ref _nodes[setNode];
+        ref readonly var node = ref _nodes[setNode];
         var set = FindRelationSet(node.Object, node.Member);
         if (set is null)
         {
@@ -357,7 +451,7 @@ internal sealed class RelationshipGraph
 
     public SubjectRef DescribeSubject(int node)
     {
-        ref var n = ref _nodes[node];
+        ref readonly var n = ref _nodes[node];
         var type = Schema.Types[n.Type];
         return n.Kind switch
         {
@@ -372,61 +466,83 @@ internal sealed class RelationshipGraph
         : r.SubjectRelation is null ? FindObject(r.SubjectType.Index, r.SubjectId)
         : FindSubjectSet(FindObject(r.SubjectType.Index, r.SubjectId), r.SubjectRelation.Index);
 
+    private WriteEdit Editing() => _edit ?? throw new InvalidOperationException("a published version cannot change: start the next with Edit");
+
     private int InternObject(int type, string id)
     {
-        var objects = _objectsByType[type];
-        if (objects.TryGetValue(id, out var node))
+        var node = FindObject(type, id);
+        if (node >= 0)
         {
             return node;
         }
 
         node = NewNode(new Node { Kind = NodeKind.Object, Type = type, Id = id, Member = -1 });
         _nodes[node].Object = node;
-        objects.Add(id, node);
+        _table.Objects[type][id] = node;
         return node;
     }
 
     private int InternWildcard(int type)
     {
-        if (_wildcards[type] < 0)
+        var node = FindWildcard(type);
+        if (node < 0)
         {
-            var node = NewNode(new Node { Kind = NodeKind.Wildcard, Type = type, Id = Identifiers.Wildcard, Member = -1 });
-            _nodes[node].Object = -1;
-            _wildcards[type] = node;
+            node = NewNode(new Node { Kind = NodeKind.Wildcard, Type = type, Id = Identifiers.Wildcard, Object = -1, Member = -1 });
+            Volatile.Write(ref _table.Wildcards[type], node);
         }
 
-        return _wildcards[type];
+        return node;
     }
 
     private int InternSubjectSet(int objectNode, int member)
     {
+        var node = FindSubjectSet(objectNode, member);
+        if (node >= 0)
+        {
+            return node;
+        }
+
         ref var owner = ref _nodes[objectNode];
-        if (owner.SubjectSets is null)
+        var sets = owner.SubjectSets;
+        if (sets is null)
         {
-            owner.SubjectSets = new int[Schema.Types[owner.Type].Members.Count];
-            Array.Fill(owner.SubjectSets, -1);
+            sets = new int[Schema.Types[owner.Type].Members.Count];
+            Array.Fill(sets, -1);
+            Volatile.Write(ref owner.SubjectSets, sets);
         }
 
-        if (owner.SubjectSets[member] >= 0)
-        {
-            return owner.SubjectSets[member];
-        }
-
-        var type = owner.Type;
-        var id = owner.Id;
-        var node = NewNode(new Node { Kind = NodeKind.SubjectSet, Type = type, Id = id, Object = objectNode, Member = member });
-        _nodes[objectNode].SubjectSets![member] = node;
+        node = NewNode(new Node { Kind = NodeKind.SubjectSet, Type = owner.Type, Id = owner.Id, Object = objectNode, Member = member });
+        Volatile.Write(ref sets[member], node);
         return node;
     }
 
+    // Appends to the shared table past every published version's count; a full table is copied, so the versions
+    // published before keep reading the array they were published with.
     private int NewNode(Node node)
     {
-        if (NodeCount == _nodes.Length)
+        Editing();
+        var table = _table;
+        if (table.Count == table.Nodes.Length)
         {
-            Array.Resize(ref _nodes, _nodes.Length * 2);
+            Array.Resize(ref table.Nodes, table.Nodes.Length * 2);
         }
 
-        _nodes[NodeCount] = node;
-        return NodeCount++;
+        _nodes = table.Nodes;
+        _nodes[table.Count] = node;
+        NodeCount = ++table.Count;
+        return NodeCount - 1;
+    }
+
+    /// <summary>The interned nodes and the indexes that find them, appended to by the writer and shared by every version.</summary>
+    private sealed class NodeTable(int types)
+    {
+        public Node[] Nodes = new Node[1024];
+        public int Count;
+
+        // Read without a lock by every version (concurrent reads are safe during a write), each ignoring nodes past its count.
+        public readonly ConcurrentDictionary<string, int>[] Objects =
+            [.. Enumerable.Range(0, types).Select(_ => new ConcurrentDictionary<string, int>(StringComparer.Ordinal))];
+
+        public readonly int[] Wildcards = [.. Enumerable.Repeat(-1, types)];
     }
 }

@@ -1,4 +1,4 @@
-using System.Runtime.CompilerServices;
+using System.Diagnostics.CodeAnalysis;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;
@@ -29,8 +29,9 @@ public enum RecordCheckResult
 }
 
 /// <summary>
-/// Evaluates a compiled permission over graph records, with the same semantics as the engine's check: the relation
-/// sets of the resource, the precomputed closure of the subject, and the records of the ancestors arrows walk. It
+/// Evaluates a compiled permission over graph records with the engine's own evaluator (<see cref="PlanEvaluator{TView, TObject, TSubject, TKey, TRelation, TTargets}"/>),
+/// over a view of the relation sets of the resource, the precomputed closure of the subject, and the records of the
+/// ancestors arrows walk. It
 /// never fetches: a record it needs and does not find makes the answer <see cref="RecordCheckResult.Incomplete"/>,
 /// with every missing key it met, so the caller fetches them together (one round trip) and evaluates again. The first
 /// pass asks for the resource, the subject and the subject's wildcard; the second for every ancestor of the resource;
@@ -55,25 +56,19 @@ public static class RecordEvaluator
         ArgumentNullException.ThrowIfNull(permission);
         ArgumentNullException.ThrowIfNull(subjectType);
         ArgumentNullException.ThrowIfNull(missing);
-        var resource = view.Find(new RecordKey(permission.Owner.Index, resourceId));
-        var subjectRecord = view.Find(new RecordKey(subjectType.Index, subjectId));
-        var wildcard = subjectMember is null ? view.Find(new RecordKey(subjectType.Index, Identifiers.Wildcard)) : null;
+        var records = new Records(view, missing);
+        var resource = records.Find(new RecordKey(permission.Owner.Index, resourceId));
+        var subjectRecord = records.Find(new RecordKey(subjectType.Index, subjectId));
+        var wildcard = subjectMember is null ? records.Find(new RecordKey(subjectType.Index, Identifiers.Wildcard)) : null;
         if (resource is null || subjectRecord is null || (subjectMember is null && wildcard is null))
         {
-            AddIfMissing(view, missing, new RecordKey(permission.Owner.Index, resourceId));
-            AddIfMissing(view, missing, new RecordKey(subjectType.Index, subjectId));
-            if (subjectMember is null)
-            {
-                AddIfMissing(view, missing, new RecordKey(subjectType.Index, Identifiers.Wildcard));
-            }
-
             return RecordCheckResult.Incomplete;
         }
 
         // Every record an arrow from here can reach, in one go rather than one hop per round trip.
         foreach (var ancestor in resource.AncestorArray)
         {
-            AddIfMissing(view, missing, ancestor);
+            records.Find(ancestor);
         }
 
         if (missing.Count > 0)
@@ -84,9 +79,9 @@ public static class RecordEvaluator
         var subject = subjectMember is null
             ? new Subject(subjectType, subjectId, -1, subjectRecord.Key, subjectRecord.Reach, wildcard!.Key, wildcard.Reach)
             : new Subject(subjectType, subjectId, subjectMember.Index, subjectRecord.SubjectSetKey(subjectMember.Index), subjectRecord.ReachOfSet(subjectMember.Index), null, null);
-        var evaluation = new Evaluation(view, missing, maxDepth);
+        var evaluator = new PlanEvaluator<Records, GraphRecord, Subject, (string, int), RecordRelation, RecordTargets>(records, maxDepth);
         var state = new EvaluationState<(string, int)>(budget, cancellationToken);
-        var outcome = evaluation.Member(resource, permission, in subject, 0, ref state);
+        var outcome = evaluator.Member(resource, permission, in subject, 0, null, ref state);
 
         // A record not loaded counted as false: the answer waits for it (and so does an undecided one, which a missing
         // record may decide).
@@ -131,14 +126,6 @@ public static class RecordEvaluator
         return new CheckTarget(member, subject, subjectMember);
     }
 
-    private static void AddIfMissing(IRecordView view, List<RecordKey> missing, RecordKey key)
-    {
-        if (view.Find(key) is null && !missing.Contains(key))
-        {
-            missing.Add(key);
-        }
-    }
-
     private readonly struct Subject(
         TypeDefinition type, string id, int member, string key, HashSet<string> reach, string? wildcardKey, HashSet<string>? wildcardReach)
     {
@@ -151,161 +138,52 @@ public static class RecordEvaluator
         public readonly HashSet<string>? WildcardReach = wildcardReach;
     }
 
-    private readonly struct Evaluation(IRecordView view, List<RecordKey> missing, int maxDepth)
+    /// <summary>
+    /// The loaded records as the plan evaluator reads them. A record not loaded counts as false for now and is listed
+    /// in <c>missing</c>; the caller evaluates again once it is fetched.
+    /// </summary>
+    private readonly struct Records(IRecordView view, List<RecordKey> missing)
+        : IRelationshipView<GraphRecord, Subject, (string, int), RecordRelation, RecordTargets>
     {
-        public Outcome Member(GraphRecord resource, MemberDefinition member, in Subject subject, int depth, ref EvaluationState<(string, int)> state)
+        public (string, int) StepKey(GraphRecord resource, MemberDefinition member) => (resource.Key, member.Index);
+
+        public bool IsSubjectSet(GraphRecord resource, MemberDefinition member, in Subject subject) =>
+            subject.Member == member.Index && resource.Type == subject.Type && string.Equals(resource.Id, subject.Id, StringComparison.Ordinal);
+
+        public bool TryFindRelation(GraphRecord resource, int relation, [MaybeNullWhen(false)] out RecordRelation set)
         {
-            // The calls this step nests: itself and its plan's operators.
-            var nesting = member is PermissionDefinition permission ? 1 + permission.Plan.Height : 1;
-            if (depth > maxDepth || state.Nesting + nesting > EvaluationState<(string, int)>.MaxNesting)
-            {
-                return Outcome.Unknown;
-            }
-
-            // A subject set always contains itself.
-            if (subject.Member == member.Index && resource.Type == subject.Type && string.Equals(resource.Id, subject.Id, StringComparison.Ordinal))
-            {
-                return Outcome.True;
-            }
-
-            var key = (resource.Key, member.Index);
-            if (!state.TryEnter(key, out var known))
-            {
-                return known;
-            }
-
-            state.Nesting += nesting;
-            var result = member is RelationDefinition relation
-                ? Relation(resource, relation, in subject, depth, ref state)
-                : Plan(Unsafe.As<PermissionDefinition>(member).Plan, resource, in subject, depth, ref state);
-            state.Nesting -= nesting;
-            state.Leave(key, result);
-            return result;
+            set = resource.Relations[relation];
+            return set is not null;
         }
 
-        private Outcome Relation(GraphRecord resource, RelationDefinition relation, in Subject subject, int depth, ref EvaluationState<(string, int)> state)
+        public RelationMatch Match(RecordRelation set, in Subject subject)
         {
-            var set = resource.Relations[relation.Index];
-            if (set is null)
+            if (set.Keys.Contains(subject.Key))
             {
-                return Outcome.False;
+                return RelationMatch.Direct;
             }
 
-            if (set.Keys.Contains(subject.Key) || (subject.WildcardKey is not null && set.Keys.Contains(subject.WildcardKey)))
+            if (subject.WildcardKey is not null && set.Keys.Contains(subject.WildcardKey))
             {
-                return Outcome.True;
+                return RelationMatch.Wildcard;
             }
 
-            foreach (var indexed in set.IndexedSets)
-            {
-                if (subject.Reach.Contains(indexed.Key) || (subject.WildcardReach?.Contains(indexed.Key) ?? false))
-                {
-                    return Outcome.True;
-                }
-            }
-
-            var result = Outcome.False;
-            foreach (var computed in set.ComputedSets)
-            {
-                if (Find(new RecordKey(computed.Type.Index, computed.Id)) is { } target)
-                {
-                    var found = Member(target, computed.Member!, in subject, depth + 1, ref state);
-                    if (found == Outcome.True)
-                    {
-                        return Outcome.True;
-                    }
-
-                    result = found == Outcome.Unknown ? Outcome.Unknown : result;
-                }
-            }
-
-            return result;
+            return FindIndexedMatch(set, in subject) is null ? RelationMatch.None : RelationMatch.Indexed;
         }
 
-        // The engine's three-valued operators: a union is true when any operand is, whatever its position.
-        private Outcome Plan(PlanNode plan, GraphRecord resource, in Subject subject, int depth, ref EvaluationState<(string, int)> state)
+        public bool TryComputedSets(RecordRelation set, out RecordTargets targets)
         {
-            switch (plan.Kind)
-            {
-                case PlanKind.Member:
-                    return Member(resource, plan.Member!, in subject, depth, ref state);
-                case PlanKind.Arrow:
-                {
-                    var set = resource.Relations[plan.ArrowRelation!.Index];
-                    if (set is null)
-                    {
-                        return Outcome.False;
-                    }
-
-                    var result = Outcome.False;
-                    var targets = plan.ArrowTargetArray;
-                    foreach (var walked in set.SubjectArray)
-                    {
-                        var member = walked.IsWildcard ? null : targets[walked.Type.Index];
-                        if (member is not null && Find(new RecordKey(walked.Type.Index, walked.Id)) is { } target)
-                        {
-                            var found = Member(target, member, in subject, depth + 1, ref state);
-                            if (found == Outcome.True)
-                            {
-                                return Outcome.True;
-                            }
-
-                            result = found == Outcome.Unknown ? Outcome.Unknown : result;
-                        }
-                    }
-
-                    return result;
-                }
-
-                case PlanKind.Union:
-                {
-                    var result = Outcome.False;
-                    foreach (var child in plan.ChildArray)
-                    {
-                        var found = Plan(child, resource, in subject, depth, ref state);
-                        if (found == Outcome.True)
-                        {
-                            return Outcome.True;
-                        }
-
-                        result = found == Outcome.Unknown ? Outcome.Unknown : result;
-                    }
-
-                    return result;
-                }
-
-                case PlanKind.Intersection:
-                {
-                    var result = Outcome.True;
-                    foreach (var child in plan.ChildArray)
-                    {
-                        var found = Plan(child, resource, in subject, depth, ref state);
-                        if (found == Outcome.False)
-                        {
-                            return Outcome.False;
-                        }
-
-                        result = found == Outcome.Unknown ? Outcome.Unknown : result;
-                    }
-
-                    return result;
-                }
-
-                case PlanKind.Exclusion:
-                {
-                    var included = Plan(plan.ChildArray[0], resource, in subject, depth, ref state);
-                    return included == Outcome.False
-                        ? Outcome.False
-                        : Outcomes.Exclude(included, Plan(plan.ChildArray[1], resource, in subject, depth, ref state));
-                }
-
-                default:
-                    return Outcome.False;
-            }
+            targets = new(this, set.ComputedSets, null);
+            return set.ComputedSets.Length > 0;
         }
 
-        // A record not loaded counts as false for now and is listed; the caller evaluates again once it is fetched.
-        private GraphRecord? Find(RecordKey key)
+        public RecordTargets ArrowTargets(RecordRelation set, MemberDefinition?[] targets) => new(this, set.SubjectArray, targets);
+
+        public string DescribeStep(GraphRecord resource, MemberDefinition member) => $"{resource.Key}#{member.Name}";
+
+        public string DescribeIndexedMatch(RecordRelation set, in Subject subject) => FindIndexedMatch(set, in subject)?.Key ?? "a subject set";
+
+        public GraphRecord? Find(RecordKey key)
         {
             var record = view.Find(key);
             if (record is null && !missing.Contains(key))
@@ -314,6 +192,47 @@ public static class RecordEvaluator
             }
 
             return record;
+        }
+
+        private static RecordSubject? FindIndexedMatch(RecordRelation set, in Subject subject)
+        {
+            foreach (var indexed in set.IndexedSets)
+            {
+                if (subject.Reach.Contains(indexed.Key) || (subject.WildcardReach?.Contains(indexed.Key) ?? false))
+                {
+                    return indexed;
+                }
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The steps from a record's relation set: for its computed subject sets, each set's record and member; for an
+    /// arrow, each walked subject's record and the member the arrow names for its type. Records not loaded are skipped
+    /// (and listed as missing).
+    /// </summary>
+    private struct RecordTargets(Records records, RecordSubject[] subjects, MemberDefinition?[]? arrowTargets) : ITargetCursor<GraphRecord>
+    {
+        private int _next;
+
+        public bool MoveNext([MaybeNullWhen(false)] out GraphRecord target, [MaybeNullWhen(false)] out MemberDefinition member)
+        {
+            while (_next < subjects.Length)
+            {
+                var subject = subjects[_next++];
+                member = arrowTargets is null ? subject.Member : subject.IsWildcard ? null : arrowTargets[subject.Type.Index];
+                if (member is not null && records.Find(new RecordKey(subject.Type.Index, subject.Id)) is { } found)
+                {
+                    target = found;
+                    return true;
+                }
+            }
+
+            target = null;
+            member = null;
+            return false;
         }
     }
 }

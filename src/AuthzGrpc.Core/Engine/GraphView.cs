@@ -1,0 +1,126 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using AuthzGrpc.Core.Schema;
+
+namespace AuthzGrpc.Core.Engine;
+
+/// <summary>
+/// The subject of one evaluation over the engine's graph, resolved once: its node (-1 if never stored), the subject-set
+/// member (-1 for an object), its type's wildcard node, and the precomputed sets it belongs to.
+/// </summary>
+internal readonly struct SubjectContext(int node, int objectNode, int member, int wildcardNode, NodeSet reach, NodeSet wildcardReach, bool sameUnknownObject)
+{
+    public readonly int Node = node;
+    public readonly int ObjectNode = objectNode;
+    public readonly int Member = member;
+    public readonly int WildcardNode = wildcardNode;
+    public readonly NodeSet Reach = reach;
+    public readonly NodeSet WildcardReach = wildcardReach;
+
+    // The resource was never stored and is the object of this subject set (a set always contains itself).
+    public readonly bool SameUnknownObject = sameUnknownObject;
+}
+
+/// <summary>
+/// One published version of the engine's graph as the plan evaluator reads it: objects are nodes (-1 for an object
+/// never stored, which holds no relationships).
+/// </summary>
+internal readonly struct GraphView(RelationshipGraph graph) : IRelationshipView<int, SubjectContext, long, StoredRelation, GraphTargets>
+{
+    // The memo key of (object, member): the object's node, or for an object never stored its type (all such objects
+    // of a type evaluate alike within one check: they have no relationships).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public long StepKey(int resource, MemberDefinition member) =>
+        resource >= 0 ? ((long)resource << 20) | (uint)member.Index : -((((long)member.Owner.Index << 20) | (uint)member.Index) + 1);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsSubjectSet(int resource, MemberDefinition member, in SubjectContext subject) =>
+        subject.Member == member.Index && (resource >= 0 ? resource == subject.ObjectNode : subject.SameUnknownObject);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryFindRelation(int resource, int relation, out StoredRelation set)
+    {
+        var found = graph.FindRelationSet(resource, relation);
+        set = found is null ? default : new StoredRelation(found);
+        return found is not null;
+    }
+
+    public RelationMatch Match(StoredRelation stored, in SubjectContext subject) => Match(stored.Set, in subject);
+
+    private static RelationMatch Match(RelationSet set, in SubjectContext subject) =>
+        subject.Node >= 0 && set.Subjects.Contains(subject.Node) ? RelationMatch.Direct
+        : subject.WildcardNode >= 0 && set.Subjects.Contains(subject.WildcardNode) ? RelationMatch.Wildcard
+        : set.IndexedSets is not null && (NodeSet.Intersects(set.IndexedSets, subject.Reach) || NodeSet.Intersects(set.IndexedSets, subject.WildcardReach))
+            ? RelationMatch.Indexed
+        : RelationMatch.None;
+
+    public bool TryComputedSets(StoredRelation stored, out GraphTargets targets)
+    {
+        var sets = stored.Set.ComputedSets;
+        targets = sets is { Count: > 0 } ? new GraphTargets(graph, sets, null) : default;
+        return sets is { Count: > 0 };
+    }
+
+    public GraphTargets ArrowTargets(StoredRelation stored, MemberDefinition?[] targets) => new(graph, stored.Set.Subjects, targets);
+
+    public string DescribeStep(int resource, MemberDefinition member) =>
+        resource >= 0 ? $"{graph.DescribeObject(resource)}#{member.Name}" : $"{member.Owner.Name}:(no relationships)#{member.Name}";
+
+    public string DescribeIndexedMatch(StoredRelation stored, in SubjectContext subject)
+    {
+        foreach (var indexed in stored.Set.IndexedSets!)
+        {
+            if (subject.Reach.Contains(indexed) || subject.WildcardReach.Contains(indexed))
+            {
+                return graph.DescribeSubject(indexed).ToString();
+            }
+        }
+
+        return "a subject set";
+    }
+}
+
+/// <summary>
+/// A relation set of the engine's graph, wrapped in a struct so that the evaluator's instantiation for the graph has
+/// value types only and gets code of its own (a reference type argument would share code, with lookups at run time).
+/// </summary>
+internal readonly struct StoredRelation(RelationSet set)
+{
+    public readonly RelationSet Set = set;
+}
+
+/// <summary>
+/// The steps from a relation set of the engine's graph: for its computed subject sets, each set's object and member;
+/// for an arrow, each walked subject's object and the member the arrow names for its type (skipped when none).
+/// </summary>
+internal struct GraphTargets : ITargetCursor<int>
+{
+    private readonly RelationshipGraph _graph;
+    private readonly MemberDefinition?[]? _arrowTargets;
+    private NodeSet.Enumerator _nodes;
+
+    public GraphTargets(RelationshipGraph graph, NodeSet nodes, MemberDefinition?[]? arrowTargets)
+    {
+        _graph = graph;
+        _arrowTargets = arrowTargets;
+        _nodes = nodes.GetEnumerator();
+    }
+
+    public bool MoveNext(out int target, [MaybeNullWhen(false)] out MemberDefinition member)
+    {
+        while (_nodes.MoveNext())
+        {
+            ref readonly var node = ref _graph[_nodes.Current];
+            target = node.Object;
+            member = _arrowTargets is null ? _graph.Schema.Types[node.Type].Members[node.Member] : _arrowTargets[_graph[target].Type];
+            if (member is not null)
+            {
+                return true;
+            }
+        }
+
+        target = -1;
+        member = null;
+        return false;
+    }
+}

@@ -1,0 +1,232 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using AuthzGrpc.Core.Schema;
+
+namespace AuthzGrpc.Core.Engine;
+
+/// <summary>How a relation set holds the subject without evaluating anything further.</summary>
+internal enum RelationMatch : byte
+{
+    None,
+    Direct,
+    Wildcard,
+    Indexed,
+}
+
+/// <summary>The steps a relation set leads evaluation to: each an object and the member to evaluate on it.</summary>
+internal interface ITargetCursor<TObject>
+{
+    bool MoveNext([MaybeNullWhen(false)] out TObject target, [MaybeNullWhen(false)] out MemberDefinition member);
+}
+
+/// <summary>
+/// The relationships the <see cref="PlanEvaluator{TView, TObject, TSubject, TKey, TRelation, TTargets}"/> reads: objects
+/// (<typeparamref name="TObject"/>) holding relation sets (<typeparamref name="TRelation"/>), and a resolved subject
+/// (<typeparamref name="TSubject"/>). The engine's in-memory graph is one view, the shared graph's records another.
+/// </summary>
+internal interface IRelationshipView<TObject, TSubject, TKey, TRelation, TTargets>
+    where TKey : notnull
+    where TTargets : struct, ITargetCursor<TObject>
+{
+    /// <summary>The memo key of evaluating <paramref name="member"/> on <paramref name="resource"/>.</summary>
+    TKey StepKey(TObject resource, MemberDefinition member);
+
+    /// <summary>Whether the subject is the subject set <paramref name="resource"/>#<paramref name="member"/> (a set contains itself).</summary>
+    bool IsSubjectSet(TObject resource, MemberDefinition member, in TSubject subject);
+
+    /// <summary>The subjects stored on <paramref name="resource"/>#<paramref name="relation"/>; false when none are.</summary>
+    bool TryFindRelation(TObject resource, int relation, [MaybeNullWhen(false)] out TRelation set);
+
+    /// <summary>Whether the set holds the subject directly, through its wildcard, or through a precomputed membership.</summary>
+    RelationMatch Match(TRelation set, in TSubject subject);
+
+    /// <summary>The subject sets of <paramref name="set"/> that name a permission, to evaluate on their objects; false when it has none.</summary>
+    bool TryComputedSets(TRelation set, out TTargets targets);
+
+    /// <summary>The objects an arrow walks from <paramref name="set"/>, each with the member it evaluates there (by type).</summary>
+    TTargets ArrowTargets(TRelation set, MemberDefinition?[] targets);
+
+    /// <summary>For explanations: the step <paramref name="resource"/>#<paramref name="member"/>.</summary>
+    string DescribeStep(TObject resource, MemberDefinition member);
+
+    /// <summary>For explanations: the indexed set of <paramref name="set"/> the subject is a member of.</summary>
+    string DescribeIndexedMatch(TRelation set, in TSubject subject);
+}
+
+/// <summary>
+/// The one evaluator of compiled plans, over any relationship view. A struct view specialises it at JIT time, so a
+/// check pays no interface dispatch and allocates nothing (and with value types for every argument, as the engine's
+/// view has, the code is not shared with other instantiations). Union, arrows and subject sets are true as soon as one
+/// operand is true, whatever its position (a cycle or too deep a chain in another operand does not hide it); unknown
+/// when none is true and one is unknown.
+/// </summary>
+internal readonly struct PlanEvaluator<TView, TObject, TSubject, TKey, TRelation, TTargets>(TView view, int maxDepth)
+    where TView : struct, IRelationshipView<TObject, TSubject, TKey, TRelation, TTargets>
+    where TKey : notnull
+    where TTargets : struct, ITargetCursor<TObject>
+{
+    /// <summary>Evaluates <paramref name="member"/> on <paramref name="resource"/>; with a <paramref name="trace"/>, records each step under it.</summary>
+    public Outcome Member(TObject resource, MemberDefinition member, in TSubject subject, int depth, ExplainNode? trace, ref EvaluationState<TKey> state)
+    {
+        // The calls this step nests: itself and its plan's operators.
+        var nesting = member is PermissionDefinition permission ? 1 + permission.Plan.Height : 1;
+        var step = trace?.Child(view.DescribeStep(resource, member));
+        if (depth > maxDepth || state.Nesting + nesting > EvaluationState<TKey>.MaxNesting)
+        {
+            step?.Done(false, $"undecided: deeper than {maxDepth} steps");
+            return Outcome.Unknown;
+        }
+
+        if (view.IsSubjectSet(resource, member, in subject))
+        {
+            step?.Done(true, "the subject is this set");
+            return Outcome.True;
+        }
+
+        var key = view.StepKey(resource, member);
+        if (!state.TryEnter(key, out var known))
+        {
+            step?.Done(known == Outcome.True, known == Outcome.Unknown ? "undecided: a cycle back to a step under evaluation" : "evaluated earlier in this check");
+            return known;
+        }
+
+        state.Nesting += nesting;
+        var result = member is RelationDefinition relation
+            ? Relation(resource, relation, in subject, depth, step, ref state)
+            : Plan(Unsafe.As<PermissionDefinition>(member).Plan, resource, in subject, depth, step, ref state);
+        state.Nesting -= nesting;
+        state.Leave(key, result);
+        Done(step, result);
+        return result;
+    }
+
+    private Outcome Relation(TObject resource, RelationDefinition relation, in TSubject subject, int depth, ExplainNode? step, ref EvaluationState<TKey> state)
+    {
+        if (!view.TryFindRelation(resource, relation.Index, out var set))
+        {
+            step?.Done(false, "no relationships");
+            return Outcome.False;
+        }
+
+        switch (view.Match(set, in subject))
+        {
+            case RelationMatch.Direct:
+                step?.Done(true, "direct");
+                return Outcome.True;
+            case RelationMatch.Wildcard:
+                step?.Done(true, "wildcard");
+                return Outcome.True;
+            case RelationMatch.Indexed:
+                step?.Done(true, "member of " + view.DescribeIndexedMatch(set, in subject));
+                return Outcome.True;
+        }
+
+        // Most sets have no computed subject sets: the cursor is built only for those that do.
+        var result = Outcome.False;
+        if (!view.TryComputedSets(set, out var computed))
+        {
+            return result;
+        }
+
+        while (computed.MoveNext(out var target, out var member))
+        {
+            var found = Member(target, member, in subject, depth + 1, step, ref state);
+            if (found == Outcome.True)
+            {
+                return Outcome.True;
+            }
+
+            result = found == Outcome.Unknown ? Outcome.Unknown : result;
+        }
+
+        return result;
+    }
+
+    private Outcome Plan(PlanNode plan, TObject resource, in TSubject subject, int depth, ExplainNode? trace, ref EvaluationState<TKey> state)
+    {
+        switch (plan.Kind)
+        {
+            case PlanKind.Member:
+                return Member(resource, plan.Member!, in subject, depth, trace, ref state);
+            case PlanKind.Arrow:
+            {
+                var step = trace?.Child(plan.ToString());
+                var result = Outcome.False;
+                if (view.TryFindRelation(resource, plan.ArrowRelation!.Index, out var set))
+                {
+                    var targets = view.ArrowTargets(set, plan.ArrowTargetArray);
+                    while (targets.MoveNext(out var target, out var member))
+                    {
+                        var found = Member(target, member, in subject, depth + 1, step, ref state);
+                        if (found == Outcome.True)
+                        {
+                            result = Outcome.True;
+                            break;
+                        }
+
+                        result = found == Outcome.Unknown ? Outcome.Unknown : result;
+                    }
+                }
+
+                return Done(step, result);
+            }
+
+            case PlanKind.Union:
+            {
+                var step = trace?.Child(plan.ToString());
+                var result = Outcome.False;
+                foreach (var child in plan.ChildArray)
+                {
+                    var found = Plan(child, resource, in subject, depth, step, ref state);
+                    if (found == Outcome.True)
+                    {
+                        result = Outcome.True;
+                        break;
+                    }
+
+                    result = found == Outcome.Unknown ? Outcome.Unknown : result;
+                }
+
+                return Done(step, result);
+            }
+
+            case PlanKind.Intersection:
+            {
+                var step = trace?.Child(plan.ToString());
+                var result = Outcome.True;
+                foreach (var child in plan.ChildArray)
+                {
+                    var found = Plan(child, resource, in subject, depth, step, ref state);
+                    if (found == Outcome.False)
+                    {
+                        result = Outcome.False;
+                        break;
+                    }
+
+                    result = found == Outcome.Unknown ? Outcome.Unknown : result;
+                }
+
+                return Done(step, result);
+            }
+
+            case PlanKind.Exclusion:
+            {
+                var step = trace?.Child(plan.ToString());
+                var included = Plan(plan.ChildArray[0], resource, in subject, depth, step, ref state);
+                var result = included == Outcome.False
+                    ? Outcome.False
+                    : Outcomes.Exclude(included, Plan(plan.ChildArray[1], resource, in subject, depth, step, ref state));
+                return Done(step, result);
+            }
+
+            default:
+                return Outcome.False;
+        }
+    }
+
+    private static Outcome Done(ExplainNode? step, Outcome result)
+    {
+        step?.Done(result == Outcome.True, result == Outcome.Unknown ? "undecided: a cycle or too deep a chain below" : null);
+        return result;
+    }
+}

@@ -1,0 +1,107 @@
+using AuthzGrpc.Core.Engine;
+
+namespace AuthzGrpc.Core.Tests;
+
+/// <summary>
+/// The copy-on-write pieces of the graph: each edit changes only what it owns, so every version published before it
+/// keeps its content, small and large, whatever the later edits do.
+/// </summary>
+public sealed class PersistentStructureTests
+{
+    [Theory]
+    [InlineData(40, 1)]
+    [InlineData(5_000, 2)]
+    [InlineData(int.MaxValue, 3)]
+    public void NodeSet_EveryVersion_KeepsItsContent(int idRange, int seed)
+    {
+        var random = new Random(seed);
+        var versions = new List<(NodeSet Set, HashSet<int> Expected)>();
+        NodeSet? set = null;
+        var expected = new HashSet<int>();
+        for (var version = 0; version < 30; version++)
+        {
+            var edit = new WriteEdit();
+            var owned = NodeSet.Owned(ref set, edit);
+            for (var i = 0; i < 60; i++)
+            {
+                // Mostly adds, so the set crosses from the array to the trie and back as it grows and shrinks.
+                var id = expected.Count > 0 && random.Next(3) == 0 ? expected.ElementAt(random.Next(expected.Count)) : random.Next(idRange);
+                if (random.Next(4) == 0)
+                {
+                    Assert.Equal(expected.Remove(id), owned.Remove(id, edit));
+                }
+                else
+                {
+                    Assert.Equal(expected.Add(id), owned.Add(id, edit));
+                }
+            }
+
+            versions.Add((owned, [.. expected]));
+        }
+
+        foreach (var (version, content) in versions)
+        {
+            Assert.Equal(content.Count, version.Count);
+            Assert.Equal(content.Order(), version.ToArray().Order());
+            Assert.Equal(content.Order(), Enumerate(version).Order());
+            Assert.All(content, id => Assert.True(version.Contains(id)));
+            Assert.False(version.Contains(idRange == int.MaxValue ? 0 : idRange));
+        }
+    }
+
+    [Fact]
+    public void NodeSet_CopiedOnce_PerEdit()
+    {
+        var edit = new WriteEdit();
+        NodeSet? set = null;
+        var owned = NodeSet.Owned(ref set, edit);
+
+        Assert.Same(owned, NodeSet.Owned(ref set, edit));
+        Assert.NotSame(owned, NodeSet.Owned(ref set, new WriteEdit()));
+    }
+
+    [Fact]
+    public void NodeVector_EveryVersion_KeepsItsEntries()
+    {
+        var first = new NodeVector<Entry>().Edit(new WriteEdit());
+        foreach (var node in new[] { 0, 127, 128, 20_000, 100_000 })
+        {
+            first.Owned(node).Value = node;
+        }
+
+        first.Seal();
+        var second = first.Edit(new WriteEdit());
+        second.Owned(128).Value = -1;
+        second.Owned(300_000).Value = 3;
+        second.Seal();
+
+        Assert.Equal(128, first[128]!.Value);
+        Assert.Equal(-1, second[128]!.Value);
+        Assert.Equal(100_000, second[100_000]!.Value);
+        Assert.Null(first[300_000]);
+        Assert.Equal(3, second[300_000]!.Value);
+        Assert.Null(first[1]);
+        Assert.Throws<InvalidOperationException>(() => first.Owned(1));
+    }
+
+    private static List<int> Enumerate(NodeSet set)
+    {
+        var ids = new List<int>();
+        foreach (var id in set)
+        {
+            ids.Add(id);
+        }
+
+        return ids;
+    }
+
+    private sealed class Entry : INodeEntry<Entry>
+    {
+        private WriteEdit? _owner;
+
+        public int Value;
+
+        public static Entry Owned(Entry? entry, WriteEdit edit) =>
+            entry?._owner == edit ? entry : new Entry { _owner = edit, Value = entry?.Value ?? 0 };
+    }
+}

@@ -53,6 +53,7 @@ internal static partial class AuthzCtl
         var root = new RootCommand("authzctl: validate AuthzGrpc models, query a server and manage its schema, relationships, members and keys")
         {
             ValidateCommand(output, error),
+            SchemaCommand(globals, output, error),
             CheckCommand(globals, output, error, explain: false),
             CheckCommand(globals, output, error, explain: true),
             LookupResourcesCommand(globals, output, error),

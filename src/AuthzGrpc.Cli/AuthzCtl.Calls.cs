@@ -30,7 +30,7 @@ internal static partial class AuthzCtl
             error.WriteLine(e.Message);
             return ExitCodes.Usage;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Core.Schema.SchemaException)
         {
             error.WriteLine(e.Message);
             return ExitCodes.Failure;

@@ -54,6 +54,7 @@ internal static partial class AuthzCtl
         {
             ValidateCommand(output, error),
             SchemaCommand(globals, output, error),
+            RelationshipCommand(globals, output, error),
             CheckCommand(globals, output, error, explain: false),
             CheckCommand(globals, output, error, explain: true),
             LookupResourcesCommand(globals, output, error),

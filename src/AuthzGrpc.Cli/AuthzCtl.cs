@@ -55,6 +55,7 @@ internal static partial class AuthzCtl
             ValidateCommand(output, error),
             SchemaCommand(globals, output, error),
             RelationshipCommand(globals, output, error),
+            WatchCommand(globals, output, error),
             CheckCommand(globals, output, error, explain: false),
             CheckCommand(globals, output, error, explain: true),
             LookupResourcesCommand(globals, output, error),
@@ -63,6 +64,8 @@ internal static partial class AuthzCtl
             OrganizationCommand(globals, output, error),
             MembersCommand(globals, output, error),
             InviteCommand(globals, output, error),
+            InvitationCommand(globals, output, error),
+            ApiKeyCommand(globals, output, error),
             ResourceCommand(globals, output, error),
         };
         foreach (var option in globals.All)

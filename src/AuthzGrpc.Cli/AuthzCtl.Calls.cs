@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
 using AuthzGrpc.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -25,15 +26,10 @@ internal static partial class AuthzCtl
             using var channel = CreateChannel(target);
             return await call(channel);
         }
-        catch (Exception e) when (e is FormatException or CommandLineException or CryptographicException)
+        catch (Exception e) when (LocalExit(e) is { } exit)
         {
             error.WriteLine(e.Message);
-            return ExitCodes.Usage;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Core.Schema.SchemaException)
-        {
-            error.WriteLine(e.Message);
-            return ExitCodes.Failure;
+            return exit;
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
         {
@@ -52,6 +48,28 @@ internal static partial class AuthzCtl
             return ExitCodes.Of(e.StatusCode);
         }
     }
+
+    // A command that calls no server (context ...): local failures as CallAsync reports them.
+    private static int Local(TextWriter error, Func<int> run)
+    {
+        try
+        {
+            return run();
+        }
+        catch (Exception e) when (LocalExit(e) is { } exit)
+        {
+            error.WriteLine(e.Message);
+            return exit;
+        }
+    }
+
+    // The exit code of a failure on this side: the command line's (usage) or a file's.
+    private static int? LocalExit(Exception e) => e switch
+    {
+        FormatException or CommandLineException or CryptographicException => ExitCodes.Usage,
+        IOException or UnauthorizedAccessException or JsonException or Core.Schema.SchemaException => ExitCodes.Failure,
+        _ => null,
+    };
 
     // Every call carries "authorization: Bearer <token>" when there is a token. Over plaintext h2c the call credentials
     // must be allowed explicitly: the key then travels unencrypted, which is what loopback h2c (or --insecure) means.

@@ -80,29 +80,69 @@ internal static partial class AuthzCtl
             Recursive = true,
         };
 
+        public Option<string?> Context { get; } = new("--context")
+        {
+            Description = "Use this context of the config file instead of the current one (authzctl context list)",
+            Recursive = true,
+        };
+
         public Option<OutputFormat> Output { get; } = new("--output", "-o")
         {
             Description = "table (text for people, the default) or json (one JSON document per reply, a line each: streams print JSON lines)",
             Recursive = true,
         };
 
-        public IEnumerable<Option> All => [Server, Token, Tls, Ca, Insecure, Output];
+        public IEnumerable<Option> All => [Server, Token, Tls, Ca, Insecure, Context, Output];
 
-        /// <summary>The target of the call: explicit flags first, then the environment, then the defaults.</summary>
+        /// <summary>
+        /// The target of the call. Each setting comes from the first that has it: the option on the command line, the
+        /// environment (AUTHZ_SERVER, AUTHZ_TOKEN), the context (--context, else the current one), the default
+        /// (DefaultServer; the working folder's key file). --insecure on the command line overrides a context's TLS and
+        /// --tls or --ca a context's --insecure.
+        /// </summary>
         public Target Of(ParseResult result)
         {
-            var tls = result.GetValue(Tls);
-            var ca = result.GetValue(Ca);
-            var insecure = result.GetValue(Insecure);
-            if (insecure && (tls || ca is not null))
+            var (tls, ca, insecure) = TransportOf(result);
+            var context = ContextOf(result);
+            if (context is not null && !insecure && !tls && ca is null)
             {
-                throw new CommandLineException("--insecure contradicts --tls and --ca: choose plaintext or TLS");
+                (tls, ca, insecure) = (context.Tls, context.Ca, context.Insecure);
             }
 
-            var server = result.GetValue(Server) ?? _environment("AUTHZ_SERVER") ?? DefaultServer;
-            var token = result.GetResult(Token) is { Implicit: false } ? result.GetValue(Token) : _defaultToken();
+            var server = result.GetValue(Server) ?? _environment("AUTHZ_SERVER") ?? context?.Server ?? DefaultServer;
+            var token = result.GetResult(Token) is { Implicit: false } ? result.GetValue(Token)
+                : string.IsNullOrWhiteSpace(_environment(TokenVariable)) && ContextToken(context) is { } fromContext ? fromContext
+                : _defaultToken();
             return new Target(Address(server, tls || ca is not null, insecure), token, ca);
         }
+
+        /// <summary>--tls, --ca and --insecure as given on the command line, which may not ask for both TLS and plaintext.</summary>
+        public (bool Tls, string? Ca, bool Insecure) TransportOf(ParseResult result)
+        {
+            var (tls, ca, insecure) = (result.GetValue(Tls), result.GetValue(Ca), result.GetValue(Insecure));
+            return insecure && (tls || ca is not null)
+                ? throw new CommandLineException("--insecure contradicts --tls and --ca: choose plaintext or TLS")
+                : (tls, ca, insecure);
+        }
+
+        /// <summary>The config file's path and its contexts.</summary>
+        public (string Path, ContextConfig Config) LoadContexts()
+        {
+            var path = ContextConfig.PathOf(_environment);
+            return (path, ContextConfig.Load(path));
+        }
+
+        private ConnectionContext? ContextOf(ParseResult result)
+        {
+            var (_, config) = LoadContexts();
+            var name = result.GetValue(Context) ?? config.Current;
+            return name is null ? null
+                : config.Contexts.TryGetValue(name, out var context) ? context
+                : throw new CommandLineException($"no context named '{name}' (authzctl context list shows them)");
+        }
+
+        private static string? ContextToken(ConnectionContext? context) =>
+            context?.Token ?? (context?.TokenFile is { } file ? File.ReadAllText(file).Trim() : null);
 
         public Printer PrinterOf(ParseResult result, TextWriter output) => new(output, result.GetValue(Output));
     }

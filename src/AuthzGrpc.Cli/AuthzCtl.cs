@@ -56,6 +56,7 @@ internal static partial class AuthzCtl
             SchemaCommand(globals, output, error),
             RelationshipCommand(globals, output, error),
             WatchCommand(globals, output, error),
+            ContextCommand(globals, output, error),
             CheckCommand(globals, output, error, explain: false),
             CheckCommand(globals, output, error, explain: true),
             LookupResourcesCommand(globals, output, error),
@@ -73,10 +74,21 @@ internal static partial class AuthzCtl
             root.Add(option);
         }
 
+        root.Add(CompletionCommand(root, output));
+
         // The root's help ends with the exit codes (System.CommandLine has no epilogue of its own).
         var help = root.Options.OfType<HelpOption>().Single();
         help.Action = new HelpWithExitCodes((HelpAction)help.Action!, output);
         return root;
+    }
+
+    private static Command CompletionCommand(RootCommand root, TextWriter output)
+    {
+        var shell = new Argument<string>("shell") { Description = "bash, zsh or fish" };
+        shell.AcceptOnlyFromAmong(CompletionScript.Shells);
+        var command = new Command("completion", "Print a completion script for the shell: e.g. 'source <(authzctl completion bash)' in ~/.bashrc") { shell };
+        command.SetAction(result => output.Write(CompletionScript.For(result.GetValue(shell)!, root)));
+        return command;
     }
 
     /// <summary>

@@ -98,18 +98,20 @@ internal static partial class AuthzCtl
         /// The target of the call. Each setting comes from the first that has it: the option on the command line, the
         /// environment (AUTHZ_SERVER, AUTHZ_TOKEN), the context (--context, else the current one), the default
         /// (DefaultServer; the working folder's key file). --insecure on the command line overrides a context's TLS and
-        /// --tls or --ca a context's --insecure.
+        /// --tls or --ca a context's --insecure. A context applies only to its own server.
         /// </summary>
         public Target Of(ParseResult result)
         {
             var (tls, ca, insecure) = TransportOf(result);
-            var context = ContextOf(result);
+            // A context's key and TLS settings go only to its own server: with another server named, it is not used.
+            var namedServer = result.GetValue(Server) ?? _environment("AUTHZ_SERVER");
+            var context = ContextOf(result) is { } chosen && (namedServer is null || namedServer == chosen.Server) ? chosen : null;
             if (context is not null && !insecure && !tls && ca is null)
             {
                 (tls, ca, insecure) = (context.Tls, context.Ca, context.Insecure);
             }
 
-            var server = result.GetValue(Server) ?? _environment("AUTHZ_SERVER") ?? context?.Server ?? DefaultServer;
+            var server = namedServer ?? context?.Server ?? DefaultServer;
             var token = result.GetResult(Token) is { Implicit: false } ? result.GetValue(Token)
                 : string.IsNullOrWhiteSpace(_environment(TokenVariable)) && ContextToken(context) is { } fromContext ? fromContext
                 : _defaultToken();

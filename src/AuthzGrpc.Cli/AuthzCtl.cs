@@ -9,9 +9,10 @@ using Grpc.Core;
 namespace AuthzGrpc.Cli;
 
 /// <summary>
-/// <c>authzctl</c>: validates models offline, asks a running server for decisions, and manages members, roles and
-/// organization permissions through its ManagementService. Text forms follow the API: <c>type:id</c> for objects,
-/// <c>type:id#relation</c> for subject sets.
+/// <c>authzctl</c>: validates models offline; reads and writes a server's schema and relationships (export, import,
+/// watch); asks it for decisions; manages members, invitations and API keys; keeps named contexts. Text forms follow
+/// the API: <c>type:id</c> for objects, <c>type:id#relation</c> for subject sets, <c>type:id#relation@subject</c> for
+/// relationships. One file per command family (AuthzCtl.*.cs); every server call goes through CallAsync.
 /// </summary>
 internal static partial class AuthzCtl
 {

@@ -53,23 +53,3 @@ internal static class ExitCodes
         _ => Failure,
     };
 }
-
-/// <summary>The root's help, followed by the exit codes (only for the root: a subcommand's help stays its own).</summary>
-internal sealed class HelpWithExitCodes(System.CommandLine.Help.HelpAction help, TextWriter output) : System.CommandLine.Invocation.SynchronousCommandLineAction
-{
-    /// <inheritdoc/>
-    public override bool ClearsParseErrors => true;
-
-    /// <inheritdoc/>
-    public override int Invoke(System.CommandLine.ParseResult parseResult)
-    {
-        ArgumentNullException.ThrowIfNull(parseResult);
-        var exit = help.Invoke(parseResult);
-        if (parseResult.CommandResult.Command is System.CommandLine.RootCommand)
-        {
-            output.WriteLine(ExitCodes.Help);
-        }
-
-        return exit;
-    }
-}

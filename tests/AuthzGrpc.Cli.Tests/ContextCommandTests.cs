@@ -46,9 +46,12 @@ public sealed class ContextCommandTests(AdminServer server) : IClassFixture<Admi
 
         Assert.Equal(0, (await Run("context", "use", "elsewhere")).Exit);
         Assert.Equal(5, (await Run("check", "application:storefront-web", "deploy", "user:olivia")).Exit);
-        // The context's key (from its file) with the server given on the command line.
-        Assert.Equal(0, (await Run("check", "application:storefront-web", "deploy", "user:olivia", "--server", server.Process.Address.ToString())).Exit);
-        Assert.Equal(3, (await Run("check", "application:storefront-web", "deploy", "user:olivia", "--server", server.Process.Address.ToString(), "--token", "")).Exit);
+        // Another server named: the context's key is not sent there (and there is no other key here).
+        Assert.Equal(3, (await Run("check", "application:storefront-web", "deploy", "user:olivia", "--server", server.Process.Address.ToString())).Exit);
+        Assert.Equal(0, (await Run("check", "application:storefront-web", "deploy", "user:olivia", "--server", server.Process.Address.ToString(), "--token", key)).Exit);
+        // Its own server named: the context applies, its key read from its file.
+        Assert.Equal(0, (await Run("context", "add", "samefile", "--server", server.Process.Address.ToString(), "--token-file", keyFile)).Exit);
+        Assert.Equal(0, (await Run("check", "application:storefront-web", "deploy", "user:olivia", "--context", "samefile", "--server", server.Process.Address.ToString())).Exit);
 
         var list = await Run("context", "list");
         var listJson = await Run("context", "list", "-o", "json");

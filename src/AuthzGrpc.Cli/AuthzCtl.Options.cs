@@ -88,6 +88,7 @@ internal static partial class AuthzCtl
 
         public Option<OutputFormat> Output { get; } = new("--output", "-o")
         {
+            HelpName = "table|json",
             Description = "table (text for people, the default) or json (one JSON document per reply, a line each: streams print JSON lines)",
             Recursive = true,
         };

@@ -20,18 +20,18 @@ internal static partial class AuthzCtl
         [.. result.GetValue(subjects)!.SelectMany(s => s.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).Select(s => ToSubjectOrId(s, "user"))];
 
     // One member: RemoveMember; several: one RemoveMembers (all or nothing). Prints every relationship the cascades removed.
-    private static async Task<int> RemoveMembersAsync(GrpcChannel channel, TextWriter output, List<V1.SubjectRef> subjects, CoreObject resource, CancellationToken cancellation)
+    private static async Task<int> RemoveMembersAsync(GrpcChannel channel, Printer printer, List<V1.SubjectRef> subjects, CoreObject resource, CancellationToken cancellation)
     {
         var management = new ServerClients(channel).Management;
         if (subjects.Count == 1)
         {
-            PrintChanges(output, (await management.RemoveMemberAsync(new RemoveMemberRequest { Resource = ToProto(resource), Subject = subjects[0] }, cancellationToken: cancellation)).Changes);
+            PrintChanges(printer, (await management.RemoveMemberAsync(new RemoveMemberRequest { Resource = ToProto(resource), Subject = subjects[0] }, cancellationToken: cancellation)).Changes);
             return 0;
         }
 
         var request = new RemoveMembersRequest { Resource = ToProto(resource) };
         request.Subjects.AddRange(subjects);
-        PrintChanges(output, (await management.RemoveMembersAsync(request, cancellationToken: cancellation)).Changes);
+        PrintChanges(printer, (await management.RemoveMembersAsync(request, cancellationToken: cancellation)).Changes);
         return 0;
     }
 
@@ -71,42 +71,45 @@ internal static partial class AuthzCtl
         return invitee;
     }
 
-    private static Command ResourceCommand(Connection server, TextWriter output, TextWriter error)
+    private static Command ResourceCommand(GlobalOptions globals, TextWriter output, TextWriter error)
     {
         var resource = new Argument<string>("object") { Description = "The object, type:id" };
         var get = new Command("get", "An object's record: name, description, parent and attributes, such as an environment's type and production mark (GetResource)") { resource };
-        get.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
+        get.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
         {
             var reply = await new ServerClients(channel).Management.GetResourceAsync(
                 new GetResourceRequest { Resource = ToObject(result.GetValue(resource)!) }, cancellationToken: cancellation);
             var info = reply.Resource;
-            WriteTable(output, [
+            globals.PrinterOf(result, output).Write(reply, text => WriteTable(text, [
                 ["object", Describe(info.Resource)],
                 ["name", info.Name.Length == 0 ? "-" : info.Name],
                 ["description", info.Description.Length == 0 ? "-" : info.Description],
                 ["parent", info.Parent is null ? "-" : Describe(info.Parent)],
                 .. info.Attributes.Select(a => new[] { a.Relation, Describe(a.Subject) }),
-            ]);
+            ]));
             return 0;
         }));
 
         var parent = new Argument<string>("parent") { Description = "The parent, type:id" };
         var type = new Option<string?>("--type") { Description = "Only objects of this type (e.g. environment)" };
         var list = new Command("list", "The objects directly inside a parent with their names and attributes, such as a project's environments and their types (ListResources)") { parent, type };
-        list.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
+        list.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
         {
             var reply = await new ServerClients(channel).Management.ListResourcesAsync(
                 new ListResourcesRequest { Parent = ToObject(result.GetValue(parent)!), ResourceType = result.GetValue(type) ?? string.Empty }, cancellationToken: cancellation);
-            if (reply.Resources.Count == 0)
+            globals.PrinterOf(result, output).Write(reply, text =>
             {
-                output.WriteLine($"nothing inside {result.GetValue(parent)}");
-                return 0;
-            }
+                if (reply.Resources.Count == 0)
+                {
+                    text.WriteLine($"nothing inside {result.GetValue(parent)}");
+                    return;
+                }
 
-            WriteTable(output, [["OBJECT", "NAME", "ATTRIBUTES"], .. reply.Resources.Select(r => new[]
-            {
-                Describe(r.Resource), r.Name.Length == 0 ? "-" : r.Name, List(r.Attributes.Select(a => $"{a.Relation}={Describe(a.Subject)}")),
-            })]);
+                WriteTable(text, [["OBJECT", "NAME", "ATTRIBUTES"], .. reply.Resources.Select(r => new[]
+                {
+                    Describe(r.Resource), r.Name.Length == 0 ? "-" : r.Name, List(r.Attributes.Select(a => $"{a.Relation}={Describe(a.Subject)}")),
+                })]);
+            });
             return 0;
         }));
 

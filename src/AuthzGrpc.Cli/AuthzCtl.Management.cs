@@ -16,18 +16,18 @@ internal static partial class AuthzCtl
 
     private const string SubjectHelp = "The member: type:id, type:id#relation, or a bare id for user:<id>";
 
-    private static Command UserCommand(Connection server, TextWriter output, TextWriter error) => new("user", "Add, update and remove a member's roles on an object (a project, ...)")
+    private static Command UserCommand(GlobalOptions globals, TextWriter output, TextWriter error) => new("user", "Add, update and remove a member's roles on an object (a project, ...)")
     {
-        UserAddCommand(server, output, error),
-        UserUpdateCommand(server, output, error),
-        UserDeleteCommand(server, output, error),
+        UserAddCommand(globals, output, error),
+        UserUpdateCommand(globals, output, error),
+        UserDeleteCommand(globals, output, error),
     };
 
-    private static Command UserAddCommand(Connection server, TextWriter output, TextWriter error)
+    private static Command UserAddCommand(GlobalOptions globals, TextWriter output, TextWriter error)
     {
         var options = new MemberOptions(rolesRequired: true);
         var command = new Command("add", "Grant roles to a member on the object and its related objects in one atomic call (ChangeRoles); roles already held stay") { options.Subject, options.On, options.Roles, options.Related };
-        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
         {
             var (subject, target) = options.Read(result);
             var related = options.ReadRelated(result);
@@ -43,13 +43,13 @@ internal static partial class AuthzCtl
             var grants = related.Resolve(roles, target, candidates);
             request.Changes.AddRange(grants.GroupBy(grant => grant.Object)
                 .Select(onObject => RoleChangeOf(onObject.Key, RoleChangeMode.Grant, onObject.Select(grant => grant.Relation))));
-            PrintChanges(output, (await clients.Management.ChangeRolesAsync(request, cancellationToken: cancellation)).Changes);
+            PrintChanges(globals.PrinterOf(result, output), (await clients.Management.ChangeRolesAsync(request, cancellationToken: cancellation)).Changes);
             return 0;
         }));
         return command;
     }
 
-    private static Command UserUpdateCommand(Connection server, TextWriter output, TextWriter error)
+    private static Command UserUpdateCommand(GlobalOptions globals, TextWriter output, TextWriter error)
     {
         var options = new MemberOptions(rolesRequired: true);
         var command = new Command("update",
@@ -58,7 +58,7 @@ internal static partial class AuthzCtl
         {
             options.Subject, options.On, options.Roles, options.Related,
         };
-        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
         {
             var (subject, target) = options.Read(result);
             var related = options.ReadRelated(result);
@@ -87,13 +87,13 @@ internal static partial class AuthzCtl
             var request = new ChangeRolesRequest { Subject = subject };
             request.Changes.AddRange(sets.Where(s => s.Key == target || !(held.TryGetValue(s.Key, out var now) && now.SetEquals(s.Value)))
                 .Select(s => RoleChangeOf(s.Key, RoleChangeMode.Set, s.Value)));
-            PrintChanges(output, (await clients.Management.ChangeRolesAsync(request, cancellationToken: cancellation)).Changes);
+            PrintChanges(globals.PrinterOf(result, output), (await clients.Management.ChangeRolesAsync(request, cancellationToken: cancellation)).Changes);
             return 0;
         }));
         return command;
     }
 
-    private static Command UserDeleteCommand(Connection server, TextWriter output, TextWriter error)
+    private static Command UserDeleteCommand(GlobalOptions globals, TextWriter output, TextWriter error)
     {
         var options = new MemberOptions(rolesRequired: false);
         var subjects = SubjectsArgument();
@@ -102,23 +102,23 @@ internal static partial class AuthzCtl
         {
             subjects, options.On,
         };
-        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, channel =>
-            RemoveMembersAsync(channel, output, ReadSubjects(result, subjects), ToCore(ToObject(result.GetValue(options.On)!)), cancellation)));
+        command.SetAction((result, cancellation) => CallAsync(globals, result, error, channel =>
+            RemoveMembersAsync(channel, globals.PrinterOf(result, output), ReadSubjects(result, subjects), ToCore(ToObject(result.GetValue(options.On)!)), cancellation)));
         return command;
     }
 
-    private static Command OrganizationCommand(Connection server, TextWriter output, TextWriter error) => new("organization", "Manage the users of an organization and their organization permissions")
+    private static Command OrganizationCommand(GlobalOptions globals, TextWriter output, TextWriter error) => new("organization", "Manage the users of an organization and their organization permissions")
     {
         new Command("user", "Add, update and remove organization users; show a user's access across the organization")
         {
-            OrganizationUserSetCommand(server, output, error, add: true),
-            OrganizationUserSetCommand(server, output, error, add: false),
-            OrganizationUserDeleteCommand(server, output, error),
-            OrganizationUserProjectsCommand(server, output, error),
+            OrganizationUserSetCommand(globals, output, error, add: true),
+            OrganizationUserSetCommand(globals, output, error, add: false),
+            OrganizationUserDeleteCommand(globals, output, error),
+            OrganizationUserProjectsCommand(globals, output, error),
         },
     };
 
-    private static Command OrganizationUserSetCommand(Connection server, TextWriter output, TextWriter error, bool add)
+    private static Command OrganizationUserSetCommand(GlobalOptions globals, TextWriter output, TextWriter error, bool add)
     {
         var options = new OrganizationOptions();
         var permissions = new Option<string[]>("--permission", "--permissions")
@@ -144,7 +144,7 @@ internal static partial class AuthzCtl
         command.Add(options.Subject);
         command.Add(options.Organization);
         command.Add(permissions);
-        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
         {
             var (subject, organization) = options.Read(result);
             var flags = OrganizationPermissions.ParseAll(result.GetValue(permissions)!);
@@ -160,13 +160,13 @@ internal static partial class AuthzCtl
                 .Concat(add ? [OrganizationMemberRelation] : [])
                 .Concat(flags)
                 .Distinct(StringComparer.Ordinal));
-            PrintChanges(output, (await clients.Management.SetRolesAsync(request, cancellationToken: cancellation)).Changes);
+            PrintChanges(globals.PrinterOf(result, output), (await clients.Management.SetRolesAsync(request, cancellationToken: cancellation)).Changes);
             return 0;
         }));
         return command;
     }
 
-    private static Command OrganizationUserDeleteCommand(Connection server, TextWriter output, TextWriter error)
+    private static Command OrganizationUserDeleteCommand(GlobalOptions globals, TextWriter output, TextWriter error)
     {
         var options = new OrganizationOptions();
         var subjects = SubjectsArgument();
@@ -175,12 +175,12 @@ internal static partial class AuthzCtl
         {
             subjects, options.Organization,
         };
-        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, channel =>
-            RemoveMembersAsync(channel, output, ReadSubjects(result, subjects), ToCore(ToObjectOrId(result.GetValue(options.Organization)!, "organization")), cancellation)));
+        command.SetAction((result, cancellation) => CallAsync(globals, result, error, channel =>
+            RemoveMembersAsync(channel, globals.PrinterOf(result, output), ReadSubjects(result, subjects), ToCore(ToObjectOrId(result.GetValue(options.Organization)!, "organization")), cancellation)));
         return command;
     }
 
-    private static Command OrganizationUserProjectsCommand(Connection server, TextWriter output, TextWriter error)
+    private static Command OrganizationUserProjectsCommand(GlobalOptions globals, TextWriter output, TextWriter error)
     {
         var options = new OrganizationOptions();
         var type = new Option<string?>("--type") { Description = "Only objects of this type (e.g. project); by default every object of the organization where the user has a role or a permission" };
@@ -188,28 +188,30 @@ internal static partial class AuthzCtl
         {
             options.Subject, options.Organization, type,
         };
-        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
         {
             var (subject, organization) = options.Read(result);
             var only = result.GetValue(type);
             var summary = await new ServerClients(channel).Management.GetAccessSummaryAsync(
                 new GetAccessSummaryRequest { Subject = subject, Scope = ToProto(organization) }, cancellationToken: cancellation);
-            var rows = summary.Objects.Where(o => only is null || o.Resource.Type == only)
-                .Select(o => new[] { Describe(o.Resource), List(o.Roles), List(o.Permissions) })
-                .ToList();
-            if (rows.Count == 0)
+            var shown = new GetAccessSummaryResponse();
+            shown.Objects.AddRange(summary.Objects.Where(o => only is null || o.Resource.Type == only));
+            globals.PrinterOf(result, output).Write(shown, text =>
             {
-                output.WriteLine($"{Describe(subject)} has no role or permission in {organization}{(only is null ? string.Empty : $" on a {only}")}");
-                return 0;
-            }
+                if (shown.Objects.Count == 0)
+                {
+                    text.WriteLine($"{Describe(subject)} has no role or permission in {organization}{(only is null ? string.Empty : $" on a {only}")}");
+                    return;
+                }
 
-            WriteTable(output, [["OBJECT", "ROLES", "PERMISSIONS"], .. rows]);
+                WriteTable(text, [["OBJECT", "ROLES", "PERMISSIONS"], .. shown.Objects.Select(o => new[] { Describe(o.Resource), List(o.Roles), List(o.Permissions) })]);
+            });
             return 0;
         }));
         return command;
     }
 
-    private static Command MembersCommand(Connection server, TextWriter output, TextWriter error)
+    private static Command MembersCommand(GlobalOptions globals, TextWriter output, TextWriter error)
     {
         var resource = new Argument<string>("object") { Description = "The object, type:id" };
         var contained = new Option<bool>("--contained") { Description = "Also those with roles only on objects inside it (local roles)" };
@@ -217,28 +219,31 @@ internal static partial class AuthzCtl
         {
             resource, contained,
         };
-        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
         {
             var target = ToObject(result.GetValue(resource)!);
             var request = new ListMembersRequest { Resource = target, IncludeContained = result.GetValue(contained) };
             var reply = await new ServerClients(channel).Management.ListMembersAsync(request, cancellationToken: cancellation);
-            if (reply.Members.Count == 0)
+            globals.PrinterOf(result, output).Write(reply, text =>
             {
-                output.WriteLine($"{Describe(target)} has no members");
-                return 0;
-            }
+                if (reply.Members.Count == 0)
+                {
+                    text.WriteLine($"{Describe(target)} has no members");
+                    return;
+                }
 
-            WriteTable(output, [["MEMBER", "ROLES"], .. reply.Members.Select(m => new[]
-            {
-                string.IsNullOrEmpty(m.Email) ? Describe(m.Subject) : $"{Describe(m.Subject)} <{m.Email}>",
-                string.Join(", ", m.Roles.Select(Describe)),
-            })]);
+                WriteTable(text, [["MEMBER", "ROLES"], .. reply.Members.Select(m => new[]
+                {
+                    string.IsNullOrEmpty(m.Email) ? Describe(m.Subject) : $"{Describe(m.Subject)} <{m.Email}>",
+                    string.Join(", ", m.Roles.Select(Describe)),
+                })]);
+            });
             return 0;
         }));
         return command;
     }
 
-    private static Command InviteCommand(Connection server, TextWriter output, TextWriter error)
+    private static Command InviteCommand(GlobalOptions globals, TextWriter output, TextWriter error)
     {
         var emails = new Argument<string[]>("emails")
         {
@@ -253,7 +258,7 @@ internal static partial class AuthzCtl
         {
             emails, on, options.Roles, options.Related, expires,
         };
-        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
         {
             var target = ToObject(result.GetValue(on)!);
             var parsed = RoleArgument.ParseAll(result.GetValue(options.Roles) ?? []);
@@ -284,15 +289,21 @@ internal static partial class AuthzCtl
 
             request.Invitees.AddRange(own.Select(o => InviteeOf(o.Email, related.Resolve(o.Roles, home, candidates), home)));
             var reply = await clients.Management.InviteMembersAsync(request, cancellationToken: cancellation);
-            WriteTable(output, [["EMAIL", "INVITATION", "EXPIRES", "TOKEN"], .. reply.Invitations.Select(i => new[]
-            {
-                i.Email, i.Id, i.ExpiresAt.ToDateTimeOffset().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), i.Token,
-            })]);
-            output.WriteLine($"invited at revision {reply.Revision}");
+            globals.PrinterOf(result, output).Write(reply, text => WriteIssued(text, reply.Invitations, $"invited at revision {reply.Revision}"));
             return 0;
         }));
         return command;
     }
+
+    // Invitations just issued with their tokens (shown only this once), then what happened.
+    private static void WriteIssued(TextWriter output, IEnumerable<IssuedInvitation> invitations, string outcome)
+    {
+        WriteTable(output, [["EMAIL", "INVITATION", "EXPIRES", "TOKEN"], .. invitations.Select(i => new[] { i.Email, i.Id, Time(i.ExpiresAt), i.Token })]);
+        output.WriteLine(outcome);
+    }
+
+    private static string Time(Google.Protobuf.WellKnownTypes.Timestamp? time) =>
+        time is null ? "-" : time.ToDateTimeOffset().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
 
     private static Option<string> OnOption() => new("--on") { Description = "The object the roles are on, type:id (e.g. project:storefront)", Required = true };
 
@@ -402,7 +413,7 @@ internal static partial class AuthzCtl
     }
 
     // Prints what a management call changed: "- relationship" removed, "+ relationship" added, then the revision.
-    private static void PrintChanges(TextWriter output, ManagementChanges changes)
+    private static void PrintChanges(Printer printer, ManagementChanges changes) => printer.Write(changes, output =>
     {
         foreach (var removed in changes.Removed)
         {
@@ -416,5 +427,5 @@ internal static partial class AuthzCtl
 
         var changed = changes.Removed.Count > 0 || changes.Added.Count > 0;
         output.WriteLine(changed ? $"changed at revision {changes.Revision}" : $"no change at revision {changes.Revision}");
-    }
+    });
 }

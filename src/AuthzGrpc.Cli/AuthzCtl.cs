@@ -1,16 +1,18 @@
 using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 using AuthzGrpc.Core.Schema;
 using AuthzGrpc.Core.Validation;
 using AuthzGrpc.V1;
 using Grpc.Core;
-using Grpc.Net.Client;
 
 namespace AuthzGrpc.Cli;
 
 /// <summary>
-/// <c>authzctl</c>: validates models offline, asks a running server for decisions, and manages members, roles and
-/// organization permissions through its ManagementService. Text forms follow the API: <c>type:id</c> for objects,
-/// <c>type:id#relation</c> for subject sets.
+/// <c>authzctl</c>: validates models offline; reads and writes a server's schema and relationships (export, import,
+/// watch); asks it for decisions; manages members, invitations and API keys; keeps named contexts. Text forms follow
+/// the API: <c>type:id</c> for objects, <c>type:id#relation</c> for subject sets, <c>type:id#relation@subject</c> for
+/// relationships. One file per command family (AuthzCtl.*.cs); every server call goes through CallAsync.
 /// </summary>
 internal static partial class AuthzCtl
 {
@@ -34,7 +36,12 @@ internal static partial class AuthzCtl
     internal static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, string workingFolder, Func<string, string?> environment)
     {
         var configuration = new InvocationConfiguration { Output = output, Error = error };
-        return await CreateRoot(output, error, workingFolder, environment).Parse(args).InvokeAsync(configuration);
+        var parsed = CreateRoot(output, error, workingFolder, environment).Parse(args);
+        var exit = await parsed.InvokeAsync(configuration);
+
+        // A parse error prints its message and help's hint; its exit code is the usage error's. (Help with missing
+        // arguments is not an error: its action clears them.)
+        return parsed.Action is ParseErrorAction ? ExitCodes.Usage : exit;
     }
 
     /// <summary>
@@ -43,34 +50,46 @@ internal static partial class AuthzCtl
     /// </summary>
     internal static RootCommand CreateRoot(TextWriter output, TextWriter error, string workingFolder, Func<string, string?> environment)
     {
-        var server = new Option<string>("--server")
+        var globals = new GlobalOptions(environment, () => DefaultToken(workingFolder, environment));
+        var root = new RootCommand("authzctl: validate AuthzGrpc models, query a server and manage its schema, relationships, members and keys")
         {
-            Description = $"The server's address (default: $AUTHZ_SERVER or {DefaultServer})",
-            DefaultValueFactory = _ => environment("AUTHZ_SERVER") ?? DefaultServer,
-            Recursive = true,
-        };
-        var token = new Option<string?>("--token")
-        {
-            Description = $"The API key to send as 'authorization: Bearer <key>' (default: ${TokenVariable}, else the content of {TokenFile} " +
-                "in the working folder, where scripts/run.sh's server writes its generated admin key)",
-            Recursive = true,
-        };
-        var connection = new Connection(server, token, () => DefaultToken(workingFolder, environment));
-        return new RootCommand("authzctl: validate AuthzGrpc models, query a server and manage its members")
-        {
-            server,
-            token,
             ValidateCommand(output, error),
-            CheckCommand(connection, output, error, explain: false),
-            CheckCommand(connection, output, error, explain: true),
-            LookupResourcesCommand(connection, output, error),
-            LookupSubjectsCommand(connection, output, error),
-            UserCommand(connection, output, error),
-            OrganizationCommand(connection, output, error),
-            MembersCommand(connection, output, error),
-            InviteCommand(connection, output, error),
-            ResourceCommand(connection, output, error),
+            SchemaCommand(globals, output, error),
+            RelationshipCommand(globals, output, error),
+            WatchCommand(globals, output, error),
+            ContextCommand(globals, output, error),
+            CheckCommand(globals, output, error, explain: false),
+            CheckCommand(globals, output, error, explain: true),
+            LookupResourcesCommand(globals, output, error),
+            LookupSubjectsCommand(globals, output, error),
+            UserCommand(globals, output, error),
+            OrganizationCommand(globals, output, error),
+            MembersCommand(globals, output, error),
+            InviteCommand(globals, output, error),
+            InvitationCommand(globals, output, error),
+            ApiKeyCommand(globals, output, error),
+            ResourceCommand(globals, output, error),
         };
+        foreach (var option in globals.All)
+        {
+            root.Add(option);
+        }
+
+        root.Add(CompletionCommand(root, output));
+
+        // The root's help ends with the exit codes (System.CommandLine has no epilogue of its own).
+        var help = root.Options.OfType<HelpOption>().Single();
+        help.Action = new HelpWithExitCodes((HelpAction)help.Action!, output);
+        return root;
+    }
+
+    private static Command CompletionCommand(RootCommand root, TextWriter output)
+    {
+        var shell = new Argument<string>("shell") { Description = "bash, zsh or fish" };
+        shell.AcceptOnlyFromAmong(CompletionScript.Shells);
+        var command = new Command("completion", "Print a completion script for the shell: e.g. 'source <(authzctl completion bash)' in ~/.bashrc") { shell };
+        command.SetAction(result => output.Write(CompletionScript.For(result.GetValue(shell)!, root)));
+        return command;
     }
 
     /// <summary>
@@ -111,7 +130,7 @@ internal static partial class AuthzCtl
                 failed += ValidateFile(file, output, error) ? 0 : 1;
             }
 
-            return Task.FromResult(failed == 0 ? 0 : 1);
+            return Task.FromResult(failed == 0 ? ExitCodes.Success : ExitCodes.No);
         });
         return command;
     }
@@ -147,7 +166,7 @@ internal static partial class AuthzCtl
         }
     }
 
-    private static Command CheckCommand(Connection server, TextWriter output, TextWriter error, bool explain)
+    private static Command CheckCommand(GlobalOptions globals, TextWriter output, TextWriter error, bool explain)
     {
         var resource = new Argument<string>("resource") { Description = "The resource, type:id" };
         var action = new Argument<string>("action") { Description = "The permission or relation" };
@@ -160,39 +179,52 @@ internal static partial class AuthzCtl
         };
         var targetRole = new Option<string?>("--target-role") { Description = "The role the management action grants, revokes, invites to or transfers, e.g. owner" };
         var targetSubject = new Option<string?>("--target-subject") { Description = "The subject the management action acts on, e.g. user:bob" };
+        var consistency = ConsistencyOption();
         var command = explain
-            ? new Command("explain", "Ask the server why the subject may or may not do the action") { resource, action, subject, management, targetRole, targetSubject }
-            : new Command("check", "Ask the server whether the subject may do the action on the resource (exit 0: allowed, 2: denied)") { resource, action, subject, management, targetRole, targetSubject };
-        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async client =>
+            ? new Command("explain", "Ask the server why the subject may or may not do the action (exit 0: allowed, 1: denied)") { resource, action, subject, management, targetRole, targetSubject, consistency }
+            : new Command("check", "Ask the server whether the subject may do the action on the resource (exit 0: allowed, 1: denied)") { resource, action, subject, management, targetRole, targetSubject, consistency };
+        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async client =>
         {
             var request = (Resource: ToObject(result.GetValue(resource)!), Action: result.GetValue(action)!, Subject: ToSubject(result.GetValue(subject)!));
             var (role, target) = (result.GetValue(targetRole), result.GetValue(targetSubject));
             var context = result.GetValue(management) || role is not null || target is not null
                 ? new CheckContext { TargetRole = role ?? string.Empty, TargetSubject = target is null ? null : ToSubject(target) }
                 : null;
+            var printer = globals.PrinterOf(result, output);
             if (explain)
             {
-                var reply = await client.ExplainAsync(new ExplainRequest { Resource = request.Resource, Action = request.Action, Subject = request.Subject, Context = context }, cancellationToken: cancellation);
-                WriteStep(output, reply.Root, 0);
-                output.WriteLine($"{Describe(reply.Decision)} at revision {reply.Revision}");
-                return reply.Decision == Decision.Allowed ? 0 : 2;
+                var reply = await client.ExplainAsync(
+                    new ExplainRequest { Resource = request.Resource, Action = request.Action, Subject = request.Subject, Context = context, Consistency = result.GetValue(consistency) },
+                    cancellationToken: cancellation);
+                printer.Write(reply, text =>
+                {
+                    WriteStep(text, reply.Root, 0);
+                    text.WriteLine($"{Describe(reply.Decision)} at revision {reply.Revision}");
+                });
+                return DecisionExit(reply.Decision);
             }
 
-            var check = await client.CheckAsync(new CheckRequest { Resource = request.Resource, Action = request.Action, Subject = request.Subject, Context = context }, cancellationToken: cancellation);
-            output.WriteLine($"{Describe(check.Decision)} at revision {check.Revision}");
-            return check.Decision == Decision.Allowed ? 0 : 2;
+            var check = await client.CheckAsync(
+                new CheckRequest { Resource = request.Resource, Action = request.Action, Subject = request.Subject, Context = context, Consistency = result.GetValue(consistency) },
+                cancellationToken: cancellation);
+            printer.Write(check, text => text.WriteLine($"{Describe(check.Decision)} at revision {check.Revision}"));
+            return DecisionExit(check.Decision);
         }));
         return command;
     }
 
-    private static Command LookupResourcesCommand(Connection server, TextWriter output, TextWriter error)
+    // Anything but ALLOWED (including an unspecified decision) is a denial.
+    private static int DecisionExit(Decision decision) => decision == Decision.Allowed ? ExitCodes.Success : ExitCodes.No;
+
+    private static Command LookupResourcesCommand(GlobalOptions globals, TextWriter output, TextWriter error)
     {
         var type = new Argument<string>("resource-type") { Description = "The type of resource to list" };
         var action = new Argument<string>("action") { Description = "The permission or relation" };
         var subject = new Argument<string>("subject") { Description = "The subject, type:id or type:id#relation" };
         var page = new PageOptions();
-        var command = new Command("lookup-resources", "List the resources of a type on which the subject has the action") { type, action, subject, page.Limit, page.Cursor };
-        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async client =>
+        var consistency = ConsistencyOption();
+        var command = new Command("lookup-resources", "List the resources of a type on which the subject has the action") { type, action, subject, page.Limit, page.Cursor, consistency };
+        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async client =>
         {
             var request = new LookupResourcesRequest
             {
@@ -201,22 +233,24 @@ internal static partial class AuthzCtl
                 Subject = ToSubject(result.GetValue(subject)!),
                 Limit = result.GetValue(page.Limit),
                 Cursor = result.GetValue(page.Cursor) ?? string.Empty,
+                Consistency = result.GetValue(consistency),
             };
             using var call = client.LookupResources(request, cancellationToken: cancellation);
-            await WritePageAsync(call.ResponseStream, request.Limit, output, reply => $"{reply.Resource.Type}:{reply.Resource.Id}", reply => reply.AfterResultCursor, cancellation);
+            await WritePageAsync(call.ResponseStream, request.Limit, globals.PrinterOf(result, output), reply => $"{reply.Resource.Type}:{reply.Resource.Id}", reply => reply.AfterResultCursor, cancellation);
             return 0;
         }));
         return command;
     }
 
-    private static Command LookupSubjectsCommand(Connection server, TextWriter output, TextWriter error)
+    private static Command LookupSubjectsCommand(GlobalOptions globals, TextWriter output, TextWriter error)
     {
         var resource = new Argument<string>("resource") { Description = "The resource, type:id" };
         var action = new Argument<string>("action") { Description = "The permission or relation" };
         var type = new Argument<string>("subject-type") { Description = "The type of subject to list" };
         var page = new PageOptions();
-        var command = new Command("lookup-subjects", "List the subjects of a type that have the action on the resource") { resource, action, type, page.Limit, page.Cursor };
-        command.SetAction((result, cancellation) => CallAsync(server.Of(result), error, async client =>
+        var consistency = ConsistencyOption();
+        var command = new Command("lookup-subjects", "List the subjects of a type that have the action on the resource") { resource, action, type, page.Limit, page.Cursor, consistency };
+        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async client =>
         {
             var request = new LookupSubjectsRequest
             {
@@ -225,9 +259,10 @@ internal static partial class AuthzCtl
                 SubjectType = result.GetValue(type)!,
                 Limit = result.GetValue(page.Limit),
                 Cursor = result.GetValue(page.Cursor) ?? string.Empty,
+                Consistency = result.GetValue(consistency),
             };
             using var call = client.LookupSubjects(request, cancellationToken: cancellation);
-            await WritePageAsync(call.ResponseStream, request.Limit, output, DescribeLookedUp, reply => reply.AfterResultCursor, cancellation);
+            await WritePageAsync(call.ResponseStream, request.Limit, globals.PrinterOf(result, output), DescribeLookedUp, reply => reply.AfterResultCursor, cancellation);
             return 0;
         }));
         return command;
@@ -240,80 +275,24 @@ internal static partial class AuthzCtl
 
     // Prints a lookup's page as it streams, a line per result; a full page may have more after it, so it ends with the
     // cursor that resumes after its last result.
+    // In JSON, each line is a reply, which carries its own cursor.
     private static async Task WritePageAsync<TReply>(
-        IAsyncStreamReader<TReply> replies, uint limit, TextWriter output, Func<TReply, string> line, Func<TReply, string> afterResultCursor, CancellationToken cancellation)
+        IAsyncStreamReader<TReply> replies, uint limit, Printer printer, Func<TReply, string> line, Func<TReply, string> afterResultCursor, CancellationToken cancellation)
+        where TReply : Google.Protobuf.IMessage
     {
         uint count = 0;
         var lastCursor = string.Empty;
         await foreach (var reply in replies.ReadAllAsync(cancellation))
         {
-            output.WriteLine(line(reply));
+            printer.Write(reply, text => text.WriteLine(line(reply)));
             count++;
             lastCursor = afterResultCursor(reply);
         }
 
-        if (limit > 0 && count == limit)
+        if (limit > 0 && count == limit && !printer.IsJson)
         {
-            output.WriteLine($"next cursor: {lastCursor}");
+            printer.Output.WriteLine($"next cursor: {lastCursor}");
         }
-    }
-
-    private static Task<int> CallAsync(
-        (string Server, string? Token) target, TextWriter error, Func<AuthorizationService.AuthorizationServiceClient, Task<int>> call) =>
-        CallAsync(target, error, channel => call(new AuthorizationService.AuthorizationServiceClient(channel)));
-
-    // Runs calls against the server; malformed arguments and server errors print one line (never a stack trace) and exit 1.
-    private static async Task<int> CallAsync((string Server, string? Token) target, TextWriter error, Func<GrpcChannel, Task<int>> call)
-    {
-        var server = target.Server;
-        try
-        {
-            using var channel = CreateChannel(server, target.Token);
-            return await call(channel);
-        }
-        catch (Exception e) when (e is FormatException or CommandLineException)
-        {
-            error.WriteLine(e.Message);
-            return 1;
-        }
-        catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
-        {
-            error.WriteLine($"cannot reach the server at {server} (start it with scripts/run.sh, or pass --server): {e.Status.Detail}");
-            return 1;
-        }
-        catch (RpcException e) when (e.StatusCode == StatusCode.Unauthenticated)
-        {
-            var sent = string.IsNullOrEmpty(target.Token) ? "no API key was sent" : "the API key sent was refused";
-            error.WriteLine($"{e.StatusCode}: {e.Status.Detail} ({sent}: pass --token, set {TokenVariable}, or run where {TokenFile} is)");
-            return 1;
-        }
-        catch (RpcException e)
-        {
-            error.WriteLine($"{e.StatusCode}: {e.Status.Detail}");
-            return 1;
-        }
-    }
-
-    // Every call carries "authorization: Bearer <token>" when there is a token. Over plaintext h2c the call credentials
-    // must be allowed explicitly: the key then travels unencrypted, which is what loopback h2c means.
-    private static GrpcChannel CreateChannel(string server, string? token)
-    {
-        if (string.IsNullOrEmpty(token))
-        {
-            return GrpcChannel.ForAddress(server);
-        }
-
-        var bearer = CallCredentials.FromInterceptor((_, metadata) =>
-        {
-            metadata.Add("authorization", "Bearer " + token);
-            return Task.CompletedTask;
-        });
-        var secure = server.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
-        return GrpcChannel.ForAddress(server, new GrpcChannelOptions
-        {
-            Credentials = ChannelCredentials.Create(secure ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure, bearer),
-            UnsafeUseInsecureChannelCallCredentials = !secure,
-        });
     }
 
     private static void WriteStep(TextWriter output, ExplainStep step, int depth)
@@ -356,13 +335,5 @@ internal static partial class AuthzCtl
         {
             Description = "Resume after the result a cursor came from (the <cursor> of a 'next cursor:' line of the same lookup)",
         };
-    }
-
-    // The server address and the key to send, as parsed from the command line; without --token, the default key.
-    // (--token "" sends none: only an absent option falls back to the default.)
-    private sealed class Connection(Option<string> server, Option<string?> token, Func<string?> defaultToken)
-    {
-        public (string Server, string? Token) Of(ParseResult result) =>
-            (result.GetValue(server)!, result.GetResult(token) is { Implicit: false } ? result.GetValue(token) : defaultToken());
     }
 }

@@ -3,13 +3,15 @@ using System.CommandLine;
 namespace AuthzGrpc.Cli.Tests;
 
 /// <summary>
-/// No secret in any help: with a key in <c>AUTHZ_TOKEN</c> and another in <c>.data/bootstrap.key</c> of the working
-/// folder, <c>--help</c> of every command (found by walking the command tree) prints neither key.
+/// No secret in any help: with a key in <c>AUTHZ_TOKEN</c>, another in <c>.data/bootstrap.key</c> of the working
+/// folder and a third in a context of the config file, <c>--help</c> of every command (found by walking the command
+/// tree) prints none of them, and neither does <c>context list</c>.
 /// </summary>
 public sealed class HelpSecretTests : IDisposable
 {
     private const string FileKey = "azk_filekey0001_Secret-From-The-Bootstrap-File-0123456789";
     private const string EnvironmentKey = "azk_envkey0001_Secret-From-The-Environment-0123456789";
+    private const string ContextKey = "azk_ctxkey0001_Secret-From-A-Context-Of-The-Config-0123";
 
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("authzctl-help-");
 
@@ -17,7 +19,12 @@ public sealed class HelpSecretTests : IDisposable
     {
         Directory.CreateDirectory(Path.Combine(_folder.FullName, ".data"));
         File.WriteAllText(Path.Combine(_folder.FullName, AuthzCtl.TokenFile), FileKey + "\n");
+        var config = new ContextConfig { Current = "prod" };
+        config.Contexts["prod"] = new ConnectionContext { Server = "https://authz.example:443", Token = ContextKey };
+        config.Save(ConfigPath);
     }
+
+    private string ConfigPath => Path.Combine(_folder.FullName, "config.json");
 
     public void Dispose() => _folder.Delete(recursive: true);
 
@@ -31,8 +38,8 @@ public sealed class HelpSecretTests : IDisposable
         {
             foreach (var (setting, environment) in new (string, Func<string, string?>)[]
             {
-                ("the key file only", _ => null),
-                ("AUTHZ_TOKEN and the key file", name => name == AuthzCtl.TokenVariable ? EnvironmentKey : null),
+                ("the key file and a context", name => name == "AUTHZCTL_CONFIG" ? ConfigPath : null),
+                ("AUTHZ_TOKEN, the key file and a context", name => name == AuthzCtl.TokenVariable ? EnvironmentKey : name == "AUTHZCTL_CONFIG" ? ConfigPath : null),
             })
             {
                 using var output = new StringWriter();
@@ -42,7 +49,7 @@ public sealed class HelpSecretTests : IDisposable
 
                 Assert.Equal(0, exit);
                 Assert.Contains("--token", text, StringComparison.Ordinal);
-                foreach (var secret in new[] { FileKey, EnvironmentKey, TestSecret(FileKey), TestSecret(EnvironmentKey) })
+                foreach (var secret in Secrets)
                 {
                     if (text.Contains(secret, StringComparison.Ordinal))
                     {
@@ -55,6 +62,22 @@ public sealed class HelpSecretTests : IDisposable
         Assert.True(commands.Count > 10, $"only {commands.Count} commands found");
         Assert.True(shown.Count == 0, string.Join('\n', shown));
     }
+
+    [Theory]
+    [InlineData("table")]
+    [InlineData("json")]
+    public async Task ContextList_NeverShowsTheKey(string format)
+    {
+        using var output = new StringWriter();
+
+        var exit = await AuthzCtl.RunAsync(["context", "list", "-o", format], output, TextWriter.Null, _folder.FullName, name => name == "AUTHZCTL_CONFIG" ? ConfigPath : null);
+
+        Assert.Equal(0, exit);
+        Assert.Contains("prod", output.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Secrets, s => output.ToString().Contains(s, StringComparison.Ordinal));
+    }
+
+    private static string[] Secrets => [FileKey, EnvironmentKey, ContextKey, TestSecret(FileKey), TestSecret(EnvironmentKey), TestSecret(ContextKey)];
 
     // The secret part of azk_<id>_<secret>.
     private static string TestSecret(string key) => key[(key.IndexOf('_', 4) + 1)..];

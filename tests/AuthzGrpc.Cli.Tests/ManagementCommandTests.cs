@@ -22,7 +22,7 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
         Assert.Contains("+ environment_type:storefront_staging#viewer@user:zoe", lines);
         Assert.StartsWith("changed at revision ", lines[^1], StringComparison.Ordinal);
         Assert.Equal(0, (await server.RunAs("olivia", "check", "environment:storefront-dev", "push_code", "user:zoe")).Exit);
-        Assert.Equal(2, (await server.RunAs("olivia", "check", "environment:storefront-staging", "ssh", "user:zoe")).Exit);
+        Assert.Equal(1, (await server.RunAs("olivia", "check", "environment:storefront-staging", "ssh", "user:zoe")).Exit);
     }
 
     [Fact]
@@ -33,7 +33,7 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
         Assert.True(exit == 0, error);
         Assert.Contains("+ environment_type:payments_staging#admin@user:yara", Lines(output));
         Assert.Equal(0, (await server.RunAs("olivia", "check", "environment:payments-staging", "change_settings", "user:yara")).Exit);
-        Assert.Equal(2, (await server.RunAs("olivia", "check", "environment:payments-prod", "view", "user:yara")).Exit);
+        Assert.Equal(1, (await server.RunAs("olivia", "check", "environment:payments-prod", "view", "user:yara")).Exit);
     }
 
     [Fact]
@@ -62,7 +62,7 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
         Assert.Equal(
             ["environment_type:storefront_development contributor", "environment_type:storefront_production viewer"],
             Lines(summary.Output).Skip(1).Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Take(2))));
-        Assert.Equal(2, (await server.RunAs("olivia", "check", "project:storefront", "change_settings", "user:uma")).Exit);
+        Assert.Equal(1, (await server.RunAs("olivia", "check", "project:storefront", "change_settings", "user:uma")).Exit);
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
         Assert.Contains("- environment_type:storefront_production#admin@user:dora", lines);
         Assert.Contains("- project:storefront#participant@user:dora", lines);
         Assert.DoesNotContain(lines, l => l.StartsWith("- organization:", StringComparison.Ordinal));
-        Assert.Equal(2, (await server.RunAs("olivia", "check", "project:storefront", "view", "user:dora")).Exit);
+        Assert.Equal(1, (await server.RunAs("olivia", "check", "project:storefront", "view", "user:dora")).Exit);
         Assert.Equal(0, (await server.RunAs("olivia", "check", "organization:northwind", "member", "user:dora")).Exit);
     }
 
@@ -99,7 +99,7 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
     {
         var (exit, output, error) = await server.RunAs("olivia", "user", "update", "olivia", "--on", "organization:northwind", "-r", "admin");
 
-        Assert.Equal((1, string.Empty), (exit, output));
+        Assert.Equal((4, string.Empty), (exit, output));
         Assert.StartsWith("FailedPrecondition: minimum 1 owner", error, StringComparison.Ordinal);
         Assert.Single(Lines(error));
         Assert.Equal(0, (await server.RunAs("olivia", "check", "organization:northwind", "owner", "user:olivia")).Exit);
@@ -110,9 +110,9 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
     {
         var (exit, output, error) = await server.RunAs("wendy", "user", "add", "zed", "--on", "project:storefront", "-r", "viewer");
 
-        Assert.Equal((1, string.Empty), (exit, output));
+        Assert.Equal((3, string.Empty), (exit, output));
         Assert.StartsWith("PermissionDenied: granting viewer on project:storefront needs manage_members", error, StringComparison.Ordinal);
-        Assert.Equal(2, (await server.RunAs("olivia", "check", "project:storefront", "view", "user:zed")).Exit);
+        Assert.Equal(1, (await server.RunAs("olivia", "check", "project:storefront", "view", "user:zed")).Exit);
     }
 
     [Fact]
@@ -123,10 +123,10 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
         var (exit, output, error) = await server.RunAs("olivia", "user", "add", "olivia", "--on", "project:payments",
             "-r", "viewer", "-r", "staging:contributor", "-r", "organization:northwind#flag_billing");
 
-        Assert.Equal((1, string.Empty), (exit, output));
+        Assert.Equal((3, string.Empty), (exit, output));
         Assert.StartsWith("PermissionDenied: user:olivia cannot change its own flag_billing", error, StringComparison.Ordinal);
-        Assert.Equal(2, (await server.RunAs("olivia", "check", "project:payments", "viewer", "user:olivia")).Exit);
-        Assert.Equal(2, (await server.RunAs("olivia", "check", "environment_type:payments_staging", "contributor", "user:olivia")).Exit);
+        Assert.Equal(1, (await server.RunAs("olivia", "check", "project:payments", "viewer", "user:olivia")).Exit);
+        Assert.Equal(1, (await server.RunAs("olivia", "check", "environment_type:payments_staging", "contributor", "user:olivia")).Exit);
     }
 
     [Fact]
@@ -134,9 +134,9 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
     {
         var (exit, output, error) = await server.RunAs("olivia", "user", "update", "ivy", "--on", "project:payments", "-r", "viewer", "-r", "staging:nosuchrole");
 
-        Assert.Equal((1, string.Empty), (exit, output));
+        Assert.Equal((2, string.Empty), (exit, output));
         Assert.StartsWith("InvalidArgument: 'nosuchrole' is not a relation of 'environment_type'", error, StringComparison.Ordinal);
-        Assert.Equal(2, (await server.RunAs("olivia", "check", "project:payments", "viewer", "user:ivy")).Exit);
+        Assert.Equal(1, (await server.RunAs("olivia", "check", "project:payments", "viewer", "user:ivy")).Exit);
     }
 
     [Theory]
@@ -153,14 +153,14 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
     [InlineData(new[] { "organization", "user", "add", "zed", "--organization", "northwind", "--permission", "Billing" }, "--permission 'Billing' is not a permission name")]
     [InlineData(new[] { "organization", "user", "add", "zed", "--organization", "northwind", "--permission", "nosuch" }, "InvalidArgument: ")]
     [InlineData(new[] { "invite", "zed@example.com", "--on", "project:storefront", "-r", "qa:viewer" }, "'qa' names no environment_type of project:storefront")]
-    public async Task BadArguments_ExitOneWithAMessage_AndChangeNothing(string[] args, string message)
+    public async Task BadArguments_ExitTwoWithAMessage_AndChangeNothing(string[] args, string message)
     {
         var (exit, output, error) = await server.RunAs("olivia", args);
 
-        Assert.Equal(1, exit);
+        Assert.Equal(2, exit);
         Assert.Contains(message, error, StringComparison.Ordinal);
         Assert.DoesNotContain("+ ", output, StringComparison.Ordinal);
-        Assert.Equal(2, (await server.RunAs("olivia", "check", "organization:northwind", "member", "user:zed")).Exit);
+        Assert.Equal(1, (await server.RunAs("olivia", "check", "organization:northwind", "member", "user:zed")).Exit);
     }
 
     [Fact]
@@ -174,7 +174,7 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
         Assert.Contains("+ organization:northwind#flag_billing@user:fay", lines);
         Assert.Contains("+ organization:northwind#flag_projects_create@user:fay", lines);
         Assert.Equal(0, (await server.RunAs("olivia", "check", "organization:northwind", "create_projects", "user:fay")).Exit);
-        Assert.Equal(2, (await server.RunAs("olivia", "check", "organization:northwind", "list_projects", "user:fay")).Exit);
+        Assert.Equal(1, (await server.RunAs("olivia", "check", "organization:northwind", "list_projects", "user:fay")).Exit);
     }
 
     [Fact]
@@ -188,7 +188,7 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
         Assert.True(clear.Exit == 0, clear.Error);
         Assert.Equal(["- organization:northwind#flag_billing@user:victor"], Lines(clear.Output).SkipLast(1));
         Assert.Equal(0, (await server.RunAs("olivia", "check", "organization:northwind", "viewer", "user:victor")).Exit);
-        Assert.Equal(2, (await server.RunAs("olivia", "check", "organization:northwind", "manage_billing", "user:victor")).Exit);
+        Assert.Equal(1, (await server.RunAs("olivia", "check", "organization:northwind", "manage_billing", "user:victor")).Exit);
     }
 
     [Fact]
@@ -196,7 +196,7 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
     {
         var (exit, output, error) = await server.RunAs("olivia", "organization", "user", "update", "olivia", "--organization", "northwind", "--permission", "billing");
 
-        Assert.Equal((1, string.Empty), (exit, output));
+        Assert.Equal((3, string.Empty), (exit, output));
         Assert.True(error.StartsWith("PermissionDenied: user:olivia cannot change its own flag_billing", StringComparison.Ordinal), error);
     }
 
@@ -209,7 +209,7 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
         var lines = Lines(output);
         Assert.Contains("- application:payments-api#developer@user:alex", lines);
         Assert.Contains("- organization:northwind#member@user:alex", lines);
-        Assert.Equal(2, (await server.RunAs("olivia", "check", "application:payments-api", "deploy", "user:alex")).Exit);
+        Assert.Equal(1, (await server.RunAs("olivia", "check", "application:payments-api", "deploy", "user:alex")).Exit);
     }
 
     [Fact]
@@ -232,7 +232,7 @@ public sealed class ManagementCommandTests(ManagementCommandTests.Server server)
     {
         var (exit, _, error) = await server.RunAs("wendy", "organization", "user", "projects", "carl", "--organization", "northwind");
 
-        Assert.Equal(1, exit);
+        Assert.Equal(3, exit);
         Assert.StartsWith("PermissionDenied: user:wendy may not read user:carl's access summary", error, StringComparison.Ordinal);
     }
 

@@ -20,13 +20,13 @@ public sealed class ServerCommandTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Check_Allowed_ExitsZero_Denied_ExitsTwo()
+    public async Task Check_Allowed_ExitsZero_Denied_ExitsOne()
     {
         var allowed = await Run("check", "application:storefront-web", "deploy", "user:olivia");
         var denied = await Run("check", "application:storefront-web", "deploy", "user:alex");
 
         Assert.Equal((0, "ALLOWED at revision 1"), (allowed.Exit, allowed.Output.Trim()));
-        Assert.Equal((2, "DENIED at revision 1"), (denied.Exit, denied.Output.Trim()));
+        Assert.Equal((1, "DENIED at revision 1"), (denied.Exit, denied.Output.Trim()));
     }
 
     [Fact]
@@ -39,10 +39,10 @@ public sealed class ServerCommandTests : IAsyncLifetime
         var malformed = await Run("check", "organization:northwind", "grant", "user:olivia", "--target-subject", "user:zoe");
 
         Assert.Equal((0, "ALLOWED at revision 1"), (allowed.Exit, allowed.Output.Trim()));
-        Assert.Equal((2, "DENIED at revision 1"), (denied.Exit, denied.Output.Trim()));
-        Assert.Equal(2, leave.Exit);
+        Assert.Equal((1, "DENIED at revision 1"), (denied.Exit, denied.Output.Trim()));
+        Assert.Equal(1, leave.Exit);
         Assert.Contains("minimum 1 owner", leave.Output, StringComparison.Ordinal);
-        Assert.Equal(1, malformed.Exit);
+        Assert.Equal(2, malformed.Exit);
         Assert.Contains("context.target_role: is required", malformed.Error, StringComparison.Ordinal);
     }
 
@@ -112,18 +112,18 @@ public sealed class ServerCommandTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Lookup_BadPageOptions_ExitOneWithAMessage()
+    public async Task Lookup_BadPageOptions_ExitTwoWithAMessage()
     {
         // One server for the three: each test of this class starts a server process of its own.
         var cursor = await Run("lookup-resources", "project", "view", "user:olivia", "--cursor", "not-a-cursor");
         var overCap = await Run("lookup-resources", "project", "view", "user:olivia", "--limit", "1001");
         var negative = await Run("lookup-subjects", "project:payments", "view", "user", "--limit", "-1");
 
-        Assert.Equal((1, string.Empty), (cursor.Exit, cursor.Output));
+        Assert.Equal((2, string.Empty), (cursor.Exit, cursor.Output));
         Assert.StartsWith("InvalidArgument: cursor: ", cursor.Error, StringComparison.Ordinal);
-        Assert.Equal((1, string.Empty), (overCap.Exit, overCap.Output));
+        Assert.Equal((2, string.Empty), (overCap.Exit, overCap.Output));
         Assert.StartsWith("InvalidArgument: limit: is 1001", overCap.Error, StringComparison.Ordinal);
-        Assert.Equal(1, negative.Exit);
+        Assert.Equal(2, negative.Exit);
         Assert.Contains("'-1' for option '--limit'", negative.Error, StringComparison.Ordinal);
     }
 
@@ -131,28 +131,28 @@ public sealed class ServerCommandTests : IAsyncLifetime
     [InlineData("project", "view", "user:olivia", "'project' is not an object")]
     [InlineData("project:storefront", "view", "olivia", "'olivia' is not a subject")]
     [InlineData("projekt:storefront", "view", "user:olivia", "InvalidArgument")]
-    public async Task Check_BadArguments_ExitOneWithAMessage(string resource, string action, string subject, string message)
+    public async Task Check_BadArguments_ExitTwoWithAMessage(string resource, string action, string subject, string message)
     {
         var (exit, _, error) = await Run("check", resource, action, subject);
 
-        Assert.Equal(1, exit);
+        Assert.Equal(2, exit);
         Assert.Contains(message, error, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Check_NoServer_ExitsOneSayingSo()
+    public async Task Check_NoServer_ExitsFiveSayingSo()
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
 
         var exit = await AuthzCtl.RunAsync(["check", "project:storefront", "view", "user:olivia", "--server", $"http://127.0.0.1:{ServerProcess.FreeLoopbackPort()}"], output, error);
 
-        Assert.Equal(1, exit);
+        Assert.Equal(5, exit);
         Assert.Contains("cannot reach the server", error.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Check_WithoutAKey_ExitsOneSayingWhatToSend()
+    public async Task Check_WithoutAKey_ExitsThreeSayingWhatToSend()
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
@@ -160,7 +160,7 @@ public sealed class ServerCommandTests : IAsyncLifetime
         // An empty --token sends no key, whatever the environment or the working folder hold.
         var exit = await AuthzCtl.RunAsync(["check", "project:storefront", "view", "user:olivia", "--server", _server.Address.ToString(), "--token", ""], output, error);
 
-        Assert.Equal(1, exit);
+        Assert.Equal(3, exit);
         Assert.Contains("Unauthenticated", error.ToString(), StringComparison.Ordinal);
         Assert.Contains("authorization: Bearer azk_", error.ToString(), StringComparison.Ordinal);
         Assert.Contains("no API key was sent", error.ToString(), StringComparison.Ordinal);
@@ -168,11 +168,11 @@ public sealed class ServerCommandTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Check_WithAWrongKey_ExitsOne()
+    public async Task Check_WithAWrongKey_ExitsThree()
     {
         var (exit, _, error) = await RunWithToken("azk_nosuchkey_" + new string('x', 43), "check", "application:storefront-web", "deploy", "user:olivia");
 
-        Assert.Equal(1, exit);
+        Assert.Equal(3, exit);
         Assert.Contains("Unauthenticated", error, StringComparison.Ordinal);
         Assert.Contains("the API key sent was refused", error, StringComparison.Ordinal);
     }

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using AuthzGrpc.V1;
 
 namespace AuthzGrpc.Cli;

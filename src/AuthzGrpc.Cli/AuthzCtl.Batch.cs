@@ -1,4 +1,3 @@
-using System.CommandLine;
 using AuthzGrpc.V1;
 using Grpc.Net.Client;
 using CoreObject = AuthzGrpc.Core.Model.ObjectRef;

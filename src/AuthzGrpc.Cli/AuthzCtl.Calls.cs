@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Globalization;
 using AuthzGrpc.V1;
 using Grpc.Net.Client;

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using AuthzGrpc.Core.Schema;
 using AuthzGrpc.V1;
 using Google.Protobuf;

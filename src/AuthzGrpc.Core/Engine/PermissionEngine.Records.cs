@@ -1,5 +1,4 @@
 using AuthzGrpc.Core.Graph;
-using AuthzGrpc.Core.Model;
 
 namespace AuthzGrpc.Core.Engine;
 

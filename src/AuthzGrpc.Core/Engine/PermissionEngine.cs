@@ -1,5 +1,3 @@
-using AuthzGrpc.Core.Model;
-using AuthzGrpc.Core.Schema;
 
 namespace AuthzGrpc.Core.Engine;
 

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using AuthzGrpc.Core.Model;
-using AuthzGrpc.Core.Schema;
 
 namespace AuthzGrpc.Core.Engine;
 

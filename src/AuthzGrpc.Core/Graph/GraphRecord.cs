@@ -1,4 +1,3 @@
-using AuthzGrpc.Core.Schema;
 
 namespace AuthzGrpc.Core.Graph;
 

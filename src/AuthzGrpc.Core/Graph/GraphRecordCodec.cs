@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Text;
-using AuthzGrpc.Core.Model;
-using AuthzGrpc.Core.Schema;
 
 namespace AuthzGrpc.Core.Graph;
 

@@ -1,7 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using AuthzGrpc.Core.Engine;
-using AuthzGrpc.Core.Model;
-using AuthzGrpc.Core.Schema;
 
 namespace AuthzGrpc.Core.Graph;
 

@@ -1,5 +1,3 @@
-using AuthzGrpc.Core.Engine;
-using AuthzGrpc.Core.Model;
 
 namespace AuthzGrpc.Core.Management;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using AuthzGrpc.Core.Model;
 
 namespace AuthzGrpc.Core.Management;
 

@@ -1,5 +1,3 @@
-using AuthzGrpc.Core.Model;
-using AuthzGrpc.Core.Schema;
 
 namespace AuthzGrpc.Core.Management;
 
@@ -27,6 +25,22 @@ public sealed partial class ManagementPlanner
         }
 
         return RequireAnyRule(rules, caller, resource, relation, subject, "revoking");
+    }
+
+    // An operation one rule of the type governs (leave, delete by, keys by): refused when the type has no such rule
+    // (nobody may) or the caller lacks the permission it names on the object.
+    private void RequireGoverningPermission(SubjectRef caller, ObjectRef resource, Func<ManagementRules, MemberDefinition?> rule, Func<string, string> withoutRule, string doing)
+    {
+        var type = TypeOf(resource);
+        if (rule(type.Rules) is not { } permission)
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, withoutRule(type.Name));
+        }
+
+        if (!Has(caller, resource, permission))
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"{doing} {resource} needs {permission.Name}, which {caller} does not have");
+        }
     }
 
     // Throws the closest authority refusal; returns (for the caller to throw once all authority is checked) a state

@@ -1,6 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using AuthzGrpc.Core.Model;
-using AuthzGrpc.Core.Schema;
 
 namespace AuthzGrpc.Core.Management;
 

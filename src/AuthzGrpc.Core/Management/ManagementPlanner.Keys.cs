@@ -1,4 +1,3 @@
-using AuthzGrpc.Core.Model;
 
 namespace AuthzGrpc.Core.Management;
 
@@ -12,15 +11,6 @@ public sealed partial class ManagementPlanner
     /// </summary>
     public void RequireKeyAuthority(SubjectRef caller, ObjectRef scope)
     {
-        var type = TypeOf(scope);
-        if (type.Rules.Keys is not { } permission)
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"personal API keys cannot be created on a {type.Name}: the schema has no 'keys by' rule for it");
-        }
-
-        if (!Has(caller, scope, permission))
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"creating a personal API key on {scope} needs {permission.Name}, which {caller} does not have");
-        }
+        RequireGoverningPermission(caller, scope, rules => rules.Keys, type => $"personal API keys cannot be created on a {type}: the schema has no 'keys by' rule for it", "creating a personal API key on");
     }
 }

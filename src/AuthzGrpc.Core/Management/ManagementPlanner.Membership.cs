@@ -1,6 +1,3 @@
-using AuthzGrpc.Core.Engine;
-using AuthzGrpc.Core.Model;
-using AuthzGrpc.Core.Schema;
 
 namespace AuthzGrpc.Core.Management;
 
@@ -62,16 +59,7 @@ public sealed partial class ManagementPlanner
     /// <summary>The caller removes itself from <paramref name="resource"/> (and everything below), if the <c>leave</c> rule allows.</summary>
     public ManagementPlan Leave(SubjectRef caller, ObjectRef resource)
     {
-        var type = TypeOf(resource);
-        if (type.Rules.LeaveBy is not { } leaveBy)
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"nobody may leave a {type.Name}: the schema has no 'leave' rule for it");
-        }
-
-        if (!Has(caller, resource, leaveBy))
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"leaving {resource} needs {leaveBy.Name}, which {caller} does not have");
-        }
+        RequireGoverningPermission(caller, resource, rules => rules.LeaveBy, type => $"nobody may leave a {type}: the schema has no 'leave' rule for it", "leaving");
 
         var removed = Cascade(resource, caller);
         return removed.Count == 0

@@ -1,6 +1,3 @@
-using AuthzGrpc.Core.Engine;
-using AuthzGrpc.Core.Model;
-using AuthzGrpc.Core.Schema;
 
 namespace AuthzGrpc.Core.Management;
 
@@ -124,16 +121,7 @@ public sealed partial class ManagementPlanner
     /// </summary>
     public ManagementPlan Delete(SubjectRef caller, ObjectRef resource)
     {
-        var type = TypeOf(resource);
-        if (type.Rules.Delete is not { } by)
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"a {type.Name} cannot be deleted through the management API: the schema has no 'delete by' rule for it");
-        }
-
-        if (!Has(caller, resource, by))
-        {
-            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"deleting {resource} needs {by.Name}, which {caller} does not have");
-        }
+        RequireGoverningPermission(caller, resource, rules => rules.Delete, type => $"a {type} cannot be deleted through the management API: the schema has no 'delete by' rule for it", "deleting");
 
         if (!Exists(resource))
         {

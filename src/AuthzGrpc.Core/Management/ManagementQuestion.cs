@@ -1,4 +1,3 @@
-using AuthzGrpc.Core.Model;
 
 namespace AuthzGrpc.Core.Management;
 

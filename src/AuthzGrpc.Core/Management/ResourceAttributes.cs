@@ -1,6 +1,3 @@
-using AuthzGrpc.Core.Engine;
-using AuthzGrpc.Core.Model;
-using AuthzGrpc.Core.Schema;
 
 namespace AuthzGrpc.Core.Management;
 

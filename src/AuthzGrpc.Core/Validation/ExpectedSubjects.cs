@@ -1,6 +1,4 @@
 using System.Text.RegularExpressions;
-using AuthzGrpc.Core.Model;
-using AuthzGrpc.Core.Schema;
 
 namespace AuthzGrpc.Core.Validation;
 

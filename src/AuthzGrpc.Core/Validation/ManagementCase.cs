@@ -1,6 +1,4 @@
-using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Management;
-using AuthzGrpc.Core.Model;
 
 namespace AuthzGrpc.Core.Validation;
 

@@ -1,7 +1,4 @@
-using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Management;
-using AuthzGrpc.Core.Model;
-using AuthzGrpc.Core.Schema;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 using YamlDotNet.Serialization;

@@ -129,13 +129,10 @@ internal readonly struct PlanEvaluator<TView, TObject, TSubject, TKey, TRelation
 
         while (computed.MoveNext(out var target, out var member))
         {
-            var found = Member(target, member, in subject, depth + 1, step, ref state);
-            if (found == Outcome.True)
+            if (Fold(ref result, Member(target, member, in subject, depth + 1, step, ref state), decisive: Outcome.True))
             {
-                return Outcome.True;
+                break;
             }
-
-            result = found == Outcome.Unknown ? Outcome.Unknown : result;
         }
 
         return result;
@@ -156,14 +153,10 @@ internal readonly struct PlanEvaluator<TView, TObject, TSubject, TKey, TRelation
                     var targets = view.ArrowTargets(set, plan.ArrowTargetArray);
                     while (targets.MoveNext(out var target, out var member))
                     {
-                        var found = Member(target, member, in subject, depth + 1, step, ref state);
-                        if (found == Outcome.True)
+                        if (Fold(ref result, Member(target, member, in subject, depth + 1, step, ref state), decisive: Outcome.True))
                         {
-                            result = Outcome.True;
                             break;
                         }
-
-                        result = found == Outcome.Unknown ? Outcome.Unknown : result;
                     }
                 }
 
@@ -176,14 +169,10 @@ internal readonly struct PlanEvaluator<TView, TObject, TSubject, TKey, TRelation
                 var result = Outcome.False;
                 foreach (var child in plan.ChildArray)
                 {
-                    var found = Plan(child, resource, in subject, depth, step, ref state);
-                    if (found == Outcome.True)
+                    if (Fold(ref result, Plan(child, resource, in subject, depth, step, ref state), decisive: Outcome.True))
                     {
-                        result = Outcome.True;
                         break;
                     }
-
-                    result = found == Outcome.Unknown ? Outcome.Unknown : result;
                 }
 
                 return Done(step, result);
@@ -195,14 +184,10 @@ internal readonly struct PlanEvaluator<TView, TObject, TSubject, TKey, TRelation
                 var result = Outcome.True;
                 foreach (var child in plan.ChildArray)
                 {
-                    var found = Plan(child, resource, in subject, depth, step, ref state);
-                    if (found == Outcome.False)
+                    if (Fold(ref result, Plan(child, resource, in subject, depth, step, ref state), decisive: Outcome.False))
                     {
-                        result = Outcome.False;
                         break;
                     }
-
-                    result = found == Outcome.Unknown ? Outcome.Unknown : result;
                 }
 
                 return Done(step, result);
@@ -221,6 +206,21 @@ internal readonly struct PlanEvaluator<TView, TObject, TSubject, TKey, TRelation
             default:
                 return Outcome.False;
         }
+    }
+
+    // Folds one operand into a three-valued union (decisive: True) or intersection (decisive: False): the decisive
+    // value decides it (true: stop), Unknown sticks unless something decides it, the other value leaves it as it is.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Fold(ref Outcome result, Outcome found, Outcome decisive)
+    {
+        if (found == decisive)
+        {
+            result = decisive;
+            return true;
+        }
+
+        result = found == Outcome.Unknown ? Outcome.Unknown : result;
+        return false;
     }
 
     private static Outcome Done(ExplainNode? step, Outcome result)

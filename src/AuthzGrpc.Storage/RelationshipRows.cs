@@ -45,33 +45,19 @@ internal static class RelationshipRows
     /// <summary>The rows <paramref name="filter"/> selects.</summary>
     internal static IQueryable<RelationshipRow> Matching(this IQueryable<RelationshipRow> rows, RelationshipFilter filter)
     {
-        var type = filter.ResourceType;
+        // Locals, not the filter's properties, so EF Core sends each as a parameter.
+        var (type, id, relation) = (filter.ResourceType, filter.ResourceId, filter.Relation);
         rows = rows.Where(r => r.ResourceType == type);
-        if (filter.ResourceId is { } id)
+        rows = id is null ? rows : rows.Where(r => r.ResourceId == id);
+        rows = relation is null ? rows : rows.Where(r => r.Relation == relation);
+        if (filter.Subject is not { } subject)
         {
-            rows = rows.Where(r => r.ResourceId == id);
+            return rows;
         }
 
-        if (filter.Relation is { } relation)
-        {
-            rows = rows.Where(r => r.Relation == relation);
-        }
-
-        if (filter.Subject is { } subject)
-        {
-            var subjectType = subject.Type;
-            rows = rows.Where(r => r.SubjectType == subjectType);
-            if (subject.Id is { } subjectId)
-            {
-                rows = rows.Where(r => r.SubjectId == subjectId);
-            }
-
-            if (subject.Relation is { } subjectRelation)
-            {
-                rows = rows.Where(r => r.SubjectRelation == subjectRelation);
-            }
-        }
-
-        return rows;
+        var (subjectType, subjectId, subjectRelation) = (subject.Type, subject.Id, subject.Relation);
+        rows = rows.Where(r => r.SubjectType == subjectType);
+        rows = subjectId is null ? rows : rows.Where(r => r.SubjectId == subjectId);
+        return subjectRelation is null ? rows : rows.Where(r => r.SubjectRelation == subjectRelation);
     }
 }

@@ -164,27 +164,16 @@ internal readonly struct PlanEvaluator<TView, TObject, TSubject, TKey, TRelation
             }
 
             case PlanKind.Union:
-            {
-                var step = trace?.Child(plan.ToString());
-                var result = Outcome.False;
-                foreach (var child in plan.ChildArray)
-                {
-                    if (Fold(ref result, Plan(child, resource, in subject, depth, step, ref state), decisive: Outcome.True))
-                    {
-                        break;
-                    }
-                }
-
-                return Done(step, result);
-            }
-
             case PlanKind.Intersection:
             {
+                // A union is decided by its first true operand, an intersection by its first false one; without such
+                // an operand it is the other value (or unknown).
+                var decisive = plan.Kind == PlanKind.Union ? Outcome.True : Outcome.False;
                 var step = trace?.Child(plan.ToString());
-                var result = Outcome.True;
+                var result = decisive == Outcome.True ? Outcome.False : Outcome.True;
                 foreach (var child in plan.ChildArray)
                 {
-                    if (Fold(ref result, Plan(child, resource, in subject, depth, step, ref state), decisive: Outcome.False))
+                    if (Fold(ref result, Plan(child, resource, in subject, depth, step, ref state), decisive))
                     {
                         break;
                     }

@@ -26,17 +26,15 @@ internal sealed partial class ManagementGrpcService(
 
     public override async Task<GrantRoleResponse> GrantRole(GrantRoleRequest request, ServerCallContext context)
     {
-        RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Role(request.Role, "role"), RequestValidation.Holder(request.Subject, "subject"));
-        var (resource, subject) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Subject));
-        var changes = await ManageAsync("GrantRole", context, resource, new GrantOperation(new(resource, request.Role, subject)));
+        var role = RoleOf(request.Resource, request.Role, request.Subject, "subject");
+        var changes = await ManageAsync("GrantRole", context, role.Resource, new GrantOperation(role));
         return new GrantRoleResponse { Changes = changes };
     }
 
     public override async Task<RevokeRoleResponse> RevokeRole(RevokeRoleRequest request, ServerCallContext context)
     {
-        RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Role(request.Role, "role"), RequestValidation.Holder(request.Subject, "subject"));
-        var (resource, subject) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Subject));
-        var changes = await ManageAsync("RevokeRole", context, resource, new RevokeOperation(new(resource, request.Role, subject)));
+        var role = RoleOf(request.Resource, request.Role, request.Subject, "subject");
+        var changes = await ManageAsync("RevokeRole", context, role.Resource, new RevokeOperation(role));
         return new RevokeRoleResponse { Changes = changes };
     }
 
@@ -78,9 +76,8 @@ internal sealed partial class ManagementGrpcService(
 
     public override async Task<TransferOwnershipResponse> TransferOwnership(TransferOwnershipRequest request, ServerCallContext context)
     {
-        RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Role(request.Role, "role"), RequestValidation.Holder(request.To, "to"));
-        var (resource, to) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.To));
-        var changes = await ManageAsync("TransferOwnership", context, resource, new TransferOperation(new(resource, request.Role, to)));
+        var role = RoleOf(request.Resource, request.Role, request.To, "to");
+        var changes = await ManageAsync("TransferOwnership", context, role.Resource, new TransferOperation(role));
         return new TransferOwnershipResponse { Changes = changes };
     }
 
@@ -354,6 +351,13 @@ internal sealed partial class ManagementGrpcService(
         result.Added.AddRange(changes.Updates.Where(u => u.Operation != RelationshipOperation.Delete).Select(u => RelationshipMapping.ToProto(u.Relationship)));
         result.Removed.AddRange(changes.Removed.Select(RelationshipMapping.ToProto));
         return result;
+    }
+
+    // The role of a grant, revoke or transfer (resource, role, holder), validated and mapped.
+    private static Core.Model.Relationship RoleOf(V1.ObjectRef resource, string role, V1.SubjectRef holder, string holderField)
+    {
+        RequestValidation.Require(RequestValidation.Target(resource, "resource"), RequestValidation.Role(role, "role"), RequestValidation.Holder(holder, holderField));
+        return new(ProtoMapping.ToModel(resource), role, ProtoMapping.ToModel(holder));
     }
 
     // The validated request's mode (RequestValidation.RoleChanges refuses any other).

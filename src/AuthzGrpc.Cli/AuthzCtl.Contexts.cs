@@ -1,4 +1,3 @@
-
 namespace AuthzGrpc.Cli;
 
 // context add|use|list|remove: named connections in the config file (ContextConfig). 'context add' stores what the

@@ -1,4 +1,3 @@
-
 namespace AuthzGrpc.Server;
 
 /// <summary>The server's log messages, source-generated; event ids are stable.</summary>

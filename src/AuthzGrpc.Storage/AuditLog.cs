@@ -1,4 +1,3 @@
-
 namespace AuthzGrpc.Storage;
 
 /// <summary>The audit log: one event per change, written by the change's own transaction (<see cref="UnitOfWork.Audit"/>).</summary>

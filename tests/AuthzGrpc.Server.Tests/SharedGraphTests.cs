@@ -131,7 +131,11 @@ public sealed class SharedGraphTests(ITestOutputHelper output)
         Assert.True(relationships > 9_000, $"{relationships} relationships");
         Assert.Equal(2, small.RoundTrips);
         Assert.Equal(small.RoundTrips, large.RoundTrips);
-        Assert.Equal(small.Gets, large.Gets);
+
+        // The GETs are the records the evaluation asked for before it decided. Two replicas have been seen to differ by
+        // one record on this check (9 and 10, either way round) whatever the graph's size; a graph 150 times larger
+        // must cost no more than that.
+        Assert.InRange(large.Gets, small.Gets - 1, small.Gets + 1);
         server.AssertNoErrors();
         await server.DisposeAsync();
     }

@@ -1,4 +1,3 @@
-
 namespace AuthzGrpc.Core.Engine;
 
 /// <summary>The answer of <see cref="PermissionEngine.LookupSubjects"/>.</summary>

@@ -1,4 +1,3 @@
-
 namespace AuthzGrpc.Core.Engine;
 
 /// <summary>How a relationship changes in a write.</summary>

@@ -1,4 +1,3 @@
-
 namespace AuthzGrpc.Core.Management;
 
 /// <summary>How an audit event names what a change touched, as the audit log's resource filter reads it.</summary>

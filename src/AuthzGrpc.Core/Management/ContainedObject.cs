@@ -1,4 +1,3 @@
-
 namespace AuthzGrpc.Core.Management;
 
 /// <summary>

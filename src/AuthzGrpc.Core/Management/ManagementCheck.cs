@@ -1,4 +1,3 @@
-
 namespace AuthzGrpc.Core.Management;
 
 /// <summary>The management operations a check with a context asks about (R25), each one ManagementService call.</summary>

@@ -1,4 +1,3 @@
-
 namespace AuthzGrpc.Core.Management;
 
 // Authority: whether the caller may make a change at all, judged by the schema's grant and revoke rules before any

@@ -1,4 +1,3 @@
-
 namespace AuthzGrpc.Core.Management;
 
 // Keys: personal API keys (R31), which a caller creates acting as itself where the model's 'keys by' rule gives it the

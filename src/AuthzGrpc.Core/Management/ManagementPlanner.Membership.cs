@@ -1,4 +1,3 @@
-
 namespace AuthzGrpc.Core.Management;
 
 // Membership: removing a member (with the cascade to everything the object contains), several at once (003: "select

@@ -1,4 +1,3 @@
-
 namespace AuthzGrpc.Core.Management;
 
 // Objects: creating an object under its parent (with its attributes and the objects created inside it), who may update

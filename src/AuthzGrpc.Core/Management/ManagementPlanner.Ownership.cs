@@ -1,4 +1,3 @@
-
 namespace AuthzGrpc.Core.Management;
 
 // Ownership: handing a relation over to another subject in one step, so that an object never lacks its owner.

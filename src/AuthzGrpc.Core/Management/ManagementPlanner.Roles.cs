@@ -1,4 +1,3 @@
-
 namespace AuthzGrpc.Core.Management;
 
 // Roles: granting, revoking and setting a subject's roles on one object, or on several as one step (R33).

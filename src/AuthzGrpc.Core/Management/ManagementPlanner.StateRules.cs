@@ -1,4 +1,3 @@
-
 namespace AuthzGrpc.Core.Management;
 
 // State rules: what a change may not break once the caller's authority has passed (match, unique, unique-when), judged

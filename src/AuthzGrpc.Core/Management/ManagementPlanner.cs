@@ -1,4 +1,3 @@
-
 namespace AuthzGrpc.Core.Management;
 
 /// <summary>The relationship changes a management operation makes, and what it removed (for the reply and the audit log).</summary>

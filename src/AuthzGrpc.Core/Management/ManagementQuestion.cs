@@ -1,4 +1,3 @@
-
 namespace AuthzGrpc.Core.Management;
 
 /// <summary>A management check, validated: who would call, which operation, on what, about which role and subject.</summary>

@@ -1,4 +1,3 @@
-
 namespace AuthzGrpc.Core.Management;
 
 /// <summary>Where a role is stored, seen from the resource whose members are listed.</summary>

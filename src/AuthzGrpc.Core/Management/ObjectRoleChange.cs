@@ -1,4 +1,3 @@
-
 namespace AuthzGrpc.Core.Management;
 
 /// <summary>How an <see cref="ObjectRoleChange"/> applies its roles.</summary>

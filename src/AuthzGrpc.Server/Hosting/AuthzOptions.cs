@@ -70,10 +70,11 @@ public sealed class AuthzOptions
 
     /// <summary>
     /// Where Prometheus scrapes the server's metrics (<c>Authz:MetricsUrl</c>): <c>http://IP:PORT</c>, served over
-    /// HTTP/1.1 at <c>/metrics</c> on that address only (the gRPC endpoint is HTTP/2 only and never serves it). Default
-    /// <c>http://127.0.0.1:9464</c> (loopback); <c>http://0.0.0.0:9464</c> listens on every interface, port 0 on a free
-    /// port. Null or empty turns metrics off: no listener, no exporter. The host must be an IP address, and https is
-    /// not served.
+    /// HTTP/1.1 at <c>/metrics</c> on that address only (the gRPC endpoint is HTTP/2 only and never serves it). The same
+    /// listener answers the load balancers' probes <c>/healthz</c> (alive) and <c>/readyz</c> (model loaded and storage
+    /// answering, else 503): see <see cref="HealthEndpoints"/>. Default <c>http://127.0.0.1:9464</c> (loopback);
+    /// <c>http://0.0.0.0:9464</c> listens on every interface, port 0 on a free port. Null or empty turns metrics and
+    /// the HTTP probes off: no listener, no exporter. The host must be an IP address, and https is not served.
     /// </summary>
     [MetricsUrl]
     public string? MetricsUrl { get; set; } = DefaultMetricsUrl;

@@ -73,7 +73,7 @@ public static class AuthzServerExtensions
         services.AddGrpcHealthChecks(options =>
             {
                 // The overall status leaves the shared graph out: a replica without Redis still answers correctly.
-                options.Services.Map(string.Empty, result => !result.Tags.Contains(SharedGraphHealthCheck.Tag));
+                options.Services.Map(string.Empty, result => HealthEndpoints.DecidesReadiness(result.Tags));
                 options.Services.Map(SharedGraphHealthCheck.ServiceName, result => result.Tags.Contains(SharedGraphHealthCheck.Tag));
             })
             .AddCheck<ModelHealthCheck>("model")
@@ -122,8 +122,8 @@ public static class AuthzServerExtensions
     }
 
     /// <summary>
-    /// Maps the gRPC services and, when metrics are on, the Prometheus scrape on the metrics listener only; logs the
-    /// listen addresses once the server has started.
+    /// Maps the gRPC services and, when metrics are on, the Prometheus scrape and the HTTP probes
+    /// (<see cref="HealthEndpoints"/>) on the metrics listener only; logs the listen addresses once the server has started.
     /// </summary>
     public static WebApplication MapAuthzServer(this WebApplication app)
     {
@@ -133,10 +133,12 @@ public static class AuthzServerExtensions
         var metrics = app.Services.GetService<MetricsEndpoint>();
         if (metrics is not null)
         {
-            // Requests on the metrics listener never reach the gRPC services: only /metrics answers there, anything else
-            // is 404 (even a path routing matched to a gRPC method). Requests on the gRPC endpoint never reach the scrape.
+            // Requests on the metrics listener never reach the gRPC services: only /metrics, /healthz and /readyz answer
+            // there, anything else is 404 (even a path routing matched to a gRPC method). Requests on the gRPC endpoint
+            // never reach the scrape or the probes.
             app.MapWhen(MetricsEndpoint.Accepted, scrape =>
             {
+                HealthEndpoints.Map(scrape);
                 scrape.UseOpenTelemetryPrometheusScrapingEndpoint(MetricsEndpoint.Path);
                 scrape.Run(context =>
                 {

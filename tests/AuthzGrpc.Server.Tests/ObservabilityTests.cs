@@ -1,20 +1,65 @@
 using System.Net;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Schema;
+using AuthzGrpc.Server.Authentication;
+using AuthzGrpc.Server.Grpc;
 using AuthzGrpc.Server.Hosting;
 using AuthzGrpc.Server.Sync;
 using AuthzGrpc.Server.Tests.Infrastructure;
 using AuthzGrpc.Storage;
 using AuthzGrpc.Storage.Tests.Infrastructure;
+using AuthzGrpc.Testing;
+using AuthzGrpc.V1;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using static AuthzGrpc.Server.Tests.Infrastructure.Requests;
 
 namespace AuthzGrpc.Server.Tests;
 
-/// <summary>The HTTP probes <c>/healthz</c> and <c>/readyz</c> on the metrics listener.</summary>
+/// <summary>The HTTP probes <c>/healthz</c> and <c>/readyz</c> on the metrics listener, and the decision log line.</summary>
 public sealed class ObservabilityTests
 {
+    private const string DecisionLogLevelKey = "Logging:LogLevel:AuthzGrpc.Server.Grpc.AuthorizationGrpcService";
+
     private static readonly Dictionary<string, string?> MetricsOnAFreePort = new() { [AuthzOptions.MetricsUrlKey] = "http://127.0.0.1:0" };
+
+    [Fact]
+    public async Task CheckAndBatchCheck_WithDebugOnForTheService_LogOneStructuredLinePerDecision()
+    {
+        await using var database = TestDatabase.Create(StorageProvider.Sqlite);
+        await using var server = await StoreServer.StartAsync(database, new Dictionary<string, string?> { [DecisionLogLevelKey] = "Debug" });
+        Assert.True(ApiKeyFormat.TryParse(TestKeys.Admin, out var adminKeyId, out _));
+        var mark = server.Logs.Mark;
+
+        var allowed = await server.Authorization.CheckAsync(Check("user:olivia", "view", "project:storefront"));
+        var batch = await server.Authorization.BatchCheckAsync(new BatchCheckRequest
+        {
+            Items = { Check("user:devon", "view", "project:payments"), Check("group:eng#member", "view", "project:storefront") },
+        });
+
+        var lines = server.Logs.Since(mark).Where(entry => entry.EventId.Name == "CheckDecided").ToList();
+        Assert.Equal(3, lines.Count);
+        Assert.All(lines, line => Assert.Equal(LogLevel.Debug, line.Level));
+        AssertDecision(lines[0], Decision.Allowed, "user:olivia", "view", "project:storefront", adminKeyId, allowed.Revision);
+        AssertDecision(lines[1], Decision.Denied, "user:devon", "view", "project:payments", adminKeyId, batch.Revision);
+        AssertDecision(lines[2], batch.Results[1].Decision, "group:eng#member", "view", "project:storefront", adminKeyId, batch.Revision);
+    }
+
+    [Fact]
+    public async Task Check_AtTheDefaultLevel_LogsNoDecision()
+    {
+        await using var database = TestDatabase.Create(StorageProvider.Sqlite);
+        // The level a server runs at unless configured otherwise (the test servers otherwise log everything at Debug).
+        await using var server = await StoreServer.StartAsync(database, new Dictionary<string, string?> { [DecisionLogLevelKey] = "Information" });
+        var mark = server.Logs.Mark;
+
+        var allowed = await server.Authorization.CheckAsync(Check("user:olivia", "view", "project:storefront"));
+        await server.Authorization.BatchCheckAsync(new BatchCheckRequest { Items = { Check("user:devon", "view", "project:payments") } });
+
+        Assert.Equal(Decision.Allowed, allowed.Decision);
+        Assert.DoesNotContain(server.Logs.Since(mark), entry => entry.EventId.Name == "CheckDecided");
+    }
 
     [Fact]
     public async Task Probes_OnAServerThatLoadedItsModel_AnswerAliveAndReadyOverHttp1()
@@ -111,5 +156,17 @@ public sealed class ObservabilityTests
         var holder = new EngineHolder();
         holder.Swap(new PermissionEngine(CompiledSchema.Compile("definition user {}")));
         return holder;
+    }
+
+    private static void AssertDecision(
+        LogEntry line, Decision decision, string subject, string action, string resource, string keyId, string revision)
+    {
+        Assert.Equal(decision, line.Fields["Decision"]);
+        Assert.Equal(subject, line.Fields["Subject"]);
+        Assert.Equal(action, line.Fields["Action"]);
+        Assert.Equal(resource, line.Fields["Resource"]);
+        Assert.Equal(keyId, line.Fields["KeyId"]);
+        Assert.Equal(revision, line.Fields["Revision"]);
+        Assert.Equal(AuthorizationGrpcService.EngineSource, line.Fields["Source"]);
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using AuthzGrpc.Core.Management;
+using AuthzGrpc.Server.Authentication;
 using AuthzGrpc.Server.Checks;
 using AuthzGrpc.Server.Hosting;
 using AuthzGrpc.Server.Reads;
@@ -19,11 +20,30 @@ namespace AuthzGrpc.Server.Grpc;
 /// Watch streams the store's change log (<see cref="StoreLogFollower"/>).
 /// </summary>
 internal sealed class AuthorizationGrpcService(
-    ICheckDispatcher dispatcher, ModelReader reader, IOptions<AuthzOptions> options, StoreLogFollower follower, AuthzMetrics metrics)
+    ICheckDispatcher dispatcher,
+    ModelReader reader,
+    IOptions<AuthzOptions> options,
+    StoreLogFollower follower,
+    AuthzMetrics metrics,
+    ILogger<AuthorizationGrpcService> logger)
     : AuthorizationService.AuthorizationServiceBase
 {
+    /// <summary>The source a decision log line names for a check with a context: the management rules, on the engine.</summary>
+    internal const string ManagementSource = "management";
+
+    /// <summary>
+    /// The source a decision log line names for an ordinary check when a shared graph is configured: the near cache,
+    /// Redis or the engine behind them (which layer answered is not passed back through the dispatcher).
+    /// </summary>
+    internal const string SharedGraphSource = "shared-graph";
+
+    /// <summary>The source a decision log line names for an ordinary check with no shared graph: the engine.</summary>
+    internal const string EngineSource = "engine";
+
+
     private readonly int _maxBatchCheckItems = options.Value.MaxBatchCheckItems;
     private readonly int _maxLookupLimit = options.Value.MaxLookupLimit;
+    private readonly string _checkSource = dispatcher is EngineCheckDispatcher ? EngineSource : SharedGraphSource;
 
     // The last revision formatted, so a check at an unchanged revision does not format it again.
     private FormattedRevision _revision = new(-1, string.Empty);
@@ -47,10 +67,11 @@ internal sealed class AuthorizationGrpcService(
         if (answer.IsCompletedSuccessfully)
         {
             metrics.RecordCheck(CheckRpc.Check, request.Consistency, answer.Result.Decision, started);
+            LogDecision(request.Subject, request.Action, request.Resource, request.Context is not null, answer.Result, context);
             return answer;
         }
 
-        return MeasureCheckAsync(answer, request.Consistency, started);
+        return MeasureCheckAsync(answer, request, context, started);
     }
 
     public override async Task<BatchCheckResponse> BatchCheck(BatchCheckRequest request, ServerCallContext context)
@@ -60,6 +81,15 @@ internal sealed class AuthorizationGrpcService(
         {
             var response = await DecideBatchCheckAsync(request, context).ConfigureAwait(false);
             metrics.RecordBatchCheck(request.Consistency, response.Results, started);
+            if (logger.IsEnabled(LogLevel.Debug))
+            {
+                for (var i = 0; i < response.Results.Count; i++)
+                {
+                    var item = request.Items[i];
+                    LogDecision(item.Subject, item.Action, item.Resource, item.Context is not null, response.Results[i], context);
+                }
+            }
+
             return response;
         }
         catch
@@ -278,18 +308,41 @@ internal sealed class AuthorizationGrpcService(
     private CheckResponse CheckResponse(AtRevision<bool> answer) =>
         new() { Decision = ProtoMapping.ToDecision(answer.Value), Revision = RevisionText(answer.Revision) };
 
-    private async Task<CheckResponse> MeasureCheckAsync(Task<CheckResponse> answer, Consistency? consistency, long started)
+    private async Task<CheckResponse> MeasureCheckAsync(Task<CheckResponse> answer, CheckRequest request, ServerCallContext context, long started)
     {
         try
         {
             var response = await answer.ConfigureAwait(false);
-            metrics.RecordCheck(CheckRpc.Check, consistency, response.Decision, started);
+            metrics.RecordCheck(CheckRpc.Check, request.Consistency, response.Decision, started);
+            LogDecision(request.Subject, request.Action, request.Resource, request.Context is not null, response, context);
             return response;
         }
         catch
         {
-            metrics.RecordCheckFailed(CheckRpc.Check, consistency, started);
+            metrics.RecordCheckFailed(CheckRpc.Check, request.Consistency, started);
             throw;
+        }
+    }
+
+    // One structured line per decision, at Debug only: with Debug off (the default) nothing is formatted or allocated.
+    private void LogDecision(V1.SubjectRef subject, string action, V1.ObjectRef resource, bool management, CheckResponse response, ServerCallContext context)
+    {
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            var subjectText = subject.Relation.Length == 0
+                ? $"{subject.Object.Type}:{subject.Object.Id}"
+                : $"{subject.Object.Type}:{subject.Object.Id}#{subject.Relation}";
+            var resourceText = $"{resource.Type}:{resource.Id}";
+            var keyId = context.TryGetCaller()?.KeyId;
+            Log.CheckDecided(
+                logger,
+                response.Decision,
+                subjectText,
+                action,
+                resourceText,
+                keyId,
+                response.Revision,
+                management ? ManagementSource : _checkSource);
         }
     }
 

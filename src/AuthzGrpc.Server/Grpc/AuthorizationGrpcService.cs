@@ -48,9 +48,34 @@ internal sealed class AuthorizationGrpcService(
     // The last revision formatted, so a check at an unchanged revision does not format it again.
     private FormattedRevision _revision = new(-1, string.Empty);
 
+    // Traced only while something listens to AuthzTracing (an OTLP exporter, a test): otherwise the hot path pays one
+    // HasListeners test and keeps its synchronous completion.
+    public override Task<CheckResponse> Check(CheckRequest request, ServerCallContext context) =>
+        AuthzTracing.Source.HasListeners() ? TracedCheckAsync(request, context) : MeasuredCheck(request, context);
+
+    // In an async method, so the activity is Activity.Current for the call's continuations only, never for grpc-dotnet's.
+    private async Task<CheckResponse> TracedCheckAsync(CheckRequest request, ServerCallContext context)
+    {
+        using var activity = AuthzTracing.Source.StartActivity("Check");
+        activity?.SetTag(AuthzTracing.ActionTag, request.Action)
+            .SetTag(AuthzTracing.ResourceTypeTag, request.Resource?.Type)
+            .SetTag(AuthzTracing.SourceTag, DecisionSource(request.Context is not null));
+        try
+        {
+            var response = await MeasuredCheck(request, context).ConfigureAwait(false);
+            activity?.SetTag(AuthzTracing.DecisionTag, response.Decision.ToString()).SetTag(AuthzTracing.RevisionTag, response.Revision);
+            return response;
+        }
+        catch (Exception e)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            throw;
+        }
+    }
+
     // Check and BatchCheck are measured around the whole call, whatever answers it: the duration, and the decision or
     // the failure (AuthzMetrics). The answering itself is DecideCheckAsync and DecideBatchCheckAsync.
-    public override Task<CheckResponse> Check(CheckRequest request, ServerCallContext context)
+    private Task<CheckResponse> MeasuredCheck(CheckRequest request, ServerCallContext context)
     {
         var started = Stopwatch.GetTimestamp();
         Task<CheckResponse> answer;
@@ -77,10 +102,15 @@ internal sealed class AuthorizationGrpcService(
     public override async Task<BatchCheckResponse> BatchCheck(BatchCheckRequest request, ServerCallContext context)
     {
         var started = Stopwatch.GetTimestamp();
+        // Null, costing nothing more, while nothing listens to AuthzTracing.
+        using var activity = AuthzTracing.Source.StartActivity("BatchCheck");
+        activity?.SetTag(AuthzTracing.ItemsTag, request.Items.Count).SetTag(AuthzTracing.SourceTag, _checkSource);
         try
         {
             var response = await DecideBatchCheckAsync(request, context).ConfigureAwait(false);
             metrics.RecordBatchCheck(request.Consistency, response.Results, started);
+            activity?.SetTag(AuthzTracing.RevisionTag, response.Revision)
+                .SetTag(AuthzTracing.AllowedTag, response.Results.Count(result => result.Decision == Decision.Allowed));
             if (logger.IsEnabled(LogLevel.Debug))
             {
                 for (var i = 0; i < response.Results.Count; i++)
@@ -92,9 +122,10 @@ internal sealed class AuthorizationGrpcService(
 
             return response;
         }
-        catch
+        catch (Exception e)
         {
             metrics.RecordCheckFailed(CheckRpc.BatchCheck, request.Consistency, started);
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
             throw;
         }
     }
@@ -334,6 +365,7 @@ internal sealed class AuthorizationGrpcService(
                 : $"{subject.Object.Type}:{subject.Object.Id}#{subject.Relation}";
             var resourceText = $"{resource.Type}:{resource.Id}";
             var keyId = context.TryGetCaller()?.KeyId;
+            var source = DecisionSource(management);
             Log.CheckDecided(
                 logger,
                 response.Decision,
@@ -342,7 +374,7 @@ internal sealed class AuthorizationGrpcService(
                 resourceText,
                 keyId,
                 response.Revision,
-                management ? ManagementSource : _checkSource);
+                source);
         }
     }
 
@@ -359,6 +391,9 @@ internal sealed class AuthorizationGrpcService(
         var verdict = await dispatcher.JudgeAsync(question!, consistency, cancellationToken).ConfigureAwait(false);
         return new CheckResponse { Decision = ProtoMapping.ToDecision(verdict.Value.Allowed), Revision = RevisionText(verdict.Revision) };
     }
+
+    // What a decision log line or trace names as having answered: see ManagementSource, SharedGraphSource, EngineSource.
+    private string DecisionSource(bool management) => management ? ManagementSource : _checkSource;
 
     private string RevisionText(long revision)
     {

@@ -11,6 +11,14 @@ public sealed class AuthzOptions
     /// <summary>The configuration key of <see cref="MetricsUrl"/>.</summary>
     public const string MetricsUrlKey = SectionName + ":" + nameof(MetricsUrl);
 
+    /// <summary>
+    /// The configuration key of the OTLP collector traces are exported to (<c>Authz:Otlp:Endpoint</c>), e.g.
+    /// <c>http://127.0.0.1:4317</c> (gRPC; the exporter's defaults otherwise, <c>OTEL_EXPORTER_OTLP_*</c> included).
+    /// Empty (the default) exports no traces: the server's activities (<see cref="AuthzTracing"/>) then cost nothing.
+    /// Read once at start by <see cref="AuthzServerExtensions.AddAuthzTracing"/>.
+    /// </summary>
+    public const string OtlpEndpointKey = SectionName + ":Otlp:Endpoint";
+
     /// <summary>Where metrics are served unless <c>Authz:MetricsUrl</c> says otherwise.</summary>
     public const string DefaultMetricsUrl = "http://127.0.0.1:9464";
 

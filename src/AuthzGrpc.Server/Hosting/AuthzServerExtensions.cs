@@ -11,12 +11,16 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace AuthzGrpc.Server.Hosting;
 
 /// <summary>The server's registrations and endpoints.</summary>
 public static class AuthzServerExtensions
 {
+    // The service name metrics and traces are exported under.
+    private const string ServiceName = "AuthzGrpc";
+
     /// <summary>Registers the options, the store, the model, authentication, the gRPC services, health and reflection.</summary>
     public static IServiceCollection AddAuthzServer(this IServiceCollection services)
     {
@@ -108,7 +112,7 @@ public static class AuthzServerExtensions
         builder.Services.AddSingleton(endpoint);
         builder.WebHost.ConfigureKestrel(endpoint.Listen);
         builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService("AuthzGrpc"))
+            .ConfigureResource(resource => resource.AddService(ServiceName))
             .WithMetrics(metrics => metrics
                 .AddMeter(
                     AuthzMetrics.MeterName,
@@ -118,6 +122,36 @@ public static class AuthzServerExtensions
                     "System.Runtime")
                 // Every scrape collects afresh: scrapes come seconds apart, and a cached answer would hide what just happened.
                 .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
+        return builder;
+    }
+
+    /// <summary>
+    /// When <c>Authz:Otlp:Endpoint</c> (<see cref="AuthzOptions.OtlpEndpointKey"/>) is set: traces the server's
+    /// activities (<see cref="AuthzTracing"/>) and ASP.NET Core's requests, exported over OTLP to that endpoint. Empty
+    /// adds nothing, so nothing listens and no activity is created. A value that is not an absolute http(s) URL stops
+    /// the start, naming the key. Call it once every configuration source is added.
+    /// </summary>
+    public static WebApplicationBuilder AddAuthzTracing(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var endpoint = builder.Configuration[AuthzOptions.OtlpEndpointKey];
+        if (string.IsNullOrWhiteSpace(endpoint))
+        {
+            return builder;
+        }
+
+        if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var collector) || (collector.Scheme != Uri.UriSchemeHttp && collector.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new InvalidOperationException(
+                $"{AuthzOptions.OtlpEndpointKey} '{endpoint}' is not an OTLP collector's address: give http://HOST:PORT (e.g. http://127.0.0.1:4317), or an empty value to turn traces off");
+        }
+
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(ServiceName))
+            .WithTracing(tracing => tracing
+                .AddSource(AuthzTracing.SourceName)
+                .AddAspNetCoreInstrumentation()
+                .AddOtlpExporter(otlp => otlp.Endpoint = collector));
         return builder;
     }
 

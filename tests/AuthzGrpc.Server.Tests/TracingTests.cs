@@ -7,6 +7,8 @@ using AuthzGrpc.Server.Tests.Infrastructure;
 using AuthzGrpc.Storage;
 using AuthzGrpc.Storage.Tests.Infrastructure;
 using AuthzGrpc.V1;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Trace;
 using static AuthzGrpc.Server.Tests.Infrastructure.Requests;
 
 namespace AuthzGrpc.Server.Tests;
@@ -78,5 +80,22 @@ public sealed class TracingTests
         var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerFixture.BuildServerAsync(new LogCapture(), settings));
 
         Assert.Contains(AuthzOptions.OtlpEndpointKey, failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Build_WithAnOtlpEndpoint_RegistersATracerProvider_AndWithoutOne_None()
+    {
+        await using var database = TestDatabase.Create(StorageProvider.Sqlite);
+        var settings = new Dictionary<string, string?> { ["Authz:Storage:ConnectionString"] = database.ConnectionString };
+
+        // Built, never started: the exporter has nothing to send and dials nobody.
+        await using (var untraced = await ServerFixture.BuildServerAsync(new LogCapture(), settings))
+        {
+            Assert.Null(untraced.Services.GetService<TracerProvider>());
+        }
+
+        settings[AuthzOptions.OtlpEndpointKey] = "http://127.0.0.1:4317";
+        await using var traced = await ServerFixture.BuildServerAsync(new LogCapture(), settings);
+        Assert.NotNull(traced.Services.GetService<TracerProvider>());
     }
 }

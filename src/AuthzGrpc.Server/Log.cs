@@ -127,4 +127,11 @@ internal static partial class Log
     [LoggerMessage(EventId = 50, EventName = "BadRequestRefused", Level = LogLevel.Debug,
         Message = "A call to {Method} was refused before reaching the service: {Problem} ({Skipped} more refusals since the last entry were not logged)")]
     public static partial void BadRequestRefused(ILogger logger, string method, string problem, long skipped);
+
+    // Callers test IsEnabled(LogLevel.Debug) first: the arguments are formatted for this line alone, and checks are the
+    // hot path, Debug off by default.
+    [LoggerMessage(EventId = 60, EventName = "CheckDecided", Level = LogLevel.Debug, SkipEnabledCheck = true,
+        Message = "Check {Decision}: subject {Subject} action {Action} resource {Resource} key {KeyId} revision {Revision} source {Source}")]
+    public static partial void CheckDecided(
+        ILogger logger, V1.Decision decision, string subject, string action, string resource, string? keyId, string revision, string source);
 }

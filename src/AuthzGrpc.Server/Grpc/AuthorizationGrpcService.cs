@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using AuthzGrpc.Core.Management;
+using AuthzGrpc.Server.Authentication;
 using AuthzGrpc.Server.Checks;
 using AuthzGrpc.Server.Hosting;
 using AuthzGrpc.Server.Reads;
@@ -19,18 +20,62 @@ namespace AuthzGrpc.Server.Grpc;
 /// Watch streams the store's change log (<see cref="StoreLogFollower"/>).
 /// </summary>
 internal sealed class AuthorizationGrpcService(
-    ICheckDispatcher dispatcher, ModelReader reader, IOptions<AuthzOptions> options, StoreLogFollower follower, AuthzMetrics metrics)
+    ICheckDispatcher dispatcher,
+    ModelReader reader,
+    IOptions<AuthzOptions> options,
+    StoreLogFollower follower,
+    AuthzMetrics metrics,
+    ILogger<AuthorizationGrpcService> logger)
     : AuthorizationService.AuthorizationServiceBase
 {
+    /// <summary>The source a decision log line names for a check with a context: the management rules, on the engine.</summary>
+    internal const string ManagementSource = "management";
+
+    /// <summary>
+    /// The source a decision log line names for an ordinary check when a shared graph is configured: the near cache,
+    /// Redis or the engine behind them (which layer answered is not passed back through the dispatcher).
+    /// </summary>
+    internal const string SharedGraphSource = "shared-graph";
+
+    /// <summary>The source a decision log line names for an ordinary check with no shared graph: the engine.</summary>
+    internal const string EngineSource = "engine";
+
+
     private readonly int _maxBatchCheckItems = options.Value.MaxBatchCheckItems;
     private readonly int _maxLookupLimit = options.Value.MaxLookupLimit;
+    private readonly string _checkSource = dispatcher is EngineCheckDispatcher ? EngineSource : SharedGraphSource;
 
     // The last revision formatted, so a check at an unchanged revision does not format it again.
     private FormattedRevision _revision = new(-1, string.Empty);
 
+    // Traced only while something listens to AuthzTracing (an OTLP exporter, a test): otherwise the hot path pays one
+    // HasListeners test and keeps its synchronous completion.
+    public override Task<CheckResponse> Check(CheckRequest request, ServerCallContext context) =>
+        AuthzTracing.Source.HasListeners() ? TracedCheckAsync(request, context) : MeasuredCheck(request, context);
+
+    // In an async method, so the activity is Activity.Current for the call's continuations only, never for grpc-dotnet's.
+    private async Task<CheckResponse> TracedCheckAsync(CheckRequest request, ServerCallContext context)
+    {
+        using var activity = AuthzTracing.Source.StartActivity("Check");
+        activity?.SetTag(AuthzTracing.ActionTag, request.Action)
+            .SetTag(AuthzTracing.ResourceTypeTag, request.Resource?.Type)
+            .SetTag(AuthzTracing.SourceTag, DecisionSource(request.Context is not null));
+        try
+        {
+            var response = await MeasuredCheck(request, context).ConfigureAwait(false);
+            activity?.SetTag(AuthzTracing.DecisionTag, response.Decision.ToString()).SetTag(AuthzTracing.RevisionTag, response.Revision);
+            return response;
+        }
+        catch (Exception e)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            throw;
+        }
+    }
+
     // Check and BatchCheck are measured around the whole call, whatever answers it: the duration, and the decision or
     // the failure (AuthzMetrics). The answering itself is DecideCheckAsync and DecideBatchCheckAsync.
-    public override Task<CheckResponse> Check(CheckRequest request, ServerCallContext context)
+    private Task<CheckResponse> MeasuredCheck(CheckRequest request, ServerCallContext context)
     {
         var started = Stopwatch.GetTimestamp();
         Task<CheckResponse> answer;
@@ -47,24 +92,40 @@ internal sealed class AuthorizationGrpcService(
         if (answer.IsCompletedSuccessfully)
         {
             metrics.RecordCheck(CheckRpc.Check, request.Consistency, answer.Result.Decision, started);
+            LogDecision(request.Subject, request.Action, request.Resource, request.Context is not null, answer.Result, context);
             return answer;
         }
 
-        return MeasureCheckAsync(answer, request.Consistency, started);
+        return MeasureCheckAsync(answer, request, context, started);
     }
 
     public override async Task<BatchCheckResponse> BatchCheck(BatchCheckRequest request, ServerCallContext context)
     {
         var started = Stopwatch.GetTimestamp();
+        // Null, costing nothing more, while nothing listens to AuthzTracing.
+        using var activity = AuthzTracing.Source.StartActivity("BatchCheck");
+        activity?.SetTag(AuthzTracing.ItemsTag, request.Items.Count).SetTag(AuthzTracing.SourceTag, _checkSource);
         try
         {
             var response = await DecideBatchCheckAsync(request, context).ConfigureAwait(false);
             metrics.RecordBatchCheck(request.Consistency, response.Results, started);
+            activity?.SetTag(AuthzTracing.RevisionTag, response.Revision)
+                .SetTag(AuthzTracing.AllowedTag, response.Results.Count(result => result.Decision == Decision.Allowed));
+            if (logger.IsEnabled(LogLevel.Debug))
+            {
+                for (var i = 0; i < response.Results.Count; i++)
+                {
+                    var item = request.Items[i];
+                    LogDecision(item.Subject, item.Action, item.Resource, item.Context is not null, response.Results[i], context);
+                }
+            }
+
             return response;
         }
-        catch
+        catch (Exception e)
         {
             metrics.RecordCheckFailed(CheckRpc.BatchCheck, request.Consistency, started);
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
             throw;
         }
     }
@@ -278,18 +339,42 @@ internal sealed class AuthorizationGrpcService(
     private CheckResponse CheckResponse(AtRevision<bool> answer) =>
         new() { Decision = ProtoMapping.ToDecision(answer.Value), Revision = RevisionText(answer.Revision) };
 
-    private async Task<CheckResponse> MeasureCheckAsync(Task<CheckResponse> answer, Consistency? consistency, long started)
+    private async Task<CheckResponse> MeasureCheckAsync(Task<CheckResponse> answer, CheckRequest request, ServerCallContext context, long started)
     {
         try
         {
             var response = await answer.ConfigureAwait(false);
-            metrics.RecordCheck(CheckRpc.Check, consistency, response.Decision, started);
+            metrics.RecordCheck(CheckRpc.Check, request.Consistency, response.Decision, started);
+            LogDecision(request.Subject, request.Action, request.Resource, request.Context is not null, response, context);
             return response;
         }
         catch
         {
-            metrics.RecordCheckFailed(CheckRpc.Check, consistency, started);
+            metrics.RecordCheckFailed(CheckRpc.Check, request.Consistency, started);
             throw;
+        }
+    }
+
+    // One structured line per decision, at Debug only: with Debug off (the default) nothing is formatted or allocated.
+    private void LogDecision(V1.SubjectRef subject, string action, V1.ObjectRef resource, bool management, CheckResponse response, ServerCallContext context)
+    {
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            var subjectText = subject.Relation.Length == 0
+                ? $"{subject.Object.Type}:{subject.Object.Id}"
+                : $"{subject.Object.Type}:{subject.Object.Id}#{subject.Relation}";
+            var resourceText = $"{resource.Type}:{resource.Id}";
+            var keyId = context.TryGetCaller()?.KeyId;
+            var source = DecisionSource(management);
+            Log.CheckDecided(
+                logger,
+                response.Decision,
+                subjectText,
+                action,
+                resourceText,
+                keyId,
+                response.Revision,
+                source);
         }
     }
 
@@ -306,6 +391,9 @@ internal sealed class AuthorizationGrpcService(
         var verdict = await dispatcher.JudgeAsync(question!, consistency, cancellationToken).ConfigureAwait(false);
         return new CheckResponse { Decision = ProtoMapping.ToDecision(verdict.Value.Allowed), Revision = RevisionText(verdict.Revision) };
     }
+
+    // What a decision log line or trace names as having answered: see ManagementSource, SharedGraphSource, EngineSource.
+    private string DecisionSource(bool management) => management ? ManagementSource : _checkSource;
 
     private string RevisionText(long revision)
     {

@@ -11,6 +11,14 @@ public sealed class AuthzOptions
     /// <summary>The configuration key of <see cref="MetricsUrl"/>.</summary>
     public const string MetricsUrlKey = SectionName + ":" + nameof(MetricsUrl);
 
+    /// <summary>
+    /// The configuration key of the OTLP collector traces are exported to (<c>Authz:Otlp:Endpoint</c>), e.g.
+    /// <c>http://127.0.0.1:4317</c> (gRPC; the exporter's defaults otherwise, <c>OTEL_EXPORTER_OTLP_*</c> included).
+    /// Empty (the default) exports no traces: the server's activities (<see cref="AuthzTracing"/>) then cost nothing.
+    /// Read once at start by <see cref="AuthzServerExtensions.AddAuthzTracing"/>.
+    /// </summary>
+    public const string OtlpEndpointKey = SectionName + ":Otlp:Endpoint";
+
     /// <summary>Where metrics are served unless <c>Authz:MetricsUrl</c> says otherwise.</summary>
     public const string DefaultMetricsUrl = "http://127.0.0.1:9464";
 
@@ -70,10 +78,11 @@ public sealed class AuthzOptions
 
     /// <summary>
     /// Where Prometheus scrapes the server's metrics (<c>Authz:MetricsUrl</c>): <c>http://IP:PORT</c>, served over
-    /// HTTP/1.1 at <c>/metrics</c> on that address only (the gRPC endpoint is HTTP/2 only and never serves it). Default
-    /// <c>http://127.0.0.1:9464</c> (loopback); <c>http://0.0.0.0:9464</c> listens on every interface, port 0 on a free
-    /// port. Null or empty turns metrics off: no listener, no exporter. The host must be an IP address, and https is
-    /// not served.
+    /// HTTP/1.1 at <c>/metrics</c> on that address only (the gRPC endpoint is HTTP/2 only and never serves it). The same
+    /// listener answers the load balancers' probes <c>/healthz</c> (alive) and <c>/readyz</c> (model loaded and storage
+    /// answering, else 503): see <see cref="HealthEndpoints"/>. Default <c>http://127.0.0.1:9464</c> (loopback);
+    /// <c>http://0.0.0.0:9464</c> listens on every interface, port 0 on a free port. Null or empty turns metrics and
+    /// the HTTP probes off: no listener, no exporter. The host must be an IP address, and https is not served.
     /// </summary>
     [MetricsUrl]
     public string? MetricsUrl { get; set; } = DefaultMetricsUrl;

@@ -42,6 +42,7 @@ public static class AuthzServer
         configure?.Invoke(builder);
         // After configure: whether and where metrics listen comes from the configuration with every source added.
         builder.AddAuthzMetrics();
+        builder.AddAuthzTracing();
 
         var app = builder.Build();
         try

@@ -11,12 +11,16 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace AuthzGrpc.Server.Hosting;
 
 /// <summary>The server's registrations and endpoints.</summary>
 public static class AuthzServerExtensions
 {
+    // The service name metrics and traces are exported under.
+    private const string ServiceName = "AuthzGrpc";
+
     /// <summary>Registers the options, the store, the model, authentication, the gRPC services, health and reflection.</summary>
     public static IServiceCollection AddAuthzServer(this IServiceCollection services)
     {
@@ -73,7 +77,7 @@ public static class AuthzServerExtensions
         services.AddGrpcHealthChecks(options =>
             {
                 // The overall status leaves the shared graph out: a replica without Redis still answers correctly.
-                options.Services.Map(string.Empty, result => !result.Tags.Contains(SharedGraphHealthCheck.Tag));
+                options.Services.Map(string.Empty, result => HealthEndpoints.DecidesReadiness(result.Tags));
                 options.Services.Map(SharedGraphHealthCheck.ServiceName, result => result.Tags.Contains(SharedGraphHealthCheck.Tag));
             })
             .AddCheck<ModelHealthCheck>("model")
@@ -108,7 +112,7 @@ public static class AuthzServerExtensions
         builder.Services.AddSingleton(endpoint);
         builder.WebHost.ConfigureKestrel(endpoint.Listen);
         builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService("AuthzGrpc"))
+            .ConfigureResource(resource => resource.AddService(ServiceName))
             .WithMetrics(metrics => metrics
                 .AddMeter(
                     AuthzMetrics.MeterName,
@@ -122,8 +126,38 @@ public static class AuthzServerExtensions
     }
 
     /// <summary>
-    /// Maps the gRPC services and, when metrics are on, the Prometheus scrape on the metrics listener only; logs the
-    /// listen addresses once the server has started.
+    /// When <c>Authz:Otlp:Endpoint</c> (<see cref="AuthzOptions.OtlpEndpointKey"/>) is set: traces the server's
+    /// activities (<see cref="AuthzTracing"/>) and ASP.NET Core's requests, exported over OTLP to that endpoint. Empty
+    /// adds nothing, so nothing listens and no activity is created. A value that is not an absolute http(s) URL stops
+    /// the start, naming the key. Call it once every configuration source is added.
+    /// </summary>
+    public static WebApplicationBuilder AddAuthzTracing(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var endpoint = builder.Configuration[AuthzOptions.OtlpEndpointKey];
+        if (string.IsNullOrWhiteSpace(endpoint))
+        {
+            return builder;
+        }
+
+        if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var collector) || (collector.Scheme != Uri.UriSchemeHttp && collector.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new InvalidOperationException(
+                $"{AuthzOptions.OtlpEndpointKey} '{endpoint}' is not an OTLP collector's address: give http://HOST:PORT (e.g. http://127.0.0.1:4317), or an empty value to turn traces off");
+        }
+
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(ServiceName))
+            .WithTracing(tracing => tracing
+                .AddSource(AuthzTracing.SourceName)
+                .AddAspNetCoreInstrumentation()
+                .AddOtlpExporter(otlp => otlp.Endpoint = collector));
+        return builder;
+    }
+
+    /// <summary>
+    /// Maps the gRPC services and, when metrics are on, the Prometheus scrape and the HTTP probes
+    /// (<see cref="HealthEndpoints"/>) on the metrics listener only; logs the listen addresses once the server has started.
     /// </summary>
     public static WebApplication MapAuthzServer(this WebApplication app)
     {
@@ -133,10 +167,12 @@ public static class AuthzServerExtensions
         var metrics = app.Services.GetService<MetricsEndpoint>();
         if (metrics is not null)
         {
-            // Requests on the metrics listener never reach the gRPC services: only /metrics answers there, anything else
-            // is 404 (even a path routing matched to a gRPC method). Requests on the gRPC endpoint never reach the scrape.
+            // Requests on the metrics listener never reach the gRPC services: only /metrics, /healthz and /readyz answer
+            // there, anything else is 404 (even a path routing matched to a gRPC method). Requests on the gRPC endpoint
+            // never reach the scrape or the probes.
             app.MapWhen(MetricsEndpoint.Accepted, scrape =>
             {
+                HealthEndpoints.Map(scrape);
                 scrape.UseOpenTelemetryPrometheusScrapingEndpoint(MetricsEndpoint.Path);
                 scrape.Run(context =>
                 {

@@ -3,8 +3,9 @@ using Microsoft.Extensions.Logging;
 
 namespace AuthzGrpc.Server.Tests.Infrastructure;
 
-/// <summary>One captured log entry.</summary>
-public sealed record LogEntry(long Sequence, LogLevel Level, string Category, EventId EventId, string Message, Exception? Exception)
+/// <summary>One captured log entry; <paramref name="Fields"/> are its structured values by name (empty when it has none).</summary>
+public sealed record LogEntry(
+    long Sequence, LogLevel Level, string Category, EventId EventId, string Message, Exception? Exception, IReadOnlyDictionary<string, object?> Fields)
 {
     /// <inheritdoc/>
     public override string ToString() => $"{Level} {Category}[{EventId.Id}] {Message}{(Exception is null ? "" : " " + Exception)}";
@@ -43,7 +44,17 @@ public sealed class LogCapture : ILoggerProvider
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             var sequence = Interlocked.Increment(ref owner._sequence) - 1;
-            owner._entries.Enqueue(new LogEntry(sequence, logLevel, category, eventId, formatter(state, exception), exception));
+            var fields = new Dictionary<string, object?>(StringComparer.Ordinal);
+            if (state is IEnumerable<KeyValuePair<string, object?>> pairs)
+            {
+                foreach (var (name, value) in pairs)
+                {
+                    // Last wins: a state may repeat a name, and capturing must never throw into the code that logs.
+                    fields[name] = value;
+                }
+            }
+
+            owner._entries.Enqueue(new LogEntry(sequence, logLevel, category, eventId, formatter(state, exception), exception, fields));
         }
     }
 }

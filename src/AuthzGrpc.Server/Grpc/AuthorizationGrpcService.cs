@@ -40,7 +40,6 @@ internal sealed class AuthorizationGrpcService(
     /// <summary>The source a decision log line names for an ordinary check with no shared graph: the engine.</summary>
     internal const string EngineSource = "engine";
 
-
     private readonly int _maxBatchCheckItems = options.Value.MaxBatchCheckItems;
     private readonly int _maxLookupLimit = options.Value.MaxLookupLimit;
     private readonly string _checkSource = dispatcher is EngineCheckDispatcher ? EngineSource : SharedGraphSource;

@@ -66,6 +66,10 @@ public sealed class ServerFixture : IAsyncLifetime
             {
                 ["Authz:Auth:BootstrapKey"] = TestKeys.Admin,
                 [AuthzOptions.MetricsUrlKey] = string.Empty,
+
+                // The per-decision line stays at its production level (off) unless a test asks for it: everything else
+                // is logged at Debug, but a Check that formats a log line would no longer be the hot path it measures.
+                ["Logging:LogLevel:AuthzGrpc.Server.Grpc.AuthorizationGrpcService"] = "Information",
             };
             foreach (var (key, value) in settings)
             {

@@ -11,6 +11,9 @@ namespace AuthzGrpc.Storage;
 /// </summary>
 internal sealed class UnitOfWork(AuthzDbContext context, long revision, DateTime now, string actor)
 {
+    // Keys per existence query of a write batch.
+    private const int LookupChunk = 200;
+
     /// <summary>The transaction's context.</summary>
     public AuthzDbContext Context { get; } = context;
 
@@ -25,9 +28,6 @@ internal sealed class UnitOfWork(AuthzDbContext context, long revision, DateTime
 
     /// <summary>The context, revision and time, for a body that uses them together.</summary>
     public void Deconstruct(out AuthzDbContext context, out long revision, out DateTime now) => (context, revision, now) = (Context, Revision, Now);
-
-    // Keys per existence query of a write batch.
-    private const int LookupChunk = 200;
 
     /// <summary>
     /// Replays <paramref name="updates"/> in order against the stored relationships within a write's transaction and

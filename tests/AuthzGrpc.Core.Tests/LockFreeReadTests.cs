@@ -85,7 +85,8 @@ public sealed class LockFreeReadTests
         })).ToArray();
 
         // Once both readers are under way; bounded by count and time, whichever comes first. No assertion depends on timing.
-        reading.Wait();
+        // A reader that failed before its first read would never signal: its failure is reported below, not a hang.
+        reading.Wait(TimeSpan.FromSeconds(60));
         var stopwatch = Stopwatch.StartNew();
         for (var i = 0; i < 20_000 && stopwatch.Elapsed < TimeSpan.FromSeconds(5); i++)
         {

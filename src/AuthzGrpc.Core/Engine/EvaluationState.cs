@@ -84,7 +84,7 @@ internal struct EvaluationState<TKey>
         var work = ++Work;
         if (work > _budget)
         {
-            ThrowOverBudget(_budget);
+            Outcomes.ThrowOverLimit(AuthzErrorKind.ResourceExhausted, _budget);
         }
 
         if ((work & (CancellationStride - 1)) == 0)
@@ -154,13 +154,6 @@ internal struct EvaluationState<TKey>
             _memo?.Clear();
         }
     }
-
-    [DoesNotReturn]
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowOverBudget(long budget) =>
-        throw new AuthzException(
-            AuthzErrorKind.ResourceExhausted,
-            $"evaluation needed more than {budget} steps, its budget: the schema and relationships make this check too expensive to answer");
 }
 
 /// <summary>Three-valued helpers shared by the evaluators.</summary>
@@ -181,9 +174,17 @@ internal static class Outcomes
     {
         if (outcome == Outcome.Unknown)
         {
-            PermissionEngine.ThrowDepthExceeded(maxDepth);
+            ThrowOverLimit(AuthzErrorKind.DepthExceeded, maxDepth);
         }
 
         return outcome == Outcome.True;
     }
+
+    // The two limits an evaluation can hit: its step budget, and its depth (or a cycle) without a decision.
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void ThrowOverLimit(AuthzErrorKind limit, long value) =>
+        throw new AuthzException(limit, limit == AuthzErrorKind.ResourceExhausted
+            ? $"evaluation needed more than {value} steps, its budget: the schema and relationships make this check too expensive to answer"
+            : $"evaluation went deeper than {value} steps or around a cycle without deciding: the relationships form a cycle or a chain too deep to evaluate");
 }

@@ -75,9 +75,7 @@ internal sealed class NodeSet
         if (_large is not null)
         {
             var added = false;
-            _large = _large.Add(id, 0, edit, ref added);
-            _count += added ? 1 : 0;
-            return added;
+            return KeepLarge(_large.Add(id, 0, edit, ref added), added ? 1 : 0);
         }
 
         if (Contains(id))
@@ -109,9 +107,7 @@ internal sealed class NodeSet
         if (_large is not null)
         {
             var removed = false;
-            _large = _large.Remove(id, 0, edit, ref removed);
-            _count -= removed ? 1 : 0;
-            return removed;
+            return KeepLarge(_large.Remove(id, 0, edit, ref removed), removed ? -1 : 0);
         }
 
         for (var i = 0; i < _count; i++)
@@ -124,6 +120,17 @@ internal sealed class NodeSet
         }
 
         return false;
+    }
+
+    /// <summary>Adds (<paramref name="present"/>) or removes <paramref name="id"/>: one write path for both directions.</summary>
+    public bool Set(int id, bool present, WriteEdit edit) => present ? Add(id, edit) : Remove(id, edit);
+
+    // Keeps the trie a change returned and counts the id it added or removed; whether anything changed.
+    private bool KeepLarge(NodeTrie large, int countChange)
+    {
+        _large = large;
+        _count += countChange;
+        return countChange != 0;
     }
 
     /// <summary>True when some id is in both sets; probes the larger with the smaller's entries.</summary>

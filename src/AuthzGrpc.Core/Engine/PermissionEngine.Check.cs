@@ -108,11 +108,4 @@ public sealed partial class PermissionEngine
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal static void ThrowWildcardSubject() =>
         throw AuthzException.Invalid("a wildcard cannot be the subject of a check: name a concrete subject");
-
-    [DoesNotReturn]
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static void ThrowDepthExceeded(int maxDepth) =>
-        throw new AuthzException(
-            AuthzErrorKind.DepthExceeded,
-            $"evaluation went deeper than {maxDepth} steps or around a cycle without deciding: the relationships form a cycle or a chain too deep to evaluate");
 }

@@ -49,7 +49,20 @@ internal sealed class ReachabilityIndex
     /// <summary>Ends the changes of this version: it is about to be published.</summary>
     public void Seal() => _edges.Seal();
 
-    public void AddEdge(int from, int to)
+    /// <summary>Adds (<paramref name="present"/>) or removes one count of the edge <paramref name="from"/> → <paramref name="to"/>.</summary>
+    public void SetEdge(int from, int to, bool present)
+    {
+        if (present)
+        {
+            AddEdge(from, to);
+        }
+        else
+        {
+            RemoveEdge(from, to);
+        }
+    }
+
+    private void AddEdge(int from, int to)
     {
         var edit = _edit!;
         var key = (from, to);
@@ -76,7 +89,7 @@ internal sealed class ReachabilityIndex
         }
     }
 
-    public void RemoveEdge(int from, int to)
+    private void RemoveEdge(int from, int to)
     {
         var edit = _edit!;
         var key = (from, to);

@@ -275,31 +275,7 @@ internal sealed class RelationshipGraph
         var setNode = InternSubjectSet(resource, r.Relation.Index);
         var relations = _relationships.Owned(resource).Relations ??= new RelationSet?[r.ResourceType.Members.Count];
         var set = relations[r.Relation.Index] = relations[r.Relation.Index]?.Mutable(edit) ?? RelationSet.Create(setNode, edit);
-        (set.Subjects = set.Subjects.Mutable(edit)).Add(subject, edit);
-        if (r.SubjectRelation is not null)
-        {
-            if (r.SubjectRelation is RelationDefinition { IsMembershipIndexed: true })
-            {
-                NodeSet.Owned(ref set.IndexedSets, edit).Add(subject, edit);
-            }
-            else
-            {
-                NodeSet.Owned(ref set.ComputedSets, edit).Add(subject, edit);
-            }
-        }
-
-        NodeSet.Owned(ref _relationships.Owned(subject).AppearsIn, edit).Add(set.Node, edit);
-        if (r.Relation.IsMembershipIndexed)
-        {
-            Membership.AddEdge(subject, set.Node);
-        }
-
-        if (r.Relation.IsArrowSource)
-        {
-            Ancestors.AddEdge(resource, _nodes[subject].Object);
-        }
-
-        RelationshipCount++;
+        Link(r, resource, subject, set, edit, present: true);
         return true;
     }
 
@@ -315,30 +291,36 @@ internal sealed class RelationshipGraph
         var subject = FindSubjectNode(r);
         var relations = _relationships.Owned(resource).Relations!;
         var set = relations[r.Relation.Index] = relations[r.Relation.Index]!.Mutable(edit);
-        (set.Subjects = set.Subjects.Mutable(edit)).Remove(subject, edit);
-        if (set.IndexedSets?.Contains(subject) == true)
+        Link(r, resource, subject, set, edit, present: false);
+        return true;
+    }
+
+    // Puts the subject in (present) or takes it out of everything a relationship stands in: the relation's subjects
+    // and its split of subject sets, the sets the subject appears in, the membership closure, the ancestors arrows walk.
+    private void Link(in ResolvedRelationship r, int resource, int subject, RelationSet set, WriteEdit edit, bool present)
+    {
+        (set.Subjects = set.Subjects.Mutable(edit)).Set(subject, present, edit);
+        if (r.SubjectRelation is RelationDefinition { IsMembershipIndexed: true })
         {
-            NodeSet.Owned(ref set.IndexedSets, edit).Remove(subject, edit);
+            NodeSet.Owned(ref set.IndexedSets, edit).Set(subject, present, edit);
+        }
+        else if (r.SubjectRelation is not null)
+        {
+            NodeSet.Owned(ref set.ComputedSets, edit).Set(subject, present, edit);
         }
 
-        if (set.ComputedSets?.Contains(subject) == true)
-        {
-            NodeSet.Owned(ref set.ComputedSets, edit).Remove(subject, edit);
-        }
-
-        NodeSet.Owned(ref _relationships.Owned(subject).AppearsIn, edit).Remove(set.Node, edit);
+        NodeSet.Owned(ref _relationships.Owned(subject).AppearsIn, edit).Set(set.Node, present, edit);
         if (r.Relation.IsMembershipIndexed)
         {
-            Membership.RemoveEdge(subject, set.Node);
+            Membership.SetEdge(subject, set.Node, present);
         }
 
         if (r.Relation.IsArrowSource)
         {
-            Ancestors.RemoveEdge(resource, _nodes[subject].Object);
+            Ancestors.SetEdge(resource, _nodes[subject].Object, present);
         }
 
-        RelationshipCount--;
-        return true;
+        RelationshipCount += present ? 1 : -1;
     }
 
     /// <summary>Every stored relationship, in no particular order.</summary>

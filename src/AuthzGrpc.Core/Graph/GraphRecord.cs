@@ -14,28 +14,12 @@ public readonly record struct RecordKey(int Type, string Id)
 }
 
 /// <summary>One subject stored on a relation, resolved against the schema.</summary>
-public sealed class RecordSubject
+/// <param name="Type">The subject's type.</param>
+/// <param name="Id">The object id, or <c>*</c> for a wildcard.</param>
+/// <param name="Member">For a subject set (<c>group:eng#member</c>), the member; null for an object or a wildcard.</param>
+/// <param name="Key">The subject as written: <c>user:alice</c>, <c>group:eng#member</c>, <c>user:*</c>.</param>
+public sealed record RecordSubject(TypeDefinition Type, string Id, MemberDefinition? Member, string Key)
 {
-    internal RecordSubject(TypeDefinition type, string id, MemberDefinition? member, string key)
-    {
-        Type = type;
-        Id = id;
-        Member = member;
-        Key = key;
-    }
-
-    /// <summary>The subject's type.</summary>
-    public TypeDefinition Type { get; }
-
-    /// <summary>The object id, or <c>*</c> for a wildcard.</summary>
-    public string Id { get; }
-
-    /// <summary>For a subject set (<c>group:eng#member</c>), the member; null for an object or a wildcard.</summary>
-    public MemberDefinition? Member { get; }
-
-    /// <summary>The subject as written: <c>user:alice</c>, <c>group:eng#member</c>, <c>user:*</c>.</summary>
-    public string Key { get; }
-
     /// <summary>Whether this is <c>type:*</c>.</summary>
     public bool IsWildcard => Id == Model.Identifiers.Wildcard;
 }
@@ -73,55 +57,42 @@ public sealed class RecordRelation
 /// it is in transitively (the Leopard closure) and the same closure for each of its own subject sets. A wildcard
 /// record (<c>user:*</c>) holds only its closure. Immutable once built; shared by every check that reads it.
 /// </summary>
-public sealed class GraphRecord
+public sealed class GraphRecord(
+    TypeDefinition type, string id, long revision, RecordRelation?[] relations, RecordKey[] ancestors,
+    HashSet<string> reach, HashSet<string>?[] subjectSetReach, int weight)
 {
     private static readonly HashSet<string> NoReach = [];
     private string[]? _subjectSetKeys;
 
-    internal GraphRecord(
-        TypeDefinition type, string id, long revision, RecordRelation?[] relations, RecordKey[] ancestors,
-        HashSet<string> reach, HashSet<string>?[] subjectSetReach, int weight)
-    {
-        Type = type;
-        Id = id;
-        Key = $"{type.Name}:{id}";
-        Revision = revision;
-        Relations = relations;
-        AncestorArray = ancestors;
-        Reach = reach;
-        SubjectSetReach = subjectSetReach;
-        Weight = weight;
-    }
-
     /// <summary>The object's type.</summary>
-    public TypeDefinition Type { get; }
+    public TypeDefinition Type { get; } = type;
 
     /// <summary>The object id, or <c>*</c> for a wildcard record.</summary>
-    public string Id { get; }
+    public string Id { get; } = id;
 
     /// <summary><c>type:id</c>: the object as a subject.</summary>
-    public string Key { get; }
+    public string Key { get; } = $"{type.Name}:{id}";
 
     /// <summary>The revision of the model the record was computed at (it holds every change up to it).</summary>
-    public long Revision { get; }
+    public long Revision { get; } = revision;
 
     /// <summary>The records an arrow starting here can reach: fetched together, they bound a check's round trips.</summary>
     public IReadOnlyList<RecordKey> Ancestors => AncestorArray;
 
     /// <summary>A rough size (stored subjects plus closure entries), what the near cache's budget counts.</summary>
-    public int Weight { get; }
+    public int Weight { get; } = weight;
 
     /// <summary>Whether the object has no relationship and belongs to no subject set.</summary>
     public bool IsEmpty => Weight == 0;
 
-    internal RecordRelation?[] Relations { get; }
+    internal RecordRelation?[] Relations { get; } = relations;
 
-    internal RecordKey[] AncestorArray { get; }
+    internal RecordKey[] AncestorArray { get; } = ancestors;
 
     /// <summary>The membership-indexed subject sets the object (or, for a wildcard record, <c>type:*</c>) is in.</summary>
-    internal HashSet<string> Reach { get; }
+    internal HashSet<string> Reach { get; } = reach;
 
-    internal HashSet<string>?[] SubjectSetReach { get; }
+    internal HashSet<string>?[] SubjectSetReach { get; } = subjectSetReach;
 
     /// <summary>An object with nothing stored: what a missing record means once the graph is known to be complete.</summary>
     public static GraphRecord Empty(TypeDefinition type, string id, long revision)

@@ -8,16 +8,11 @@ namespace AuthzGrpc.Core.Reference;
 /// <remarks>A cycle is cut where it closes (least-fixpoint semantics): a subject is in a set only through a finite chain.</remarks>
 public sealed class ReferenceEvaluator
 {
-    private readonly Dictionary<string, DefinitionSyntax> _definitions;
-    private readonly List<Relationship> _relationships;
+    private readonly SchemaAsWritten _model;
 
     /// <summary>Creates an evaluator over <paramref name="relationships"/>; the list is read live.</summary>
-    public ReferenceEvaluator(SchemaDocument schema, List<Relationship> relationships)
-    {
-        ArgumentNullException.ThrowIfNull(schema);
-        _definitions = schema.Definitions.ToDictionary(d => d.Name, StringComparer.Ordinal);
-        _relationships = relationships;
-    }
+    public ReferenceEvaluator(SchemaDocument schema, List<Relationship> relationships) =>
+        _model = new SchemaAsWritten(schema, relationships);
 
     /// <summary>Whether <paramref name="subject"/> has <paramref name="name"/> (permission or relation) on <paramref name="resource"/>.</summary>
     public bool Check(ObjectRef resource, string name, SubjectRef subject) =>
@@ -37,8 +32,7 @@ public sealed class ReferenceEvaluator
 
         try
         {
-            var member = _definitions[resource.Type].Members.First(m => m.Name == name);
-            return member switch
+            return _model.Member(resource.Type, name) switch
             {
                 RelationSyntax => EvaluateRelation(resource, name, subject, inProgress),
                 PermissionSyntax permission => EvaluateExpression(permission.Expression, resource, subject, inProgress),
@@ -53,13 +47,8 @@ public sealed class ReferenceEvaluator
 
     private bool EvaluateRelation(ObjectRef resource, string relation, SubjectRef subject, HashSet<(ObjectRef, string)> inProgress)
     {
-        foreach (var stored in _relationships.ToList())
+        foreach (var stored in _model.Stored(resource, relation))
         {
-            if (stored.Resource != resource || stored.Relation != relation)
-            {
-                continue;
-            }
-
             var s = stored.Subject;
             if (s.Type == subject.Type && s.Id == subject.Id && (s.Relation ?? string.Empty) == (subject.Relation ?? string.Empty))
             {
@@ -89,10 +78,9 @@ public sealed class ReferenceEvaluator
             case NameSyntax name:
                 return Evaluate(resource, name.Name, subject, inProgress);
             case ArrowSyntax arrow:
-                foreach (var stored in _relationships.ToList())
+                foreach (var stored in _model.Stored(resource, arrow.Relation))
                 {
-                    if (stored.Resource == resource && stored.Relation == arrow.Relation &&
-                        _definitions[stored.Subject.Type].Members.Any(m => m.Name == arrow.Target) &&
+                    if (_model.Member(stored.Subject.Type, arrow.Target) is not null &&
                         Evaluate(stored.Subject.Object, arrow.Target, subject, inProgress))
                     {
                         return true;

@@ -1,3 +1,5 @@
+using AuthzGrpc.Core.Reference;
+
 namespace AuthzGrpc.Core.Validation;
 
 /// <summary>
@@ -20,16 +22,11 @@ public sealed record FoundSubject(SubjectRef Subject, IReadOnlySet<string> Relat
 /// </summary>
 public sealed class SubjectExpansion
 {
-    private readonly Dictionary<string, DefinitionSyntax> _definitions;
-    private readonly IReadOnlyList<Relationship> _relationships;
+    private readonly SchemaAsWritten _model;
 
     /// <summary>Creates an expansion over <paramref name="relationships"/> as <paramref name="schema"/> reads them.</summary>
-    public SubjectExpansion(SchemaDocument schema, IReadOnlyList<Relationship> relationships)
-    {
-        ArgumentNullException.ThrowIfNull(schema);
-        _definitions = schema.Definitions.ToDictionary(d => d.Name, StringComparer.Ordinal);
-        _relationships = relationships;
-    }
+    public SubjectExpansion(SchemaDocument schema, IReadOnlyList<Relationship> relationships) =>
+        _model = new SchemaAsWritten(schema, relationships);
 
     /// <summary>
     /// The subjects <paramref name="name"/> of <paramref name="resource"/> reaches. Throws <see cref="FormatException"/>
@@ -37,7 +34,7 @@ public sealed class SubjectExpansion
     /// </summary>
     public IReadOnlyList<FoundSubject> Expand(ObjectRef resource, string name)
     {
-        if (!_definitions.TryGetValue(resource.Type, out var definition) || definition.Members.All(m => m.Name != name))
+        if (_model.Member(resource.Type, name) is null)
         {
             throw new FormatException($"{resource}#{name}: '{name}' is not a relation or permission of '{resource.Type}'");
         }
@@ -47,7 +44,7 @@ public sealed class SubjectExpansion
 
     private FoundSet Expand(ObjectRef resource, string name, HashSet<(ObjectRef, string)> path)
     {
-        if (!_definitions.TryGetValue(resource.Type, out var definition) || definition.Members.FirstOrDefault(m => m.Name == name) is not { } member)
+        if (_model.Member(resource.Type, name) is not { } member)
         {
             return new FoundSet();
         }
@@ -72,7 +69,7 @@ public sealed class SubjectExpansion
     {
         var found = new FoundSet();
         var source = $"{resource}#{relation}";
-        foreach (var stored in _relationships.Where(r => r.Resource == resource && r.Relation == relation))
+        foreach (var stored in _model.Stored(resource, relation))
         {
             found = found.Union(FoundSet.Of(stored.Subject, source));
             if (stored.Subject.IsSubjectSet)
@@ -88,9 +85,7 @@ public sealed class SubjectExpansion
     {
         NilSyntax => new FoundSet(),
         NameSyntax name => Expand(resource, name.Name, path),
-        ArrowSyntax arrow => _relationships
-            .Where(r => r.Resource == resource && r.Relation == arrow.Relation)
-            .Aggregate(new FoundSet(), (found, stored) => found.Union(Expand(stored.Subject.Object, arrow.Target, path))),
+        ArrowSyntax arrow => _model.Stored(resource, arrow.Relation).Aggregate(new FoundSet(), (found, stored) => found.Union(Expand(stored.Subject.Object, arrow.Target, path))),
         BinarySyntax { Operator: SetOperator.Union } union => Expand(union.Left, resource, path).Union(Expand(union.Right, resource, path)),
         BinarySyntax { Operator: SetOperator.Intersection } both => Expand(both.Left, resource, path).Intersect(Expand(both.Right, resource, path)),
         BinarySyntax exclusion => Expand(exclusion.Left, resource, path).Exclude(Expand(exclusion.Right, resource, path)),

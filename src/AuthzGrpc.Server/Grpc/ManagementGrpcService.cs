@@ -24,26 +24,17 @@ internal sealed partial class ManagementGrpcService(
     private const int DefaultPageSize = 100;
     private const int MaxPageSize = 1000;
 
-    public override async Task<GrantRoleResponse> GrantRole(GrantRoleRequest request, ServerCallContext context)
-    {
-        var role = RoleOf(request.Resource, request.Role, request.Subject, "subject");
-        var changes = await ManageAsync("GrantRole", context, role.Resource, new GrantOperation(role));
-        return new GrantRoleResponse { Changes = changes };
-    }
+    public override async Task<GrantRoleResponse> GrantRole(GrantRoleRequest request, ServerCallContext context) =>
+        new() { Changes = await ManageRoleAsync("GrantRole", context, RoleOf(request.Resource, request.Role, request.Subject, "subject"), role => new GrantOperation(role)) };
 
-    public override async Task<RevokeRoleResponse> RevokeRole(RevokeRoleRequest request, ServerCallContext context)
-    {
-        var role = RoleOf(request.Resource, request.Role, request.Subject, "subject");
-        var changes = await ManageAsync("RevokeRole", context, role.Resource, new RevokeOperation(role));
-        return new RevokeRoleResponse { Changes = changes };
-    }
+    public override async Task<RevokeRoleResponse> RevokeRole(RevokeRoleRequest request, ServerCallContext context) =>
+        new() { Changes = await ManageRoleAsync("RevokeRole", context, RoleOf(request.Resource, request.Role, request.Subject, "subject"), role => new RevokeOperation(role)) };
 
     public override async Task<SetRolesResponse> SetRoles(SetRolesRequest request, ServerCallContext context)
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Holder(request.Subject, "subject"), RequestValidation.Roles(request.Roles, "roles"));
         var (resource, subject) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Subject));
-        var changes = await ManageAsync("SetRoles", context, resource, new SetRolesOperation(resource, subject, [.. request.Roles]));
-        return new SetRolesResponse { Changes = changes };
+        return new SetRolesResponse { Changes = await ManageAsync("SetRoles", context, resource, new SetRolesOperation(resource, subject, [.. request.Roles])) };
     }
 
     public override async Task<ChangeRolesResponse> ChangeRoles(ChangeRolesRequest request, ServerCallContext context)
@@ -62,24 +53,18 @@ internal sealed partial class ManagementGrpcService(
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Holder(request.Subject, "subject"));
         var (resource, subject) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Subject));
-        var changes = await ManageAsync("RemoveMember", context, resource, new RemoveMemberOperation(resource, subject));
-        return new RemoveMemberResponse { Changes = changes };
+        return new RemoveMemberResponse { Changes = await ManageAsync("RemoveMember", context, resource, new RemoveMemberOperation(resource, subject)) };
     }
 
     public override async Task<LeaveResponse> Leave(LeaveRequest request, ServerCallContext context)
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
         var resource = ProtoMapping.ToModel(request.Resource);
-        var changes = await ManageAsync("Leave", context, resource, new LeaveOperation(resource));
-        return new LeaveResponse { Changes = changes };
+        return new LeaveResponse { Changes = await ManageAsync("Leave", context, resource, new LeaveOperation(resource)) };
     }
 
-    public override async Task<TransferOwnershipResponse> TransferOwnership(TransferOwnershipRequest request, ServerCallContext context)
-    {
-        var role = RoleOf(request.Resource, request.Role, request.To, "to");
-        var changes = await ManageAsync("TransferOwnership", context, role.Resource, new TransferOperation(role));
-        return new TransferOwnershipResponse { Changes = changes };
-    }
+    public override async Task<TransferOwnershipResponse> TransferOwnership(TransferOwnershipRequest request, ServerCallContext context) =>
+        new() { Changes = await ManageRoleAsync("TransferOwnership", context, RoleOf(request.Resource, request.Role, request.To, "to"), role => new TransferOperation(role)) };
 
     public override async Task<CreateResourceResponse> CreateResource(CreateResourceRequest request, ServerCallContext context)
     {
@@ -91,8 +76,7 @@ internal sealed partial class ManagementGrpcService(
         {
             Children = [.. request.Children.Select(c => ResourceChange.Created(ProtoMapping.ToModel(c.Resource), c.Name, c.Description.Length == 0 ? null : c.Description))],
         };
-        var changes = await ManageAsync("CreateResource", context, resource, new CreateOperation(resource, parent, attributes) { Children = children }, metadata);
-        return new CreateResourceResponse { Changes = changes };
+        return new CreateResourceResponse { Changes = await ManageAsync("CreateResource", context, resource, new CreateOperation(resource, parent, attributes) { Children = children }, metadata) };
     }
 
     public override async Task<DeleteResourceResponse> DeleteResource(DeleteResourceRequest request, ServerCallContext context)
@@ -100,8 +84,7 @@ internal sealed partial class ManagementGrpcService(
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"));
         var resource = ProtoMapping.ToModel(request.Resource);
         var metadata = ResourceChange.Deleted(resource);
-        var changes = await ManageAsync("DeleteResource", context, resource, new DeleteOperation(resource), metadata);
-        return new DeleteResourceResponse { Changes = changes };
+        return new DeleteResourceResponse { Changes = await ManageAsync("DeleteResource", context, resource, new DeleteOperation(resource), metadata) };
     }
 
     public override async Task<UpdateResourceResponse> UpdateResource(UpdateResourceRequest request, ServerCallContext context)
@@ -333,9 +316,7 @@ internal sealed partial class ManagementGrpcService(
             ? new InvitationAccepter(caller.Subject, Vouched: false, caller.Email)
             : new InvitationAccepter(ProtoMapping.ToModel(request.OnBehalfOf), Vouched: true, VerifiedEmail: null);
         var (revision, (plan, accepted)) = await writer.AcceptInvitationAsync(InvitationToken.Hash(request.Token), accepter, context.CancellationToken);
-        var changes = new ManagementChanges { Revision = Text(revision) };
-        changes.Added.AddRange(plan.Updates.Where(u => u.Operation != RelationshipOperation.Delete).Select(u => RelationshipMapping.ToProto(u.Relationship)));
-        return new AcceptInvitationResponse { Changes = changes, Invitation = InvitationMapping.ToProto(accepted) };
+        return new AcceptInvitationResponse { Changes = ChangesOf(revision, plan), Invitation = InvitationMapping.ToProto(accepted) };
     }
 
     private Task<ManagementChanges> ManageAsync(
@@ -346,12 +327,23 @@ internal sealed partial class ManagementGrpcService(
     private async Task<ManagementChanges> ManageAsync(
         string operation, ServerCallContext context, string target, ManagementOperation command, ResourceChange? resource = null)
     {
-        var (revision, changes) = await writer.ManageAsync(operation, target, command, resource, context.GetCaller().Subject, context.CancellationToken);
-        var result = new ManagementChanges { Revision = Text(revision) };
-        result.Added.AddRange(changes.Updates.Where(u => u.Operation != RelationshipOperation.Delete).Select(u => RelationshipMapping.ToProto(u.Relationship)));
-        result.Removed.AddRange(changes.Removed.Select(RelationshipMapping.ToProto));
-        return result;
+        var (revision, plan) = await writer.ManageAsync(operation, target, command, resource, context.GetCaller().Subject, context.CancellationToken);
+        return ChangesOf(revision, plan);
     }
+
+    // What a committed plan changed, as the reply lists it.
+    private static ManagementChanges ChangesOf(long revision, ManagementPlan plan)
+    {
+        var changes = new ManagementChanges { Revision = Text(revision) };
+        changes.Added.AddRange(plan.Updates.Where(u => u.Operation != RelationshipOperation.Delete).Select(u => RelationshipMapping.ToProto(u.Relationship)));
+        changes.Removed.AddRange(plan.Removed.Select(RelationshipMapping.ToProto));
+        return changes;
+    }
+
+    // A grant, revoke or transfer: one role of one holder on one object, which is the audit event's target.
+    private Task<ManagementChanges> ManageRoleAsync(
+        string operation, ServerCallContext context, Core.Model.Relationship role, Func<Core.Model.Relationship, ManagementOperation> command) =>
+        ManageAsync(operation, context, role.Resource, command(role));
 
     // The role of a grant, revoke or transfer (resource, role, holder), validated and mapped.
     private static Core.Model.Relationship RoleOf(V1.ObjectRef resource, string role, V1.SubjectRef holder, string holderField)

@@ -1,0 +1,27 @@
+namespace AuthzGrpc.Core.Reference;
+
+/// <summary>
+/// A schema as written (its parsed definitions, not the compiled plans) over a plain list of relationships: what the
+/// offline evaluators — the reference evaluator and SpiceDB-style expansion — walk, with no interning or index.
+/// </summary>
+internal sealed class SchemaAsWritten
+{
+    private readonly Dictionary<string, DefinitionSyntax> _definitions;
+    private readonly IReadOnlyList<Relationship> _relationships;
+
+    /// <summary>Reads <paramref name="relationships"/> live: a later change to the list is seen by the next walk.</summary>
+    public SchemaAsWritten(SchemaDocument schema, IReadOnlyList<Relationship> relationships)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        _definitions = schema.Definitions.ToDictionary(d => d.Name, StringComparer.Ordinal);
+        _relationships = relationships;
+    }
+
+    /// <summary>The relation or permission <paramref name="name"/> of <paramref name="type"/>; null when the schema has none.</summary>
+    public MemberSyntax? Member(string type, string name) =>
+        _definitions.TryGetValue(type, out var definition) ? definition.Members.FirstOrDefault(m => m.Name == name) : null;
+
+    /// <summary>The relationships stored in <paramref name="resource"/>#<paramref name="relation"/>, copied so a walk may outlive a change to the list.</summary>
+    public Relationship[] Stored(ObjectRef resource, string relation) =>
+        [.. _relationships.Where(r => r.Resource == resource && r.Relation == relation)];
+}

@@ -67,6 +67,7 @@ internal static partial class AuthzCtl
             InviteCommand(globals, output, error),
             InvitationCommand(globals, output, error),
             ApiKeyCommand(globals, output, error),
+            BackupCommand(globals, output, error),
             ResourceCommand(globals, output, error),
         };
         foreach (var option in globals.All)

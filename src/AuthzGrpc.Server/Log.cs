@@ -79,6 +79,10 @@ internal static partial class Log
         Message = "Serving metrics for Prometheus at {Url} (HTTP/1.1; Authz:MetricsUrl)")]
     public static partial void ServingMetrics(ILogger logger, Uri url);
 
+    [LoggerMessage(EventId = 20, EventName = "BackupRestored", Level = LogLevel.Information,
+        Message = "{Actor} restored a backup taken at revision {SourceRevision} of database {SourceDatabase}, at revision {Revision}: {Counts}")]
+    public static partial void BackupRestored(ILogger logger, string actor, string sourceRevision, string sourceDatabase, long revision, string counts);
+
     // Authentication: event ids 100-119.
     [LoggerMessage(EventId = 100, EventName = "BootstrapKeyGenerated", Level = LogLevel.Warning,
         Message = "No admin API key was stored: generated the bootstrap admin key {KeyId} for {Subject} and wrote it to {Path} (readable by this user only). Send it as 'authorization: Bearer <the file's content>'; set Authz:Auth:BootstrapKey to choose the key instead")]

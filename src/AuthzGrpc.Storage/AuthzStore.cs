@@ -4,7 +4,7 @@ namespace AuthzGrpc.Storage;
 /// The source of truth, in SQLite or PostgreSQL: one store per aggregate over one database, whose writes share its
 /// transaction scaffold (<see cref="AuthzDatabase.WriteAsync"/>) and its write lock. The model (schema, relationships,
 /// revisions and their changes), the directory (objects' records, subjects' emails), the audit log, the invitations
-/// and the API keys.
+/// and the API keys; and the backup of them all.
 /// </summary>
 public sealed class AuthzStore : IAsyncDisposable, IDisposable
 {
@@ -16,6 +16,7 @@ public sealed class AuthzStore : IAsyncDisposable, IDisposable
         Audit = new AuditLog(database);
         Invitations = new InvitationStore(database);
         ApiKeys = new ApiKeyStore(database);
+        Backup = new BackupStore(database);
     }
 
     /// <summary>The database: its identity, migrations and clock.</summary>
@@ -35,6 +36,9 @@ public sealed class AuthzStore : IAsyncDisposable, IDisposable
 
     /// <summary>The API keys.</summary>
     public ApiKeyStore ApiKeys { get; }
+
+    /// <summary>The whole state as rows (export), and a new database's state from them (restore).</summary>
+    public BackupStore Backup { get; }
 
     /// <summary>
     /// Creates the stores over a database. For SQLite, a relative file path in <paramref name="connectionString"/> is

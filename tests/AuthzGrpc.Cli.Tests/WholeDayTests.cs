@@ -138,6 +138,26 @@ public sealed class WholeDayTests : IDisposable
 
         var exportAgain = await Run(second, second.Key!, format, "relationship", "export");
         Assert.Equal(exported.Order(StringComparer.Ordinal), Lines(exportAgain.Output).Order(StringComparer.Ordinal));
+
+        // Night: a whole backup, restored into a new server: the same answers, and olivia's key and quinn's accepted
+        // invitation came along. The restored server is no longer new: a second restore is refused (state, 4).
+        var backupFile = Path.Combine(_folder.FullName, $"day.{format}.backup");
+        var backup = await Run(first, first.Key!, format, "backup", "create", backupFile);
+        Assert.True(backup.Exit == 0, backup.Error);
+        Assert.Equal(exported.Length, json ? Json(backup).GetProperty("rows").GetProperty("relationship").GetInt64() : Count(backup.Output, "relationship"));
+        await using var third = await ServerProcess.StartAsync("--Authz:RelationshipsFile=");
+        var restore = await Run(third, third.Key!, format, "backup", "restore", backupFile);
+        Assert.True(restore.Exit == 0, restore.Error);
+        Assert.Equal(exported.Length, json ? long.Parse(Json(restore).GetProperty("restored").GetProperty("relationship").GetRawText(), System.Globalization.CultureInfo.InvariantCulture) : Count(restore.Output, "relationship"));
+        foreach (var (resource, action, subject) in Questions)
+        {
+            Assert.Equal(await Decision(first, format, resource, action, subject), await Decision(third, format, resource, action, subject));
+        }
+
+        var invitations = await Run(third, olivia, format, "invitation", "list", "--on", "project:payments", "--all");
+        Assert.True(invitations.Exit == 0, invitations.Error);
+        Assert.Contains(invitation, invitations.Output, StringComparison.Ordinal);
+        Assert.Equal(4, (await Run(third, third.Key!, format, "backup", "restore", backupFile)).Exit);
     }
 
     // A check's exit code and decision, read from the output of the mode.
@@ -155,6 +175,10 @@ public sealed class WholeDayTests : IDisposable
         Assert.True(create.Exit == 0, create.Error);
         return format == "json" ? Json(create).GetProperty("key").GetString()! : Lines(create.Output).Single(l => l.StartsWith("key: ", StringComparison.Ordinal))["key: ".Length..];
     }
+
+    // The count before " <kind>" in a summary line such as "restored at revision 2: 40 relationship, 9 audit_event".
+    private static long Count(string output, string kind) =>
+        long.Parse(output.Split([':', ','], StringSplitOptions.TrimEntries).Single(p => p.EndsWith(" " + kind, StringComparison.Ordinal)).Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
 
     private static IEnumerable<string> Added((int, string Output, string) run, bool json) => Changes(run, json, "added", "+ ");
 

@@ -72,7 +72,7 @@ public sealed class MalformedRequestTests
                 {
                     var (code, message) = await SendAsync(http, method, body, encoding, key);
                     calls++;
-                    if (code != StatusCode.InvalidArgument)
+                    if (code != Expected(method, key))
                     {
                         wrong.Add($"{method.FullName}, {name}, {(key is null ? "no key" : "admin key")}: {code} '{message}'");
                     }
@@ -86,6 +86,11 @@ public sealed class MalformedRequestTests
         var refusals = logged.Count(e => e.EventId.Name == "BadRequestRefused");
         Assert.InRange(refusals, 1, calls / 20);
     }
+
+    // A unary or server-streaming request is read before any interceptor runs, so its body is judged first; a client
+    // stream's messages are read by the service, after authentication has refused a call without a key.
+    private static StatusCode Expected(Google.Protobuf.Reflection.MethodDescriptor method, string? key) =>
+        method.IsClientStreaming && key is null && !RpcCatalog.IsPublic(method) ? StatusCode.Unauthenticated : StatusCode.InvalidArgument;
 
     [Fact]
     public async Task GarbageToCheck_LeavesTheServerAnswering()

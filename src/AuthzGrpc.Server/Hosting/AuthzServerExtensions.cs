@@ -191,6 +191,7 @@ public static class AuthzServerExtensions
         app.MapGrpcService<RelationshipGrpcService>();
         app.MapGrpcService<ApiKeyGrpcService>();
         app.MapGrpcService<ManagementGrpcService>();
+        app.MapGrpcService<BackupGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
 

@@ -163,6 +163,18 @@ internal sealed class ModelReader(EngineHolder holder, EngineSync sync, AuthzSto
     public Task<IReadOnlyList<AuditEvent>> ReadAuditEventsAsync(long afterId, int limit, CancellationToken cancellationToken) =>
         store.Audit.ReadAsync(afterId, limit, cancellationToken);
 
+    /// <summary>The whole state, from one snapshot: the header, then every stored row. Admin keys only.</summary>
+    public IAsyncEnumerable<BackupItem> ExportBackup(Caller caller, CancellationToken cancellationToken)
+    {
+        // The interceptor lets only admin keys reach BackupService; a second gate where the data leaves costs nothing.
+        if (caller.Kind != ApiKeyKind.Admin)
+        {
+            throw new AuthzException(AuthzErrorKind.PermissionDenied, $"only admin keys may export a backup; API key {caller.KeyId} is a {caller.Kind} key");
+        }
+
+        return store.Backup.ExportAsync(cancellationToken);
+    }
+
     // What a read needs, in the words of the type's rule ('read by', 'members by'); without the rule, only admin keys.
     private static string ReadNeeds(TypeDefinition type, string rule, MemberDefinition? permission) =>
         permission is null

@@ -212,7 +212,7 @@ internal sealed class EngineSync(ModelStore model, EngineHolder holder, ILogger<
     /// <inheritdoc/>
     public void Dispose() => WriteLock.Dispose();
 
-    private static bool ChangesSchema(string operation) => operation is "WriteSchema" or "Seed";
+    private static bool ChangesSchema(string operation) => operation is "WriteSchema" or "Seed" or "RestoreBackup";
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -37,26 +37,7 @@ internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, Eng
     /// </summary>
     public async Task<long> WriteSchemaAsync(string text, bool force, string actor, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            throw new AuthzException(AuthzErrorKind.InvalidArgument, "schema: is required: the schema text, e.g. definition user {}");
-        }
-
-        if (text.Length > MaxSchemaLength)
-        {
-            throw new AuthzException(AuthzErrorKind.InvalidArgument, $"schema: is {text.Length} characters long; the limit is {MaxSchemaLength}");
-        }
-
-        CompiledSchema schema;
-        try
-        {
-            schema = CompiledSchema.Compile(text);
-        }
-        catch (SchemaException e)
-        {
-            throw new AuthzException(AuthzErrorKind.InvalidArgument, $"schema: {e.Message}");
-        }
-
+        var schema = Compile(text);
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -218,6 +199,29 @@ internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, Eng
         shared.Graph?.PublishAsync(holder.Current, sync.ReadChangedRelationshipsAsync, CancellationToken.None) ?? Task.CompletedTask;
 
     private static AuthzException Invalid(string message) => new(AuthzErrorKind.InvalidArgument, message);
+
+    // A schema a caller wrote, compiled; InvalidArgument naming what is wrong ("schema: line L, column C: ...").
+    private static CompiledSchema Compile(string text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw Invalid("schema: is required: the schema text, e.g. definition user {}");
+        }
+
+        if (text.Length > MaxSchemaLength)
+        {
+            throw Invalid($"schema: is {text.Length} characters long; the limit is {MaxSchemaLength}");
+        }
+
+        try
+        {
+            return CompiledSchema.Compile(text);
+        }
+        catch (SchemaException e)
+        {
+            throw Invalid($"schema: {e.Message}");
+        }
+    }
 
     // Why a stored relationship does not fit the new schema (the engine's message names it), or null.
     private static string? Problem(PermissionEngine probe, Relationship relationship)

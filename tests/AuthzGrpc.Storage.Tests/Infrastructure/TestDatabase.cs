@@ -58,8 +58,11 @@ public sealed class TestDatabase : IAsyncDisposable
     /// <summary>Makes a new database for <paramref name="provider"/> (by name).</summary>
     public static TestDatabase Create(string provider) => Create(Parse(provider));
 
-    /// <summary>Makes a new database for <paramref name="provider"/>.</summary>
-    public static TestDatabase Create(StorageProvider provider)
+    /// <summary>
+    /// Makes a new database for <paramref name="provider"/>; a PostgreSQL one on the server of
+    /// <paramref name="postgresBaseline"/> (a connection string), else of <see cref="PostgresVariable"/>.
+    /// </summary>
+    public static TestDatabase Create(StorageProvider provider, string? postgresBaseline = null)
     {
         if (provider == StorageProvider.Sqlite)
         {
@@ -67,7 +70,7 @@ public sealed class TestDatabase : IAsyncDisposable
             return new TestDatabase(provider, $"Data Source={Path.Combine(folder, "authz.db")}", folder, null);
         }
 
-        var baseline = PostgresConnectionString
+        var baseline = postgresBaseline ?? PostgresConnectionString
             ?? throw new InvalidOperationException($"{PostgresVariable} is not set");
         var database = $"authz_test_{Guid.NewGuid():N}";
         var builder = new NpgsqlConnectionStringBuilder(baseline) { Database = database };
@@ -97,7 +100,9 @@ public sealed class TestDatabase : IAsyncDisposable
         if (_postgresDatabase is not null)
         {
             NpgsqlConnection.ClearAllPools();
-            var maintenance = new NpgsqlConnectionStringBuilder(PostgresConnectionString) { Pooling = false };
+            // The server's maintenance database: the baseline's when the environment names one, else postgres.
+            var maintenance = new NpgsqlConnectionStringBuilder(PostgresConnectionString ?? ConnectionString) { Pooling = false };
+            maintenance.Database = PostgresConnectionString is null ? "postgres" : maintenance.Database;
             await using var connection = new NpgsqlConnection(maintenance.ConnectionString);
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();

@@ -114,33 +114,25 @@ internal abstract class AuthzDbContext : DbContext
 
         modelBuilder.Entity<InvitationRow>(e =>
         {
-            e.ToTable("invitations");
-            e.HasKey(x => x.Id);
-            e.Property(x => x.Id).HasMaxLength(64);
+            ConfigureSecretRows(e, "invitations", nameof(InvitationRow.TokenHash));
             e.Property(x => x.Email).HasMaxLength(320);
             e.Property(x => x.ResourceType).HasMaxLength(TypeLength);
             e.Property(x => x.ResourceId).HasMaxLength(IdLength);
-            e.Property(x => x.TokenHash).HasMaxLength(128);
             e.Property(x => x.Status).HasMaxLength(16);
             e.Property(x => x.InvitedBy).HasMaxLength(IdLength + TypeLength + 1);
             e.Property(x => x.AcceptedBy).HasMaxLength(IdLength + TypeLength + 1);
-            e.HasIndex(x => x.TokenHash).IsUnique();
             e.HasIndex(x => new { x.ResourceType, x.ResourceId });
             e.HasIndex(x => x.Email);
         });
 
         modelBuilder.Entity<ApiKeyRow>(e =>
         {
-            e.ToTable("api_keys");
-            e.HasKey(x => x.Id);
-            e.Property(x => x.Id).HasMaxLength(64);
-            e.Property(x => x.KeyHash).HasMaxLength(128);
+            ConfigureSecretRows(e, "api_keys", nameof(ApiKeyRow.KeyHash));
             e.Property(x => x.SubjectType).HasMaxLength(TypeLength);
             e.Property(x => x.SubjectId).HasMaxLength(IdLength);
             e.Property(x => x.Kind).HasMaxLength(16);
             e.Property(x => x.Description).HasMaxLength(ApiKeyStore.DescriptionLength);
             e.Property(x => x.Email).HasMaxLength(320);
-            e.HasIndex(x => x.KeyHash).IsUnique();
             e.HasIndex(x => new { x.SubjectType, x.SubjectId });
         });
 
@@ -187,6 +179,18 @@ internal abstract class AuthzDbContext : DbContext
                 property.SetColumnName(SnakeCase(property.Name));
             }
         }
+    }
+
+    // A table of things answered by a secret (an invitation's token, an API key's): a short public id, and only the
+    // secret's hash, unique, so the secret finds its row.
+    private static void ConfigureSecretRows<TRow>(EntityTypeBuilder<TRow> e, string table, string hash)
+        where TRow : class
+    {
+        e.ToTable(table);
+        e.HasKey("Id");
+        e.Property<string>("Id").HasMaxLength(64);
+        e.Property<string>(hash).HasMaxLength(128);
+        e.HasIndex(hash).IsUnique();
     }
 
     private static void ConfigureRelationshipColumns<TRow>(EntityTypeBuilder<TRow> e)

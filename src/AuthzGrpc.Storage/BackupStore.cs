@@ -5,35 +5,16 @@ using Microsoft.EntityFrameworkCore.Metadata;
 
 namespace AuthzGrpc.Storage;
 
-/// <summary>The kinds of stored rows a backup carries, by the name a backup file spells them with.</summary>
-public static class BackupKinds
-{
-    /// <summary>A stored relationship.</summary>
-    public const string Relationship = "relationship";
-
-    /// <summary>A subject's record: its email and display name.</summary>
-    public const string Principal = "principal";
-
-    /// <summary>An object's record: its name, description and attributes.</summary>
-    public const string Resource = "resource";
-
-    /// <summary>An invitation, with the hash of its token (never the token).</summary>
-    public const string Invitation = "invitation";
-
-    /// <summary>An API key, with the hash of its secret (never the secret).</summary>
-    public const string ApiKey = "api_key";
-
-    /// <summary>An audit event.</summary>
-    public const string AuditEvent = "audit_event";
-}
-
 /// <summary>One item of a backup, in the order an export reads them: the header, then the rows.</summary>
 public abstract record BackupItem;
 
 /// <summary>What a backup starts with: the schema in force (empty when none was ever stored), and where and when it was taken.</summary>
 public sealed record BackupHeader(string SchemaText, long Revision, string DatabaseId, DateTime TakenAt) : BackupItem;
 
-/// <summary>One stored row of a backup: its kind (<see cref="BackupKinds"/>) and its columns as a JSON object.</summary>
+/// <summary>
+/// One stored row of a backup: its kind (<c>relationship</c>, <c>principal</c>, <c>resource</c>, <c>invitation</c>,
+/// <c>api_key</c> or <c>audit_event</c>) and its columns as a JSON object with snake_case names.
+/// </summary>
 public sealed record BackupRow(string Kind, string Json) : BackupItem;
 
 /// <summary>What a restore wrote: its revision, how many rows of each kind, the relationships now stored and the API keys it added.</summary>
@@ -48,6 +29,17 @@ public sealed record RestoreResult(long Revision, IReadOnlyDictionary<string, in
 public sealed class BackupStore(AuthzDatabase database)
 {
     private static readonly JsonSerializerOptions RowJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    // The row type of each kind, by the name a backup spells it with.
+    private static readonly Dictionary<string, Type> RowTypes = new(StringComparer.Ordinal)
+    {
+        ["relationship"] = typeof(RelationshipRow),
+        ["principal"] = typeof(PrincipalRow),
+        ["resource"] = typeof(ResourceRow),
+        ["invitation"] = typeof(InvitationRow),
+        ["api_key"] = typeof(ApiKeyRow),
+        ["audit_event"] = typeof(AuditEventRow),
+    };
 
     /// <summary>
     /// Reads the header and then every row from one snapshot (a transaction that sees one committed state throughout),
@@ -70,12 +62,12 @@ public sealed class BackupStore(AuthzDatabase database)
 
                 IAsyncEnumerable<BackupRow>[] tables =
                 [
-                    Rows(BackupKinds.Relationship, context.Relationships.AsNoTracking().OrderBy(r => r.Id), cancellationToken),
-                    Rows(BackupKinds.Principal, context.Principals.AsNoTracking().OrderBy(r => r.Id), cancellationToken),
-                    Rows(BackupKinds.Resource, context.Resources.AsNoTracking().OrderBy(r => r.ResourceType).ThenBy(r => r.ResourceId), cancellationToken),
-                    Rows(BackupKinds.Invitation, context.Invitations.AsNoTracking().OrderBy(r => r.Id), cancellationToken),
-                    Rows(BackupKinds.ApiKey, context.ApiKeys.AsNoTracking().OrderBy(r => r.Id), cancellationToken),
-                    Rows(BackupKinds.AuditEvent, context.AuditEvents.AsNoTracking().OrderBy(r => r.Id), cancellationToken),
+                    Rows(context.Relationships.AsNoTracking().OrderBy(r => r.Id), cancellationToken),
+                    Rows(context.Principals.AsNoTracking().OrderBy(r => r.Id), cancellationToken),
+                    Rows(context.Resources.AsNoTracking().OrderBy(r => r.ResourceType).ThenBy(r => r.ResourceId), cancellationToken),
+                    Rows(context.Invitations.AsNoTracking().OrderBy(r => r.Id), cancellationToken),
+                    Rows(context.ApiKeys.AsNoTracking().OrderBy(r => r.Id), cancellationToken),
+                    Rows(context.AuditEvents.AsNoTracking().OrderBy(r => r.Id), cancellationToken),
                 ];
                 foreach (var table in tables)
                 {
@@ -122,48 +114,42 @@ public sealed class BackupStore(AuthzDatabase database)
             for (var i = 0; i < rows.Count; i++)
             {
                 var row = rows[i];
-                switch (row.Kind)
+                if (!RowTypes.TryGetValue(row.Kind, out var type))
                 {
-                    case BackupKinds.Relationship:
-                        var relationship = Read<RelationshipRow>(context, row, i);
+                    throw new AuthzException(AuthzErrorKind.InvalidArgument,
+                        $"row {i + 1}: kind '{row.Kind}' is not one a backup holds ({string.Join(", ", RowTypes.Keys)})");
+                }
+
+                // Generated ids are the new database's; relationships are stored as of this revision.
+                switch (Read(context, type, row, i))
+                {
+                    case RelationshipRow relationship:
                         (relationship.Id, relationship.CreatedRevision) = (0, revision);
                         if (problem(relationship.ToRelationship()) is { } wrong)
                         {
                             throw new AuthzException(AuthzErrorKind.InvalidArgument, $"row {i + 1} ({row.Kind}): {wrong}");
                         }
 
-                        context.Relationships.Add(relationship);
+                        context.Add(relationship);
                         restored.Add(relationship.ToRelationship());
                         break;
-                    case BackupKinds.Principal:
-                        var principal = Read<PrincipalRow>(context, row, i);
+                    case PrincipalRow principal:
                         principal.Id = 0;
-                        context.Principals.Add(principal);
+                        context.Add(principal);
                         break;
-                    case BackupKinds.Resource:
-                        context.Resources.Add(Read<ResourceRow>(context, row, i));
+                    case AuditEventRow audit:
+                        audit.Id = 0;
+                        context.Add(audit);
                         break;
-                    case BackupKinds.Invitation:
-                        context.Invitations.Add(Read<InvitationRow>(context, row, i));
-                        break;
-                    case BackupKinds.ApiKey:
-                        var key = Read<ApiKeyRow>(context, row, i);
-                        if (!heldKeys.Add(key.Id))
-                        {
-                            continue;
-                        }
-
-                        context.ApiKeys.Add(key);
+                    case ApiKeyRow key when !heldKeys.Add(key.Id):
+                        continue;
+                    case ApiKeyRow key:
+                        context.Add(key);
                         addedKeys.Add(key.Id);
                         break;
-                    case BackupKinds.AuditEvent:
-                        var audit = Read<AuditEventRow>(context, row, i);
-                        audit.Id = 0;
-                        context.AuditEvents.Add(audit);
+                    case var other:
+                        context.Add(other);
                         break;
-                    default:
-                        throw new AuthzException(AuthzErrorKind.InvalidArgument,
-                            $"row {i + 1}: kind '{row.Kind}' is not one a backup holds ({BackupKinds.Relationship}, {BackupKinds.Principal}, {BackupKinds.Resource}, {BackupKinds.Invitation}, {BackupKinds.ApiKey}, {BackupKinds.AuditEvent})");
                 }
 
                 counts[row.Kind] = counts.GetValueOrDefault(row.Kind) + 1;
@@ -181,8 +167,9 @@ public sealed class BackupStore(AuthzDatabase database)
         }, cancellationToken);
     }
 
-    private static async IAsyncEnumerable<BackupRow> Rows<TRow>(string kind, IQueryable<TRow> rows, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<BackupRow> Rows<TRow>(IQueryable<TRow> rows, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var kind = RowTypes.Single(k => k.Value == typeof(TRow)).Key;
         await foreach (var row in rows.AsAsyncEnumerable().WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             yield return new BackupRow(kind, JsonSerializer.Serialize(row, RowJson));
@@ -191,13 +178,12 @@ public sealed class BackupStore(AuthzDatabase database)
 
     // A row as its kind's columns, each within the bounds the database's model gives it, so that a refusal is a clear
     // INVALID_ARGUMENT before anything is written rather than a failed commit; times are UTC, as the database keeps them.
-    private static TRow Read<TRow>(AuthzDbContext context, BackupRow row, int index)
-        where TRow : class
+    private static object Read(AuthzDbContext context, Type type, BackupRow row, int index)
     {
-        TRow? value;
+        object? value;
         try
         {
-            value = JsonSerializer.Deserialize<TRow>(row.Json, RowJson);
+            value = JsonSerializer.Deserialize(row.Json, type, RowJson);
         }
         catch (JsonException e)
         {
@@ -209,7 +195,7 @@ public sealed class BackupStore(AuthzDatabase database)
             throw new AuthzException(AuthzErrorKind.InvalidArgument, $"row {index + 1} ({row.Kind}): is null");
         }
 
-        foreach (var property in context.Model.FindEntityType(typeof(TRow))!.GetProperties())
+        foreach (var property in context.Model.FindEntityType(type)!.GetProperties())
         {
             var column = property.PropertyInfo?.GetValue(value);
             if (Problem(property, column) is { } problem)

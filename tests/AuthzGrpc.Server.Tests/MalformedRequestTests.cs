@@ -93,6 +93,49 @@ public sealed class MalformedRequestTests
         method.IsClientStreaming && key is null && !RpcCatalog.IsPublic(method) ? StatusCode.Unauthenticated : StatusCode.InvalidArgument;
 
     [Fact]
+    public async Task EveryRpc_WhoseClientResetsTheStreamMidMessage_EndsAsCancelled_WithoutAnErrorLog()
+    {
+        await using var database = TestDatabase.Create("sqlite");
+
+        // grpc-dotnet's line for each call that ends with an error status is wanted here (it is at Information,
+        // below what the server logs of that category by default): it shows that every call ended, and how.
+        await using var server = await StoreServer.StartAsync(database, new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Grpc.AspNetCore.Server.ServerCallHandler"] = "Information",
+        });
+        using var http = new HttpClient(new SocketsHttpHandler()) { BaseAddress = server.Address };
+        var mark = server.Logs.Mark;
+
+        foreach (var method in RpcCatalog.All)
+        {
+            // Three bytes of a frame header, then the client gives up: HttpClient resets the stream (RST_STREAM) while
+            // the server waits for the rest of the message.
+            using var reset = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var body = new StalledContent([0, 0, 0], reset.Token);
+            using var request = Request(method, body, encoding: null, TestKeys.Admin);
+            var send = http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, reset.Token);
+            await body.Sent.WaitAsync(reset.Token);
+            await reset.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send);
+        }
+
+        // Each call ends with grpc-dotnet's line for a status raised: before, a call whose message the server was
+        // reading ended with an Error ("Error when executing service method") instead, Kestrel's IOException.
+        var ended = new List<LogEntry>();
+        for (var waited = 0; waited < 300 && ended.Count < RpcCatalog.All.Count; waited++)
+        {
+            await Task.Delay(100);
+            ended = [.. server.Logs.Since(mark).Where(e => e.EventId.Name == "RpcConnectionError")];
+        }
+
+        Assert.True(RpcCatalog.All.Count == ended.Count, string.Join('\n', ended));
+        Assert.All(ended, e => Assert.Equal(StatusCode.Cancelled, e.Fields["StatusCode"]));
+        Assert.Empty(server.Logs.ErrorsSince(mark));
+        var answer = await server.Authorization.CheckAsync(Requests.Check("user:olivia", "deploy", "application:storefront-web"));
+        Assert.Equal(V1.Decision.Allowed, answer.Decision);
+    }
+
+    [Fact]
     public async Task GarbageToCheck_LeavesTheServerAnswering()
     {
         await using var database = TestDatabase.Create("sqlite");
@@ -123,24 +166,7 @@ public sealed class MalformedRequestTests
     /// <summary>Posts <paramref name="body"/> to <paramref name="method"/> as HTTP/2; returns grpc-status and grpc-message.</summary>
     internal static async Task<(StatusCode Code, string Message)> SendAsync(HttpClient http, MethodDescriptor method, byte[] body, string? encoding, string? key)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/{method.Service.FullName}/{method.Name}")
-        {
-            Version = HttpVersion.Version20,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Content = new ByteArrayContent(body),
-        };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
-        request.Headers.TryAddWithoutValidation("te", "trailers");
-        if (encoding is not null)
-        {
-            request.Headers.TryAddWithoutValidation("grpc-encoding", encoding);
-        }
-
-        if (key is not null)
-        {
-            request.Headers.TryAddWithoutValidation("authorization", "Bearer " + key);
-        }
-
+        using var request = Request(method, new ByteArrayContent(body), encoding, key);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, stop.Token);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -156,6 +182,30 @@ public sealed class MalformedRequestTests
         return ((StatusCode)int.Parse(status.Single(), System.Globalization.CultureInfo.InvariantCulture), Uri.UnescapeDataString(message?.SingleOrDefault() ?? ""));
     }
 
+    // A gRPC call of method as HTTP/2, with body as its request body.
+    private static HttpRequestMessage Request(MethodDescriptor method, HttpContent body, string? encoding, string? key)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/{method.Service.FullName}/{method.Name}")
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = body,
+        };
+        body.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
+        request.Headers.TryAddWithoutValidation("te", "trailers");
+        if (encoding is not null)
+        {
+            request.Headers.TryAddWithoutValidation("grpc-encoding", encoding);
+        }
+
+        if (key is not null)
+        {
+            request.Headers.TryAddWithoutValidation("authorization", "Bearer " + key);
+        }
+
+        return request;
+    }
+
     /// <summary>A gRPC frame: the compression flag, the big-endian length, the message.</summary>
     internal static byte[] Frame(byte[] message, byte flag = 0)
     {
@@ -164,5 +214,31 @@ public sealed class MalformedRequestTests
         BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)message.Length);
         message.CopyTo(frame, 5);
         return frame;
+    }
+
+    // A request body that sends its first bytes, then nothing more until the call is given up.
+    private sealed class StalledContent(byte[] first, CancellationToken givenUp) : HttpContent
+    {
+        private readonly TaskCompletionSource _sent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes once the first bytes are flushed to the connection.</summary>
+        public Task Sent => _sent.Task;
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+        {
+            await stream.WriteAsync(first, cancellationToken);
+            await stream.FlushAsync(cancellationToken);
+            _sent.TrySetResult();
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, givenUp);
+            await Task.Delay(Timeout.Infinite, either.Token);
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 }

@@ -37,6 +37,7 @@ internal static class ManagementEvents
         ["CreateApiKey"] = "api_key.created",
         ["RevokeApiKey"] = "api_key.revoked",
         ["ConfigureApiKey"] = "api_key.configured",
+        ["RestoreBackup"] = "backup.restored",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     // The operations whose before/after are JSON arrays of the relationships removed/added (the store's CommitAsync and

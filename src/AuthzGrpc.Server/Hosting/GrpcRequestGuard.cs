@@ -97,21 +97,42 @@ internal sealed class GrpcRequestGuard(BadRequestLog log)
 
         public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
         {
-            var result = await inner.ReadAsync(cancellationToken).ConfigureAwait(false);
+            ReadResult result;
+            try
+            {
+                result = await inner.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                throw ClientGone(e);
+            }
+
             Check(result);
             return result;
         }
 
         public override bool TryRead(out ReadResult result)
         {
-            if (!inner.TryRead(out result))
+            try
             {
-                return false;
+                if (!inner.TryRead(out result))
+                {
+                    return false;
+                }
+            }
+            catch (IOException e)
+            {
+                throw ClientGone(e);
             }
 
             Check(result);
             return true;
         }
+
+        // Kestrel reports a client that reset its stream as an IOException, which grpc-dotnet would log as a server
+        // error (grpc-dotnet #2466); it is the client cancelling, and is logged as such.
+        private static RpcException ClientGone(IOException e) =>
+            new(new Status(StatusCode.Cancelled, "the client reset the request stream", e));
 
         public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
 

@@ -3,16 +3,9 @@ using AuthzGrpc.V1;
 namespace AuthzGrpc.Cli;
 
 // apikey create|list|revoke (ApiKeyService, admin keys only).
-internal static partial class AuthzCtl
+internal sealed partial class AuthzCtl
 {
-    private static Command ApiKeyCommand(GlobalOptions globals, TextWriter output, TextWriter error) => new("apikey", "Create, list and revoke API keys (admin keys only)")
-    {
-        ApiKeyCreateCommand(globals, output, error),
-        ApiKeyListCommand(globals, output, error),
-        ApiKeyRevokeCommand(globals, output, error),
-    };
-
-    private static Command ApiKeyCreateCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command ApiKeyCreateCommand()
     {
         var subject = new Argument<string>("subject") { Description = "The subject the key acts as: type:id, or a bare id for user:<id>" };
         var kind = new Option<string>("--kind")
@@ -24,7 +17,7 @@ internal static partial class AuthzCtl
         var description = new Option<string?>("--description") { Description = "What the key is for" };
         var email = new Option<string?>("--email") { Description = "The subject's verified email address: the key may then accept invitations sent to it" };
         var command = new Command("create", "Create a key (CreateApiKey) and print it: it is shown only this once") { subject, kind, description, email };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var request = new CreateApiKeyRequest
             {
@@ -44,11 +37,11 @@ internal static partial class AuthzCtl
         return command;
     }
 
-    private static Command ApiKeyListCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command ApiKeyListCommand()
     {
         var subject = new Option<string?>("--subject") { Description = "Only this subject's keys (type:id, or a bare id for user:<id>)" };
         var command = new Command("list", "The keys, oldest first, revoked ones included; never their secrets (ListApiKeys)") { subject };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var request = new ListApiKeysRequest { Subject = result.GetValue(subject) is { } s ? ToSubjectOrId(s, "user") : null };
             var reply = await new ApiKeyService.ApiKeyServiceClient(channel).ListApiKeysAsync(request, cancellationToken: cancellation);
@@ -58,11 +51,11 @@ internal static partial class AuthzCtl
         return command;
     }
 
-    private static Command ApiKeyRevokeCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command ApiKeyRevokeCommand()
     {
         var id = new Argument<string>("key-id") { Description = "The key's id (the ID column of apikey list: the part between azk_ and the secret)" };
         var command = new Command("revoke", "Revoke a key: it stops working at once (RevokeApiKey)") { id };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var reply = await new ApiKeyService.ApiKeyServiceClient(channel).RevokeApiKeyAsync(new RevokeApiKeyRequest { KeyId = result.GetValue(id)! }, cancellationToken: cancellation);
             globals.PrinterOf(result, output).Write(reply, text => text.WriteLine($"revoked key {reply.ApiKey.KeyId} of {Describe(reply.ApiKey.Subject)} at {Time(reply.ApiKey.RevokedAt)}"));

@@ -5,20 +5,13 @@ using Grpc.Core;
 namespace AuthzGrpc.Cli;
 
 // backup create|restore (BackupService, admin keys only): the whole state of a server, and back into a new one.
-internal static partial class AuthzCtl
+internal sealed partial class AuthzCtl
 {
-    private static Command BackupCommand(GlobalOptions globals, TextWriter output, TextWriter error) => new("backup",
-        "The whole state of a server (schema, relationships, records, invitations, API keys, audit log) to a file, and into a new server (admin keys only)")
-    {
-        BackupCreateCommand(globals, output, error),
-        BackupRestoreCommand(globals, output, error),
-    };
-
-    private static Command BackupCreateCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command BackupCreateCommand()
     {
         var file = new Argument<string>("file") { Description = "Where to write the backup (JSON lines; it holds key and token hashes: keep it as carefully as the database)" };
         var command = new Command("create", "Write a backup of the server, taken from one snapshot (ExportBackup)") { file };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var path = result.GetValue(file)!;
             var (rows, header) = (new SortedDictionary<string, long>(StringComparer.Ordinal), (BackupHeader?)null);
@@ -43,7 +36,7 @@ internal static partial class AuthzCtl
         return command;
     }
 
-    private static Command BackupRestoreCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command BackupRestoreCommand()
     {
         var file = new Argument<string>("file") { Description = "A backup 'backup create' wrote" };
         var command = new Command("restore",
@@ -52,7 +45,7 @@ internal static partial class AuthzCtl
         {
             file,
         };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             using var call = new BackupService.BackupServiceClient(channel).RestoreBackup(cancellationToken: cancellation);
             using (var source = new StreamReader(result.GetValue(file)!))

@@ -6,7 +6,7 @@ namespace AuthzGrpc.Cli;
 
 // The commands over several subjects at once (user delete / organization user delete with several users, invite with a
 // role per address) and the object records (resource get / list: an environment's type and production mark).
-internal static partial class AuthzCtl
+internal sealed partial class AuthzCtl
 {
     // The members a delete command removes: one or more, each possibly a comma list.
     private static Argument<string[]> SubjectsArgument() => new("subjects")
@@ -70,11 +70,11 @@ internal static partial class AuthzCtl
         return invitee;
     }
 
-    private static Command ResourceCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command ResourceCommand()
     {
         var resource = new Argument<string>("object") { Description = "The object, type:id" };
         var get = new Command("get", "An object's record: name, description, parent and attributes, such as an environment's type and production mark (GetResource)") { resource };
-        get.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        get.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var reply = await new ServerClients(channel).Management.GetResourceAsync(
                 new GetResourceRequest { Resource = ToObject(result.GetValue(resource)!) }, cancellationToken: cancellation);
@@ -92,7 +92,7 @@ internal static partial class AuthzCtl
         var parent = new Argument<string>("parent") { Description = "The parent, type:id" };
         var type = new Option<string?>("--type") { Description = "Only objects of this type (e.g. environment)" };
         var list = new Command("list", "The objects directly inside a parent with their names and attributes, such as a project's environments and their types (ListResources)") { parent, type };
-        list.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        list.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var reply = await new ServerClients(channel).Management.ListResourcesAsync(
                 new ListResourcesRequest { Parent = ToObject(result.GetValue(parent)!), ResourceType = result.GetValue(type) ?? string.Empty }, cancellationToken: cancellation);

@@ -10,13 +10,12 @@ namespace AuthzGrpc.Cli;
 
 // The one path every server command takes: resolve the connection (flags, context, environment), open the channel,
 // make the calls, and turn any failure into one line on stderr and an exit code (ExitCodes), never a stack trace.
-internal static partial class AuthzCtl
+internal sealed partial class AuthzCtl
 {
-    private static Task<int> CallAsync(
-        GlobalOptions globals, ParseResult result, TextWriter error, Func<AuthorizationService.AuthorizationServiceClient, Task<int>> call) =>
-        CallAsync(globals, result, error, channel => call(new AuthorizationService.AuthorizationServiceClient(channel)));
+    private Task<int> CallAsync(ParseResult result, Func<AuthorizationService.AuthorizationServiceClient, Task<int>> call) =>
+        CallAsync(result, channel => call(new AuthorizationService.AuthorizationServiceClient(channel)));
 
-    private static async Task<int> CallAsync(GlobalOptions globals, ParseResult result, TextWriter error, Func<GrpcChannel, Task<int>> call)
+    private async Task<int> CallAsync(ParseResult result, Func<GrpcChannel, Task<int>> call)
     {
         Target? target = null;
         try
@@ -49,7 +48,7 @@ internal static partial class AuthzCtl
     }
 
     // A command that calls no server (context ...): local failures as CallAsync reports them.
-    private static int Local(TextWriter error, Func<int> run)
+    private int Local(Func<int> run)
     {
         try
         {

@@ -2,19 +2,11 @@ namespace AuthzGrpc.Cli;
 
 // context add|use|list|remove: named connections in the config file (ContextConfig). 'context add' stores what the
 // connection options of its own command line say (--server, --token, --tls, --ca, --insecure).
-internal static partial class AuthzCtl
+internal sealed partial class AuthzCtl
 {
-    private static Command ContextCommand(GlobalOptions globals, TextWriter output, TextWriter error) => new("context", "Named connections (server, key, TLS) kept in the config file; explicit options override the context's")
-    {
-        ContextAddCommand(globals, output, error),
-        ContextUseCommand(globals, output, error),
-        ContextListCommand(globals, output, error),
-        ContextRemoveCommand(globals, output, error),
-    };
-
     private static Argument<string> ContextNameArgument() => new("name") { Description = "The context's name" };
 
-    private static Command ContextAddCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command ContextAddCommand()
     {
         var name = ContextNameArgument();
         var tokenFile = new Option<string?>("--token-file") { Description = "A file holding the key, read when a command runs (instead of storing the key itself with --token)" };
@@ -23,7 +15,7 @@ internal static partial class AuthzCtl
         {
             name, tokenFile,
         };
-        command.SetAction(result => Local(error, () =>
+        command.SetAction(result => Local(() =>
         {
             var server = result.GetValue(globals.Server) ?? throw new CommandLineException("context add: name the server with --server");
             var token = result.GetResult(globals.Token) is { Implicit: false } ? result.GetValue(globals.Token) : null;
@@ -54,45 +46,44 @@ internal static partial class AuthzCtl
         return command;
     }
 
-    private static Command ContextUseCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command ContextUseCommand() => ContextChangeCommand("use", "Make a context the current one", (config, name) =>
+    {
+        config.Current = name;
+        return $"using context {name}";
+    });
+
+    private Command ContextRemoveCommand() => ContextChangeCommand("remove", "Remove a context (and its key) from the config file", (config, name) =>
+    {
+        config.Contexts.Remove(name);
+        if (config.Current == name)
+        {
+            config.Current = null;
+        }
+
+        return $"context {name} removed";
+    });
+
+    // A command that changes the config file for one known context: change returns the line to print, and the file is
+    // saved only when it did not throw.
+    private Command ContextChangeCommand(string verb, string description, Func<ContextConfig, string, string> change)
     {
         var name = ContextNameArgument();
-        var command = new Command("use", "Make a context the current one") { name };
-        command.SetAction(result => Local(error, () =>
+        var command = new Command(verb, description) { name };
+        command.SetAction(result => Local(() =>
         {
             var (path, config) = globals.LoadContexts();
-            config.Current = Known(config, result.GetValue(name)!);
+            var line = change(config, Known(config, result.GetValue(name)!));
             config.Save(path);
-            output.WriteLine($"using context {config.Current}");
+            output.WriteLine(line);
             return ExitCodes.Success;
         }));
         return command;
     }
 
-    private static Command ContextRemoveCommand(GlobalOptions globals, TextWriter output, TextWriter error)
-    {
-        var name = ContextNameArgument();
-        var command = new Command("remove", "Remove a context (and its key) from the config file") { name };
-        command.SetAction(result => Local(error, () =>
-        {
-            var (path, config) = globals.LoadContexts();
-            config.Contexts.Remove(Known(config, result.GetValue(name)!));
-            if (config.Current == result.GetValue(name))
-            {
-                config.Current = null;
-            }
-
-            config.Save(path);
-            output.WriteLine($"context {result.GetValue(name)} removed");
-            return ExitCodes.Success;
-        }));
-        return command;
-    }
-
-    private static Command ContextListCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command ContextListCommand()
     {
         var command = new Command("list", "The contexts, the current one marked '*'; whether each has a key, never the key");
-        command.SetAction(result => Local(error, () =>
+        command.SetAction(result => Local(() =>
         {
             var (_, config) = globals.LoadContexts();
             var rows = config.Contexts.Select(c => new

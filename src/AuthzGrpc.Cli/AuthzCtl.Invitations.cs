@@ -3,24 +3,16 @@ using AuthzGrpc.V1;
 namespace AuthzGrpc.Cli;
 
 // invitation list|accept|resend|revoke (ManagementService); 'invite' creates them.
-internal static partial class AuthzCtl
+internal sealed partial class AuthzCtl
 {
-    private static Command InvitationCommand(GlobalOptions globals, TextWriter output, TextWriter error) => new("invitation", "List, accept, resend and revoke invitations ('invite' creates them)")
-    {
-        InvitationListCommand(globals, output, error),
-        InvitationAcceptCommand(globals, output, error),
-        InvitationResendCommand(globals, output, error),
-        InvitationRevokeCommand(globals, output, error),
-    };
-
     private static Argument<string> InvitationIdArgument() => new("id") { Description = "The invitation's id (the INVITATION column of invite and invitation list)" };
 
-    private static Command InvitationListCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command InvitationListCommand()
     {
         var on = new Option<string>("--on") { Description = "The object the invitations are to, type:id", Required = true };
         var all = new Option<bool>("--all") { Description = "Also accepted, revoked and expired ones (by default only pending ones)" };
         var command = new Command("list", "The invitations to an object, newest first (ListInvitations)") { on, all };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var reply = await new ManagementService.ManagementServiceClient(channel).ListInvitationsAsync(
                 new ListInvitationsRequest { Resource = ToObject(result.GetValue(on)!), IncludeClosed = result.GetValue(all) }, cancellationToken: cancellation);
@@ -42,7 +34,7 @@ internal static partial class AuthzCtl
         return command;
     }
 
-    private static Command InvitationAcceptCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command InvitationAcceptCommand()
     {
         var token = new Argument<string>("invitation-token") { Description = "The invitation's token, as invite or invitation resend printed it" };
         var behalf = new Option<string?>("--as")
@@ -50,7 +42,7 @@ internal static partial class AuthzCtl
             Description = "Accept for this subject (type:id, or a bare id for user:<id>) instead of the key's own: admin keys only, for a sign-up flow that verified the address",
         };
         var command = new Command("accept", "Accept an invitation: its roles are granted to the key's subject, whose key must carry the invited address (AcceptInvitation)") { token, behalf };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var request = new AcceptInvitationRequest { Token = result.GetValue(token)! };
             if (result.GetValue(behalf) is { } subject)
@@ -69,12 +61,12 @@ internal static partial class AuthzCtl
         return command;
     }
 
-    private static Command InvitationResendCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command InvitationResendCommand()
     {
         var id = InvitationIdArgument();
         var expires = new Option<int>("--expires-in-hours") { Description = "Hours from now until it expires (1 to 720; default: the server's, 168)" };
         var command = new Command("resend", "A new token for a pending invitation; the old one stops working (ResendInvitation); prints the token, shown only this once") { id, expires };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var reply = await new ManagementService.ManagementServiceClient(channel).ResendInvitationAsync(
                 new ResendInvitationRequest { Id = result.GetValue(id)!, ExpiresInHours = result.GetValue(expires) }, cancellationToken: cancellation);
@@ -84,11 +76,11 @@ internal static partial class AuthzCtl
         return command;
     }
 
-    private static Command InvitationRevokeCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command InvitationRevokeCommand()
     {
         var id = InvitationIdArgument();
         var command = new Command("revoke", "Revoke a pending invitation: its token stops working (RevokeInvitation)") { id };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var reply = await new ManagementService.ManagementServiceClient(channel).RevokeInvitationAsync(
                 new RevokeInvitationRequest { Id = result.GetValue(id)! }, cancellationToken: cancellation);

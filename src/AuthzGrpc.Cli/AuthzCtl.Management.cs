@@ -8,25 +8,18 @@ namespace AuthzGrpc.Cli;
 // The management commands: user add|update|delete, organization user add|update|delete|projects, members, invite.
 // Each change goes through authz.v1.ManagementService, so the model's management rules judge it for the key's subject.
 // Each command changes the model with one management call, so a change of several objects is atomic (R33).
-internal static partial class AuthzCtl
+internal sealed partial class AuthzCtl
 {
     /// <summary>The organization's base membership, granted by <c>organization user add</c> (the default and seed models call it <c>member</c>).</summary>
     public const string OrganizationMemberRelation = "member";
 
     private const string SubjectHelp = "The member: type:id, type:id#relation, or a bare id for user:<id>";
 
-    private static Command UserCommand(GlobalOptions globals, TextWriter output, TextWriter error) => new("user", "Add, update and remove a member's roles on an object (a project, ...)")
-    {
-        UserAddCommand(globals, output, error),
-        UserUpdateCommand(globals, output, error),
-        UserDeleteCommand(globals, output, error),
-    };
-
-    private static Command UserAddCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command UserAddCommand()
     {
         var options = new MemberOptions(rolesRequired: true);
         var command = new Command("add", "Grant roles to a member on the object and its related objects in one atomic call (ChangeRoles); roles already held stay") { options.Subject, options.On, options.Roles, options.Related };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var (subject, target) = options.Read(result);
             var related = options.ReadRelated(result);
@@ -48,7 +41,7 @@ internal static partial class AuthzCtl
         return command;
     }
 
-    private static Command UserUpdateCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command UserUpdateCommand()
     {
         var options = new MemberOptions(rolesRequired: true);
         var command = new Command("update",
@@ -57,7 +50,7 @@ internal static partial class AuthzCtl
         {
             options.Subject, options.On, options.Roles, options.Related,
         };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var (subject, target) = options.Read(result);
             var related = options.ReadRelated(result);
@@ -92,7 +85,7 @@ internal static partial class AuthzCtl
         return command;
     }
 
-    private static Command UserDeleteCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command UserDeleteCommand()
     {
         var options = new MemberOptions(rolesRequired: false);
         var subjects = SubjectsArgument();
@@ -101,23 +94,12 @@ internal static partial class AuthzCtl
         {
             subjects, options.On,
         };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, channel =>
             RemoveMembersAsync(channel, globals.PrinterOf(result, output), ReadSubjects(result, subjects), ToCore(ToObject(result.GetValue(options.On)!)), cancellation)));
         return command;
     }
 
-    private static Command OrganizationCommand(GlobalOptions globals, TextWriter output, TextWriter error) => new("organization", "Manage the users of an organization and their organization permissions")
-    {
-        new Command("user", "Add, update and remove organization users; show a user's access across the organization")
-        {
-            OrganizationUserSetCommand(globals, output, error, add: true),
-            OrganizationUserSetCommand(globals, output, error, add: false),
-            OrganizationUserDeleteCommand(globals, output, error),
-            OrganizationUserProjectsCommand(globals, output, error),
-        },
-    };
-
-    private static Command OrganizationUserSetCommand(GlobalOptions globals, TextWriter output, TextWriter error, bool add)
+    private Command OrganizationUserSetCommand(bool add)
     {
         var options = new OrganizationOptions();
         var permissions = new Option<string[]>("--permission", "--permissions")
@@ -143,7 +125,7 @@ internal static partial class AuthzCtl
         command.Add(options.Subject);
         command.Add(options.Organization);
         command.Add(permissions);
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var (subject, organization) = options.Read(result);
             var flags = OrganizationPermissions.ParseAll(result.GetValue(permissions)!);
@@ -165,7 +147,7 @@ internal static partial class AuthzCtl
         return command;
     }
 
-    private static Command OrganizationUserDeleteCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command OrganizationUserDeleteCommand()
     {
         var options = new OrganizationOptions();
         var subjects = SubjectsArgument();
@@ -174,12 +156,12 @@ internal static partial class AuthzCtl
         {
             subjects, options.Organization,
         };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, channel =>
             RemoveMembersAsync(channel, globals.PrinterOf(result, output), ReadSubjects(result, subjects), ToCore(ToObjectOrId(result.GetValue(options.Organization)!, "organization")), cancellation)));
         return command;
     }
 
-    private static Command OrganizationUserProjectsCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command OrganizationUserProjectsCommand()
     {
         var options = new OrganizationOptions();
         var type = new Option<string?>("--type") { Description = "Only objects of this type (e.g. project); by default every object of the organization where the user has a role or a permission" };
@@ -187,7 +169,7 @@ internal static partial class AuthzCtl
         {
             options.Subject, options.Organization, type,
         };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var (subject, organization) = options.Read(result);
             var only = result.GetValue(type);
@@ -210,7 +192,7 @@ internal static partial class AuthzCtl
         return command;
     }
 
-    private static Command MembersCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command MembersCommand()
     {
         var resource = new Argument<string>("object") { Description = "The object, type:id" };
         var contained = new Option<bool>("--contained") { Description = "Also those with roles only on objects inside it (local roles)" };
@@ -218,7 +200,7 @@ internal static partial class AuthzCtl
         {
             resource, contained,
         };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var target = ToObject(result.GetValue(resource)!);
             var request = new ListMembersRequest { Resource = target, IncludeContained = result.GetValue(contained) };
@@ -242,7 +224,7 @@ internal static partial class AuthzCtl
         return command;
     }
 
-    private static Command InviteCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command InviteCommand()
     {
         var emails = new Argument<string[]>("emails")
         {
@@ -257,7 +239,7 @@ internal static partial class AuthzCtl
         {
             emails, on, options.Roles, options.Related, expires,
         };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var target = ToObject(result.GetValue(on)!);
             var parsed = RoleArgument.ParseAll(result.GetValue(options.Roles) ?? []);

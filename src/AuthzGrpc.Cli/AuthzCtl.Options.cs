@@ -4,7 +4,7 @@ using AuthzGrpc.V1;
 namespace AuthzGrpc.Cli;
 
 // The options every command takes (connection and output), and --consistency of the commands that read.
-internal static partial class AuthzCtl
+internal sealed partial class AuthzCtl
 {
     // --consistency of a read (a new option per command: an option belongs to one command). The proto has no
     // "at exact revision" requirement, so neither does the option.

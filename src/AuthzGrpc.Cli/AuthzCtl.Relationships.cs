@@ -9,24 +9,14 @@ namespace AuthzGrpc.Cli;
 // relationship write|touch|delete|read|export|import (RelationshipService). Relationships are written in the text form
 // type:id#relation@type:id[#relation], one per argument or per line; export prints that form (or JSON lines) and
 // import reads either, so an export imports back exactly.
-internal static partial class AuthzCtl
+internal sealed partial class AuthzCtl
 {
     /// <summary>The most updates a WriteRelationships call takes (the server's Authz:MaxWriteBatch default).</summary>
     public const int MaxImportBatch = 1000;
 
     private static readonly JsonParser RelationshipJson = new(JsonParser.Settings.Default);
 
-    private static Command RelationshipCommand(GlobalOptions globals, TextWriter output, TextWriter error) => new("relationship", "Write, delete, read, export and import relationships")
-    {
-        RelationshipUpdateCommand(globals, output, error, "write", Operation.Create, "Add relationships, all or none in one call; one already stored fails the call (ALREADY_EXISTS, exit 4)"),
-        RelationshipUpdateCommand(globals, output, error, "touch", Operation.Touch, "Add relationships that are missing, all in one call; those already stored are left as they are"),
-        RelationshipUpdateCommand(globals, output, error, "delete", Operation.Delete, "Remove relationships, all in one call; those not stored are ignored"),
-        RelationshipReadCommand(globals, output, error),
-        RelationshipExportCommand(globals, output, error),
-        RelationshipImportCommand(globals, output, error),
-    };
-
-    private static Command RelationshipUpdateCommand(GlobalOptions globals, TextWriter output, TextWriter error, string name, Operation operation, string description)
+    private Command RelationshipUpdateCommand(string name, Operation operation, string description)
     {
         var relationships = new Argument<string[]>("relationships")
         {
@@ -34,7 +24,7 @@ internal static partial class AuthzCtl
             Arity = ArgumentArity.OneOrMore,
         };
         var command = new Command(name, description + " (WriteRelationships)") { relationships };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var request = new WriteRelationshipsRequest();
             request.Updates.AddRange(result.GetValue(relationships)!.Select(r => new RelationshipUpdate { Operation = operation, Relationship = ToProto(CoreRelationship.Parse(r)) }));
@@ -45,7 +35,7 @@ internal static partial class AuthzCtl
         return command;
     }
 
-    private static Command RelationshipReadCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command RelationshipReadCommand()
     {
         var resource = new Argument<string>("resource") { Description = "The resources: a type, or type:id" };
         var relation = new Argument<string?>("relation") { Description = "Only this relation", Arity = ArgumentArity.ZeroOrOne };
@@ -55,7 +45,7 @@ internal static partial class AuthzCtl
         {
             resource, relation, subject, consistency,
         };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var request = new ReadRelationshipsRequest
             {
@@ -99,7 +89,7 @@ internal static partial class AuthzCtl
         return colon < 0 ? (text, string.Empty) : (text[..colon], text[(colon + 1)..]);
     }
 
-    private static Command RelationshipExportCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command RelationshipExportCommand()
     {
         var file = new Argument<string?>("file") { Description = "Where to write them (default: standard output)", Arity = ArgumentArity.ZeroOrOne };
         var command = new Command("export",
@@ -108,7 +98,7 @@ internal static partial class AuthzCtl
         {
             file,
         };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var path = result.GetValue(file);
             await using var target = path is null ? null : new StreamWriter(path);
@@ -138,7 +128,7 @@ internal static partial class AuthzCtl
         return command;
     }
 
-    private static Command RelationshipImportCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command RelationshipImportCommand()
     {
         var file = new Argument<string>("file") { Description = "A file of relationships, one per line, in the text form or as JSON lines (as 'relationship export' writes them); '-' for standard input" };
         var batch = new Option<int>("--batch-size")
@@ -160,7 +150,7 @@ internal static partial class AuthzCtl
         {
             file, batch, progress,
         };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var path = result.GetValue(file)!;
             using var reader = path == "-" ? new StreamReader(Console.OpenStandardInput()) : new StreamReader(path);

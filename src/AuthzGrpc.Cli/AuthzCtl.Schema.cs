@@ -3,22 +3,14 @@ using AuthzGrpc.V1;
 namespace AuthzGrpc.Cli;
 
 // schema read|write|diff|validate: the schema in force on the server (SchemaService), and a schema file offline.
-internal static partial class AuthzCtl
+internal sealed partial class AuthzCtl
 {
-    private static Command SchemaCommand(GlobalOptions globals, TextWriter output, TextWriter error) => new("schema", "Read, write, compare and validate the schema")
-    {
-        SchemaReadCommand(globals, output, error),
-        SchemaWriteCommand(globals, output, error),
-        SchemaDiffCommand(globals, output, error),
-        SchemaValidateCommand(output, error),
-    };
-
     private static Argument<string> SchemaFileArgument() => new("file") { Description = "A schema file (.zed), in the SpiceDB-style schema language" };
 
-    private static Command SchemaReadCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command SchemaReadCommand()
     {
         var command = new Command("read", "Print the schema in force (ReadSchema)");
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var reply = await new SchemaService.SchemaServiceClient(channel).ReadSchemaAsync(new ReadSchemaRequest(), cancellationToken: cancellation);
             globals.PrinterOf(result, output).Write(reply, text => text.Write(reply.Schema.EndsWith('\n') ? reply.Schema : reply.Schema + "\n"));
@@ -27,12 +19,12 @@ internal static partial class AuthzCtl
         return command;
     }
 
-    private static Command SchemaWriteCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command SchemaWriteCommand()
     {
         var file = SchemaFileArgument();
         var force = new Option<bool>("--force") { Description = "Write it even when stored relationships no longer fit it: they are deleted" };
         var command = new Command("write", "Replace the schema with the file's (WriteSchema); a schema that does not compile, or that would orphan relationships, is refused") { file, force };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var schema = await File.ReadAllTextAsync(result.GetValue(file)!, cancellation);
             var reply = await new SchemaService.SchemaServiceClient(channel).WriteSchemaAsync(
@@ -43,11 +35,11 @@ internal static partial class AuthzCtl
         return command;
     }
 
-    private static Command SchemaDiffCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command SchemaDiffCommand()
     {
         var file = SchemaFileArgument();
         var command = new Command("diff", "Compare the schema in force with the file: a unified diff from the server's to the file's (exit 0: equal, 1: different)") { file };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async channel =>
+        command.SetAction((result, cancellation) => CallAsync(result, async channel =>
         {
             var path = result.GetValue(file)!;
             var schema = await File.ReadAllTextAsync(path, cancellation);
@@ -60,7 +52,7 @@ internal static partial class AuthzCtl
     }
 
     // The same offline check as 'authzctl validate' (a .zed file compiles; a validation file's assertions hold).
-    private static Command SchemaValidateCommand(TextWriter output, TextWriter error)
+    private Command SchemaValidateCommand()
     {
         var file = SchemaFileArgument();
         file.Description = "A schema file (.zed) or a validation file (schema with relationships and assertions)";

@@ -4,9 +4,9 @@ using Grpc.Core;
 namespace AuthzGrpc.Cli;
 
 // watch: the relationship changes of each committed revision as they happen (AuthorizationService.Watch).
-internal static partial class AuthzCtl
+internal sealed partial class AuthzCtl
 {
-    private static Command WatchCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command WatchCommand()
     {
         var after = new Option<string?>("--after-revision", "--revision")
         {
@@ -20,7 +20,7 @@ internal static partial class AuthzCtl
         {
             after, max, timeout,
         };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async client =>
+        command.SetAction((result, cancellation) => CallAsync(result, async client =>
         {
             using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
             if (result.GetValue(timeout) is { } seconds)

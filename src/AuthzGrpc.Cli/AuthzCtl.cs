@@ -13,7 +13,7 @@ namespace AuthzGrpc.Cli;
 /// the API: <c>type:id</c> for objects, <c>type:id#relation</c> for subject sets, <c>type:id#relation@subject</c> for
 /// relationships. One file per command family (AuthzCtl.*.cs); every server call goes through CallAsync.
 /// </summary>
-internal static partial class AuthzCtl
+internal sealed partial class AuthzCtl(AuthzCtl.GlobalOptions globals, TextWriter output, TextWriter error)
 {
     /// <summary>Where the server is unless <c>--server</c> or <c>AUTHZ_SERVER</c> says otherwise.</summary>
     public const string DefaultServer = "http://127.0.0.1:50051";
@@ -47,28 +47,81 @@ internal static partial class AuthzCtl
     /// The command tree. The default key is looked up when a command runs, never shown: help prints where it comes
     /// from, not what it is (a default value would be printed by --help).
     /// </summary>
-    internal static RootCommand CreateRoot(TextWriter output, TextWriter error, string workingFolder, Func<string, string?> environment)
+    internal static RootCommand CreateRoot(TextWriter output, TextWriter error, string workingFolder, Func<string, string?> environment) =>
+        new AuthzCtl(new GlobalOptions(environment, () => DefaultToken(workingFolder, environment)), output, error).Root();
+
+    // Every command, in the order help lists them; one file per family builds its commands (AuthzCtl.*.cs).
+    private RootCommand Root()
     {
-        var globals = new GlobalOptions(environment, () => DefaultToken(workingFolder, environment));
         var root = new RootCommand("authzctl: validate AuthzGrpc models, query a server and manage its schema, relationships, members and keys")
         {
-            ValidateCommand(output, error),
-            SchemaCommand(globals, output, error),
-            RelationshipCommand(globals, output, error),
-            WatchCommand(globals, output, error),
-            ContextCommand(globals, output, error),
-            CheckCommand(globals, output, error, explain: false),
-            CheckCommand(globals, output, error, explain: true),
-            LookupResourcesCommand(globals, output, error),
-            LookupSubjectsCommand(globals, output, error),
-            UserCommand(globals, output, error),
-            OrganizationCommand(globals, output, error),
-            MembersCommand(globals, output, error),
-            InviteCommand(globals, output, error),
-            InvitationCommand(globals, output, error),
-            ApiKeyCommand(globals, output, error),
-            BackupCommand(globals, output, error),
-            ResourceCommand(globals, output, error),
+            ValidateCommand(),
+            new Command("schema", "Read, write, compare and validate the schema")
+            {
+                SchemaReadCommand(),
+                SchemaWriteCommand(),
+                SchemaDiffCommand(),
+                SchemaValidateCommand(),
+            },
+            new Command("relationship", "Write, delete, read, export and import relationships")
+            {
+                RelationshipUpdateCommand("write", Operation.Create, "Add relationships, all or none in one call; one already stored fails the call (ALREADY_EXISTS, exit 4)"),
+                RelationshipUpdateCommand("touch", Operation.Touch, "Add relationships that are missing, all in one call; those already stored are left as they are"),
+                RelationshipUpdateCommand("delete", Operation.Delete, "Remove relationships, all in one call; those not stored are ignored"),
+                RelationshipReadCommand(),
+                RelationshipExportCommand(),
+                RelationshipImportCommand(),
+            },
+            WatchCommand(),
+            new Command("context", "Named connections (server, key, TLS) kept in the config file; explicit options override the context's")
+            {
+                ContextAddCommand(),
+                ContextUseCommand(),
+                ContextListCommand(),
+                ContextRemoveCommand(),
+            },
+            CheckCommand(explain: false),
+            CheckCommand(explain: true),
+            LookupResourcesCommand(),
+            LookupSubjectsCommand(),
+            new Command("user", "Add, update and remove a member's roles on an object (a project, ...)")
+            {
+                UserAddCommand(),
+                UserUpdateCommand(),
+                UserDeleteCommand(),
+            },
+            new Command("organization", "Manage the users of an organization and their organization permissions")
+            {
+                new Command("user", "Add, update and remove organization users; show a user's access across the organization")
+                {
+                    OrganizationUserSetCommand(add: true),
+                    OrganizationUserSetCommand(add: false),
+                    OrganizationUserDeleteCommand(),
+                    OrganizationUserProjectsCommand(),
+                },
+            },
+            MembersCommand(),
+            InviteCommand(),
+            new Command("invitation", "List, accept, resend and revoke invitations ('invite' creates them)")
+            {
+                InvitationListCommand(),
+                InvitationAcceptCommand(),
+                InvitationResendCommand(),
+                InvitationRevokeCommand(),
+            },
+            new Command("apikey", "Create, list and revoke API keys (admin keys only)")
+            {
+                ApiKeyCreateCommand(),
+                ApiKeyListCommand(),
+                ApiKeyRevokeCommand(),
+            },
+            new Command("backup",
+                "The whole state of a server (schema, relationships, records, invitations, API keys, audit log) to a file, and into a new server (admin keys only)")
+            {
+                BackupCreateCommand(),
+                BackupRestoreCommand(),
+            },
+            ResourceCommand(),
         };
         foreach (var option in globals.All)
         {
@@ -114,7 +167,7 @@ internal static partial class AuthzCtl
         }
     }
 
-    private static Command ValidateCommand(TextWriter output, TextWriter error)
+    private Command ValidateCommand()
     {
         var files = new Argument<string[]>("files")
         {
@@ -166,11 +219,11 @@ internal static partial class AuthzCtl
         }
     }
 
-    private static Command CheckCommand(GlobalOptions globals, TextWriter output, TextWriter error, bool explain)
+    private Command CheckCommand(bool explain)
     {
-        var resource = new Argument<string>("resource") { Description = "The resource, type:id" };
-        var action = new Argument<string>("action") { Description = "The permission or relation" };
-        var subject = new Argument<string>("subject") { Description = "The subject, type:id or type:id#relation" };
+        var resource = ResourceArgument();
+        var action = ActionArgument();
+        var subject = SubjectArgument();
 
         // A management check (R25): the action is a management operation and the context names its role and subject.
         var management = new Option<bool>("--management")
@@ -183,7 +236,7 @@ internal static partial class AuthzCtl
         var command = explain
             ? new Command("explain", "Ask the server why the subject may or may not do the action (exit 0: allowed, 1: denied)") { resource, action, subject, management, targetRole, targetSubject, consistency }
             : new Command("check", "Ask the server whether the subject may do the action on the resource (exit 0: allowed, 1: denied)") { resource, action, subject, management, targetRole, targetSubject, consistency };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async client =>
+        command.SetAction((result, cancellation) => CallAsync(result, async client =>
         {
             var request = (Resource: ToObject(result.GetValue(resource)!), Action: result.GetValue(action)!, Subject: ToSubject(result.GetValue(subject)!));
             var (role, target) = (result.GetValue(targetRole), result.GetValue(targetSubject));
@@ -213,57 +266,64 @@ internal static partial class AuthzCtl
         return command;
     }
 
+    // The arguments check, explain and the lookups share (a new one per command: an argument belongs to one command).
+    private static Argument<string> ResourceArgument() => new("resource") { Description = "The resource, type:id" };
+
+    private static Argument<string> ActionArgument() => new("action") { Description = "The permission or relation" };
+
+    private static Argument<string> SubjectArgument() => new("subject") { Description = "The subject, type:id or type:id#relation" };
+
     // Anything but ALLOWED (including an unspecified decision) is a denial.
     private static int DecisionExit(Decision decision) => decision == Decision.Allowed ? ExitCodes.Success : ExitCodes.No;
 
-    private static Command LookupResourcesCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command LookupResourcesCommand()
     {
         var type = new Argument<string>("resource-type") { Description = "The type of resource to list" };
-        var action = new Argument<string>("action") { Description = "The permission or relation" };
-        var subject = new Argument<string>("subject") { Description = "The subject, type:id or type:id#relation" };
-        var page = new PageOptions();
-        var consistency = ConsistencyOption();
-        var command = new Command("lookup-resources", "List the resources of a type on which the subject has the action") { type, action, subject, page.Limit, page.Cursor, consistency };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async client =>
-        {
-            var request = new LookupResourcesRequest
-            {
-                ResourceType = result.GetValue(type)!,
-                Action = result.GetValue(action)!,
-                Subject = ToSubject(result.GetValue(subject)!),
-                Limit = result.GetValue(page.Limit),
-                Cursor = result.GetValue(page.Cursor) ?? string.Empty,
-                Consistency = result.GetValue(consistency),
-            };
-            using var call = client.LookupResources(request, cancellationToken: cancellation);
-            await WritePageAsync(call.ResponseStream, request.Limit, globals.PrinterOf(result, output), reply => $"{reply.Resource.Type}:{reply.Resource.Id}", reply => reply.AfterResultCursor, cancellation);
-            return 0;
-        }));
-        return command;
+        var action = ActionArgument();
+        var subject = SubjectArgument();
+        return LookupCommand(
+            new Command("lookup-resources", "List the resources of a type on which the subject has the action") { type, action, subject },
+            (result, page, client, cancellation) => client.LookupResources(
+                new LookupResourcesRequest { ResourceType = result.GetValue(type)!, Action = result.GetValue(action)!, Subject = ToSubject(result.GetValue(subject)!), Limit = page.Limit, Cursor = page.Cursor, Consistency = page.Consistency },
+                cancellationToken: cancellation),
+            reply => $"{reply.Resource.Type}:{reply.Resource.Id}",
+            reply => reply.AfterResultCursor);
     }
 
-    private static Command LookupSubjectsCommand(GlobalOptions globals, TextWriter output, TextWriter error)
+    private Command LookupSubjectsCommand()
     {
-        var resource = new Argument<string>("resource") { Description = "The resource, type:id" };
-        var action = new Argument<string>("action") { Description = "The permission or relation" };
+        var resource = ResourceArgument();
+        var action = ActionArgument();
         var type = new Argument<string>("subject-type") { Description = "The type of subject to list" };
+        return LookupCommand(
+            new Command("lookup-subjects", "List the subjects of a type that have the action on the resource") { resource, action, type },
+            (result, page, client, cancellation) => client.LookupSubjects(
+                new LookupSubjectsRequest { Resource = ToObject(result.GetValue(resource)!), Action = result.GetValue(action)!, SubjectType = result.GetValue(type)!, Limit = page.Limit, Cursor = page.Cursor, Consistency = page.Consistency },
+                cancellationToken: cancellation),
+            DescribeLookedUp,
+            reply => reply.AfterResultCursor);
+    }
+
+    // A lookup command: its own arguments, then --limit, --cursor and --consistency; the call streams one page, printed
+    // as it arrives (WritePageAsync).
+    private Command LookupCommand<TReply>(
+        Command command,
+        Func<ParseResult, LookupPage, AuthorizationService.AuthorizationServiceClient, CancellationToken, AsyncServerStreamingCall<TReply>> start,
+        Func<TReply, string> line,
+        Func<TReply, string> afterResultCursor)
+        where TReply : Google.Protobuf.IMessage
+    {
         var page = new PageOptions();
         var consistency = ConsistencyOption();
-        var command = new Command("lookup-subjects", "List the subjects of a type that have the action on the resource") { resource, action, type, page.Limit, page.Cursor, consistency };
-        command.SetAction((result, cancellation) => CallAsync(globals, result, error, async client =>
+        command.Add(page.Limit);
+        command.Add(page.Cursor);
+        command.Add(consistency);
+        command.SetAction((result, cancellation) => CallAsync(result, async client =>
         {
-            var request = new LookupSubjectsRequest
-            {
-                Resource = ToObject(result.GetValue(resource)!),
-                Action = result.GetValue(action)!,
-                SubjectType = result.GetValue(type)!,
-                Limit = result.GetValue(page.Limit),
-                Cursor = result.GetValue(page.Cursor) ?? string.Empty,
-                Consistency = result.GetValue(consistency),
-            };
-            using var call = client.LookupSubjects(request, cancellationToken: cancellation);
-            await WritePageAsync(call.ResponseStream, request.Limit, globals.PrinterOf(result, output), DescribeLookedUp, reply => reply.AfterResultCursor, cancellation);
-            return 0;
+            var asked = new LookupPage(result.GetValue(page.Limit), result.GetValue(page.Cursor) ?? string.Empty, result.GetValue(consistency));
+            using var call = start(result, asked, client, cancellation);
+            await WritePageAsync(call.ResponseStream, asked.Limit, globals.PrinterOf(result, output), line, afterResultCursor, cancellation);
+            return ExitCodes.Success;
         }));
         return command;
     }
@@ -321,6 +381,9 @@ internal static partial class AuthzCtl
         var parsed = Core.Model.SubjectRef.Parse(text);
         return new V1.SubjectRef { Object = new V1.ObjectRef { Type = parsed.Type, Id = parsed.Id }, Relation = parsed.Relation ?? string.Empty };
     }
+
+    // The page a lookup asks for: --limit, --cursor and --consistency as given.
+    private sealed record LookupPage(uint Limit, string Cursor, Consistency? Consistency);
 
     // --limit and --cursor of the lookup commands (a new pair per command: an option belongs to one command).
     private sealed class PageOptions

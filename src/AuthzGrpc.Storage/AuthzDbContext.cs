@@ -20,7 +20,7 @@ internal abstract class AuthzDbContext : DbContext
     internal const int NameLength = 64;
 
     /// <summary>Longest object id (<see cref="Core.Model.Identifiers.MaxIdLength"/>).</summary>
-    internal const int IdLength = 256;
+    internal const int IdLength = Core.Model.Identifiers.MaxIdLength;
 
     private protected AuthzDbContext(DbContextOptions options)
         : base(options)

@@ -269,10 +269,10 @@ public sealed class SharedGraphTests(ITestOutputHelper output)
         server.AssertNoErrors();
     }
 
-    private static RedisGraph Graph(StoreServer server) =>
+    internal static RedisGraph Graph(StoreServer server) =>
         server.Services.GetRequiredService<SharedGraph>().Graph ?? throw new InvalidOperationException("no shared graph");
 
-    private static async Task<StoreServer> StartServingAsync(TestDatabase database, RedisProcess redis, string syncInterval = "200")
+    internal static async Task<StoreServer> StartServingAsync(TestDatabase database, RedisProcess redis, string syncInterval = "200")
     {
         var server = await StoreServer.StartAsync(database, new Dictionary<string, string?>
         {

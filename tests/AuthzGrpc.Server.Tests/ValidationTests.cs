@@ -11,7 +11,7 @@ namespace AuthzGrpc.Server.Tests;
 [Collection(ServerCollection.Name)]
 public sealed class ValidationTests(ServerFixture server) : ServerTest(server)
 {
-    private static readonly string LongId = new('a', 300);
+    private static readonly string LongId = new('a', Core.Model.Identifiers.MaxIdLength + 1);
 
     /// <summary>
     /// (case name, request, the field the BadRequest detail names, or null when the engine rejects a well-formed
@@ -26,8 +26,8 @@ public sealed class ValidationTests(ServerFixture server) : ServerTest(server)
         { "empty subject id", With(Check("user:devon", "view", "project:storefront"), r => r.Subject.Object.Id = ""), "subject.object.id", "required" },
         { "empty resource id", With(Check("user:devon", "view", "project:storefront"), r => r.Resource.Id = ""), "resource.id", "required" },
         { "empty subject type", With(Check("user:devon", "view", "project:storefront"), r => r.Subject.Object.Type = ""), "subject.object.type", "required" },
-        { "300-char resource id", Check("user:devon", "view", "project:" + LongId), "resource.id", "300 characters" },
-        { "300-char subject id", Check("user:" + LongId, "view", "project:storefront"), "subject.object.id", "300 characters" },
+        { "1025-char resource id", Check("user:devon", "view", "project:" + LongId), "resource.id", "1025 characters" },
+        { "1025-char subject id", Check("user:" + LongId, "view", "project:storefront"), "subject.object.id", "1025 characters" },
         { "space in id", Check("user:dev on", "view", "project:storefront"), "subject.object.id", "not a valid id" },
         { "bad characters in id", Check("user:devon", "view", "project:store<front>"), "resource.id", "not a valid id" },
         { "uppercase type", Check("User:devon", "view", "project:storefront"), "subject.object.type", "not a valid type" },
@@ -105,7 +105,7 @@ public sealed class ValidationTests(ServerFixture server) : ServerTest(server)
     public static TheoryData<string, LookupSubjectsRequest, string?> MalformedLookupSubjects => new()
     {
         { "missing resource", new LookupSubjectsRequest { Action = "view", SubjectType = "user" }, "resource" },
-        { "300-char resource id", new LookupSubjectsRequest { Resource = Requests.Object("project:" + LongId), Action = "view", SubjectType = "user" }, "resource.id" },
+        { "1025-char resource id", new LookupSubjectsRequest { Resource = Requests.Object("project:" + LongId), Action = "view", SubjectType = "user" }, "resource.id" },
         { "missing subject type", new LookupSubjectsRequest { Resource = Requests.Object("project:storefront"), Action = "view" }, "subject_type" },
         { "unknown subject type", new LookupSubjectsRequest { Resource = Requests.Object("project:storefront"), Action = "view", SubjectType = "robot" }, null },
         { "unknown permission", new LookupSubjectsRequest { Resource = Requests.Object("project:storefront"), Action = "teleport", SubjectType = "user" }, null },

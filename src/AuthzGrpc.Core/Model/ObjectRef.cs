@@ -96,10 +96,10 @@ public static class Identifiers
     /// <summary>The id that means "every object of the type".</summary>
     public const string Wildcard = "*";
 
-    /// <summary>Longest object id accepted.</summary>
-    public const int MaxIdLength = 256;
+    /// <summary>Longest object id accepted: SpiceDB's limit, so its ids move here unchanged.</summary>
+    public const int MaxIdLength = 1024;
 
-    /// <summary>Whether <paramref name="id"/> is a valid object id: 1 to 256 of <c>A-Z a-z 0-9 _ - . / | = +</c>.</summary>
+    /// <summary>Whether <paramref name="id"/> is a valid object id: 1 to 1,024 of <c>A-Z a-z 0-9 _ - . / | = +</c>.</summary>
     public static bool IsValidId(string? id)
     {
         if (string.IsNullOrEmpty(id) || id.Length > MaxIdLength)

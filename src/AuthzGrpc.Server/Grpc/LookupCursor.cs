@@ -21,8 +21,8 @@ namespace AuthzGrpc.Server.Grpc;
 /// </summary>
 internal static class LookupCursor
 {
-    /// <summary>The longest cursor read; a real one is well under it (an id is at most 256 characters).</summary>
-    public const int MaxLength = 1024;
+    /// <summary>The longest cursor read; a real one is under it (an id of 1,024 characters makes one of about 1,450).</summary>
+    public const int MaxLength = 2048;
 
     /// <summary>The request field a cursor is read from, as INVALID_ARGUMENT names it.</summary>
     public const string Field = "cursor";

@@ -14,7 +14,7 @@ namespace AuthzGrpc.Server.Grpc;
 /// </summary>
 internal static partial class RequestValidation
 {
-    private const string IdRule = "use 1 to 256 of A-Z a-z 0-9 _ - . / | = +";
+    private const string IdRule = "use 1 to 1024 of A-Z a-z 0-9 _ - . / | = +";
     private const string NameRule = "use lowercase letters, digits and '_', starting with a letter";
 
     /// <summary>Validates the fields a Check (and an Explain) needs.</summary>

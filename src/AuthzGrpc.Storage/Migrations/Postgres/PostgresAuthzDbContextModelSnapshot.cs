@@ -62,8 +62,8 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
 
                     b.Property<string>("SubjectId")
                         .IsRequired()
-                        .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
                         .HasColumnName("subject_id");
 
                     b.Property<string>("SubjectType")
@@ -93,8 +93,8 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
 
                     b.Property<string>("Actor")
                         .IsRequired()
-                        .HasMaxLength(386)
-                        .HasColumnType("character varying(386)")
+                        .HasMaxLength(1154)
+                        .HasColumnType("character varying(1154)")
                         .HasColumnName("actor");
 
                     b.Property<string>("After")
@@ -161,8 +161,8 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
 
                     b.Property<string>("ResourceId")
                         .IsRequired()
-                        .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
                         .HasColumnName("resource_id");
 
                     b.Property<string>("ResourceType")
@@ -181,8 +181,8 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
 
                     b.Property<string>("SubjectId")
                         .IsRequired()
-                        .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
                         .HasColumnName("subject_id");
 
                     b.Property<string>("SubjectRelation")
@@ -217,8 +217,8 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
                         .HasColumnName("accepted_at");
 
                     b.Property<string>("AcceptedBy")
-                        .HasMaxLength(386)
-                        .HasColumnType("character varying(386)")
+                        .HasMaxLength(1154)
+                        .HasColumnType("character varying(1154)")
                         .HasColumnName("accepted_by");
 
                     b.Property<string>("ConditionsJson")
@@ -247,14 +247,14 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
 
                     b.Property<string>("InvitedBy")
                         .IsRequired()
-                        .HasMaxLength(386)
-                        .HasColumnType("character varying(386)")
+                        .HasMaxLength(1154)
+                        .HasColumnType("character varying(1154)")
                         .HasColumnName("invited_by");
 
                     b.Property<string>("ResourceId")
                         .IsRequired()
-                        .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
                         .HasColumnName("resource_id");
 
                     b.Property<string>("ResourceType")
@@ -326,8 +326,8 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
 
                     b.Property<string>("SubjectId")
                         .IsRequired()
-                        .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
                         .HasColumnName("subject_id");
 
                     b.Property<string>("SubjectType")
@@ -368,8 +368,8 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
 
                     b.Property<string>("ResourceId")
                         .IsRequired()
-                        .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
                         .HasColumnName("resource_id");
 
                     b.Property<string>("ResourceType")
@@ -380,8 +380,8 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
 
                     b.Property<string>("SubjectId")
                         .IsRequired()
-                        .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
                         .HasColumnName("subject_id");
 
                     b.Property<string>("SubjectRelation")
@@ -416,8 +416,8 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
                         .HasColumnName("resource_type");
 
                     b.Property<string>("ResourceId")
-                        .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
                         .HasColumnName("resource_id");
 
                     b.Property<string>("AttributesJson")
@@ -486,8 +486,8 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
 
                     b.Property<string>("Actor")
                         .IsRequired()
-                        .HasMaxLength(386)
-                        .HasColumnType("character varying(386)")
+                        .HasMaxLength(1154)
+                        .HasColumnType("character varying(1154)")
                         .HasColumnName("actor");
 
                     b.Property<DateTime>("CommittedAt")
@@ -522,8 +522,8 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
 
                     b.Property<string>("Actor")
                         .IsRequired()
-                        .HasMaxLength(386)
-                        .HasColumnType("character varying(386)")
+                        .HasMaxLength(1154)
+                        .HasColumnType("character varying(1154)")
                         .HasColumnName("actor");
 
                     b.Property<DateTime>("CreatedAt")

@@ -57,7 +57,7 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
 
                     b.Property<string>("SubjectId")
                         .IsRequired()
-                        .HasMaxLength(256)
+                        .HasMaxLength(1024)
                         .HasColumnType("TEXT")
                         .HasColumnName("subject_id");
 
@@ -86,7 +86,7 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
 
                     b.Property<string>("Actor")
                         .IsRequired()
-                        .HasMaxLength(386)
+                        .HasMaxLength(1154)
                         .HasColumnType("TEXT")
                         .HasColumnName("actor");
 
@@ -152,7 +152,7 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
 
                     b.Property<string>("ResourceId")
                         .IsRequired()
-                        .HasMaxLength(256)
+                        .HasMaxLength(1024)
                         .HasColumnType("TEXT")
                         .HasColumnName("resource_id");
 
@@ -172,7 +172,7 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
 
                     b.Property<string>("SubjectId")
                         .IsRequired()
-                        .HasMaxLength(256)
+                        .HasMaxLength(1024)
                         .HasColumnType("TEXT")
                         .HasColumnName("subject_id");
 
@@ -208,7 +208,7 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
                         .HasColumnName("accepted_at");
 
                     b.Property<string>("AcceptedBy")
-                        .HasMaxLength(386)
+                        .HasMaxLength(1154)
                         .HasColumnType("TEXT")
                         .HasColumnName("accepted_by");
 
@@ -238,13 +238,13 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
 
                     b.Property<string>("InvitedBy")
                         .IsRequired()
-                        .HasMaxLength(386)
+                        .HasMaxLength(1154)
                         .HasColumnType("TEXT")
                         .HasColumnName("invited_by");
 
                     b.Property<string>("ResourceId")
                         .IsRequired()
-                        .HasMaxLength(256)
+                        .HasMaxLength(1024)
                         .HasColumnType("TEXT")
                         .HasColumnName("resource_id");
 
@@ -315,7 +315,7 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
 
                     b.Property<string>("SubjectId")
                         .IsRequired()
-                        .HasMaxLength(256)
+                        .HasMaxLength(1024)
                         .HasColumnType("TEXT")
                         .HasColumnName("subject_id");
 
@@ -355,7 +355,7 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
 
                     b.Property<string>("ResourceId")
                         .IsRequired()
-                        .HasMaxLength(256)
+                        .HasMaxLength(1024)
                         .HasColumnType("TEXT")
                         .HasColumnName("resource_id");
 
@@ -367,7 +367,7 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
 
                     b.Property<string>("SubjectId")
                         .IsRequired()
-                        .HasMaxLength(256)
+                        .HasMaxLength(1024)
                         .HasColumnType("TEXT")
                         .HasColumnName("subject_id");
 
@@ -403,7 +403,7 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
                         .HasColumnName("resource_type");
 
                     b.Property<string>("ResourceId")
-                        .HasMaxLength(256)
+                        .HasMaxLength(1024)
                         .HasColumnType("TEXT")
                         .HasColumnName("resource_id");
 
@@ -473,7 +473,7 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
 
                     b.Property<string>("Actor")
                         .IsRequired()
-                        .HasMaxLength(386)
+                        .HasMaxLength(1154)
                         .HasColumnType("TEXT")
                         .HasColumnName("actor");
 
@@ -507,7 +507,7 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
 
                     b.Property<string>("Actor")
                         .IsRequired()
-                        .HasMaxLength(386)
+                        .HasMaxLength(1154)
                         .HasColumnType("TEXT")
                         .HasColumnName("actor");
 

@@ -153,6 +153,31 @@ public sealed class SchemaErrorTests
             3, 29, "'environment#project' does not point back at 'project' (it allows user); add 'project' to it"
         },
         {
+            "intersection arrow",
+            "definition user { relation x: user }\ndefinition doc {\n    relation p: user\n    permission view = p.all(x)\n}",
+            4, 25, "intersection arrows ('p.all(...)'"
+        },
+        {
+            "unknown arrow function",
+            "definition user { relation x: user }\ndefinition doc {\n    relation p: user\n    permission view = p.some(x)\n}",
+            4, 25, "'some' is not an arrow function: use 'p.any(<permission>)'"
+        },
+        {
+            "arrow function after an arrow",
+            "definition user { relation x: user }\ndefinition doc {\n    relation p: user\n    permission view = p->x.any(y)\n}",
+            4, 27, "an arrow function is written on the relation, not after the arrow: 'p.any(x)'"
+        },
+        {
+            "arrow function without its parenthesis",
+            "definition user { relation x: user }\ndefinition doc {\n    relation p: user\n    permission view = p.any x\n}",
+            4, 29, "expected '(' and the permission needed after 'p.any'"
+        },
+        {
+            "chained arrow functions",
+            "definition user { relation x: user }\ndefinition doc {\n    relation p: user\n    permission view = p.any(x).any(y)\n}",
+            4, 31, "arrows cannot be chained"
+        },
+        {
             "name too long",
             "definition user {}\ndefinition doc {\n    relation " + new string('v', 65) + ": user\n}",
             3, 14, "at most 64 are allowed"
@@ -206,6 +231,8 @@ public sealed class SchemaErrorTests
     [InlineData("a + (b & c)", "(a + (b & c))")]
     [InlineData("a + b + c", "(a + b + c)")]
     [InlineData("p->x + a", "(p->x + a)")]
+    [InlineData("p.any(x) + a", "(p->x + a)")]
+    [InlineData("a & p.any(x)", "(a & p->x)")]
     public void Operators_FollowSpiceDbPrecedence(string expression, string expected)
     {
         var schema = CompiledSchema.Compile($$"""

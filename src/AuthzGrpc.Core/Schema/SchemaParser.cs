@@ -371,6 +371,11 @@ public static class SchemaParser
     private static ExpressionSyntax ParseArrow(Cursor p)
     {
         var primary = ParsePrimary(p);
+        if (p.Peek.Kind == TokenKind.Dot && primary is NameSyntax functioned)
+        {
+            return ParseArrowFunction(p, functioned);
+        }
+
         if (p.Peek.Kind != TokenKind.Arrow)
         {
             return primary;
@@ -390,7 +395,35 @@ public static class SchemaParser
 
         if (p.Peek.Kind == TokenKind.Dot)
         {
-            throw Error(p.Peek, "functioned arrows ('.any', '.all') are not supported: use '->'");
+            throw Error(p.Peek, $"an arrow function is written on the relation, not after the arrow: '{relation.Name}.any({target.Text})' or '{relation.Name}.all({target.Text})'");
+        }
+
+        return new ArrowSyntax(relation.Name, target.Text, relation.Position, Pos(target));
+    }
+
+    // SpiceDB's arrow functions: 'rel.any(x)' is 'rel->x' (some subject of rel has x); 'rel.all(x)' (every subject of
+    // rel has x) is refused by name, where it stands.
+    private static ArrowSyntax ParseArrowFunction(Cursor p, NameSyntax relation)
+    {
+        p.Next();
+        var function = ExpectName(p, "arrow function after '.' ('any' or 'all')");
+        if (function.Text == "all")
+        {
+            throw Error(function, $"intersection arrows ('{relation.Name}.all(...)': every subject of '{relation.Name}' must have it) are not supported yet; '{relation.Name}.any(...)' and '->' are");
+        }
+
+        if (function.Text != "any")
+        {
+            throw Error(function, $"'{function.Text}' is not an arrow function: use '{relation.Name}.any(<permission>)' (or '->')");
+        }
+
+        var open = p.Peek;
+        p.Expect(TokenKind.LeftParen, $"expected '(' and the permission needed after '{relation.Name}.any' (as in '{relation.Name}.any(view)')");
+        var target = ExpectName(p, "permission or relation inside '.any(...)'");
+        p.Expect(TokenKind.RightParen, $"expected ')' to close the '(' at line {open.Line}, column {open.Column}");
+        if (p.Peek.Kind is TokenKind.Arrow or TokenKind.Dot)
+        {
+            throw Error(p.Peek, $"arrows cannot be chained: define a permission for '{relation.Name}.any({target.Text})' on the target type and arrow to that");
         }
 
         return new ArrowSyntax(relation.Name, target.Text, relation.Position, Pos(target));

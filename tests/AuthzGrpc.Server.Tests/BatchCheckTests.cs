@@ -89,7 +89,7 @@ public sealed class BatchCheckTests(ServerFixture server) : ServerTest(server)
         var request = new BatchCheckRequest();
         request.Items.Add(Check("user:devon", "view", "project:storefront"));
         request.Items.Add(Check("user:devon", "view", "project:storefront"));
-        request.Items.Add(Check("user:devon", "view", "project:" + new string('x', 300)));
+        request.Items.Add(Check("user:devon", "view", "project:" + new string('x', Core.Model.Identifiers.MaxIdLength + 1)));
 
         var error = await Assert.ThrowsAsync<RpcException>(() => Client.BatchCheckAsync(request).ResponseAsync);
 

@@ -9,7 +9,7 @@ public sealed class PermissionEngineTests
     private const string Schema = """
         definition user {}
         definition group {
-            relation member: user | user:* | group#member
+            relation member: user | group#member
         }
         definition organization {
             relation owner: user
@@ -19,7 +19,7 @@ public sealed class PermissionEngineTests
         definition folder {
             relation organization: organization
             relation parent: folder
-            relation viewer: user | group#member | organization#admin
+            relation viewer: user | user:* | group#member | organization#admin
             relation banned: user
             permission view = (viewer + organization->admin + parent->view) - banned
         }
@@ -76,7 +76,7 @@ public sealed class PermissionEngineTests
     [Fact]
     public void Wildcard_GrantsEveryUser_ButNotASubjectSet()
     {
-        using var engine = NewEngine("group:public#member@user:*", "folder:f#viewer@group:public#member");
+        using var engine = NewEngine("folder:f#viewer@user:*");
 
         Assert.True(Check(engine, "folder:f", "view", "user:anyone"));
         Assert.False(Check(engine, "folder:f", "view", "organization:acme#member"));
@@ -199,7 +199,7 @@ public sealed class PermissionEngineTests
     [InlineData("folder:x#owner@user:a", "'owner' is not a relation of 'folder'")]
     [InlineData("folder:x#viewer@robot:a", "subject type 'robot' is not defined")]
     [InlineData("folder:x#viewer@group:g#owner", "'owner' is not a relation or permission of 'group'")]
-    [InlineData("folder:x#viewer@user:*", "does not allow subjects of type 'user:*'")]
+    [InlineData("folder:x#banned@user:*", "does not allow subjects of type 'user:*'")]
     [InlineData("folder:x#viewer@group:g", "does not allow subjects of type 'group'")]
     public void Write_RelationshipTheSchemaDoesNotAllow_IsInvalid(string relationship, string message)
     {
@@ -301,9 +301,8 @@ public sealed class PermissionEngineTests
     public void LookupSubjects_ListsMembersAndWildcardWithExclusions()
     {
         using var engine = NewEngine(
-            "group:public#member@user:*",
             "group:eng#member@user:alice",
-            "folder:f#viewer@group:public#member",
+            "folder:f#viewer@user:*",
             "folder:f#viewer@group:eng#member",
             "folder:f#banned@user:mallory");
 
@@ -317,10 +316,9 @@ public sealed class PermissionEngineTests
     public void LookupSubjects_Paged_PutsTheWildcardWithItsExclusionsOnTheFirstPage()
     {
         using var engine = NewEngine(
-            "group:public#member@user:*",
             "group:eng#member@user:alice",
             "group:eng#member@user:bob",
-            "folder:f#viewer@group:public#member",
+            "folder:f#viewer@user:*",
             "folder:f#viewer@group:eng#member",
             "folder:f#banned@user:mallory");
         var folder = ObjectRef.Parse("folder:f");
@@ -417,7 +415,7 @@ public sealed class PermissionEngineTests
         using var engine = NewEngine(
             "group:eng#member@user:alice",
             "group:eng#member@group:ops#member",
-            "group:public#member@user:*",
+            "folder:c#viewer@user:*",
             "folder:a#viewer@user:alice",
             "folder:a#viewer@group:eng#member",
             "folder:a#banned@user:bob",
@@ -434,7 +432,7 @@ public sealed class PermissionEngineTests
             new("folder", null, null, new SubjectFilter("group", "eng")),
             new("folder", null, null, new SubjectFilter("group", "ops", "member")),
             new("folder", null, null, new SubjectFilter("group")),
-            new("group", null, null, new SubjectFilter("user", "*")),
+            new("folder", null, null, new SubjectFilter("user", "*")),
             new("group", null, "member", new SubjectFilter("user", null, string.Empty)),
             new("folder", "missing"),
             new("nothing"),

@@ -102,7 +102,7 @@ internal sealed class RandomModel
         var text = new StringBuilder("definition user {}\n");
         for (var t = 0; t < typeCount; t++)
         {
-            var own = new List<(string, List<string>)>();
+            var own = new List<(string Name, List<string> Subjects)>();
             var relationCount = random.Next(1, 4);
             for (var r = 0; r < relationCount; r++)
             {
@@ -111,21 +111,29 @@ internal sealed class RandomModel
                 for (var s = 0; s < subjectCount; s++)
                 {
                     var target = random.Next(-1, t + 1);
+                    // A relation with a wildcard is never named by a subject set (the compiler refuses it, as SpiceDB does).
+                    var self = $"t{t}#r{r}";
                     if (target < 0)
                     {
-                        subjects.Add(random.Next(4) == 0 ? "user:*" : "user");
+                        subjects.Add(random.Next(4) == 0 && !subjects.Contains(self) ? "user:*" : "user");
                         continue;
                     }
 
                     // Subject sets point at relations already declared (same type: earlier relations and itself).
-                    var targetRelations = target == t ? own.Select(o => o.Item1).Append($"r{r}").ToList() : relations[target].Select(o => o.Name).ToList();
+                    var declared = target == t ? own : relations[target];
+                    var targetRelations = declared.Where(o => !o.Subjects.Contains("user:*")).Select(o => o.Name).ToList();
+                    if (target == t && !subjects.Contains("user:*"))
+                    {
+                        targetRelations.Add($"r{r}");
+                    }
+
                     var targetPermissions = target < t ? permissions[target] : [];
                     var roll = random.Next(3);
-                    if (roll == 0)
+                    if (roll == 0 || (targetRelations.Count == 0 && targetPermissions.Count == 0))
                     {
                         subjects.Add($"t{target}");
                     }
-                    else if (roll == 1 || targetPermissions.Count == 0)
+                    else if ((roll == 1 && targetRelations.Count > 0) || targetPermissions.Count == 0)
                     {
                         subjects.Add($"t{target}#{targetRelations[random.Next(targetRelations.Count)]}");
                     }

@@ -133,6 +133,16 @@ public sealed class SchemaErrorTests
             5, 23, "allows a wildcard subject"
         },
         {
+            "subject set naming a relation with a wildcard",
+            "definition user {}\ndefinition group {\n    relation member: user | user:*\n}\ndefinition doc {\n    relation viewer: user | group#member\n}",
+            6, 29, "'group#member' allows the wildcard 'user:*': wildcard relations cannot be transitively included"
+        },
+        {
+            "subject set naming its own relation, which has a wildcard",
+            "definition user {}\ndefinition group {\n    relation member: user:* | group#member\n}",
+            3, 31, "wildcard relations cannot be transitively included"
+        },
+        {
             "caveats are not supported",
             "definition user {}\ndefinition doc {\n    relation viewer: user with ip_allowed\n}",
             3, 27, "caveats ('with') are not supported"
@@ -204,10 +214,10 @@ public sealed class SchemaErrorTests
                comment */
             definition acme/user {}
             definition group {
-                relation member: acme/user | acme/user:* | group#member
+                relation member: acme/user | group#member
             }
             definition doc {
-                relation reader: acme/user | group#member
+                relation reader: acme/user | acme/user:* | group#member
                 relation banned: acme/user
                 permission read = reader - banned // trailing comment
                 permission none = nil
@@ -218,7 +228,9 @@ public sealed class SchemaErrorTests
         Assert.True(schema.TryGetType("group", out var group));
         Assert.True(group.TryGetMember("member", out var member));
         Assert.True(((RelationDefinition)member).IsMembershipIndexed);
-        Assert.Equal(3, ((RelationDefinition)member).AllowedSubjects.Count);
+        Assert.Equal(2, ((RelationDefinition)member).AllowedSubjects.Count);
+        Assert.True(schema.RequireType("doc").TryGetMember("reader", out var reader));
+        Assert.Contains(((RelationDefinition)reader).AllowedSubjects, s => s.Wildcard);
     }
 
     [Theory]

@@ -9,6 +9,7 @@ internal static class SchemaCompiler
         var types = DeclareTypes(document);
         var members = DeclareMembers(document, types);
         ResolveSubjectTypes(document, types, members);
+        RejectTransitiveWildcards(document, members);
         CompilePermissions(document, types, members);
         RejectUngroundedPermissions(types);
         RejectSameObjectCycles(types);
@@ -100,6 +101,27 @@ internal static class SchemaCompiler
                 }
 
                 relation.AllowedSubjects = allowed;
+            }
+        }
+    }
+
+    // SpiceDB refuses a subject set naming a relation that admits a wildcard: 'viewer: group#member' with
+    // 'member: user:*' would make every user a viewer through any one group, which is easy to write by
+    // accident. Refusing it here too keeps a schema meaning the same in both. A permission is not checked:
+    // SpiceDB accepts a subject set naming a permission whatever it expands to.
+    private static void RejectTransitiveWildcards(SchemaDocument document, Dictionary<MemberSyntax, MemberDefinition> members)
+    {
+        foreach (var relationSyntax in document.Definitions.SelectMany(d => d.Members).OfType<RelationSyntax>())
+        {
+            var relation = (RelationDefinition)members[relationSyntax];
+            for (var i = 0; i < relationSyntax.SubjectTypes.Count; i++)
+            {
+                if (relation.AllowedSubjects[i].Relation is RelationDefinition named && named.AllowedSubjects.Any(s => s.Wildcard))
+                {
+                    var subject = relationSyntax.SubjectTypes[i];
+                    var wildcard = named.AllowedSubjects.First(s => s.Wildcard);
+                    throw Error(subject.Position, $"relation '{relation}' allows '{subject}', and '{named}' allows the wildcard '{wildcard}': wildcard relations cannot be transitively included (name a permission over '{named.Name}' instead, or remove the wildcard)");
+                }
             }
         }
     }

@@ -83,6 +83,25 @@ public sealed class PermissionEngineTests
     }
 
     [Fact]
+    public void Wildcard_MatchesASubjectSetOnAnObjectOfItsType_AsInSpiceDb()
+    {
+        using var engine = new PermissionEngine(CompiledSchema.Compile("""
+            definition user {}
+            definition doc {
+                relation reader: doc:* | user
+                permission read = reader
+            }
+            """));
+        engine.Add([Relationship.Parse("doc:d1#reader@doc:*")]);
+
+        Assert.True(Check(engine, "doc:d1", "read", "doc:d0#reader"));
+        Assert.True(Check(engine, "doc:d1", "reader", "doc:unstored#read"));
+        Assert.False(Check(engine, "doc:d2", "read", "doc:d0#reader"));
+        Assert.False(Check(engine, "doc:d1", "read", "user:ann"));
+        Assert.Equal(["doc:d1"], engine.LookupResources("doc", "read", SubjectRef.Parse("doc:d0#reader")).Select(r => r.ToString()));
+    }
+
+    [Fact]
     public void Exclusion_RemovesAccessGrantedThroughInheritance()
     {
         using var engine = NewEngine(

@@ -113,16 +113,17 @@ internal sealed class RandomModel
                     var target = random.Next(-1, t + 1);
                     // A relation with a wildcard is never named by a subject set (the compiler refuses it, as SpiceDB does).
                     var self = $"t{t}#r{r}";
+                    var wildcardAllowed = !subjects.Contains(self);
                     if (target < 0)
                     {
-                        subjects.Add(random.Next(4) == 0 && !subjects.Contains(self) ? "user:*" : "user");
+                        subjects.Add(random.Next(4) == 0 && wildcardAllowed ? "user:*" : "user");
                         continue;
                     }
 
                     // Subject sets point at relations already declared (same type: earlier relations and itself).
                     var declared = target == t ? own : relations[target];
-                    var targetRelations = declared.Where(o => !o.Subjects.Contains("user:*")).Select(o => o.Name).ToList();
-                    if (target == t && !subjects.Contains("user:*"))
+                    var targetRelations = declared.Where(o => !HasWildcard(o.Subjects)).Select(o => o.Name).ToList();
+                    if (target == t && !HasWildcard(subjects))
                     {
                         targetRelations.Add($"r{r}");
                     }
@@ -131,7 +132,8 @@ internal sealed class RandomModel
                     var roll = random.Next(3);
                     if (roll == 0 || (targetRelations.Count == 0 && targetPermissions.Count == 0))
                     {
-                        subjects.Add($"t{target}");
+                        // Sometimes every object of the type, which SpiceDB also lets match a subject set on such an object.
+                        subjects.Add(random.Next(5) == 0 && wildcardAllowed ? $"t{target}:*" : $"t{target}");
                     }
                     else if ((roll == 1 && targetRelations.Count > 0) || targetPermissions.Count == 0)
                     {
@@ -169,6 +171,8 @@ internal sealed class RandomModel
         return text.ToString();
     }
 
+    private static bool HasWildcard(IEnumerable<string> subjects) => subjects.Any(s => s.EndsWith(":*", StringComparison.Ordinal));
+
     private static string RandomExpression(
         Random random, List<(string Name, List<string> Subjects)> own, List<string> ownPermissions,
         List<List<(string Name, List<string> Subjects)>> relations, List<List<string>> permissions, int type, int depth)
@@ -185,7 +189,7 @@ internal sealed class RandomModel
             case 1:
             {
                 // An arrow over a relation without wildcards, to a member of one of its object types.
-                var walkable = own.Where(o => !o.Subjects.Any(s => s.EndsWith(":*", StringComparison.Ordinal))).ToList();
+                var walkable = own.Where(o => !HasWildcard(o.Subjects)).ToList();
                 if (walkable.Count == 0)
                 {
                     return own[0].Name;

@@ -73,10 +73,11 @@ public sealed partial class PermissionEngine
             ThrowWildcardSubject();
         }
 
+        // As in SpiceDB, the type's wildcard matches a subject set on an object of the type as well as the object.
         var objectNode = graph.FindObject(type.Index, subjectId);
+        var wildcard = graph.FindWildcard(type.Index);
         if (string.IsNullOrEmpty(subjectRelation))
         {
-            var wildcard = graph.FindWildcard(type.Index);
             return new SubjectContext(objectNode, objectNode, -1, wildcard, graph.Membership.Reach(objectNode), graph.Membership.Reach(wildcard), false);
         }
 
@@ -87,7 +88,7 @@ public sealed partial class PermissionEngine
 
         var node = graph.FindSubjectSet(objectNode, member.Index);
         var sameUnknownObject = objectNode < 0 && resourceType == type && resourceId == subjectId;
-        return new SubjectContext(node, objectNode, member.Index, -1, graph.Membership.Reach(node), graph.Membership.Reach(-1), sameUnknownObject);
+        return new SubjectContext(node, objectNode, member.Index, wildcard, graph.Membership.Reach(node), graph.Membership.Reach(wildcard), sameUnknownObject);
     }
 
     // The one plan evaluator, over one version of the graph.

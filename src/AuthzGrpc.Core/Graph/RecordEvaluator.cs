@@ -56,8 +56,9 @@ public static class RecordEvaluator
         var records = new Records(view, missing);
         var resource = records.Find(new RecordKey(permission.Owner.Index, resourceId));
         var subjectRecord = records.Find(new RecordKey(subjectType.Index, subjectId));
-        var wildcard = subjectMember is null ? records.Find(new RecordKey(subjectType.Index, Identifiers.Wildcard)) : null;
-        if (resource is null || subjectRecord is null || (subjectMember is null && wildcard is null))
+        // The type's wildcard matches a subject set on an object of the type too, as in SpiceDB.
+        var wildcard = records.Find(new RecordKey(subjectType.Index, Identifiers.Wildcard));
+        if (resource is null || subjectRecord is null || wildcard is null)
         {
             return RecordCheckResult.Incomplete;
         }
@@ -74,8 +75,8 @@ public static class RecordEvaluator
         }
 
         var subject = subjectMember is null
-            ? new Subject(subjectType, subjectId, -1, subjectRecord.Key, subjectRecord.Reach, wildcard!.Key, wildcard.Reach)
-            : new Subject(subjectType, subjectId, subjectMember.Index, subjectRecord.SubjectSetKey(subjectMember.Index), subjectRecord.ReachOfSet(subjectMember.Index), null, null);
+            ? new Subject(subjectType, subjectId, -1, subjectRecord.Key, subjectRecord.Reach, wildcard.Key, wildcard.Reach)
+            : new Subject(subjectType, subjectId, subjectMember.Index, subjectRecord.SubjectSetKey(subjectMember.Index), subjectRecord.ReachOfSet(subjectMember.Index), wildcard.Key, wildcard.Reach);
         var evaluator = new PlanEvaluator<Records, GraphRecord, Subject, (string, int), RecordRelation, RecordTargets>(records, maxDepth);
         var state = new EvaluationState<(string, int)>(budget, cancellationToken);
         var outcome = evaluator.Member(resource, permission, in subject, 0, null, ref state);
@@ -124,15 +125,15 @@ public static class RecordEvaluator
     }
 
     private readonly struct Subject(
-        TypeDefinition type, string id, int member, string key, HashSet<string> reach, string? wildcardKey, HashSet<string>? wildcardReach)
+        TypeDefinition type, string id, int member, string key, HashSet<string> reach, string wildcardKey, HashSet<string> wildcardReach)
     {
         public readonly TypeDefinition Type = type;
         public readonly string Id = id;
         public readonly int Member = member;
         public readonly string Key = key;
         public readonly HashSet<string> Reach = reach;
-        public readonly string? WildcardKey = wildcardKey;
-        public readonly HashSet<string>? WildcardReach = wildcardReach;
+        public readonly string WildcardKey = wildcardKey;
+        public readonly HashSet<string> WildcardReach = wildcardReach;
     }
 
     /// <summary>
@@ -160,7 +161,7 @@ public static class RecordEvaluator
                 return RelationMatch.Direct;
             }
 
-            if (subject.WildcardKey is not null && set.Keys.Contains(subject.WildcardKey))
+            if (set.Keys.Contains(subject.WildcardKey))
             {
                 return RelationMatch.Wildcard;
             }
@@ -195,7 +196,7 @@ public static class RecordEvaluator
         {
             foreach (var indexed in set.IndexedSets)
             {
-                if (subject.Reach.Contains(indexed.Key) || (subject.WildcardReach?.Contains(indexed.Key) ?? false))
+                if (subject.Reach.Contains(indexed.Key) || subject.WildcardReach.Contains(indexed.Key))
                 {
                     return indexed;
                 }

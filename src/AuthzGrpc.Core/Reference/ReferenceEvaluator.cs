@@ -55,7 +55,8 @@ public sealed class ReferenceEvaluator
                 return true;
             }
 
-            if (s.IsWildcard && s.Type == subject.Type && !subject.IsSubjectSet)
+            // As in SpiceDB, a wildcard matches a subject set on an object of its type too.
+            if (s.IsWildcard && s.Type == subject.Type)
             {
                 return true;
             }

@@ -36,9 +36,10 @@ public static class AuthzServer
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = Defaults });
         builder.Services.AddAuthzServer();
         configure?.Invoke(builder);
-        // After configure: whether and where metrics listen comes from the configuration with every source added.
+        // After configure: metrics, traces and the Unix socket follow the configuration with every source added.
         builder.AddAuthzMetrics();
         builder.AddAuthzTracing();
+        builder.AddAuthzUnixSocket();
 
         var app = builder.Build();
         try

@@ -33,6 +33,8 @@
 #                         the same stack) and drive it and Check with the same h2load settings at each shape of
 #                         --matrix-shapes; prints Check ÷ floor for req/s, p99 and server CPU per call (floor-matrix.md)
 #   --matrix-shapes LIST  comma-separated h2load CLIENTSxSTREAMS (-c × -m) of --floor-matrix [1x1,4x16,16x64]
+#   --unix-socket         with --floor-matrix: the server listens on a Unix domain socket too (Authz:UnixSocketPath),
+#                         and Check is driven over it as well (h2load --base-uri=unix:PATH): socket ÷ TCP per shape
 #
 # Every loop is bounded in count and time, and all traffic goes to 127.0.0.1. Needs the .NET 10 SDK; installs h2load
 # (Debian's nghttp2-client) and curl with apt-get when they are missing. Exits non-zero if a scenario had failed calls
@@ -63,6 +65,7 @@ results=""
 request_logging=0
 floor_matrix=0
 matrix_shapes="1x1,4x16,16x64"
+unix_socket=0
 server_args=()
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2; exit 2; }
@@ -88,6 +91,7 @@ while [ $# -gt 0 ]; do
         --request-logging) request_logging=1; shift ;;
         --floor-matrix) floor_matrix=1; shift ;;
         --matrix-shapes) matrix_shapes="$2"; shift 2 ;;
+        --unix-socket) unix_socket=1; shift ;;
         --) shift; server_args+=("$@"); break ;;
         -h|--help) usage ;;
         *) echo "load-tests/run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -190,6 +194,8 @@ target="http://127.0.0.1:$port"
 # The server's per-request Information logs (four lines a call) would measure the console logger, not the service.
 logging_args=()
 [ "$request_logging" -eq 1 ] || logging_args=(--Logging:LogLevel:Microsoft.AspNetCore=Warning)
+socket_path="$work/authz.sock"
+[ "$unix_socket" -eq 0 ] || server_args+=("--Authz:UnixSocketPath=$socket_path")
 
 echo "== starting the server on $target (data in $work/.data, log in $results/server.log)"
 (
@@ -283,12 +289,13 @@ clock_ticks="$(getconf CLK_TCK)"
 
 # One h2load run of the Check body at one shape against one server, after an unmeasured warm-up: verified by
 # h2load-report like the run above; prints "req/s p99-µs cpu-µs-per-call". $1 name, $2 URL, $3 server pid,
-# $4 the verified answer, $5 clients, $6 streams per client.
+# $4 the verified answer, $5 clients, $6 streams per client, then any more h2load arguments (--base-uri=unix:PATH).
 matrix_cell() {
     local name="$1" url="$2" pid="$3" response="$4" clients="$5" streams="$6"
+    shift 6
     local out="$results/matrix-$name-${clients}x${streams}"
     local shape_args=(-c "$clients" -m "$streams" -t 1 -H 'content-type: application/grpc' -H 'te: trailers'
-        -H "authorization: Bearer $key" -d "$work/check.body" "$url")
+        -H "authorization: Bearer $key" -d "$work/check.body" "$@" "$url")
     timeout "$h2load_seconds" h2load -n "$((h2load_requests < 5000 ? h2load_requests : 5000))" "${shape_args[@]}" >/dev/null 2>&1 || true
     local load cpu_before cpu_after succeeded
     load="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true)"
@@ -297,12 +304,27 @@ matrix_cell() {
     timeout "$h2load_seconds" h2load -n "$h2load_requests" --log-file="$work/matrix.log" "${shape_args[@]}" >"$out.txt" 2>&1 || return 1
     cpu_after="$(cpu_ticks "$pid")"
     "${harness[@]}" h2load-report --output "$out.txt" --log "$work/matrix.log" --response "$response" \
-        --command "h2load -n $h2load_requests -c $clients -m $streams -t 1 --log-file=matrix.log -H … -d check.body $url" \
+        --command "h2load -n $h2load_requests -c $clients -m $streams -t 1 --log-file=matrix.log -H … -d check.body $* $url" \
         --load-average-before "$load" --summary "$out.json" >"$out.report.txt" || return 1
     succeeded="$(json_number succeeded "$out.json")"
     awk -v rps="$(json_number requestsPerSecond "$out.json")" -v p99="$(json_number p99 "$out.json")" \
         -v ticks="$((cpu_after - cpu_before))" -v hz="$clock_ticks" -v n="$succeeded" \
         'BEGIN { printf "%.0f %.0f %.1f\n", rps, p99, ticks / hz * 1e6 / n }'
+}
+
+# One table row: $1 the shape's label, $2 and $3 the figures of matrix_cell of the numerator and the denominator.
+ratio_row() {
+    local a_rps a_p99 a_cpu b_rps b_p99 b_cpu
+    read -r a_rps a_p99 a_cpu <<<"$2"
+    read -r b_rps b_p99 b_cpu <<<"$3"
+    awk -v shape="$1" -v ar="$a_rps" -v br="$b_rps" -v ap="$a_p99" -v bp="$b_p99" -v ac="$a_cpu" -v bc="$b_cpu" \
+        'function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
+         BEGIN { printf "| %s | %d | %d | %s | %d | %d | %s | %.1f | %.1f | %s |\n", shape, ar, br, ratio(ar, br), ap, bp, ratio(ap, bp), ac, bc, ratio(ac, bc) }'
+}
+# The table's head: $1 the numerator's name, $2 the denominator's.
+ratio_head() {
+    echo "| -c × -m | $1 req/s | $2 req/s | ÷ | $1 p99 µs | $2 p99 µs | ÷ | $1 CPU µs/call | $2 CPU µs/call | ÷ |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 }
 
 if [ "$floor_matrix" -eq 1 ]; then
@@ -324,9 +346,9 @@ if [ "$floor_matrix" -eq 1 ]; then
     {
         echo "Check ÷ floor: h2load -n $h2load_requests -t 1 of the check-hot body; CPU is the server process's user + system time per completed call."
         echo
-        echo "| -c × -m | Check req/s | floor req/s | ÷ | Check p99 µs | floor p99 µs | ÷ | Check CPU µs/call | floor CPU µs/call | ÷ |"
-        echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        ratio_head Check floor
     } >"$results/floor-matrix.md"
+    socket_rows=()
     for shape in "${shape_list[@]}"; do
         clients="${shape%x*}"
         streams="${shape#*x}"
@@ -340,14 +362,26 @@ if [ "$floor_matrix" -eq 1 ]; then
             failed+=("matrix-floor-$shape")
             continue
         fi
-        read -r check_rps check_p99 check_cpu <<<"$check_figures"
-        read -r floor_rps floor_p99 floor_cpu <<<"$floor_figures"
-        awk -v shape="$clients × $streams" -v cr="$check_rps" -v fr="$floor_rps" -v cp="$check_p99" -v fp="$floor_p99" \
-            -v cc="$check_cpu" -v fc="$floor_cpu" \
-            'function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
-             BEGIN { printf "| %s | %d | %d | %s | %d | %d | %s | %.1f | %.1f | %s |\n", shape, cr, fr, ratio(cr, fr), cp, fp, ratio(cp, fp), cc, fc, ratio(cc, fc) }' \
-            | tee -a "$results/floor-matrix.md"
+        ratio_row "$clients × $streams" "$check_figures" "$floor_figures" | tee -a "$results/floor-matrix.md"
+        if [ "$unix_socket" -eq 1 ]; then
+            if socket_figures="$(matrix_cell check-socket "$check_url" "$server_pid" "$results/check.response" "$clients" "$streams" \
+                "--base-uri=unix:$socket_path")"; then
+                socket_rows+=("$(ratio_row "$clients × $streams" "$socket_figures" "$check_figures")")
+                echo "${socket_rows[-1]} (Check: socket ÷ TCP)"
+            else
+                failed+=("matrix-socket-$shape")
+            fi
+        fi
     done
+    if [ ${#socket_rows[@]} -gt 0 ]; then
+        {
+            echo
+            echo "Check over the Unix domain socket ÷ Check over TCP, the same h2load runs:"
+            echo
+            ratio_head socket TCP
+            printf '%s\n' "${socket_rows[@]}"
+        } >>"$results/floor-matrix.md"
+    fi
 fi
 
 stop_server

@@ -45,7 +45,11 @@ internal sealed class LoadRunner(RunSettings settings, TextWriter output)
             var writer = new RelationshipService.RelationshipServiceClient(writerChannel);
             using (var setup = Deadline(settings.Grace, cancellationToken))
             {
-                await SelfCheckAsync(clients, data, new CallOptions(headers, cancellationToken: setup.Token)).ConfigureAwait(false);
+                if (settings.SelfCheck)
+                {
+                    await SelfCheckAsync(clients, data, new CallOptions(headers, cancellationToken: setup.Token)).ConfigureAwait(false);
+                }
+
                 await scenario.PrepareAsync(writer, new CallOptions(headers, cancellationToken: setup.Token)).ConfigureAwait(false);
             }
 

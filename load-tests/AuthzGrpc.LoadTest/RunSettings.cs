@@ -73,6 +73,12 @@ internal sealed record RunSettings
     /// </summary>
     public double? Rate { get; init; }
 
+    /// <summary>
+    /// Whether the data set's six cases are checked before the run (true, the default). False is for the floor server
+    /// (<c>load-tests/AuthzGrpc.Floor</c>), which allows every check: with check-hot only, whose every answer is ALLOWED.
+    /// </summary>
+    public bool SelfCheck { get; init; } = true;
+
     /// <summary>How long calls still in flight when the duration is up may take before they are cancelled.</summary>
     [JsonIgnore]
     public TimeSpan Grace { get; init; } = TimeSpan.FromSeconds(10);
@@ -105,6 +111,11 @@ internal sealed record RunSettings
         if (Duration <= TimeSpan.Zero || Duration > MaxDuration)
         {
             problems.Add($"--duration must be more than 0 and at most {MaxDuration.TotalSeconds:F0} seconds (was {Duration.TotalSeconds:F0})");
+        }
+
+        if (!SelfCheck && Scenario != ScenarioCatalog.CheckHot)
+        {
+            problems.Add($"--skip-self-check works with --scenario {ScenarioCatalog.CheckHot} only: the floor server allows every check");
         }
 
         if (Rate is { } rate && !(rate > 0 && rate <= MaxRate))

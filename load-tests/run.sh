@@ -35,6 +35,11 @@
 #   --matrix-shapes LIST  comma-separated h2load CLIENTSxSTREAMS (-c × -m) of --floor-matrix [1x1,4x16,16x64]
 #   --unix-socket         with --floor-matrix: the server listens on a Unix domain socket too (Authz:UnixSocketPath),
 #                         and Check is driven over it as well (h2load --base-uri=unix:PATH): socket ÷ TCP per shape
+#   --sweep RATES         with --floor-matrix: comma-separated offered loads (calls/s); at each, the harness runs
+#                         check-hot open loop (run --rate) against Check and the floor; latency percentiles against
+#                         offered load in sweep.dat and sweep.png (gnuplot, installed with apt-get when missing)
+#   --sweep-seconds S     seconds of calls at each rate of --sweep [5]
+#   --sweep-concurrency N calls in flight at most during --sweep (at least rate × latency) [256]
 #
 # Every loop is bounded in count and time, and all traffic goes to 127.0.0.1. Needs the .NET 10 SDK; installs h2load
 # (Debian's nghttp2-client) and curl with apt-get when they are missing. Exits non-zero if a scenario had failed calls
@@ -66,6 +71,9 @@ request_logging=0
 floor_matrix=0
 matrix_shapes="1x1,4x16,16x64"
 unix_socket=0
+sweep=""
+sweep_seconds=5
+sweep_concurrency=256
 server_args=()
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2; exit 2; }
@@ -92,6 +100,9 @@ while [ $# -gt 0 ]; do
         --floor-matrix) floor_matrix=1; shift ;;
         --matrix-shapes) matrix_shapes="$2"; shift 2 ;;
         --unix-socket) unix_socket=1; shift ;;
+        --sweep) sweep="$2"; shift 2 ;;
+        --sweep-seconds) sweep_seconds="$2"; shift 2 ;;
+        --sweep-concurrency) sweep_concurrency="$2"; shift 2 ;;
         --) shift; server_args+=("$@"); break ;;
         -h|--help) usage ;;
         *) echo "load-tests/run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -99,9 +110,17 @@ while [ $# -gt 0 ]; do
 done
 
 for number in "$orgs" "$requests" "$duration" "$warmup" "$concurrency" "$connections" "$batch_size" \
-    "$h2load_requests" "$h2load_clients" "$h2load_streams" "$h2load_seconds" "$ready_timeout" "$server_warmup"; do
+    "$h2load_requests" "$h2load_clients" "$h2load_streams" "$h2load_seconds" "$ready_timeout" "$server_warmup" \
+    "$sweep_seconds" "$sweep_concurrency"; do
     if ! [[ "$number" =~ ^[0-9]+$ ]]; then
         echo "load-tests/run.sh: '$number' is not a whole number" >&2
+        exit 2
+    fi
+done
+IFS=',' read -r -a sweep_rates <<<"$sweep"
+for rate in "${sweep_rates[@]}"; do
+    if ! [[ "$rate" =~ ^[1-9][0-9]*$ ]]; then
+        echo "load-tests/run.sh: '$rate' is not a rate in calls per second" >&2
         exit 2
     fi
 done
@@ -122,6 +141,7 @@ fi
 missing=()
 command -v h2load >/dev/null 2>&1 || missing+=(nghttp2-client)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+[ ${#sweep_rates[@]} -eq 0 ] || command -v gnuplot >/dev/null 2>&1 || missing+=(gnuplot-nox)
 if [ ${#missing[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -373,6 +393,47 @@ if [ "$floor_matrix" -eq 1 ]; then
             fi
         fi
     done
+
+    # The open-loop sweep: at each offered load, check-hot against Check, then the floor; bounded by count and time.
+    if [ ${#sweep_rates[@]} -gt 0 ]; then
+        echo "# offered calls/s, then p50 p99 p99.9 µs of Check, then of the floor" >"$results/sweep.dat"
+        step=0
+        for rate in "${sweep_rates[@]}"; do
+            step=$((step + 1))
+            echo "-- sweep $step/${#sweep_rates[@]}: $rate calls/s for ${sweep_seconds} s, Check then the floor"
+            row="$rate"
+            for side in check floor; do
+                side_args=(--target "$target")
+                [ "$side" = check ] || side_args=(--target "$floor_target" --skip-self-check)
+                if ! "${harness[@]}" run "${side_args[@]}" --token-file "$key_file" --orgs "$orgs" --scenario check-hot \
+                    --rate "$rate" --requests "$((rate * sweep_seconds))" --duration "$((sweep_seconds * 2))" --warmup 2000 \
+                    --concurrency "$sweep_concurrency" --connections 2 --summary "$results/sweep-$side-$rate.json" \
+                    >"$results/sweep-$side-$rate.txt" 2>&1; then
+                    failed+=("sweep-$side-$rate")
+                    row="$row NaN NaN NaN"   # gnuplot leaves the point out
+                    continue
+                fi
+                row="$row $(json_number p50 "$results/sweep-$side-$rate.json") $(json_number p99 "$results/sweep-$side-$rate.json") $(json_number p999 "$results/sweep-$side-$rate.json")"
+            done
+            echo "$row" | tee -a "$results/sweep.dat"
+        done
+        gnuplot <<GNUPLOT
+set terminal pngcairo size 900,560
+set output "$results/sweep.png"
+set title "check-hot, open loop: latency against offered load ($orgs organizations, $(nproc) shared cores)"
+set xlabel "offered load, calls/s"
+set ylabel "latency from when each call was due, µs"
+set logscale y
+set key top left
+set grid
+plot "$results/sweep.dat" using 1:3 with linespoints lw 2 lc rgb "#c0392b" title "Check p99", \
+     "" using 1:2 with linespoints lc rgb "#e67e22" title "Check p50", \
+     "" using 1:6 with linespoints lw 2 dt 2 lc rgb "#2471a3" title "floor p99", \
+     "" using 1:5 with linespoints dt 2 lc rgb "#5dade2" title "floor p50"
+GNUPLOT
+        echo "plot: $results/sweep.png"
+    fi
+
     if [ ${#socket_rows[@]} -gt 0 ]; then
         {
             echo
@@ -403,7 +464,7 @@ stop_server
 echo
 cat "$results/summary.md"
 echo
-echo "results: $results (summary.md; one .json and .txt per scenario; h2load.txt, h2load.json; server.log; with --floor-matrix floor-matrix.md, matrix-*.json, floor.log)"
+echo "results: $results (summary.md; one .json and .txt per scenario; h2load.txt, h2load.json; server.log; with --floor-matrix floor-matrix.md, matrix-*.json, floor.log; with --sweep sweep.dat, sweep.png)"
 if [ ${#failed[@]} -gt 0 ]; then
     echo "load-tests/run.sh: not clean: ${failed[*]}" >&2
     exit 1

@@ -7,6 +7,7 @@
 #   load-tests/run.sh --orgs 1000              # the benchmarks' 1.47M relationships (the seed takes several minutes)
 #   load-tests/run.sh --scenarios check-hot,at-least --requests 20000 --duration 15
 #   load-tests/run.sh -- --Authz:SyncIntervalMilliseconds=100      # extra server arguments after --
+#   load-tests/run.sh --floor-matrix --scenarios '' --h2load-requests 20000    # Check against the floor server only
 #   Authz__Some__Setting=value load-tests/run.sh                   # the server inherits the environment
 #
 # Options (defaults in brackets):
@@ -28,6 +29,17 @@
 #   --results DIR         where the results go [load-tests/results/<UTC time>]
 #   --server-arg ARG      one more server argument (repeatable), like those after --
 #   --request-logging     keep ASP.NET Core's per-request Information logs (off by default: see docs/PERFORMANCE.md)
+#   --floor-matrix        also start the floor server (load-tests/AuthzGrpc.Floor: Check answered with a constant on
+#                         the same stack) and drive it and Check with the same h2load settings at each shape of
+#                         --matrix-shapes; prints Check ÷ floor for req/s, p99 and server CPU per call (floor-matrix.md)
+#   --matrix-shapes LIST  comma-separated h2load CLIENTSxSTREAMS (-c × -m) of --floor-matrix [1x1,4x16,16x64]
+#   --unix-socket         with --floor-matrix: the server listens on a Unix domain socket too (Authz:UnixSocketPath),
+#                         and Check is driven over it as well (h2load --base-uri=unix:PATH): socket ÷ TCP per shape
+#   --sweep RATES         with --floor-matrix: comma-separated offered loads (calls/s); at each, the harness runs
+#                         check-hot open loop (run --rate) against Check and the floor; latency percentiles against
+#                         offered load in sweep.dat and sweep.png (gnuplot, installed with apt-get when missing)
+#   --sweep-seconds S     seconds of calls at each rate of --sweep [5]
+#   --sweep-concurrency N calls in flight at most during --sweep (at least rate × latency) [256]
 #
 # Every loop is bounded in count and time, and all traffic goes to 127.0.0.1. Needs the .NET 10 SDK; installs h2load
 # (Debian's nghttp2-client) and curl with apt-get when they are missing. Exits non-zero if a scenario had failed calls
@@ -56,6 +68,12 @@ ready_timeout=900
 server_warmup=20
 results=""
 request_logging=0
+floor_matrix=0
+matrix_shapes="1x1,4x16,16x64"
+unix_socket=0
+sweep=""
+sweep_seconds=5
+sweep_concurrency=256
 server_args=()
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2; exit 2; }
@@ -79,6 +97,12 @@ while [ $# -gt 0 ]; do
         --results) results="$2"; shift 2 ;;
         --server-arg) server_args+=("$2"); shift 2 ;;
         --request-logging) request_logging=1; shift ;;
+        --floor-matrix) floor_matrix=1; shift ;;
+        --matrix-shapes) matrix_shapes="$2"; shift 2 ;;
+        --unix-socket) unix_socket=1; shift ;;
+        --sweep) sweep="$2"; shift 2 ;;
+        --sweep-seconds) sweep_seconds="$2"; shift 2 ;;
+        --sweep-concurrency) sweep_concurrency="$2"; shift 2 ;;
         --) shift; server_args+=("$@"); break ;;
         -h|--help) usage ;;
         *) echo "load-tests/run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -86,9 +110,24 @@ while [ $# -gt 0 ]; do
 done
 
 for number in "$orgs" "$requests" "$duration" "$warmup" "$concurrency" "$connections" "$batch_size" \
-    "$h2load_requests" "$h2load_clients" "$h2load_streams" "$h2load_seconds" "$ready_timeout" "$server_warmup"; do
+    "$h2load_requests" "$h2load_clients" "$h2load_streams" "$h2load_seconds" "$ready_timeout" "$server_warmup" \
+    "$sweep_seconds" "$sweep_concurrency"; do
     if ! [[ "$number" =~ ^[0-9]+$ ]]; then
         echo "load-tests/run.sh: '$number' is not a whole number" >&2
+        exit 2
+    fi
+done
+IFS=',' read -r -a sweep_rates <<<"$sweep"
+for rate in "${sweep_rates[@]}"; do
+    if ! [[ "$rate" =~ ^[1-9][0-9]*$ ]]; then
+        echo "load-tests/run.sh: '$rate' is not a rate in calls per second" >&2
+        exit 2
+    fi
+done
+IFS=',' read -r -a shape_list <<<"$matrix_shapes"
+for shape in "${shape_list[@]}"; do
+    if ! [[ "$shape" =~ ^[1-9][0-9]*x[1-9][0-9]*$ ]]; then
+        echo "load-tests/run.sh: '$shape' is not a shape CLIENTSxSTREAMS, e.g. 4x16" >&2
         exit 2
     fi
 done
@@ -102,6 +141,7 @@ fi
 missing=()
 command -v h2load >/dev/null 2>&1 || missing+=(nghttp2-client)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+[ ${#sweep_rates[@]} -eq 0 ] || command -v gnuplot >/dev/null 2>&1 || missing+=(gnuplot-nox)
 if [ ${#missing[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -115,24 +155,35 @@ dotnet build -c Release -nologo -v quiet src/AuthzGrpc.Server/AuthzGrpc.Server.c
 dotnet build -c Release -nologo -v quiet load-tests/AuthzGrpc.LoadTest/AuthzGrpc.LoadTest.csproj
 server_dll="$repo_root/src/AuthzGrpc.Server/bin/Release/net10.0/AuthzGrpc.Server.dll"
 harness=(dotnet "$repo_root/load-tests/AuthzGrpc.LoadTest/bin/Release/net10.0/AuthzGrpc.LoadTest.dll")
+if [ "$floor_matrix" -eq 1 ]; then
+    dotnet build -c Release -nologo -v quiet load-tests/AuthzGrpc.Floor/AuthzGrpc.Floor.csproj
+fi
+floor_dll="$repo_root/load-tests/AuthzGrpc.Floor/bin/Release/net10.0/AuthzGrpc.Floor.dll"
 
 results="${results:-$repo_root/load-tests/results/$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$results"
 results="$(cd "$results" && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/authz-load.XXXXXX")"
 server_pid=""
+floor_pid=""
 
-stop_server() {
-    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-        kill "$server_pid" 2>/dev/null || true
+# Stops the process $1 (SIGTERM, then SIGKILL after 10 s) if it still runs.
+stop_process() {
+    if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+        kill "$1" 2>/dev/null || true
         for _ in $(seq 1 50); do
-            kill -0 "$server_pid" 2>/dev/null || break
+            kill -0 "$1" 2>/dev/null || break
             sleep 0.2
         done
-        kill -9 "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
+        kill -9 "$1" 2>/dev/null || true
+        wait "$1" 2>/dev/null || true
     fi
+}
+stop_server() {
+    stop_process "$server_pid"
     server_pid=""
+    stop_process "$floor_pid"
+    floor_pid=""
 }
 cleanup() {
     stop_server
@@ -144,24 +195,27 @@ trap 'exit 130' INT TERM
 echo "== generating the data set: $orgs organizations"
 "${harness[@]}" generate-relationships --orgs "$orgs" --out "$work/platform.relationships"
 
-# A free loopback port: nothing answers a connect to it. Bounded tries over the dynamic range.
-port=""
-for _ in $(seq 1 50); do
-    candidate=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-        port="$candidate"
-        break
-    fi
-done
-if [ -z "$port" ]; then
+# Prints a free loopback port: nothing answers a connect to it. Bounded tries over the dynamic range.
+free_port() {
+    local candidate
+    for _ in $(seq 1 50); do
+        candidate=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
     echo "load-tests/run.sh: found no free port on 127.0.0.1" >&2
-    exit 1
-fi
+    return 1
+}
+port="$(free_port)"
 target="http://127.0.0.1:$port"
 
 # The server's per-request Information logs (four lines a call) would measure the console logger, not the service.
 logging_args=()
 [ "$request_logging" -eq 1 ] || logging_args=(--Logging:LogLevel:Microsoft.AspNetCore=Warning)
+socket_path="$work/authz.sock"
+[ "$unix_socket" -eq 0 ] || server_args+=("--Authz:UnixSocketPath=$socket_path")
 
 echo "== starting the server on $target (data in $work/.data, log in $results/server.log)"
 (
@@ -247,6 +301,150 @@ else
 fi
 curl_check "after h2load" || failed+=("curl-after-h2load")
 
+# Prints the number after "$1": in the JSON file $2 (the harness's summaries are indented, one property a line).
+json_number() { sed -n "s/^ *\"$1\": *\([0-9.]*\).*/\1/p" "$2" | head -n 1; }
+# The user plus system CPU time the process $1 has used, in clock ticks (/proc/PID/stat fields 14 and 15).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+clock_ticks="$(getconf CLK_TCK)"
+
+# One h2load run of the Check body at one shape against one server, after an unmeasured warm-up: verified by
+# h2load-report like the run above; prints "req/s p99-µs cpu-µs-per-call". $1 name, $2 URL, $3 server pid,
+# $4 the verified answer, $5 clients, $6 streams per client, then any more h2load arguments (--base-uri=unix:PATH).
+matrix_cell() {
+    local name="$1" url="$2" pid="$3" response="$4" clients="$5" streams="$6"
+    shift 6
+    local out="$results/matrix-$name-${clients}x${streams}"
+    local shape_args=(-c "$clients" -m "$streams" -t 1 -H 'content-type: application/grpc' -H 'te: trailers'
+        -H "authorization: Bearer $key" -d "$work/check.body" "$@" "$url")
+    timeout "$h2load_seconds" h2load -n "$((h2load_requests < 5000 ? h2load_requests : 5000))" "${shape_args[@]}" >/dev/null 2>&1 || true
+    local load cpu_before cpu_after succeeded
+    load="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true)"
+    rm -f "$work/matrix.log"
+    cpu_before="$(cpu_ticks "$pid")"
+    timeout "$h2load_seconds" h2load -n "$h2load_requests" --log-file="$work/matrix.log" "${shape_args[@]}" >"$out.txt" 2>&1 || return 1
+    cpu_after="$(cpu_ticks "$pid")"
+    "${harness[@]}" h2load-report --output "$out.txt" --log "$work/matrix.log" --response "$response" \
+        --command "h2load -n $h2load_requests -c $clients -m $streams -t 1 --log-file=matrix.log -H … -d check.body $* $url" \
+        --load-average-before "$load" --summary "$out.json" >"$out.report.txt" || return 1
+    succeeded="$(json_number succeeded "$out.json")"
+    awk -v rps="$(json_number requestsPerSecond "$out.json")" -v p99="$(json_number p99 "$out.json")" \
+        -v ticks="$((cpu_after - cpu_before))" -v hz="$clock_ticks" -v n="$succeeded" \
+        'BEGIN { printf "%.0f %.0f %.1f\n", rps, p99, ticks / hz * 1e6 / n }'
+}
+
+# One table row: $1 the shape's label, $2 and $3 the figures of matrix_cell of the numerator and the denominator.
+ratio_row() {
+    local a_rps a_p99 a_cpu b_rps b_p99 b_cpu
+    read -r a_rps a_p99 a_cpu <<<"$2"
+    read -r b_rps b_p99 b_cpu <<<"$3"
+    awk -v shape="$1" -v ar="$a_rps" -v br="$b_rps" -v ap="$a_p99" -v bp="$b_p99" -v ac="$a_cpu" -v bc="$b_cpu" \
+        'function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
+         BEGIN { printf "| %s | %d | %d | %s | %d | %d | %s | %.1f | %.1f | %s |\n", shape, ar, br, ratio(ar, br), ap, bp, ratio(ap, bp), ac, bc, ratio(ac, bc) }'
+}
+# The table's head: $1 the numerator's name, $2 the denominator's.
+ratio_head() {
+    echo "| -c × -m | $1 req/s | $2 req/s | ÷ | $1 p99 µs | $2 p99 µs | ÷ | $1 CPU µs/call | $2 CPU µs/call | ÷ |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+}
+
+if [ "$floor_matrix" -eq 1 ]; then
+    floor_target="http://127.0.0.1:$(free_port)"
+    echo "== the floor server on $floor_target (log in $results/floor.log)"
+    dotnet "$floor_dll" "--Kestrel:Endpoints:Grpc:Url=$floor_target" "${logging_args[@]}" >"$results/floor.log" 2>&1 &
+    floor_pid=$!
+    floor_port="${floor_target##*:}"
+    for _ in $(seq 1 120); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$floor_port") 2>/dev/null && break
+        kill -0 "$floor_pid" 2>/dev/null || break
+        sleep 0.5
+    done
+    "${harness[@]}" write-h2load-body --orgs "$orgs" --out "$work/check.body" --verify "$floor_target" --token-file "$key_file" \
+        --response-out "$results/floor.response"
+    floor_url="$floor_target/authz.v1.AuthorizationService/Check"
+
+    echo "== h2load: Check against the floor at ${matrix_shapes} (-c x -m), -n $h2load_requests each"
+    {
+        echo "Check ÷ floor: h2load -n $h2load_requests -t 1 of the check-hot body; CPU is the server process's user + system time per completed call."
+        echo
+        ratio_head Check floor
+    } >"$results/floor-matrix.md"
+    socket_rows=()
+    for shape in "${shape_list[@]}"; do
+        clients="${shape%x*}"
+        streams="${shape#*x}"
+        echo "-- ${clients}x${streams}"
+        # Check first, then the floor, shape by shape: a change in the machine's load hits both of a pair alike.
+        if ! check_figures="$(matrix_cell check "$check_url" "$server_pid" "$results/check.response" "$clients" "$streams")"; then
+            failed+=("matrix-check-$shape")
+            continue
+        fi
+        if ! floor_figures="$(matrix_cell floor "$floor_url" "$floor_pid" "$results/floor.response" "$clients" "$streams")"; then
+            failed+=("matrix-floor-$shape")
+            continue
+        fi
+        ratio_row "$clients × $streams" "$check_figures" "$floor_figures" | tee -a "$results/floor-matrix.md"
+        if [ "$unix_socket" -eq 1 ]; then
+            if socket_figures="$(matrix_cell check-socket "$check_url" "$server_pid" "$results/check.response" "$clients" "$streams" \
+                "--base-uri=unix:$socket_path")"; then
+                socket_rows+=("$(ratio_row "$clients × $streams" "$socket_figures" "$check_figures")")
+                echo "${socket_rows[-1]} (Check: socket ÷ TCP)"
+            else
+                failed+=("matrix-socket-$shape")
+            fi
+        fi
+    done
+
+    # The open-loop sweep: at each offered load, check-hot against Check, then the floor; bounded by count and time.
+    if [ ${#sweep_rates[@]} -gt 0 ]; then
+        echo "# offered calls/s, then p50 p99 p99.9 µs of Check, then of the floor" >"$results/sweep.dat"
+        step=0
+        for rate in "${sweep_rates[@]}"; do
+            step=$((step + 1))
+            echo "-- sweep $step/${#sweep_rates[@]}: $rate calls/s for ${sweep_seconds} s, Check then the floor"
+            row="$rate"
+            for side in check floor; do
+                side_args=(--target "$target")
+                [ "$side" = check ] || side_args=(--target "$floor_target" --skip-self-check)
+                if ! "${harness[@]}" run "${side_args[@]}" --token-file "$key_file" --orgs "$orgs" --scenario check-hot \
+                    --rate "$rate" --requests "$((rate * sweep_seconds))" --duration "$((sweep_seconds * 2))" --warmup 2000 \
+                    --concurrency "$sweep_concurrency" --connections 2 --summary "$results/sweep-$side-$rate.json" \
+                    >"$results/sweep-$side-$rate.txt" 2>&1; then
+                    failed+=("sweep-$side-$rate")
+                    row="$row NaN NaN NaN"   # gnuplot leaves the point out
+                    continue
+                fi
+                row="$row $(json_number p50 "$results/sweep-$side-$rate.json") $(json_number p99 "$results/sweep-$side-$rate.json") $(json_number p999 "$results/sweep-$side-$rate.json")"
+            done
+            echo "$row" | tee -a "$results/sweep.dat"
+        done
+        gnuplot <<GNUPLOT
+set terminal pngcairo size 900,560
+set output "$results/sweep.png"
+set title "check-hot, open loop: latency against offered load ($orgs organizations, $(nproc) shared cores)"
+set xlabel "offered load, calls/s"
+set ylabel "latency from when each call was due, µs"
+set logscale y
+set key top left
+set grid
+plot "$results/sweep.dat" using 1:3 with linespoints lw 2 lc rgb "#c0392b" title "Check p99", \
+     "" using 1:2 with linespoints lc rgb "#e67e22" title "Check p50", \
+     "" using 1:6 with linespoints lw 2 dt 2 lc rgb "#2471a3" title "floor p99", \
+     "" using 1:5 with linespoints dt 2 lc rgb "#5dade2" title "floor p50"
+GNUPLOT
+        echo "plot: $results/sweep.png"
+    fi
+
+    if [ ${#socket_rows[@]} -gt 0 ]; then
+        {
+            echo
+            echo "Check over the Unix domain socket ÷ Check over TCP, the same h2load runs:"
+            echo
+            ratio_head socket TCP
+            printf '%s\n' "${socket_rows[@]}"
+        } >>"$results/floor-matrix.md"
+    fi
+fi
+
 stop_server
 
 {
@@ -258,11 +456,15 @@ stop_server
     done
     [ -f "$results/h2load.json" ] && summaries+=("$results/h2load.json")
     [ ${#summaries[@]} -eq 0 ] || "${harness[@]}" report "${summaries[@]}"
+    if [ -f "$results/floor-matrix.md" ]; then
+        echo
+        cat "$results/floor-matrix.md"
+    fi
 } >"$results/summary.md"
 echo
 cat "$results/summary.md"
 echo
-echo "results: $results (summary.md; one .json and .txt per scenario; h2load.txt, h2load.json; server.log)"
+echo "results: $results (summary.md; one .json and .txt per scenario; h2load.txt, h2load.json; server.log; with --floor-matrix floor-matrix.md, matrix-*.json, floor.log; with --sweep sweep.dat, sweep.png)"
 if [ ${#failed[@]} -gt 0 ]; then
     echo "load-tests/run.sh: not clean: ${failed[*]}" >&2
     exit 1

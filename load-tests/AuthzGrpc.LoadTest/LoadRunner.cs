@@ -17,7 +17,8 @@ internal sealed class HarnessException(string message, Exception? inner = null) 
 /// measures. <see cref="RunSettings.Concurrency"/> caller loops, spread round-robin over
 /// <see cref="RunSettings.Connections"/> channels of one HTTP/2 connection each, take call tickets until
 /// <see cref="RunSettings.Requests"/> are taken or <see cref="RunSettings.Duration"/> has passed; calls still in flight
-/// then get <see cref="RunSettings.Grace"/> before they are cancelled.
+/// then get <see cref="RunSettings.Grace"/> before they are cancelled. With <see cref="RunSettings.Rate"/> the measured
+/// calls are due on a fixed schedule instead (open loop).
 /// </summary>
 internal sealed class LoadRunner(RunSettings settings, TextWriter output)
 {
@@ -30,7 +31,8 @@ internal sealed class LoadRunner(RunSettings settings, TextWriter output)
         var generated = data.Generate().LongCount();
         var scenario = ScenarioCatalog.Create(settings, data);
         output.WriteLine($"{scenario.Name}: data set of {settings.Organizations:N0} organizations ({generated:N0} relationships generated); " +
-            $"{settings.Concurrency} calls in flight on {settings.Connections} connection(s) to {settings.Target}");
+            $"{settings.Concurrency} calls in flight on {settings.Connections} connection(s) to {settings.Target}" +
+            (settings.Rate is { } rate ? $", open loop at {rate:N0} calls/s" : ""));
 
         var headers = new Metadata { { "authorization", "Bearer " + token } };
         var channels = Enumerable.Range(0, settings.Connections).Select(_ => CreateChannel(settings.Target)).ToArray();
@@ -43,14 +45,18 @@ internal sealed class LoadRunner(RunSettings settings, TextWriter output)
             var writer = new RelationshipService.RelationshipServiceClient(writerChannel);
             using (var setup = Deadline(settings.Grace, cancellationToken))
             {
-                await SelfCheckAsync(clients, data, new CallOptions(headers, cancellationToken: setup.Token)).ConfigureAwait(false);
+                if (settings.SelfCheck)
+                {
+                    await SelfCheckAsync(clients, data, new CallOptions(headers, cancellationToken: setup.Token)).ConfigureAwait(false);
+                }
+
                 await scenario.PrepareAsync(writer, new CallOptions(headers, cancellationToken: setup.Token)).ConfigureAwait(false);
             }
 
             if (settings.Warmup > 0)
             {
                 using var warmupStop = Deadline(settings.Duration + settings.Grace, cancellationToken);
-                var warmup = await PhaseAsync(scenario, clients, settings.Warmup, new CallOptions(headers, cancellationToken: warmupStop.Token)).ConfigureAwait(false);
+                var warmup = await PhaseAsync(scenario, clients, settings.Warmup, rate: null, new CallOptions(headers, cancellationToken: warmupStop.Token)).ConfigureAwait(false);
                 output.WriteLine($"warm-up: {warmup.Calls:N0} calls in {warmup.Seconds:F1} s ({ErrorCounts.Describe(ErrorCounts.Of(warmup.Errors))} failed)");
             }
 
@@ -60,7 +66,7 @@ internal sealed class LoadRunner(RunSettings settings, TextWriter output)
             using var besideStop = new CancellationTokenSource();
             var options = new CallOptions(headers, cancellationToken: measuredStop.Token);
             var beside = scenario.RunBesideAsync(writer, options, besideStop.Token);
-            var measured = await PhaseAsync(scenario, clients, settings.Requests, options).ConfigureAwait(false);
+            var measured = await PhaseAsync(scenario, clients, settings.Requests, settings.Rate, options).ConfigureAwait(false);
             await besideStop.CancelAsync().ConfigureAwait(false);
             await beside.ConfigureAwait(false);
 
@@ -147,16 +153,17 @@ internal sealed class LoadRunner(RunSettings settings, TextWriter output)
         output.WriteLine($"self-check: the {cases.Length} cases of the data set answered as expected on {clients.Length} connection(s)");
     }
 
-    private async Task<PhaseResult> PhaseAsync(Scenario scenario, AuthorizationService.AuthorizationServiceClient[] clients, long requests, CallOptions options)
+    private async Task<PhaseResult> PhaseAsync(Scenario scenario, AuthorizationService.AuthorizationServiceClient[] clients, long requests, double? rate, CallOptions options)
     {
         var result = new PhaseResult();
-        var tickets = new Tickets(requests, Stopwatch.GetTimestamp() + (long)(settings.Duration.TotalSeconds * Stopwatch.Frequency), options.CancellationToken);
         var started = Stopwatch.GetTimestamp();
+        var tickets = new Tickets(requests, started + (long)(settings.Duration.TotalSeconds * Stopwatch.Frequency), options.CancellationToken);
+        var schedule = rate is { } perSecond ? new Schedule(started, perSecond) : null;
         var callers = new Task[settings.Concurrency];
         for (var i = 0; i < callers.Length; i++)
         {
             var client = clients[i % clients.Length];
-            callers[i] = Task.Run(() => CallerAsync(scenario, client, tickets, options, result));
+            callers[i] = Task.Run(() => CallerAsync(scenario, client, tickets, schedule, options, result));
         }
 
         await Task.WhenAll(callers).ConfigureAwait(false);
@@ -164,11 +171,24 @@ internal sealed class LoadRunner(RunSettings settings, TextWriter output)
         return result;
     }
 
-    private static async Task CallerAsync(Scenario scenario, AuthorizationService.AuthorizationServiceClient client, Tickets tickets, CallOptions options, PhaseResult result)
+    private static async Task CallerAsync(
+        Scenario scenario, AuthorizationService.AuthorizationServiceClient client, Tickets tickets, Schedule? schedule, CallOptions options, PhaseResult result)
     {
         while (tickets.TryTake(out var ticket))
         {
             var started = Stopwatch.GetTimestamp();
+            if (schedule is not null)
+            {
+                // Latency counts from when the call was due: the wait for a free caller is part of it.
+                started = schedule.Due(ticket);
+                var early = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), started);
+                if (early > TimeSpan.Zero)
+                {
+                    // Cancelled at the deadline: the call below then fails as cancelled and is counted so.
+                    await Task.Delay(early, options.CancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
+            }
+
             try
             {
                 var outcome = await scenario.CallAsync(client, ticket, options).ConfigureAwait(false);
@@ -183,6 +203,12 @@ internal sealed class LoadRunner(RunSettings settings, TextWriter output)
 
             Interlocked.Increment(ref result.Calls);
         }
+    }
+
+    /// <summary>When call number n is due in the open-loop mode: n / rate seconds after the phase started.</summary>
+    private sealed class Schedule(long startTimestamp, double perSecond)
+    {
+        public long Due(long ticket) => startTimestamp + (long)(ticket * (Stopwatch.Frequency / perSecond));
     }
 
     /// <summary>Hands out call numbers 0, 1, 2… until the count, the time or the cancellation says stop.</summary>

@@ -91,10 +91,12 @@ internal static class LoadTestCommand
         var warmup = new Option<int>("--warmup") { Description = "Calls made and not measured before the measured phase", DefaultValueFactory = _ => defaults.Warmup };
         var batchSize = new Option<int>("--batch-size") { Description = "Checks per BatchCheck (batch-check)", DefaultValueFactory = _ => defaults.BatchSize };
         var writesPerSecond = new Option<double>("--writes-per-second") { Description = "The writer's rate (check-with-writes, at-least)", DefaultValueFactory = _ => defaults.WritesPerSecond };
+        var rate = new Option<double?>("--rate") { Description = "Open loop: the measured calls are due at this many per second, latency counted from when each was due (default: closed loop)" };
+        var skipSelfCheck = new Option<bool>("--skip-self-check") { Description = "For the floor server, which allows every check: no self-check (check-hot only)" };
         var summary = new Option<string?>("--summary") { Description = "Write the figures as JSON to this file" };
         var command = new Command("run", "Run a scenario and report throughput, latency percentiles and errors")
         {
-            target, token, tokenFile, organizations, scenario, concurrency, connections, requests, duration, warmup, batchSize, writesPerSecond, summary,
+            target, token, tokenFile, organizations, scenario, concurrency, connections, requests, duration, warmup, batchSize, writesPerSecond, rate, skipSelfCheck, summary,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -115,6 +117,8 @@ internal static class LoadTestCommand
                 Warmup = result.GetValue(warmup),
                 BatchSize = result.GetValue(batchSize),
                 WritesPerSecond = result.GetValue(writesPerSecond),
+                Rate = result.GetValue(rate),
+                SelfCheck = !result.GetValue(skipSelfCheck),
             };
             if (Usable(settings.Problems(), error) is { } problem)
             {

@@ -28,6 +28,9 @@ internal sealed record RunSettings
     /// <summary>The largest BatchCheck (the server's default Authz:MaxBatchCheckItems).</summary>
     public const int MaxBatchSize = 1_000;
 
+    /// <summary>The highest arrival rate of the open-loop mode, calls per second.</summary>
+    public const double MaxRate = 1_000_000;
+
     /// <summary>The fastest writer of the write scenarios: a low-rate writer beside the checks, not a write benchmark.</summary>
     public const double MaxWritesPerSecond = 200;
 
@@ -61,6 +64,21 @@ internal sealed record RunSettings
     /// <summary>The writer's rate in the check-with-writes and at-least scenarios.</summary>
     public double WritesPerSecond { get; init; } = 10;
 
+    /// <summary>
+    /// Open loop: the measured calls are due at this fixed rate (calls per second) whatever the answers' latency, and
+    /// each call's latency counts from when it was due, not from when it was sent, so a slow answer also counts in the
+    /// calls it held back (no coordinated omission). <see cref="Concurrency"/> still bounds the calls in flight: give
+    /// it at least the rate times the latency expected. Null (the default): closed loop, each caller sends its next
+    /// call when the last is answered. The warm-up is always closed loop.
+    /// </summary>
+    public double? Rate { get; init; }
+
+    /// <summary>
+    /// Whether the data set's six cases are checked before the run (true, the default). False is for the floor server
+    /// (<c>load-tests/AuthzGrpc.Floor</c>), which allows every check: with check-hot only, whose every answer is ALLOWED.
+    /// </summary>
+    public bool SelfCheck { get; init; } = true;
+
     /// <summary>How long calls still in flight when the duration is up may take before they are cancelled.</summary>
     [JsonIgnore]
     public TimeSpan Grace { get; init; } = TimeSpan.FromSeconds(10);
@@ -93,6 +111,16 @@ internal sealed record RunSettings
         if (Duration <= TimeSpan.Zero || Duration > MaxDuration)
         {
             problems.Add($"--duration must be more than 0 and at most {MaxDuration.TotalSeconds:F0} seconds (was {Duration.TotalSeconds:F0})");
+        }
+
+        if (!SelfCheck && Scenario != ScenarioCatalog.CheckHot)
+        {
+            problems.Add($"--skip-self-check works with --scenario {ScenarioCatalog.CheckHot} only: the floor server allows every check");
+        }
+
+        if (Rate is { } rate && !(rate > 0 && rate <= MaxRate))
+        {
+            problems.Add($"--rate must be more than 0 and at most {MaxRate:N0} calls per second (was {rate})");
         }
 
         if (!(WritesPerSecond >= 0.1 && WritesPerSecond <= MaxWritesPerSecond))

@@ -56,6 +56,8 @@ public sealed class ArgumentTests
     [InlineData("negative-warmup", "--warmup must be from 0")]
     [InlineData("batch", "--batch-size must be from 1 to 1,000")]
     [InlineData("writes", "--writes-per-second must be from 0.1")]
+    [InlineData("rate", "--rate must be more than 0")]
+    [InlineData("self-check", "--skip-self-check works with --scenario check-hot only")]
     [InlineData("scenario", "--scenario 'check-everything' is not known")]
     [InlineData("orgs", "--orgs must be from 2")]
     public void RunSettings_OutOfBounds_IsAProblem(string what, string expected)
@@ -72,6 +74,8 @@ public sealed class ArgumentTests
             "negative-warmup" => Settings() with { Warmup = -1 },
             "batch" => Settings() with { BatchSize = 1001 },
             "writes" => Settings() with { WritesPerSecond = 0 },
+            "rate" => Settings() with { Rate = 0 },
+            "self-check" => Settings() with { Scenario = "check-scattered", SelfCheck = false },
             "scenario" => Settings() with { Scenario = "check-everything" },
             "orgs" => Settings() with { Organizations = 1 },
             _ => throw new ArgumentOutOfRangeException(nameof(what)),

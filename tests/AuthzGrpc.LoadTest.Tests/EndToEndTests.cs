@@ -50,6 +50,19 @@ public sealed class EndToEndTests(SeededServer seeded) : IClassFixture<SeededSer
     }
 
     [Fact]
+    public async Task OpenLoop_SmallRun_IsCleanAndCountsEveryCall()
+    {
+        var settings = Settings(ScenarioCatalog.CheckScattered) with { Rate = 2000 };
+
+        var summary = await new LoadRunner(settings, TextWriter.Null).RunAsync(seeded.Server.Key!, CancellationToken.None);
+
+        Assert.True(summary.Clean, $"errors: {ErrorCounts.Describe(summary.Errors)}, wrong answers: {summary.WrongAnswers}");
+        Assert.Equal(200, summary.Calls);
+        Assert.Equal(200, summary.Latency.Count);
+        Assert.Equal(2000, summary.Settings.Rate);
+    }
+
+    [Fact]
     public async Task OtherDataSet_StopsAtTheSelfCheck()
     {
         var settings = Settings(ScenarioCatalog.CheckHot) with { Organizations = SeededServer.Organizations + 2 };

@@ -87,6 +87,18 @@ public sealed class AuthzOptions
     [MetricsUrl]
     public string? MetricsUrl { get; set; } = DefaultMetricsUrl;
 
+    /// <summary>The configuration key of <see cref="UnixSocketPath"/>.</summary>
+    public const string UnixSocketPathKey = SectionName + ":" + nameof(UnixSocketPath);
+
+    /// <summary>
+    /// A Unix domain socket the gRPC services also listen on, HTTP/2 without TLS, beside the TCP endpoint
+    /// (<c>Authz:UnixSocketPath</c>), e.g. <c>/run/authz/authz.sock</c> for a sidecar: a caller on the same host skips
+    /// TCP and is limited by the socket file's permissions. Null or empty (the default) listens on TCP only. Nothing
+    /// may exist at the path yet (Kestrel refuses to start otherwise), and its folder must. Read once at start by
+    /// <see cref="AuthzServerExtensions.AddAuthzUnixSocket"/>.
+    /// </summary>
+    public string? UnixSocketPath { get; set; }
+
     /// <summary>Where the source of truth lives (<c>Authz:Storage</c>).</summary>
     public StorageOptions Storage { get; set; } = new();
 

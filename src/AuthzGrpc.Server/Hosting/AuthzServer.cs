@@ -7,16 +7,12 @@ namespace AuthzGrpc.Server.Hosting;
 public static class AuthzServer
 {
     /// <summary>Where the server listens unless <c>Kestrel:Endpoints:Grpc:Url</c> says otherwise.</summary>
-    public const string DefaultUrl = "http://127.0.0.1:50051";
+    public const string DefaultUrl = GrpcKestrel.DefaultUrl;
 
     // Lowest-priority configuration: every other source (appsettings, AUTHZ-style environment variables such as
     // Kestrel__Endpoints__Grpc__Url, the command line) overrides these.
-    internal static readonly Dictionary<string, string?> Defaults = new(StringComparer.OrdinalIgnoreCase)
+    internal static readonly Dictionary<string, string?> Defaults = new(GrpcKestrel.Defaults, StringComparer.OrdinalIgnoreCase)
     {
-        // Plaintext HTTP/2 (h2c) on loopback: without TLS there is no ALPN, so the endpoint must be HTTP/2 only.
-        ["Kestrel:EndpointDefaults:Protocols"] = "Http2",
-        ["Kestrel:Endpoints:Grpc:Url"] = DefaultUrl,
-        ["Kestrel:Endpoints:Grpc:Protocols"] = "Http2",
         // grpc-dotnet logs every refused call at Information (and a request that did not parse with its stack
         // trace), and ASP.NET Core every request twice: anyone can send those, key or none. The server logs its
         // refusals itself, at Debug; warnings and errors of both remain.
@@ -40,9 +36,10 @@ public static class AuthzServer
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = Defaults });
         builder.Services.AddAuthzServer();
         configure?.Invoke(builder);
-        // After configure: whether and where metrics listen comes from the configuration with every source added.
+        // After configure: metrics, traces and the Unix socket follow the configuration with every source added.
         builder.AddAuthzMetrics();
         builder.AddAuthzTracing();
+        builder.AddAuthzUnixSocket();
 
         var app = builder.Build();
         try

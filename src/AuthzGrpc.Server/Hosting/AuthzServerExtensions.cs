@@ -8,6 +8,7 @@ using AuthzGrpc.Storage;
 using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -122,6 +123,23 @@ public static class AuthzServerExtensions
                     "System.Runtime")
                 // Every scrape collects afresh: scrapes come seconds apart, and a cached answer would hide what just happened.
                 .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
+        return builder;
+    }
+
+    /// <summary>
+    /// When <c>Authz:UnixSocketPath</c> (<see cref="AuthzOptions.UnixSocketPath"/>) is set: listens on that Unix domain
+    /// socket too, HTTP/2 only like the TCP endpoint, for the gRPC services. Call it once every configuration source is
+    /// added.
+    /// </summary>
+    public static WebApplicationBuilder AddAuthzUnixSocket(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var path = builder.Configuration[AuthzOptions.UnixSocketPathKey];
+        if (!string.IsNullOrWhiteSpace(path))
+        {
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenUnixSocket(path, listener => listener.Protocols = HttpProtocols.Http2));
+        }
+
         return builder;
     }
 

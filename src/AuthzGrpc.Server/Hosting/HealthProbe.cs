@@ -24,7 +24,7 @@ public static class HealthProbe
             .AddEnvironmentVariables()
             .AddCommandLine(args)
             .Build();
-        var address = LocalAddress(configuration["Kestrel:Endpoints:Grpc:Url"] ?? AuthzServer.DefaultUrl);
+        var address = LocalAddress(configuration[GrpcKestrel.UrlKey] ?? AuthzServer.DefaultUrl);
         // Over TLS the server's certificate must be trusted by this machine for the address it listens on, as for any client.
         using var channel = GrpcChannel.ForAddress(address);
         try

@@ -294,12 +294,21 @@ internal sealed partial class AuthzCtl(AuthzCtl.GlobalOptions globals, TextWrite
     {
         var resource = ResourceArgument();
         var action = ActionArgument();
-        var type = new Argument<string>("subject-type") { Description = "The type of subject to list" };
+        var type = new Argument<string>("subject-type") { Description = "The type of subject to list, or type#relation for its subject sets (e.g. group#member)" };
         return LookupCommand(
-            new Command("lookup-subjects", "List the subjects of a type that have the action on the resource") { resource, action, type },
-            (result, page, client, cancellation) => client.LookupSubjects(
-                new LookupSubjectsRequest { Resource = ToObject(result.GetValue(resource)!), Action = result.GetValue(action)!, SubjectType = result.GetValue(type)!, Limit = page.Limit, Cursor = page.Cursor, Consistency = page.Consistency },
-                cancellationToken: cancellation),
+            new Command("lookup-subjects", "List the subjects of a type (or the subject sets, type#relation) that have the action on the resource") { resource, action, type },
+            (result, page, client, cancellation) =>
+            {
+                // type#relation asks for subject sets: the request's subject_relation.
+                var subjectType = result.GetValue(type)!.Split('#', 2);
+                return client.LookupSubjects(
+                    new LookupSubjectsRequest
+                    {
+                        Resource = ToObject(result.GetValue(resource)!), Action = result.GetValue(action)!, SubjectType = subjectType[0], SubjectRelation = subjectType.Length == 2 ? subjectType[1] : string.Empty,
+                        Limit = page.Limit, Cursor = page.Cursor, Consistency = page.Consistency,
+                    },
+                    cancellationToken: cancellation);
+            },
             DescribeLookedUp,
             reply => reply.AfterResultCursor);
     }

@@ -57,6 +57,15 @@ public sealed class ServerCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LookupSubjects_OfASubjectSetType_ListsTheSets()
+    {
+        var (exit, output, _) = await Run("lookup-subjects", "organization:northwind", "developer", "group#member");
+
+        Assert.Equal(0, exit);
+        Assert.Equal(["group:platform#member", "group:sre#member"], output.Trim().Split('\n'));
+    }
+
+    [Fact]
     public async Task LookupResources_ListsOnePerLine()
     {
         var (exit, output, _) = await Run("lookup-resources", "project", "view", "user:olivia");

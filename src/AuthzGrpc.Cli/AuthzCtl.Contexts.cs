@@ -97,7 +97,7 @@ internal sealed partial class AuthzCtl
                 c.Value.Insecure,
             }).ToList();
             globals.PrinterOf(result, output).WriteValue(rows, text =>
-                WriteTable(text, [["CURRENT", "NAME", "SERVER", "TLS", "KEY"], .. rows.Select(r => new[]
+                WriteTableOrNone(text, "contexts", [["CURRENT", "NAME", "SERVER", "TLS", "KEY"], .. rows.Select(r => new[]
                 {
                     r.Current ? "*" : string.Empty, r.Name, r.Server ?? "-", r.Insecure ? "no (insecure)" : r.Tls ? (r.Ca is null ? "yes" : $"yes, CA {r.Ca}") : "-", r.Key,
                 })]));

@@ -43,6 +43,7 @@ public static class AuthzServer
         // After configure: whether and where metrics listen comes from the configuration with every source added.
         builder.AddAuthzMetrics();
         builder.AddAuthzTracing();
+        builder.AddAuthzClientCertificates();
 
         var app = builder.Build();
         try

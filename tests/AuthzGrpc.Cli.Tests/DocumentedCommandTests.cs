@@ -9,8 +9,11 @@ namespace AuthzGrpc.Cli.Tests;
 /// write alternatives and optional parts (<c>a | b</c>, <c>bash|zsh</c>, <c>[--limit N]</c>, <c>FILE...</c>), are grammar, not commands,
 /// and are left out.
 /// </summary>
-public sealed class DocumentedCommandTests
+public sealed class DocumentedCommandTests(AdminServer server) : IClassFixture<AdminServer>
 {
+    // Commands that only read: a documented one of these, without a server of its own, runs against the test server.
+    private static readonly string[][] ReadOnly = [["members"], ["resource", "get"], ["resource", "list"], ["check"], ["explain"], ["lookup-resources"], ["lookup-subjects"], ["schema", "read"]];
+
     public static TheoryData<string, string> DocumentedCommands()
     {
         var data = new TheoryData<string, string>();
@@ -46,6 +49,22 @@ public sealed class DocumentedCommandTests
         var parsed = root.Parse(Words(command)[1..]);
 
         Assert.True(parsed.Errors.Count == 0, $"{file}: {command}: {string.Join("; ", parsed.Errors.Select(e => e.Message))}");
+    }
+
+    [Theory]
+    [MemberData(nameof(DocumentedCommands))]
+    public async Task DocumentedReadOnlyCommand_RunsAgainstTheDefaultData(string file, string command)
+    {
+        var words = Words(command)[1..];
+        if (!ReadOnly.Any(prefix => words.Take(prefix.Length).SequenceEqual(prefix)) || words.Contains("--server"))
+        {
+            return;
+        }
+
+        var (exit, _, error) = await server.Run(words);
+
+        // check and explain answer 1 for a denial; anything else is a failure.
+        Assert.True(exit is 0 or 1, $"{file}: {command}: exit {exit}: {error}");
     }
 
     [Fact]

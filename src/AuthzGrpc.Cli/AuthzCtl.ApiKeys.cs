@@ -65,7 +65,7 @@ internal sealed partial class AuthzCtl
     }
 
     private static void WriteKeys(TextWriter output, IEnumerable<ApiKey> keys) =>
-        WriteTable(output, [["ID", "SUBJECT", "KIND", "CREATED", "REVOKED", "DESCRIPTION"], .. keys.Select(k => new[]
+        WriteTableOrNone(output, "API keys", [["ID", "SUBJECT", "KIND", "CREATED", "REVOKED", "DESCRIPTION"], .. keys.Select(k => new[]
         {
             k.KeyId, Describe(k.Subject), k.Kind.ToString().ToLowerInvariant(), Time(k.CreatedAt), Time(k.RevokedAt), k.Description.Length == 0 ? "-" : k.Description,
         })]);

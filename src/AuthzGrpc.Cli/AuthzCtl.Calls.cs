@@ -75,13 +75,20 @@ internal sealed partial class AuthzCtl
     {
         var secure = target.Address.Scheme == Uri.UriSchemeHttps;
         var options = new GrpcChannelOptions();
-        if (target.CaFile is { } caFile)
+        if (target.CaFile is not null || target.CertFile is not null)
         {
-            options.HttpHandler = new SocketsHttpHandler
+            var ssl = new SslClientAuthenticationOptions();
+            if (target.CaFile is { } caFile)
             {
-                EnableMultipleHttp2Connections = true,
-                SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = TrustOnly(caFile) },
-            };
+                ssl.RemoteCertificateValidationCallback = TrustOnly(caFile);
+            }
+
+            if (target.CertFile is { } certFile)
+            {
+                ssl.ClientCertificates = [ClientCertificate(certFile, target.KeyFile!)];
+            }
+
+            options.HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, SslOptions = ssl };
             options.DisposeHttpClient = true;
         }
 
@@ -126,6 +133,19 @@ internal sealed partial class AuthzCtl
         };
     }
 
-    /// <summary>Where to call and with what: the address (scheme decided), the key, the CA to trust.</summary>
-    internal sealed record Target(Uri Address, string? Token, string? CaFile);
+    // --cert and --key. On Linux a key loaded from PEM is an ephemeral key, which TLS accepts for a client certificate.
+    private static X509Certificate2 ClientCertificate(string certFile, string keyFile)
+    {
+        try
+        {
+            return X509Certificate2.CreateFromPemFile(certFile, keyFile);
+        }
+        catch (CryptographicException e)
+        {
+            throw new CommandLineException($"--cert {certFile} --key {keyFile}: {e.Message} (expected a PEM certificate and its PEM private key)");
+        }
+    }
+
+    /// <summary>Where to call and with what: the address (scheme decided), the key, the CA to trust, the client certificate and its key.</summary>
+    internal sealed record Target(Uri Address, string? Token, string? CaFile, string? CertFile, string? KeyFile);
 }

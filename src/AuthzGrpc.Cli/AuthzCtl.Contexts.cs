@@ -11,7 +11,7 @@ internal sealed partial class AuthzCtl
         var name = ContextNameArgument();
         var tokenFile = new Option<string?>("--token-file") { Description = "A file holding the key, read when a command runs (instead of storing the key itself with --token)" };
         var command = new Command("add",
-            "Add or replace a context with this command line's --server, --token or --token-file, --tls, --ca and --insecure; the first context added becomes the current one")
+            "Add or replace a context with this command line's --server, --token or --token-file, --tls, --ca, --cert and --key, and --insecure; the first context added becomes the current one")
         {
             name, tokenFile,
         };
@@ -26,7 +26,8 @@ internal sealed partial class AuthzCtl
             }
 
             var (tls, ca, insecure) = globals.TransportOf(result);
-            _ = Address(server, tls || ca is not null, insecure);
+            var (cert, key) = globals.ClientCertificateOf(result);
+            _ = Address(server, tls || ca is not null || cert is not null, insecure);
             var context = new ConnectionContext
             {
                 Server = server,
@@ -34,6 +35,8 @@ internal sealed partial class AuthzCtl
                 TokenFile = file is null ? null : Path.GetFullPath(file),
                 Tls = tls,
                 Ca = ca is null ? null : Path.GetFullPath(ca),
+                Cert = cert is null ? null : Path.GetFullPath(cert),
+                Key = key is null ? null : Path.GetFullPath(key),
                 Insecure = insecure,
             };
             var (path, config) = globals.LoadContexts();
@@ -97,7 +100,7 @@ internal sealed partial class AuthzCtl
                 c.Value.Insecure,
             }).ToList();
             globals.PrinterOf(result, output).WriteValue(rows, text =>
-                WriteTable(text, [["CURRENT", "NAME", "SERVER", "TLS", "KEY"], .. rows.Select(r => new[]
+                WriteTableOrNone(text, "contexts", [["CURRENT", "NAME", "SERVER", "TLS", "KEY"], .. rows.Select(r => new[]
                 {
                     r.Current ? "*" : string.Empty, r.Name, r.Server ?? "-", r.Insecure ? "no (insecure)" : r.Tls ? (r.Ca is null ? "yes" : $"yes, CA {r.Ca}") : "-", r.Key,
                 })]));

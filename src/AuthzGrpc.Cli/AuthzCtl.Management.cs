@@ -313,6 +313,18 @@ internal sealed partial class AuthzCtl
 
     private static string List(IEnumerable<string> items) => items.Any() ? string.Join(", ", items) : "-";
 
+    // A table whose rows after the header may be none: then one line says nothing was found instead.
+    private static void WriteTableOrNone(TextWriter output, string what, IReadOnlyList<string[]> rows)
+    {
+        if (rows.Count == 1)
+        {
+            output.WriteLine($"no {what} found");
+            return;
+        }
+
+        WriteTable(output, rows);
+    }
+
     // Columns padded to their widest cell, the last one unpadded so that no line ends in spaces.
     private static void WriteTable(TextWriter output, IReadOnlyList<string[]> rows)
     {

@@ -73,6 +73,18 @@ internal sealed partial class AuthzCtl
             Recursive = true,
         };
 
+        public Option<string?> Cert { get; } = new("--cert")
+        {
+            Description = "A client certificate (PEM) for a server that requires one (mutual TLS); with --key; implies --tls",
+            Recursive = true,
+        };
+
+        public Option<string?> Key { get; } = new("--key")
+        {
+            Description = "The private key (PEM) of --cert",
+            Recursive = true,
+        };
+
         public Option<bool> Insecure { get; } = new("--insecure")
         {
             Description = "Connect in plaintext (h2c, http://), whatever the address's scheme; the key then travels unencrypted",
@@ -92,7 +104,7 @@ internal sealed partial class AuthzCtl
             Recursive = true,
         };
 
-        public IEnumerable<Option> All => [Server, Token, Tls, Ca, Insecure, Context, Output];
+        public IEnumerable<Option> All => [Server, Token, Tls, Ca, Cert, Key, Insecure, Context, Output];
 
         /// <summary>
         /// The target of the call. Each setting comes from the first that has it: the option on the command line, the
@@ -103,19 +115,30 @@ internal sealed partial class AuthzCtl
         public Target Of(ParseResult result)
         {
             var (tls, ca, insecure) = TransportOf(result);
+            var (cert, key) = ClientCertificateOf(result);
             // A context's key and TLS settings go only to its own server: with another server named, it is not used.
             var namedServer = result.GetValue(Server) ?? _environment("AUTHZ_SERVER");
             var context = ContextOf(result) is { } chosen && (namedServer is null || namedServer == chosen.Server) ? chosen : null;
-            if (context is not null && !insecure && !tls && ca is null)
+            if (context is not null && !insecure && !tls && ca is null && cert is null)
             {
                 (tls, ca, insecure) = (context.Tls, context.Ca, context.Insecure);
+                (cert, key) = (context.Cert, context.Key);
             }
 
             var server = namedServer ?? context?.Server ?? DefaultServer;
             var token = result.GetResult(Token) is { Implicit: false } ? result.GetValue(Token)
                 : string.IsNullOrWhiteSpace(_environment(TokenVariable)) && ContextToken(context) is { } fromContext ? fromContext
                 : _defaultToken();
-            return new Target(Address(server, tls || ca is not null, insecure), token, ca);
+            return new Target(Address(server, tls || ca is not null || cert is not null, insecure), token, ca, cert, key);
+        }
+
+        /// <summary>--cert and --key as given on the command line: both or neither, and not with --insecure.</summary>
+        public (string? Cert, string? Key) ClientCertificateOf(ParseResult result)
+        {
+            var (cert, key) = (result.GetValue(Cert), result.GetValue(Key));
+            return (cert is null) != (key is null) ? throw new CommandLineException("--cert and --key go together: the client certificate and its private key")
+                : cert is not null && result.GetValue(Insecure) ? throw new CommandLineException("--insecure contradicts --cert: a client certificate needs TLS")
+                : (cert, key);
         }
 
         /// <summary>--tls, --ca and --insecure as given on the command line, which may not ask for both TLS and plaintext.</summary>

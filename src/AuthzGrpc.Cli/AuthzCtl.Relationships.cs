@@ -54,11 +54,14 @@ internal sealed partial class AuthzCtl
             };
             var printer = globals.PrinterOf(result, output);
             using var call = new RelationshipService.RelationshipServiceClient(channel).ReadRelationships(request, cancellationToken: cancellation);
+            var count = 0;
             await foreach (var reply in call.ResponseStream.ReadAllAsync(cancellation))
             {
                 printer.Write(reply, text => text.WriteLine(Describe(reply.Relationship)));
+                count++;
             }
 
+            printer.WriteNoneFoundIfEmpty(count, "relationships");
             return ExitCodes.Success;
         }));
         return command;

@@ -287,21 +287,32 @@ internal sealed partial class AuthzCtl(AuthzCtl.GlobalOptions globals, TextWrite
                 new LookupResourcesRequest { ResourceType = result.GetValue(type)!, Action = result.GetValue(action)!, Subject = ToSubject(result.GetValue(subject)!), Limit = page.Limit, Cursor = page.Cursor, Consistency = page.Consistency },
                 cancellationToken: cancellation),
             reply => $"{reply.Resource.Type}:{reply.Resource.Id}",
-            reply => reply.AfterResultCursor);
+            reply => reply.AfterResultCursor,
+            "resources");
     }
 
     private Command LookupSubjectsCommand()
     {
         var resource = ResourceArgument();
         var action = ActionArgument();
-        var type = new Argument<string>("subject-type") { Description = "The type of subject to list" };
+        var type = new Argument<string>("subject-type") { Description = "The type of subject to list, or type#relation for its subject sets (e.g. group#member)" };
         return LookupCommand(
-            new Command("lookup-subjects", "List the subjects of a type that have the action on the resource") { resource, action, type },
-            (result, page, client, cancellation) => client.LookupSubjects(
-                new LookupSubjectsRequest { Resource = ToObject(result.GetValue(resource)!), Action = result.GetValue(action)!, SubjectType = result.GetValue(type)!, Limit = page.Limit, Cursor = page.Cursor, Consistency = page.Consistency },
-                cancellationToken: cancellation),
+            new Command("lookup-subjects", "List the subjects of a type (or the subject sets, type#relation) that have the action on the resource") { resource, action, type },
+            (result, page, client, cancellation) =>
+            {
+                // type#relation asks for subject sets: the request's subject_relation.
+                var subjectType = result.GetValue(type)!.Split('#', 2);
+                return client.LookupSubjects(
+                    new LookupSubjectsRequest
+                    {
+                        Resource = ToObject(result.GetValue(resource)!), Action = result.GetValue(action)!, SubjectType = subjectType[0], SubjectRelation = subjectType.Length == 2 ? subjectType[1] : string.Empty,
+                        Limit = page.Limit, Cursor = page.Cursor, Consistency = page.Consistency,
+                    },
+                    cancellationToken: cancellation);
+            },
             DescribeLookedUp,
-            reply => reply.AfterResultCursor);
+            reply => reply.AfterResultCursor,
+            "subjects");
     }
 
     // A lookup command: its own arguments, then --limit, --cursor and --consistency; the call streams one page, printed
@@ -310,7 +321,8 @@ internal sealed partial class AuthzCtl(AuthzCtl.GlobalOptions globals, TextWrite
         Command command,
         Func<ParseResult, LookupPage, AuthorizationService.AuthorizationServiceClient, CancellationToken, AsyncServerStreamingCall<TReply>> start,
         Func<TReply, string> line,
-        Func<TReply, string> afterResultCursor)
+        Func<TReply, string> afterResultCursor,
+        string found)
         where TReply : Google.Protobuf.IMessage
     {
         var page = new PageOptions();
@@ -322,7 +334,10 @@ internal sealed partial class AuthzCtl(AuthzCtl.GlobalOptions globals, TextWrite
         {
             var asked = new LookupPage(result.GetValue(page.Limit), result.GetValue(page.Cursor) ?? string.Empty, result.GetValue(consistency));
             using var call = start(result, asked, client, cancellation);
-            await WritePageAsync(call.ResponseStream, asked.Limit, globals.PrinterOf(result, output), line, afterResultCursor, cancellation);
+            var printer = globals.PrinterOf(result, output);
+            var count = await WritePageAsync(call.ResponseStream, asked.Limit, printer, line, afterResultCursor, cancellation);
+            // A resumed page that is empty ends the paging: nothing after the cursor.
+            printer.WriteNoneFoundIfEmpty(count, asked.Cursor.Length == 0 ? found : $"more {found}");
             return ExitCodes.Success;
         }));
         return command;
@@ -334,9 +349,9 @@ internal sealed partial class AuthzCtl(AuthzCtl.GlobalOptions globals, TextWrite
             : $"{Describe(reply.Subject)} except {string.Join(", ", reply.ExcludedSubjects.Select(Describe))}";
 
     // Prints a lookup's page as it streams, a line per result; a full page may have more after it, so it ends with the
-    // cursor that resumes after its last result.
+    // cursor that resumes after its last result. Returns how many results it printed.
     // In JSON, each line is a reply, which carries its own cursor.
-    private static async Task WritePageAsync<TReply>(
+    private static async Task<int> WritePageAsync<TReply>(
         IAsyncStreamReader<TReply> replies, uint limit, Printer printer, Func<TReply, string> line, Func<TReply, string> afterResultCursor, CancellationToken cancellation)
         where TReply : Google.Protobuf.IMessage
     {
@@ -353,6 +368,8 @@ internal sealed partial class AuthzCtl(AuthzCtl.GlobalOptions globals, TextWrite
         {
             printer.Output.WriteLine($"next cursor: {lastCursor}");
         }
+
+        return (int)count;
     }
 
     private static void WriteStep(TextWriter output, ExplainStep step, int depth)

@@ -18,6 +18,12 @@ internal sealed record ConnectionContext
 
     public string? Ca { get; init; }
 
+    /// <summary>The client certificate (PEM) for a server that requires one (mutual TLS), with <see cref="Key"/>.</summary>
+    public string? Cert { get; init; }
+
+    /// <summary>The private key (PEM) of <see cref="Cert"/>.</summary>
+    public string? Key { get; init; }
+
     public bool Insecure { get; init; }
 }
 

@@ -40,6 +40,18 @@ internal sealed class Printer(TextWriter output, OutputFormat format)
         }
     }
 
+    /// <summary>
+    /// After a stream of <paramref name="count"/> rows, in table output only: the line that says nothing was found, so an
+    /// empty answer is told from no answer (JSON lines stay empty: no reply, no line).
+    /// </summary>
+    public void WriteNoneFoundIfEmpty(int count, string what)
+    {
+        if (count == 0 && !IsJson)
+        {
+            output.WriteLine($"no {what} found");
+        }
+    }
+
     /// <summary>A reply that is not a proto message (e.g. a diff, a context list): System.Text.Json, camelCase.</summary>
     public void WriteValue<T>(T reply, Action<TextWriter> text)
     {

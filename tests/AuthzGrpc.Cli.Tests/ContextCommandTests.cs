@@ -23,6 +23,16 @@ public sealed class ContextCommandTests(AdminServer server) : IClassFixture<Admi
     }
 
     [Fact]
+    public async Task List_WithoutContexts_SaysSo_AndIsAnEmptyArrayInJson()
+    {
+        var table = await Run("context", "list");
+        var json = await Run("context", "list", "--output", "json");
+
+        Assert.Equal((0, "no contexts found"), (table.Exit, table.Output.Trim()));
+        Assert.Equal((0, "[]"), (json.Exit, json.Output.Trim()));
+    }
+
+    [Fact]
     public async Task AddUseListRemove_AndExplicitOptionsOverrideTheContext()
     {
         var key = server.Process.Key!;

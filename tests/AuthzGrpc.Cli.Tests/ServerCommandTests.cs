@@ -57,6 +57,32 @@ public sealed class ServerCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LookupSubjects_OfASubjectSetType_ListsTheSets()
+    {
+        var (exit, output, _) = await Run("lookup-subjects", "organization:northwind", "developer", "group#member");
+
+        Assert.Equal(0, exit);
+        Assert.Equal(["group:platform#member", "group:sre#member"], output.Trim().Split('\n'));
+    }
+
+    [Theory]
+    [InlineData("no resources found", "lookup-resources", "project", "view", "user:mallory")]
+    [InlineData("no subjects found", "lookup-subjects", "project:not-stored", "view", "user")]
+    [InlineData("no subjects found", "lookup-subjects", "organization:northwind", "manage_account", "group#member")]
+    [InlineData("no relationships found", "relationship", "read", "project:not-stored")]
+    [InlineData("no API keys found", "apikey", "list", "--subject", "user:nobody")]
+    public async Task ListsAndLookups_FindingNothing_SaySoInTables_AndStayEmptyInJson(string expected, params string[] command)
+    {
+        var table = await Run(command);
+        var json = await Run([.. command, "--output", "json"]);
+
+        Assert.Equal((0, expected), (table.Exit, table.Output.Trim()));
+        Assert.Equal(0, json.Exit);
+        // A stream prints no JSON line; a unary list prints its reply with an empty array.
+        Assert.True(json.Output.Length == 0 || json.Output.Replace(" ", string.Empty, StringComparison.Ordinal).Contains("[]", StringComparison.Ordinal), json.Output);
+    }
+
+    [Fact]
     public async Task LookupResources_ListsOnePerLine()
     {
         var (exit, output, _) = await Run("lookup-resources", "project", "view", "user:olivia");
@@ -86,7 +112,7 @@ public sealed class ServerCommandTests : IAsyncLifetime
             var (exit, output, error) = await Run(["lookup-resources", "project", "view", "user:olivia", "--limit", "1", .. cursor is null ? Array.Empty<string>() : ["--cursor", cursor]]);
             Assert.True(exit == 0, error);
             lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            listed.AddRange(lines.Where(l => !l.StartsWith("next cursor: ", StringComparison.Ordinal)));
+            listed.AddRange(lines.Where(l => !l.StartsWith("next cursor: ", StringComparison.Ordinal) && l != "no more resources found"));
             if (lines.Length == 0 || !lines[^1].StartsWith("next cursor: ", StringComparison.Ordinal))
             {
                 break;
@@ -95,6 +121,7 @@ public sealed class ServerCommandTests : IAsyncLifetime
 
         // olivia views two projects: two full pages of one, each ending with its cursor, then an empty last page.
         Assert.Equal(["project:payments", "project:storefront"], listed);
+        Assert.Equal(["no more resources found"], lines);
         Assert.Equal(3, pages);
     }
 

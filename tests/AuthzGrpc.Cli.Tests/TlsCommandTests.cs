@@ -1,6 +1,3 @@
-using System.Net;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using AuthzGrpc.Testing;
 
 namespace AuthzGrpc.Cli.Tests;
@@ -19,24 +16,11 @@ public sealed class TlsCommandTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var caRequest = new CertificateRequest("CN=authzctl test CA", caKey, HashAlgorithmName.SHA256);
-        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
-        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
-        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-
-        using var serverKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var serverRequest = new CertificateRequest("CN=127.0.0.1", serverKey, HashAlgorithmName.SHA256);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        serverRequest.CertificateExtensions.Add(names.Build());
-        serverRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
-        using var leaf = serverRequest.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddHours(12), [1, 2, 3, 4]);
-
-        await File.WriteAllTextAsync(CaFile, ca.ExportCertificatePem());
+        using var ca = TestCertificateAuthority.Create("authzctl test CA");
+        using var leaf = ca.IssueServer();
+        await ca.WriteCertificateAsync(CaFile);
         var (certificateFile, keyFile) = (Path.Combine(_folder.FullName, "server.pem"), Path.Combine(_folder.FullName, "server.key"));
-        await File.WriteAllTextAsync(certificateFile, leaf.ExportCertificatePem());
-        await File.WriteAllTextAsync(keyFile, serverKey.ExportPkcs8PrivateKeyPem());
+        await TestCertificateAuthority.WritePemAsync(leaf, certificateFile, keyFile);
         _server = await ServerProcess.StartAsync(
             $"--Kestrel:Endpoints:Tls:Url=https://127.0.0.1:{_tlsPort}",
             $"--Kestrel:Endpoints:Tls:Certificate:Path={certificateFile}",

@@ -86,5 +86,42 @@ public sealed class LookupTests(ServerFixture server) : ServerTest(server)
         Assert.True(found > 0);
     }
 
+    // group:sre's members are members of group:platform, which holds developer on northwind: both sets reach it.
+    [Theory]
+    [InlineData("organization:northwind", "developer", "group:platform#member,group:sre#member")]
+    [InlineData("organization:northwind", "any_role", "group:platform#member,group:sre#member")]
+    [InlineData("organization:northwind", "manage_account", "")]
+    [InlineData("group:platform", "member", "group:platform#member,group:sre#member")]
+    public async Task LookupSubjects_WithASubjectRelation_ListsTheSubjectSetsCheckAllows(string resource, string action, string expected)
+    {
+        var request = new LookupSubjectsRequest { Resource = Requests.Object(resource), Action = action, SubjectType = "group", SubjectRelation = "member" };
+        using var call = Client.LookupSubjects(request);
+
+        var found = new List<string>();
+        await foreach (var response in call.ResponseStream.ReadAllAsync())
+        {
+            var check = await Client.CheckAsync(new CheckRequest { Subject = response.Subject, Action = action, Resource = request.Resource });
+            Assert.Equal(Decision.Allowed, check.Decision);
+            found.Add(Text(response.Subject));
+        }
+
+        Assert.Equal(Split(expected), found);
+    }
+
+    [Theory]
+    [InlineData("owner", "subject relation 'owner' is not a relation or permission of 'group'")]
+    [InlineData("Member!", "subject_relation: 'Member!' is not a valid permission or relation name")]
+    public async Task LookupSubjects_ABadSubjectRelation_IsInvalidArgumentNamingIt(string relation, string message)
+    {
+        using var call = Client.LookupSubjects(new LookupSubjectsRequest
+        {
+            Resource = Requests.Object("organization:northwind"), Action = "developer", SubjectType = "group", SubjectRelation = relation,
+        });
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await call.ResponseStream.ReadAllAsync().ToListAsync());
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains(message, error.Status.Detail, StringComparison.Ordinal);
+    }
+
     private static string[] Split(string list) => list.Length == 0 ? [] : list.Split(',');
 }

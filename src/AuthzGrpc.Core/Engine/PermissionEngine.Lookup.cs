@@ -102,9 +102,15 @@ public sealed partial class PermissionEngine
     /// Each candidate is evaluated within <see cref="EvaluationBudget"/>; <paramref name="cancellationToken"/> stops the
     /// lookup between and within candidates.
     /// </para>
+    /// <para>
+    /// With <paramref name="subjectRelation"/> (SpiceDB's optional subject relation), the subjects are the subject sets
+    /// <c>type:id#relation</c> for which Check allows the permission, evaluated as Check evaluates a subject set; there
+    /// is no wildcard then.
+    /// </para>
     /// </summary>
     public SubjectLookup LookupSubjects(
-        ObjectRef resource, string permission, string subjectType, string? afterId = null, int limit = 0, CancellationToken cancellationToken = default)
+        ObjectRef resource, string permission, string subjectType, string? afterId = null, int limit = 0, string? subjectRelation = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
         var graph = _graph;
@@ -114,8 +120,16 @@ public sealed partial class PermissionEngine
             ThrowUnknownType(subjectType);
         }
 
+        var relation = -1;
+        if (subjectRelation is not null)
+        {
+            relation = wanted.TryGetMember(subjectRelation, out var set)
+                ? set.Index
+                : throw AuthzException.Invalid($"subject relation '{subjectRelation}' is not a relation or permission of '{wanted.Name}'");
+        }
+
         var root = graph.FindObject(member.Owner.Index, resource.Id);
-        var (candidates, wildcardSeen) = CollectSubjectCandidates(graph, root, wanted.Index);
+        var (candidates, wildcardSeen) = CollectSubjectCandidates(graph, root, wanted.Index, subjectSets: relation >= 0);
         var wildcardNode = graph.FindWildcard(wanted.Index);
         var wildcardReach = graph.Membership.Reach(wildcardNode);
 
@@ -134,7 +148,9 @@ public sealed partial class PermissionEngine
 
         foreach (var candidate in InIdOrderAfter(graph, candidates, wanted.Index, afterId))
         {
-            var context = new SubjectContext(candidate, candidate, -1, wildcardNode, graph.Membership.Reach(candidate), wildcardReach, false);
+            var context = relation < 0
+                ? new SubjectContext(candidate, candidate, -1, wildcardNode, graph.Membership.Reach(candidate), wildcardReach, false)
+                : SubjectSetContext(graph, candidate, relation);
             cancellationToken.ThrowIfCancellationRequested();
             ShutdownToken.ThrowIfCancellationRequested();
             state.NextRoot(sameSubject: false);
@@ -147,7 +163,7 @@ public sealed partial class PermissionEngine
             }
             else if (limit == 0 || allowed.Count < limit)
             {
-                allowed.Add(graph.DescribeSubject(candidate));
+                allowed.Add(relation < 0 ? graph.DescribeSubject(candidate) : new SubjectRef(wanted.Name, graph[candidate].Id, subjectRelation));
             }
             else if (!everyone)
             {
@@ -176,9 +192,22 @@ public sealed partial class PermissionEngine
         return ordered;
     }
 
+    // The subject set object#relation as Check's ResolveSubject sees it: its node when stored (else -1), and its
+    // object and relation, which a computed set of that object matches even when the set is stored nowhere. Unlike
+    // Check, no wildcard: SpiceDB's LookupSubjects lists no subject set through a wildcard either (a wildcard would make
+    // every subject set of the type an answer, most of them on objects stored nowhere).
+    private static SubjectContext SubjectSetContext(RelationshipGraph graph, int objectNode, int relation)
+    {
+        var node = graph.FindSubjectSet(objectNode, relation);
+        return new SubjectContext(node, objectNode, relation, -1, graph.Membership.Reach(node), graph.Membership.Reach(-1), false);
+    }
+
     // Walks the resource, its ancestors and the objects of the subject sets stored on them, collecting every
-    // stored subject of the wanted type (and the members of indexed sets): a superset of the answer.
-    private static (HashSet<int> Candidates, bool WildcardSeen) CollectSubjectCandidates(RelationshipGraph graph, int root, int wantedType)
+    // stored subject of the wanted type (and the members of indexed sets): a superset of the answer. For subject sets
+    // (`subjectSets`), every object of the wanted type the walk visits is a candidate too: a set reaches the resource
+    // only through a relation stored on an object visited (or through its own object, visited as an ancestor or a set's
+    // object); wildcards are not subject sets.
+    private static (HashSet<int> Candidates, bool WildcardSeen) CollectSubjectCandidates(RelationshipGraph graph, int root, int wantedType, bool subjectSets)
     {
         var candidates = new HashSet<int>();
         var wildcardSeen = false;
@@ -191,6 +220,11 @@ public sealed partial class PermissionEngine
             if (current < 0 || !visited.Add(current))
             {
                 continue;
+            }
+
+            if (subjectSets && graph[current].Type == wantedType)
+            {
+                candidates.Add(current);
             }
 
             foreach (var ancestor in graph.Ancestors.Reach(current))
@@ -216,7 +250,7 @@ public sealed partial class PermissionEngine
             }
         }
 
-        return (candidates, wildcardSeen);
+        return (candidates, wildcardSeen && !subjectSets);
     }
 
     private static void AddCandidate(RelationshipGraph graph, int objectNode, HashSet<int> candidates, Stack<int> pending)

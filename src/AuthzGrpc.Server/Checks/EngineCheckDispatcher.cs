@@ -73,12 +73,12 @@ internal sealed class EngineCheckDispatcher(EngineSync sync, EngineHolder holder
     }
 
     public async ValueTask<AtRevision<SubjectLookup>> LookupSubjectsAsync(
-        ObjectRef resource, string permission, string subjectType, string? afterId, int limit, ReadConsistency consistency,
+        ObjectRef resource, string permission, string subjectType, string? subjectRelation, string? afterId, int limit, ReadConsistency consistency,
         CancellationToken cancellationToken)
     {
         var engine = await sync.EngineForAsync(consistency, cancellationToken).ConfigureAwait(false);
         var revision = engine.Revision;
-        return new(engine.LookupSubjects(resource, permission, subjectType, afterId, limit, cancellationToken), revision);
+        return new(engine.LookupSubjects(resource, permission, subjectType, afterId, limit, subjectRelation, cancellationToken), revision);
     }
 
     // The hot path: the engine's string overload, no intermediate model objects.

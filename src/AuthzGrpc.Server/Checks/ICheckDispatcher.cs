@@ -36,9 +36,13 @@ internal interface ICheckDispatcher
     ValueTask<AtRevision<IReadOnlyList<ObjectRef>>> LookupResourcesAsync(
         string resourceType, string permission, SubjectRef subject, string? afterId, int limit, ReadConsistency consistency, CancellationToken cancellationToken);
 
-    /// <summary>One page of the subjects of a type that hold the permission on the resource (see <see cref="PermissionEngine.LookupSubjects"/>).</summary>
+    /// <summary>
+    /// One page of the subjects of a type (with <paramref name="subjectRelation"/>: its subject sets) that hold the
+    /// permission on the resource (see <see cref="PermissionEngine.LookupSubjects"/>).
+    /// </summary>
     ValueTask<AtRevision<SubjectLookup>> LookupSubjectsAsync(
-        ObjectRef resource, string permission, string subjectType, string? afterId, int limit, ReadConsistency consistency, CancellationToken cancellationToken);
+        ObjectRef resource, string permission, string subjectType, string? subjectRelation, string? afterId, int limit, ReadConsistency consistency,
+        CancellationToken cancellationToken);
 }
 
 /// <summary>

@@ -43,9 +43,9 @@ internal abstract class GraphCheckDispatcher(RedisGraph graph, EngineHolder hold
         inner.LookupResourcesAsync(resourceType, permission, subject, afterId, limit, consistency, cancellationToken);
 
     public ValueTask<AtRevision<SubjectLookup>> LookupSubjectsAsync(
-        ObjectRef resource, string permission, string subjectType, string? afterId, int limit, ReadConsistency consistency,
+        ObjectRef resource, string permission, string subjectType, string? subjectRelation, string? afterId, int limit, ReadConsistency consistency,
         CancellationToken cancellationToken) =>
-        inner.LookupSubjectsAsync(resource, permission, subjectType, afterId, limit, consistency, cancellationToken);
+        inner.LookupSubjectsAsync(resource, permission, subjectType, subjectRelation, afterId, limit, consistency, cancellationToken);
 
     /// <summary>Unset, <c>minimize_latency</c> and <c>at_least</c> may be answered from the graph; <c>fully_consistent</c> may not.</summary>
     protected static bool GraphCanServe(ReadConsistency consistency) => consistency.Requirement != ConsistencyRequirement.FullyConsistent;

@@ -256,7 +256,8 @@ internal sealed class AuthorizationGrpcService(
         RequestValidation.Require(RequestValidation.LookupSubjects(request, _maxLookupLimit));
         var page = StartPage(LookupCursor.RequestHash(request), request.Cursor, wildcardAllowed: true, request.Consistency);
         var lookup = await page.Answer(consistency => dispatcher.LookupSubjectsAsync(
-            ProtoMapping.ToModel(request.Resource), request.Action, request.SubjectType, page.AfterId, (int)request.Limit, consistency,
+            ProtoMapping.ToModel(request.Resource), request.Action, request.SubjectType, request.SubjectRelation.Length == 0 ? null : request.SubjectRelation, page.AfterId,
+            (int)request.Limit, consistency,
             context.CancellationToken)).ConfigureAwait(false);
         var revision = RevisionText(lookup.Revision);
         foreach (var subject in lookup.Value.Subjects)

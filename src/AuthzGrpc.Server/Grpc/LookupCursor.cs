@@ -40,9 +40,13 @@ internal static class LookupCursor
     public static string RequestHash(LookupResourcesRequest request) =>
         Hash($"LookupResources\n{request.ResourceType}\n{request.Action}\n{request.Subject.Object.Type}:{request.Subject.Object.Id}#{request.Subject.Relation}");
 
-    /// <summary>The identity of a LookupSubjects request: what a cursor of it is bound to (not its limit or consistency).</summary>
+    /// <summary>
+    /// The identity of a LookupSubjects request: what a cursor of it is bound to (not its limit or consistency). The
+    /// subject relation is appended only when set, so cursors issued before the field existed stay valid.
+    /// </summary>
     public static string RequestHash(LookupSubjectsRequest request) =>
-        Hash($"LookupSubjects\n{request.Resource.Type}:{request.Resource.Id}\n{request.Action}\n{request.SubjectType}");
+        Hash($"LookupSubjects\n{request.Resource.Type}:{request.Resource.Id}\n{request.Action}\n{request.SubjectType}"
+            + (request.SubjectRelation.Length == 0 ? string.Empty : $"#{request.SubjectRelation}"));
 
     /// <summary>The cursor that resumes the request hashed to <paramref name="requestHash"/> strictly after <paramref name="afterId"/>.</summary>
     public static string Encode(long revision, string requestHash, string afterId)

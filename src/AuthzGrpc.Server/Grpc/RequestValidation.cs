@@ -33,6 +33,7 @@ internal static partial class RequestValidation
         Resource(request.Resource)
         ?? Name(request.Action, "action", "a permission or relation of the resource's type, e.g. view")
         ?? Type(request.SubjectType, "subject_type")
+        ?? (request.SubjectRelation.Length == 0 ? null : Name(request.SubjectRelation, "subject_relation", "a relation of the subject type, e.g. member"))
         ?? LookupLimit(request.Limit, maxLookupLimit);
 
     /// <summary>A violation of a field that is not about one value's shape (e.g. a batch too large).</summary>

@@ -104,6 +104,24 @@ public sealed class AuthzOptions
 
     /// <summary>Authentication: the bootstrap admin key and the key cache (<c>Authz:Auth</c>).</summary>
     public AuthOptions Auth { get; set; } = new();
+
+    /// <summary>Client certificates on the TLS endpoints (<c>Authz:Tls</c>).</summary>
+    public TlsOptions Tls { get; set; } = new();
+}
+
+/// <summary>Mutual TLS, bound from <c>Authz:Tls</c>; the server's own certificate is Kestrel's endpoint configuration.</summary>
+public sealed class TlsOptions
+{
+    /// <summary>The configuration key of <see cref="ClientCaFile"/>, read before the options are bound (Kestrel is set up first).</summary>
+    public const string ClientCaFileKey = AuthzOptions.SectionName + ":Tls:" + nameof(ClientCaFile);
+
+    /// <summary>
+    /// A PEM file of CA certificates. When set, every https endpoint requires a client certificate that chains to one
+    /// of them (only to them: the machine's roots are not consulted); a client without one, or with another CA's, is
+    /// refused at the TLS handshake. API keys are still required on every call. Null or empty: no client certificate
+    /// is asked for.
+    /// </summary>
+    public string? ClientCaFile { get; set; }
 }
 
 /// <summary>API key authentication, bound from <c>Authz:Auth</c>.</summary>

@@ -36,10 +36,11 @@ public static class AuthzServer
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = Defaults });
         builder.Services.AddAuthzServer();
         configure?.Invoke(builder);
-        // After configure: metrics, traces and the Unix socket follow the configuration with every source added.
+        // After configure: metrics, traces, the Unix socket and client certificates follow the configuration with every source added.
         builder.AddAuthzMetrics();
         builder.AddAuthzTracing();
         builder.AddAuthzUnixSocket();
+        builder.AddAuthzClientCertificates();
 
         var app = builder.Build();
         try

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using AuthzGrpc.Server.Authentication;
 using AuthzGrpc.Server.Checks;
 using AuthzGrpc.Server.Grpc;
@@ -9,6 +11,7 @@ using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -140,6 +143,51 @@ public static class AuthzServerExtensions
             builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenUnixSocket(path, listener => listener.Protocols = HttpProtocols.Http2));
         }
 
+        return builder;
+    }
+
+    /// <summary>
+    /// When <c>Authz:Tls:ClientCaFile</c> (<see cref="TlsOptions.ClientCaFileKey"/>) is set: every https endpoint
+    /// requires a client certificate chaining to a CA of that PEM file, so the TLS handshake itself refuses any other
+    /// client. A file without a certificate stops the start, naming the key. Call it once every configuration source is
+    /// added.
+    /// </summary>
+    public static WebApplicationBuilder AddAuthzClientCertificates(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var caFile = builder.Configuration[TlsOptions.ClientCaFileKey];
+        if (string.IsNullOrWhiteSpace(caFile))
+        {
+            return builder;
+        }
+
+        var roots = new X509Certificate2Collection();
+        try
+        {
+            roots.ImportFromPemFile(caFile);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            throw new InvalidOperationException($"{TlsOptions.ClientCaFileKey} '{caFile}': {e.Message}", e);
+        }
+
+        if (roots.Count == 0)
+        {
+            throw new InvalidOperationException($"{TlsOptions.ClientCaFileKey} '{caFile}': no certificate in the file (expected PEM)");
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https =>
+        {
+            https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+            https.ClientCertificateValidation = (certificate, _, _) =>
+            {
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+                return chain.Build(certificate);
+            };
+        }));
         return builder;
     }
 

@@ -3,6 +3,7 @@
 #   redis-server  (scripts/run.sh starts a local one; the tests start their own on free loopback ports)
 #   postgresql    (the tests start their own clusters with initdb on free loopback ports)
 #   nginx         (the compose stack test puts its own in front of two replicas)
+#   chromium, chromium-driver  (the console's browser tests drive a headless Chromium through chromedriver)
 # Their system services are not used. Safe to run any number of times.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ installed() {
     case "$1" in
         postgresql) compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null ;;
         nginx) command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] ;;
+        chromium-driver) command -v chromedriver >/dev/null 2>&1 ;;
         *) command -v "$1" >/dev/null 2>&1 ;;
     esac
 }

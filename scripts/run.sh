@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Runs the AuthzGrpc server from the repository root with the default model (models/default.zed and
 # models/default.relationships), listening on plaintext HTTP/2 at http://127.0.0.1:50051, with metrics for
-# Prometheus at http://127.0.0.1:9464/metrics, data in .data/ (a SQLite file, seeded from the model files on
-# first start, and the generated admin key .data/bootstrap.key, mode 0600, which authzctl run from the
-# repository root sends). Stop it with Ctrl-C (or SIGTERM) and run it again at will.
+# Prometheus at http://127.0.0.1:9464/metrics, the web console at http://127.0.0.1:8080 (docs/CONSOLE.md), data
+# in .data/ (a SQLite file, seeded from the model files on first start, and the generated admin key
+# .data/bootstrap.key, mode 0600, which authzctl run from the repository root sends). Stop it with Ctrl-C (or SIGTERM) and run it again at will.
 #
-#   scripts/run.sh [--data DIR] [--port N] [--metrics-port N] [--start-over] [server configuration...]
+#   scripts/run.sh [--data DIR] [--port N] [--metrics-port N] [--console-port N] [--start-over] [server configuration...]
 #
 #   --data DIR        keep this instance's database, key file and Redis files in DIR (default .data)
 #   --port N          listen for gRPC on 127.0.0.1:N (default 50051)
 #   --metrics-port N  serve /metrics on 127.0.0.1:N (default 9464 for port 50051, else a free port, logged); 0: free
+#   --console-port N  serve the web console on 127.0.0.1:N (default 8080 for port 50051, else a free port, logged); 0: free
 #   --start-over      delete DIR first: a new database seeded from the model files and a new admin key
 #
 # Several instances run side by side when each has its own --data and --port, e.g.
@@ -33,6 +34,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1
 data=".data"
 port=50051
 metrics_port=""
+console_port=""
 start_over=0
 server_args=()
 while [ $# -gt 0 ]; do
@@ -43,6 +45,8 @@ while [ $# -gt 0 ]; do
         --port=*) port="${1#*=}"; shift ;;
         --metrics-port) metrics_port="$2"; shift 2 ;;
         --metrics-port=*) metrics_port="${1#*=}"; shift ;;
+        --console-port) console_port="$2"; shift 2 ;;
+        --console-port=*) console_port="${1#*=}"; shift ;;
         --start-over) start_over=1; shift ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) server_args+=("$1"); shift ;;
@@ -50,6 +54,9 @@ while [ $# -gt 0 ]; do
 done
 if [ -z "$metrics_port" ]; then
     if [ "$port" = 50051 ]; then metrics_port=9464; else metrics_port=0; fi
+fi
+if [ -z "$console_port" ]; then
+    if [ "$port" = 50051 ]; then console_port=8080; else console_port=0; fi
 fi
 
 if [ "$start_over" = 1 ] && [ -d "$data" ]; then
@@ -107,11 +114,17 @@ trap 'exit 143' TERM
 echo "run.sh: building the server (Release; the first build takes about a minute)..."
 dotnet build src/AuthzGrpc.Server -c Release --nologo -v minimal -clp:NoSummary
 echo "run.sh: starting the server on 127.0.0.1:$port (data in $data)"
+if [ "$console_port" != 0 ]; then
+    echo "run.sh: the web console: http://127.0.0.1:$console_port (sign in with an API key, e.g. the one in $data/bootstrap.key)"
+else
+    echo "run.sh: the web console: on a free port, logged as 'Serving the web console at ...'"
+fi
 
 export Authz__Redis__Configuration="${Authz__Redis__Configuration:-127.0.0.1:$redis_port}"
 dotnet src/AuthzGrpc.Server/bin/Release/net10.0/AuthzGrpc.Server.dll \
     "--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:$port" \
     "--Authz:MetricsUrl=http://127.0.0.1:$metrics_port" \
+    "--Authz:ConsoleUrl=http://127.0.0.1:$console_port" \
     "--Authz:Storage:ConnectionString=Data Source=$data_abs/authz.db" \
     ${server_args[@]+"${server_args[@]}"} &
 server_pid=$!

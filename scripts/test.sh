@@ -9,8 +9,9 @@ if ! command -v dotnet >/dev/null 2>&1; then
     exit 1
 fi
 
-# The integration tests start their own redis-server, PostgreSQL and nginx processes on free loopback ports.
-scripts/ensure-packages.sh redis-server postgresql nginx
+# The integration tests start their own redis-server, PostgreSQL and nginx processes on free loopback ports; the
+# console's browser tests drive Debian's headless Chromium through its chromedriver.
+scripts/ensure-packages.sh redis-server postgresql nginx chromium chromium-driver
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

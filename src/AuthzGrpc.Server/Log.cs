@@ -79,6 +79,10 @@ internal static partial class Log
         Message = "Serving metrics for Prometheus at {Url} (HTTP/1.1; Authz:MetricsUrl)")]
     public static partial void ServingMetrics(ILogger logger, Uri url);
 
+    [LoggerMessage(EventId = 21, EventName = "ServingConsole", Level = LogLevel.Information,
+        Message = "Serving the web console at {Url} (HTTP/1.1, gRPC-Web; Authz:ConsoleUrl)")]
+    public static partial void ServingConsole(ILogger logger, Uri url);
+
     [LoggerMessage(EventId = 20, EventName = "BackupRestored", Level = LogLevel.Information,
         Message = "{Actor} restored a backup taken at revision {SourceRevision} of database {SourceDatabase}, at revision {Revision}: {Counts}")]
     public static partial void BackupRestored(ILogger logger, string actor, string sourceRevision, string sourceDatabase, long revision, string counts);

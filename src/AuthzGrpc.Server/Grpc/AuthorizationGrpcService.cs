@@ -286,6 +286,27 @@ internal sealed class AuthorizationGrpcService(
     /// writes and catch-ups, and polling every <see cref="AuthzOptions.SyncIntervalMilliseconds"/> for other replicas')
     /// until the client cancels or the server stops.
     /// </summary>
+    /// <summary>
+    /// The calling key as authentication verified it (<see cref="Caller"/>): no model or store read, so any valid key
+    /// may ask, and there is nothing else to authorize: a key only ever learns about itself.
+    /// </summary>
+    public override Task<WhoAmIResponse> WhoAmI(WhoAmIRequest request, ServerCallContext context)
+    {
+        var caller = context.GetCaller();
+        return Task.FromResult(new WhoAmIResponse
+        {
+            Subject = ProtoMapping.ToProto(caller.Subject),
+            Kind = caller.Kind switch
+            {
+                ApiKeyKind.Check => KeyKind.Check,
+                ApiKeyKind.Management => KeyKind.Management,
+                _ => KeyKind.Admin,
+            },
+            KeyId = caller.KeyId,
+            Email = caller.Email ?? string.Empty,
+        });
+    }
+
     public override Task Watch(WatchRequest request, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context) =>
         follower.FollowAsync(
             context,

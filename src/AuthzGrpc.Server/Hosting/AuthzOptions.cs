@@ -87,6 +87,20 @@ public sealed class AuthzOptions
     [MetricsUrl]
     public string? MetricsUrl { get; set; } = DefaultMetricsUrl;
 
+    /// <summary>The configuration key of <see cref="ConsoleUrl"/>.</summary>
+    public const string ConsoleUrlKey = SectionName + ":" + nameof(ConsoleUrl);
+
+    /// <summary>
+    /// Where the web console is served (<c>Authz:ConsoleUrl</c>): <c>http://IP:PORT</c>, an HTTP/1.1 listener of its own
+    /// serving the console's files (<c>src/AuthzGrpc.Console/wwwroot</c>) and the gRPC services over gRPC-Web, the same
+    /// services with the same authentication, so the console can do nothing another client could not (see
+    /// <see cref="ConsoleEndpoint"/>). Null or empty (the default) serves no console. The host must be an IP address,
+    /// port 0 picks a free port (logged); https is not served, so keep it on loopback or behind a TLS proxy: the console
+    /// sends the API key it is given on every call. <c>scripts/run.sh</c> turns it on.
+    /// </summary>
+    [ConsoleUrl]
+    public string? ConsoleUrl { get; set; }
+
     /// <summary>The configuration key of <see cref="UnixSocketPath"/>.</summary>
     public const string UnixSocketPathKey = SectionName + ":" + nameof(UnixSocketPath);
 

@@ -38,6 +38,7 @@ public static class AuthzServer
         configure?.Invoke(builder);
         // After configure: metrics, traces, the Unix socket and client certificates follow the configuration with every source added.
         builder.AddAuthzMetrics();
+        builder.AddAuthzConsole();
         builder.AddAuthzTracing();
         builder.AddAuthzUnixSocket();
         builder.AddAuthzClientCertificates();

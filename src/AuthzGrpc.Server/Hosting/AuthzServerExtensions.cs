@@ -130,6 +130,25 @@ public static class AuthzServerExtensions
     }
 
     /// <summary>
+    /// Unless <c>Authz:ConsoleUrl</c> is empty (the default): listens there for HTTP/1.1 (<see cref="ConsoleEndpoint"/>),
+    /// serving the web console and gRPC-Web (<see cref="MapAuthzServer"/>). Call it once every configuration source is
+    /// added. An unusable URL adds nothing here: the options validation stops the start, naming it.
+    /// </summary>
+    public static WebApplicationBuilder AddAuthzConsole(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        if (!ConsoleEndpoint.TryParse(builder.Configuration[AuthzOptions.ConsoleUrlKey], out var endPoint, out _) || endPoint is null)
+        {
+            return builder;
+        }
+
+        var endpoint = new ConsoleEndpoint(endPoint);
+        builder.Services.AddSingleton(endpoint);
+        builder.WebHost.ConfigureKestrel(endpoint.Listen);
+        return builder;
+    }
+
+    /// <summary>
     /// When <c>Authz:UnixSocketPath</c> (<see cref="AuthzOptions.UnixSocketPath"/>) is set: listens on that Unix domain
     /// socket too, HTTP/2 only like the TCP endpoint, for the gRPC services. Call it once every configuration source is
     /// added.
@@ -248,6 +267,14 @@ public static class AuthzServerExtensions
             });
         }
 
+        var console = app.Services.GetService<ConsoleEndpoint>();
+        if (console is not null)
+        {
+            // Rejoins the pipeline below: gRPC-Web calls meet the same guard, endpoints and interceptors as gRPC calls.
+            var folder = Path.Combine(AppContext.BaseDirectory, ConsoleEndpoint.FolderName);
+            app.UseWhen(ConsoleEndpoint.Accepted, branch => ConsoleEndpoint.Configure(branch, folder));
+        }
+
         // After routing, before the endpoint: a path that is not a method's declared name, or a body that is not one
         // gRPC frame, is refused before grpc-dotnet or any interceptor sees it.
         var guard = app.Services.GetRequiredService<GrpcRequestGuard>();
@@ -266,10 +293,11 @@ public static class AuthzServerExtensions
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AuthzServer));
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             var metricsAddress = metrics?.Address;
+            var consoleAddress = console?.Address;
             foreach (var address in addresses)
             {
-                // The metrics listener is named on its own line: no gRPC client should be pointed at it.
-                if (new Uri(address) != metricsAddress)
+                // The metrics and console listeners are named on their own lines: no gRPC client should be pointed at them.
+                if (new Uri(address) != metricsAddress && new Uri(address) != consoleAddress)
                 {
                     Log.Listening(logger, address);
                 }
@@ -279,6 +307,11 @@ public static class AuthzServerExtensions
             {
                 var scrape = new Uri(metricsAddress, MetricsEndpoint.Path);
                 Log.ServingMetrics(logger, scrape);
+            }
+
+            if (consoleAddress is not null)
+            {
+                Log.ServingConsole(logger, consoleAddress);
             }
         });
         return app;

@@ -1,0 +1,86 @@
+// Decisions: Check and Explain for a subject, an action and a resource, optionally as a management check (the role and
+// subject a management call would act on). Explain is drawn as a tree; the steps that decided the answer are marked.
+import type { ExplainStep } from "./gen/authz/v1/authorization_pb.js";
+import { Decision } from "./gen/authz/v1/authorization_pb.js";
+import { authorization, refusal } from "./client.js";
+import { byId, element, say } from "./dom.js";
+import { objectRef, subjectRef } from "./refs.js";
+
+function request() {
+    const value = (id: string) => byId<HTMLInputElement>(id).value;
+    const role = value("check-target-role").trim();
+    const target = value("check-target-subject").trim();
+    return {
+        subject: subjectRef(value("check-subject")),
+        action: value("check-action").trim(),
+        resource: objectRef(value("check-resource")),
+        // Only when asked: a context turns the check into a management check.
+        ...(role.length > 0 || target.length > 0 ? { context: { targetRole: role, targetSubject: subjectRef(target) } } : {}),
+    };
+}
+
+function showDecision(decision: Decision, revision: string): void {
+    const allowed = decision === Decision.ALLOWED;
+    const output = byId("decision");
+    output.className = allowed ? "decision allowed" : "decision denied";
+    say(output, `${allowed ? "ALLOWED" : "DENIED"} at revision ${revision}`);
+}
+
+// A step is on the deciding path when its parent is and it came out as its parent did: for an allowed union the true
+// operand, for a denied intersection the false one, down to the relationship (or its absence) that settled it.
+function stepItem(step: ExplainStep, deciding: boolean): HTMLLIElement {
+    const label = element("span", { className: "step" },
+        element("span", { className: step.result ? "verdict holds" : "verdict fails", text: step.result ? "✓" : "✗" }),
+        element("span", { className: "visually-hidden", text: step.result ? "holds: " : "fails: " }),
+        element("code", { text: step.step }));
+    if (step.reason.length > 0) {
+        label.append(element("span", { className: "reason", text: ` — ${step.reason}` }));
+    }
+    if (deciding) {
+        label.append(element("span", { className: "visually-hidden", text: " (deciding step)" }));
+    }
+    const item = element("li", { className: deciding ? "deciding" : "" });
+    if (step.children.length === 0) {
+        item.append(label);
+        return item;
+    }
+    const children = element("ul");
+    for (const child of step.children) {
+        children.append(stepItem(child, deciding && child.result === step.result));
+    }
+    const details = element("details", {}, element("summary", {}, label), children);
+    // The deciding path is open; the rest can be opened with the keyboard (summary is focusable).
+    details.open = deciding;
+    item.append(details);
+    return item;
+}
+
+export function setUpDecisions(): void {
+    const error = byId("decision-error");
+    const tree = byId("explain-tree");
+    const run = async (explain: boolean) => {
+        say(error, "");
+        say(byId("decision"), "");
+        tree.replaceChildren();
+        try {
+            if (explain) {
+                const answer = await authorization.explain(request());
+                showDecision(answer.decision, answer.revision);
+                if (answer.root !== undefined) {
+                    tree.append(element("ul", { className: "tree" }, stepItem(answer.root, true)));
+                }
+            } else {
+                const answer = await authorization.check(request());
+                showDecision(answer.decision, answer.revision);
+            }
+        } catch (failure) {
+            const { status, message } = refusal(failure);
+            say(error, `${status}: ${message}`);
+        }
+    };
+    byId<HTMLFormElement>("check-form").addEventListener("submit", (event) => {
+        event.preventDefault();
+        void run(false);
+    });
+    byId("explain").addEventListener("click", () => void run(true));
+}

@@ -7,8 +7,9 @@ namespace AuthzGrpc.Console.Tests;
 
 /// <summary>
 /// The committed bundle (<c>src/AuthzGrpc.Console/wwwroot/console.js</c>) against what it was built from: its first line
-/// records the SHA-256 of the protos and of the console's inputs, computed by <c>build.mjs</c> as here, so a change to
-/// either without <c>npm run build</c> fails here rather than shipping a console that speaks an older API.
+/// records the SHA-256 of the protos, of the console's inputs and of the models (<c>wwwroot/models.json</c> is built from
+/// them), computed by <c>build.mjs</c> as here, so a change to any of them without <c>npm run build</c> fails here
+/// rather than shipping a console that speaks an older API or offers older models.
 /// </summary>
 public sealed partial class ConsoleBundleTests
 {
@@ -41,6 +42,18 @@ public sealed partial class ConsoleBundleTests
         Assert.Contains("src/AuthzGrpc.Console/src/main.ts", sources);
         Assert.True(recorded == Digest(sources),
             "src/AuthzGrpc.Console/wwwroot/console.js is older than the console's sources: run `npm ci && npm run build` in src/AuthzGrpc.Console and commit the bundle");
+    }
+
+    [Fact]
+    public void ModelsJson_WasBuiltFromTheseModels()
+    {
+        var recorded = Recorded("models-sha256");
+
+        var models = Files(Path.Combine(Repository.Root, "models"), path => path.EndsWith(".yaml", StringComparison.Ordinal) || path.EndsWith(".zed", StringComparison.Ordinal));
+
+        Assert.Contains("models/default.yaml", models);
+        Assert.True(recorded == Digest(models),
+            "src/AuthzGrpc.Console/wwwroot/models.json was built from other models: run `npm ci && npm run build` in src/AuthzGrpc.Console and commit it");
     }
 
     private static string Recorded(string name)

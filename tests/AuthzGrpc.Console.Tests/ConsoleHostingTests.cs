@@ -19,6 +19,7 @@ public sealed class ConsoleHostingTests(ConsoleServer console) : IClassFixture<C
     [InlineData("/")]
     [InlineData("/console.js")]
     [InlineData("/console.css")]
+    [InlineData("/models.json")]
     public async Task EveryFile_IsServedWithAStrictPolicy(string path)
     {
         using var response = await Http.GetAsync(new Uri(console.ConsoleAddress, path));

@@ -2,9 +2,10 @@
 // is ever in the URL.
 import { setUpDecisions } from "./decisions.js";
 import { byId } from "./dom.js";
+import { setUpPlayground } from "./playground.js";
 import { setUpSignIn, signedIn } from "./signin.js";
 
-const pages = ["decisions"];
+const pages = ["decisions", "playground"];
 
 function show(): void {
     const wanted = window.location.hash.replace(/^#/, "");
@@ -25,4 +26,5 @@ function show(): void {
 window.addEventListener("hashchange", show);
 setUpSignIn(show, show);
 setUpDecisions();
+setUpPlayground();
 show();

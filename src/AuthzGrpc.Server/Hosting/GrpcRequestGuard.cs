@@ -140,7 +140,16 @@ internal sealed class GrpcRequestGuard(BadRequestLog log)
         {
             // grpc-dotnet consumes nothing until the whole message has arrived, then consumes the message.
             _consumed |= !consumed.Equals(_start);
-            inner.AdvanceTo(consumed, examined);
+            try
+            {
+                inner.AdvanceTo(consumed, examined);
+            }
+            catch (IOException e)
+            {
+                // Kestrel also reports the reset here when it lands between the read and the advance (RequestFuzzTests
+                // met it on Watch): the same client cancelling.
+                throw ClientGone(e);
+            }
         }
 
         public override void CancelPendingRead() => inner.CancelPendingRead();

@@ -4,6 +4,7 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { AuthorizationService } from "./gen/authz/v1/authorization_pb.js";
+import { ManagementService } from "./gen/authz/v1/management_pb.js";
 import { RelationshipService } from "./gen/authz/v1/relationship_pb.js";
 import { SchemaService } from "./gen/authz/v1/schema_pb.js";
 
@@ -40,6 +41,7 @@ const transport = createGrpcWebTransport({
 export const authorization: Client<typeof AuthorizationService> = createClient(AuthorizationService, transport);
 export const schemas: Client<typeof SchemaService> = createClient(SchemaService, transport);
 export const relationships: Client<typeof RelationshipService> = createClient(RelationshipService, transport);
+export const management: Client<typeof ManagementService> = createClient(ManagementService, transport);
 
 /** A failed call as the service answered it: the gRPC status name and the service's own message. */
 export interface Refusal {

@@ -1,11 +1,12 @@
 // The console's entry point: one page, a section per task, chosen by the URL's fragment (#decisions); nothing secret
 // is ever in the URL.
+import { auditShown, setUpAudit } from "./audit.js";
 import { setUpDecisions } from "./decisions.js";
 import { byId } from "./dom.js";
 import { setUpPlayground } from "./playground.js";
 import { setUpSignIn, signedIn } from "./signin.js";
 
-const pages = ["decisions", "playground"];
+const pages = ["decisions", "playground", "audit"];
 
 function show(): void {
     const wanted = window.location.hash.replace(/^#/, "");
@@ -21,10 +22,12 @@ function show(): void {
         }
     }
     byId("page-title").textContent = page === "sign-in" ? "Sign in" : page[0].toUpperCase() + page.slice(1);
+    auditShown();
 }
 
 window.addEventListener("hashchange", show);
 setUpSignIn(show, show);
 setUpDecisions();
 setUpPlayground();
+setUpAudit();
 show();

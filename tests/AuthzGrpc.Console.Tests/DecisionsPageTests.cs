@@ -152,6 +152,50 @@ public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<Co
         Assert.All(DecisionControls, id => Assert.True(console.Browser.FindElement(By.Id(id)).Displayed, id));
     }
 
+    [Fact]
+    public async Task Lookups_StreamTheSameResultsAsGrpc()
+    {
+        var grpc = console.Server.Authorization;
+        var resources = new List<string>();
+        using (var call = grpc.LookupResources(new LookupResourcesRequest { Subject = Subject("user:olivia"), Action = "view", ResourceType = "project", Limit = 100 }))
+        {
+            await foreach (var answer in call.ResponseStream.ReadAllAsync())
+            {
+                resources.Add($"{answer.Resource.Type}:{answer.Resource.Id}");
+            }
+        }
+
+        var subjects = new List<string>();
+        using (var call = grpc.LookupSubjects(new LookupSubjectsRequest { Resource = new ObjectRef { Type = "project", Id = "storefront" }, Action = "view", SubjectType = "user", Limit = 100 }))
+        {
+            await foreach (var answer in call.ResponseStream.ReadAllAsync())
+            {
+                subjects.Add($"{answer.Subject.Object.Type}:{answer.Subject.Object.Id}");
+            }
+        }
+
+        Assert.True(resources.Count >= 2 && subjects.Count >= 2, "the default model should give several of each");
+        console.SignIn(console.CheckKey);
+        console.Ask("user:olivia", "view", "project:storefront");
+        console.Browser.FindElement(By.Id("lookup-type")).SendKeys("project");
+
+        console.Browser.FindElement(By.Id("lookup-resources")).Click();
+        var shownResources = console.Wait(driver => driver.FindElement(By.Id("lookup-status")).Displayed ? LookupResults() : null);
+        console.Screenshot("decisions-lookup");
+        var lookupType = console.Browser.FindElement(By.Id("lookup-type"));
+        lookupType.Clear();
+        lookupType.SendKeys("user");
+        console.Browser.FindElement(By.Id("lookup-subjects")).Click();
+        var shownSubjects = console.Wait(driver => driver.FindElement(By.Id("lookup-status")).Text.Contains("subject", StringComparison.Ordinal) ? LookupResults() : null);
+
+        Assert.Equal(resources, shownResources);
+        Assert.Equal(subjects, shownSubjects);
+        Assert.Empty(console.BrowserErrors());
+    }
+
+    private List<string> LookupResults() =>
+        [.. console.Browser.FindElements(By.CssSelector("#lookup-results code")).Select(code => code.Text)];
+
     private static CheckRequest Request(string subject, string action, string type, string id) =>
         new() { Subject = Subject(subject), Action = action, Resource = new ObjectRef { Type = type, Id = id } };
 

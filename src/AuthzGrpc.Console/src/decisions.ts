@@ -4,7 +4,10 @@ import type { ExplainStep } from "./gen/authz/v1/authorization_pb.js";
 import { Decision } from "./gen/authz/v1/authorization_pb.js";
 import { authorization, refusal } from "./client.js";
 import { byId, element, say } from "./dom.js";
-import { objectRef, subjectRef } from "./refs.js";
+import { objectRef, subjectRef, subjectText } from "./refs.js";
+
+// One page of a lookup: the first results, the rest left to a narrower question.
+const lookupLimit = 100;
 
 function request() {
     const value = (id: string) => byId<HTMLInputElement>(id).value;
@@ -55,6 +58,45 @@ function stepItem(step: ExplainStep, deciding: boolean): HTMLLIElement {
     return item;
 }
 
+// Streams a lookup into the results list: resources of a type the subject may act on, or subjects of a type that may
+// act on the resource (the form's action for both).
+async function lookup(resources: boolean): Promise<void> {
+    const value = (id: string) => byId<HTMLInputElement>(id).value.trim();
+    const list = byId("lookup-results");
+    const status = byId("lookup-status");
+    const error = byId("decision-error");
+    list.replaceChildren();
+    say(status, "");
+    say(error, "");
+    let count = 0;
+    let revision = "";
+    try {
+        const show = (text: string, at: string) => {
+            list.append(element("li", {}, element("code", { text })));
+            count++;
+            revision = at;
+        };
+        if (resources) {
+            const request = { subject: subjectRef(value("check-subject")), action: value("check-action"), resourceType: value("lookup-type"), limit: lookupLimit };
+            for await (const answer of authorization.lookupResources(request)) {
+                show(`${answer.resource?.type ?? ""}:${answer.resource?.id ?? ""}`, answer.revision);
+            }
+        } else {
+            const request = { resource: objectRef(value("check-resource")), action: value("check-action"), subjectType: value("lookup-type"), limit: lookupLimit };
+            for await (const answer of authorization.lookupSubjects(request)) {
+                show(subjectText(answer.subject), answer.revision);
+            }
+        }
+        const what = resources ? "resource" : "subject";
+        say(status, count === 0
+            ? `No ${what} found`
+            : `${count} ${what}${count === 1 ? "" : "s"}${count === lookupLimit ? ` (the first ${lookupLimit})` : ""} at revision ${revision}`);
+    } catch (failure) {
+        const { status: code, message } = refusal(failure);
+        say(error, `${code}: ${message}`);
+    }
+}
+
 export function setUpDecisions(): void {
     const error = byId("decision-error");
     const tree = byId("explain-tree");
@@ -83,4 +125,6 @@ export function setUpDecisions(): void {
         void run(false);
     });
     byId("explain").addEventListener("click", () => void run(true));
+    byId("lookup-resources").addEventListener("click", () => void lookup(true));
+    byId("lookup-subjects").addEventListener("click", () => void lookup(false));
 }

@@ -38,6 +38,9 @@ public sealed class ConsoleServer : IAsyncLifetime
     /// <summary>Its key id.</summary>
     public string CheckKeyId { get; private set; } = null!;
 
+    /// <summary>A management key of <c>user:olivia</c> (the default model's organization owner), created over gRPC.</summary>
+    public string ManagementKey { get; private set; } = null!;
+
     /// <inheritdoc/>
     public async Task InitializeAsync()
     {
@@ -52,6 +55,12 @@ public sealed class ConsoleServer : IAsyncLifetime
         });
         CheckKey = created.Key;
         CheckKeyId = created.ApiKey.KeyId;
+        ManagementKey = (await new ApiKeyService.ApiKeyServiceClient(Server.Channel).CreateApiKeyAsync(new CreateApiKeyRequest
+        {
+            Subject = new SubjectRef { Object = new ObjectRef { Type = "user", Id = "olivia" } },
+            Kind = KeyKind.Management,
+            Description = "console tests",
+        })).Key;
     }
 
     // Started at first use, so a class that needs no browser starts none.

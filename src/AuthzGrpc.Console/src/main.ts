@@ -2,11 +2,12 @@
 // is ever in the URL.
 import { auditShown, setUpAudit } from "./audit.js";
 import { setUpDecisions } from "./decisions.js";
+import { setUpMembers } from "./members.js";
 import { byId } from "./dom.js";
 import { setUpPlayground } from "./playground.js";
 import { setUpSignIn, signedIn } from "./signin.js";
 
-const pages = ["decisions", "playground", "audit"];
+const pages = ["decisions", "playground", "members", "audit"];
 
 function show(): void {
     const wanted = window.location.hash.replace(/^#/, "");
@@ -29,5 +30,6 @@ window.addEventListener("hashchange", show);
 setUpSignIn(show, show);
 setUpDecisions();
 setUpPlayground();
+setUpMembers();
 setUpAudit();
 show();

@@ -1,0 +1,115 @@
+// Members: who has a role on an object (ListMembers), each role with where it comes from (the object it is stored on,
+// inherited from above or inside it, the group it comes through). "Remove…" first shows the roles the removal takes
+// away — the member's own roles stored on the object and on everything inside it (ListMembers with include_contained),
+// what RemoveMember's cascade removes — and removes only when confirmed; the reply's list of every relationship removed
+// (base memberships included, which ListMembers does not list as roles) is shown after. Every call is the key's own: a refusal is the service's, shown with its status.
+import type { Member, MemberRole } from "./gen/authz/v1/management_pb.js";
+import { management, refusal } from "./client.js";
+import { byId, element, say } from "./dom.js";
+import { objectRef, subjectRef, subjectText } from "./refs.js";
+
+const objectText = (object: { type: string; id: string } | undefined) => (object === undefined ? "" : `${object.type}:${object.id}`);
+
+function source(role: MemberRole): string {
+    const parts = [role.contained ? `inside, on ${objectText(role.grantedOn)}` : role.inherited ? `inherited from ${objectText(role.grantedOn)}` : "on this object"];
+    if (role.via !== undefined) {
+        parts.push(`via ${subjectText(role.via)}`);
+    }
+    return parts.join(", ");
+}
+
+function relationshipText(r: { resource?: { type: string; id: string }; relation: string; subject?: { object?: { type: string; id: string }; relation: string } }): string {
+    return `${objectText(r.resource)}#${r.relation}@${subjectText(r.subject)}`;
+}
+
+let shownResource = "";
+
+async function show(): Promise<void> {
+    const error = byId("members-error");
+    const rows = byId("members-rows");
+    say(error, "");
+    byId("members-confirm").hidden = true;
+    shownResource = byId<HTMLInputElement>("members-object").value.trim();
+    try {
+        const answer = await management.listMembers({
+            resource: objectRef(shownResource),
+            includeContained: byId<HTMLInputElement>("members-contained").checked,
+        });
+        rows.replaceChildren(...answer.members.map(memberRow));
+        say(byId("members-status"), `${answer.members.length} member${answer.members.length === 1 ? "" : "s"} of ${shownResource} at revision ${answer.revision}`);
+    } catch (failure) {
+        rows.replaceChildren();
+        say(byId("members-status"), "");
+        const { status, message } = refusal(failure);
+        say(error, `${status}: ${message}`);
+    }
+}
+
+function memberRow(member: Member): HTMLTableRowElement {
+    const subject = subjectText(member.subject);
+    const roles = element("ul", { className: "roles" }, ...member.roles.map((role) =>
+        element("li", {}, element("strong", { text: role.label }), element("span", { className: "reason", text: ` — ${source(role)}` }))));
+    const remove = element("button", { text: "Remove…" });
+    remove.type = "button";
+    remove.setAttribute("aria-label", `Remove ${subject}`);
+    remove.addEventListener("click", () => void prepareRemoval(subject));
+    const row = element("tr", {},
+        element("td", {}, element("code", { text: subject })),
+        element("td", { text: member.email }),
+        element("td", {}, roles),
+        element("td", {}, remove));
+    row.dataset.subject = subject;
+    return row;
+}
+
+// The cascade report: the member's roles that RemoveMember takes away, read before anything changes.
+async function prepareRemoval(subject: string): Promise<void> {
+    const error = byId("members-error");
+    say(error, "");
+    say(byId("members-result"), "");
+    try {
+        const answer = await management.listMembers({ resource: objectRef(shownResource), includeContained: true });
+        const member = answer.members.find((m) => subjectText(m.subject) === subject);
+        // Its own roles here and inside; roles from above stay, and so do roles through a group (the group's grant).
+        const removed = (member?.roles ?? []).filter((role) => role.via === undefined && (!role.inherited || role.contained));
+        byId("members-confirm-subject").textContent = subject;
+        byId("members-confirm-object").textContent = shownResource;
+        byId("members-cascade").replaceChildren(...(removed.length === 0
+            ? [element("li", { text: "no role stored on it or inside it (a removal is refused)" })]
+            : removed.map((role) => element("li", {}, element("code", { text: `${objectText(role.grantedOn)}#${role.role}@${subject}` })))));
+        const confirm = byId("members-confirm");
+        confirm.dataset.subject = subject;
+        confirm.hidden = false;
+        byId("members-remove-yes").focus();
+    } catch (failure) {
+        const { status, message } = refusal(failure);
+        say(error, `${status}: ${message}`);
+    }
+}
+
+async function remove(): Promise<void> {
+    const confirm = byId("members-confirm");
+    const subject = confirm.dataset.subject ?? "";
+    confirm.hidden = true;
+    try {
+        const answer = await management.removeMember({ resource: objectRef(shownResource), subject: subjectRef(subject) });
+        const removed = answer.changes?.removed ?? [];
+        await show();
+        say(byId("members-result"), `Removed ${subject} from ${shownResource} at revision ${answer.changes?.revision ?? ""}: ${removed.map(relationshipText).join(", ")}`);
+    } catch (failure) {
+        const { status, message } = refusal(failure);
+        say(byId("members-error"), `${status}: ${message}`);
+    }
+}
+
+export function setUpMembers(): void {
+    byId<HTMLFormElement>("members-form").addEventListener("submit", (event) => {
+        event.preventDefault();
+        say(byId("members-result"), "");
+        void show();
+    });
+    byId("members-remove-yes").addEventListener("click", () => void remove());
+    byId("members-remove-no").addEventListener("click", () => {
+        byId("members-confirm").hidden = true;
+    });
+}

@@ -6,6 +6,7 @@
 import type { Member, MemberRole } from "./gen/authz/v1/management_pb.js";
 import { management, refusal } from "./client.js";
 import { byId, element, say } from "./dom.js";
+import { setUpInvitations, showInvitations } from "./invitations.js";
 import { objectRef, subjectRef, subjectText } from "./refs.js";
 
 const objectText = (object: { type: string; id: string } | undefined) => (object === undefined ? "" : `${object.type}:${object.id}`);
@@ -37,6 +38,8 @@ async function show(): Promise<void> {
         });
         rows.replaceChildren(...answer.members.map(memberRow));
         say(byId("members-status"), `${answer.members.length} member${answer.members.length === 1 ? "" : "s"} of ${shownResource} at revision ${answer.revision}`);
+        byId("invitations").hidden = false;
+        await showInvitations(shownResource);
     } catch (failure) {
         rows.replaceChildren();
         say(byId("members-status"), "");
@@ -109,6 +112,7 @@ export function setUpMembers(): void {
         void show();
     });
     byId("members-remove-yes").addEventListener("click", () => void remove());
+    setUpInvitations(() => shownResource);
     byId("members-remove-no").addEventListener("click", () => {
         byId("members-confirm").hidden = true;
     });

@@ -50,7 +50,7 @@ public sealed class MembersPageTests(ConsoleServer console) : IClassFixture<Cons
         OpenMembers(console.ManagementKey);
         Show("project:storefront");
 
-        console.Browser.FindElement(By.CssSelector("#members-rows tr[data-subject='user:zoe'] button")).Click();
+        console.Browser.FindElement(By.CssSelector("#members-rows tr[data-subject='user:zoe'] button.remove")).Click();
         List<string> report = console.Wait(driver => driver.FindElement(By.Id("members-confirm")).Displayed
             ? driver.FindElements(By.CssSelector("#members-cascade li")).Select(li => li.Text).ToList()
             : null)!;
@@ -84,6 +84,64 @@ public sealed class MembersPageTests(ConsoleServer console) : IClassFixture<Cons
         Assert.Equal(StatusCode.PermissionDenied, overGrpc.StatusCode);
         Assert.Equal($"PERMISSION_DENIED: {overGrpc.Status.Detail}", console.Shown("members-error"));
     }
+
+    [Fact]
+    public async Task SetRoles_ChangesAMembersRolesOnTheObject_AsSetRolesDoes()
+    {
+        var olivia = new ManagementService.ManagementServiceClient(TestKeys.Channel(console.Server.Address, console.ManagementKey));
+        var una = new SubjectRef { Object = new ObjectRef { Type = "user", Id = "una" } };
+        await olivia.GrantRoleAsync(new GrantRoleRequest { Resource = Storefront, Role = "developer", Subject = una });
+        OpenMembers(console.ManagementKey);
+        Show("project:storefront");
+
+        console.Browser.FindElement(By.CssSelector("#members-rows tr[data-subject='user:una'] button.change-roles")).Click();
+        Assert.StartsWith("developer", console.Shown("roles-now"), StringComparison.Ordinal);
+        console.Browser.FindElement(By.Id("roles-value")).SendKeys("viewer");
+        console.Browser.FindElement(By.Id("roles-save")).Click();
+        var result = console.Shown("members-result");
+
+        Assert.StartsWith("Set the roles of user:una on project:storefront at revision ", result, StringComparison.Ordinal);
+        Assert.Contains("added: project:storefront#viewer@user:una; removed: project:storefront#developer@user:una", result, StringComparison.Ordinal);
+        var roles = (await olivia.ListMembersAsync(new ListMembersRequest { Resource = Storefront })).Members.Single(m => m.Subject.Object.Id == "una").Roles;
+        // The base membership (participant) is kept, as SetRoles keeps it.
+        Assert.Equal(["participant", "viewer"], roles.Select(r => r.Role).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Leave_RemovesTheCaller_AndAnyRefusalIsTheServices()
+    {
+        var olivia = new ManagementService.ManagementServiceClient(TestKeys.Channel(console.Server.Address, console.ManagementKey));
+        // Organization admins may leave it (the default model's leave rule: owners and admins).
+        var northwind = new ObjectRef { Type = "organization", Id = "northwind" };
+        var wes = new SubjectRef { Object = new ObjectRef { Type = "user", Id = "wes" } };
+        await olivia.GrantRoleAsync(new GrantRoleRequest { Resource = northwind, Role = "admin", Subject = wes });
+        var wesKey = (await new ApiKeyService.ApiKeyServiceClient(console.Server.Channel).CreateApiKeyAsync(new CreateApiKeyRequest { Subject = wes, Kind = KeyKind.Management })).Key;
+        // Over gRPC first: what the service answers to a transfer of a role olivia does not hold there.
+        var transferOverGrpc = await Assert.ThrowsAsync<RpcException>(async () => await olivia.TransferOwnershipAsync(new TransferOwnershipRequest
+        {
+            Resource = Storefront, Role = "owner", To = wes,
+        }));
+
+        OpenMembers(wesKey);
+        console.Browser.FindElement(By.Id("leave-object")).SendKeys("organization:northwind");
+        console.Browser.FindElement(By.Id("leave")).Click();
+        var left = console.Shown("members-result");
+        OpenMembers(console.ManagementKey);
+        console.Browser.FindElement(By.Id("transfer-object")).SendKeys("project:storefront");
+        console.Browser.FindElement(By.Id("transfer-role")).SendKeys("owner");
+        console.Browser.FindElement(By.Id("transfer-to")).SendKeys("user:wes");
+        console.Browser.FindElement(By.Id("transfer")).Click();
+        var refused = console.Shown("members-error");
+
+        Assert.StartsWith("Left organization:northwind at revision ", left, StringComparison.Ordinal);
+        Assert.Contains("organization:northwind#admin@user:wes", left[left.IndexOf("removed: ", StringComparison.Ordinal)..], StringComparison.Ordinal);
+        Assert.DoesNotContain((await olivia.ListMembersAsync(new ListMembersRequest { Resource = northwind })).Members, m => m.Subject.Object.Id == "wes");
+        Assert.Equal($"{Name(transferOverGrpc.StatusCode)}: {transferOverGrpc.Status.Detail}", refused);
+    }
+
+    // PERMISSION_DENIED for StatusCode.PermissionDenied: the form the console shows.
+    private static string Name(StatusCode code) =>
+        string.Concat(code.ToString().Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + c : c.ToString())).ToUpperInvariant();
 
     private static string Text(SubjectRef subject) =>
         $"{subject.Object.Type}:{subject.Object.Id}" + (subject.Relation.Length > 0 ? "#" + subject.Relation : string.Empty);

@@ -3,7 +3,7 @@
 // away — the member's own roles stored on the object and on everything inside it (ListMembers with include_contained),
 // what RemoveMember's cascade removes — and removes only when confirmed; the reply's list of every relationship removed
 // (base memberships included, which ListMembers does not list as roles) is shown after. Every call is the key's own: a refusal is the service's, shown with its status.
-import type { Member, MemberRole } from "./gen/authz/v1/management_pb.js";
+import type { ManagementChanges, Member, MemberRole } from "./gen/authz/v1/management_pb.js";
 import { management, refusal } from "./client.js";
 import { byId, element, say } from "./dom.js";
 import { setUpInvitations, showInvitations } from "./invitations.js";
@@ -52,15 +52,31 @@ function memberRow(member: Member): HTMLTableRowElement {
     const subject = subjectText(member.subject);
     const roles = element("ul", { className: "roles" }, ...member.roles.map((role) =>
         element("li", {}, element("strong", { text: role.label }), element("span", { className: "reason", text: ` — ${source(role)}` }))));
-    const remove = element("button", { text: "Remove…" });
+    const remove = element("button", { text: "Remove…", className: "remove" });
     remove.type = "button";
     remove.setAttribute("aria-label", `Remove ${subject}`);
     remove.addEventListener("click", () => void prepareRemoval(subject));
+    const change = element("button", { text: "Roles…", className: "change-roles" });
+    change.type = "button";
+    change.setAttribute("aria-label", `Change the roles of ${subject}`);
+    // The roles held on this object itself, shown as a reminder; not prefilled, since the base membership is listed
+    // among them and is not a role SetRoles accepts (it keeps it).
+    const own = member.roles.filter((role) => !role.inherited && !role.contained && role.via === undefined).map((role) => role.role);
+    change.addEventListener("click", () => {
+        byId("roles-subject").textContent = subject;
+        byId("roles-now").textContent = own.join(", ");
+        const input = byId<HTMLInputElement>("roles-value");
+        input.value = "";
+        const panel = byId("roles-panel");
+        panel.dataset.subject = subject;
+        panel.hidden = false;
+        input.focus();
+    });
     const row = element("tr", {},
         element("td", {}, element("code", { text: subject })),
         element("td", { text: member.email }),
         element("td", {}, roles),
-        element("td", {}, remove));
+        element("td", {}, change, remove));
     row.dataset.subject = subject;
     return row;
 }
@@ -105,7 +121,55 @@ async function remove(): Promise<void> {
     }
 }
 
+type Changes = ManagementChanges | undefined;
+
+function changesText(changes: Changes): string {
+    const added = (changes?.added ?? []).map(relationshipText);
+    const removed = (changes?.removed ?? []).map(relationshipText);
+    return `at revision ${changes?.revision ?? ""}; added: ${added.join(", ") || "nothing"}; removed: ${removed.join(", ") || "nothing"}`;
+}
+
+// Runs one management call from the page: its changes, or the service's refusal, are shown; the list is refreshed.
+async function act(label: string, call: () => Promise<{ changes?: Changes }>): Promise<void> {
+    say(byId("members-error"), "");
+    say(byId("members-result"), "");
+    try {
+        const answer = await call();
+        if (shownResource.length > 0) {
+            await show();
+        }
+        say(byId("members-result"), `${label} ${changesText(answer.changes)}`);
+    } catch (failure) {
+        const { status, message } = refusal(failure);
+        say(byId("members-error"), `${status}: ${message}`);
+    }
+}
+
 export function setUpMembers(): void {
+    byId("roles-save").addEventListener("click", () => {
+        const panel = byId("roles-panel");
+        panel.hidden = true;
+        const subject = panel.dataset.subject ?? "";
+        const roles = byId<HTMLInputElement>("roles-value").value.split(",").map((r) => r.trim()).filter((r) => r.length > 0);
+        void act(`Set the roles of ${subject} on ${shownResource}`, () =>
+            management.setRoles({ resource: objectRef(shownResource), subject: subjectRef(subject), roles }));
+    });
+    byId("roles-cancel").addEventListener("click", () => {
+        byId("roles-panel").hidden = true;
+    });
+    byId<HTMLFormElement>("leave-form").addEventListener("submit", (event) => {
+        event.preventDefault();
+        const resource = byId<HTMLInputElement>("leave-object").value.trim();
+        void act(`Left ${resource}`, () => management.leave({ resource: objectRef(resource) }));
+    });
+    byId<HTMLFormElement>("transfer-form").addEventListener("submit", (event) => {
+        event.preventDefault();
+        const resource = byId<HTMLInputElement>("transfer-object").value.trim();
+        const role = byId<HTMLInputElement>("transfer-role").value.trim();
+        const to = byId<HTMLInputElement>("transfer-to").value.trim();
+        void act(`Transferred ${role} of ${resource} to ${to}`, () =>
+            management.transferOwnership({ resource: objectRef(resource), role, to: subjectRef(to) }));
+    });
     byId<HTMLFormElement>("members-form").addEventListener("submit", (event) => {
         event.preventDefault();
         say(byId("members-result"), "");

@@ -119,8 +119,14 @@ public sealed class ConsoleServer : IAsyncLifetime
     }
 
     /// <summary>Waits up to 15 s for <paramref name="condition"/> to give a value other than null or false.</summary>
-    public T Wait<T>(Func<IWebDriver, T> condition) =>
-        new WebDriverWait(Browser, TimeSpan.FromSeconds(15)) { PollingInterval = TimeSpan.FromMilliseconds(50) }.Until(condition);
+    public T Wait<T>(Func<IWebDriver, T> condition)
+    {
+        var wait = new WebDriverWait(Browser, TimeSpan.FromSeconds(15)) { PollingInterval = TimeSpan.FromMilliseconds(50) };
+        // The conditions find their elements afresh at each poll; one the page replaced between finding and reading
+        // (a list re-rendered by an answer) is simply polled again.
+        wait.IgnoreExceptionTypes(typeof(StaleElementReferenceException));
+        return wait.Until(condition);
+    }
 
     /// <summary>The text of a message element once it shows something.</summary>
     public string Shown(string id) =>

@@ -152,6 +152,28 @@ public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<Co
         Assert.All(DecisionControls, id => Assert.True(console.Browser.FindElement(By.Id(id)).Displayed, id));
     }
 
+    [Theory]
+    [InlineData("user:olivia", Decision.Allowed)]
+    [InlineData("user:victor", Decision.Denied)]
+    public async Task AManagementCheck_AnswersAsCheckWithAContext(string caller, Decision expected)
+    {
+        var overGrpc = await console.Server.Authorization.CheckAsync(new CheckRequest
+        {
+            Subject = Subject(caller), Action = "grant", Resource = new ObjectRef { Type = "project", Id = "storefront" },
+            Context = new CheckContext { TargetRole = "developer", TargetSubject = Subject("user:bob") },
+        });
+        console.SignIn(console.CheckKey);
+        console.Ask(caller, "grant", "project:storefront");
+        console.Browser.FindElement(By.Id("check-target-role")).SendKeys("developer");
+        console.Browser.FindElement(By.Id("check-target-subject")).SendKeys("user:bob");
+
+        console.Browser.FindElement(By.Id("check")).Click();
+
+        // The organization owner may grant a project role; a viewer may not.
+        Assert.Equal(expected, overGrpc.Decision);
+        Assert.Equal($"{(expected == Decision.Allowed ? "ALLOWED" : "DENIED")} at revision {overGrpc.Revision}", console.Shown("decision"));
+    }
+
     [Fact]
     public async Task Lookups_StreamTheSameResultsAsGrpc()
     {

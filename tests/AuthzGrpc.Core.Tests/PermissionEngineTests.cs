@@ -102,6 +102,52 @@ public sealed class PermissionEngineTests
     }
 
     [Fact]
+    public void IntersectionArrow_NeedsEveryObjectInTheRelation_AndNoneGrantsNothing()
+    {
+        // SpiceDB's 'rel.all(m)': a subject may deploy only if it is a member of every team the service lists.
+        using var engine = new PermissionEngine(CompiledSchema.Compile("""
+            definition user {}
+            definition team {
+                relation member: user
+            }
+            definition service {
+                relation team: team | user
+                permission deploy = team.all(member)
+                permission any_team = team.any(member)
+            }
+            """));
+        string[] stored =
+        [
+            "team:a#member@user:ann", "team:b#member@user:ann", "team:a#member@user:bob",
+            "service:api#team@team:a", "service:api#team@team:b",
+            "service:solo#team@team:a",
+            "service:mixed#team@team:a", "service:mixed#team@user:ann",
+        ];
+        engine.Add(stored.Select(Relationship.Parse));
+
+        Assert.True(Check(engine, "service:api", "deploy", "user:ann"));
+        Assert.False(Check(engine, "service:api", "deploy", "user:bob"));
+        Assert.True(Check(engine, "service:api", "any_team", "user:bob"));
+        Assert.True(Check(engine, "service:solo", "deploy", "user:bob"));
+        // No team at all: nobody, not everybody.
+        Assert.False(Check(engine, "service:none", "deploy", "user:ann"));
+        // A user in the relation has no 'member': the intersection fails, as in SpiceDB.
+        Assert.False(Check(engine, "service:mixed", "deploy", "user:bob"));
+        Assert.True(Check(engine, "service:mixed", "any_team", "user:bob"));
+
+        Assert.Equal(["api", "solo"], engine.LookupResources("service", "deploy", SubjectRef.Parse("user:ann")).Select(o => o.Id));
+        Assert.Equal(["user:ann", "user:bob"], engine.LookupSubjects(ObjectRef.Parse("service:solo"), "deploy", "user").Subjects.Select(s => s.ToString()));
+        Assert.Equal(["user:ann"], engine.LookupSubjects(ObjectRef.Parse("service:api"), "deploy", "user").Subjects.Select(s => s.ToString()));
+
+        var explanation = engine.Explain(ObjectRef.Parse("service:api"), "deploy", SubjectRef.Parse("user:bob")).ToString();
+        Assert.Contains("[-] team.all(member)", explanation, StringComparison.Ordinal);
+        Assert.Contains("[-] team:b#member", explanation, StringComparison.Ordinal);
+
+        engine.Remove(Relationship.Parse("service:api#team@team:b"));
+        Assert.True(Check(engine, "service:api", "deploy", "user:bob"));
+    }
+
+    [Fact]
     public void Exclusion_RemovesAccessGrantedThroughInheritance()
     {
         using var engine = NewEngine(

@@ -188,7 +188,8 @@ internal sealed class RandomModel
 
             case 1:
             {
-                // An arrow over a relation without wildcards, to a member of one of its object types.
+                // An arrow over a relation without wildcards, to a member of one of its object types (other types the
+                // relation allows may lack it: an intersection arrow over such an object is false).
                 var walkable = own.Where(o => !HasWildcard(o.Subjects)).ToList();
                 if (walkable.Count == 0)
                 {
@@ -206,7 +207,14 @@ internal sealed class RandomModel
                 var targets = index == type
                     ? own.Select(o => o.Name).Concat(ownPermissions).ToList()
                     : relations[index].Select(o => o.Name).Concat(permissions[index]).ToList();
-                return $"{name}->{targets[random.Next(targets.Count)]}";
+                // SpiceDB's three spellings: '->' and '.any' (some object has it), '.all' (every object has it).
+                var target = targets[random.Next(targets.Count)];
+                return random.Next(4) switch
+                {
+                    0 => $"{name}.any({target})",
+                    1 => $"{name}.all({target})",
+                    _ => $"{name}->{target}",
+                };
             }
 
             case 2:

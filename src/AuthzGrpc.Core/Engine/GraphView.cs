@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
 namespace AuthzGrpc.Core.Engine;
@@ -90,7 +89,7 @@ internal readonly struct StoredRelation(RelationSet set)
 
 /// <summary>
 /// The steps from a relation set of the engine's graph: for its computed subject sets, each set's object and member;
-/// for an arrow, each walked subject's object and the member the arrow names for its type (skipped when none).
+/// for an arrow, each walked subject's object and the member the arrow names for its type (null when it has none).
 /// </summary>
 internal struct GraphTargets : ITargetCursor<int>
 {
@@ -105,21 +104,18 @@ internal struct GraphTargets : ITargetCursor<int>
         _nodes = nodes.GetEnumerator();
     }
 
-    public bool MoveNext(out int target, [MaybeNullWhen(false)] out MemberDefinition member)
+    public bool MoveNext(out int target, out MemberDefinition? member)
     {
-        while (_nodes.MoveNext())
+        if (!_nodes.MoveNext())
         {
-            ref readonly var node = ref _graph[_nodes.Current];
-            target = node.Object;
-            member = _arrowTargets is null ? _graph.Schema.Types[node.Type].Members[node.Member] : _arrowTargets[_graph[target].Type];
-            if (member is not null)
-            {
-                return true;
-            }
+            target = -1;
+            member = null;
+            return false;
         }
 
-        target = -1;
-        member = null;
-        return false;
+        ref readonly var node = ref _graph[_nodes.Current];
+        target = node.Object;
+        member = _arrowTargets is null ? _graph.Schema.Types[node.Type].Members[node.Member] : _arrowTargets[_graph[target].Type];
+        return true;
     }
 }

@@ -208,29 +208,27 @@ public static class RecordEvaluator
 
     /// <summary>
     /// The steps from a record's relation set: for its computed subject sets, each set's record and member; for an
-    /// arrow, each walked subject's record and the member the arrow names for its type. Records not loaded are skipped
-    /// (and listed as missing).
+    /// arrow, each walked subject's record and the member the arrow names for its type. A subject whose type lacks the
+    /// member, or whose record is not loaded (then listed as missing), comes with a null member.
     /// </summary>
     private struct RecordTargets(Records records, RecordSubject[] subjects, MemberDefinition?[]? arrowTargets) : ITargetCursor<GraphRecord>
     {
         private int _next;
 
-        public bool MoveNext([MaybeNullWhen(false)] out GraphRecord target, [MaybeNullWhen(false)] out MemberDefinition member)
+        public bool MoveNext([MaybeNull] out GraphRecord target, out MemberDefinition? member)
         {
-            while (_next < subjects.Length)
+            if (_next == subjects.Length)
             {
-                var subject = subjects[_next++];
-                member = arrowTargets is null ? subject.Member : subject.IsWildcard ? null : arrowTargets[subject.Type.Index];
-                if (member is not null && records.Find(new RecordKey(subject.Type.Index, subject.Id)) is { } found)
-                {
-                    target = found;
-                    return true;
-                }
+                target = null;
+                member = null;
+                return false;
             }
 
-            target = null;
-            member = null;
-            return false;
+            var subject = subjects[_next++];
+            member = arrowTargets is null ? subject.Member : subject.IsWildcard ? null : arrowTargets[subject.Type.Index];
+            target = member is null ? null : records.Find(new RecordKey(subject.Type.Index, subject.Id));
+            member = target is null ? null : member;
+            return true;
         }
     }
 }

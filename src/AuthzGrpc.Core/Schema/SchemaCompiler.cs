@@ -191,17 +191,17 @@ internal static class SchemaCompiler
     {
         if (!type.TryGetMember(arrow.Relation, out var left))
         {
-            throw Error(arrow.Position, $"arrow '{arrow.Relation}->{arrow.Target}' in '{permission}' walks '{arrow.Relation}', which is not a relation of '{type.Name}'");
+            throw Error(arrow.Position, $"arrow '{arrow.Text}' in '{permission}' walks '{arrow.Relation}', which is not a relation of '{type.Name}'");
         }
 
         if (left is not RelationDefinition relation)
         {
-            throw Error(arrow.Position, $"arrow '{arrow.Relation}->{arrow.Target}' in '{permission}' walks '{arrow.Relation}', a permission: the left side of '->' must be a relation");
+            throw Error(arrow.Position, $"arrow '{arrow.Text}' in '{permission}' walks '{arrow.Relation}', a permission: the left side of an arrow must be a relation");
         }
 
         if (relation.AllowedSubjects.Any(s => s.Wildcard))
         {
-            throw Error(arrow.Position, $"arrow '{arrow.Relation}->{arrow.Target}' walks relation '{relation}', which allows a wildcard subject: remove the wildcard or do not walk this relation");
+            throw Error(arrow.Position, $"arrow '{arrow.Text}' walks relation '{relation}', which allows a wildcard subject: remove the wildcard or do not walk this relation");
         }
 
         var targets = new MemberDefinition?[typeCount];
@@ -218,11 +218,11 @@ internal static class SchemaCompiler
         if (!found)
         {
             var typeNames = string.Join(", ", relation.AllowedSubjects.Select(s => s.Type.Name).Distinct());
-            throw Error(arrow.TargetPosition, $"arrow '{arrow.Relation}->{arrow.Target}' in '{permission}': no type that '{arrow.Relation}' allows ({typeNames}) has a relation or permission named '{arrow.Target}'");
+            throw Error(arrow.TargetPosition, $"arrow '{arrow.Text}' in '{permission}': no type that '{arrow.Relation}' allows ({typeNames}) has a relation or permission named '{arrow.Target}'");
         }
 
         relation.IsArrowSource = true;
-        return PlanNode.ForArrow(relation, arrow.Target, targets);
+        return PlanNode.ForArrow(relation, arrow.Target, targets, arrow.All);
     }
 
     // A permission is grounded when some evaluation of it can reach a stored relationship without

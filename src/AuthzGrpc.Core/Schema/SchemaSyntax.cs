@@ -154,9 +154,17 @@ public abstract record ExpressionSyntax(SourcePosition Position);
 /// <summary>A reference to a relation or permission of the same definition.</summary>
 public sealed record NameSyntax(string Name, SourcePosition Position) : ExpressionSyntax(Position);
 
-/// <summary><c>relation->member</c>: walk the relation, evaluate the member on each object found.</summary>
-public sealed record ArrowSyntax(string Relation, string Target, SourcePosition Position, SourcePosition TargetPosition)
-    : ExpressionSyntax(Position);
+/// <summary>
+/// <c>relation->member</c> (or <c>relation.any(member)</c>): walk the relation, evaluate the member on each object found;
+/// some object must have it. With <see cref="All"/> (<c>relation.all(member)</c>, an intersection arrow) every object
+/// found must have it, and a relation with none grants nothing.
+/// </summary>
+public sealed record ArrowSyntax(string Relation, string Target, SourcePosition Position, SourcePosition TargetPosition, bool All = false)
+    : ExpressionSyntax(Position)
+{
+    /// <summary>The arrow as messages quote it: <c>rel->m</c> or <c>rel.all(m)</c>.</summary>
+    public string Text => All ? $"{Relation}.all({Target})" : $"{Relation}->{Target}";
+}
 
 /// <summary><c>nil</c>: the empty set.</summary>
 public sealed record NilSyntax(SourcePosition Position) : ExpressionSyntax(Position);

@@ -42,7 +42,7 @@ public sealed partial class RedisGraph
         var missing = t_missing ??= [];
         missing.Clear();
         var result = RecordEvaluator.Check(
-            _near, target.Permission, resourceId, target.SubjectType, subjectId, target.SubjectMember, missing, budget: evaluationBudget);
+            _near, target.Permission, resourceId, target.SubjectType, subjectId, target.SubjectMember, missing, Now(schema), budget: evaluationBudget);
         if (result == RecordCheckResult.Incomplete)
         {
             return false;
@@ -127,7 +127,7 @@ public sealed partial class RedisGraph
         {
             missing.Clear();
             var result = RecordEvaluator.Check(
-                view, target.Permission, resourceId, target.SubjectType, subjectId, target.SubjectMember, missing,
+                view, target.Permission, resourceId, target.SubjectType, subjectId, target.SubjectMember, missing, Now(schema),
                 budget: evaluationBudget, cancellationToken: cancellationToken);
             if (result != RecordCheckResult.Incomplete)
             {
@@ -214,4 +214,7 @@ public sealed partial class RedisGraph
 
         public void Add(RecordKey key, GraphRecord record) => _fetched[key] = record;
     }
+
+    // The instant expiring relationships are judged at; the clock is read only when the schema lets something expire.
+    private DateTimeOffset Now(CompiledSchema schema) => schema.UsesExpiration ? _clock.GetUtcNow() : default;
 }

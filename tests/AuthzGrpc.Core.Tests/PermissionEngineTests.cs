@@ -1,6 +1,7 @@
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AuthzGrpc.Core.Tests;
 
@@ -145,6 +146,60 @@ public sealed class PermissionEngineTests
 
         engine.Remove(Relationship.Parse("service:api#team@team:b"));
         Assert.True(Check(engine, "service:api", "deploy", "user:bob"));
+    }
+
+    [Fact]
+    public void ExpiringRelationship_GrantsUntilItsExpiry_ToTheTick_ThenIsGoneFromEveryAnswer()
+    {
+        var start = new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var clock = new FakeTimeProvider(start);
+        using var engine = new PermissionEngine(CompiledSchema.Compile("""
+            use expiration
+            definition user {}
+            definition group {
+                relation member: user | user with expiration
+            }
+            definition doc {
+                relation owner: user
+                relation viewer: user with expiration | group#member
+                permission view = viewer + owner
+            }
+            """)) { Clock = clock };
+        var ann = new Relationship(ObjectRef.Parse("doc:d"), "viewer", SubjectRef.Parse("user:ann")) { ExpiresAt = start.AddMinutes(5) };
+        var bob = Relationship.Parse("group:eng#member@user:bob[expiration:2030-01-01T00:10:00Z]");
+        engine.Add(ann, bob, Relationship.Parse("doc:d#viewer@group:eng#member"));
+
+        Assert.True(Check(engine, "doc:d", "view", "user:ann"));
+        Assert.True(Check(engine, "doc:d", "view", "user:bob"));
+        Assert.Equal(start.AddMinutes(5), engine.Read(new RelationshipFilter("doc", "d", "viewer", new SubjectFilter("user"))).Single().ExpiresAt);
+
+        clock.Advance(TimeSpan.FromMinutes(5) - TimeSpan.FromTicks(1));
+        Assert.True(Check(engine, "doc:d", "view", "user:ann"));
+        clock.Advance(TimeSpan.FromTicks(1));
+        Assert.False(Check(engine, "doc:d", "view", "user:ann"));
+        Assert.Empty(engine.Read(new RelationshipFilter("doc", "d", "viewer", new SubjectFilter("user"))));
+        Assert.Equal(["user:bob"], engine.LookupSubjects(ObjectRef.Parse("doc:d"), "view", "user").Subjects.Select(s => s.ToString()));
+        Assert.Empty(engine.LookupResources("doc", "view", SubjectRef.Parse("user:ann")));
+
+        // Through a group: the membership expires too, though the group's grant does not.
+        clock.Advance(TimeSpan.FromMinutes(5));
+        Assert.False(Check(engine, "doc:d", "view", "user:bob"));
+        Assert.Contains("doc:d#view", engine.Explain(ObjectRef.Parse("doc:d"), "view", SubjectRef.Parse("user:bob")).ToString(), StringComparison.Ordinal);
+
+        // An expired relationship is not there: creating it again succeeds; touching without an expiry makes bob's
+        // membership permanent (the relation allows both); a delete addresses it whatever its expiry.
+        engine.Write([new RelationshipUpdate(RelationshipOperation.Create, ann with { ExpiresAt = start.AddHours(1) })]);
+        Assert.True(Check(engine, "doc:d", "view", "user:ann"));
+        engine.Add(bob with { ExpiresAt = null });
+        Assert.True(Check(engine, "doc:d", "view", "user:bob"));
+        engine.Remove(ann with { ExpiresAt = null });
+        Assert.False(Check(engine, "doc:d", "view", "user:ann"));
+
+        // The subject type's trait decides whether an expiry may (and must) be written, as in SpiceDB.
+        var owner = Assert.Throws<AuthzException>(() => engine.Add(Relationship.Parse("doc:d#owner@user:cat[expiration:2030-02-01T00:00:00Z]")));
+        Assert.Contains("does not allow subjects of type 'user with expiration'", owner.Message, StringComparison.Ordinal);
+        var viewer = Assert.Throws<AuthzException>(() => engine.Add(Relationship.Parse("doc:d#viewer@user:cat")));
+        Assert.Contains("does not allow subjects of type 'user'", viewer.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -153,14 +153,19 @@ public sealed class SchemaErrorTests
             3, 27, "caveats ('with') are not supported"
         },
         {
-            "expiring relationships",
+            "expiring subject type without 'use expiration'",
             "definition user {}\ndefinition doc {\n    relation viewer: user with expiration\n}",
-            3, 27, "expiring relationships ('with expiration') are not supported yet"
+            3, 27, "'user with expiration' needs expiring relationships enabled: add 'use expiration' at the top of the schema"
         },
         {
-            "use expiration",
-            "use expiration\ndefinition user {}",
-            1, 1, "'use' (SpiceDB's 'use expiration', for expiring relationships) is not supported yet"
+            "unknown feature",
+            "use caveats\ndefinition user {}",
+            1, 5, "'use caveats' is not a feature: the one there is, is 'use expiration'"
+        },
+        {
+            "expiring subject type listed twice",
+            "use expiration\ndefinition user {}\ndefinition doc {\n    relation viewer: user with expiration | user | user with expiration\n}",
+            4, 52, "subject type 'user with expiration' is listed twice"
         },
         {
             "stray token between members",

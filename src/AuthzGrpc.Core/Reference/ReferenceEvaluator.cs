@@ -10,9 +10,12 @@ public sealed class ReferenceEvaluator
 {
     private readonly SchemaAsWritten _model;
 
-    /// <summary>Creates an evaluator over <paramref name="relationships"/>; the list is read live.</summary>
-    public ReferenceEvaluator(SchemaDocument schema, List<Relationship> relationships) =>
-        _model = new SchemaAsWritten(schema, relationships);
+    /// <summary>
+    /// Creates an evaluator over <paramref name="relationships"/>; the list is read live, and a relationship expired by
+    /// <paramref name="clock"/> (the system's by default) counts for nothing.
+    /// </summary>
+    public ReferenceEvaluator(SchemaDocument schema, List<Relationship> relationships, TimeProvider? clock = null) =>
+        _model = new SchemaAsWritten(schema, relationships, clock);
 
     /// <summary>Whether <paramref name="subject"/> has <paramref name="name"/> (permission or relation) on <paramref name="resource"/>.</summary>
     public bool Check(ObjectRef resource, string name, SubjectRef subject) =>

@@ -91,7 +91,12 @@ internal static class SchemaCompiler
                         throw Error(subject.Position, $"'{subject}' names '{subject.Relation}', which is neither a relation nor a permission of '{subject.Type}'");
                     }
 
-                    var entry = new AllowedSubject(subjectType, subjectRelation, subject.Wildcard);
+                    if (subject.WithExpiration is { } with && document.UseExpiration is null)
+                    {
+                        throw Error(with, $"'{subject}' needs expiring relationships enabled: add 'use expiration' at the top of the schema");
+                    }
+
+                    var entry = new AllowedSubject(subjectType, subjectRelation, subject.Wildcard, subject.WithExpiration is not null);
                     if (allowed.Contains(entry))
                     {
                         throw Error(subject.Position, $"subject type '{subject}' is listed twice in relation '{relation}'");
@@ -327,8 +332,9 @@ internal static class SchemaCompiler
         bool changed;
         do
         {
+            // An expiring membership cannot be precomputed (the closure would outlive it): such a relation is evaluated.
             changed = candidates.RemoveWhere(r => r.AllowedSubjects.Any(s =>
-                s.Relation is not null && (s.Relation is not RelationDefinition inner || !candidates.Contains(inner)))) > 0;
+                s.Expiring || (s.Relation is not null && (s.Relation is not RelationDefinition inner || !candidates.Contains(inner))))) > 0;
         }
         while (changed);
 

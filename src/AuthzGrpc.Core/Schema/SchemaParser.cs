@@ -27,12 +27,32 @@ public static class SchemaParser
         ArgumentNullException.ThrowIfNull(text);
         var parser = new Cursor(SchemaLexer.Tokenize(text));
         var definitions = new List<DefinitionSyntax>();
+        SourcePosition? useExpiration = null;
         while (parser.Peek.Kind != TokenKind.End)
         {
+            if (parser.Peek is { Kind: TokenKind.Identifier, Text: "use" })
+            {
+                useExpiration ??= ParseUse(parser);
+                continue;
+            }
+
             definitions.Add(ParseDefinition(parser));
         }
 
-        return new SchemaDocument(definitions);
+        return new SchemaDocument(definitions) { UseExpiration = useExpiration };
+    }
+
+    // SpiceDB's feature flags: 'use expiration' is the one there is.
+    private static SourcePosition ParseUse(Cursor p)
+    {
+        var use = p.Next();
+        var feature = ExpectName(p, "feature after 'use'");
+        if (feature.Text != "expiration")
+        {
+            throw Error(feature, $"'use {feature.Text}' is not a feature: the one there is, is 'use expiration'");
+        }
+
+        return Pos(use);
     }
 
     private static DefinitionSyntax ParseDefinition(Cursor p)
@@ -45,10 +65,6 @@ public static class SchemaParser
                 throw Error(keyword, "caveats are not supported: model conditions as relations (for example 'relation creator: user')");
             }
 
-            if (keyword.Kind == TokenKind.Identifier && keyword.Text == "use")
-            {
-                throw Error(keyword, "'use' (SpiceDB's 'use expiration', for expiring relationships) is not supported yet: write and delete time-boxed grants instead");
-            }
 
             throw Error(keyword, $"expected 'definition' but found {keyword.Describe()}");
         }
@@ -298,29 +314,33 @@ public static class SchemaParser
     {
         var nameToken = ExpectName(p, "relation");
         p.Expect(TokenKind.Colon, $"expected ':' and the allowed subject types after 'relation {nameToken.Text}'");
-        var types = new List<SubjectTypeSyntax> { ParseSubjectTypeWithout(p) };
+        var types = new List<SubjectTypeSyntax> { ParseSubjectTypeWithTrait(p) };
         while (p.Peek.Kind == TokenKind.Pipe)
         {
             p.Next();
-            types.Add(ParseSubjectTypeWithout(p));
+            types.Add(ParseSubjectTypeWithTrait(p));
         }
 
         return new RelationSyntax(nameToken.Text, Pos(nameToken), types);
     }
 
-    // A subject type, refusing SpiceDB's traits after it by name: 'user with expiration', 'user with some_caveat'.
-    private static SubjectTypeSyntax ParseSubjectTypeWithout(Cursor p)
+    // A subject type and its trait: 'user with expiration'; caveats ('user with some_caveat') are refused by name.
+    private static SubjectTypeSyntax ParseSubjectTypeWithTrait(Cursor p)
     {
         var type = ParseSubjectType(p);
-        if (p.Peek is { Kind: TokenKind.Identifier, Text: "with" })
+        if (p.Peek is not { Kind: TokenKind.Identifier, Text: "with" })
         {
-            var with = p.Next();
-            throw p.Peek is { Kind: TokenKind.Identifier, Text: "expiration" }
-                ? Error(with, "expiring relationships ('with expiration') are not supported yet: write and delete time-boxed grants instead")
-                : Error(with, "caveats ('with') are not supported: model conditions as relations");
+            return type;
         }
 
-        return type;
+        var with = p.Next();
+        if (p.Peek is not { Kind: TokenKind.Identifier, Text: "expiration" })
+        {
+            throw Error(with, "caveats ('with') are not supported: model conditions as relations");
+        }
+
+        p.Next();
+        return type with { WithExpiration = Pos(with) };
     }
 
     private static SubjectTypeSyntax ParseSubjectType(Cursor p)

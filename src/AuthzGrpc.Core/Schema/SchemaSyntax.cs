@@ -4,7 +4,11 @@ namespace AuthzGrpc.Core.Schema;
 public readonly record struct SourcePosition(int Line, int Column);
 
 /// <summary>The parsed schema, before names are resolved.</summary>
-public sealed record SchemaDocument(IReadOnlyList<DefinitionSyntax> Definitions);
+public sealed record SchemaDocument(IReadOnlyList<DefinitionSyntax> Definitions)
+{
+    /// <summary>Where <c>use expiration</c> enables expiring relationships (SpiceDB's flag), or null without it.</summary>
+    public SourcePosition? UseExpiration { get; init; }
+}
 
 /// <summary><c>definition name { ... }</c>.</summary>
 public sealed record DefinitionSyntax(string Name, SourcePosition Position, IReadOnlyList<MemberSyntax> Members)
@@ -144,8 +148,12 @@ public sealed record PermissionSyntax(string Name, SourcePosition Position, Expr
 /// <summary>One allowed subject type of a relation: an object type, a subject set (<c>type#relation</c>) or a wildcard (<c>type:*</c>).</summary>
 public sealed record SubjectTypeSyntax(string Type, string? Relation, bool Wildcard, SourcePosition Position)
 {
+    /// <summary>Where <c>with expiration</c> follows it (its relationships carry an expiry), or null.</summary>
+    public SourcePosition? WithExpiration { get; init; }
+
     /// <inheritdoc/>
-    public override string ToString() => Wildcard ? $"{Type}:*" : Relation is null ? Type : $"{Type}#{Relation}";
+    public override string ToString() =>
+        (Wildcard ? $"{Type}:*" : Relation is null ? Type : $"{Type}#{Relation}") + (WithExpiration is null ? string.Empty : " with expiration");
 }
 
 /// <summary>A permission expression.</summary>

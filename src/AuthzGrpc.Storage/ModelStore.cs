@@ -221,7 +221,7 @@ public sealed class ModelStore(AuthzDatabase database)
         {
             var transaction = await context.BeginReadAsync(cancellationToken).ConfigureAwait(false);
             var revision = await AuthzDatabase.ReadRevisionAsync(context, cancellationToken).ConfigureAwait(false);
-            return new RelationshipReader(context, transaction, filter, revision);
+            return new RelationshipReader(context, transaction, filter, revision, database.UtcNow);
         }
         catch
         {

@@ -55,8 +55,14 @@ internal static class ProtoMapping
 /// <summary>Conversions of the RelationshipService's messages; requests are validated before.</summary>
 internal static class RelationshipMapping
 {
+    // An expiry is kept to the microsecond, what PostgreSQL stores, so the model and the store hold the same instant.
     public static Core.Model.Relationship ToModel(V1.Relationship value) =>
-        new(ProtoMapping.ToModel(value.Resource), value.Relation, ProtoMapping.ToModel(value.Subject));
+        new(ProtoMapping.ToModel(value.Resource), value.Relation, ProtoMapping.ToModel(value.Subject))
+        {
+            ExpiresAt = value.OptionalExpiresAt is { } expiresAt
+                ? new DateTimeOffset(expiresAt.ToDateTime().Ticks / 10 * 10, TimeSpan.Zero)
+                : null,
+        };
 
     public static Core.Engine.RelationshipUpdate ToModel(V1.RelationshipUpdate value) => new(
         value.Operation switch
@@ -87,6 +93,7 @@ internal static class RelationshipMapping
         Resource = ProtoMapping.ToProto(value.Resource),
         Relation = value.Relation,
         Subject = ProtoMapping.ToProto(value.Subject),
+        OptionalExpiresAt = value.ExpiresAt is { } expiresAt ? Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(expiresAt) : null,
     };
 
     // A change of the change log: touch (now stored) or delete (no longer stored).

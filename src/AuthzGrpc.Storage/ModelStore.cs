@@ -10,6 +10,9 @@ namespace AuthzGrpc.Storage;
 /// </summary>
 public sealed class ModelStore(AuthzDatabase database)
 {
+    /// <summary>The revision operation (and audit operation) of the background removal of expired relationships.</summary>
+    public const string ExpireOperation = "ExpireRelationships";
+
     /// <summary>The schema in force, every relationship and the newest revision, read from one snapshot.</summary>
     public async Task<StoredModel> LoadAsync(CancellationToken cancellationToken = default)
     {
@@ -205,6 +208,36 @@ public sealed class ModelStore(AuthzDatabase database)
             var deleted = rows.Select(r => r.ToRelationship()).ToList();
             unit.AddChanges([.. deleted.Select(r => new StoredChange(RelationshipOperation.Delete, r))]);
             unit.Audit("DeleteRelationships", Describe(filter), deleted.Count == 0 ? null : Json(deleted), null);
+            return (new RelationshipDeletion(revision, deleted), true);
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Deletes at most <paramref name="limit"/> relationships whose expiry has passed by the database's clock (the oldest
+    /// expiries first), as the revision <c>ExpireRelationships</c> of <paramref name="actor"/>; returns the revision and
+    /// what was deleted. Judged inside the write's transaction, so a relationship touched with a later expiry meanwhile
+    /// stays. Nothing expired: nothing commits, and the revision in force is returned with nothing deleted.
+    /// </summary>
+    public Task<RelationshipDeletion> DeleteExpiredAsync(int limit, string actor, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        return database.WriteAsync(ExpireOperation, actor, async unit =>
+        {
+            var (context, revision, now) = unit;
+            var rows = await context.Relationships
+                .Where(r => r.ExpiresAt != null && r.ExpiresAt <= now)
+                .OrderBy(r => r.ExpiresAt).ThenBy(r => r.Id)
+                .Take(limit)
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+            if (rows.Count == 0)
+            {
+                return (new RelationshipDeletion(revision, []), false);
+            }
+
+            context.Relationships.RemoveRange(rows);
+            var deleted = rows.Select(r => r.ToRelationship()).ToList();
+            unit.AddChanges([.. deleted.Select(r => new StoredChange(RelationshipOperation.Delete, r))]);
+            unit.Audit(ExpireOperation, Target(deleted), Json(deleted), null);
             return (new RelationshipDeletion(revision, deleted), true);
         }, cancellationToken);
     }

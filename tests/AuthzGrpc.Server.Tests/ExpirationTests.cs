@@ -93,6 +93,48 @@ public sealed class ExpirationTests
         }
     }
 
+    [Fact]
+    public async Task Cleanup_DeletesWhatHasExpired_AndWatchReportsItAsAnExpiry()
+    {
+        await using var redis = await RedisProcess.StartAsync();
+        await using var database = TestDatabase.Create("sqlite");
+        var folder = Directory.CreateTempSubdirectory("authz-expiration-");
+        try
+        {
+            var clock = new FakeTimeProvider(new DateTimeOffset(2030, 1, 1, 9, 0, 0, TimeSpan.Zero));
+            var settings = Settings(folder, redis);
+            settings["Authz:ExpirationCleanupIntervalMilliseconds"] = "60000";
+            await using var server = await StoreServer.StartAsync(database, settings, clock);
+            var expiresAt = clock.GetUtcNow().AddSeconds(30);
+            var ann = Relationship("environment:prod#deployer@user:ann");
+            ann.OptionalExpiresAt = Timestamp.FromDateTimeOffset(expiresAt);
+            var written = await server.Relationships.WriteRelationshipsAsync(Write(
+                new V1.RelationshipUpdate { Operation = Operation.Touch, Relationship = ann },
+                Update(Operation.Touch, "environment:prod#deployer@user:bob")));
+            using var watch = server.Authorization.Watch(new WatchRequest { AfterRevision = written.Revision });
+
+            // The next minute of the server's clock runs the cleanup.
+            clock.Advance(TimeSpan.FromMinutes(1));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            Assert.True(await watch.ResponseStream.MoveNext(timeout.Token));
+            var expired = watch.ResponseStream.Current;
+
+            Assert.Equal(Storage.ModelStore.ExpireOperation, expired.Operation);
+            var update = Assert.Single(expired.Updates);
+            Assert.Equal(Operation.Delete, update.Operation);
+            Assert.Equal("environment:prod#deployer@user:ann", Text(update.Relationship));
+            Assert.Equal(Timestamp.FromDateTimeOffset(expiresAt), update.Relationship.OptionalExpiresAt);
+            var kept = Assert.Single(await ReadAsync(server, new Consistency { AtLeast = expired.Revision }));
+            Assert.Equal("environment:prod#deployer@user:bob", Text(kept));
+            Assert.Equal(Decision.Allowed, (await server.Authorization.CheckAsync(Check("user:bob", "deploy", "environment:prod"))).Decision);
+            server.AssertNoErrors();
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
@@ -153,6 +195,9 @@ public sealed class ExpirationTests
             ["Authz:RelationshipsFile"] = relationshipsFile,
             ["Authz:Redis:Configuration"] = redis.Configuration,
             ["Authz:SyncIntervalMilliseconds"] = "200",
+            // A day of the server's clock: no cleanup runs unless a test asks for one, so expired grants are denied
+            // before anything deletes them.
+            ["Authz:ExpirationCleanupIntervalMilliseconds"] = "86400000",
             // Generous for a busy 2-core machine: the test counts answers served by the graph.
             ["Authz:Redis:TimeoutMilliseconds"] = "3000",
         };

@@ -90,9 +90,12 @@ public readonly record struct Relationship(ObjectRef Resource, string Relation, 
     public override int GetHashCode() => HashCode.Combine(Resource, Relation, Subject);
 
     /// <summary><c>resource#relation@subject</c>, with SpiceDB's <c>[expiration:2026-12-31T00:00:00Z]</c> suffix when it expires.</summary>
-    public override string ToString() => ExpiresAt is { } expiresAt
-        ? $"{Resource}#{Relation}@{Subject}{ExpirationPrefix}{expiresAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture)}]"
-        : $"{Resource}#{Relation}@{Subject}";
+    public override string ToString() => $"{Resource}#{Relation}@{Subject}{ExpirationSuffix(ExpiresAt)}";
+
+    /// <summary>The text form's suffix for <paramref name="expiresAt"/>: <c>[expiration:2026-12-31T00:00:00Z]</c>, or empty for none.</summary>
+    public static string ExpirationSuffix(DateTimeOffset? expiresAt) => expiresAt is { } at
+        ? $"{ExpirationPrefix}{at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture)}]"
+        : string.Empty;
 
     /// <summary>Parses <c>type:id#relation@subject</c>, optionally followed by <c>[expiration:RFC 3339 time]</c>.</summary>
     public static Relationship Parse(string text)

@@ -169,6 +169,57 @@ public sealed class ExpirationTests
     }
 
     [Fact]
+    public async Task TimeBoxedGrantRole_ListsItsExpiry_ThenIsGoneFromChecksAndTheMemberList()
+    {
+        await using var redis = await RedisProcess.StartAsync();
+        await using var database = TestDatabase.Create("sqlite");
+        var folder = Directory.CreateTempSubdirectory("authz-expiration-");
+        try
+        {
+            var clock = new FakeTimeProvider(new DateTimeOffset(2030, 1, 1, 9, 0, 0, TimeSpan.Zero));
+            var schema = Schema.Replace("permission deploy = deployer", "relation owner: user\n    permission deploy = deployer\n    permission manage = owner\n    manage deployer by manage\n    members by manage", StringComparison.Ordinal);
+            var settings = Settings(folder, redis, schema);
+            await File.WriteAllTextAsync(settings["Authz:RelationshipsFile"]!, "environment:prod#owner@user:olive\n");
+            await using var server = await StoreServer.StartAsync(database, settings, clock);
+            var olive = new ManagementService.ManagementServiceClient(await server.ChannelForAsync("user:olive"));
+            var until = clock.GetUtcNow().AddHours(8);
+
+            var granted = await olive.GrantRoleAsync(new GrantRoleRequest
+            {
+                Resource = Object("environment:prod"),
+                Role = "deployer",
+                Subject = Subject("user:bob"),
+                OptionalExpiresAt = Timestamp.FromDateTimeOffset(until),
+            });
+            var members = await olive.ListMembersAsync(new ListMembersRequest { Resource = Object("environment:prod") });
+
+            Assert.Equal(Timestamp.FromDateTimeOffset(until), Assert.Single(granted.Changes.Added).OptionalExpiresAt);
+            var bob = Assert.Single(members.Members, m => Text(m.Subject) == "user:bob");
+            Assert.Equal(Timestamp.FromDateTimeOffset(until), Assert.Single(bob.Roles).ExpiresAt);
+            Assert.Equal(Decision.Allowed, (await server.Authorization.CheckAsync(Check("user:bob", "deploy", "environment:prod"))).Decision);
+
+            clock.Advance(TimeSpan.FromHours(8));
+            Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(Check("user:bob", "deploy", "environment:prod"))).Decision);
+            Assert.DoesNotContain((await olive.ListMembersAsync(new ListMembersRequest { Resource = Object("environment:prod") })).Members, m => Text(m.Subject) == "user:bob");
+
+            var malformed = await Assert.ThrowsAsync<RpcException>(() => olive.GrantRoleAsync(new GrantRoleRequest
+            {
+                Resource = Object("environment:prod"),
+                Role = "deployer",
+                Subject = Subject("user:cy"),
+                OptionalExpiresAt = new Timestamp { Seconds = 1, Nanos = -1 },
+            }).ResponseAsync);
+            Assert.Equal(StatusCode.InvalidArgument, malformed.StatusCode);
+            Assert.Contains("optional_expires_at", malformed.Status.Detail, StringComparison.Ordinal);
+            server.AssertNoErrors();
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Expiry_OutsideATimestampsRange_IsInvalidArgument()
     {
         await using var database = TestDatabase.Create("sqlite");

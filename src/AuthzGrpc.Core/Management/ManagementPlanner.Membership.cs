@@ -102,8 +102,9 @@ public sealed partial class ManagementPlanner
         return new ManagementPlan(updates, removed);
     }
 
-    // Joining anything makes the subject a member of each enclosing object that declares a base membership.
-    private IEnumerable<Relationship> BaseMemberships(ObjectRef resource, SubjectRef subject)
+    // Joining anything makes the subject a member of each enclosing object that declares a base membership (an
+    // expiring one, for a time-boxed grant, where the base relation takes only those).
+    private IEnumerable<Relationship> BaseMemberships(ObjectRef resource, SubjectRef subject, bool expiring = false)
     {
         if (subject.IsSubjectSet || subject.IsWildcard)
         {
@@ -114,7 +115,8 @@ public sealed partial class ManagementPlanner
         {
             var type = TypeOf(holder);
             if (type.Rules.Base is { } baseRelation && Schema.TryGetType(subject.Type, out var subjectType) &&
-                baseRelation.Allows(subjectType, null, wildcard: false) && !Holds(holder, baseRelation, subject))
+                (baseRelation.Allows(subjectType, null, wildcard: false) || (expiring && baseRelation.Allows(subjectType, null, wildcard: false, expiring: true))) &&
+                !Holds(holder, baseRelation, subject))
             {
                 yield return new Relationship(holder, baseRelation.Name, subject);
             }

@@ -55,14 +55,12 @@ internal static class ProtoMapping
 /// <summary>Conversions of the RelationshipService's messages; requests are validated before.</summary>
 internal static class RelationshipMapping
 {
-    // An expiry is kept to the microsecond, what PostgreSQL stores, so the model and the store hold the same instant.
     public static Core.Model.Relationship ToModel(V1.Relationship value) =>
-        new(ProtoMapping.ToModel(value.Resource), value.Relation, ProtoMapping.ToModel(value.Subject))
-        {
-            ExpiresAt = value.OptionalExpiresAt is { } expiresAt
-                ? new DateTimeOffset(expiresAt.ToDateTime().Ticks / 10 * 10, TimeSpan.Zero)
-                : null,
-        };
+        new(ProtoMapping.ToModel(value.Resource), value.Relation, ProtoMapping.ToModel(value.Subject)) { ExpiresAt = ToExpiry(value.OptionalExpiresAt) };
+
+    /// <summary>An expiry kept to the microsecond, what PostgreSQL stores, so the model and the store hold the same instant.</summary>
+    public static DateTimeOffset? ToExpiry(Google.Protobuf.WellKnownTypes.Timestamp? expiresAt) =>
+        expiresAt is null ? null : new DateTimeOffset(expiresAt.ToDateTime().Ticks / 10 * 10, TimeSpan.Zero);
 
     public static Core.Engine.RelationshipUpdate ToModel(V1.RelationshipUpdate value) => new(
         value.Operation switch

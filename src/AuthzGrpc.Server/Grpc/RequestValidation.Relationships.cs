@@ -32,8 +32,8 @@ internal static partial class RequestValidation
             ?? Expiry(relationship.OptionalExpiresAt, field + ".optional_expires_at");
     }
 
-    // A Timestamp a DateTimeOffset can hold: seconds within years 1 to 9999, nanos within a second.
-    private static FieldViolation? Expiry(Google.Protobuf.WellKnownTypes.Timestamp? expiresAt, string field) =>
+    /// <summary>Validates an optional expiry: a Timestamp a DateTimeOffset can hold (years 1 to 9999, nanos within a second).</summary>
+    public static FieldViolation? Expiry(Google.Protobuf.WellKnownTypes.Timestamp? expiresAt, string field) =>
         expiresAt is null || (expiresAt.Seconds is >= -62135596800 and <= 253402300799 && expiresAt.Nanos is >= 0 and <= 999_999_999)
             ? null
             : Violation(field, "is not a valid time: seconds from 0001-01-01 to 9999-12-31 and nanos from 0 to 999999999");

@@ -17,11 +17,12 @@ public sealed class TimeBoxedGrantTests : IDisposable
         use expiration
         definition user {}
         definition project {
-            relation owner: user
+            relation owner: user | user with expiration
             relation member: user | user with expiration
             permission manage = owner
             base member
-            manage member by manage
+            manage member, owner by manage
+            minimum 1 owner
         }
         definition environment {
             relation project: project
@@ -85,6 +86,19 @@ public sealed class TimeBoxedGrantTests : IDisposable
         _clock.Advance(TimeSpan.FromHours(1));
         Assert.True(_engine.Check(Web, "member", Bob));
         Assert.False(_engine.Check(Prod, "deploy", Bob));
+    }
+
+    [Fact]
+    public void LastPermanentOwner_CannotBeRevoked_WhileOnlyATimeBoxedOwnerWouldRemain()
+    {
+        _engine.Write(new ManagementPlanner(_engine).Grant(Olive, Web, "owner", Bob, Start.AddDays(1)).Updates);
+
+        var refused = Assert.Throws<AuthzException>(() => new ManagementPlanner(_engine).Revoke(Bob, Web, "owner", Olive));
+
+        Assert.Equal(AuthzErrorKind.FailedPrecondition, refused.Kind);
+        Assert.Contains("would keep 0 without an expiry (1 more expire)", refused.Message, StringComparison.Ordinal);
+        _engine.Write(new ManagementPlanner(_engine).Grant(Olive, Web, "owner", SubjectRef.Parse("user:cy")).Updates);
+        Assert.NotEmpty(new ManagementPlanner(_engine).Revoke(Bob, Web, "owner", Olive).Updates);
     }
 
     [Fact]

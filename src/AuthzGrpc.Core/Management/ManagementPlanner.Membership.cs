@@ -75,10 +75,17 @@ public sealed partial class ManagementPlanner
             var relation = RelationOf(type, group.Key.Relation);
             if (type.Rules.Minimum.TryGetValue(relation, out var minimum))
             {
-                var remaining = engine.Read(new RelationshipFilter(group.Key.Resource.Type, group.Key.Resource.Id, relation.Name)).Count - group.Count();
+                // A time-boxed holder does not count: last-owner protection that lapses by itself protects nothing.
+                var gone = group.ToHashSet();
+                var kept = engine.Read(new RelationshipFilter(group.Key.Resource.Type, group.Key.Resource.Id, relation.Name)).Where(r => !gone.Contains(r)).ToList();
+                var remaining = kept.Count(r => r.ExpiresAt is null);
                 if (remaining < minimum)
                 {
-                    throw new AuthzException(AuthzErrorKind.FailedPrecondition, $"minimum {minimum} {relation.Name}: {group.Key.Resource} would keep {remaining}; give the {relation.Name} role to someone else first");
+                    var expiring = kept.Count - remaining;
+                    throw new AuthzException(AuthzErrorKind.FailedPrecondition,
+                        $"minimum {minimum} {relation.Name}: {group.Key.Resource} would keep {remaining}" +
+                        (expiring > 0 ? $" without an expiry ({expiring} more expire)" : string.Empty) +
+                        $"; give the {relation.Name} role to someone else first");
                 }
             }
         }

@@ -1,0 +1,246 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace AuthzGrpc.Testing;
+
+/// <summary>
+/// A Redis Cluster of the test's own: three primaries (no replicas), each a redis-server with <c>--cluster-enabled yes</c>
+/// in a folder of its own (its <c>nodes.conf</c>), without persistence, on free loopback ports (client and cluster bus),
+/// joined by <c>redis-cli --cluster create</c>. <see cref="MoveSlotsAsync"/> moves slots, with their keys, from one
+/// primary to another while clients keep running (MOVED and ASK redirections). Disposing it kills every node and deletes
+/// the folders. Needs <c>redis-server</c> and <c>redis-cli</c> on the PATH (scripts/test.sh installs them).
+/// </summary>
+public sealed class RedisClusterProcess : IAsyncDisposable
+{
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
+    private readonly List<Node> _nodes = [];
+
+    private RedisClusterProcess()
+    {
+    }
+
+    /// <summary>The primaries' client ports, on 127.0.0.1, in the order the cluster was created.</summary>
+    public IReadOnlyList<int> Ports => [.. _nodes.Select(n => n.Port)];
+
+    /// <summary>A StackExchange.Redis configuration string naming every primary.</summary>
+    public string Configuration => string.Join(',', _nodes.Select(n => $"127.0.0.1:{n.Port}"));
+
+    /// <summary>Starts three primaries, creates the cluster over them and waits until every node reports it ok.</summary>
+    public static async Task<RedisClusterProcess> StartAsync()
+    {
+        var cluster = new RedisClusterProcess();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                cluster._nodes.Add(Node.Start());
+            }
+
+            foreach (var node in cluster._nodes)
+            {
+                await node.WaitUntilAnsweringAsync();
+            }
+
+            await RunAsync(["--cluster", "create", .. cluster._nodes.Select(n => $"127.0.0.1:{n.Port}"), "--cluster-replicas", "0", "--cluster-yes"]);
+            await cluster.WaitUntilOkAsync();
+            foreach (var node in cluster._nodes)
+            {
+                node.Id = (await node.CommandAsync("CLUSTER", "MYID")).Trim();
+            }
+
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The hash slot of <paramref name="key"/> (<c>CLUSTER KEYSLOT</c>: the hash tag's, when it has one).</summary>
+    public async Task<int> SlotOfAsync(string key) =>
+        int.Parse((await _nodes[0].CommandAsync("CLUSTER", "KEYSLOT", key)).Trim(), CultureInfo.InvariantCulture);
+
+    /// <summary>The index (in <see cref="Ports"/>) of the primary that serves <paramref name="slot"/> now.</summary>
+    public async Task<int> OwnerOfAsync(int slot) =>
+        (await SlotRangesAsync()).First(r => slot >= r.First && slot <= r.Last).Node;
+
+    /// <summary>The lowest slot primary <paramref name="node"/> serves now.</summary>
+    public async Task<int> LowestSlotOfAsync(int node) =>
+        (await SlotRangesAsync()).Where(r => r.Node == node).Min(r => r.First);
+
+    /// <summary>
+    /// Moves the <paramref name="count"/> lowest slots of primary <paramref name="from"/> to primary <paramref name="to"/>
+    /// with their keys (<c>redis-cli --cluster reshard</c>: per slot IMPORTING/MIGRATING, MIGRATE of its keys, then the
+    /// new owner announced), and waits until every node reports the cluster ok again. Clients running meanwhile are
+    /// redirected (ASK while a slot moves, MOVED afterwards).
+    /// </summary>
+    public async Task MoveSlotsAsync(int from, int to, int count)
+    {
+        await RunAsync(["--cluster", "reshard", $"127.0.0.1:{_nodes[from].Port}", "--cluster-from", _nodes[from].Id, "--cluster-to", _nodes[to].Id,
+            "--cluster-slots", count.ToString(CultureInfo.InvariantCulture), "--cluster-yes"]);
+        await WaitUntilOkAsync();
+    }
+
+    /// <summary>Runs a command on primary <paramref name="node"/> through redis-cli and returns its output.</summary>
+    public Task<string> CommandAsync(int node, params string[] command) => _nodes[node].CommandAsync(command);
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+    }
+
+    // CLUSTER NODES: "<id> <ip:port@bus> <flags> <primary> <ping> <pong> <epoch> <link> <slot or range>..."; a slot
+    // in "[...]" is one being imported or migrated, still served by its owner's range.
+    private async Task<List<(int Node, int First, int Last)>> SlotRangesAsync()
+    {
+        var ranges = new List<(int Node, int First, int Last)>();
+        foreach (var line in (await _nodes[0].CommandAsync("CLUSTER", "NODES")).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var fields = line.Split(' ');
+            var node = _nodes.FindIndex(n => n.Id == fields[0]);
+            foreach (var range in fields.Skip(8).Where(f => !f.StartsWith('[')))
+            {
+                var bounds = range.Split('-');
+                ranges.Add((node, int.Parse(bounds[0], CultureInfo.InvariantCulture), int.Parse(bounds[^1], CultureInfo.InvariantCulture)));
+            }
+        }
+
+        return ranges;
+    }
+
+    private async Task WaitUntilOkAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        foreach (var node in _nodes)
+        {
+            while (!(await node.CommandAsync("CLUSTER", "INFO")).Contains("cluster_state:ok", StringComparison.Ordinal))
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new InvalidOperationException($"the cluster is not ok on port {node.Port}");
+                }
+
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    private static async Task<string> RunAsync(IEnumerable<string> arguments)
+    {
+        var start = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start redis-cli (apt-get install -y redis-server)");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(CommandTimeout);
+        }
+        catch (TimeoutException)
+        {
+            process.Kill();
+            throw;
+        }
+
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"redis-cli {string.Join(' ', start.ArgumentList)} exited with {process.ExitCode}: {await output}{await error}");
+        }
+
+        return await output;
+    }
+
+    /// <summary>One primary: its process, folder and ports (the cluster bus on a free port of its own, not port + 10000).</summary>
+    private sealed class Node : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly DirectoryInfo _folder;
+
+        private Node(Process process, DirectoryInfo folder, int port)
+        {
+            _process = process;
+            _folder = folder;
+            Port = port;
+        }
+
+        public int Port { get; }
+
+        public string Id { get; set; } = string.Empty;
+
+        public static Node Start()
+        {
+            var folder = Directory.CreateTempSubdirectory("authz-redis-cluster-");
+            var port = ServerProcess.FreeLoopbackPort();
+            var start = new ProcessStartInfo("redis-server")
+            {
+                WorkingDirectory = folder.FullName,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            foreach (var argument in new[]
+            {
+                "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", folder.FullName, "--cluster-enabled", "yes", "--cluster-config-file", Path.Combine(folder.FullName, "nodes.conf"),
+                "--cluster-port", ServerProcess.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture), "--cluster-node-timeout", "5000",
+            })
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            Process process;
+            try
+            {
+                process = Process.Start(start) ?? throw new InvalidOperationException("could not start redis-server");
+            }
+            catch
+            {
+                folder.Delete(recursive: true);
+                throw;
+            }
+
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            return new Node(process, folder, port);
+        }
+
+        public async Task WaitUntilAnsweringAsync()
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (!await Loopback.ListensAsync(Port))
+            {
+                if (_process.HasExited || DateTime.UtcNow > deadline)
+                {
+                    throw new InvalidOperationException($"redis-server did not start on port {Port}");
+                }
+
+                await Task.Delay(50);
+            }
+        }
+
+        public Task<string> CommandAsync(params string[] command) =>
+            RunAsync(["-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), .. command]);
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            }
+
+            _process.Dispose();
+            _folder.Delete(recursive: true);
+        }
+    }
+}

@@ -55,6 +55,7 @@ public sealed partial class RedisGraph
             var token = Guid.NewGuid().ToString("N");
             if (!await TakeLockAsync(database, token, cancellationToken).ConfigureAwait(false))
             {
+                Log.GraphLockBusy(_logger, (long)LockWait.TotalMilliseconds, target);
                 return false;
             }
 
@@ -82,7 +83,10 @@ public sealed partial class RedisGraph
             }
             finally
             {
-                await database.LockReleaseAsync(Keys.Lock, token).ConfigureAwait(false);
+                if (!await ReleaseLockAsync(database, token).ConfigureAwait(false))
+                {
+                    Log.GraphLockLost(_logger);
+                }
             }
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
@@ -172,6 +176,14 @@ public sealed partial class RedisGraph
 
         return true;
     }
+
+    // Compare-and-delete as one script, not LockRelease's WATCH/GET/MULTI/DEL transaction: on a Redis Cluster, while the
+    // lock's slot moves, the transaction meets an ASK redirection it cannot follow and releases nothing, which left
+    // the lock taken for its whole lease and every write-through meanwhile skipped; a single command follows it.
+    private const string ReleaseLockScript = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+    private async Task<bool> ReleaseLockAsync(IDatabase database, string token) =>
+        (long)await database.ScriptEvaluateAsync(ReleaseLockScript, [Keys.Lock], [token]).ConfigureAwait(false) == 1;
 
     // False when the database has not committed the engine's revision (it went back under this process: restored):
     // nothing is written for a history the database no longer has.

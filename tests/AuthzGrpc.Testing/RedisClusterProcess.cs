@@ -6,8 +6,8 @@ namespace AuthzGrpc.Testing;
 /// <summary>
 /// A Redis Cluster of the test's own: three primaries (no replicas), each a redis-server with <c>--cluster-enabled yes</c>
 /// in a folder of its own (its <c>nodes.conf</c>), without persistence, on free loopback ports (client and cluster bus),
-/// joined by <c>redis-cli --cluster create</c>. <see cref="MoveSlotsAsync"/> moves slots, with their keys, from one
-/// primary to another while clients keep running (MOVED and ASK redirections). Disposing it kills every node and deletes
+/// joined by <c>redis-cli --cluster create</c>. <see cref="MoveSlotAsync"/> moves a slot, with its keys, from one
+/// primary to another while clients keep running (ASK and MOVED redirections). Disposing it kills every node and deletes
 /// the folders. Needs <c>redis-server</c> and <c>redis-cli</c> on the PATH (scripts/test.sh installs them).
 /// </summary>
 public sealed class RedisClusterProcess : IAsyncDisposable
@@ -65,21 +65,40 @@ public sealed class RedisClusterProcess : IAsyncDisposable
     public async Task<int> OwnerOfAsync(int slot) =>
         (await SlotRangesAsync()).First(r => slot >= r.First && slot <= r.Last).Node;
 
-    /// <summary>The lowest slot primary <paramref name="node"/> serves now.</summary>
-    public async Task<int> LowestSlotOfAsync(int node) =>
-        (await SlotRangesAsync()).Where(r => r.Node == node).Min(r => r.First);
-
     /// <summary>
-    /// Moves the <paramref name="count"/> lowest slots of primary <paramref name="from"/> to primary <paramref name="to"/>
-    /// with their keys (<c>redis-cli --cluster reshard</c>: per slot IMPORTING/MIGRATING, MIGRATE of its keys, then the
-    /// new owner announced), and waits until every node reports the cluster ok again. Clients running meanwhile are
-    /// redirected (ASK while a slot moves, MOVED afterwards).
+    /// Moves <paramref name="slot"/>, with its keys, to primary <paramref name="to"/> as <c>redis-cli --cluster reshard</c>
+    /// does for each slot: the target imports it, the owner migrates it (MIGRATE of its keys), and after
+    /// <paramref name="pauseWhileMigrating"/> every node is told the new owner. Clients running meanwhile meet ASK
+    /// (for keys already moved) while the slot moves and MOVED afterwards.
     /// </summary>
-    public async Task MoveSlotsAsync(int from, int to, int count)
+    public async Task MoveSlotAsync(int slot, int to, TimeSpan pauseWhileMigrating)
     {
-        await RunAsync(["--cluster", "reshard", $"127.0.0.1:{_nodes[from].Port}", "--cluster-from", _nodes[from].Id, "--cluster-to", _nodes[to].Id,
-            "--cluster-slots", count.ToString(CultureInfo.InvariantCulture), "--cluster-yes"]);
-        await WaitUntilOkAsync();
+        var from = await OwnerOfAsync(slot);
+        if (from == to)
+        {
+            return;
+        }
+
+        var (source, target) = (_nodes[from], _nodes[to]);
+        var number = slot.ToString(CultureInfo.InvariantCulture);
+        await target.CommandAsync("CLUSTER", "SETSLOT", number, "IMPORTING", source.Id);
+        await source.CommandAsync("CLUSTER", "SETSLOT", number, "MIGRATING", target.Id);
+        for (var batch = 0; batch < 1000; batch++)
+        {
+            var keys = (await source.CommandAsync("CLUSTER", "GETKEYSINSLOT", number, "1000")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            if (keys.Length == 0)
+            {
+                break;
+            }
+
+            await source.CommandAsync(["MIGRATE", "127.0.0.1", target.Port.ToString(CultureInfo.InvariantCulture), "", "0", "5000", "KEYS", .. keys]);
+        }
+
+        await Task.Delay(pauseWhileMigrating);
+        foreach (var node in _nodes.OrderBy(n => n == target ? 0 : n == source ? 1 : 2))
+        {
+            await node.CommandAsync("CLUSTER", "SETSLOT", number, "NODE", target.Id);
+        }
     }
 
     /// <summary>Runs a command on primary <paramref name="node"/> through redis-cli and returns its output.</summary>

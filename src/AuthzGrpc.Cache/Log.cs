@@ -44,4 +44,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 209, EventName = "GraphLockLost", Level = LogLevel.Warning,
         Message = "The shared graph's write lock was no longer this replica's when released (its lease had run out)")]
     public static partial void GraphLockLost(ILogger logger);
+
+    [LoggerMessage(EventId = 210, EventName = "GraphIncomplete", Level = LogLevel.Warning,
+        Message = "Records of the shared graph's generation {Generation} are missing from Redis (a primary restarted empty); checks are answered from the source of truth until it is rebuilt")]
+    public static partial void GraphIncomplete(ILogger logger, string generation);
 }

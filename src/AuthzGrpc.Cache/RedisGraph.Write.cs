@@ -22,6 +22,9 @@ public sealed partial class RedisGraph
 
     private long _staleSince = -1;
 
+    // The generation a check found a record missing from (its slot's marker gone): rebuilt by the next upkeep.
+    private string? _incomplete;
+
     /// <summary>
     /// Brings Redis up to <paramref name="engine"/>'s revision — the write-through after a commit, and the repair
     /// after an outage: under a lock shared by every replica of the database, rewrites the records the revisions Redis
@@ -46,8 +49,9 @@ public sealed partial class RedisGraph
         {
             var database = Database;
             var target = engine.Revision;
+            var incomplete = Volatile.Read(ref _incomplete);
             if (await ReadMetaAsync(database).ConfigureAwait(false) is { } current && Holds(current, engine.Schema, target) &&
-                current.Equals(Volatile.Read(ref _verified)))
+                current.Equals(Volatile.Read(ref _verified)) && current.Generation != incomplete)
             {
                 return true;
             }
@@ -62,14 +66,15 @@ public sealed partial class RedisGraph
             try
             {
                 var meta = await ReadMetaAsync(database).ConfigureAwait(false);
-                var ours = meta is not null && await IsOursAsync(meta, cancellationToken).ConfigureAwait(false);
+                // A generation a check found records missing from (a primary restarted empty) is rebuilt, not kept.
+                var ours = meta is not null && meta.Generation != incomplete && await IsOursAsync(meta, cancellationToken).ConfigureAwait(false);
                 if (ours && (Holds(meta!, engine.Schema, target) || meta!.Applied > target))
                 {
                     // Up to date, or another replica is ahead of this engine (it will catch up from the store).
                     return meta!.Applied >= target;
                 }
 
-                if (meta is not null && !ours)
+                if (meta is not null && !ours && meta.Generation != incomplete)
                 {
                     Log.GraphNotOurs(_logger, meta.Generation, meta.Applied);
                 }
@@ -120,7 +125,7 @@ public sealed partial class RedisGraph
         try
         {
             if (!_subscribed || await ReadMetaAsync(Database).ConfigureAwait(false) is not { } meta || SchemaHash(meta) != SchemaHash(engine.Schema) ||
-                !await IsOursAsync(meta, cancellationToken).ConfigureAwait(false))
+                meta.Generation == Volatile.Read(ref _incomplete) || !await IsOursAsync(meta, cancellationToken).ConfigureAwait(false))
             {
                 _near.TurnOff();
                 return;
@@ -247,6 +252,7 @@ public sealed partial class RedisGraph
 
         var generation = GraphKeys.NewGeneration(engine.Schema, revision);
         await WriteRecordsAsync(database, generation, contents).ConfigureAwait(false);
+        await WriteSlotMarkersAsync(database, generation).ConfigureAwait(false);
         await database.HashSetAsync(Keys.Meta, [new HashEntry("gen", generation), new HashEntry("applied", revision), new HashEntry("marker", marker)])
             .ConfigureAwait(false);
         Volatile.Write(ref _verified, new GraphMeta(generation, revision, marker));
@@ -271,6 +277,22 @@ public sealed partial class RedisGraph
             {
                 var key = Keys.Record(generation, content.Type, content.Id);
                 writes.Add(content.IsEmpty ? batch.KeyDeleteAsync(key) : batch.StringSetAsync(key, GraphRecordCodec.Encode(content)));
+            }
+
+            batch.Execute();
+            await Task.WhenAll(writes).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WriteSlotMarkersAsync(IDatabase database, string generation)
+    {
+        for (var start = 0; start < GraphKeys.SlotCount; start += WriteChunk)
+        {
+            var batch = database.CreateBatch();
+            var writes = new List<Task>(WriteChunk);
+            for (var slot = start; slot < Math.Min(start + WriteChunk, GraphKeys.SlotCount); slot++)
+            {
+                writes.Add(batch.StringSetAsync(Keys.SlotMarker(generation, slot), 1));
             }
 
             batch.Execute();

@@ -15,8 +15,9 @@ namespace AuthzGrpc.Server.Tests;
 /// The shared graph on a Redis Cluster of three primaries (<see cref="RedisClusterProcess"/>), with server processes as
 /// replicas, through the generated gRPC clients over loopback: revocations seen at their token on every replica,
 /// the management cases passing through a writer and check replicas, checks that stay right while the slots of the keys
-/// they read — the meta hash's among them — move between primaries, served by Redis again afterwards, and a rebuild's
-/// records and deletion reaching every primary.
+/// they read — the meta hash's among them — move between primaries, served by Redis again afterwards, a primary
+/// restarted empty whose lost records are never read as empty, and a rebuild's records and deletion reaching every
+/// primary.
 /// </summary>
 public sealed class RedisClusterTests(ITestOutputHelper output)
 {
@@ -89,26 +90,26 @@ public sealed class RedisClusterTests(ITestOutputHelper output)
         var validation = ValidationFile.Load(Path.Combine(AppContext.BaseDirectory, "models", "default.yaml"));
         // Told one primary only, as clients often are: the server must find the others itself.
         await using var replicas = await ReplicaDeployment.StartAsync(validation, database, $"127.0.0.1:{cluster.Ports[0]}", checkReplicas: 0);
-        var first = await GenerationsByPrimaryAsync(cluster);
-        var generation = Assert.Single(first.SelectMany(g => g).Distinct());
-        Assert.All(first, held => Assert.Contains(generation, held));
+        var first = await KeysByPrimaryAsync(cluster);
+        var generation = Assert.Single(first.SelectMany(keys => keys).Select(GenerationOf).Distinct());
+        Assert.All(first, keys => Assert.Contains(keys, IsRecord));
 
         // A schema write: a rebuild under a new generation, then the old one deleted by a SCAN of every primary.
         var schema = new SchemaService.SchemaServiceClient(replicas.Channel(replicas.Writer.Address, TestKeys.Admin));
         var text = (await schema.ReadSchemaAsync(new ReadSchemaRequest())).Schema + "\ndefinition ticket {\n    relation reporter: user\n    permission view = reporter\n}\n";
         await schema.WriteSchemaAsync(new WriteSchemaRequest { Schema = text });
         var deadline = DateTime.UtcNow.AddSeconds(15);
-        var held = await GenerationsByPrimaryAsync(cluster);
-        while (held.Any(g => g.Contains(generation)))
+        var held = await KeysByPrimaryAsync(cluster);
+        while (held.Any(keys => keys.Any(k => GenerationOf(k) == generation)))
         {
-            Assert.True(DateTime.UtcNow < deadline, $"generation {generation} still held: {string.Join(" | ", held.Select(g => string.Join(",", g)))}");
+            Assert.True(DateTime.UtcNow < deadline, $"keys of generation {generation} still held");
             await Task.Delay(100);
-            held = await GenerationsByPrimaryAsync(cluster);
+            held = await KeysByPrimaryAsync(cluster);
         }
 
-        var rebuilt = Assert.Single(held.SelectMany(g => g).Distinct());
+        var rebuilt = Assert.Single(held.SelectMany(keys => keys).Select(GenerationOf).Distinct());
         Assert.NotEqual(generation, rebuilt);
-        Assert.All(held, g => Assert.Contains(rebuilt, g));
+        Assert.All(held, keys => Assert.Contains(keys, IsRecord));
     }
 
     [Fact]
@@ -215,18 +216,74 @@ public sealed class RedisClusterTests(ITestOutputHelper output)
         }
     }
 
-    // The generations whose records each primary holds (keys "<prefix>:<database>:<generation>:{type:id}").
-    private static async Task<List<HashSet<string>>> GenerationsByPrimaryAsync(RedisClusterProcess cluster)
+    [Fact]
+    public async Task APrimaryRestartedEmpty_NeverHasItsLostRecordsReadAsEmpty_AndTheGraphIsRebuilt()
     {
-        var generations = new List<HashSet<string>>();
-        for (var node = 0; node < cluster.Ports.Count; node++)
+        const int RoundsWhileRecovering = 5;
+        await using var cluster = await RedisClusterProcess.StartAsync();
+        await using var database = TestDatabase.Create(StorageProvider.Sqlite);
+        var validation = ValidationFile.Load(Path.Combine(AppContext.BaseDirectory, "models", "default.yaml"));
+        await using var replicas = await ReplicaDeployment.StartAsync(validation, database, cluster.Configuration, checkReplicas: 1);
+        var checkReplica = replicas.CheckReplicas[0];
+        var checker = new AuthorizationService.AuthorizationServiceClient(replicas.Channel(checkReplica.Address, TestKeys.Admin));
+        var token = new Consistency { AtLeast = (await replicas.RevisionAsync()).ToString(CultureInfo.InvariantCulture) };
+        var wrong = new List<string>();
+        await CheckAssertionsAsync("before the restart");
+
+        // A primary other than the meta hash's (whose loss is an absent meta hash: a rebuild, as on a single server) comes
+        // back empty with its slots: the records there are gone while the meta hash still names the generation.
+        var metaOwner = await cluster.OwnerOfAsync(await cluster.SlotOfAsync("{meta}"));
+        await cluster.RestartEmptyAsync((metaOwner + 1) % cluster.Ports.Count);
+        for (var round = 0; round < RoundsWhileRecovering; round++)
         {
-            var keys = (await cluster.CommandAsync(node, "--scan", "--pattern", "authz:*")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            generations.Add([.. keys.Select(k => k.Split(':')).Where(parts => parts.Length > 3 && !parts[2].StartsWith('{')).Select(parts => parts[2])]);
+            await CheckAssertionsAsync($"round {round} after the restart");
         }
 
-        return generations;
+        await ReplicaDeployment.WaitForSharedGraphAsync(replicas.Channel(checkReplica.Address, TestKeys.Admin));
+        var before = await GraphAnswersAsync(replicas);
+        await CheckAssertionsAsync("once serving again");
+        var after = await GraphAnswersAsync(replicas);
+
+        var rebuilds = replicas.Writer.Output.Split('\n').Concat(checkReplica.Output.Split('\n')).Count(l => l.Contains("Rebuilt the shared graph", StringComparison.Ordinal));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{validation.Assertions.Count} assertions checked {RoundsWhileRecovering + 2} times at a token, {wrong.Count} wrong; {rebuilds} rebuilds; once serving again {after.Graph - before.Graph} of {validation.Assertions.Count} from the shared graph"));
+        Assert.True(wrong.Count == 0, $"{wrong.Count} wrong answers:\n" + string.Join("\n", wrong.Take(20)));
+        // The check replica met the lost records (which, read as absent, would have counted as empty) and said so.
+        Assert.Contains("are missing from Redis (a primary restarted empty)", checkReplica.Output, StringComparison.Ordinal);
+        Assert.True(rebuilds >= 2, $"the graph was not rebuilt after the restart ({rebuilds} rebuilds)");
+        Assert.True(after.Graph - before.Graph >= validation.Assertions.Count * 0.99, $"once serving again, {after.Graph - before.Graph} checks from the shared graph, {after.Truth - before.Truth} from the source of truth");
+
+        // Every assertion of the file (none is changed by the test), checked at the seed's token on the check replica.
+        async Task CheckAssertionsAsync(string when)
+        {
+            foreach (var assertion in validation.Assertions)
+            {
+                var answer = await checker.CheckAsync(WithConsistency(
+                    Check(assertion.Subject.ToString(), assertion.Permission, assertion.Resource.ToString()), token));
+                if ((answer.Decision == Decision.Allowed) != assertion.Expected)
+                {
+                    wrong.Add($"{when}: {assertion} answered {answer.Decision} at {answer.Revision}");
+                }
+            }
+        }
     }
+
+    // The graph's keys each primary holds: "<prefix>:<database>:<generation>:{type:id}" records, "...:{~n}" slot markers.
+    private static async Task<List<string[]>> KeysByPrimaryAsync(RedisClusterProcess cluster)
+    {
+        var keys = new List<string[]>();
+        for (var node = 0; node < cluster.Ports.Count; node++)
+        {
+            var all = (await cluster.CommandAsync(node, "--scan", "--pattern", "authz:*")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            keys.Add([.. all.Where(k => !k.Split(':')[2].StartsWith('{'))]);
+        }
+
+        return keys;
+    }
+
+    private static string GenerationOf(string key) => key.Split(':')[2];
+
+    private static bool IsRecord(string key) => key[key.IndexOf('{', StringComparison.Ordinal)..].Contains(':', StringComparison.Ordinal);
 
     // Polls without a token (minimize_latency), bounded: 10 s is a failure, not a measurement.
     private static async Task UntilAsync(AuthorizationService.AuthorizationServiceClient checker, CheckRequest check, Decision expected)

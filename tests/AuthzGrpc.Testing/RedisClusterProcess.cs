@@ -101,6 +101,19 @@ public sealed class RedisClusterProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Kills primary <paramref name="node"/> (as a crash would) and starts it again on the same ports and
+    /// <c>nodes.conf</c>: it comes back serving the same slots, empty, as a cache-only primary without replicas does.
+    /// Waits until every node reports the cluster ok.
+    /// </summary>
+    public async Task RestartEmptyAsync(int node)
+    {
+        await _nodes[node].StopAsync();
+        _nodes[node].StartProcess();
+        await _nodes[node].WaitUntilAnsweringAsync();
+        await WaitUntilOkAsync();
+    }
+
     /// <summary>Runs a command on primary <paramref name="node"/> through redis-cli and returns its output.</summary>
     public Task<string> CommandAsync(int node, params string[] command) => _nodes[node].CommandAsync(command);
 
@@ -181,56 +194,53 @@ public sealed class RedisClusterProcess : IAsyncDisposable
     /// <summary>One primary: its process, folder and ports (the cluster bus on a free port of its own, not port + 10000).</summary>
     private sealed class Node : IAsyncDisposable
     {
-        private readonly Process _process;
-        private readonly DirectoryInfo _folder;
+        private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("authz-redis-cluster-");
+        private readonly int _busPort = ServerProcess.FreeLoopbackPort();
+        private Process? _process;
 
-        private Node(Process process, DirectoryInfo folder, int port)
-        {
-            _process = process;
-            _folder = folder;
-            Port = port;
-        }
-
-        public int Port { get; }
+        public int Port { get; } = ServerProcess.FreeLoopbackPort();
 
         public string Id { get; set; } = string.Empty;
 
         public static Node Start()
         {
-            var folder = Directory.CreateTempSubdirectory("authz-redis-cluster-");
-            var port = ServerProcess.FreeLoopbackPort();
+            var node = new Node();
+            try
+            {
+                node.StartProcess();
+                return node;
+            }
+            catch
+            {
+                node._folder.Delete(recursive: true);
+                throw;
+            }
+        }
+
+        // Its nodes.conf (identity, slots, epoch) outlives a restart; its data does not (no persistence).
+        public void StartProcess()
+        {
             var start = new ProcessStartInfo("redis-server")
             {
-                WorkingDirectory = folder.FullName,
+                WorkingDirectory = _folder.FullName,
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
             foreach (var argument in new[]
             {
-                "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--dir", folder.FullName, "--cluster-enabled", "yes", "--cluster-config-file", Path.Combine(folder.FullName, "nodes.conf"),
-                "--cluster-port", ServerProcess.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture), "--cluster-node-timeout", "5000",
+                "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", _folder.FullName, "--cluster-enabled", "yes", "--cluster-config-file", Path.Combine(_folder.FullName, "nodes.conf"),
+                "--cluster-port", _busPort.ToString(CultureInfo.InvariantCulture), "--cluster-node-timeout", "5000",
             })
             {
                 start.ArgumentList.Add(argument);
             }
 
-            Process process;
-            try
-            {
-                process = Process.Start(start) ?? throw new InvalidOperationException("could not start redis-server");
-            }
-            catch
-            {
-                folder.Delete(recursive: true);
-                throw;
-            }
-
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            return new Node(process, folder, port);
+            _process = Process.Start(start) ?? throw new InvalidOperationException("could not start redis-server");
+            _process.OutputDataReceived += (_, _) => { };
+            _process.ErrorDataReceived += (_, _) => { };
+            _process.BeginOutputReadLine();
+            _process.BeginErrorReadLine();
         }
 
         public async Task WaitUntilAnsweringAsync()
@@ -238,7 +248,7 @@ public sealed class RedisClusterProcess : IAsyncDisposable
             var deadline = DateTime.UtcNow.AddSeconds(20);
             while (!await Loopback.ListensAsync(Port))
             {
-                if (_process.HasExited || DateTime.UtcNow > deadline)
+                if (_process is not { HasExited: false } || DateTime.UtcNow > deadline)
                 {
                     throw new InvalidOperationException($"redis-server did not start on port {Port}");
                 }
@@ -250,15 +260,21 @@ public sealed class RedisClusterProcess : IAsyncDisposable
         public Task<string> CommandAsync(params string[] command) =>
             RunAsync(["-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), .. command]);
 
-        public async ValueTask DisposeAsync()
+        public async Task StopAsync()
         {
-            if (!_process.HasExited)
+            if (_process is { HasExited: false } process)
             {
-                _process.Kill();
-                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+                process.Kill();
+                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
             }
 
-            _process.Dispose();
+            _process?.Dispose();
+            _process = null;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await StopAsync();
             _folder.Delete(recursive: true);
         }
     }

@@ -69,7 +69,7 @@ public class NearCacheBenchmarks
     {
         var (target, c) = _cases[index];
         _missing.Clear();
-        return RecordEvaluator.Check(_near, target.Permission, c.ResourceId, target.SubjectType, c.SubjectId, null, _missing) == RecordCheckResult.Allowed;
+        return RecordEvaluator.Check(_near, target.Permission, c.ResourceId, target.SubjectType, c.SubjectId, null, _missing, DateTimeOffset.UtcNow) == RecordCheckResult.Allowed;
     }
 
     // A cold check against the engine's records, wave by wave, as a replica fills its near cache from Redis.
@@ -78,7 +78,7 @@ public class NearCacheBenchmarks
         while (true)
         {
             _missing.Clear();
-            var result = RecordEvaluator.Check(_near, target.Permission, c.ResourceId, target.SubjectType, c.SubjectId, null, _missing);
+            var result = RecordEvaluator.Check(_near, target.Permission, c.ResourceId, target.SubjectType, c.SubjectId, null, _missing, DateTimeOffset.UtcNow);
             if (result != RecordCheckResult.Incomplete)
             {
                 return result == RecordCheckResult.Allowed;

@@ -33,6 +33,62 @@ internal sealed class GraphKeys(string prefix, string databaseId)
 
     public RedisValue RecordPattern(string generation) => $"{_space}:{generation}:*";
 
+    /// <summary>
+    /// The key of <paramref name="generation"/>'s marker in hash slot <paramref name="slot"/>. A rebuild writes one into
+    /// every slot before the meta hash names the generation, so a record read as absent counts as empty only while the
+    /// marker of its slot is there too: a cluster primary that restarted empty lost its markers with its records, which
+    /// the meta hash, on another primary, cannot tell.
+    /// </summary>
+    public RedisKey SlotMarker(string generation, int slot) => $"{_space}:{generation}:{{{SlotTags.Value[slot]}}}";
+
+    /// <summary>The hash slot of <paramref name="key"/>, as Redis computes it: CRC16 of its hash tag when it has one.</summary>
+    public static int SlotOf(string key)
+    {
+        var open = key.IndexOf('{', StringComparison.Ordinal);
+        if (open >= 0)
+        {
+            var close = key.IndexOf('}', open + 1);
+            if (close > open + 1)
+            {
+                key = key[(open + 1)..close];
+            }
+        }
+
+        var crc = 0;
+        foreach (var b in Encoding.UTF8.GetBytes(key))
+        {
+            crc ^= b << 8;
+            for (var bit = 0; bit < 8; bit++)
+            {
+                crc = (crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1;
+            }
+        }
+
+        return crc & (SlotCount - 1);
+    }
+
+    /// <summary>The hash slots of Redis (a cluster spreads them over its primaries; a single server holds them all).</summary>
+    public const int SlotCount = 16384;
+
+    // A hash tag for each slot ("~<n>", the first n landing in it): no record's tag, which always holds a ':'.
+    private static readonly Lazy<string[]> SlotTags = new(() =>
+    {
+        var tags = new string?[SlotCount];
+        var found = 0;
+        for (var n = 0; found < SlotCount; n++)
+        {
+            var tag = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"~{n}");
+            var slot = SlotOf(tag);
+            if (tags[slot] is null)
+            {
+                tags[slot] = tag;
+                found++;
+            }
+        }
+
+        return tags!;
+    });
+
     /// <summary>A schema's identity in keys: the first 12 hex digits of the SHA-256 of its text.</summary>
     public static string SchemaHash(CompiledSchema schema) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(schema.Text)))[..12];

@@ -36,4 +36,16 @@ internal static partial class Log
     [LoggerMessage(EventId = 207, EventName = "GraphUnproven", Level = LogLevel.Warning,
         Message = "Could not prove the shared graph in Redis is this database's ({Reason}); checks are answered from the source of truth until it can")]
     public static partial void GraphUnproven(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 208, EventName = "GraphLockBusy", Level = LogLevel.Warning,
+        Message = "The shared graph's write lock stayed taken for {WaitMilliseconds} ms; Redis stays behind revision {Revision} until a later write or upkeep brings it up")]
+    public static partial void GraphLockBusy(ILogger logger, long waitMilliseconds, long revision);
+
+    [LoggerMessage(EventId = 209, EventName = "GraphLockLost", Level = LogLevel.Warning,
+        Message = "The shared graph's write lock was no longer this replica's when released (its lease had run out)")]
+    public static partial void GraphLockLost(ILogger logger);
+
+    [LoggerMessage(EventId = 210, EventName = "GraphIncomplete", Level = LogLevel.Warning,
+        Message = "Records of the shared graph's generation {Generation} are missing from Redis (a primary restarted empty); checks are answered from the source of truth until it is rebuilt")]
+    public static partial void GraphIncomplete(ILogger logger, string generation);
 }

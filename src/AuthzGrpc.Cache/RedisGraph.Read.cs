@@ -42,7 +42,7 @@ public sealed partial class RedisGraph
         var missing = t_missing ??= [];
         missing.Clear();
         var result = RecordEvaluator.Check(
-            _near, target.Permission, resourceId, target.SubjectType, subjectId, target.SubjectMember, missing, budget: evaluationBudget);
+            _near, target.Permission, resourceId, target.SubjectType, subjectId, target.SubjectMember, missing, Now(schema), budget: evaluationBudget);
         if (result == RecordCheckResult.Incomplete)
         {
             return false;
@@ -127,7 +127,7 @@ public sealed partial class RedisGraph
         {
             missing.Clear();
             var result = RecordEvaluator.Check(
-                view, target.Permission, resourceId, target.SubjectType, subjectId, target.SubjectMember, missing,
+                view, target.Permission, resourceId, target.SubjectType, subjectId, target.SubjectMember, missing, Now(schema),
                 budget: evaluationBudget, cancellationToken: cancellationToken);
             if (result != RecordCheckResult.Incomplete)
             {
@@ -150,21 +150,40 @@ public sealed partial class RedisGraph
     {
         var batch = database.CreateBatch();
         var reads = new Task<RedisValue>[missing.Count];
+        var markers = new Task<bool>[missing.Count];
         for (var i = 0; i < missing.Count; i++)
         {
             var key = missing[i];
-            reads[i] = batch.StringGetAsync(Keys.Record(generation, schema.Types[key.Type].Name, key.Id));
+            var recordKey = Keys.Record(generation, schema.Types[key.Type].Name, key.Id);
+            reads[i] = batch.StringGetAsync(recordKey);
+            markers[i] = batch.KeyExistsAsync(Keys.SlotMarker(generation, GraphKeys.SlotOf((string)recordKey!)));
         }
 
         var metaRead = batch.HashGetAsync(Keys.Meta, MetaFields);
         batch.Execute();
         var fields = await WithTimeout(metaRead, cancellationToken).ConfigureAwait(false);
         var values = await WithTimeout(Task.WhenAll(reads), cancellationToken).ConfigureAwait(false);
+        var marked = await WithTimeout(Task.WhenAll(markers), cancellationToken).ConfigureAwait(false);
         if (ParseMeta(fields) is not { } meta || meta.Generation != generation)
         {
             // Flushed, restarted empty, or rebuilt for another schema: nothing read can be trusted.
             RequestMaintenance();
             return false;
+        }
+
+        for (var i = 0; i < missing.Count; i++)
+        {
+            if (!values[i].HasValue && !marked[i])
+            {
+                // The primary of this record's slot lost the generation (restarted empty): "absent" proves nothing.
+                if (Interlocked.Exchange(ref _incomplete, generation) != generation)
+                {
+                    Log.GraphIncomplete(_logger, generation);
+                }
+
+                RequestMaintenance();
+                return false;
+            }
         }
 
         var found = 0;
@@ -214,4 +233,7 @@ public sealed partial class RedisGraph
 
         public void Add(RecordKey key, GraphRecord record) => _fetched[key] = record;
     }
+
+    // The instant expiring relationships are judged at; the clock is read only when the schema lets something expire.
+    private DateTimeOffset Now(CompiledSchema schema) => schema.UsesExpiration ? _clock.GetUtcNow() : default;
 }

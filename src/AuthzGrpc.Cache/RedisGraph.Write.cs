@@ -22,6 +22,9 @@ public sealed partial class RedisGraph
 
     private long _staleSince = -1;
 
+    // The generation a check found a record missing from (its slot's marker gone): rebuilt by the next upkeep.
+    private string? _incomplete;
+
     /// <summary>
     /// Brings Redis up to <paramref name="engine"/>'s revision — the write-through after a commit, and the repair
     /// after an outage: under a lock shared by every replica of the database, rewrites the records the revisions Redis
@@ -46,8 +49,9 @@ public sealed partial class RedisGraph
         {
             var database = Database;
             var target = engine.Revision;
+            var incomplete = Volatile.Read(ref _incomplete);
             if (await ReadMetaAsync(database).ConfigureAwait(false) is { } current && Holds(current, engine.Schema, target) &&
-                current.Equals(Volatile.Read(ref _verified)))
+                current.Equals(Volatile.Read(ref _verified)) && current.Generation != incomplete)
             {
                 return true;
             }
@@ -55,20 +59,22 @@ public sealed partial class RedisGraph
             var token = Guid.NewGuid().ToString("N");
             if (!await TakeLockAsync(database, token, cancellationToken).ConfigureAwait(false))
             {
+                Log.GraphLockBusy(_logger, (long)LockWait.TotalMilliseconds, target);
                 return false;
             }
 
             try
             {
                 var meta = await ReadMetaAsync(database).ConfigureAwait(false);
-                var ours = meta is not null && await IsOursAsync(meta, cancellationToken).ConfigureAwait(false);
+                // A generation a check found records missing from (a primary restarted empty) is rebuilt, not kept.
+                var ours = meta is not null && meta.Generation != incomplete && await IsOursAsync(meta, cancellationToken).ConfigureAwait(false);
                 if (ours && (Holds(meta!, engine.Schema, target) || meta!.Applied > target))
                 {
                     // Up to date, or another replica is ahead of this engine (it will catch up from the store).
                     return meta!.Applied >= target;
                 }
 
-                if (meta is not null && !ours)
+                if (meta is not null && !ours && meta.Generation != incomplete)
                 {
                     Log.GraphNotOurs(_logger, meta.Generation, meta.Applied);
                 }
@@ -82,7 +88,10 @@ public sealed partial class RedisGraph
             }
             finally
             {
-                await database.LockReleaseAsync(Keys.Lock, token).ConfigureAwait(false);
+                if (!await ReleaseLockAsync(database, token).ConfigureAwait(false))
+                {
+                    Log.GraphLockLost(_logger);
+                }
             }
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
@@ -116,7 +125,7 @@ public sealed partial class RedisGraph
         try
         {
             if (!_subscribed || await ReadMetaAsync(Database).ConfigureAwait(false) is not { } meta || SchemaHash(meta) != SchemaHash(engine.Schema) ||
-                !await IsOursAsync(meta, cancellationToken).ConfigureAwait(false))
+                meta.Generation == Volatile.Read(ref _incomplete) || !await IsOursAsync(meta, cancellationToken).ConfigureAwait(false))
             {
                 _near.TurnOff();
                 return;
@@ -172,6 +181,14 @@ public sealed partial class RedisGraph
 
         return true;
     }
+
+    // Compare-and-delete as one script, not LockRelease's WATCH/GET/MULTI/DEL transaction: on a Redis Cluster, while the
+    // lock's slot moves, the transaction meets an ASK redirection it cannot follow and releases nothing, which left
+    // the lock taken for its whole lease and every write-through meanwhile skipped; a single command follows it.
+    private const string ReleaseLockScript = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+    private async Task<bool> ReleaseLockAsync(IDatabase database, string token) =>
+        (long)await database.ScriptEvaluateAsync(ReleaseLockScript, [Keys.Lock], [token]).ConfigureAwait(false) == 1;
 
     // False when the database has not committed the engine's revision (it went back under this process: restored):
     // nothing is written for a history the database no longer has.
@@ -235,6 +252,7 @@ public sealed partial class RedisGraph
 
         var generation = GraphKeys.NewGeneration(engine.Schema, revision);
         await WriteRecordsAsync(database, generation, contents).ConfigureAwait(false);
+        await WriteSlotMarkersAsync(database, generation).ConfigureAwait(false);
         await database.HashSetAsync(Keys.Meta, [new HashEntry("gen", generation), new HashEntry("applied", revision), new HashEntry("marker", marker)])
             .ConfigureAwait(false);
         Volatile.Write(ref _verified, new GraphMeta(generation, revision, marker));
@@ -259,6 +277,22 @@ public sealed partial class RedisGraph
             {
                 var key = Keys.Record(generation, content.Type, content.Id);
                 writes.Add(content.IsEmpty ? batch.KeyDeleteAsync(key) : batch.StringSetAsync(key, GraphRecordCodec.Encode(content)));
+            }
+
+            batch.Execute();
+            await Task.WhenAll(writes).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WriteSlotMarkersAsync(IDatabase database, string generation)
+    {
+        for (var start = 0; start < GraphKeys.SlotCount; start += WriteChunk)
+        {
+            var batch = database.CreateBatch();
+            var writes = new List<Task>(WriteChunk);
+            for (var slot = start; slot < Math.Min(start + WriteChunk, GraphKeys.SlotCount); slot++)
+            {
+                writes.Add(batch.StringSetAsync(Keys.SlotMarker(generation, slot), 1));
             }
 
             batch.Execute();

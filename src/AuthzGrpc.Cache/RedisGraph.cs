@@ -68,17 +68,22 @@ public sealed partial class RedisGraph : IAsyncDisposable
     private GraphMeta? _verified;
     private readonly TimeSpan _timeout;
     private readonly SemaphoreSlim _maintenanceRequested = new(0, 1);
+    private readonly TimeProvider _clock;
     private ConnectionMultiplexer? _connection;
     private long _retryAfterTicks;
 
     // Whether this process listens for invalidations: the near cache is turned on only while it does.
     private volatile bool _subscribed;
 
-    /// <summary>Creates the graph client; nothing connects until <see cref="StartAsync"/>.</summary>
-    public RedisGraph(RedisGraphOptions options, ILogger<RedisGraph> logger)
+    /// <summary>
+    /// Creates the graph client; nothing connects until <see cref="StartAsync"/>. Expiring relationships are judged by
+    /// <paramref name="clock"/> (the system's by default), as the replica's model judges them.
+    /// </summary>
+    public RedisGraph(RedisGraphOptions options, ILogger<RedisGraph> logger, TimeProvider? clock = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
+        _clock = clock ?? TimeProvider.System;
         _logger = logger;
         _near = new NearCache(options.NearCacheMaxWeight);
         _timeout = TimeSpan.FromMilliseconds(options.TimeoutMilliseconds);

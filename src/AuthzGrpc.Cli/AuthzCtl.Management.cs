@@ -308,8 +308,10 @@ internal sealed partial class AuthzCtl
 
     private static string Describe(V1.ObjectRef resource) => $"{resource.Type}:{resource.Id}";
 
+    // The text form, with SpiceDB's '[expiration:...]' when the relationship expires (what 'relationships write' takes).
     private static string Describe(Relationship relationship) =>
-        $"{Describe(relationship.Resource)}#{relationship.Relation}@{Describe(relationship.Subject)}";
+        $"{Describe(relationship.Resource)}#{relationship.Relation}@{Describe(relationship.Subject)}"
+        + Core.Model.Relationship.ExpirationSuffix(relationship.OptionalExpiresAt?.ToDateTimeOffset());
 
     private static string List(IEnumerable<string> items) => items.Any() ? string.Join(", ", items) : "-";
 

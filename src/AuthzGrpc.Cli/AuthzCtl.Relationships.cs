@@ -181,11 +181,13 @@ internal sealed partial class AuthzCtl
     private static V1.Relationship ParseRelationshipLine(string line) =>
         line.StartsWith('{') ? RelationshipJson.Parse<V1.Relationship>(line) : ToProto(CoreRelationship.Parse(line));
 
+    // The text form's '[expiration:...]' becomes the expiry: a time-boxed grant never turns permanent on the way.
     private static V1.Relationship ToProto(CoreRelationship relationship) => new()
     {
         Resource = ToProto(relationship.Resource),
         Relation = relationship.Relation,
         Subject = new V1.SubjectRef { Object = new V1.ObjectRef { Type = relationship.Subject.Type, Id = relationship.Subject.Id }, Relation = relationship.Subject.Relation ?? string.Empty },
+        OptionalExpiresAt = relationship.ExpiresAt is { } expiresAt ? Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(expiresAt) : null,
     };
 
     // Reads the file line by line and writes it a batch at a time, so memory stays bounded whatever the file's size.

@@ -81,6 +81,8 @@ internal abstract class AuthzDbContext : DbContext
                 .HasDatabaseName("ix_relationships_key");
             // Reverse lookups: everything a subject appears in.
             e.HasIndex(x => new { x.SubjectType, x.SubjectId, x.SubjectRelation }).HasDatabaseName("ix_relationships_subject");
+            // The background cleanup's scan for what has expired.
+            e.HasIndex(x => x.ExpiresAt).HasDatabaseName("ix_relationships_expires_at");
         });
 
         modelBuilder.Entity<RevisionCounterRow>(e =>

@@ -10,6 +10,9 @@ namespace AuthzGrpc.Storage;
 /// </summary>
 public sealed class ModelStore(AuthzDatabase database)
 {
+    /// <summary>The revision operation (and audit operation) of the background removal of expired relationships.</summary>
+    public const string ExpireOperation = "ExpireRelationships";
+
     /// <summary>The schema in force, every relationship and the newest revision, read from one snapshot.</summary>
     public async Task<StoredModel> LoadAsync(CancellationToken cancellationToken = default)
     {
@@ -210,6 +213,36 @@ public sealed class ModelStore(AuthzDatabase database)
     }
 
     /// <summary>
+    /// Deletes at most <paramref name="limit"/> relationships whose expiry has passed by the database's clock (the oldest
+    /// expiries first), as the revision <c>ExpireRelationships</c> of <paramref name="actor"/>; returns the revision and
+    /// what was deleted. Judged inside the write's transaction, so a relationship touched with a later expiry meanwhile
+    /// stays. Nothing expired: nothing commits, and the revision in force is returned with nothing deleted.
+    /// </summary>
+    public Task<RelationshipDeletion> DeleteExpiredAsync(int limit, string actor, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        return database.WriteAsync(ExpireOperation, actor, async unit =>
+        {
+            var (context, revision, now) = unit;
+            var rows = await context.Relationships
+                .Where(r => r.ExpiresAt != null && r.ExpiresAt <= now)
+                .OrderBy(r => r.ExpiresAt).ThenBy(r => r.Id)
+                .Take(limit)
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+            if (rows.Count == 0)
+            {
+                return (new RelationshipDeletion(revision, []), false);
+            }
+
+            context.Relationships.RemoveRange(rows);
+            var deleted = rows.Select(r => r.ToRelationship()).ToList();
+            unit.AddChanges([.. deleted.Select(r => new StoredChange(RelationshipOperation.Delete, r))]);
+            unit.Audit(ExpireOperation, Target(deleted), Json(deleted), null);
+            return (new RelationshipDeletion(revision, deleted), true);
+        }, cancellationToken);
+    }
+
+    /// <summary>
     /// Opens a read of the relationships <paramref name="filter"/> selects, at one snapshot: the reader's
     /// <see cref="RelationshipReader.Revision"/> is the revision the rows it streams are at. Dispose it when done.
     /// </summary>
@@ -221,7 +254,7 @@ public sealed class ModelStore(AuthzDatabase database)
         {
             var transaction = await context.BeginReadAsync(cancellationToken).ConfigureAwait(false);
             var revision = await AuthzDatabase.ReadRevisionAsync(context, cancellationToken).ConfigureAwait(false);
-            return new RelationshipReader(context, transaction, filter, revision);
+            return new RelationshipReader(context, transaction, filter, revision, database.UtcNow);
         }
         catch
         {

@@ -3,20 +3,22 @@ using Microsoft.EntityFrameworkCore.Storage;
 
 namespace AuthzGrpc.Storage;
 
-/// <summary>A snapshot read of relationships, streamed; dispose it to end the read.</summary>
+/// <summary>A snapshot read of relationships, streamed, without those expired at the read's start; dispose it to end the read.</summary>
 public sealed class RelationshipReader : IAsyncDisposable
 {
     private readonly AuthzDbContext _context;
     private readonly IDbContextTransaction _transaction;
     private readonly RelationshipFilter _filter;
+    private readonly DateTime _now;
 
     internal RelationshipReader(
-        AuthzDbContext context, IDbContextTransaction transaction, RelationshipFilter filter, long revision)
+        AuthzDbContext context, IDbContextTransaction transaction, RelationshipFilter filter, long revision, DateTime now)
     {
         _context = context;
         _transaction = transaction;
         _filter = filter;
         Revision = revision;
+        _now = now;
     }
 
     /// <summary>The revision of the snapshot.</summary>
@@ -25,7 +27,9 @@ public sealed class RelationshipReader : IAsyncDisposable
     /// <summary>The selected relationships, in the order of their key (resource, relation, subject).</summary>
     public async IAsyncEnumerable<Relationship> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        var now = _now;
         var rows = _context.Relationships.AsNoTracking().Matching(_filter)
+            .Where(r => r.ExpiresAt == null || r.ExpiresAt > now)
             .OrderBy(r => r.ResourceType).ThenBy(r => r.ResourceId).ThenBy(r => r.Relation)
             .ThenBy(r => r.SubjectType).ThenBy(r => r.SubjectId).ThenBy(r => r.SubjectRelation)
             .AsAsyncEnumerable();

@@ -31,26 +31,29 @@ internal sealed class UnitOfWork(AuthzDbContext context, long revision, DateTime
 
     /// <summary>
     /// Replays <paramref name="updates"/> in order against the stored relationships within a write's transaction and
-    /// stages the net effect (rows and change log); returns what was added and removed.
+    /// stages the net effect (rows and change log); returns what was added (or given a new expiry) and removed. A stored
+    /// relationship that has expired counts as absent: creating it again succeeds.
     /// </summary>
     internal async Task<(List<Relationship> Added, List<Relationship> Removed)> ApplyUpdatesAsync(
         IReadOnlyList<RelationshipUpdate> updates, CancellationToken cancellationToken)
     {
-        // The stored row (or null) of every relationship the batch names, then the batch replayed in order.
+        // The stored row (or null) of every relationship the batch names, then the batch replayed in order: what each
+        // ends as (null: absent), with the expiry the last write gave it.
         var stored = await FindAsync(Context, updates.Select(u => u.Relationship).Distinct().ToList(), cancellationToken).ConfigureAwait(false);
-        var present = stored.ToDictionary(p => p.Key, p => p.Value is not null);
+        var final = stored.ToDictionary(p => p.Key, p => p.Value?.ToRelationship());
+        var now = new DateTimeOffset(DateTime.SpecifyKind(Now, DateTimeKind.Utc));
         foreach (var update in updates)
         {
             var relationship = update.Relationship;
             switch (update.Operation)
             {
-                case RelationshipOperation.Create when present[relationship]:
+                case RelationshipOperation.Create when final[relationship] is { } existing && !existing.IsExpiredAt(now):
                     throw new AuthzException(AuthzErrorKind.AlreadyExists, $"{relationship} already exists: use touch to write it regardless");
                 case RelationshipOperation.Create or RelationshipOperation.Touch:
-                    present[relationship] = true;
+                    final[relationship] = relationship;
                     break;
                 default:
-                    present[relationship] = false;
+                    final[relationship] = null;
                     break;
             }
         }
@@ -58,19 +61,28 @@ internal sealed class UnitOfWork(AuthzDbContext context, long revision, DateTime
         var added = new List<Relationship>();
         var removed = new List<Relationship>();
         var changes = new List<StoredChange>();
-        foreach (var (relationship, row) in stored)
+        foreach (var (key, row) in stored)
         {
-            if (row is null && present[relationship])
+            var result = final[key];
+            if (row is null && result is { } created)
             {
-                Context.Relationships.Add(ToRow(relationship, Revision));
-                added.Add(relationship);
-                changes.Add(new StoredChange(RelationshipOperation.Touch, relationship));
+                Context.Relationships.Add(ToRow(created, Revision));
+                added.Add(created);
+                changes.Add(new StoredChange(RelationshipOperation.Touch, created));
             }
-            else if (row is not null && !present[relationship])
+            else if (row is not null && result is null)
             {
+                var deleted = row.ToRelationship();
                 Context.Relationships.Remove(row);
-                removed.Add(relationship);
-                changes.Add(new StoredChange(RelationshipOperation.Delete, relationship));
+                removed.Add(deleted);
+                changes.Add(new StoredChange(RelationshipOperation.Delete, deleted));
+            }
+            else if (row is not null && result is { } touched && row.ExpiresAt != touched.ExpiresAt?.UtcDateTime)
+            {
+                // The same relationship with another expiry (or none): rewritten in place, logged as a touch.
+                row.ExpiresAt = touched.ExpiresAt?.UtcDateTime;
+                added.Add(touched);
+                changes.Add(new StoredChange(RelationshipOperation.Touch, touched));
             }
         }
 

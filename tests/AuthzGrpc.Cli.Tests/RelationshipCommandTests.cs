@@ -45,6 +45,27 @@ public sealed class RelationshipCommandTests(AdminServer server) : IClassFixture
     }
 
     [Fact]
+    public async Task Write_WithAnExpiration_KeepsIt_AndReadShowsIt_AsSpiceDbWritesIt()
+    {
+        // The schema in force, plus a type whose grants expire ('use expiration' may stand before any definition).
+        var schema = Path.Combine(_folder.FullName, "expiring.zed");
+        var current = await server.Run("schema", "read");
+        await File.WriteAllTextAsync(schema, current.Output + "\nuse expiration\ndefinition pass {\n    relation holder: user with expiration\n}\n");
+        Assert.Equal(0, (await server.Run("schema", "write", schema)).Exit);
+        const string Relationship = "pass:gate#holder@user:rel_cy[expiration:2300-01-01T00:00:00Z]";
+
+        var write = await server.Run("relationship", "write", Relationship);
+        var read = await server.Run("relationship", "read", "pass:gate", "holder");
+
+        Assert.Equal(0, write.Exit);
+        Assert.Equal((0, Relationship), (read.Exit, read.Output.Trim()));
+        Assert.Equal(0, (await server.Run("check", "pass:gate", "holder", "user:rel_cy")).Exit);
+        var permanent = await server.Run("relationship", "write", "pass:gate#holder@user:rel_dee");
+        Assert.Equal(2, permanent.Exit);
+        Assert.Contains("does not allow subjects of type 'user'", permanent.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Write_AMalformedRelationship_ExitsTwo_AndWritesNothing()
     {
         var (exit, _, error) = await server.Run("relationship", "write", "project:storefront#viewer@user:rel_bo", "project:storefront@user:rel_bo");

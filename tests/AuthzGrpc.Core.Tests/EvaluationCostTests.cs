@@ -253,7 +253,7 @@ public sealed class EvaluationCostTests
             missing.Clear();
             var result = RecordEvaluator.Check(
                 view, target.Permission, resourceRef.Id, target.SubjectType, subjectRef.Id, target.SubjectMember, missing,
-                PermissionEngine.DefaultMaxDepth, budget, cancellationToken);
+                DateTimeOffset.UtcNow, PermissionEngine.DefaultMaxDepth, budget, cancellationToken);
             if (result != RecordCheckResult.Incomplete)
             {
                 return result;

@@ -119,16 +119,16 @@ public sealed class LockFreeReadTests
             g.Add(g.Resolve(InRight));
         });
 
-        Assert.True(first.Contains(first.Resolve(First)));
-        Assert.False(first.Contains(first.Resolve(Second)));
+        Assert.True(first.Contains(first.Resolve(First), now: 0));
+        Assert.False(first.Contains(first.Resolve(Second), now: 0));
         Assert.Equal(3, first.RelationshipCount);
         Assert.Equal(1, first.Revision);
         Assert.Equal(reachBefore, first.Membership.Reach(bob).ToArray().Order());
         Assert.Contains(leftMembers, reachBefore);
         Assert.Equal(-1, first.FindObject(schema.Types.Single(t => t.Name == "group").Index, "right"));
 
-        Assert.False(second.Contains(second.Resolve(First)));
-        Assert.True(second.Contains(second.Resolve(Second)));
+        Assert.False(second.Contains(second.Resolve(First), now: 0));
+        Assert.True(second.Contains(second.Resolve(Second), now: 0));
         Assert.Equal(3, second.RelationshipCount);
         Assert.DoesNotContain(leftMembers, second.Membership.Reach(bob).ToArray());
         Assert.True(second.FindObject(schema.Types.Single(t => t.Name == "group").Index, "right") >= 0);

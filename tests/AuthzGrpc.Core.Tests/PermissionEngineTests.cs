@@ -1,6 +1,7 @@
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AuthzGrpc.Core.Tests;
 
@@ -99,6 +100,106 @@ public sealed class PermissionEngineTests
         Assert.False(Check(engine, "doc:d2", "read", "doc:d0#reader"));
         Assert.False(Check(engine, "doc:d1", "read", "user:ann"));
         Assert.Equal(["doc:d1"], engine.LookupResources("doc", "read", SubjectRef.Parse("doc:d0#reader")).Select(r => r.ToString()));
+    }
+
+    [Fact]
+    public void IntersectionArrow_NeedsEveryObjectInTheRelation_AndNoneGrantsNothing()
+    {
+        // SpiceDB's 'rel.all(m)': a subject may deploy only if it is a member of every team the service lists.
+        using var engine = new PermissionEngine(CompiledSchema.Compile("""
+            definition user {}
+            definition team {
+                relation member: user
+            }
+            definition service {
+                relation team: team | user
+                permission deploy = team.all(member)
+                permission any_team = team.any(member)
+            }
+            """));
+        string[] stored =
+        [
+            "team:a#member@user:ann", "team:b#member@user:ann", "team:a#member@user:bob",
+            "service:api#team@team:a", "service:api#team@team:b",
+            "service:solo#team@team:a",
+            "service:mixed#team@team:a", "service:mixed#team@user:ann",
+        ];
+        engine.Add(stored.Select(Relationship.Parse));
+
+        Assert.True(Check(engine, "service:api", "deploy", "user:ann"));
+        Assert.False(Check(engine, "service:api", "deploy", "user:bob"));
+        Assert.True(Check(engine, "service:api", "any_team", "user:bob"));
+        Assert.True(Check(engine, "service:solo", "deploy", "user:bob"));
+        // No team at all: nobody, not everybody.
+        Assert.False(Check(engine, "service:none", "deploy", "user:ann"));
+        // A user in the relation has no 'member': the intersection fails, as in SpiceDB.
+        Assert.False(Check(engine, "service:mixed", "deploy", "user:bob"));
+        Assert.True(Check(engine, "service:mixed", "any_team", "user:bob"));
+
+        Assert.Equal(["api", "solo"], engine.LookupResources("service", "deploy", SubjectRef.Parse("user:ann")).Select(o => o.Id));
+        Assert.Equal(["user:ann", "user:bob"], engine.LookupSubjects(ObjectRef.Parse("service:solo"), "deploy", "user").Subjects.Select(s => s.ToString()));
+        Assert.Equal(["user:ann"], engine.LookupSubjects(ObjectRef.Parse("service:api"), "deploy", "user").Subjects.Select(s => s.ToString()));
+
+        var explanation = engine.Explain(ObjectRef.Parse("service:api"), "deploy", SubjectRef.Parse("user:bob")).ToString();
+        Assert.Contains("[-] team.all(member)", explanation, StringComparison.Ordinal);
+        Assert.Contains("[-] team:b#member", explanation, StringComparison.Ordinal);
+
+        engine.Remove(Relationship.Parse("service:api#team@team:b"));
+        Assert.True(Check(engine, "service:api", "deploy", "user:bob"));
+    }
+
+    [Fact]
+    public void ExpiringRelationship_GrantsUntilItsExpiry_ToTheTick_ThenIsGoneFromEveryAnswer()
+    {
+        var start = new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var clock = new FakeTimeProvider(start);
+        using var engine = new PermissionEngine(CompiledSchema.Compile("""
+            use expiration
+            definition user {}
+            definition group {
+                relation member: user | user with expiration
+            }
+            definition doc {
+                relation owner: user
+                relation viewer: user with expiration | group#member
+                permission view = viewer + owner
+            }
+            """)) { Clock = clock };
+        var ann = new Relationship(ObjectRef.Parse("doc:d"), "viewer", SubjectRef.Parse("user:ann")) { ExpiresAt = start.AddMinutes(5) };
+        var bob = Relationship.Parse("group:eng#member@user:bob[expiration:2030-01-01T00:10:00Z]");
+        engine.Add(ann, bob, Relationship.Parse("doc:d#viewer@group:eng#member"));
+
+        Assert.True(Check(engine, "doc:d", "view", "user:ann"));
+        Assert.True(Check(engine, "doc:d", "view", "user:bob"));
+        Assert.Equal(start.AddMinutes(5), engine.Read(new RelationshipFilter("doc", "d", "viewer", new SubjectFilter("user"))).Single().ExpiresAt);
+
+        clock.Advance(TimeSpan.FromMinutes(5) - TimeSpan.FromTicks(1));
+        Assert.True(Check(engine, "doc:d", "view", "user:ann"));
+        clock.Advance(TimeSpan.FromTicks(1));
+        Assert.False(Check(engine, "doc:d", "view", "user:ann"));
+        Assert.Empty(engine.Read(new RelationshipFilter("doc", "d", "viewer", new SubjectFilter("user"))));
+        Assert.Equal(["user:bob"], engine.LookupSubjects(ObjectRef.Parse("doc:d"), "view", "user").Subjects.Select(s => s.ToString()));
+        Assert.Empty(engine.LookupResources("doc", "view", SubjectRef.Parse("user:ann")));
+
+        // Through a group: the membership expires too, though the group's grant does not.
+        clock.Advance(TimeSpan.FromMinutes(5));
+        Assert.False(Check(engine, "doc:d", "view", "user:bob"));
+        Assert.Contains("doc:d#view", engine.Explain(ObjectRef.Parse("doc:d"), "view", SubjectRef.Parse("user:bob")).ToString(), StringComparison.Ordinal);
+
+        // An expired relationship is not there: creating it again succeeds; touching without an expiry makes bob's
+        // membership permanent (the relation allows both); a delete addresses it whatever its expiry.
+        engine.Write([new RelationshipUpdate(RelationshipOperation.Create, ann with { ExpiresAt = start.AddHours(1) })]);
+        Assert.True(Check(engine, "doc:d", "view", "user:ann"));
+        engine.Add(bob with { ExpiresAt = null });
+        Assert.True(Check(engine, "doc:d", "view", "user:bob"));
+        engine.Remove(ann with { ExpiresAt = null });
+        Assert.False(Check(engine, "doc:d", "view", "user:ann"));
+
+        // The subject type's trait decides whether an expiry may (and must) be written, as in SpiceDB.
+        var owner = Assert.Throws<AuthzException>(() => engine.Add(Relationship.Parse("doc:d#owner@user:cat[expiration:2030-02-01T00:00:00Z]")));
+        Assert.Contains("does not allow subjects of type 'user with expiration'", owner.Message, StringComparison.Ordinal);
+        var viewer = Assert.Throws<AuthzException>(() => engine.Add(Relationship.Parse("doc:d#viewer@user:cat")));
+        Assert.Contains("does not allow subjects of type 'user'", viewer.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Text;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AuthzGrpc.Core.Tests;
 
@@ -8,7 +9,8 @@ namespace AuthzGrpc.Core.Tests;
 /// Random schemas and relationship sets for the property test. Types t0..tN may reference themselves and earlier
 /// types; stored data never loops through a relation that evaluation walks (arrows and permission subject sets),
 /// because the engine answers such a loop with an error where the reference evaluator cuts it. Group-style
-/// relations (precomputed membership) may loop freely.
+/// relations (precomputed membership) may loop freely. Half the schemas say <c>use expiration</c> and mark some subject
+/// types <c>with expiration</c>: their relationships expire around the model's <see cref="Clock"/>, which the tests move.
 /// </summary>
 internal sealed class RandomModel
 {
@@ -32,6 +34,9 @@ internal sealed class RandomModel
     }
 
     public CompiledSchema Schema { get; }
+
+    /// <summary>The clock expiring relationships are judged by: give it to the engine and the reference, and advance it.</summary>
+    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     public int IdsPerType { get; }
 
@@ -70,7 +75,12 @@ internal sealed class RandomModel
         }
 
         var subjectId = allowed.Wildcard ? Identifiers.Wildcard : allowed.Type.Name == "user" ? $"user_{_random.Next(IdsPerType + 1)}" : $"{allowed.Type.Name}_{subjectIndex}";
-        return new Relationship(new ObjectRef(type.Name, $"{type.Name}_{resourceIndex}"), relation.Name, new SubjectRef(allowed.Type.Name, subjectId, allowed.Relation?.Name));
+
+        // An expiring one ends from a minute ago (already expired) to ten minutes from now, to the second.
+        return new Relationship(new ObjectRef(type.Name, $"{type.Name}_{resourceIndex}"), relation.Name, new SubjectRef(allowed.Type.Name, subjectId, allowed.Relation?.Name))
+        {
+            ExpiresAt = allowed.Expiring ? Clock.GetUtcNow().AddSeconds(_random.Next(-60, 600)) : null,
+        };
     }
 
     public (ObjectRef Resource, string Permission, SubjectRef Subject) RandomQuery()
@@ -99,7 +109,8 @@ internal sealed class RandomModel
         var typeCount = random.Next(2, 5);
         var relations = new List<List<(string Name, List<string> Subjects)>>();
         var permissions = new List<List<string>>();
-        var text = new StringBuilder("definition user {}\n");
+        var expiration = random.Next(2) == 0;
+        var text = new StringBuilder(expiration ? "use expiration\n" : string.Empty).Append("definition user {}\n");
         for (var t = 0; t < typeCount; t++)
         {
             var own = new List<(string Name, List<string> Subjects)>();
@@ -153,7 +164,7 @@ internal sealed class RandomModel
             var body = new StringBuilder();
             foreach (var (name, subjects) in own)
             {
-                body.Append("    relation ").Append(name).Append(": ").Append(string.Join(" | ", subjects)).Append('\n');
+                body.Append("    relation ").Append(name).Append(": ").Append(string.Join(" | ", subjects.SelectMany(s => WithTraits(random, s, expiration)))).Append('\n');
             }
 
             var permissionCount = random.Next(1, 4);
@@ -170,6 +181,16 @@ internal sealed class RandomModel
 
         return text.ToString();
     }
+
+    // A subject type as written: plain, 'with expiration' (its relationships expire), or now and then both.
+    private static IEnumerable<string> WithTraits(Random random, string subject, bool expiration) =>
+        !expiration ? [subject]
+        : random.Next(5) switch
+        {
+            0 or 1 => [subject + " with expiration"],
+            2 => [subject, subject + " with expiration"],
+            _ => [subject],
+        };
 
     private static bool HasWildcard(IEnumerable<string> subjects) => subjects.Any(s => s.EndsWith(":*", StringComparison.Ordinal));
 
@@ -188,7 +209,8 @@ internal sealed class RandomModel
 
             case 1:
             {
-                // An arrow over a relation without wildcards, to a member of one of its object types.
+                // An arrow over a relation without wildcards, to a member of one of its object types (other types the
+                // relation allows may lack it: an intersection arrow over such an object is false).
                 var walkable = own.Where(o => !HasWildcard(o.Subjects)).ToList();
                 if (walkable.Count == 0)
                 {
@@ -206,7 +228,14 @@ internal sealed class RandomModel
                 var targets = index == type
                     ? own.Select(o => o.Name).Concat(ownPermissions).ToList()
                     : relations[index].Select(o => o.Name).Concat(permissions[index]).ToList();
-                return $"{name}->{targets[random.Next(targets.Count)]}";
+                // SpiceDB's three spellings: '->' and '.any' (some object has it), '.all' (every object has it).
+                var target = targets[random.Next(targets.Count)];
+                return random.Next(4) switch
+                {
+                    0 => $"{name}.any({target})",
+                    1 => $"{name}.all({target})",
+                    _ => $"{name}->{target}",
+                };
             }
 
             case 2:

@@ -28,10 +28,15 @@ public sealed class RecordsMatchEngineTests(ITestOutputHelper output)
         {
             var random = new Random(seed + m);
             var model = RandomModel.Create(random);
-            using var engine = new PermissionEngine(model.Schema);
+            using var engine = new PermissionEngine(model.Schema) { Clock = model.Clock };
             var stored = new Dictionary<(string, string), byte[]>();
             for (var q = 0; q < QueriesPerModel; q++)
             {
+                if (random.Next(4) == 0)
+                {
+                    model.Clock.Advance(TimeSpan.FromSeconds(random.Next(1, 60)));
+                }
+
                 var writes = q == 0 ? 30 : random.Next(3) == 0 ? 1 : 0;
                 for (var w = 0; w < writes; w++)
                 {
@@ -137,7 +142,7 @@ public sealed class RecordsMatchEngineTests(ITestOutputHelper output)
         for (var wave = 0; ; wave++)
         {
             missing.Clear();
-            var result = RecordEvaluator.Check(view, target.Permission, resource.Id, target.SubjectType, subject.Id, target.SubjectMember, missing);
+            var result = RecordEvaluator.Check(view, target.Permission, resource.Id, target.SubjectType, subject.Id, target.SubjectMember, missing, model.Clock.GetUtcNow());
             if (result != RecordCheckResult.Incomplete)
             {
                 return (result == RecordCheckResult.Allowed, wave);

@@ -50,7 +50,7 @@ public sealed class SchemaErrorTests
         {
             "arrow over a permission",
             "definition user {}\ndefinition doc {\n    relation viewer: user\n    permission can = viewer\n    permission view = can->view\n}",
-            5, 23, "the left side of '->' must be a relation"
+            5, 23, "the left side of an arrow must be a relation"
         },
         {
             "arrow to a member no target type has",
@@ -148,6 +148,26 @@ public sealed class SchemaErrorTests
             3, 27, "caveats ('with') are not supported"
         },
         {
+            "caveat on a subject type before another",
+            "definition user {}\ndefinition doc {\n    relation viewer: user with ip_allowed | doc\n}",
+            3, 27, "caveats ('with') are not supported"
+        },
+        {
+            "expiring subject type without 'use expiration'",
+            "definition user {}\ndefinition doc {\n    relation viewer: user with expiration\n}",
+            3, 27, "'user with expiration' needs expiring relationships enabled: add 'use expiration' at the top of the schema"
+        },
+        {
+            "unknown feature",
+            "use caveats\ndefinition user {}",
+            1, 5, "'use caveats' is not a feature: the one there is, is 'use expiration'"
+        },
+        {
+            "expiring subject type listed twice",
+            "use expiration\ndefinition user {}\ndefinition doc {\n    relation viewer: user with expiration | user | user with expiration\n}",
+            4, 52, "subject type 'user with expiration' is listed twice"
+        },
+        {
             "stray token between members",
             "definition user {}\ndefinition doc {\n    relation viewer: user\n    viewer\n}",
             4, 5, "expected 'relation', 'permission' or a management rule in definition 'doc' but found 'viewer'"
@@ -163,9 +183,14 @@ public sealed class SchemaErrorTests
             3, 29, "'environment#project' does not point back at 'project' (it allows user); add 'project' to it"
         },
         {
-            "intersection arrow",
-            "definition user { relation x: user }\ndefinition doc {\n    relation p: user\n    permission view = p.all(x)\n}",
-            4, 25, "intersection arrows ('p.all(...)'"
+            "intersection arrow to a member no allowed type has",
+            "definition user { relation x: user }\ndefinition doc {\n    relation p: user\n    permission view = p.all(y)\n}",
+            4, 29, "arrow 'p.all(y)' in 'doc#view': no type that 'p' allows (user) has a relation or permission named 'y'"
+        },
+        {
+            "intersection arrow without its parenthesis",
+            "definition user { relation x: user }\ndefinition doc {\n    relation p: user\n    permission view = p.all x\n}",
+            4, 29, "expected '(' and the permission needed after 'p.all'"
         },
         {
             "unknown arrow function",
@@ -245,6 +270,8 @@ public sealed class SchemaErrorTests
     [InlineData("p->x + a", "(p->x + a)")]
     [InlineData("p.any(x) + a", "(p->x + a)")]
     [InlineData("a & p.any(x)", "(a & p->x)")]
+    [InlineData("p.all(x) + a", "(p.all(x) + a)")]
+    [InlineData("a - p.all(x) & b", "(a - (p.all(x) & b))")]
     public void Operators_FollowSpiceDbPrecedence(string expression, string expected)
     {
         var schema = CompiledSchema.Compile($$"""

@@ -1,6 +1,5 @@
 using AuthzGrpc.Server.Tests.Infrastructure;
 using AuthzGrpc.Storage.Tests.Infrastructure;
-using AuthzGrpc.Testing;
 using AuthzGrpc.V1;
 using Grpc.Core;
 using static AuthzGrpc.Server.Tests.Infrastructure.Requests;
@@ -35,8 +34,7 @@ public sealed class BackupTests
     [Fact]
     public async Task ABackupOfSqlite_RestoredIntoPostgreSql_AnswersListsAndAuthenticatesAsTheOld()
     {
-        await using var postgres = await PostgresProcess.StartAsync();
-        await using var target = TestDatabase.Create(Storage.StorageProvider.Postgres, postgres.ConnectionString);
+        await using var target = TestDatabase.Create(Storage.StorageProvider.Postgres);
         await RoundTripAsync(target);
     }
 

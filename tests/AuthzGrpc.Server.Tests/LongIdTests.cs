@@ -38,8 +38,7 @@ public sealed class LongIdTests
     [Fact]
     public async Task IdsOf1024Characters_AreStoredInPostgreSql()
     {
-        await using var postgres = await PostgresProcess.StartAsync();
-        await using var database = TestDatabase.Create(Storage.StorageProvider.Postgres, postgres.ConnectionString);
+        await using var database = TestDatabase.Create(Storage.StorageProvider.Postgres);
         await using var server = await StoreServer.StartAsync(database);
 
         await AssertLongIdsAnsweredAsync(server);

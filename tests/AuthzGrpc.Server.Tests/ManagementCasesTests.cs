@@ -39,22 +39,30 @@ public sealed class ManagementCasesTests
     {
         var validation = ValidationFile.Load(Path.Combine(AppContext.BaseDirectory, "models", file));
         await using var seeded = await SeedModelServer.StartAsync(validation, provider);
-        var server = seeded.Server;
 
+        await RunAsync(validation, new OneServer(seeded.Server));
+    }
+
+    /// <summary>
+    /// Runs every management case of <paramref name="validation"/> against <paramref name="deployment"/> (seeded with its
+    /// schema and relationships) and fails listing every case whose outcome, foretelling check or follow-up checks differ.
+    /// </summary>
+    internal static async Task RunAsync(ValidationFile validation, IManagementCaseDeployment deployment)
+    {
         var failures = new List<string>();
         var (ran, foretoldCases) = (0, 0);
         foreach (var managementCase in validation.Management)
         {
             // Each caller's key carries an address of its own, which accept cases invite.
-            var caller = await server.ChannelForAsync(managementCase.Caller, email: EmailOf(managementCase.Caller));
+            var caller = await deployment.WriterAsync(managementCase.Caller, EmailOf(managementCase.Caller));
             var client = new ManagementService.ManagementServiceClient(caller);
 
             // An accept case first needs its invitation (its own revision); an inviter refused is the case's outcome.
-            var (token, refusal) = managementCase.Operation is AcceptOperation accept ? await InviteForAsync(server, managementCase.Caller, accept) : (null, null);
+            var (token, refusal) = managementCase.Operation is AcceptOperation accept ? await InviteForAsync(deployment, managementCase.Caller, accept) : (null, null);
 
             // R25: the management check of the same operation, asked first, must foretell the call's outcome.
-            var foretold = await ManagementCheckAsync(server, managementCase.Caller, managementCase.Operation);
-            var before = await server.RevisionAsync();
+            var foretold = await ManagementCheckAsync(deployment.AdminChecks, managementCase.Caller, managementCase.Operation);
+            var before = await deployment.RevisionAsync();
             var (outcome, changes, detail) = refusal ?? await CallAsync(client, managementCase.Operation, token);
             foretoldCases += foretold is null ? 0 : 1;
             if (foretold is { } expected && expected != Foretold(outcome))
@@ -67,14 +75,14 @@ public sealed class ManagementCasesTests
             {
                 failures.Add($"{managementCase}: expected {managementCase.Expected}, got {outcome}: {detail}");
             }
-            else if (outcome != ManagementOutcome.Ok && await server.RevisionAsync() != before)
+            else if (outcome != ManagementOutcome.Ok && await deployment.RevisionAsync() != before)
             {
                 failures.Add($"{managementCase}: refused, but the revision moved from {before}");
             }
             else if (outcome == ManagementOutcome.Ok)
             {
-                var checks = new AuthorizationService.AuthorizationServiceClient(caller);
-                var revision = changes?.Revision ?? (await server.RevisionAsync()).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var checks = new AuthorizationService.AuthorizationServiceClient(await deployment.CheckerAsync(managementCase.Caller, EmailOf(managementCase.Caller)));
+                var revision = changes?.Revision ?? (await deployment.RevisionAsync()).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 foreach (var assertion in managementCase.Then)
                 {
                     var reply = await checks.CheckAsync(new CheckRequest
@@ -93,13 +101,13 @@ public sealed class ManagementCasesTests
 
             if (changes is not null)
             {
-                await server.RevertAsync(changes);
+                await deployment.RevertAsync(changes);
             }
 
             if (managementCase.Operation is AcceptOperation { InvitedBy: { } by } refused && token is not null && outcome != ManagementOutcome.Ok)
             {
                 // A refused acceptance leaves its invitation pending; the inviter revokes it so the next case can invite again.
-                var inviter = new ManagementService.ManagementServiceClient(await server.ChannelForAsync(by, email: EmailOf(by)));
+                var inviter = new ManagementService.ManagementServiceClient(await deployment.WriterAsync(by, EmailOf(by)));
                 var pending = await inviter.ListInvitationsAsync(new ListInvitationsRequest { Resource = ProtoObject(refused.Resource) });
                 foreach (var invitation in pending.Invitations.Where(i => i.Email == EmailOf(managementCase.Caller)))
                 {
@@ -129,7 +137,7 @@ public sealed class ManagementCasesTests
     /// now, or null for an operation no management action names (SetRoles, CreateResource, AcceptInvitation). An
     /// invitation with several roles is allowed when each role is, asked in order as InviteMembers judges them.
     /// </summary>
-    internal static async Task<Decision?> ManagementCheckAsync(StoreServer server, Model.SubjectRef caller, ManagementOperation operation)
+    internal static async Task<Decision?> ManagementCheckAsync(AuthorizationService.AuthorizationServiceClient checks, Model.SubjectRef caller, ManagementOperation operation)
     {
         IReadOnlyList<(string Action, string Role, Model.SubjectRef? Target)> questions = operation switch
         {
@@ -170,7 +178,7 @@ public sealed class ManagementCasesTests
             };
             try
             {
-                if ((await server.Authorization.CheckAsync(request)).Decision != Decision.Allowed)
+                if ((await checks.CheckAsync(request)).Decision != Decision.Allowed)
                 {
                     return Decision.Denied;
                 }
@@ -196,11 +204,11 @@ public sealed class ManagementCasesTests
     // inviter (`by`), or else stored as an administrator's would be (an inviter's authority is what invite cases test).
     // Returns its token, or the inviter's refusal.
     private static async Task<(string? Token, (ManagementOutcome, ManagementChanges?, string)? Refusal)> InviteForAsync(
-        StoreServer server, Model.SubjectRef caller, AcceptOperation accept)
+        IManagementCaseDeployment deployment, Model.SubjectRef caller, AcceptOperation accept)
     {
         if (accept.InvitedBy is { } by)
         {
-            var inviter = new ManagementService.ManagementServiceClient(await server.ChannelForAsync(by, email: EmailOf(by)));
+            var inviter = new ManagementService.ManagementServiceClient(await deployment.WriterAsync(by, EmailOf(by)));
             try
             {
                 var invited = await inviter.InviteMembersAsync(new InviteMembersRequest { Resource = ProtoObject(accept.Resource), Emails = { EmailOf(caller) }, Roles = { accept.Relations } });
@@ -213,7 +221,7 @@ public sealed class ManagementCasesTests
         }
 
         var token = $"case-{Guid.NewGuid():N}";
-        await server.Store.Invitations.CreateAsync(
+        await deployment.Invitations.CreateAsync(
             [new NewInvitation($"inv_{Guid.NewGuid():N}"[..28], EmailOf(caller), accept.Resource, accept.Relations, Core.Management.InvitationToken.Hash(token), TimeSpan.FromDays(1))],
             "user:admin");
         return (token, null);

@@ -96,7 +96,7 @@ public sealed class ManagementCheckTests(ManagementCheckTests.Servers servers) :
         var caller = Model.SubjectRef.Parse(@case.Caller);
         var before = await server.RevisionAsync();
 
-        var decision = await ManagementCasesTests.ManagementCheckAsync(server, caller, @case.Operation);
+        var decision = await ManagementCasesTests.ManagementCheckAsync(server.Authorization, caller, @case.Operation);
         Assert.Equal(@case.Expected, decision);
         Assert.Equal(before, await server.RevisionAsync());
 
@@ -294,7 +294,7 @@ public sealed class ManagementCheckTests(ManagementCheckTests.Servers servers) :
                 _ => new LeaveOperation(resource),
             };
 
-            var decision = await ManagementCasesTests.ManagementCheckAsync(server, caller, operation);
+            var decision = await ManagementCasesTests.ManagementCheckAsync(server.Authorization, caller, operation);
             var client = new ManagementService.ManagementServiceClient(await server.ChannelForAsync(caller));
             var (outcome, changes, detail) = await ManagementCasesTests.CallAsync(client, operation);
             (allowed, denied) = decision == Decision.Allowed ? (allowed + 1, denied) : (allowed, denied + 1);

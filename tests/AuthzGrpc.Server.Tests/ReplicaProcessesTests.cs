@@ -2,8 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using AuthzGrpc.Testing;
 using AuthzGrpc.V1;
-using Grpc.Health.V1;
-using Grpc.Net.Client;
 using Xunit.Abstractions;
 using static AuthzGrpc.Server.Tests.Infrastructure.Requests;
 
@@ -43,8 +41,8 @@ public sealed class ReplicaProcessesTests(ITestOutputHelper output)
             using var bChannel = TestKeys.Channel(b.Address, TestKeys.Admin);
             var writer = new RelationshipService.RelationshipServiceClient(aChannel);
             var checker = new AuthorizationService.AuthorizationServiceClient(bChannel);
-            await WaitForSharedGraphAsync(aChannel);
-            await WaitForSharedGraphAsync(bChannel);
+            await Infrastructure.ReplicaDeployment.WaitForSharedGraphAsync(aChannel);
+            await Infrastructure.ReplicaDeployment.WaitForSharedGraphAsync(bChannel);
 
             // With the token: never the revoked access, and the grant always seen.
             for (var trial = 0; trial < TokenTrials; trial++)
@@ -101,18 +99,6 @@ public sealed class ReplicaProcessesTests(ITestOutputHelper output)
         while ((await checker.CheckAsync(ZoeViewsStorefront)).Decision != expected)
         {
             Assert.True(Stopwatch.GetTimestamp() < deadline, $"B did not answer {expected} within 10 s");
-        }
-    }
-
-    private static async Task WaitForSharedGraphAsync(GrpcChannel channel)
-    {
-        var health = new Health.HealthClient(channel);
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while ((await health.CheckAsync(new HealthCheckRequest { Service = "authz.v1.SharedGraph" })).Status !=
-            HealthCheckResponse.Types.ServingStatus.Serving)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the shared graph did not come up");
-            await Task.Delay(50);
         }
     }
 }

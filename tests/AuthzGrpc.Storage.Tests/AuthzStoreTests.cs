@@ -5,7 +5,7 @@ using AuthzGrpc.Storage.Tests.Infrastructure;
 
 namespace AuthzGrpc.Storage.Tests;
 
-/// <summary>The store against a real database of each provider (PostgreSQL when AUTHZ_TEST_POSTGRES is set).</summary>
+/// <summary>The store against a real database of each provider (SQLite and PostgreSQL).</summary>
 public sealed class AuthzStoreTests
 {
     private const string Actor = "user:tester";

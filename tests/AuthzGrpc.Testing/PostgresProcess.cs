@@ -77,6 +77,31 @@ public sealed class PostgresProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops the server and deletes its folder once this (the test) process has exited, however it ends — the test
+    /// runner may end it without running its exit handlers: a shell started beside it polls for the process every second
+    /// (for at most 4 hours) and then does what <see cref="DisposeAsync"/> does. For a server shared by a whole test run.
+    /// </summary>
+    public void StopAfterThisProcessExits()
+    {
+        const string Script = """
+            i=0
+            while kill -0 "$1" 2>/dev/null && [ "$i" -lt 14400 ]; do sleep 1; i=$((i+1)); done
+            postmaster=$(head -n 1 "$2/data/postmaster.pid")
+            kill -INT "$postmaster" 2>/dev/null
+            i=0
+            while kill -0 "$postmaster" 2>/dev/null && [ "$i" -lt 150 ]; do sleep 0.1; i=$((i+1)); done
+            kill -KILL "$postmaster" 2>/dev/null
+            rm -rf "$2"
+            """;
+        // The postmaster itself is signalled (its pid file names it): as root, the process started is runuser, which
+        // does not pass SIGINT on.
+        var start = Start(["sh", "-c", Script, "postgres-watchdog", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), _folder.FullName]);
+        start.RedirectStandardOutput = false;
+        start.RedirectStandardError = false;
+        using var watchdog = Process.Start(start) ?? throw new InvalidOperationException("could not start the watchdog shell");
+    }
+
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {

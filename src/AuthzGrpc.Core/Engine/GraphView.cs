@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
 namespace AuthzGrpc.Core.Engine;
@@ -21,10 +20,11 @@ internal readonly struct SubjectContext(int node, int objectNode, int member, in
 }
 
 /// <summary>
-/// One published version of the engine's graph as the plan evaluator reads it: objects are nodes (-1 for an object
-/// never stored, which holds no relationships).
+/// One published version of the engine's graph as the plan evaluator reads it at the instant <paramref name="now"/>
+/// (UTC ticks; relationships expired by then count for nothing): objects are nodes (-1 for an object never stored, which
+/// holds no relationships).
 /// </summary>
-internal readonly struct GraphView(RelationshipGraph graph) : IRelationshipView<int, SubjectContext, long, StoredRelation, GraphTargets>
+internal readonly struct GraphView(RelationshipGraph graph, long now) : IRelationshipView<int, SubjectContext, long, StoredRelation, GraphTargets>
 {
     // The memo key of (object, member): the object's node, or for an object never stored its type (all such objects
     // of a type evaluate alike within one check: they have no relationships).
@@ -44,11 +44,13 @@ internal readonly struct GraphView(RelationshipGraph graph) : IRelationshipView<
         return found is not null;
     }
 
-    public RelationMatch Match(StoredRelation stored, in SubjectContext subject) => Match(stored.Set, in subject);
+    public RelationMatch Match(StoredRelation stored, in SubjectContext subject) => Match(stored.Set, in subject, now);
 
-    private static RelationMatch Match(RelationSet set, in SubjectContext subject) =>
-        subject.Node >= 0 && set.Subjects.Contains(subject.Node) ? RelationMatch.Direct
-        : subject.WildcardNode >= 0 && set.Subjects.Contains(subject.WildcardNode) ? RelationMatch.Wildcard
+    // Indexed sets never expire (an expiring subject set is evaluated instead), so only direct and wildcard matches
+    // look at the expiry.
+    private static RelationMatch Match(RelationSet set, in SubjectContext subject, long now) =>
+        subject.Node >= 0 && set.Subjects.Contains(subject.Node) && set.Alive(subject.Node, now) ? RelationMatch.Direct
+        : subject.WildcardNode >= 0 && set.Subjects.Contains(subject.WildcardNode) && set.Alive(subject.WildcardNode, now) ? RelationMatch.Wildcard
         : set.IndexedSets is not null && (NodeSet.Intersects(set.IndexedSets, subject.Reach) || NodeSet.Intersects(set.IndexedSets, subject.WildcardReach))
             ? RelationMatch.Indexed
         : RelationMatch.None;
@@ -56,11 +58,11 @@ internal readonly struct GraphView(RelationshipGraph graph) : IRelationshipView<
     public bool TryComputedSets(StoredRelation stored, out GraphTargets targets)
     {
         var sets = stored.Set.ComputedSets;
-        targets = sets is { Count: > 0 } ? new GraphTargets(graph, sets, null) : default;
+        targets = sets is { Count: > 0 } ? new GraphTargets(graph, sets, stored.Set.Expiring, now, null) : default;
         return sets is { Count: > 0 };
     }
 
-    public GraphTargets ArrowTargets(StoredRelation stored, MemberDefinition?[] targets) => new(graph, stored.Set.Subjects, targets);
+    public GraphTargets ArrowTargets(StoredRelation stored, MemberDefinition?[] targets) => new(graph, stored.Set.Subjects, stored.Set.Expiring, now, targets);
 
     public string DescribeStep(int resource, MemberDefinition member) =>
         resource >= 0 ? $"{graph.DescribeObject(resource)}#{member.Name}" : $"{member.Owner.Name}:(no relationships)#{member.Name}";
@@ -90,36 +92,43 @@ internal readonly struct StoredRelation(RelationSet set)
 
 /// <summary>
 /// The steps from a relation set of the engine's graph: for its computed subject sets, each set's object and member;
-/// for an arrow, each walked subject's object and the member the arrow names for its type (skipped when none).
+/// for an arrow, each walked subject's object and the member the arrow names for its type (null when it has none).
+/// Subjects expired at <c>now</c> are not there.
 /// </summary>
 internal struct GraphTargets : ITargetCursor<int>
 {
     private readonly RelationshipGraph _graph;
     private readonly MemberDefinition?[]? _arrowTargets;
+    private readonly System.Collections.Immutable.ImmutableDictionary<int, long>? _expiring;
+    private readonly long _now;
     private NodeSet.Enumerator _nodes;
 
-    public GraphTargets(RelationshipGraph graph, NodeSet nodes, MemberDefinition?[]? arrowTargets)
+    public GraphTargets(
+        RelationshipGraph graph, NodeSet nodes, System.Collections.Immutable.ImmutableDictionary<int, long>? expiring, long now, MemberDefinition?[]? arrowTargets)
     {
         _graph = graph;
         _arrowTargets = arrowTargets;
+        _expiring = expiring;
+        _now = now;
         _nodes = nodes.GetEnumerator();
     }
 
-    public bool MoveNext(out int target, [MaybeNullWhen(false)] out MemberDefinition member)
+    public bool MoveNext(out int target, out MemberDefinition? member)
     {
-        while (_nodes.MoveNext())
+        do
         {
-            ref readonly var node = ref _graph[_nodes.Current];
-            target = node.Object;
-            member = _arrowTargets is null ? _graph.Schema.Types[node.Type].Members[node.Member] : _arrowTargets[_graph[target].Type];
-            if (member is not null)
+            if (!_nodes.MoveNext())
             {
-                return true;
+                target = -1;
+                member = null;
+                return false;
             }
         }
+        while (_expiring is not null && _expiring.TryGetValue(_nodes.Current, out var expiresAt) && expiresAt <= _now);
 
-        target = -1;
-        member = null;
-        return false;
+        ref readonly var node = ref _graph[_nodes.Current];
+        target = node.Object;
+        member = _arrowTargets is null ? _graph.Schema.Types[node.Type].Members[node.Member] : _arrowTargets[_graph[target].Type];
+        return true;
     }
 }

@@ -91,9 +91,11 @@ public sealed partial class PermissionEngine
         return new SubjectContext(node, objectNode, member.Index, wildcard, graph.Membership.Reach(node), graph.Membership.Reach(wildcard), sameUnknownObject);
     }
 
-    // The one plan evaluator, over one version of the graph.
+    // The one plan evaluator, over one version of the graph, at this instant (the clock is read only when something may expire).
     private PlanEvaluator<GraphView, int, SubjectContext, long, StoredRelation, GraphTargets> Evaluator(RelationshipGraph graph) =>
-        new(new GraphView(graph), _maxDepth);
+        new(new GraphView(graph, Now(graph)), _maxDepth);
+
+    private long Now(RelationshipGraph graph) => graph.Schema.UsesExpiration ? Clock.GetUtcNow().UtcTicks : 0;
 
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -111,7 +111,7 @@ public sealed partial class PermissionEngine
             {
                 if (relations[member] is { Subjects.Count: > 0 } set)
                 {
-                    content.Relations[definition.Members[member].Name] = Describe(graph, set.Subjects);
+                    content.Relations[definition.Members[member].Name] = DescribeStored(graph, set);
                 }
             }
         }
@@ -121,6 +121,17 @@ public sealed partial class PermissionEngine
 
     private static List<string> Describe(RelationshipGraph graph, NodeSet nodes) =>
         [.. nodes.ToArray().Select(n => graph.DescribeSubject(n).ToString()).Order(StringComparer.Ordinal)];
+
+    // The subjects of a relation set as the record stores them: expired ones too (a check judges them by its own
+    // clock; cleaning up deletes them, which rewrites the record).
+    private static List<string> DescribeStored(RelationshipGraph graph, RelationSet set) =>
+    [
+        .. set.Subjects.ToArray()
+            .Select(n => GraphRecordCodec.WithExpiry(
+                graph.DescribeSubject(n).ToString(),
+                set.Expiring is { } expiring && expiring.TryGetValue(n, out var ticks) ? new DateTimeOffset(ticks, TimeSpan.Zero) : null))
+            .Order(StringComparer.Ordinal),
+    ];
 
     // The record a node's data lives in: an object's own, a subject set's object, a wildcard's type:*.
     private static (string Type, string Id) OwnerOf(RelationshipGraph graph, int node)

@@ -73,6 +73,13 @@ public sealed partial class PermissionEngine : IDisposable
     /// </summary>
     public CancellationToken ShutdownToken { get; set; }
 
+    /// <summary>
+    /// The clock expiring relationships are judged by: from its <c>now</c> on, a relationship whose expiry has passed
+    /// counts for nothing in any answer, read or write, whether or not it has been deleted yet. Default: the system's.
+    /// Set it before the engine is shared.
+    /// </summary>
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
+
     /// <summary>The schema relationships are checked against.</summary>
     public CompiledSchema Schema => _graph.Schema;
 
@@ -128,15 +135,17 @@ public sealed partial class PermissionEngine : IDisposable
         Resolve(_graph, updates);
     }
 
-    private static ResolvedRelationship[] Resolve(RelationshipGraph graph, IReadOnlyList<RelationshipUpdate> updates)
+    // An expired relationship is not there: creating it again succeeds (and replaces it), as in SpiceDB.
+    private ResolvedRelationship[] Resolve(RelationshipGraph graph, IReadOnlyList<RelationshipUpdate> updates)
     {
+        var now = Now(graph);
         var resolved = new ResolvedRelationship[updates.Count];
         var creates = new HashSet<Relationship>();
         for (var i = 0; i < updates.Count; i++)
         {
-            resolved[i] = graph.Resolve(updates[i].Relationship);
+            resolved[i] = graph.Resolve(updates[i].Relationship, forDelete: updates[i].Operation == RelationshipOperation.Delete);
             if (updates[i].Operation == RelationshipOperation.Create &&
-                (graph.Contains(resolved[i]) || !creates.Add(updates[i].Relationship)))
+                (graph.Contains(resolved[i], now) || !creates.Add(updates[i].Relationship)))
             {
                 throw new AuthzException(AuthzErrorKind.AlreadyExists, $"{updates[i].Relationship} already exists: use touch to write it regardless");
             }
@@ -153,17 +162,22 @@ public sealed partial class PermissionEngine : IDisposable
     public long Remove(params IEnumerable<Relationship> relationships) =>
         Write([.. relationships.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r))]);
 
-    /// <summary>A snapshot of every stored relationship.</summary>
-    public IReadOnlyList<Relationship> ReadAll() => _graph.All().ToList();
+    /// <summary>A snapshot of every stored relationship (but for those expired by the <see cref="Clock"/>).</summary>
+    public IReadOnlyList<Relationship> ReadAll()
+    {
+        var graph = _graph;
+        return graph.All(Now(graph)).ToList();
+    }
 
     /// <summary>
-    /// The stored relationships <paramref name="filter"/> selects. With a resource id it reads that object only; with
+    /// The stored relationships <paramref name="filter"/> selects (but for those expired by the <see cref="Clock"/>). With a resource id it reads that object only; with
     /// a subject id, only the relation sets that subject appears in; otherwise every relationship is scanned.
     /// </summary>
     public IReadOnlyList<Relationship> Read(RelationshipFilter filter)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        return _graph.Select(filter).ToList();
+        var graph = _graph;
+        return graph.Select(filter, Now(graph)).ToList();
     }
 
     /// <summary>The objects reachable from <paramref name="resource"/> through relations that arrows walk (its ancestor chain).</summary>

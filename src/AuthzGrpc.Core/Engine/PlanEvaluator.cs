@@ -12,10 +12,14 @@ internal enum RelationMatch : byte
     Indexed,
 }
 
-/// <summary>The steps a relation set leads evaluation to: each an object and the member to evaluate on it.</summary>
+/// <summary>
+/// The steps a relation set leads evaluation to: each an object and the member to evaluate on it. A subject that offers
+/// no step — an arrow's subject whose type lacks the target member, or whose record is not loaded — is still reported,
+/// with a null member, because an intersection arrow is false when any subject lacks the member.
+/// </summary>
 internal interface ITargetCursor<TObject>
 {
-    bool MoveNext([MaybeNullWhen(false)] out TObject target, [MaybeNullWhen(false)] out MemberDefinition member);
+    bool MoveNext([MaybeNull] out TObject target, out MemberDefinition? member);
 }
 
 /// <summary>
@@ -129,7 +133,7 @@ internal readonly struct PlanEvaluator<TView, TObject, TSubject, TKey, TRelation
 
         while (computed.MoveNext(out var target, out var member))
         {
-            if (Fold(ref result, Member(target, member, in subject, depth + 1, step, ref state), decisive: Outcome.True))
+            if (member is not null && Fold(ref result, Member(target!, member, in subject, depth + 1, step, ref state), decisive: Outcome.True))
             {
                 break;
             }
@@ -151,13 +155,7 @@ internal readonly struct PlanEvaluator<TView, TObject, TSubject, TKey, TRelation
                 if (view.TryFindRelation(resource, plan.ArrowRelation!.Index, out var set))
                 {
                     var targets = view.ArrowTargets(set, plan.ArrowTargetArray);
-                    while (targets.MoveNext(out var target, out var member))
-                    {
-                        if (Fold(ref result, Member(target, member, in subject, depth + 1, step, ref state), decisive: Outcome.True))
-                        {
-                            break;
-                        }
-                    }
+                    result = plan.ArrowAll ? Every(ref targets, in subject, depth, step, ref state) : Some(ref targets, in subject, depth, step, ref state);
                 }
 
                 return Done(step, result);
@@ -195,6 +193,44 @@ internal readonly struct PlanEvaluator<TView, TObject, TSubject, TKey, TRelation
             default:
                 return Outcome.False;
         }
+    }
+
+    // An arrow: some object walked has the member (objects whose type lacks it are passed over).
+    private Outcome Some(ref TTargets targets, in TSubject subject, int depth, ExplainNode? step, ref EvaluationState<TKey> state)
+    {
+        var result = Outcome.False;
+        while (targets.MoveNext(out var target, out var member))
+        {
+            if (member is not null && Fold(ref result, Member(target!, member, in subject, depth + 1, step, ref state), decisive: Outcome.True))
+            {
+                break;
+            }
+        }
+
+        return result;
+    }
+
+    // An intersection arrow (SpiceDB's 'rel.all(m)'): every object walked has the member; one whose type lacks it does
+    // not, and walking none grants nothing.
+    private Outcome Every(ref TTargets targets, in TSubject subject, int depth, ExplainNode? step, ref EvaluationState<TKey> state)
+    {
+        var result = Outcome.True;
+        var walked = false;
+        while (targets.MoveNext(out var target, out var member))
+        {
+            walked = true;
+            if (member is null)
+            {
+                return Outcome.False;
+            }
+
+            if (Fold(ref result, Member(target!, member, in subject, depth + 1, step, ref state), decisive: Outcome.False))
+            {
+                break;
+            }
+        }
+
+        return walked ? result : Outcome.False;
     }
 
     // Folds one operand into a three-valued union (decisive: True) or intersection (decisive: False): the decisive

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.Immutable;
 
 namespace AuthzGrpc.Core.Engine;
 
@@ -70,12 +71,24 @@ internal sealed class RelationSet
     /// <summary>The subject sets among <see cref="Subjects"/> whose membership is precomputed.</summary>
     public NodeSet? IndexedSets;
 
-    /// <summary>The subject sets among <see cref="Subjects"/> that must be evaluated (they name a permission).</summary>
+    /// <summary>
+    /// The subject sets among <see cref="Subjects"/> that must be evaluated (they name a permission, or a relation whose
+    /// membership is not precomputed, or the relationship expires).
+    /// </summary>
     public NodeSet? ComputedSets;
+
+    /// <summary>
+    /// The expiring subjects among <see cref="Subjects"/>, with the instant (UTC ticks) each stops counting; null when
+    /// none expires. Immutable, so versions share it; only relations <c>with expiration</c> ever have one.
+    /// </summary>
+    public ImmutableDictionary<int, long>? Expiring;
+
+    /// <summary>Whether the stored subject <paramref name="node"/> still counts at <paramref name="now"/> (UTC ticks).</summary>
+    public bool Alive(int node, long now) => Expiring is null || !Expiring.TryGetValue(node, out var expiresAt) || expiresAt > now;
 
     /// <summary>This set when <paramref name="edit"/> owns it, else a copy it owns.</summary>
     public RelationSet Mutable(WriteEdit edit) => _owner == edit ? this
-        : new RelationSet(Node, edit) { Subjects = Subjects, IndexedSets = IndexedSets, ComputedSets = ComputedSets };
+        : new RelationSet(Node, edit) { Subjects = Subjects, IndexedSets = IndexedSets, ComputedSets = ComputedSets, Expiring = Expiring };
 
     /// <summary>A new empty set for the subject-set node <paramref name="node"/>.</summary>
     public static RelationSet Create(int node, WriteEdit edit) => new(node, edit);
@@ -84,7 +97,7 @@ internal sealed class RelationSet
 /// <summary>A relationship whose names are resolved against the schema.</summary>
 internal readonly record struct ResolvedRelationship(
     TypeDefinition ResourceType, string ResourceId, RelationDefinition Relation,
-    TypeDefinition SubjectType, string SubjectId, MemberDefinition? SubjectRelation)
+    TypeDefinition SubjectType, string SubjectId, MemberDefinition? SubjectRelation, long? ExpiresAt = null)
 {
     public bool IsWildcard => SubjectId == Identifiers.Wildcard;
 }
@@ -194,7 +207,12 @@ internal sealed class RelationshipGraph
     /// <summary>Subject-set nodes whose relation set lists <paramref name="node"/> directly.</summary>
     public NodeSet AppearsIn(int node) => _relationships[node]?.AppearsIn ?? NodeSet.Empty;
 
-    public ResolvedRelationship Resolve(Relationship relationship)
+    /// <summary>
+    /// Resolves the names of <paramref name="relationship"/> against the schema. Its expiry must match the subject type's
+    /// trait (<c>with expiration</c> or not), as in SpiceDB — except for a delete (<paramref name="forDelete"/>), which
+    /// addresses the stored fact whatever its expiry.
+    /// </summary>
+    public ResolvedRelationship Resolve(Relationship relationship, bool forDelete = false)
     {
         var schema = Schema;
         if (!schema.TryGetType(relationship.Resource.Type, out var resourceType))
@@ -242,29 +260,50 @@ internal sealed class RelationshipGraph
             }
         }
 
-        if (!relation.Allows(subjectType, subjectRelation, subject.IsWildcard))
+        var expiring = relationship.ExpiresAt is not null;
+        var allowed = relation.Allows(subjectType, subjectRelation, subject.IsWildcard, expiring)
+            || (forDelete && relation.Allows(subjectType, subjectRelation, subject.IsWildcard, !expiring));
+        if (!allowed)
         {
-            var shape = subject.IsWildcard ? $"{subjectType.Name}:*" : subjectRelation is null ? subjectType.Name : $"{subjectType.Name}#{subjectRelation.Name}";
+            var shape = (subject.IsWildcard ? $"{subjectType.Name}:*" : subjectRelation is null ? subjectType.Name : $"{subjectType.Name}#{subjectRelation.Name}")
+                + (expiring ? " with expiration" : string.Empty);
             throw AuthzException.Invalid($"{relationship}: relation '{relation}' does not allow subjects of type '{shape}'; it allows {string.Join(", ", relation.AllowedSubjects)}");
         }
 
-        return new ResolvedRelationship(resourceType, relationship.Resource.Id, relation, subjectType, subject.Id, subjectRelation);
+        return new ResolvedRelationship(
+            resourceType, relationship.Resource.Id, relation, subjectType, subject.Id, subjectRelation, relationship.ExpiresAt?.UtcTicks);
     }
 
-    public bool Contains(in ResolvedRelationship r)
+    /// <summary>Whether the relationship is stored and, at <paramref name="now"/> (UTC ticks), has not expired.</summary>
+    public bool Contains(in ResolvedRelationship r, long now)
     {
-        var resource = FindObject(r.ResourceType.Index, r.ResourceId);
-        var set = FindRelationSet(resource, r.Relation.Index);
+        var set = FindRelationSet(FindObject(r.ResourceType.Index, r.ResourceId), r.Relation.Index);
         var subject = FindSubjectNode(r);
+        return set is not null && subject >= 0 && set.Subjects.Contains(subject) && set.Alive(subject, now);
+    }
+
+    // Whether the relationship is stored, expired or not, and with which expiry (UTC ticks; null: none).
+    private bool IsStored(in ResolvedRelationship r, out long? expiresAt)
+    {
+        var set = FindRelationSet(FindObject(r.ResourceType.Index, r.ResourceId), r.Relation.Index);
+        var subject = FindSubjectNode(r);
+        expiresAt = set?.Expiring is { } expiring && expiring.TryGetValue(subject, out var ticks) ? ticks : null;
         return set is not null && subject >= 0 && set.Subjects.Contains(subject);
     }
 
+    /// <summary>Stores the relationship, or gives the stored one the new expiry; false when it was stored just so.</summary>
     public bool Add(in ResolvedRelationship r)
     {
         // Checked first, so that touching a stored relationship interns and copies nothing.
-        if (Contains(r))
+        if (IsStored(r, out var storedExpiry))
         {
-            return false;
+            if (storedExpiry == r.ExpiresAt)
+            {
+                return false;
+            }
+
+            // A new expiry (or none): taken out and put back, so it moves between the indexed and evaluated sets.
+            Remove(r);
         }
 
         var edit = Editing();
@@ -281,7 +320,7 @@ internal sealed class RelationshipGraph
 
     public bool Remove(in ResolvedRelationship r)
     {
-        if (!Contains(r))
+        if (!IsStored(r, out _))
         {
             return false;
         }
@@ -300,7 +339,18 @@ internal sealed class RelationshipGraph
     private void Link(in ResolvedRelationship r, int resource, int subject, RelationSet set, WriteEdit edit, bool present)
     {
         (set.Subjects = set.Subjects.Mutable(edit)).Set(subject, present, edit);
-        if (r.SubjectRelation is RelationDefinition { IsMembershipIndexed: true })
+        var expiresAt = present ? r.ExpiresAt : set.Expiring is { } expiring && expiring.TryGetValue(subject, out var stored) ? stored : null;
+        if (present && expiresAt is { } ticks)
+        {
+            set.Expiring = (set.Expiring ?? ImmutableDictionary<int, long>.Empty).SetItem(subject, ticks);
+        }
+        else if (!present && expiresAt is not null)
+        {
+            set.Expiring = set.Expiring!.Count == 1 ? null : set.Expiring.Remove(subject);
+        }
+
+        // A membership that expires is evaluated at each check, never folded into the precomputed closure.
+        if (r.SubjectRelation is RelationDefinition { IsMembershipIndexed: true } && expiresAt is null)
         {
             NodeSet.Owned(ref set.IndexedSets, edit).Set(subject, present, edit);
         }
@@ -323,8 +373,8 @@ internal sealed class RelationshipGraph
         RelationshipCount += present ? 1 : -1;
     }
 
-    /// <summary>Every stored relationship, in no particular order.</summary>
-    public IEnumerable<Relationship> All()
+    /// <summary>Every stored relationship not expired at <paramref name="now"/> (UTC ticks), in no particular order.</summary>
+    public IEnumerable<Relationship> All(long now)
     {
         for (var node = 0; node < NodeCount; node++)
         {
@@ -342,16 +392,19 @@ internal sealed class RelationshipGraph
                     continue;
                 }
 
-                foreach (var subject in set.Subjects.ToArray())
+                foreach (var relationship in RelationshipsOfSet(set.Node, now))
                 {
-                    yield return new Relationship(DescribeObject(node), Schema.Types[_nodes[node].Type].Members[member].Name, DescribeSubject(subject));
+                    yield return relationship;
                 }
             }
         }
     }
 
-    /// <summary>The relationships <paramref name="filter"/> selects, starting from the narrowest index it allows.</summary>
-    public IEnumerable<Relationship> Select(RelationshipFilter filter)
+    /// <summary>
+    /// The relationships <paramref name="filter"/> selects that have not expired at <paramref name="now"/> (UTC ticks),
+    /// starting from the narrowest index it allows.
+    /// </summary>
+    public IEnumerable<Relationship> Select(RelationshipFilter filter, long now)
     {
         if (!Schema.TryGetType(filter.ResourceType, out var type))
         {
@@ -361,7 +414,7 @@ internal sealed class RelationshipGraph
         if (filter.ResourceId is not null)
         {
             var node = FindObject(type.Index, filter.ResourceId);
-            return node < 0 ? [] : RelationshipsOf(node).Where(filter.Matches);
+            return node < 0 ? [] : RelationshipsOf(node, now).Where(filter.Matches);
         }
 
         if (filter.Subject is { Id: not null } subject && Schema.TryGetType(subject.Type, out var subjectType))
@@ -384,15 +437,15 @@ internal sealed class RelationshipGraph
 
             return nodes
                 .SelectMany(n => AppearsIn(n).ToArray())
-                .SelectMany(RelationshipsOfSet)
+                .SelectMany(set => RelationshipsOfSet(set, now))
                 .Where(filter.Matches)
                 .Distinct();
         }
 
-        return All().Where(filter.Matches);
+        return All(now).Where(filter.Matches);
     }
 
-    private IEnumerable<Relationship> RelationshipsOf(int node)
+    private IEnumerable<Relationship> RelationshipsOf(int node, long now)
     {
         var relations = RelationsOf(node);
         if (relations is null)
@@ -404,7 +457,7 @@ internal sealed class RelationshipGraph
         {
             if (set is not null)
             {
-                foreach (var relationship in RelationshipsOfSet(set.Node))
+                foreach (var relationship in RelationshipsOfSet(set.Node, now))
                 {
                     yield return relationship;
                 }
@@ -412,8 +465,9 @@ internal sealed class RelationshipGraph
         }
     }
 
-    // Every relationship stored on the relation set that subject-set node stands for.
-    private IEnumerable<Relationship> RelationshipsOfSet(int setNode)
+    // Every relationship stored on the relation set that subject-set node stands for, with its expiry, but for those
+    // expired at `now`.
+    private IEnumerable<Relationship> RelationshipsOfSet(int setNode, long now)
     {
         ref readonly var node = ref _nodes[setNode];
         var set = FindRelationSet(node.Object, node.Member);
@@ -424,7 +478,12 @@ internal sealed class RelationshipGraph
 
         var resource = DescribeObject(node.Object);
         var relation = Schema.Types[node.Type].Members[node.Member].Name;
-        return set.Subjects.ToArray().Select(subject => new Relationship(resource, relation, DescribeSubject(subject)));
+        return set.Subjects.ToArray()
+            .Where(subject => set.Alive(subject, now))
+            .Select(subject => new Relationship(resource, relation, DescribeSubject(subject))
+            {
+                ExpiresAt = set.Expiring is { } expiring && expiring.TryGetValue(subject, out var ticks) ? new DateTimeOffset(ticks, TimeSpan.Zero) : null,
+            });
     }
 
     public ObjectRef DescribeObject(int node) => new(Schema.Types[_nodes[node].Type].Name, _nodes[_nodes[node].Object].Id);

@@ -18,7 +18,8 @@ public readonly record struct RecordKey(int Type, string Id)
 /// <param name="Id">The object id, or <c>*</c> for a wildcard.</param>
 /// <param name="Member">For a subject set (<c>group:eng#member</c>), the member; null for an object or a wildcard.</param>
 /// <param name="Key">The subject as written: <c>user:alice</c>, <c>group:eng#member</c>, <c>user:*</c>.</param>
-public sealed record RecordSubject(TypeDefinition Type, string Id, MemberDefinition? Member, string Key)
+/// <param name="ExpiresAt">When the relationship stops counting (UTC ticks), or null for never.</param>
+public sealed record RecordSubject(TypeDefinition Type, string Id, MemberDefinition? Member, string Key, long? ExpiresAt = null)
 {
     /// <summary>Whether this is <c>type:*</c>.</summary>
     public bool IsWildcard => Id == Model.Identifiers.Wildcard;
@@ -27,12 +28,14 @@ public sealed record RecordSubject(TypeDefinition Type, string Id, MemberDefinit
 /// <summary>The subjects of one <c>object#relation</c>, split the way evaluation uses them.</summary>
 public sealed class RecordRelation
 {
-    internal RecordRelation(RecordSubject[] subjects, HashSet<string> keys, RecordSubject[] indexedSets, RecordSubject[] computedSets)
+    internal RecordRelation(
+        RecordSubject[] subjects, HashSet<string> keys, RecordSubject[] indexedSets, RecordSubject[] computedSets, Dictionary<string, long>? expiring)
     {
         SubjectArray = subjects;
         Keys = keys;
         IndexedSets = indexedSets;
         ComputedSets = computedSets;
+        Expiring = expiring;
     }
 
     /// <summary>Every subject, in the order stored.</summary>
@@ -47,8 +50,14 @@ public sealed class RecordRelation
     /// <summary>Subject sets whose membership is precomputed: a match is the checked subject's reach containing one.</summary>
     internal RecordSubject[] IndexedSets { get; }
 
-    /// <summary>Subject sets naming a permission: evaluated on their object.</summary>
+    /// <summary>Subject sets naming a permission (or expiring, or of a relation not indexed): evaluated on their object.</summary>
     internal RecordSubject[] ComputedSets { get; }
+
+    /// <summary>The expiry (UTC ticks) of each expiring subject by <see cref="RecordSubject.Key"/>; null when none expires.</summary>
+    internal Dictionary<string, long>? Expiring { get; }
+
+    /// <summary>Whether the subject <paramref name="key"/> still counts at <paramref name="now"/> (UTC ticks).</summary>
+    internal bool Alive(string key, long now) => Expiring is null || !Expiring.TryGetValue(key, out var expiresAt) || expiresAt > now;
 }
 
 /// <summary>

@@ -24,7 +24,10 @@ public sealed class RecordContent(string type, string id, long revision)
     /// <summary>Per member name of the object's own subject sets: the subject sets that set is in.</summary>
     public SortedDictionary<string, List<string>> SubjectSetReach { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Per relation name: the stored subjects as written (<c>user:alice</c>, <c>group:eng#member</c>, <c>user:*</c>).</summary>
+    /// <summary>
+    /// Per relation name: the stored subjects as written (<c>user:alice</c>, <c>group:eng#member</c>, <c>user:*</c>), an
+    /// expiring one followed by <c>!</c> and its expiry (<see cref="GraphRecordCodec.WithExpiry"/>).
+    /// </summary>
     public SortedDictionary<string, List<string>> Relations { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Whether there is nothing to store: a missing record means the same.</summary>
@@ -40,6 +43,7 @@ public sealed class RecordContent(string type, string id, long revision)
 /// ~ team:a#member   the object's closure
 /// ~member org:acme#member            the closure of object#member
 /// @viewer user:alice group:eng#member user:*   a relation's subjects
+/// @viewer user:bob!2026-12-31T00:00:00.0000000Z  an expiring one, with its expiry (UTC)
 /// </code>
 /// Decoding resolves every name against the schema: a record written for another schema fails to decode
 /// (<see cref="FormatException"/>) instead of being misread.
@@ -47,6 +51,15 @@ public sealed class RecordContent(string type, string id, long revision)
 public static class GraphRecordCodec
 {
     private const string Version = "v1";
+
+    // Between a subject and its expiry: not a character of ids, names or times.
+    private const char ExpirySeparator = '!';
+
+    private const string ExpiryFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
+
+    /// <summary>A subject as a record stores it: <paramref name="subject"/>, then <c>!</c> and the expiry when it has one.</summary>
+    public static string WithExpiry(string subject, DateTimeOffset? expiresAt) =>
+        expiresAt is { } at ? subject + ExpirySeparator + at.UtcDateTime.ToString(ExpiryFormat, CultureInfo.InvariantCulture) : subject;
 
     /// <summary>Encodes <paramref name="content"/>.</summary>
     public static byte[] Encode(RecordContent content)
@@ -154,11 +167,18 @@ public static class GraphRecordCodec
         var keys = new HashSet<string>(values.Length, StringComparer.Ordinal);
         List<RecordSubject>? indexed = null;
         List<RecordSubject>? computed = null;
+        Dictionary<string, long>? expiring = null;
         for (var i = 0; i < values.Length; i++)
         {
-            var subject = subjects[i] = ParseSubject(values[i], schema);
+            var subject = subjects[i] = ParseStoredSubject(values[i], schema);
             keys.Add(subject.Key);
-            if (subject.Member is RelationDefinition { IsMembershipIndexed: true })
+            if (subject.ExpiresAt is { } expiresAt)
+            {
+                (expiring ??= new(StringComparer.Ordinal))[subject.Key] = expiresAt;
+            }
+
+            // As in the engine: an expiring subject set is evaluated, never matched through the precomputed closure.
+            if (subject.Member is RelationDefinition { IsMembershipIndexed: true } && subject.ExpiresAt is null)
             {
                 (indexed ??= []).Add(subject);
             }
@@ -168,7 +188,24 @@ public static class GraphRecordCodec
             }
         }
 
-        return new RecordRelation(subjects, keys, indexed?.ToArray() ?? [], computed?.ToArray() ?? []);
+        return new RecordRelation(subjects, keys, indexed?.ToArray() ?? [], computed?.ToArray() ?? [], expiring);
+    }
+
+    private static RecordSubject ParseStoredSubject(string text, CompiledSchema schema)
+    {
+        var separator = text.IndexOf(ExpirySeparator, StringComparison.Ordinal);
+        if (separator < 0)
+        {
+            return ParseSubject(text, schema);
+        }
+
+        if (!DateTime.TryParseExact(text.AsSpan(separator + 1), ExpiryFormat, CultureInfo.InvariantCulture,
+                DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var expiresAt))
+        {
+            throw new FormatException($"'{text}': the expiry is not a time");
+        }
+
+        return ParseSubject(text[..separator], schema) with { ExpiresAt = expiresAt.Ticks };
     }
 
     private static RecordSubject ParseSubject(string text, CompiledSchema schema)

@@ -43,17 +43,18 @@ public static class RecordEvaluator
     /// evaluation goes deeper than <paramref name="maxDepth"/> or around a cycle without deciding, ResourceExhausted past
     /// <paramref name="budget"/> steps — and <see cref="OperationCanceledException"/> once
     /// <paramref name="cancellationToken"/> is cancelled. Sub-results are shared within the evaluation, as the engine's are.
+    /// Relationships whose expiry is at or before <paramref name="now"/> count for nothing.
     /// </summary>
     public static RecordCheckResult Check(
         IRecordView view, MemberDefinition permission, string resourceId, TypeDefinition subjectType, string subjectId,
-        MemberDefinition? subjectMember, List<RecordKey> missing, int maxDepth = Engine.PermissionEngine.DefaultMaxDepth,
+        MemberDefinition? subjectMember, List<RecordKey> missing, DateTimeOffset now, int maxDepth = Engine.PermissionEngine.DefaultMaxDepth,
         long budget = Engine.PermissionEngine.DefaultEvaluationBudget, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(view);
         ArgumentNullException.ThrowIfNull(permission);
         ArgumentNullException.ThrowIfNull(subjectType);
         ArgumentNullException.ThrowIfNull(missing);
-        var records = new Records(view, missing);
+        var records = new Records(view, missing, now.UtcTicks);
         var resource = records.Find(new RecordKey(permission.Owner.Index, resourceId));
         var subjectRecord = records.Find(new RecordKey(subjectType.Index, subjectId));
         // The type's wildcard matches a subject set on an object of the type too, as in SpiceDB.
@@ -140,7 +141,7 @@ public static class RecordEvaluator
     /// The loaded records as the plan evaluator reads them. A record not loaded counts as false for now and is listed
     /// in <c>missing</c>; the caller evaluates again once it is fetched.
     /// </summary>
-    private readonly struct Records(IRecordView view, List<RecordKey> missing)
+    private readonly struct Records(IRecordView view, List<RecordKey> missing, long now)
         : IRelationshipView<GraphRecord, Subject, (string, int), RecordRelation, RecordTargets>
     {
         public (string, int) StepKey(GraphRecord resource, MemberDefinition member) => (resource.Key, member.Index);
@@ -156,12 +157,12 @@ public static class RecordEvaluator
 
         public RelationMatch Match(RecordRelation set, in Subject subject)
         {
-            if (set.Keys.Contains(subject.Key))
+            if (set.Keys.Contains(subject.Key) && set.Alive(subject.Key, now))
             {
                 return RelationMatch.Direct;
             }
 
-            if (set.Keys.Contains(subject.WildcardKey))
+            if (set.Keys.Contains(subject.WildcardKey) && set.Alive(subject.WildcardKey, now))
             {
                 return RelationMatch.Wildcard;
             }
@@ -171,11 +172,11 @@ public static class RecordEvaluator
 
         public bool TryComputedSets(RecordRelation set, out RecordTargets targets)
         {
-            targets = new(this, set.ComputedSets, null);
+            targets = new(this, set.ComputedSets, null, now);
             return set.ComputedSets.Length > 0;
         }
 
-        public RecordTargets ArrowTargets(RecordRelation set, MemberDefinition?[] targets) => new(this, set.SubjectArray, targets);
+        public RecordTargets ArrowTargets(RecordRelation set, MemberDefinition?[] targets) => new(this, set.SubjectArray, targets, now);
 
         public string DescribeStep(GraphRecord resource, MemberDefinition member) => $"{resource.Key}#{member.Name}";
 
@@ -208,29 +209,34 @@ public static class RecordEvaluator
 
     /// <summary>
     /// The steps from a record's relation set: for its computed subject sets, each set's record and member; for an
-    /// arrow, each walked subject's record and the member the arrow names for its type. Records not loaded are skipped
-    /// (and listed as missing).
+    /// arrow, each walked subject's record and the member the arrow names for its type. A subject whose type lacks the
+    /// member, or whose record is not loaded (then listed as missing), comes with a null member. Subjects expired at
+    /// <c>now</c> are not there.
     /// </summary>
-    private struct RecordTargets(Records records, RecordSubject[] subjects, MemberDefinition?[]? arrowTargets) : ITargetCursor<GraphRecord>
+    private struct RecordTargets(Records records, RecordSubject[] subjects, MemberDefinition?[]? arrowTargets, long now) : ITargetCursor<GraphRecord>
     {
         private int _next;
 
-        public bool MoveNext([MaybeNullWhen(false)] out GraphRecord target, [MaybeNullWhen(false)] out MemberDefinition member)
+        public bool MoveNext([MaybeNull] out GraphRecord target, out MemberDefinition? member)
         {
-            while (_next < subjects.Length)
+            RecordSubject subject;
+            do
             {
-                var subject = subjects[_next++];
-                member = arrowTargets is null ? subject.Member : subject.IsWildcard ? null : arrowTargets[subject.Type.Index];
-                if (member is not null && records.Find(new RecordKey(subject.Type.Index, subject.Id)) is { } found)
+                if (_next == subjects.Length)
                 {
-                    target = found;
-                    return true;
+                    target = null;
+                    member = null;
+                    return false;
                 }
-            }
 
-            target = null;
-            member = null;
-            return false;
+                subject = subjects[_next++];
+            }
+            while (subject.ExpiresAt <= now);
+
+            member = arrowTargets is null ? subject.Member : subject.IsWildcard ? null : arrowTargets[subject.Type.Index];
+            target = member is null ? null : records.Find(new RecordKey(subject.Type.Index, subject.Id));
+            member = target is null ? null : member;
+            return true;
         }
     }
 }

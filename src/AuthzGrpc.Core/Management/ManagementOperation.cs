@@ -16,7 +16,7 @@ public sealed record GrantOperation(Relationship Grant) : ManagementOperation
 {
     /// <inheritdoc/>
     public override ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller) =>
-        planner.Grant(caller, Grant.Resource, Grant.Relation, Grant.Subject);
+        planner.Grant(caller, Grant.Resource, Grant.Relation, Grant.Subject, Grant.ExpiresAt);
 }
 
 /// <summary><c>revoke: resource#relation@subject</c>.</summary>

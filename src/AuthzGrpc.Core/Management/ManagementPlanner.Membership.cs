@@ -75,10 +75,17 @@ public sealed partial class ManagementPlanner
             var relation = RelationOf(type, group.Key.Relation);
             if (type.Rules.Minimum.TryGetValue(relation, out var minimum))
             {
-                var remaining = engine.Read(new RelationshipFilter(group.Key.Resource.Type, group.Key.Resource.Id, relation.Name)).Count - group.Count();
+                // A time-boxed holder does not count: last-owner protection that lapses by itself protects nothing.
+                var gone = group.ToHashSet();
+                var kept = engine.Read(new RelationshipFilter(group.Key.Resource.Type, group.Key.Resource.Id, relation.Name)).Where(r => !gone.Contains(r)).ToList();
+                var remaining = kept.Count(r => r.ExpiresAt is null);
                 if (remaining < minimum)
                 {
-                    throw new AuthzException(AuthzErrorKind.FailedPrecondition, $"minimum {minimum} {relation.Name}: {group.Key.Resource} would keep {remaining}; give the {relation.Name} role to someone else first");
+                    var expiring = kept.Count - remaining;
+                    throw new AuthzException(AuthzErrorKind.FailedPrecondition,
+                        $"minimum {minimum} {relation.Name}: {group.Key.Resource} would keep {remaining}" +
+                        (expiring > 0 ? $" without an expiry ({expiring} more expire)" : string.Empty) +
+                        $"; give the {relation.Name} role to someone else first");
                 }
             }
         }
@@ -102,8 +109,9 @@ public sealed partial class ManagementPlanner
         return new ManagementPlan(updates, removed);
     }
 
-    // Joining anything makes the subject a member of each enclosing object that declares a base membership.
-    private IEnumerable<Relationship> BaseMemberships(ObjectRef resource, SubjectRef subject)
+    // Joining anything makes the subject a member of each enclosing object that declares a base membership (an
+    // expiring one, for a time-boxed grant, where the base relation takes only those).
+    private IEnumerable<Relationship> BaseMemberships(ObjectRef resource, SubjectRef subject, bool expiring = false)
     {
         if (subject.IsSubjectSet || subject.IsWildcard)
         {
@@ -114,7 +122,8 @@ public sealed partial class ManagementPlanner
         {
             var type = TypeOf(holder);
             if (type.Rules.Base is { } baseRelation && Schema.TryGetType(subject.Type, out var subjectType) &&
-                baseRelation.Allows(subjectType, null, wildcard: false) && !Holds(holder, baseRelation, subject))
+                (baseRelation.Allows(subjectType, null, wildcard: false) || (expiring && baseRelation.Allows(subjectType, null, wildcard: false, expiring: true))) &&
+                !Holds(holder, baseRelation, subject))
             {
                 yield return new Relationship(holder, baseRelation.Name, subject);
             }

@@ -3,9 +3,12 @@ namespace AuthzGrpc.Core.Management;
 // Roles: granting, revoking and setting a subject's roles on one object, or on several as one step (R33).
 public sealed partial class ManagementPlanner
 {
-    /// <summary>Grants <paramref name="relation"/> on <paramref name="resource"/> to <paramref name="subject"/>, with the base memberships it implies.</summary>
-    public ManagementPlan Grant(SubjectRef caller, ObjectRef resource, string relation, SubjectRef subject) =>
-        ChangeRoles(caller, subject, [new ObjectRoleChange(resource, RoleChangeKind.Grant, [relation])]);
+    /// <summary>
+    /// Grants <paramref name="relation"/> on <paramref name="resource"/> to <paramref name="subject"/>, with the base
+    /// memberships it implies; with <paramref name="expiresAt"/>, all of them only until then (a time-boxed grant).
+    /// </summary>
+    public ManagementPlan Grant(SubjectRef caller, ObjectRef resource, string relation, SubjectRef subject, DateTimeOffset? expiresAt = null) =>
+        ChangeRoles(caller, subject, [new ObjectRoleChange(resource, RoleChangeKind.Grant, [relation], expiresAt)]);
 
     /// <summary>Revokes <paramref name="relation"/> on <paramref name="resource"/> from <paramref name="subject"/>.</summary>
     public ManagementPlan Revoke(SubjectRef caller, ObjectRef resource, string relation, SubjectRef subject)
@@ -87,7 +90,9 @@ public sealed partial class ManagementPlanner
     // One item of a batch with its roles resolved: the relations it adds (those not held yet) and removes, and every
     // relation it names to be held afterwards (Named), whose grant authority is judged even when already held, so that
     // a caller without authority is refused rather than told whether the subject holds the role (R24).
-    private sealed record RoleDelta(ObjectRef Resource, TypeDefinition Type, List<RelationDefinition> Adding, List<RelationDefinition> Removing, List<RelationDefinition> Named);
+    private sealed record RoleDelta(
+        ObjectRef Resource, TypeDefinition Type, List<RelationDefinition> Adding, List<RelationDefinition> Removing, List<RelationDefinition> Named,
+        DateTimeOffset? ExpiresAt);
 
     // Resolves an item's roles against the schema and the subject's roles now; only malformed input is refused here.
     private RoleDelta Resolve(ObjectRoleChange change, SubjectRef subject)
@@ -105,8 +110,9 @@ public sealed partial class ManagementPlanner
 
         // A subject the relation cannot hold (unknown type, wrong type, a wildcard or subject set it does not allow) is
         // malformed input: INVALID_ARGUMENT whoever asks, before authority is judged.
-        engine.Validate([.. adding.Select(r => new RelationshipUpdate(RelationshipOperation.Touch, new Relationship(change.Resource, r.Name, subject)))]);
-        return new RoleDelta(change.Resource, type, adding, remove, change.Kind == RoleChangeKind.Revoke ? [] : named);
+        // So is an expiry on a role whose relation does not take one for the subject's type (or none where it must).
+        engine.Validate([.. adding.Select(r => new RelationshipUpdate(RelationshipOperation.Touch, new Relationship(change.Resource, r.Name, subject) { ExpiresAt = change.ExpiresAt }))]);
+        return new RoleDelta(change.Resource, type, adding, remove, change.Kind == RoleChangeKind.Revoke ? [] : named, change.ExpiresAt);
     }
 
     // What makes the subject's roles (the base membership aside) exactly the wanted ones: what to add, what to remove.
@@ -119,7 +125,7 @@ public sealed partial class ManagementPlanner
     // The state rules of one item, once every item's authority has passed; its updates and what it removes.
     private ManagementPlan PlanState(RoleDelta delta, SubjectRef subject)
     {
-        var (resource, type, adding, removing, _) = delta;
+        var (resource, type, adding, removing, _, expiresAt) = delta;
         foreach (var relation in removing)
         {
             RequireHeld(resource, relation, subject);
@@ -144,10 +150,11 @@ public sealed partial class ManagementPlanner
             .SelectMany(r => engine.Read(new RelationshipFilter(resource.Type, resource.Id, r.Name)))
             .Where(r => r.Subject != subject));
         RequireMinimums(removed);
-        var added = adding.Select(r => new Relationship(resource, r.Name, subject)).ToList();
+        var added = adding.Select(r => new Relationship(resource, r.Name, subject) { ExpiresAt = expiresAt }).ToList();
         if (adding.Count > 0)
         {
-            added.AddRange(BaseMemberships(resource, subject).Except(added));
+            // A time-boxed grant implies base memberships that end with it, never permanent ones left behind.
+            added.AddRange(BaseMemberships(resource, subject, expiresAt is not null).Except(added).Select(r => r with { ExpiresAt = expiresAt }));
         }
 
         var updates = removed.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r))

@@ -18,7 +18,8 @@ public enum RolePlacement
 /// <param name="GrantedOn">The object the role is stored on.</param>
 /// <param name="Via">The group (subject set) that holds the role on the member's behalf; null when held directly.</param>
 /// <param name="Placement">Where <paramref name="GrantedOn"/> is relative to the listed resource.</param>
-public sealed record RoleSource(string Relation, ObjectRef GrantedOn, SubjectRef? Via, RolePlacement Placement)
+/// <param name="ExpiresAt">When the grant stops counting (a time-boxed grant), or null for never.</param>
+public sealed record RoleSource(string Relation, ObjectRef GrantedOn, SubjectRef? Via, RolePlacement Placement, DateTimeOffset? ExpiresAt = null)
 {
     /// <summary>
     /// How a member list names the role (R26, A004-5): the role itself when stored on the resource; prefixed with the
@@ -98,13 +99,13 @@ public sealed class MembershipQueries(PermissionEngine engine)
             var subject = relationship.Subject;
             if (!subject.IsSubjectSet)
             {
-                Add(members, subject, new RoleSource(relationship.Relation, holder, null, placement));
+                Add(members, subject, new RoleSource(relationship.Relation, holder, null, placement, relationship.ExpiresAt));
                 continue;
             }
 
             foreach (var member in ExpandSet(subject))
             {
-                Add(members, member, new RoleSource(relationship.Relation, holder, subject, placement));
+                Add(members, member, new RoleSource(relationship.Relation, holder, subject, placement, relationship.ExpiresAt));
             }
         }
     }

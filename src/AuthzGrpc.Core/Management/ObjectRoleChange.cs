@@ -17,7 +17,11 @@ public enum RoleChangeKind
 /// <param name="Resource">The object the roles are on; a batch names each object at most once.</param>
 /// <param name="Kind">Whether <paramref name="Roles"/> are granted, revoked, or become the subject's exact roles there.</param>
 /// <param name="Roles">The roles: relations of the object's type.</param>
-public sealed record ObjectRoleChange(ObjectRef Resource, RoleChangeKind Kind, IReadOnlyList<string> Roles);
+/// <param name="ExpiresAt">
+/// For a grant: when the roles it adds, and the base memberships they imply, stop counting (a time-boxed grant); null
+/// for never. Each such relation must allow its subject type <c>with expiration</c>. A role already held is left as it is.
+/// </param>
+public sealed record ObjectRoleChange(ObjectRef Resource, RoleChangeKind Kind, IReadOnlyList<string> Roles, DateTimeOffset? ExpiresAt = null);
 
 /// <summary>
 /// What one of the inviter's allowing rules asks of the subject it grants to: <paramref name="To"/> it must have on the

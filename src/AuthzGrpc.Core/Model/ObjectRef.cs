@@ -67,16 +67,55 @@ public readonly record struct SubjectRef(string Type, string Id, string? Relatio
     }
 }
 
-/// <summary>A stored fact: <c>resource#relation@subject</c>.</summary>
+/// <summary>
+/// A stored fact: <c>resource#relation@subject</c>, optionally expiring at <see cref="ExpiresAt"/> (SpiceDB's expiring
+/// relationships). The expiry is an attribute, not part of the identity: two relationships that differ only in it are
+/// equal, as a delete or a touch addresses the one stored fact whatever its expiry.
+/// </summary>
 public readonly record struct Relationship(ObjectRef Resource, string Relation, SubjectRef Subject)
 {
-    /// <inheritdoc/>
-    public override string ToString() => $"{Resource}#{Relation}@{Subject}";
+    private const string ExpirationPrefix = "[expiration:";
 
-    /// <summary>Parses <c>type:id#relation@subject</c>.</summary>
+    /// <summary>When the relationship stops existing (UTC), or null for never. From that instant on it grants nothing.</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>Whether it has expired at <paramref name="now"/> (an expiry at exactly <paramref name="now"/> has).</summary>
+    public bool IsExpiredAt(DateTimeOffset now) => ExpiresAt <= now;
+
+    /// <inheritdoc/>
+    public bool Equals(Relationship other) =>
+        Resource == other.Resource && string.Equals(Relation, other.Relation, StringComparison.Ordinal) && Subject == other.Subject;
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Resource, Relation, Subject);
+
+    /// <summary><c>resource#relation@subject</c>, with SpiceDB's <c>[expiration:2026-12-31T00:00:00Z]</c> suffix when it expires.</summary>
+    public override string ToString() => $"{Resource}#{Relation}@{Subject}{ExpirationSuffix(ExpiresAt)}";
+
+    /// <summary>The text form's suffix for <paramref name="expiresAt"/>: <c>[expiration:2026-12-31T00:00:00Z]</c>, or empty for none.</summary>
+    public static string ExpirationSuffix(DateTimeOffset? expiresAt) => expiresAt is { } at
+        ? $"{ExpirationPrefix}{at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture)}]"
+        : string.Empty;
+
+    /// <summary>Parses <c>type:id#relation@subject</c>, optionally followed by <c>[expiration:RFC 3339 time]</c>.</summary>
     public static Relationship Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        DateTimeOffset? expiresAt = null;
+        var trait = text.IndexOf(ExpirationPrefix, StringComparison.Ordinal);
+        if (trait >= 0)
+        {
+            if (!text.EndsWith(']') || !DateTimeOffset.TryParse(
+                    text.AsSpan(trait + ExpirationPrefix.Length, text.Length - trait - ExpirationPrefix.Length - 1),
+                    System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var parsed))
+            {
+                throw new FormatException($"'{text}': the expiration is not an RFC 3339 time (as in '[expiration:2026-12-31T00:00:00Z]')");
+            }
+
+            expiresAt = parsed.ToUniversalTime();
+            text = text[..trait];
+        }
+
         var hash = text.IndexOf('#', StringComparison.Ordinal);
         var at = hash < 0 ? -1 : text.IndexOf('@', hash);
         if (hash < 0 || at < 0)
@@ -86,7 +125,7 @@ public readonly record struct Relationship(ObjectRef Resource, string Relation, 
 
         var relation = text[(hash + 1)..at];
         Identifiers.ValidateName(relation, text);
-        return new Relationship(ObjectRef.Parse(text[..hash]), relation, SubjectRef.Parse(text[(at + 1)..]));
+        return new Relationship(ObjectRef.Parse(text[..hash]), relation, SubjectRef.Parse(text[(at + 1)..])) { ExpiresAt = expiresAt };
     }
 }
 

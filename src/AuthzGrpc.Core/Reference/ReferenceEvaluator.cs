@@ -10,9 +10,12 @@ public sealed class ReferenceEvaluator
 {
     private readonly SchemaAsWritten _model;
 
-    /// <summary>Creates an evaluator over <paramref name="relationships"/>; the list is read live.</summary>
-    public ReferenceEvaluator(SchemaDocument schema, List<Relationship> relationships) =>
-        _model = new SchemaAsWritten(schema, relationships);
+    /// <summary>
+    /// Creates an evaluator over <paramref name="relationships"/>; the list is read live, and a relationship expired by
+    /// <paramref name="clock"/> (the system's by default) counts for nothing.
+    /// </summary>
+    public ReferenceEvaluator(SchemaDocument schema, List<Relationship> relationships, TimeProvider? clock = null) =>
+        _model = new SchemaAsWritten(schema, relationships, clock);
 
     /// <summary>Whether <paramref name="subject"/> has <paramref name="name"/> (permission or relation) on <paramref name="resource"/>.</summary>
     public bool Check(ObjectRef resource, string name, SubjectRef subject) =>
@@ -78,17 +81,17 @@ public sealed class ReferenceEvaluator
                 return false;
             case NameSyntax name:
                 return Evaluate(resource, name.Name, subject, inProgress);
-            case ArrowSyntax arrow:
-                foreach (var stored in _model.Stored(resource, arrow.Relation))
-                {
-                    if (_model.Member(stored.Subject.Type, arrow.Target) is not null &&
-                        Evaluate(stored.Subject.Object, arrow.Target, subject, inProgress))
-                    {
-                        return true;
-                    }
-                }
+            case ArrowSyntax { All: true } all:
+            {
+                // Every object stored in the relation has the member (one whose type lacks it does not); none: no.
+                var stored = _model.Stored(resource, all.Relation);
+                return stored.Length > 0 && stored.All(s =>
+                    _model.Member(s.Subject.Type, all.Target) is not null && Evaluate(s.Subject.Object, all.Target, subject, inProgress));
+            }
 
-                return false;
+            case ArrowSyntax arrow:
+                return _model.Stored(resource, arrow.Relation).Any(s =>
+                    _model.Member(s.Subject.Type, arrow.Target) is not null && Evaluate(s.Subject.Object, arrow.Target, subject, inProgress));
             case BinarySyntax { Operator: SetOperator.Union } union:
                 return EvaluateExpression(union.Left, resource, subject, inProgress) || EvaluateExpression(union.Right, resource, subject, inProgress);
             case BinarySyntax { Operator: SetOperator.Intersection } intersection:

@@ -8,20 +8,31 @@ internal sealed class SchemaAsWritten
 {
     private readonly Dictionary<string, DefinitionSyntax> _definitions;
     private readonly IReadOnlyList<Relationship> _relationships;
+    private readonly TimeProvider _clock;
 
-    /// <summary>Reads <paramref name="relationships"/> live: a later change to the list is seen by the next walk.</summary>
-    public SchemaAsWritten(SchemaDocument schema, IReadOnlyList<Relationship> relationships)
+    /// <summary>
+    /// Reads <paramref name="relationships"/> live: a later change to the list is seen by the next walk, and a
+    /// relationship expired by <paramref name="clock"/>'s now (the system's by default) is not there.
+    /// </summary>
+    public SchemaAsWritten(SchemaDocument schema, IReadOnlyList<Relationship> relationships, TimeProvider? clock = null)
     {
         ArgumentNullException.ThrowIfNull(schema);
         _definitions = schema.Definitions.ToDictionary(d => d.Name, StringComparer.Ordinal);
         _relationships = relationships;
+        _clock = clock ?? TimeProvider.System;
     }
 
     /// <summary>The relation or permission <paramref name="name"/> of <paramref name="type"/>; null when the schema has none.</summary>
     public MemberSyntax? Member(string type, string name) =>
         _definitions.TryGetValue(type, out var definition) ? definition.Members.FirstOrDefault(m => m.Name == name) : null;
 
-    /// <summary>The relationships stored in <paramref name="resource"/>#<paramref name="relation"/>, copied so a walk may outlive a change to the list.</summary>
-    public Relationship[] Stored(ObjectRef resource, string relation) =>
-        [.. _relationships.Where(r => r.Resource == resource && r.Relation == relation)];
+    /// <summary>
+    /// The relationships stored in <paramref name="resource"/>#<paramref name="relation"/> and not expired now, copied so a
+    /// walk may outlive a change to the list.
+    /// </summary>
+    public Relationship[] Stored(ObjectRef resource, string relation)
+    {
+        var now = _clock.GetUtcNow();
+        return [.. _relationships.Where(r => r.Resource == resource && r.Relation == relation && !r.IsExpiredAt(now))];
+    }
 }

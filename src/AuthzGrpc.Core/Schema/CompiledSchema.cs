@@ -24,6 +24,9 @@ public sealed class CompiledSchema
     /// <summary>The parsed text, for tools that work on the definitions as written.</summary>
     public SchemaDocument Syntax { get; }
 
+    /// <summary>Whether some relationship may expire (<c>use expiration</c>): evaluation then reads the clock.</summary>
+    public bool UsesExpiration => Syntax.UseExpiration is not null;
+
     /// <summary>Every definition, in the order written; <see cref="TypeDefinition.Index"/> is the position here.</summary>
     public IReadOnlyList<TypeDefinition> Types { get; }
 
@@ -121,15 +124,18 @@ public sealed class RelationDefinition : MemberDefinition
     /// </summary>
     public bool IsMembershipIndexed { get; internal set; }
 
+    /// <summary>True when some subject type of this relation is <c>with expiration</c>: its relationships may expire.</summary>
+    public bool AllowsExpiration => AllowedSubjects.Any(s => s.Expiring);
+
     /// <summary>True when some permission walks this relation with <c>-&gt;</c>; its edges form the ancestor chains.</summary>
     public bool IsArrowSource { get; internal set; }
 
     /// <summary>Whether a subject of this shape may be written to this relation.</summary>
-    public bool Allows(TypeDefinition subjectType, MemberDefinition? subjectRelation, bool wildcard)
+    public bool Allows(TypeDefinition subjectType, MemberDefinition? subjectRelation, bool wildcard, bool expiring = false)
     {
         foreach (var allowed in AllowedSubjects)
         {
-            if (allowed.Type == subjectType && allowed.Wildcard == wildcard && allowed.Relation == subjectRelation)
+            if (allowed.Type == subjectType && allowed.Wildcard == wildcard && allowed.Relation == subjectRelation && allowed.Expiring == expiring)
             {
                 return true;
             }
@@ -155,8 +161,13 @@ public sealed class PermissionDefinition : MemberDefinition
 /// <param name="Type">The subject's object type.</param>
 /// <param name="Relation">For a subject set (<c>group#member</c>), the member; otherwise null.</param>
 /// <param name="Wildcard">True for <c>type:*</c>.</param>
-public readonly record struct AllowedSubject(TypeDefinition Type, MemberDefinition? Relation, bool Wildcard)
+/// <param name="Expiring">
+/// True for <c>with expiration</c>: relationships of this shape carry an expiry, and (as in SpiceDB) only they may; a
+/// relation allowing both writes <c>user | user with expiration</c>.
+/// </param>
+public readonly record struct AllowedSubject(TypeDefinition Type, MemberDefinition? Relation, bool Wildcard, bool Expiring = false)
 {
     /// <inheritdoc/>
-    public override string ToString() => Wildcard ? $"{Type.Name}:*" : Relation is null ? Type.Name : $"{Type.Name}#{Relation.Name}";
+    public override string ToString() =>
+        (Wildcard ? $"{Type.Name}:*" : Relation is null ? Type.Name : $"{Type.Name}#{Relation.Name}") + (Expiring ? " with expiration" : string.Empty);
 }

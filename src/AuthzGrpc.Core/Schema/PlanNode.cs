@@ -9,7 +9,7 @@ public enum PlanKind
     /// <summary>Another member of the same object (a relation lookup or a permission's plan).</summary>
     Member,
 
-    /// <summary>Walk a relation, then evaluate a member on each object reached.</summary>
+    /// <summary>Walk a relation, then evaluate a member on each object reached: some (or, with <see cref="PlanNode.ArrowAll"/>, every) object must have it.</summary>
     Arrow,
 
     /// <summary>Any child.</summary>
@@ -41,6 +41,12 @@ public sealed class PlanNode
     /// <summary>For <see cref="PlanKind.Arrow"/>: the relation walked.</summary>
     public RelationDefinition? ArrowRelation { get; private init; }
 
+    /// <summary>
+    /// For <see cref="PlanKind.Arrow"/>: an intersection arrow (<c>rel.all(m)</c>): every object in the relation must
+    /// have the member — one whose type lacks it does not — and a relation holding none grants nothing.
+    /// </summary>
+    public bool ArrowAll { get; private init; }
+
     /// <summary>For <see cref="PlanKind.Arrow"/>: the target member name.</summary>
     public string? ArrowTargetName { get; private init; }
 
@@ -59,8 +65,8 @@ public sealed class PlanNode
 
     internal static PlanNode ForMember(MemberDefinition member) => new(PlanKind.Member) { Member = member };
 
-    internal static PlanNode ForArrow(RelationDefinition relation, string targetName, MemberDefinition?[] targets) =>
-        new(PlanKind.Arrow) { ArrowRelation = relation, ArrowTargetName = targetName, ArrowTargets = targets, ArrowTargetArray = targets };
+    internal static PlanNode ForArrow(RelationDefinition relation, string targetName, MemberDefinition?[] targets, bool all) =>
+        new(PlanKind.Arrow) { ArrowRelation = relation, ArrowTargetName = targetName, ArrowTargets = targets, ArrowTargetArray = targets, ArrowAll = all };
 
     internal static PlanNode ForOperator(PlanKind kind, PlanNode[] children) =>
         new(kind) { Children = children, ChildArray = children, Height = 1 + children.Max(c => c.Height) };
@@ -70,7 +76,7 @@ public sealed class PlanNode
     {
         PlanKind.Nil => "nil",
         PlanKind.Member => Member!.Name,
-        PlanKind.Arrow => $"{ArrowRelation!.Name}->{ArrowTargetName}",
+        PlanKind.Arrow => ArrowAll ? $"{ArrowRelation!.Name}.all({ArrowTargetName})" : $"{ArrowRelation!.Name}->{ArrowTargetName}",
         PlanKind.Union => "(" + string.Join(" + ", Children) + ")",
         PlanKind.Intersection => "(" + string.Join(" & ", Children) + ")",
         _ => $"({Children[0]} - {Children[1]})",

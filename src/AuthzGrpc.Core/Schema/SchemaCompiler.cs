@@ -91,7 +91,12 @@ internal static class SchemaCompiler
                         throw Error(subject.Position, $"'{subject}' names '{subject.Relation}', which is neither a relation nor a permission of '{subject.Type}'");
                     }
 
-                    var entry = new AllowedSubject(subjectType, subjectRelation, subject.Wildcard);
+                    if (subject.WithExpiration is { } with && document.UseExpiration is null)
+                    {
+                        throw Error(with, $"'{subject}' needs expiring relationships enabled: add 'use expiration' at the top of the schema");
+                    }
+
+                    var entry = new AllowedSubject(subjectType, subjectRelation, subject.Wildcard, subject.WithExpiration is not null);
                     if (allowed.Contains(entry))
                     {
                         throw Error(subject.Position, $"subject type '{subject}' is listed twice in relation '{relation}'");
@@ -191,17 +196,17 @@ internal static class SchemaCompiler
     {
         if (!type.TryGetMember(arrow.Relation, out var left))
         {
-            throw Error(arrow.Position, $"arrow '{arrow.Relation}->{arrow.Target}' in '{permission}' walks '{arrow.Relation}', which is not a relation of '{type.Name}'");
+            throw Error(arrow.Position, $"arrow '{arrow.Text}' in '{permission}' walks '{arrow.Relation}', which is not a relation of '{type.Name}'");
         }
 
         if (left is not RelationDefinition relation)
         {
-            throw Error(arrow.Position, $"arrow '{arrow.Relation}->{arrow.Target}' in '{permission}' walks '{arrow.Relation}', a permission: the left side of '->' must be a relation");
+            throw Error(arrow.Position, $"arrow '{arrow.Text}' in '{permission}' walks '{arrow.Relation}', a permission: the left side of an arrow must be a relation");
         }
 
         if (relation.AllowedSubjects.Any(s => s.Wildcard))
         {
-            throw Error(arrow.Position, $"arrow '{arrow.Relation}->{arrow.Target}' walks relation '{relation}', which allows a wildcard subject: remove the wildcard or do not walk this relation");
+            throw Error(arrow.Position, $"arrow '{arrow.Text}' walks relation '{relation}', which allows a wildcard subject: remove the wildcard or do not walk this relation");
         }
 
         var targets = new MemberDefinition?[typeCount];
@@ -218,11 +223,11 @@ internal static class SchemaCompiler
         if (!found)
         {
             var typeNames = string.Join(", ", relation.AllowedSubjects.Select(s => s.Type.Name).Distinct());
-            throw Error(arrow.TargetPosition, $"arrow '{arrow.Relation}->{arrow.Target}' in '{permission}': no type that '{arrow.Relation}' allows ({typeNames}) has a relation or permission named '{arrow.Target}'");
+            throw Error(arrow.TargetPosition, $"arrow '{arrow.Text}' in '{permission}': no type that '{arrow.Relation}' allows ({typeNames}) has a relation or permission named '{arrow.Target}'");
         }
 
         relation.IsArrowSource = true;
-        return PlanNode.ForArrow(relation, arrow.Target, targets);
+        return PlanNode.ForArrow(relation, arrow.Target, targets, arrow.All);
     }
 
     // A permission is grounded when some evaluation of it can reach a stored relationship without
@@ -327,8 +332,9 @@ internal static class SchemaCompiler
         bool changed;
         do
         {
+            // An expiring membership cannot be precomputed (the closure would outlive it): such a relation is evaluated.
             changed = candidates.RemoveWhere(r => r.AllowedSubjects.Any(s =>
-                s.Relation is not null && (s.Relation is not RelationDefinition inner || !candidates.Contains(inner)))) > 0;
+                s.Expiring || (s.Relation is not null && (s.Relation is not RelationDefinition inner || !candidates.Contains(inner))))) > 0;
         }
         while (changed);
 

@@ -27,12 +27,32 @@ public static class SchemaParser
         ArgumentNullException.ThrowIfNull(text);
         var parser = new Cursor(SchemaLexer.Tokenize(text));
         var definitions = new List<DefinitionSyntax>();
+        SourcePosition? useExpiration = null;
         while (parser.Peek.Kind != TokenKind.End)
         {
+            if (parser.Peek is { Kind: TokenKind.Identifier, Text: "use" })
+            {
+                useExpiration ??= ParseUse(parser);
+                continue;
+            }
+
             definitions.Add(ParseDefinition(parser));
         }
 
-        return new SchemaDocument(definitions);
+        return new SchemaDocument(definitions) { UseExpiration = useExpiration };
+    }
+
+    // SpiceDB's feature flags: 'use expiration' is the one there is.
+    private static SourcePosition ParseUse(Cursor p)
+    {
+        var use = p.Next();
+        var feature = ExpectName(p, "feature after 'use'");
+        if (feature.Text != "expiration")
+        {
+            throw Error(feature, $"'use {feature.Text}' is not a feature: the one there is, is 'use expiration'");
+        }
+
+        return Pos(use);
     }
 
     private static DefinitionSyntax ParseDefinition(Cursor p)
@@ -44,6 +64,7 @@ public static class SchemaParser
             {
                 throw Error(keyword, "caveats are not supported: model conditions as relations (for example 'relation creator: user')");
             }
+
 
             throw Error(keyword, $"expected 'definition' but found {keyword.Describe()}");
         }
@@ -293,19 +314,33 @@ public static class SchemaParser
     {
         var nameToken = ExpectName(p, "relation");
         p.Expect(TokenKind.Colon, $"expected ':' and the allowed subject types after 'relation {nameToken.Text}'");
-        var types = new List<SubjectTypeSyntax> { ParseSubjectType(p) };
+        var types = new List<SubjectTypeSyntax> { ParseSubjectTypeWithTrait(p) };
         while (p.Peek.Kind == TokenKind.Pipe)
         {
             p.Next();
-            types.Add(ParseSubjectType(p));
-        }
-
-        if (p.Peek is { Kind: TokenKind.Identifier, Text: "with" })
-        {
-            throw Error(p.Peek, "caveats ('with') are not supported: model conditions as relations");
+            types.Add(ParseSubjectTypeWithTrait(p));
         }
 
         return new RelationSyntax(nameToken.Text, Pos(nameToken), types);
+    }
+
+    // A subject type and its trait: 'user with expiration'; caveats ('user with some_caveat') are refused by name.
+    private static SubjectTypeSyntax ParseSubjectTypeWithTrait(Cursor p)
+    {
+        var type = ParseSubjectType(p);
+        if (p.Peek is not { Kind: TokenKind.Identifier, Text: "with" })
+        {
+            return type;
+        }
+
+        var with = p.Next();
+        if (p.Peek is not { Kind: TokenKind.Identifier, Text: "expiration" })
+        {
+            throw Error(with, "caveats ('with') are not supported: model conditions as relations");
+        }
+
+        p.Next();
+        return type with { WithExpiration = Pos(with) };
     }
 
     private static SubjectTypeSyntax ParseSubjectType(Cursor p)
@@ -401,32 +436,27 @@ public static class SchemaParser
         return new ArrowSyntax(relation.Name, target.Text, relation.Position, Pos(target));
     }
 
-    // SpiceDB's arrow functions: 'rel.any(x)' is 'rel->x' (some subject of rel has x); 'rel.all(x)' (every subject of
-    // rel has x) is refused by name, where it stands.
+    // SpiceDB's arrow functions: 'rel.any(x)' is 'rel->x' (some subject of rel has x); 'rel.all(x)' (an intersection
+    // arrow) needs every subject of rel to have x.
     private static ArrowSyntax ParseArrowFunction(Cursor p, NameSyntax relation)
     {
         p.Next();
         var function = ExpectName(p, "arrow function after '.' ('any' or 'all')");
-        if (function.Text == "all")
+        if (function.Text is not ("any" or "all"))
         {
-            throw Error(function, $"intersection arrows ('{relation.Name}.all(...)': every subject of '{relation.Name}' must have it) are not supported yet; '{relation.Name}.any(...)' and '->' are");
-        }
-
-        if (function.Text != "any")
-        {
-            throw Error(function, $"'{function.Text}' is not an arrow function: use '{relation.Name}.any(<permission>)' (or '->')");
+            throw Error(function, $"'{function.Text}' is not an arrow function: use '{relation.Name}.any(<permission>)' (or '->') or '{relation.Name}.all(<permission>)'");
         }
 
         var open = p.Peek;
-        p.Expect(TokenKind.LeftParen, $"expected '(' and the permission needed after '{relation.Name}.any' (as in '{relation.Name}.any(view)')");
-        var target = ExpectName(p, "permission or relation inside '.any(...)'");
+        p.Expect(TokenKind.LeftParen, $"expected '(' and the permission needed after '{relation.Name}.{function.Text}' (as in '{relation.Name}.{function.Text}(view)')");
+        var target = ExpectName(p, $"permission or relation inside '.{function.Text}(...)'");
         p.Expect(TokenKind.RightParen, $"expected ')' to close the '(' at line {open.Line}, column {open.Column}");
         if (p.Peek.Kind is TokenKind.Arrow or TokenKind.Dot)
         {
-            throw Error(p.Peek, $"arrows cannot be chained: define a permission for '{relation.Name}.any({target.Text})' on the target type and arrow to that");
+            throw Error(p.Peek, $"arrows cannot be chained: define a permission for '{relation.Name}.{function.Text}({target.Text})' on the target type and arrow to that");
         }
 
-        return new ArrowSyntax(relation.Name, target.Text, relation.Position, Pos(target));
+        return new ArrowSyntax(relation.Name, target.Text, relation.Position, Pos(target), All: function.Text == "all");
     }
 
     private static ExpressionSyntax ParsePrimary(Cursor p)

@@ -4,7 +4,11 @@ namespace AuthzGrpc.Core.Schema;
 public readonly record struct SourcePosition(int Line, int Column);
 
 /// <summary>The parsed schema, before names are resolved.</summary>
-public sealed record SchemaDocument(IReadOnlyList<DefinitionSyntax> Definitions);
+public sealed record SchemaDocument(IReadOnlyList<DefinitionSyntax> Definitions)
+{
+    /// <summary>Where <c>use expiration</c> enables expiring relationships (SpiceDB's flag), or null without it.</summary>
+    public SourcePosition? UseExpiration { get; init; }
+}
 
 /// <summary><c>definition name { ... }</c>.</summary>
 public sealed record DefinitionSyntax(string Name, SourcePosition Position, IReadOnlyList<MemberSyntax> Members)
@@ -144,8 +148,12 @@ public sealed record PermissionSyntax(string Name, SourcePosition Position, Expr
 /// <summary>One allowed subject type of a relation: an object type, a subject set (<c>type#relation</c>) or a wildcard (<c>type:*</c>).</summary>
 public sealed record SubjectTypeSyntax(string Type, string? Relation, bool Wildcard, SourcePosition Position)
 {
+    /// <summary>Where <c>with expiration</c> follows it (its relationships carry an expiry), or null.</summary>
+    public SourcePosition? WithExpiration { get; init; }
+
     /// <inheritdoc/>
-    public override string ToString() => Wildcard ? $"{Type}:*" : Relation is null ? Type : $"{Type}#{Relation}";
+    public override string ToString() =>
+        (Wildcard ? $"{Type}:*" : Relation is null ? Type : $"{Type}#{Relation}") + (WithExpiration is null ? string.Empty : " with expiration");
 }
 
 /// <summary>A permission expression.</summary>
@@ -154,9 +162,17 @@ public abstract record ExpressionSyntax(SourcePosition Position);
 /// <summary>A reference to a relation or permission of the same definition.</summary>
 public sealed record NameSyntax(string Name, SourcePosition Position) : ExpressionSyntax(Position);
 
-/// <summary><c>relation->member</c>: walk the relation, evaluate the member on each object found.</summary>
-public sealed record ArrowSyntax(string Relation, string Target, SourcePosition Position, SourcePosition TargetPosition)
-    : ExpressionSyntax(Position);
+/// <summary>
+/// <c>relation->member</c> (or <c>relation.any(member)</c>): walk the relation, evaluate the member on each object found;
+/// some object must have it. With <see cref="All"/> (<c>relation.all(member)</c>, an intersection arrow) every object
+/// found must have it, and a relation with none grants nothing.
+/// </summary>
+public sealed record ArrowSyntax(string Relation, string Target, SourcePosition Position, SourcePosition TargetPosition, bool All = false)
+    : ExpressionSyntax(Position)
+{
+    /// <summary>The arrow as messages quote it: <c>rel->m</c> or <c>rel.all(m)</c>.</summary>
+    public string Text => All ? $"{Relation}.all({Target})" : $"{Relation}->{Target}";
+}
 
 /// <summary><c>nil</c>: the empty set.</summary>
 public sealed record NilSyntax(SourcePosition Position) : ExpressionSyntax(Position);

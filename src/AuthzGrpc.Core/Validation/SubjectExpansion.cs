@@ -85,12 +85,22 @@ public sealed class SubjectExpansion
     {
         NilSyntax => new FoundSet(),
         NameSyntax name => Expand(resource, name.Name, path),
+        ArrowSyntax { All: true } all => ExpandEvery(resource, all, path),
         ArrowSyntax arrow => _model.Stored(resource, arrow.Relation).Aggregate(new FoundSet(), (found, stored) => found.Union(Expand(stored.Subject.Object, arrow.Target, path))),
         BinarySyntax { Operator: SetOperator.Union } union => Expand(union.Left, resource, path).Union(Expand(union.Right, resource, path)),
         BinarySyntax { Operator: SetOperator.Intersection } both => Expand(both.Left, resource, path).Intersect(Expand(both.Right, resource, path)),
         BinarySyntax exclusion => Expand(exclusion.Left, resource, path).Exclude(Expand(exclusion.Right, resource, path)),
         _ => throw new InvalidOperationException($"unknown expression {expression.GetType().Name}"),
     };
+
+    // An intersection arrow: the subjects every object in the relation reaches through the member; none stored: none.
+    private FoundSet ExpandEvery(ObjectRef resource, ArrowSyntax arrow, HashSet<(ObjectRef, string)> path)
+    {
+        var stored = _model.Stored(resource, arrow.Relation);
+        return stored.Length == 0
+            ? new FoundSet()
+            : stored.Select(s => Expand(s.Subject.Object, arrow.Target, path)).Aggregate((found, next) => found.Intersect(next));
+    }
 
     private sealed record Entry(SortedSet<string> Relationships, HashSet<SubjectRef> Excluded)
     {

@@ -332,7 +332,7 @@ internal sealed class AuthorizationGrpcService(
             reader.ReadChangesAsync,
             async (changes, cancellationToken) =>
             {
-                var response = new WatchResponse { Revision = changes.Revision.ToString(CultureInfo.InvariantCulture) };
+                var response = new WatchResponse { Revision = changes.Revision.ToString(CultureInfo.InvariantCulture), Operation = changes.Operation };
                 foreach (var change in changes.Changes)
                 {
                     response.Updates.Add(RelationshipMapping.ToUpdate(change));

@@ -25,7 +25,7 @@ internal sealed partial class ManagementGrpcService(
     private const int MaxPageSize = 1000;
 
     public override async Task<GrantRoleResponse> GrantRole(GrantRoleRequest request, ServerCallContext context) =>
-        new() { Changes = await ManageRoleAsync("GrantRole", context, RoleOf(request.Resource, request.Role, request.Subject, "subject"), role => new GrantOperation(role)) };
+        new() { Changes = await ManageRoleAsync("GrantRole", context, TimeBoxed(RoleOf(request.Resource, request.Role, request.Subject, "subject"), request.OptionalExpiresAt), role => new GrantOperation(role)) };
 
     public override async Task<RevokeRoleResponse> RevokeRole(RevokeRoleRequest request, ServerCallContext context) =>
         new() { Changes = await ManageRoleAsync("RevokeRole", context, RoleOf(request.Resource, request.Role, request.Subject, "subject"), role => new RevokeOperation(role)) };
@@ -152,6 +152,7 @@ internal sealed partial class ManagementGrpcService(
                 Contained = r.Placement == RolePlacement.Below,
                 Label = r.Label,
                 Via = r.Via is { } via ? ProtoMapping.ToProto(via) : null,
+                ExpiresAt = r.ExpiresAt is { } expiresAt ? Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(expiresAt) : null,
             }));
             response.Members.Add(item);
         }
@@ -350,6 +351,13 @@ internal sealed partial class ManagementGrpcService(
     {
         RequestValidation.Require(RequestValidation.Target(resource, "resource"), RequestValidation.Role(role, "role"), RequestValidation.Holder(holder, holderField));
         return new(ProtoMapping.ToModel(resource), role, ProtoMapping.ToModel(holder));
+    }
+
+    // A grant's expiry, validated and kept to the microsecond as relationships' are.
+    private static Core.Model.Relationship TimeBoxed(Core.Model.Relationship role, Google.Protobuf.WellKnownTypes.Timestamp? expiresAt)
+    {
+        RequestValidation.Require(RequestValidation.Expiry(expiresAt, "optional_expires_at"));
+        return role with { ExpiresAt = RelationshipMapping.ToExpiry(expiresAt) };
     }
 
     // The validated request's mode (RequestValidation.RoleChanges refuses any other).

@@ -56,7 +56,11 @@ internal static class ProtoMapping
 internal static class RelationshipMapping
 {
     public static Core.Model.Relationship ToModel(V1.Relationship value) =>
-        new(ProtoMapping.ToModel(value.Resource), value.Relation, ProtoMapping.ToModel(value.Subject));
+        new(ProtoMapping.ToModel(value.Resource), value.Relation, ProtoMapping.ToModel(value.Subject)) { ExpiresAt = ToExpiry(value.OptionalExpiresAt) };
+
+    /// <summary>An expiry kept to the microsecond, what PostgreSQL stores, so the model and the store hold the same instant.</summary>
+    public static DateTimeOffset? ToExpiry(Google.Protobuf.WellKnownTypes.Timestamp? expiresAt) =>
+        expiresAt is null ? null : new DateTimeOffset(expiresAt.ToDateTime().Ticks / 10 * 10, TimeSpan.Zero);
 
     public static Core.Engine.RelationshipUpdate ToModel(V1.RelationshipUpdate value) => new(
         value.Operation switch
@@ -87,6 +91,7 @@ internal static class RelationshipMapping
         Resource = ProtoMapping.ToProto(value.Resource),
         Relation = value.Relation,
         Subject = ProtoMapping.ToProto(value.Subject),
+        OptionalExpiresAt = value.ExpiresAt is { } expiresAt ? Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(expiresAt) : null,
     };
 
     // A change of the change log: touch (now stored) or delete (no longer stored).

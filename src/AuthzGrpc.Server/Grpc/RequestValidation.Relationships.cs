@@ -28,8 +28,15 @@ internal static partial class RequestValidation
 
         return Object(relationship.Resource, field + ".resource")
             ?? Name(relationship.Relation, field + ".relation", "a relation of the resource's type, e.g. viewer")
-            ?? StoredSubject(relationship.Subject, field + ".subject");
+            ?? StoredSubject(relationship.Subject, field + ".subject")
+            ?? Expiry(relationship.OptionalExpiresAt, field + ".optional_expires_at");
     }
+
+    /// <summary>Validates an optional expiry: a Timestamp a DateTimeOffset can hold (years 1 to 9999, nanos within a second).</summary>
+    public static FieldViolation? Expiry(Google.Protobuf.WellKnownTypes.Timestamp? expiresAt, string field) =>
+        expiresAt is null || (expiresAt.Seconds is >= -62135596800 and <= 253402300799 && expiresAt.Nanos is >= 0 and <= 999_999_999)
+            ? null
+            : Violation(field, "is not a valid time: seconds from 0001-01-01 to 9999-12-31 and nanos from 0 to 999999999");
 
     /// <summary>Validates a relationship filter (of a read, a delete or a precondition).</summary>
     public static FieldViolation? Filter(V1.RelationshipFilter? filter, string field)

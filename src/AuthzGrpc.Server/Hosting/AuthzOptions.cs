@@ -77,6 +77,15 @@ public sealed class AuthzOptions
     public int SyncIntervalMilliseconds { get; set; } = 1000;
 
     /// <summary>
+    /// How often, in milliseconds of the server's clock, expired relationships are deleted in the background
+    /// (<c>Authz:ExpirationCleanupIntervalMilliseconds</c>). Expired relationships grant nothing from their expiry on
+    /// whether deleted or not; the cleanup keeps the store small and lets Watch report them. Every replica runs it (the
+    /// deletes are judged in one transaction, so replicas never delete the same relationship twice). Default 60000.
+    /// </summary>
+    [Range(10, 86_400_000)]
+    public int ExpirationCleanupIntervalMilliseconds { get; set; } = 60_000;
+
+    /// <summary>
     /// Where Prometheus scrapes the server's metrics (<c>Authz:MetricsUrl</c>): <c>http://IP:PORT</c>, served over
     /// HTTP/1.1 at <c>/metrics</c> on that address only (the gRPC endpoint is HTTP/2 only and never serves it). The same
     /// listener answers the load balancers' probes <c>/healthz</c> (alive) and <c>/readyz</c> (model loaded and storage

@@ -47,6 +47,8 @@ public static class AuthzServerExtensions
         // Catches the engine up with revisions other replicas committed: on demand (consistency tokens) and by polling.
         services.AddSingleton<EngineSync>();
         services.AddHostedService<EngineSyncService>();
+        // Deletes expired relationships in the background (they grant nothing from their expiry on regardless).
+        services.AddHostedService<ExpirationCleanupService>();
         // Watch and WatchEvents follow the store's logs with it.
         services.AddSingleton<StoreLogFollower>();
         // The shared graph in Redis and the near cache, when Authz:Redis:Configuration names a Redis.

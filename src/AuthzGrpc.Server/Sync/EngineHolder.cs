@@ -8,12 +8,14 @@ namespace AuthzGrpc.Server.Sync;
 /// The engine in force. A schema change builds a new engine and swaps it in whole; every call reads
 /// <see cref="Current"/> once and uses that engine throughout, so it never sees half of a change. Readers never lock.
 /// Each engine put in force gets the server's evaluation limits: the budget (<see cref="AuthzOptions.EvaluationBudget"/>)
-/// and the shutdown token (the host's ApplicationStopping), so no evaluation outlasts a SIGTERM.
+/// and the shutdown token (the host's ApplicationStopping), so no evaluation outlasts a SIGTERM; and the server's clock,
+/// which judges expiring relationships.
 /// </summary>
 public sealed class EngineHolder
 {
     private readonly int _evaluationBudget = PermissionEngine.DefaultEvaluationBudget;
     private readonly CancellationToken _shutdown;
+    private readonly TimeProvider _clock = TimeProvider.System;
     private PermissionEngine? _current;
 
     /// <summary>A holder that leaves each engine's limits as they are (the defaults).</summary>
@@ -21,13 +23,15 @@ public sealed class EngineHolder
     {
     }
 
-    /// <summary>A holder that applies the configured budget and the host's shutdown to each engine it puts in force.</summary>
-    public EngineHolder(IOptions<AuthzOptions> options, IHostApplicationLifetime lifetime)
+    /// <summary>A holder that applies the configured budget, the host's shutdown and the server's clock to each engine it puts in force.</summary>
+    public EngineHolder(IOptions<AuthzOptions> options, IHostApplicationLifetime lifetime, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(lifetime);
+        ArgumentNullException.ThrowIfNull(clock);
         _evaluationBudget = options.Value.EvaluationBudget;
         _shutdown = lifetime.ApplicationStopping;
+        _clock = clock;
     }
 
     /// <summary>The engine in force; throws until the model is loaded.</summary>
@@ -46,6 +50,7 @@ public sealed class EngineHolder
         ArgumentNullException.ThrowIfNull(engine);
         engine.EvaluationBudget = _evaluationBudget;
         engine.ShutdownToken = _shutdown;
+        engine.Clock = _clock;
         Volatile.Write(ref _current, engine);
     }
 }

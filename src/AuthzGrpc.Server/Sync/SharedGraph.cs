@@ -10,9 +10,9 @@ namespace AuthzGrpc.Server.Sync;
 /// The shared permission graph in Redis, when configured (<c>Authz:Redis:Configuration</c>); <see cref="Graph"/> is
 /// null when it is not, and every check is answered from the replica's model.
 /// </summary>
-internal sealed class SharedGraph(IOptions<RedisGraphOptions> options, ILogger<RedisGraph> logger) : IAsyncDisposable
+internal sealed class SharedGraph(IOptions<RedisGraphOptions> options, ILogger<RedisGraph> logger, TimeProvider clock) : IAsyncDisposable
 {
-    public RedisGraph? Graph { get; } = options.Value.Configuration.Length == 0 ? null : new RedisGraph(options.Value, logger);
+    public RedisGraph? Graph { get; } = options.Value.Configuration.Length == 0 ? null : new RedisGraph(options.Value, logger, clock);
 
     public ValueTask DisposeAsync() => Graph?.DisposeAsync() ?? ValueTask.CompletedTask;
 }

@@ -87,6 +87,28 @@ internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, Eng
     }
 
     /// <summary>
+    /// Deletes at most <paramref name="limit"/> relationships whose expiry has passed (the background cleanup, as
+    /// <paramref name="actor"/>), through the one write path: the engine and the shared graph apply the deletes and
+    /// Watch reports them under the revision's operation <see cref="ModelStore.ExpireOperation"/>. A schema without
+    /// <c>use expiration</c> has nothing to clean up and nothing is asked of the store.
+    /// </summary>
+    public async Task<RelationshipDeletion> DeleteExpiredAsync(int limit, string actor, CancellationToken cancellationToken)
+    {
+        var (_, deletion) = await WriteLockedAsync(async engine =>
+        {
+            if (!engine.Schema.UsesExpiration)
+            {
+                return (engine.Revision, (IReadOnlyList<RelationshipUpdate>)[], new RelationshipDeletion(engine.Revision, []));
+            }
+
+            var deletion = await store.Model.DeleteExpiredAsync(limit, actor, CancellationToken.None).ConfigureAwait(false);
+            var revision = deletion.Deleted.Count == 0 ? engine.Revision : deletion.Revision;
+            return (revision, (IReadOnlyList<RelationshipUpdate>)[.. deletion.Deleted.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r))], deletion);
+        }, cancellationToken).ConfigureAwait(false);
+        return deletion;
+    }
+
+    /// <summary>
     /// Runs a management operation for <paramref name="caller"/>: the <see cref="ManagementPlanner"/> judges and plans
     /// <paramref name="command"/> against the engine in force (under the write lock, so no other write lands between
     /// planning and committing), the store commits the plan and <paramref name="resource"/>'s record with one audit event

@@ -36,15 +36,23 @@ internal abstract class RelationshipColumns
     /// <summary>Empty when the subject is the object itself (never null, so the unique index covers it).</summary>
     public string SubjectRelation { get; set; } = string.Empty;
 
+    /// <summary>When the relationship stops counting (UTC), or null for never. Not part of its identity.</summary>
+    public DateTime? ExpiresAt { get; set; }
+
     /// <summary>The relationship the columns hold.</summary>
     public Relationship ToRelationship() => new(
-        new ObjectRef(ResourceType, ResourceId), Relation, new SubjectRef(SubjectType, SubjectId, SubjectRelation.Length == 0 ? null : SubjectRelation));
+        new ObjectRef(ResourceType, ResourceId), Relation, new SubjectRef(SubjectType, SubjectId, SubjectRelation.Length == 0 ? null : SubjectRelation))
+    {
+        // SQLite hands times back unspecified; they were written as UTC.
+        ExpiresAt = ExpiresAt is { } expiresAt ? new DateTimeOffset(DateTime.SpecifyKind(expiresAt, DateTimeKind.Utc)) : null,
+    };
 
     /// <summary>Sets the columns to <paramref name="relationship"/>'s.</summary>
     public void Set(Relationship relationship)
     {
         (ResourceType, ResourceId, Relation) = (relationship.Resource.Type, relationship.Resource.Id, relationship.Relation);
         (SubjectType, SubjectId, SubjectRelation) = (relationship.Subject.Type, relationship.Subject.Id, relationship.Subject.Relation ?? string.Empty);
+        ExpiresAt = relationship.ExpiresAt?.UtcDateTime;
     }
 }
 

@@ -132,13 +132,20 @@ public sealed class StoreServer : IAsyncDisposable
     /// <summary>Undoes what a management call changed (deletes what it added, restores what it removed) with the admin key.</summary>
     public async Task RevertAsync(ManagementChanges changes)
     {
-        var request = new WriteRelationshipsRequest();
-        request.Updates.AddRange(changes.Added.Select(r => new V1.RelationshipUpdate { Operation = Operation.Delete, Relationship = r }));
-        request.Updates.AddRange(changes.Removed.Select(r => new V1.RelationshipUpdate { Operation = Operation.Touch, Relationship = r }));
-        if (request.Updates.Count > 0)
+        if (RevertRequest(changes) is { } request)
         {
             await Relationships.WriteRelationshipsAsync(request);
         }
+    }
+
+    /// <summary>The write that undoes <paramref name="changes"/> (deletes what was added, restores what was removed); null when there is nothing to undo.</summary>
+    public static WriteRelationshipsRequest? RevertRequest(ManagementChanges changes)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        var request = new WriteRelationshipsRequest();
+        request.Updates.AddRange(changes.Added.Select(r => new V1.RelationshipUpdate { Operation = Operation.Delete, Relationship = r }));
+        request.Updates.AddRange(changes.Removed.Select(r => new V1.RelationshipUpdate { Operation = Operation.Touch, Relationship = r }));
+        return request.Updates.Count > 0 ? request : null;
     }
 
     /// <summary>Fails when the server logged at Error or above.</summary>

@@ -1,27 +1,34 @@
+using AuthzGrpc.Testing;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
 namespace AuthzGrpc.Storage.Tests.Infrastructure;
 
 /// <summary>
-/// A new, empty database for one test: a SQLite file in a temporary folder, or — when the environment variable
-/// <c>AUTHZ_TEST_POSTGRES</c> holds a connection string — a PostgreSQL database of its own (created by the first
-/// migration, dropped on dispose). Disposing it deletes everything it made.
+/// A new, empty database for one test: a SQLite file in a temporary folder, or a PostgreSQL database of its own
+/// (created by the first migration, dropped on dispose) on the test run's PostgreSQL — the server the environment
+/// variable <c>AUTHZ_TEST_POSTGRES</c> names, else one <see cref="PostgresProcess"/> started at the first PostgreSQL
+/// database the run asks for and stopped when the run ends. Disposing it deletes everything it made.
 /// </summary>
 public sealed class TestDatabase : IAsyncDisposable
 {
     /// <summary>The environment variable holding a PostgreSQL connection string (its user needs CREATEDB).</summary>
     public const string PostgresVariable = "AUTHZ_TEST_POSTGRES";
 
+    // One server for every PostgreSQL case of the run: a cluster per test would cost seconds each.
+    private static readonly Lazy<string> s_runPostgres = new(StartRunPostgres);
+
     private readonly string? _folder;
     private readonly string? _postgresDatabase;
+    private readonly string? _postgresBaseline;
 
-    private TestDatabase(StorageProvider provider, string connectionString, string? folder, string? postgresDatabase)
+    private TestDatabase(StorageProvider provider, string connectionString, string? folder, string? postgresDatabase, string? postgresBaseline)
     {
         Provider = provider;
         ConnectionString = connectionString;
         _folder = folder;
         _postgresDatabase = postgresDatabase;
+        _postgresBaseline = postgresBaseline;
     }
 
     /// <summary>The provider.</summary>
@@ -33,16 +40,15 @@ public sealed class TestDatabase : IAsyncDisposable
     /// <summary>The provider's configuration name (<c>sqlite</c> or <c>postgres</c>), as <c>Authz:Storage:Provider</c> takes it.</summary>
     public string ProviderName => Name(Provider);
 
-    /// <summary>The PostgreSQL connection string of the environment, or null.</summary>
-    public static string? PostgresConnectionString =>
-        Environment.GetEnvironmentVariable(PostgresVariable) is { Length: > 0 } value ? value : null;
-
     /// <summary>
-    /// The providers to test: SQLite always, PostgreSQL only when <see cref="PostgresVariable"/> is set — otherwise
-    /// its cases are not generated at all (nothing is reported as skipped).
+    /// A connection string for the <c>postgres</c> database of the test run's PostgreSQL as a user who may create
+    /// databases: <see cref="PostgresVariable"/>'s when set, else the run's own server's (started by the first call).
     /// </summary>
-    public static IEnumerable<StorageProvider> Providers =>
-        PostgresConnectionString is null ? [StorageProvider.Sqlite] : [StorageProvider.Sqlite, StorageProvider.Postgres];
+    public static string PostgresConnectionString =>
+        Environment.GetEnvironmentVariable(PostgresVariable) is { Length: > 0 } value ? value : s_runPostgres.Value;
+
+    /// <summary>The providers to test: SQLite and PostgreSQL.</summary>
+    public static IEnumerable<StorageProvider> Providers => [StorageProvider.Sqlite, StorageProvider.Postgres];
 
     /// <summary><see cref="Providers"/> as theory data, by configuration name.</summary>
     public static TheoryData<string> ProviderNames => [.. Providers.Select(Name)];
@@ -60,21 +66,20 @@ public sealed class TestDatabase : IAsyncDisposable
 
     /// <summary>
     /// Makes a new database for <paramref name="provider"/>; a PostgreSQL one on the server of
-    /// <paramref name="postgresBaseline"/> (a connection string), else of <see cref="PostgresVariable"/>.
+    /// <paramref name="postgresBaseline"/> (a connection string), else on the run's (<see cref="PostgresConnectionString"/>).
     /// </summary>
     public static TestDatabase Create(StorageProvider provider, string? postgresBaseline = null)
     {
         if (provider == StorageProvider.Sqlite)
         {
             var folder = Directory.CreateTempSubdirectory("authz-store-").FullName;
-            return new TestDatabase(provider, $"Data Source={Path.Combine(folder, "authz.db")}", folder, null);
+            return new TestDatabase(provider, $"Data Source={Path.Combine(folder, "authz.db")}", folder, null, null);
         }
 
-        var baseline = postgresBaseline ?? PostgresConnectionString
-            ?? throw new InvalidOperationException($"{PostgresVariable} is not set");
+        var baseline = postgresBaseline ?? PostgresConnectionString;
         var database = $"authz_test_{Guid.NewGuid():N}";
         var builder = new NpgsqlConnectionStringBuilder(baseline) { Database = database };
-        return new TestDatabase(provider, builder.ConnectionString, null, database);
+        return new TestDatabase(provider, builder.ConnectionString, null, database, baseline);
     }
 
     /// <summary>A store on this database (not yet migrated).</summary>
@@ -100,15 +105,22 @@ public sealed class TestDatabase : IAsyncDisposable
         if (_postgresDatabase is not null)
         {
             NpgsqlConnection.ClearAllPools();
-            // The server's maintenance database: the baseline's when the environment names one, else postgres.
-            var maintenance = new NpgsqlConnectionStringBuilder(PostgresConnectionString ?? ConnectionString) { Pooling = false };
-            maintenance.Database = PostgresConnectionString is null ? "postgres" : maintenance.Database;
+            // The baseline's database: the server's maintenance database, never the one dropped.
+            var maintenance = new NpgsqlConnectionStringBuilder(_postgresBaseline) { Pooling = false };
             await using var connection = new NpgsqlConnection(maintenance.ConnectionString);
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
             command.CommandText = $"DROP DATABASE IF EXISTS \"{_postgresDatabase}\" WITH (FORCE)";
             await command.ExecuteNonQueryAsync();
         }
+    }
+
+    // Started off the caller's synchronization context (Create is synchronous); stopped once the test process is gone.
+    private static string StartRunPostgres()
+    {
+        var postgres = Task.Run(PostgresProcess.StartAsync).GetAwaiter().GetResult();
+        postgres.StopAfterThisProcessExits();
+        return postgres.ConnectionString;
     }
 
     private static string Name(StorageProvider provider) => provider == StorageProvider.Sqlite ? "sqlite" : "postgres";

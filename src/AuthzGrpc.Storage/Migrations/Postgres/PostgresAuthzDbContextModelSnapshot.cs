@@ -147,6 +147,10 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
+                    b.Property<DateTime?>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
                     b.Property<string>("Operation")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -360,6 +364,10 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
                         .HasColumnType("bigint")
                         .HasColumnName("created_revision");
 
+                    b.Property<DateTime?>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
                     b.Property<string>("Relation")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -397,6 +405,9 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
                         .HasColumnName("subject_type");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_relationships_expires_at");
 
                     b.HasIndex("SubjectType", "SubjectId", "SubjectRelation")
                         .HasDatabaseName("ix_relationships_subject");

@@ -138,6 +138,10 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("id");
 
+                    b.Property<DateTime?>("ExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("expires_at");
+
                     b.Property<string>("Operation")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -347,6 +351,10 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("created_revision");
 
+                    b.Property<DateTime?>("ExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("expires_at");
+
                     b.Property<string>("Relation")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -384,6 +392,9 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
                         .HasColumnName("subject_type");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_relationships_expires_at");
 
                     b.HasIndex("SubjectType", "SubjectId", "SubjectRelation")
                         .HasDatabaseName("ix_relationships_subject");

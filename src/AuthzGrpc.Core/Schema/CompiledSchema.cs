@@ -14,6 +14,7 @@ public sealed class CompiledSchema
     {
         Text = text;
         Syntax = syntax;
+        UsesExpiration = syntax.UseExpiration is not null;
         Types = types;
         _typesByName = types.ToFrozenDictionary(t => t.Name, StringComparer.Ordinal);
     }
@@ -24,8 +25,8 @@ public sealed class CompiledSchema
     /// <summary>The parsed text, for tools that work on the definitions as written.</summary>
     public SchemaDocument Syntax { get; }
 
-    /// <summary>Whether some relationship may expire (<c>use expiration</c>): evaluation then reads the clock.</summary>
-    public bool UsesExpiration => Syntax.UseExpiration is not null;
+    /// <summary>Whether some relationship may expire (<c>use expiration</c>): evaluation then reads the clock. Read by every check, so kept as a field.</summary>
+    public bool UsesExpiration { get; }
 
     /// <summary>Every definition, in the order written; <see cref="TypeDefinition.Index"/> is the position here.</summary>
     public IReadOnlyList<TypeDefinition> Types { get; }

@@ -1,7 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.FileProviders;
 
@@ -14,10 +13,9 @@ namespace AuthzGrpc.Server.Hosting;
 /// through routing, <see cref="GrpcRequestGuard"/>, the error and authentication interceptors and the service exactly
 /// as a gRPC call does, so a key may do in the console only what it may do with any client. gRPC-Web is translated on
 /// this listener only (a gRPC-Web request to the gRPC endpoint is refused by grpc-dotnet), and the console's files are
-/// served here only. Every connection it accepts carries a marker, so <see cref="Accepted"/> tells its requests apart
-/// whatever port it bound and whatever Host header a client sends.
+/// served here only. A <see cref="SideListener"/>: <see cref="Accepted"/> tells its requests apart.
 /// </summary>
-internal sealed class ConsoleEndpoint(IPEndPoint endPoint)
+internal sealed class ConsoleEndpoint(IPEndPoint endPoint) : SideListener(endPoint, ConsoleConnection.Marker)
 {
     /// <summary>The folder, beside the server's assembly, that holds the console's files (copied at build).</summary>
     public const string FolderName = "console";
@@ -30,12 +28,6 @@ internal sealed class ConsoleEndpoint(IPEndPoint endPoint)
     public const string ContentSecurityPolicy =
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; font-src 'self'; "
         + "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-
-    private ListenOptions? _listener;
-
-    /// <summary>The address bound, e.g. <c>http://127.0.0.1:8080/</c>, once the server has started; null before.</summary>
-    public Uri? Address =>
-        Volatile.Read(ref _listener)?.EndPoint is IPEndPoint { Port: not 0 } bound ? new Uri($"http://{bound}/") : null;
 
     /// <summary>
     /// Reads <paramref name="url"/> as <see cref="MetricsEndpoint.TryParse"/> does (<c>http://IP:PORT</c>; null or blank
@@ -56,23 +48,6 @@ internal sealed class ConsoleEndpoint(IPEndPoint endPoint)
 
     /// <summary>Whether <paramref name="context"/> arrived on this endpoint (its connection carries the marker).</summary>
     public static bool Accepted(HttpContext context) => context.Features.Get<ConsoleConnection>() is not null;
-
-    /// <summary>Adds the HTTP/1.1 listener to Kestrel, beside the endpoints of the configuration (gRPC).</summary>
-    public void Listen(KestrelServerOptions kestrel)
-    {
-        ArgumentNullException.ThrowIfNull(kestrel);
-        kestrel.Listen(endPoint, listener =>
-        {
-            // The defaults make every endpoint HTTP/2 only (for gRPC without TLS); browsers speak HTTP/1.1 without TLS.
-            listener.Protocols = HttpProtocols.Http1;
-            listener.Use(next => connection =>
-            {
-                connection.Features.Set(ConsoleConnection.Marker);
-                return next(connection);
-            });
-            Volatile.Write(ref _listener, listener);
-        });
-    }
 
     /// <summary>
     /// The console's branch of the pipeline, for requests on this listener only (after routing, before the request

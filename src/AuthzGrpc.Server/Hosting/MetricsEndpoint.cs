@@ -1,29 +1,17 @@
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace AuthzGrpc.Server.Hosting;
 
 /// <summary>
-/// The listener Prometheus scrapes (<see cref="AuthzOptions.MetricsUrl"/>): HTTP/1.1 on an address of its own, because
-/// the gRPC endpoint speaks cleartext HTTP/2 only, which scrapers do not. Every connection it accepts carries a marker,
-/// so <see cref="Accepted"/> tells its requests apart from the gRPC endpoint's whatever port each bound (port 0
-/// included) and whatever Host header a client sends.
+/// The listener Prometheus scrapes (<see cref="AuthzOptions.MetricsUrl"/>): a <see cref="SideListener"/>, since
+/// scrapers do not speak cleartext HTTP/2; <see cref="Accepted"/> tells its requests apart from the gRPC endpoint's.
 /// </summary>
-internal sealed class MetricsEndpoint(IPEndPoint endPoint)
+internal sealed class MetricsEndpoint(IPEndPoint endPoint) : SideListener(endPoint, MetricsConnection.Marker)
 {
     /// <summary>The path the scrape is served at.</summary>
     public const string Path = "/metrics";
-
-    private ListenOptions? _listener;
-
-    /// <summary>
-    /// The address bound, e.g. <c>http://127.0.0.1:9464/</c>, once the server has started (the port chosen when the URL
-    /// gave 0); null before.
-    /// </summary>
-    public Uri? Address =>
-        Volatile.Read(ref _listener)?.EndPoint is IPEndPoint { Port: not 0 } bound ? new Uri($"http://{bound}/") : null;
 
     /// <summary>
     /// Reads <paramref name="url"/>: null, empty or blank is metrics off (true, <paramref name="endPoint"/> null); an
@@ -57,24 +45,6 @@ internal sealed class MetricsEndpoint(IPEndPoint endPoint)
 
     /// <summary>Whether <paramref name="context"/> arrived on this endpoint (its connection carries the marker).</summary>
     public static bool Accepted(HttpContext context) => context.Features.Get<MetricsConnection>() is not null;
-
-    /// <summary>Adds the HTTP/1.1 listener to Kestrel, beside the endpoints of the configuration (gRPC).</summary>
-    public void Listen(KestrelServerOptions kestrel)
-    {
-        ArgumentNullException.ThrowIfNull(kestrel);
-        kestrel.Listen(endPoint, listener =>
-        {
-            // The defaults make every endpoint HTTP/2 only (for gRPC without TLS); scrapers speak HTTP/1.1.
-            listener.Protocols = HttpProtocols.Http1;
-            listener.Use(next => connection =>
-            {
-                // Request features fall back to the connection's, so every request on it sees the marker.
-                connection.Features.Set(MetricsConnection.Marker);
-                return next(connection);
-            });
-            Volatile.Write(ref _listener, listener);
-        });
-    }
 
     /// <summary>Marks a connection accepted by the metrics listener.</summary>
     private sealed class MetricsConnection

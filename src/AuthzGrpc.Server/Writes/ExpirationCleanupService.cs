@@ -30,7 +30,8 @@ internal sealed class ExpirationCleanupService(
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                if (holder.IsLoaded)
+                // Without 'use expiration' nothing can expire: the round would only take the write lock for nothing.
+                if (holder.IsLoaded && holder.Current.Schema.UsesExpiration)
                 {
                     await RoundAsync(stoppingToken).ConfigureAwait(false);
                 }

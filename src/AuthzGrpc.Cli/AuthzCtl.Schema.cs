@@ -29,7 +29,14 @@ internal sealed partial class AuthzCtl
             var schema = await File.ReadAllTextAsync(result.GetValue(file)!, cancellation);
             var reply = await new SchemaService.SchemaServiceClient(channel).WriteSchemaAsync(
                 new WriteSchemaRequest { Schema = schema, Force = result.GetValue(force) }, cancellationToken: cancellation);
-            globals.PrinterOf(result, output).Write(reply, text => text.WriteLine($"schema written at revision {reply.Revision}"));
+            globals.PrinterOf(result, output).Write(reply, text =>
+            {
+                text.WriteLine($"schema written at revision {reply.Revision}");
+                foreach (var warning in reply.Warnings)
+                {
+                    text.WriteLine($"warning: {result.GetValue(file)}:{warning.Line}:{warning.Column}: {warning.Message}");
+                }
+            });
             return ExitCodes.Success;
         }));
         return command;

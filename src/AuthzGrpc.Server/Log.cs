@@ -128,13 +128,17 @@ internal static partial class Log
         Message = "The change-event stream of {Actor} ended at event {Position} after sending {EventCount} events")]
     public static partial void EventStreamClosed(ILogger logger, string actor, long position, long eventCount);
 
-    [LoggerMessage(EventId = 21, EventName = "ExpiredRelationshipsDeleted", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 23, EventName = "ExpiredRelationshipsDeleted", Level = LogLevel.Information,
         Message = "Deleted {Count} expired relationships at revision {Revision}")]
     public static partial void ExpiredRelationshipsDeleted(ILogger logger, int count, long revision);
 
     [LoggerMessage(EventId = 22, EventName = "ExpirationCleanupFailed", Level = LogLevel.Warning,
         Message = "Deleting expired relationships failed; retrying on the next round")]
     public static partial void ExpirationCleanupFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 24, EventName = "SchemaWarning", Level = LogLevel.Warning,
+        Message = "The schema in force ({Source}): {Warning}")]
+    public static partial void SchemaWarning(ILogger logger, string source, Core.Schema.SchemaWarning warning);
 
     [LoggerMessage(EventId = 30, EventName = "SharedGraphMaintenanceFailed", Level = LogLevel.Warning,
         Message = "Keeping the shared graph in step failed; retrying on the next round")]

@@ -51,7 +51,7 @@ internal sealed class RandomModel
             }
             catch (SchemaException) when (attempt < 100)
             {
-                // A random expression can be ungrounded or cyclic; the compiler's refusal is tested elsewhere.
+                // A random schema the compiler refuses (its refusals are tested elsewhere): draw another.
             }
         }
     }
@@ -170,7 +170,7 @@ internal sealed class RandomModel
             var permissionCount = random.Next(1, 4);
             for (var p = 0; p < permissionCount; p++)
             {
-                var expression = RandomExpression(random, own, ownPermissions, relations, permissions, t, 0);
+                var expression = RandomExpression(random, own, ownPermissions, relations, permissions, t, 0, $"p{p}");
                 body.Append("    permission p").Append(p).Append(" = ").Append(expression).Append('\n');
                 ownPermissions.Add($"p{p}");
             }
@@ -196,7 +196,7 @@ internal sealed class RandomModel
 
     private static string RandomExpression(
         Random random, List<(string Name, List<string> Subjects)> own, List<string> ownPermissions,
-        List<List<(string Name, List<string> Subjects)>> relations, List<List<string>> permissions, int type, int depth)
+        List<List<(string Name, List<string> Subjects)>> relations, List<List<string>> permissions, int type, int depth, string self)
     {
         var roll = random.Next(depth >= 2 ? 3 : 6);
         switch (roll)
@@ -225,11 +225,14 @@ internal sealed class RandomModel
                 }
 
                 var index = int.Parse(targetType[1..], System.Globalization.CultureInfo.InvariantCulture);
+                // On its own type an arrow may name the permission being written: recursion through the data
+                // ('p0 = parent->p0'), which never grants without a base case; SpiceDB loads it, with a warning here.
                 var targets = index == type
-                    ? own.Select(o => o.Name).Concat(ownPermissions).ToList()
+                    ? own.Select(o => o.Name).Concat(ownPermissions).Append(self).ToList()
                     : relations[index].Select(o => o.Name).Concat(permissions[index]).ToList();
-                // SpiceDB's three spellings: '->' and '.any' (some object has it), '.all' (every object has it).
-                var target = targets[random.Next(targets.Count)];
+                // SpiceDB's three spellings: '->' and '.any' (some object has it), '.all' (every object has it). Now and
+                // then a name no type has: SpiceDB loads such an arrow, which never grants.
+                var target = random.Next(12) == 0 ? "missing" : targets[random.Next(targets.Count)];
                 return random.Next(4) switch
                 {
                     0 => $"{name}.any({target})",
@@ -243,8 +246,8 @@ internal sealed class RandomModel
             default:
             {
                 var op = roll switch { 3 => " + ", 4 => " & ", _ => " - " };
-                return "(" + RandomExpression(random, own, ownPermissions, relations, permissions, type, depth + 1) + op +
-                    RandomExpression(random, own, ownPermissions, relations, permissions, type, depth + 1) + ")";
+                return "(" + RandomExpression(random, own, ownPermissions, relations, permissions, type, depth + 1, self) + op +
+                    RandomExpression(random, own, ownPermissions, relations, permissions, type, depth + 1, self) + ")";
             }
         }
     }

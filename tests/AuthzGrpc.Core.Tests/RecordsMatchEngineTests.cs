@@ -45,7 +45,7 @@ public sealed class RecordsMatchEngineTests(ITestOutputHelper output)
 
                 var (resource, permission, subject) = model.RandomQuery();
                 var expected = engine.Check(resource, permission, subject);
-                var (actual, waves) = EvaluateCold(model, stored, resource, permission, subject);
+                var (actual, waves) = ColdRecords.Check(model.Schema, stored, resource, permission, subject, model.Clock.GetUtcNow());
                 Assert.True(expected == actual, $"model seed {seed + m}: {resource}#{permission}@{subject}: engine {expected}, records {actual}\nschema:\n{model.Schema.Text}\nrelationships:\n{string.Join("\n", engine.ReadAll())}");
                 checks++;
                 allowed += actual ? 1 : 0;
@@ -131,34 +131,6 @@ public sealed class RecordsMatchEngineTests(ITestOutputHelper output)
         }
     }
 
-    // A cold check: nothing loaded; fetch what the evaluator asks for, wave by wave.
-    private static (bool Allowed, int Waves) EvaluateCold(
-        RandomModel model, Dictionary<(string, string), byte[]> stored, ObjectRef resource, string permission, SubjectRef subject)
-    {
-        var schema = model.Schema;
-        var view = new LoadedRecords();
-        var target = RecordEvaluator.Resolve(schema, resource.Type, permission, subject.Type, subject.Id, subject.Relation);
-        var missing = new List<RecordKey>();
-        for (var wave = 0; ; wave++)
-        {
-            missing.Clear();
-            var result = RecordEvaluator.Check(view, target.Permission, resource.Id, target.SubjectType, subject.Id, target.SubjectMember, missing, model.Clock.GetUtcNow());
-            if (result != RecordCheckResult.Incomplete)
-            {
-                return (result == RecordCheckResult.Allowed, wave);
-            }
-
-            Assert.NotEmpty(missing);
-            foreach (var key in missing)
-            {
-                var type = schema.Types[key.Type];
-                view.Records[key] = stored.TryGetValue((type.Name, key.Id), out var bytes)
-                    ? GraphRecordCodec.Decode(type, key.Id, bytes, schema)
-                    : GraphRecord.Empty(type, key.Id, 0);
-            }
-        }
-    }
-
     private static void AssertSameAsRebuild(int seed, PermissionEngine engine, Dictionary<(string, string), byte[]> stored)
     {
         var rebuilt = engine.DescribeAllRecords().ToDictionary(r => (r.Type, r.Id), r => Convert.ToBase64String(GraphRecordCodec.Encode(r)));
@@ -175,11 +147,4 @@ public sealed class RecordsMatchEngineTests(ITestOutputHelper output)
 
     private static string RecordText(byte[] bytes) =>
         string.Join("\n", System.Text.Encoding.UTF8.GetString(bytes).Split('\n').Skip(1));
-
-    private sealed class LoadedRecords : IRecordView
-    {
-        public Dictionary<RecordKey, GraphRecord> Records { get; } = [];
-
-        public GraphRecord? Find(in RecordKey key) => Records.GetValueOrDefault(key);
-    }
 }

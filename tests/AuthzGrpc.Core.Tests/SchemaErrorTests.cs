@@ -53,11 +53,6 @@ public sealed class SchemaErrorTests
             5, 23, "the left side of an arrow must be a relation"
         },
         {
-            "arrow to a member no target type has",
-            "definition user {}\ndefinition folder {\n    relation viewer: user\n}\ndefinition doc {\n    relation parent: folder\n    permission view = parent->read\n}",
-            7, 31, "no type that 'parent' allows (folder) has a relation or permission named 'read'"
-        },
-        {
             "duplicate definition",
             "definition user {}\ndefinition user {}",
             2, 12, "definition 'user' is already defined at line 1"
@@ -66,16 +61,6 @@ public sealed class SchemaErrorTests
             "duplicate member",
             "definition user {}\ndefinition doc {\n    relation viewer: user\n    permission viewer = viewer\n}",
             4, 16, "'viewer' is already defined in 'doc' at line 3"
-        },
-        {
-            "permission with no base case",
-            "definition user {}\ndefinition folder {\n    relation parent: folder\n    permission view = parent->view\n}",
-            4, 16, "refers to itself with no base case"
-        },
-        {
-            "same-object cycle",
-            "definition user {}\ndefinition doc {\n    relation viewer: user\n    permission a = b + viewer\n    permission b = a\n}",
-            4, 16, "refers to itself on the same object (a -> b -> a)"
         },
         {
             "unclosed definition",
@@ -183,11 +168,6 @@ public sealed class SchemaErrorTests
             3, 29, "'environment#project' does not point back at 'project' (it allows user); add 'project' to it"
         },
         {
-            "intersection arrow to a member no allowed type has",
-            "definition user { relation x: user }\ndefinition doc {\n    relation p: user\n    permission view = p.all(y)\n}",
-            4, 29, "arrow 'p.all(y)' in 'doc#view': no type that 'p' allows (user) has a relation or permission named 'y'"
-        },
-        {
             "intersection arrow without its parenthesis",
             "definition user { relation x: user }\ndefinition doc {\n    relation p: user\n    permission view = p.all x\n}",
             4, 29, "expected '(' and the permission needed after 'p.all'"
@@ -218,6 +198,60 @@ public sealed class SchemaErrorTests
             3, 14, "at most 64 are allowed"
         },
     };
+
+    // What SpiceDB loads is loaded here too, with a warning at the same place an error would be.
+    public static TheoryData<string, string, int, int, string> SchemasLoadedWithAWarning => new()
+    {
+        {
+            "arrow to a member no target type has",
+            "definition user {}\ndefinition folder {\n    relation viewer: user\n}\ndefinition doc {\n    relation parent: folder\n    permission view = parent->read\n}",
+            7, 31, "never grants: no type that 'parent' allows (folder) has a relation or permission named 'read'"
+        },
+        {
+            "permission with no base case",
+            "definition user {}\ndefinition folder {\n    relation parent: folder\n    permission view = parent->view\n}",
+            4, 16, "never grants: every way through it comes back to itself"
+        },
+        {
+            "same-object cycle",
+            "definition user {}\ndefinition doc {\n    relation viewer: user\n    permission aaa = bbb + viewer\n    permission bbb = aaa\n}",
+            4, 16, "refers to itself on the same object (aaa -> bbb -> aaa)"
+        },
+        {
+            "intersection arrow to a member no allowed type has",
+            "definition user { relation xxx: user }\ndefinition doc {\n    relation ppp: user\n    permission view = ppp.all(yyy)\n}",
+            4, 31, "arrow 'ppp.all(yyy)' in 'doc#view' never grants: no type that 'ppp' allows (user) has a relation or permission named 'yyy'"
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(SchemasLoadedWithAWarning))]
+    public void SchemaSpiceDbLoads_IsLoadedWithAWarningAtItsPosition(string scenario, string schema, int line, int column, string message)
+    {
+        foreach (var compiled in new[] { CompiledSchema.Compile(schema), CompiledSchema.CompileForWrite(schema) })
+        {
+            Assert.True(
+                compiled.Warnings.Any(w => w.Line == line && w.Column == column && w.Detail.Contains(message, StringComparison.Ordinal)),
+                $"{scenario}: no warning at {line}:{column} saying \"{message}\" among: {string.Join("; ", compiled.Warnings)}");
+        }
+    }
+
+    // SpiceDB refuses names under three characters when a schema is written; one stored before loads with a warning each.
+    [Theory]
+    [InlineData("definition us {}", 1, 12, "definition name 'us' is shorter than 3 characters")]
+    [InlineData("definition ab/user {}", 1, 12, "definition name 'ab/user' is shorter than 3 characters (in each part)")]
+    [InlineData("definition user {}\ndefinition doc {\n    relation vw: user\n}", 3, 14, "'vw' in 'doc' is shorter than 3 characters")]
+    [InlineData("definition user {}\ndefinition doc {\n    relation viewer: user\n    permission v = viewer\n}", 4, 16, "'v' in 'doc' is shorter than 3 characters")]
+    public void NameUnderThreeCharacters_IsRefusedInANewSchema_AndAWarningInAStoredOne(string schema, int line, int column, string message)
+    {
+        var error = Assert.Throws<SchemaException>(() => CompiledSchema.CompileForWrite(schema));
+        Assert.Equal((line, column), (error.Line, error.Column));
+        Assert.Contains(message, error.Detail, StringComparison.Ordinal);
+
+        var warning = Assert.Single(CompiledSchema.Compile(schema).Warnings);
+        Assert.Equal((line, column), (warning.Line, warning.Column));
+        Assert.Contains(message, warning.Detail, StringComparison.Ordinal);
+    }
 
     [Theory]
     [MemberData(nameof(MalformedSchemas))]

@@ -20,14 +20,14 @@ public sealed class EvaluationLimitsTests
 
     internal static string DoublingSchema(int depth, bool cyclic = false)
     {
-        var text = new StringBuilder("definition user {}\ndefinition doc {\n    relation r: user\n    relation parent: doc\n");
-        text.Append("    permission p0 = r").Append(cyclic ? $" + parent->p{depth}" : string.Empty).Append('\n');
+        var text = new StringBuilder("definition user {}\ndefinition doc {\n    relation reader: user\n    relation parent: doc\n");
+        text.Append("    permission level0 = reader").Append(cyclic ? $" + parent->level{depth}" : string.Empty).Append('\n');
         for (var i = 1; i <= depth; i++)
         {
-            text.Append("    permission p").Append(i).Append(" = (p").Append(i - 1).Append(" + p").Append(i - 1).Append(") & (p").Append(i - 1).Append(" + r)\n");
+            text.Append("    permission level").Append(i).Append(" = (level").Append(i - 1).Append(" + level").Append(i - 1).Append(") & (level").Append(i - 1).Append(" + reader)\n");
         }
 
-        return text.Append("    grant r by p").Append(depth).Append("\n}\n").ToString();
+        return text.Append("    grant reader by level").Append(depth).Append("\n}\n").ToString();
     }
 
     [Fact]
@@ -36,10 +36,10 @@ public sealed class EvaluationLimitsTests
         await using var database = TestDatabase.Create(StorageProvider.Sqlite);
         await using var server = await StartAsync(database, budget: null);
 
-        Assert.Equal(Decision.Allowed, (await server.Authorization.CheckAsync(Check("user:u", $"p{Depth}", "doc:d"))).Decision);
-        Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(Check("user:v", $"p{Depth}", "doc:d"))).Decision);
+        Assert.Equal(Decision.Allowed, (await server.Authorization.CheckAsync(Check("user:u", $"level{Depth}", "doc:d"))).Decision);
+        Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(Check("user:v", $"level{Depth}", "doc:d"))).Decision);
         Assert.Equal(Decision.Allowed, (await server.Authorization.ExplainAsync(
-            new ExplainRequest { Subject = Subject("user:u"), Action = $"p{Depth}", Resource = Object("doc:d") })).Decision);
+            new ExplainRequest { Subject = Subject("user:u"), Action = $"level{Depth}", Resource = Object("doc:d") })).Decision);
         server.AssertNoErrors();
     }
 
@@ -49,15 +49,15 @@ public sealed class EvaluationLimitsTests
         await using var database = TestDatabase.Create(StorageProvider.Sqlite);
         await using var server = await StartAsync(database, budget: 40);
         var client = server.Authorization;
-        var top = $"p{Depth}";
+        var top = $"level{Depth}";
         var check = Check("user:u", top, "doc:d");
         var management = Check("user:u", "grant", "doc:d");
-        management.Context = new CheckContext { TargetRole = "r", TargetSubject = Subject("user:w") };
+        management.Context = new CheckContext { TargetRole = "reader", TargetSubject = Subject("user:w") };
 
         Func<Task>[] calls =
         [
             () => client.CheckAsync(check).ResponseAsync,
-            () => client.BatchCheckAsync(new BatchCheckRequest { Items = { Check("user:u", "p1", "doc:d"), check } }).ResponseAsync,
+            () => client.BatchCheckAsync(new BatchCheckRequest { Items = { Check("user:u", "level1", "doc:d"), check } }).ResponseAsync,
             () => client.ExplainAsync(new ExplainRequest { Subject = Subject("user:u"), Action = top, Resource = Object("doc:d") }).ResponseAsync,
             () => ReadAllAsync(client.LookupResources(new LookupResourcesRequest { Subject = Subject("user:u"), Action = top, ResourceType = "doc" }).ResponseStream),
             () => ReadAllAsync(client.LookupSubjects(new LookupSubjectsRequest { Resource = Object("doc:d"), Action = top, SubjectType = "user" }).ResponseStream),
@@ -71,7 +71,7 @@ public sealed class EvaluationLimitsTests
             Assert.Contains("budget", refused.Status.Detail, StringComparison.Ordinal);
 
             // What fits the budget is still answered.
-            Assert.Equal(Decision.Allowed, (await client.CheckAsync(Check("user:u", "p3", "doc:d"))).Decision);
+            Assert.Equal(Decision.Allowed, (await client.CheckAsync(Check("user:u", "level3", "doc:d"))).Decision);
         }
 
         server.AssertNoErrors();
@@ -90,7 +90,7 @@ public sealed class EvaluationLimitsTests
         var schema = Path.Combine(folder.FullName, "doubling.zed");
         var relationships = Path.Combine(folder.FullName, "doubling.relationships");
         await File.WriteAllTextAsync(schema, DoublingSchema(Depth));
-        await File.WriteAllLinesAsync(relationships, ["doc:d#r@user:u"]);
+        await File.WriteAllLinesAsync(relationships, ["doc:d#reader@user:u"]);
         var settings = new Dictionary<string, string?>
         {
             ["Authz:SchemaFile"] = schema,

@@ -1,4 +1,5 @@
 using AuthzGrpc.Server.Tests.Infrastructure;
+using AuthzGrpc.Storage;
 using AuthzGrpc.Storage.Tests.Infrastructure;
 using AuthzGrpc.V1;
 using Grpc.Core;
@@ -112,6 +113,38 @@ public sealed class SchemaServiceTests
         Assert.Equal("2", response.Revision);
         Assert.Equal((Decision.Allowed, "2"), (check.Decision, check.Revision));
         Assert.Equal(before.Relationships, (await Snapshot.TakeAsync(server)).Relationships);
+        server.AssertNoErrors();
+    }
+
+    // SpiceDB refuses names under three characters at write, and loads what can never grant: so does WriteSchema, which
+    // says where (and ValidateModel says the same before anything is written).
+    [Fact]
+    public async Task WriteSchema_RefusesShortNames_AndAcceptsWhatNeverGrantsWithWarnings()
+    {
+        await using var database = TestDatabase.Create(StorageProvider.Sqlite);
+        await using var server = await StoreServer.StartAsync(database, new Dictionary<string, string?> { ["Authz:RelationshipsFile"] = "" });
+        var before = await Snapshot.TakeAsync(server);
+        const string Short = "definition user {}\ndefinition doc {\n    relation vw: user\n}\n";
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() => server.Schema.WriteSchemaAsync(new WriteSchemaRequest { Schema = Short }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.Contains("schema: line 3, column 14: 'vw' in 'doc' is shorter than 3 characters", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(before, await Snapshot.TakeAsync(server));
+        var validated = await server.Schema.ValidateModelAsync(new ValidateModelRequest { Schema = Short });
+        var problem = Assert.Single(validated.Problems);
+        Assert.Equal((ModelPart.Schema, 3, 14), (problem.Part, problem.Line, problem.Column));
+
+        const string NeverGrants = "definition user {}\ndefinition folder {\n    relation parent: folder\n    relation viewer: user\n    permission view = viewer + parent->nowhere\n}\n";
+        var written = await server.Schema.WriteSchemaAsync(new WriteSchemaRequest { Schema = NeverGrants });
+
+        var warning = Assert.Single(written.Warnings);
+        Assert.Equal((5, 40), (warning.Line, warning.Column));
+        Assert.Contains("arrow 'parent->nowhere' in 'folder#view' never grants", warning.Message, StringComparison.Ordinal);
+        Assert.Equal(written.Warnings, (await server.Schema.ValidateModelAsync(new ValidateModelRequest { Schema = NeverGrants })).Warnings);
+        await server.Relationships.WriteRelationshipsAsync(Write(Update(Operation.Touch, "folder:docs#parent@folder:root"), Update(Operation.Touch, "folder:root#viewer@user:ann")));
+        Assert.Equal(Decision.Allowed, (await server.Authorization.CheckAsync(Check("user:ann", "view", "folder:root"))).Decision);
+        Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(Check("user:ann", "view", "folder:docs"))).Decision);
         server.AssertNoErrors();
     }
 }

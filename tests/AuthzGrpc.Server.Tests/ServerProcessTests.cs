@@ -41,17 +41,17 @@ public sealed class ServerProcessTests
             var schema = Path.Combine(folder.FullName, "cyclic.zed");
             var relationships = Path.Combine(folder.FullName, "cyclic.relationships");
             await File.WriteAllTextAsync(schema, EvaluationLimitsTests.DoublingSchema(40, cyclic: true));
-            await File.WriteAllLinesAsync(relationships, ["doc:d#r@user:u", "doc:d#parent@doc:d"]);
+            await File.WriteAllLinesAsync(relationships, ["doc:d#reader@user:u", "doc:d#parent@doc:d"]);
             await using var server = await ServerProcess.StartAsync(
                 $"--Authz:SchemaFile={schema}", $"--Authz:RelationshipsFile={relationships}", $"--Authz:EvaluationBudget={int.MaxValue}",
                 // The server logs requests at Warning by default; this test watches for the long check to start.
                 "--Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics=Information");
 
             var checksBefore = ChecksStarted(server);
-            var longCheck = server.Authorization.CheckAsync(Check("user:v", "p40", "doc:d")).ResponseAsync;
+            var longCheck = server.Authorization.CheckAsync(Check("user:v", "level40", "doc:d")).ResponseAsync;
             await WaitUntilAsync(() => ChecksStarted(server) > checksBefore || longCheck.IsCompleted);
 
-            var other = await server.Authorization.CheckAsync(Check("user:u", "p3", "doc:d"));
+            var other = await server.Authorization.CheckAsync(Check("user:u", "level3", "doc:d"));
             Assert.Equal(Decision.Allowed, other.Decision);
             Assert.False(longCheck.IsCompleted, "the long check ended before the shutdown");
 

@@ -363,7 +363,7 @@ public sealed partial class SharedGraphIdentityTests(ITestOutputHelper output)
             {
                 foreach (var (request, expected) in cases)
                 {
-                    Assert.True(expected == (await CheckAsync(request)).Decision, $"{request}: expected {expected}");
+                    Assert.True(expected == (await CheckAsync(request)).Decision, $"{request}: expected {expected} (round {i + 1} of 5); the server said:\n{Output}");
                 }
             }
 

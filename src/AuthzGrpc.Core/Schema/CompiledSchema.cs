@@ -10,9 +10,10 @@ public sealed class CompiledSchema
 {
     private readonly FrozenDictionary<string, TypeDefinition> _typesByName;
 
-    internal CompiledSchema(string text, SchemaDocument syntax, IReadOnlyList<TypeDefinition> types)
+    internal CompiledSchema(string text, SchemaDocument syntax, IReadOnlyList<TypeDefinition> types, IReadOnlyList<SchemaWarning> warnings)
     {
         Text = text;
+        Warnings = warnings;
         Syntax = syntax;
         UsesExpiration = syntax.UseExpiration is not null;
         Types = types;
@@ -21,6 +22,12 @@ public sealed class CompiledSchema
 
     /// <summary>The schema text it was compiled from.</summary>
     public string Text { get; }
+
+    /// <summary>
+    /// What the schema holds that SpiceDB would load but that can never grant, or grants here by the least fixpoint
+    /// where SpiceDB fails, or that SpiceDB now refuses to write (names under three characters): in text order.
+    /// </summary>
+    public IReadOnlyList<SchemaWarning> Warnings { get; }
 
     /// <summary>The parsed text, for tools that work on the definitions as written.</summary>
     public SchemaDocument Syntax { get; }
@@ -39,8 +46,17 @@ public sealed class CompiledSchema
     public TypeDefinition RequireType(string type) =>
         TryGetType(type, out var definition) ? definition : throw AuthzException.Invalid($"type '{type}' is not defined in the schema");
 
-    /// <summary>Compiles schema text; throws <see cref="SchemaException"/> naming line, column and the fix.</summary>
+    /// <summary>
+    /// Compiles schema text as stored (a schema already in a database, a test's): throws <see cref="SchemaException"/>
+    /// naming line, column and the fix; what SpiceDB would refuse only at write is in <see cref="Warnings"/>.
+    /// </summary>
     public static CompiledSchema Compile(string text) => SchemaCompiler.Compile(text);
+
+    /// <summary>
+    /// Compiles a schema being written now (WriteSchema, a new database's seed): as <see cref="Compile"/>, and refuses
+    /// what SpiceDB refuses at write too (names under three characters).
+    /// </summary>
+    public static CompiledSchema CompileForWrite(string text) => SchemaCompiler.Compile(text, forWrite: true);
 }
 
 /// <summary>A compiled <c>definition</c>.</summary>

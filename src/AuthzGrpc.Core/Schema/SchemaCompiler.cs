@@ -3,23 +3,61 @@ namespace AuthzGrpc.Core.Schema;
 /// <summary>Resolves names, checks the schema's rules and builds the plans.</summary>
 internal static class SchemaCompiler
 {
-    public static CompiledSchema Compile(string text)
+    /// <summary>
+    /// Compiles <paramref name="text"/>. What SpiceDB loads but can never grant, or grants only by our least fixpoint,
+    /// is a warning, not an error; with <paramref name="forWrite"/> (a schema being written now, not one already
+    /// stored), what SpiceDB refuses at write — names under three characters — is an error too.
+    /// </summary>
+    public static CompiledSchema Compile(string text, bool forWrite = false)
     {
         var document = SchemaParser.Parse(text);
+        var warnings = new List<SchemaWarning>();
+        CheckNameLengths(document, forWrite, warnings);
         var types = DeclareTypes(document);
         var members = DeclareMembers(document, types);
         ResolveSubjectTypes(document, types, members);
         RejectTransitiveWildcards(document, members);
-        CompilePermissions(document, types, members);
-        RejectUngroundedPermissions(types);
-        RejectSameObjectCycles(types);
+        CompilePermissions(document, types, members, warnings);
+        WarnUngroundedPermissions(types, warnings);
+        WarnSameObjectCycles(types, warnings);
         MarkMembershipIndexedRelations(types);
         for (var t = 0; t < types.Count; t++)
         {
             types[t].Rules = RuleCompiler.Compile(document.Definitions[t], types[t], types);
         }
 
-        return new CompiledSchema(text, document, types);
+        warnings.Sort((a, b) => a.Line != b.Line ? a.Line.CompareTo(b.Line) : a.Column.CompareTo(b.Column));
+        return new CompiledSchema(text, document, types, warnings);
+    }
+
+    // SpiceDB's names are 3 to 64 characters (each segment of a prefixed definition name too); it refuses shorter ones
+    // when a schema is written. A schema stored before this rule still loads, with a warning for each.
+    private const int MinimumNameLength = 3;
+
+    private static void CheckNameLengths(SchemaDocument document, bool forWrite, List<SchemaWarning> warnings)
+    {
+        foreach (var definition in document.Definitions)
+        {
+            if (definition.Name.Split('/').Any(segment => segment.Length < MinimumNameLength))
+            {
+                Report(definition.Position, $"definition name '{definition.Name}' is shorter than {MinimumNameLength} characters (in each part), which SpiceDB refuses: rename it");
+            }
+
+            foreach (var member in definition.Members.Where(m => m.Name.Length < MinimumNameLength))
+            {
+                Report(member.Position, $"'{member.Name}' in '{definition.Name}' is shorter than {MinimumNameLength} characters, which SpiceDB refuses: rename it");
+            }
+        }
+
+        void Report(SourcePosition position, string detail)
+        {
+            if (forWrite)
+            {
+                throw Error(position, detail);
+            }
+
+            warnings.Add(new SchemaWarning(position.Line, position.Column, detail));
+        }
     }
 
     private static List<TypeDefinition> DeclareTypes(SchemaDocument document)
@@ -131,19 +169,21 @@ internal static class SchemaCompiler
         }
     }
 
-    private static void CompilePermissions(SchemaDocument document, List<TypeDefinition> types, Dictionary<MemberSyntax, MemberDefinition> members)
+    private static void CompilePermissions(
+        SchemaDocument document, List<TypeDefinition> types, Dictionary<MemberSyntax, MemberDefinition> members, List<SchemaWarning> warnings)
     {
         for (var t = 0; t < types.Count; t++)
         {
             foreach (var permissionSyntax in document.Definitions[t].Members.OfType<PermissionSyntax>())
             {
                 var permission = (PermissionDefinition)members[permissionSyntax];
-                permission.Plan = CompileExpression(permissionSyntax.Expression, types[t], permission, types.Count);
+                permission.Plan = CompileExpression(permissionSyntax.Expression, types[t], permission, types.Count, warnings);
             }
         }
     }
 
-    private static PlanNode CompileExpression(ExpressionSyntax expression, TypeDefinition type, PermissionDefinition permission, int typeCount)
+    private static PlanNode CompileExpression(
+        ExpressionSyntax expression, TypeDefinition type, PermissionDefinition permission, int typeCount, List<SchemaWarning> warnings)
     {
         switch (expression)
         {
@@ -157,7 +197,7 @@ internal static class SchemaCompiler
 
                 return PlanNode.ForMember(member);
             case ArrowSyntax arrow:
-                return CompileArrow(arrow, type, permission, typeCount);
+                return CompileArrow(arrow, type, permission, typeCount, warnings);
             case BinarySyntax binary:
                 var kind = binary.Operator switch
                 {
@@ -165,8 +205,8 @@ internal static class SchemaCompiler
                     SetOperator.Intersection => PlanKind.Intersection,
                     _ => PlanKind.Exclusion,
                 };
-                var left = CompileExpression(binary.Left, type, permission, typeCount);
-                var right = CompileExpression(binary.Right, type, permission, typeCount);
+                var left = CompileExpression(binary.Left, type, permission, typeCount, warnings);
+                var right = CompileExpression(binary.Right, type, permission, typeCount, warnings);
                 if (kind == PlanKind.Exclusion)
                 {
                     return PlanNode.ForOperator(kind, [left, right]);
@@ -192,7 +232,8 @@ internal static class SchemaCompiler
         }
     }
 
-    private static PlanNode CompileArrow(ArrowSyntax arrow, TypeDefinition type, PermissionDefinition permission, int typeCount)
+    private static PlanNode CompileArrow(
+        ArrowSyntax arrow, TypeDefinition type, PermissionDefinition permission, int typeCount, List<SchemaWarning> warnings)
     {
         if (!type.TryGetMember(arrow.Relation, out var left))
         {
@@ -222,17 +263,21 @@ internal static class SchemaCompiler
 
         if (!found)
         {
+            // SpiceDB loads it: the arrow walks objects none of which can have the member, so it never grants.
             var typeNames = string.Join(", ", relation.AllowedSubjects.Select(s => s.Type.Name).Distinct());
-            throw Error(arrow.TargetPosition, $"arrow '{arrow.Text}' in '{permission}': no type that '{arrow.Relation}' allows ({typeNames}) has a relation or permission named '{arrow.Target}'");
+            warnings.Add(new SchemaWarning(
+                arrow.TargetPosition.Line, arrow.TargetPosition.Column,
+                $"arrow '{arrow.Text}' in '{permission}' never grants: no type that '{arrow.Relation}' allows ({typeNames}) has a relation or permission named '{arrow.Target}'"));
         }
 
         relation.IsArrowSource = true;
         return PlanNode.ForArrow(relation, arrow.Target, targets, arrow.All);
     }
 
-    // A permission is grounded when some evaluation of it can reach a stored relationship without
-    // coming back to itself; 'permission p = parent->p' alone can never be true and never terminates.
-    private static void RejectUngroundedPermissions(List<TypeDefinition> types)
+    // A permission is grounded when some evaluation of it can reach a stored relationship without coming back to
+    // itself. SpiceDB loads 'permission p = parent->p' alone; it can never be true (every walk ends at an object with no
+    // parent, or cycles), so it is a warning.
+    private static void WarnUngroundedPermissions(List<TypeDefinition> types, List<SchemaWarning> warnings)
     {
         var grounded = new HashSet<MemberDefinition>();
         foreach (var member in types.SelectMany(t => t.Members))
@@ -262,7 +307,9 @@ internal static class SchemaCompiler
         {
             if (!grounded.Contains(permission))
             {
-                throw Error(permission.Position, $"permission '{permission}' refers to itself with no base case: add a relation it can start from (for example 'viewer + parent->{permission.Name}')");
+                warnings.Add(new SchemaWarning(
+                    permission.Position.Line, permission.Position.Column,
+                    $"permission '{permission}' never grants: every way through it comes back to itself or ends at something that never grants (add a base case, for example 'viewer + parent->{permission.Name}')"));
             }
         }
     }
@@ -277,27 +324,30 @@ internal static class SchemaCompiler
         _ => IsGrounded(node.Children[0], grounded),
     };
 
-    // A permission that reaches itself on the same object without an arrow in between would
-    // evaluate forever; unlike arrows, no data can end that recursion.
-    private static void RejectSameObjectCycles(List<TypeDefinition> types)
+    // A permission that reaches itself on the same object without an arrow in between: SpiceDB loads it, and a check
+    // that walks the cycle without deciding fails there with "max depth exceeded"; so it does here (an undecided
+    // evaluation is an error, never a deny that might be wrong). Said once per cycle, where it was found.
+    private static void WarnSameObjectCycles(List<TypeDefinition> types, List<SchemaWarning> warnings)
     {
         foreach (var type in types)
         {
             var state = new Dictionary<PermissionDefinition, int>();
             foreach (var permission in type.Members.OfType<PermissionDefinition>())
             {
-                Visit(permission, state, new Stack<PermissionDefinition>());
+                Visit(permission, state, new Stack<PermissionDefinition>(), warnings);
             }
         }
 
-        static void Visit(PermissionDefinition permission, Dictionary<PermissionDefinition, int> state, Stack<PermissionDefinition> path)
+        static void Visit(PermissionDefinition permission, Dictionary<PermissionDefinition, int> state, Stack<PermissionDefinition> path, List<SchemaWarning> warnings)
         {
             if (state.TryGetValue(permission, out var s))
             {
                 if (s == 1)
                 {
                     var cycle = path.Reverse().SkipWhile(p => p != permission).Select(p => p.Name).Append(permission.Name);
-                    throw Error(permission.Position, $"permission '{permission}' refers to itself on the same object ({string.Join(" -> ", cycle)}): such a cycle never terminates; break it or go through an arrow");
+                    warnings.Add(new SchemaWarning(
+                        permission.Position.Line, permission.Position.Column,
+                        $"permission '{permission}' refers to itself on the same object ({string.Join(" -> ", cycle)}): a check that goes round this cycle without finding the subject fails with 'depth exceeded', as SpiceDB's does"));
                 }
 
                 return;
@@ -307,7 +357,7 @@ internal static class SchemaCompiler
             path.Push(permission);
             foreach (var reference in SameObjectReferences(permission.Plan))
             {
-                Visit(reference, state, path);
+                Visit(reference, state, path, warnings);
             }
 
             path.Pop();

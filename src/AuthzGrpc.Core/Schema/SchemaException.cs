@@ -19,3 +19,16 @@ public sealed class SchemaException(int line, int column, string detail)
     /// <summary>What is wrong and how to fix it.</summary>
     public string Detail { get; } = detail;
 }
+
+/// <summary>
+/// Something a schema holds that is accepted but worth fixing; <see cref="Line"/> and <see cref="Column"/> are 1-based
+/// and point at it.
+/// </summary>
+/// <param name="Line">1-based line.</param>
+/// <param name="Column">1-based column.</param>
+/// <param name="Detail">What it is and what it means.</param>
+public sealed record SchemaWarning(int Line, int Column, string Detail)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"line {Line}, column {Column}: {Detail}";
+}

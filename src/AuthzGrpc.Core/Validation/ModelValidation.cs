@@ -20,7 +20,11 @@ public enum ModelPart
 public sealed record ModelProblem(ModelPart Part, int Line, int Column, string Message);
 
 /// <summary>What validating a model found: its problems (none when it passes) and how much was read.</summary>
-public sealed record ModelValidationResult(IReadOnlyList<ModelProblem> Problems, int RelationshipCount, int AssertionCount);
+public sealed record ModelValidationResult(IReadOnlyList<ModelProblem> Problems, int RelationshipCount, int AssertionCount)
+{
+    /// <summary>What the schema holds that is accepted but worth fixing (<see cref="CompiledSchema.Warnings"/>).</summary>
+    public IReadOnlyList<SchemaWarning> Warnings { get; init; } = [];
+}
 
 /// <summary>
 /// Validates a model given as the three parts of a validation file — schema, relationships, assertions — without
@@ -45,7 +49,8 @@ public static class ModelValidation
         CompiledSchema? compiled = null;
         try
         {
-            compiled = CompiledSchema.Compile(schema);
+            // Validated as WriteSchema would take it: what SpiceDB refuses at write is a problem.
+            compiled = CompiledSchema.CompileForWrite(schema);
         }
         catch (SchemaException e)
         {
@@ -71,7 +76,10 @@ public static class ModelValidation
         }
 
         // Parsing and evaluation find a part's problems in two passes: answered in the order of the text.
-        return new ModelValidationResult([.. problems.OrderBy(p => p.Part).ThenBy(p => p.Line).ThenBy(p => p.Column)], parsed.Count, asserted.Count);
+        return new ModelValidationResult([.. problems.OrderBy(p => p.Part).ThenBy(p => p.Line).ThenBy(p => p.Column)], parsed.Count, asserted.Count)
+        {
+            Warnings = compiled?.Warnings ?? [],
+        };
     }
 
     private static void Evaluate(

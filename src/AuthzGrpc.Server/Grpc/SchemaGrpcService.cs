@@ -24,9 +24,11 @@ internal sealed class SchemaGrpcService(ModelWriter writer, EngineHolder holder,
 
     public override async Task<WriteSchemaResponse> WriteSchema(WriteSchemaRequest request, ServerCallContext context)
     {
-        var revision = await writer.WriteSchemaAsync(request.Schema, request.Force, CallActor.Of(context), context.CancellationToken)
+        var (revision, warnings) = await writer.WriteSchemaAsync(request.Schema, request.Force, CallActor.Of(context), context.CancellationToken)
             .ConfigureAwait(false);
-        return new WriteSchemaResponse { Revision = revision.ToString(CultureInfo.InvariantCulture) };
+        var response = new WriteSchemaResponse { Revision = revision.ToString(CultureInfo.InvariantCulture) };
+        response.Warnings.AddRange(warnings.Select(ToMessage));
+        return response;
     }
 
     public override Task<ReadSchemaResponse> ReadSchema(ReadSchemaRequest request, ServerCallContext context)
@@ -70,6 +72,10 @@ internal sealed class SchemaGrpcService(ModelWriter writer, EngineHolder holder,
             Column = problem.Column,
             Message = problem.Message,
         }));
+        response.Warnings.AddRange(result.Warnings.Select(ToMessage));
         return Task.FromResult(response);
     }
+
+    private static V1.SchemaWarning ToMessage(Core.Schema.SchemaWarning warning) =>
+        new() { Line = warning.Line, Column = warning.Column, Message = warning.Detail };
 }

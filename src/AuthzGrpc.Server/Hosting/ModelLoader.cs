@@ -154,6 +154,11 @@ internal sealed class ModelLoader(IOptions<AuthzOptions> options, AuthzStore sto
         {
             var engine = BuildEngine(schema, stored.Relationships, stored.Revision);
             Log.ModelLoadedFromStorage(logger, schema.Types.Count, stored.Relationships.Count, stored.Revision);
+            foreach (var warning in schema.Warnings)
+            {
+                Log.SchemaWarning(logger, store.Database.Location, warning);
+            }
+
             return engine;
         }
         catch (AuthzException e)
@@ -169,7 +174,8 @@ internal sealed class ModelLoader(IOptions<AuthzOptions> options, AuthzStore sto
         CompiledSchema schema;
         try
         {
-            schema = CompiledSchema.Compile(ReadText(schemaPath, "schema"));
+            // It seeds a new database: a write, refused what SpiceDB refuses at write.
+            schema = CompiledSchema.CompileForWrite(ReadText(schemaPath, "schema"));
         }
         catch (SchemaException e)
         {

@@ -13,7 +13,7 @@ internal sealed partial class ModelWriter
     /// </summary>
     public async Task<RestoreResult> RestoreBackupAsync(string schemaText, IReadOnlyList<BackupRow> rows, string actor, CancellationToken cancellationToken)
     {
-        var schema = Compile(schemaText);
+        var schema = Compile(schemaText, forWrite: false);
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -35,9 +35,10 @@ internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, Eng
     /// Throws <see cref="AuthzException"/>: InvalidArgument when the schema does not compile ("line L, column C: ..."),
     /// FailedPrecondition when stored relationships would no longer fit it and <paramref name="force"/> is false.
     /// </summary>
-    public async Task<long> WriteSchemaAsync(string text, bool force, string actor, CancellationToken cancellationToken)
+    public async Task<(long Revision, IReadOnlyList<SchemaWarning> Warnings)> WriteSchemaAsync(
+        string text, bool force, string actor, CancellationToken cancellationToken)
     {
-        var schema = Compile(text);
+        var schema = Compile(text, forWrite: true);
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -46,7 +47,7 @@ internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, Eng
             sync.SwapLocked(ModelLoader.BuildEngine(schema, result.Remaining, result.Revision));
             await PublishLockedAsync().ConfigureAwait(false);
             Log.SchemaWritten(logger, result.Revision, schema.Types.Count, result.Deleted.Count);
-            return result.Revision;
+            return (result.Revision, schema.Warnings);
         }
         finally
         {
@@ -222,8 +223,9 @@ internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, Eng
 
     private static AuthzException Invalid(string message) => new(AuthzErrorKind.InvalidArgument, message);
 
-    // A schema a caller wrote, compiled; InvalidArgument naming what is wrong ("schema: line L, column C: ...").
-    private static CompiledSchema Compile(string text)
+    // A schema a caller wrote, compiled; InvalidArgument naming what is wrong ("schema: line L, column C: ..."). A new
+    // schema (forWrite) is refused what SpiceDB refuses at write; a backup's, written before, only what no engine loads.
+    private static CompiledSchema Compile(string text, bool forWrite)
     {
         if (string.IsNullOrWhiteSpace(text))
         {
@@ -237,7 +239,7 @@ internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, Eng
 
         try
         {
-            return CompiledSchema.Compile(text);
+            return forWrite ? CompiledSchema.CompileForWrite(text) : CompiledSchema.Compile(text);
         }
         catch (SchemaException e)
         {

@@ -74,7 +74,7 @@ public sealed class TimeBoxedGrantTests : IDisposable
     }
 
     [Fact]
-    public void PermanentGrant_OverATimeBoxedOne_IsLeftAsItIs_AndAPermanentBaseMembershipStays()
+    public void TimeBoxedGrant_OverAPermanentBaseMembership_DoesNotShortenIt()
     {
         _engine.Write(new ManagementPlanner(_engine).Grant(Olive, Web, "member", Bob).Updates);
 
@@ -111,5 +111,60 @@ public sealed class TimeBoxedGrantTests : IDisposable
         Assert.Equal(AuthzErrorKind.InvalidArgument, refused.Kind);
         Assert.Contains("does not allow subjects of type 'user with expiration'", refused.Message, StringComparison.Ordinal);
         Assert.Equal(revision, _engine.Revision);
+    }
+
+    [Fact]
+    public void Regrant_WithALaterExpiry_ExtendsTheRoleAndTheBaseMembershipItImplies()
+    {
+        _engine.Write(new ManagementPlanner(_engine).Grant(Olive, Prod, "deployer", Bob, Start.AddHours(1)).Updates);
+
+        var plan = new ManagementPlanner(_engine).Grant(Olive, Prod, "deployer", Bob, Start.AddHours(3));
+        _engine.Write(plan.Updates);
+
+        Assert.Equal(
+            ["environment:prod#deployer@user:bob[expiration:2030-01-01T12:00:00Z]", "project:web#member@user:bob[expiration:2030-01-01T12:00:00Z]"],
+            plan.Updates.Select(u => u.Relationship.ToString()).Order(StringComparer.Ordinal));
+        _clock.Advance(TimeSpan.FromHours(2));
+        Assert.True(_engine.Check(Prod, "deploy", Bob));
+        Assert.True(_engine.Check(Web, "member", Bob));
+        _clock.Advance(TimeSpan.FromHours(1));
+        Assert.False(_engine.Check(Prod, "deploy", Bob));
+    }
+
+    [Fact]
+    public void PermanentRegrant_OfATimeBoxedRole_MakesItAndItsBaseMembershipPermanent()
+    {
+        _engine.Write(new ManagementPlanner(_engine).Grant(Olive, Prod, "deployer", Bob, Start.AddHours(1)).Updates);
+
+        _engine.Write(new ManagementPlanner(_engine).Grant(Olive, Prod, "deployer", Bob).Updates);
+
+        _clock.Advance(TimeSpan.FromDays(30));
+        Assert.True(_engine.Check(Prod, "deploy", Bob));
+        Assert.True(_engine.Check(Web, "member", Bob));
+    }
+
+    [Fact]
+    public void Regrant_WithAnEarlierExpiry_ShortensNothing()
+    {
+        _engine.Write(new ManagementPlanner(_engine).Grant(Olive, Prod, "deployer", Bob, Start.AddHours(3)).Updates);
+
+        Assert.Empty(new ManagementPlanner(_engine).Grant(Olive, Prod, "deployer", Bob, Start.AddHours(1)).Updates);
+        Assert.Empty(new ManagementPlanner(_engine).Grant(Olive, Web, "owner", Olive, Start.AddHours(1)).Updates);
+    }
+
+    [Fact]
+    public void SetRoles_WithAnExpiry_TimeBoxesWhatItAdds_AndExtendsWhatItKeeps()
+    {
+        _engine.Write(new ManagementPlanner(_engine).Grant(Olive, Prod, "deployer", Bob, Start.AddHours(1)).Updates);
+
+        var plan = new ManagementPlanner(_engine).SetRoles(Olive, Web, Bob, ["member", "owner"], Start.AddHours(4));
+        _engine.Write(plan.Updates);
+
+        Assert.Equal(
+            ["project:web#member@user:bob[expiration:2030-01-01T13:00:00Z]", "project:web#owner@user:bob[expiration:2030-01-01T13:00:00Z]"],
+            plan.Updates.Select(u => u.Relationship.ToString()).Order(StringComparer.Ordinal));
+        _clock.Advance(TimeSpan.FromHours(2));
+        Assert.False(_engine.Check(Prod, "deploy", Bob));
+        Assert.True(_engine.Check(Web, "manage", Bob));
     }
 }

@@ -236,6 +236,18 @@ public sealed class BatchOperationTests : IAsyncLifetime
                 Resource = Object("organization:acme"),
                 Invitees = { new Invitee { Email = "kim@example.com", Grants = { new RoleChange { Resource = Object("project:web"), Mode = RoleChangeMode.Revoke, Roles = { "viewer" } } } } },
             },
+            new InviteMembersRequest
+            {
+                Resource = Object("organization:acme"),
+                Invitees =
+                {
+                    new Invitee
+                    {
+                        Email = "kim@example.com",
+                        Grants = { new RoleChange { Resource = Object("project:web"), Mode = RoleChangeMode.Grant, Roles = { "viewer" }, OptionalExpiresAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(1)) } },
+                    },
+                },
+            },
         };
         foreach (var invitation in invitations)
         {

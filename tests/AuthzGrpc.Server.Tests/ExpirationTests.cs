@@ -202,6 +202,22 @@ public sealed class ExpirationTests
             Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(Check("user:bob", "deploy", "environment:prod"))).Decision);
             Assert.DoesNotContain((await olive.ListMembersAsync(new ListMembersRequest { Resource = Object("environment:prod") })).Members, m => Text(m.Subject) == "user:bob");
 
+            // Time-boxed through ChangeRoles, extended by SetRoles, made permanent by GrantRole: a grant never shortens.
+            var twoHours = Timestamp.FromDateTimeOffset(clock.GetUtcNow().AddHours(2));
+            var changed = await olive.ChangeRolesAsync(new ChangeRolesRequest
+            {
+                Subject = Subject("user:bob"),
+                Changes = { new RoleChange { Resource = Object("environment:prod"), Mode = RoleChangeMode.Grant, Roles = { "deployer" }, OptionalExpiresAt = twoHours } },
+            });
+            Assert.Equal(twoHours, Assert.Single(changed.Changes.Added).OptionalExpiresAt);
+            var fiveHours = Timestamp.FromDateTimeOffset(clock.GetUtcNow().AddHours(5));
+            var set = await olive.SetRolesAsync(new SetRolesRequest { Resource = Object("environment:prod"), Subject = Subject("user:bob"), Roles = { "deployer" }, OptionalExpiresAt = fiveHours });
+            Assert.Equal(fiveHours, Assert.Single(set.Changes.Added).OptionalExpiresAt);
+            Assert.Empty((await olive.GrantRoleAsync(new GrantRoleRequest { Resource = Object("environment:prod"), Role = "deployer", Subject = Subject("user:bob"), OptionalExpiresAt = twoHours })).Changes.Added);
+            Assert.Null(Assert.Single((await olive.GrantRoleAsync(new GrantRoleRequest { Resource = Object("environment:prod"), Role = "deployer", Subject = Subject("user:bob") })).Changes.Added).OptionalExpiresAt);
+            clock.Advance(TimeSpan.FromDays(1));
+            Assert.Equal(Decision.Allowed, (await server.Authorization.CheckAsync(Check("user:bob", "deploy", "environment:prod"))).Decision);
+
             var malformed = await Assert.ThrowsAsync<RpcException>(() => olive.GrantRoleAsync(new GrantRoleRequest
             {
                 Resource = Object("environment:prod"),

@@ -14,6 +14,7 @@ namespace AuthzGrpc.Server.Tests;
 public sealed class ManagementBadInputTests
 {
     private static readonly string LongId = new('a', 10 * 1024);
+    private static readonly Google.Protobuf.WellKnownTypes.Timestamp Tomorrow = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(1));
 
     private static readonly IReadOnlyList<(string Name, StatusCode Expected, Func<ManagementService.ManagementServiceClient, Task> Call)> Cases =
     [
@@ -54,8 +55,11 @@ public sealed class ManagementBadInputTests
         ("set roles: empty role", StatusCode.InvalidArgument, c => c.SetRolesAsync(new SetRolesRequest { Resource = Object("project:payments"), Subject = Subject("user:mona"), Roles = { "viewer", "" } }).ResponseAsync),
         ("set roles: a permission as a role", StatusCode.InvalidArgument, c => c.SetRolesAsync(new SetRolesRequest { Resource = Object("project:payments"), Subject = Subject("user:mona"), Roles = { "view" } }).ResponseAsync),
         ("set roles: no subject", StatusCode.InvalidArgument, c => c.SetRolesAsync(new SetRolesRequest { Resource = Object("project:payments"), Roles = { "viewer" } }).ResponseAsync),
+        ("set roles: an expiry on roles that take none", StatusCode.InvalidArgument, c => c.SetRolesAsync(new SetRolesRequest { Resource = Object("project:payments"), Subject = Subject("user:mona"), Roles = { "viewer" }, OptionalExpiresAt = Tomorrow }).ResponseAsync),
+        ("set roles: an expiry out of range", StatusCode.InvalidArgument, c => c.SetRolesAsync(new SetRolesRequest { Resource = Object("project:payments"), Subject = Subject("user:mona"), Roles = { "viewer" }, OptionalExpiresAt = new Google.Protobuf.WellKnownTypes.Timestamp { Seconds = -70_000_000_000 } }).ResponseAsync),
 
         // ChangeRoles
+        ("change roles: an expiry on a revoke", StatusCode.InvalidArgument, c => ChangeRoles(c, new ChangeRolesRequest { Subject = Subject("user:paul"), Changes = { new RoleChange { Resource = Object("project:payments"), Mode = RoleChangeMode.Revoke, Roles = { "viewer" }, OptionalExpiresAt = Tomorrow } } })),
         ("change roles: no subject", StatusCode.InvalidArgument, c => ChangeRoles(c, new ChangeRolesRequest { Changes = { Item("project:payments", RoleChangeMode.Grant, "viewer") } })),
         ("change roles: no items", StatusCode.InvalidArgument, c => ChangeRoles(c, new ChangeRolesRequest { Subject = Subject("user:zed") })),
         ("change roles: 101 items", StatusCode.InvalidArgument, c => ChangeRoles(c, new ChangeRolesRequest { Subject = Subject("user:zed"), Changes = { Enumerable.Range(0, 101).Select(i => Item($"project:p{i}", RoleChangeMode.Grant, "viewer")) } })),

@@ -28,11 +28,11 @@ public sealed record RevokeOperation(Relationship Revoke) : ManagementOperation
 }
 
 /// <summary><c>setRoles: {resource, subject, relations}</c>.</summary>
-public sealed record SetRolesOperation(ObjectRef Resource, SubjectRef Subject, IReadOnlyList<string> Relations) : ManagementOperation
+public sealed record SetRolesOperation(ObjectRef Resource, SubjectRef Subject, IReadOnlyList<string> Relations, DateTimeOffset? ExpiresAt = null) : ManagementOperation
 {
     /// <inheritdoc/>
     public override ManagementPlan Plan(ManagementPlanner planner, SubjectRef caller) =>
-        planner.SetRoles(caller, Resource, Subject, [.. Relations]);
+        planner.SetRoles(caller, Resource, Subject, [.. Relations], ExpiresAt);
 }
 
 /// <summary><c>removeMember: {resource, subject}</c>.</summary>

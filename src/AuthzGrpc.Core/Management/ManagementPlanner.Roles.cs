@@ -25,11 +25,14 @@ public sealed partial class ManagementPlanner
     /// <summary>
     /// Makes the subject's roles on the resource (relations with a grant or revoke rule, the base membership aside)
     /// exactly <paramref name="relations"/>: a role change is one step, so a last owner cannot be downgraded in passing.
+    /// With <paramref name="expiresAt"/>, the roles it adds end then, and those it keeps are extended to then, never
+    /// shortened (as <see cref="Grant"/> does).
     /// </summary>
-    public ManagementPlan SetRoles(SubjectRef caller, ObjectRef resource, SubjectRef subject, IReadOnlyCollection<string> relations)
+    public ManagementPlan SetRoles(
+        SubjectRef caller, ObjectRef resource, SubjectRef subject, IReadOnlyCollection<string> relations, DateTimeOffset? expiresAt = null)
     {
         ArgumentNullException.ThrowIfNull(relations);
-        return ChangeRoles(caller, subject, [new ObjectRoleChange(resource, RoleChangeKind.Set, [.. relations])]);
+        return ChangeRoles(caller, subject, [new ObjectRoleChange(resource, RoleChangeKind.Set, [.. relations], expiresAt)]);
     }
 
     /// <summary>
@@ -89,10 +92,11 @@ public sealed partial class ManagementPlanner
 
     // One item of a batch with its roles resolved: the relations it adds (those not held yet) and removes, and every
     // relation it names to be held afterwards (Named), whose grant authority is judged even when already held, so that
-    // a caller without authority is refused rather than told whether the subject holds the role (R24).
+    // a caller without authority is refused rather than told whether the subject holds the role (R24). Extending: the
+    // named roles held until before ExpiresAt (null: for good), whose grant is carried on to it.
     private sealed record RoleDelta(
         ObjectRef Resource, TypeDefinition Type, List<RelationDefinition> Adding, List<RelationDefinition> Removing, List<RelationDefinition> Named,
-        DateTimeOffset? ExpiresAt);
+        DateTimeOffset? ExpiresAt, List<RelationDefinition> Extending);
 
     // Resolves an item's roles against the schema and the subject's roles now; only malformed input is refused here.
     private RoleDelta Resolve(ObjectRoleChange change, SubjectRef subject)
@@ -107,12 +111,15 @@ public sealed partial class ManagementPlanner
             _ => throw new ArgumentOutOfRangeException(nameof(change), change.Kind, "not a role change kind"),
         };
         var adding = add.Where(r => !Holds(change.Resource, r, subject)).ToList();
+        var extending = change.Kind == RoleChangeKind.Revoke
+            ? []
+            : named.Where(r => !adding.Contains(r) && ExtendsHeld(change.Resource, r, subject, change.ExpiresAt)).ToList();
 
         // A subject the relation cannot hold (unknown type, wrong type, a wildcard or subject set it does not allow) is
         // malformed input: INVALID_ARGUMENT whoever asks, before authority is judged.
         // So is an expiry on a role whose relation does not take one for the subject's type (or none where it must).
-        engine.Validate([.. adding.Select(r => new RelationshipUpdate(RelationshipOperation.Touch, new Relationship(change.Resource, r.Name, subject) { ExpiresAt = change.ExpiresAt }))]);
-        return new RoleDelta(change.Resource, type, adding, remove, change.Kind == RoleChangeKind.Revoke ? [] : named, change.ExpiresAt);
+        engine.Validate([.. adding.Concat(extending).Select(r => new RelationshipUpdate(RelationshipOperation.Touch, new Relationship(change.Resource, r.Name, subject) { ExpiresAt = change.ExpiresAt }))]);
+        return new RoleDelta(change.Resource, type, adding, remove, change.Kind == RoleChangeKind.Revoke ? [] : named, change.ExpiresAt, extending);
     }
 
     // What makes the subject's roles (the base membership aside) exactly the wanted ones: what to add, what to remove.
@@ -125,7 +132,7 @@ public sealed partial class ManagementPlanner
     // The state rules of one item, once every item's authority has passed; its updates and what it removes.
     private ManagementPlan PlanState(RoleDelta delta, SubjectRef subject)
     {
-        var (resource, type, adding, removing, _, expiresAt) = delta;
+        var (resource, type, adding, removing, _, expiresAt, extending) = delta;
         foreach (var relation in removing)
         {
             RequireHeld(resource, relation, subject);
@@ -150,11 +157,15 @@ public sealed partial class ManagementPlanner
             .SelectMany(r => engine.Read(new RelationshipFilter(resource.Type, resource.Id, r.Name)))
             .Where(r => r.Subject != subject));
         RequireMinimums(removed);
-        var added = adding.Select(r => new Relationship(resource, r.Name, subject) { ExpiresAt = expiresAt }).ToList();
-        if (adding.Count > 0)
+        var added = adding.Concat(extending).Select(r => new Relationship(resource, r.Name, subject) { ExpiresAt = expiresAt }).ToList();
+        if (added.Count > 0)
         {
-            // A time-boxed grant implies base memberships that end with it, never permanent ones left behind.
-            added.AddRange(BaseMemberships(resource, subject, expiresAt is not null).Except(added).Select(r => r with { ExpiresAt = expiresAt }));
+            // A time-boxed grant implies base memberships that end with it, never permanent ones left behind; one that
+            // outlasts them carries those it implies on with it, so the role never outlives its membership.
+            added.AddRange(BaseMemberships(resource, subject, expiresAt is not null)
+                .Concat(BaseMembershipsEndingBefore(resource, subject, expiresAt))
+                .Except(added)
+                .Select(r => r with { ExpiresAt = expiresAt }));
         }
 
         var updates = removed.Select(r => new RelationshipUpdate(RelationshipOperation.Delete, r))
@@ -163,6 +174,12 @@ public sealed partial class ManagementPlanner
         engine.Validate(updates);
         return new ManagementPlan(updates, removed);
     }
+
+    // The base memberships implied on the resource and above it that the subject holds only until before expiresAt.
+    private IEnumerable<Relationship> BaseMembershipsEndingBefore(ObjectRef resource, SubjectRef subject, DateTimeOffset? expiresAt) =>
+        _containment.Above(resource).Prepend(resource)
+            .Where(holder => TypeOf(holder).Rules.Base is { } baseRelation && ExtendsHeld(holder, baseRelation, subject, expiresAt))
+            .Select(holder => new Relationship(holder, TypeOf(holder).Rules.Base!.Name, subject));
 
     private void RequireHeld(ObjectRef resource, RelationDefinition relation, SubjectRef subject)
     {

@@ -33,6 +33,12 @@ public sealed partial class ManagementPlanner(PermissionEngine engine)
     private bool Holds(ObjectRef resource, RelationDefinition relation, SubjectRef subject) =>
         engine.Read(new RelationshipFilter(resource.Type, resource.Id, relation.Name, Exactly(subject))).Count > 0;
 
+    // Whether granting resource#relation@subject until expiresAt (null: for good) would make a held, expiring
+    // relationship count longer: a grant extends a time-boxed one, never shortens one.
+    private bool ExtendsHeld(ObjectRef resource, RelationDefinition relation, SubjectRef subject, DateTimeOffset? expiresAt) =>
+        engine.Read(new RelationshipFilter(resource.Type, resource.Id, relation.Name, Exactly(subject))) is [{ ExpiresAt: { } current }, ..] &&
+        (expiresAt is null || expiresAt > current);
+
     private static SubjectFilter Exactly(SubjectRef subject) => new(subject.Type, subject.Id, subject.Relation ?? string.Empty);
 
     private TypeDefinition TypeOf(ObjectRef resource) => Schema.RequireType(resource.Type);

@@ -32,16 +32,19 @@ internal sealed partial class ManagementGrpcService(
 
     public override async Task<SetRolesResponse> SetRoles(SetRolesRequest request, ServerCallContext context)
     {
-        RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Holder(request.Subject, "subject"), RequestValidation.Roles(request.Roles, "roles"));
+        RequestValidation.Require(
+            RequestValidation.Target(request.Resource, "resource"), RequestValidation.Holder(request.Subject, "subject"), RequestValidation.Roles(request.Roles, "roles"),
+            RequestValidation.Expiry(request.OptionalExpiresAt, "optional_expires_at"));
         var (resource, subject) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Subject));
-        return new SetRolesResponse { Changes = await ManageAsync("SetRoles", context, resource, new SetRolesOperation(resource, subject, [.. request.Roles])) };
+        var operation = new SetRolesOperation(resource, subject, [.. request.Roles], RelationshipMapping.ToExpiry(request.OptionalExpiresAt));
+        return new SetRolesResponse { Changes = await ManageAsync("SetRoles", context, resource, operation) };
     }
 
     public override async Task<ChangeRolesResponse> ChangeRoles(ChangeRolesRequest request, ServerCallContext context)
     {
         RequestValidation.Require(RequestValidation.RoleChanges(request));
         var subject = ProtoMapping.ToModel(request.Subject);
-        List<ObjectRoleChange> changes = [.. request.Changes.Select(c => new ObjectRoleChange(ProtoMapping.ToModel(c.Resource), KindOf(c.Mode), [.. c.Roles]))];
+        List<ObjectRoleChange> changes = [.. request.Changes.Select(c => new ObjectRoleChange(ProtoMapping.ToModel(c.Resource), KindOf(c.Mode), [.. c.Roles], RelationshipMapping.ToExpiry(c.OptionalExpiresAt)))];
 
         // One audit event for the whole batch, whose target lists the objects named, as a write of several objects does.
         var target = AuditTarget.Of(changes.Select(c => c.Resource));

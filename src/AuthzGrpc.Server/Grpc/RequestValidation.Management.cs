@@ -88,6 +88,16 @@ internal static partial class RequestValidation
             {
                 return Violation($"changes[{i}].roles", "is required: at least one role to grant or revoke (SET with none leaves only the base membership)");
             }
+
+            if (change.OptionalExpiresAt is not null && change.Mode == RoleChangeMode.Revoke)
+            {
+                return Violation($"changes[{i}].optional_expires_at", "applies to GRANT and SET only: a revoke takes effect at once");
+            }
+
+            if (Expiry(change.OptionalExpiresAt, $"changes[{i}].optional_expires_at") is { } expiry)
+            {
+                return expiry;
+            }
         }
 
         return null;
@@ -121,6 +131,11 @@ internal static partial class RequestValidation
             if (grant.Roles.Count == 0)
             {
                 return Violation($"{field}[{i}].roles", "is required: at least one role to grant on acceptance");
+            }
+
+            if (grant.OptionalExpiresAt is not null)
+            {
+                return Violation($"{field}[{i}].optional_expires_at", "is not supported in an invitation: grant a time-boxed role once it is accepted (GrantRole)");
             }
         }
 

@@ -130,17 +130,37 @@ public sealed class SchemaErrorTests
         {
             "caveats are not supported",
             "definition user {}\ndefinition doc {\n    relation viewer: user with ip_allowed\n}",
-            3, 27, "caveats ('with') are not supported"
+            3, 32, "'user with ip_allowed': caveats are not supported yet"
         },
         {
             "caveat on a subject type before another",
-            "definition user {}\ndefinition doc {\n    relation viewer: user with ip_allowed | doc\n}",
-            3, 27, "caveats ('with') are not supported"
+            "definition user {}\ndefinition doc {\n    relation viewer: user with ip_allowed and expiration | doc\n}",
+            3, 32, "'user with ip_allowed and expiration': caveats are not supported yet"
         },
         {
             "expiring subject type without 'use expiration'",
             "definition user {}\ndefinition doc {\n    relation viewer: user with expiration\n}",
             3, 27, "'user with expiration' needs expiring relationships enabled: add 'use expiration' at the top of the schema"
+        },
+        {
+            "caveat definition",
+            "caveat only_on_tuesday(day_of_week string) {\n  day_of_week == 'tuesday' && {'a': {'b': \"}\"}}.size() > 0\n}\ndefinition user {}",
+            1, 8, "caveat 'only_on_tuesday': caveats are not supported yet"
+        },
+        {
+            "caveat body never closed",
+            "definition user {}\ncaveat open(x int) {\n  x > 1 && {'a': 1}\n",
+            2, 20, "the body of this caveat is never closed"
+        },
+        {
+            "caveat with an empty expression",
+            "caveat nothing(x int) {  }\ndefinition user {}",
+            1, 23, "caveat 'nothing' has no expression"
+        },
+        {
+            "caveat parameter type left open",
+            "caveat typed(x list<int) { x.size() > 0 }\ndefinition user {}",
+            1, 24, "expected '>' to close the type arguments of 'list'"
         },
         {
             "unknown feature",

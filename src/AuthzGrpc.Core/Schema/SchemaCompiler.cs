@@ -11,6 +11,11 @@ internal static class SchemaCompiler
     public static CompiledSchema Compile(string text, bool forWrite = false)
     {
         var document = SchemaParser.Parse(text);
+        if (document.Caveats is [var caveat, ..])
+        {
+            throw Error(caveat.Position, $"caveat '{caveat.Name}': caveats are not supported yet; model the condition as a relation (for example 'relation creator: user')");
+        }
+
         var warnings = new List<SchemaWarning>();
         CheckNameLengths(document, forWrite, warnings);
         var types = DeclareTypes(document);
@@ -127,6 +132,11 @@ internal static class SchemaCompiler
                     if (subject.Relation is not null && !subjectType.TryGetMember(subject.Relation, out subjectRelation))
                     {
                         throw Error(subject.Position, $"'{subject}' names '{subject.Relation}', which is neither a relation nor a permission of '{subject.Type}'");
+                    }
+
+                    if (subject.Caveat is not null)
+                    {
+                        throw Error(subject.CaveatPosition!.Value, $"'{subject}': caveats are not supported yet; model the condition as a relation");
                     }
 
                     if (subject.WithExpiration is { } with && document.UseExpiration is null)

@@ -27,6 +27,7 @@ public static class SchemaParser
         ArgumentNullException.ThrowIfNull(text);
         var parser = new Cursor(SchemaLexer.Tokenize(text));
         var definitions = new List<DefinitionSyntax>();
+        var caveats = new List<CaveatSyntax>();
         SourcePosition? useExpiration = null;
         while (parser.Peek.Kind != TokenKind.End)
         {
@@ -36,10 +37,16 @@ public static class SchemaParser
                 continue;
             }
 
+            if (parser.Peek is { Kind: TokenKind.Identifier, Text: "caveat" })
+            {
+                caveats.Add(ParseCaveat(parser));
+                continue;
+            }
+
             definitions.Add(ParseDefinition(parser));
         }
 
-        return new SchemaDocument(definitions) { UseExpiration = useExpiration };
+        return new SchemaDocument(definitions) { UseExpiration = useExpiration, Caveats = caveats };
     }
 
     // SpiceDB's feature flags: 'use expiration' is the one there is.
@@ -55,17 +62,63 @@ public static class SchemaParser
         return Pos(use);
     }
 
+    // 'caveat name(param type, ...) { expression }': the expression is one token (the lexer keeps CEL whole).
+    private static CaveatSyntax ParseCaveat(Cursor p)
+    {
+        p.Next();
+        var (name, position) = ParseTypeName(p);
+        p.Expect(TokenKind.LeftParen, $"expected '(' and the parameters of caveat '{name}'");
+        var parameters = new List<CaveatParameterSyntax>();
+        while (true)
+        {
+            var parameter = ExpectName(p, $"parameter name of caveat '{name}'");
+            parameters.Add(new CaveatParameterSyntax(parameter.Text, ParseCaveatType(p, parameter.Text), Pos(parameter)));
+            if (p.Peek.Kind != TokenKind.Comma)
+            {
+                break;
+            }
+
+            p.Next();
+        }
+
+        p.Expect(TokenKind.RightParen, $"expected ',' or ')' after the parameters of caveat '{name}'");
+        var open = p.Expect(TokenKind.LeftBrace, $"expected '{{' and the expression of caveat '{name}'");
+        var body = p.Expect(TokenKind.CaveatBody, $"expected the expression of caveat '{name}'");
+        p.Expect(TokenKind.RightBrace, $"expected '}}' to close caveat '{name}'");
+        if (string.IsNullOrWhiteSpace(body.Text))
+        {
+            throw Error(open, $"caveat '{name}' has no expression: write the condition between the braces");
+        }
+
+        return new CaveatSyntax(name, position, parameters, body.Text, Pos(body));
+    }
+
+    // A parameter's type as written: a name, with type arguments for the generic ones ('list<string>', 'map<any>').
+    private static string ParseCaveatType(Cursor p, string parameter)
+    {
+        var type = ExpectName(p, $"type of caveat parameter '{parameter}' (int, uint, double, bool, string, bytes, duration, timestamp, ipaddress, any, list<T>, map<T>)");
+        if (p.Peek.Kind != TokenKind.Less)
+        {
+            return type.Text;
+        }
+
+        p.Next();
+        var arguments = new List<string> { ParseCaveatType(p, parameter) };
+        while (p.Peek.Kind == TokenKind.Comma)
+        {
+            p.Next();
+            arguments.Add(ParseCaveatType(p, parameter));
+        }
+
+        p.Expect(TokenKind.Greater, $"expected '>' to close the type arguments of '{type.Text}'");
+        return $"{type.Text}<{string.Join(", ", arguments)}>";
+    }
+
     private static DefinitionSyntax ParseDefinition(Cursor p)
     {
         var keyword = p.Peek;
         if (keyword.Kind != TokenKind.Identifier || keyword.Text != "definition")
         {
-            if (keyword.Kind == TokenKind.Identifier && keyword.Text == "caveat")
-            {
-                throw Error(keyword, "caveats are not supported: model conditions as relations (for example 'relation creator: user')");
-            }
-
-
             throw Error(keyword, $"expected 'definition' but found {keyword.Describe()}");
         }
 
@@ -324,7 +377,8 @@ public static class SchemaParser
         return new RelationSyntax(nameToken.Text, Pos(nameToken), types);
     }
 
-    // A subject type and its trait: 'user with expiration'; caveats ('user with some_caveat') are refused by name.
+    // A subject type and its traits, as SpiceDB writes them: 'user with expiration', 'user with some_caveat',
+    // 'user with some_caveat and expiration' (either order).
     private static SubjectTypeSyntax ParseSubjectTypeWithTrait(Cursor p)
     {
         var type = ParseSubjectType(p);
@@ -334,13 +388,30 @@ public static class SchemaParser
         }
 
         var with = p.Next();
-        if (p.Peek is not { Kind: TokenKind.Identifier, Text: "expiration" })
+        while (true)
         {
-            throw Error(with, "caveats ('with') are not supported: model conditions as relations");
-        }
+            if (p.Peek is { Kind: TokenKind.Identifier, Text: "expiration" } && type.WithExpiration is null)
+            {
+                p.Next();
+                type = type with { WithExpiration = Pos(with) };
+            }
+            else if (type.Caveat is null)
+            {
+                var (caveat, position) = ParseTypeName(p);
+                type = type with { Caveat = caveat, CaveatPosition = position };
+            }
+            else
+            {
+                throw Error(p.Peek, $"expected 'expiration' after 'and' but found {p.Peek.Describe()}");
+            }
 
-        p.Next();
-        return type with { WithExpiration = Pos(with) };
+            if (p.Peek is not { Kind: TokenKind.Identifier, Text: "and" })
+            {
+                return type;
+            }
+
+            p.Next();
+        }
     }
 
     private static SubjectTypeSyntax ParseSubjectType(Cursor p)

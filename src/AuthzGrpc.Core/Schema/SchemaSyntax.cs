@@ -8,7 +8,25 @@ public sealed record SchemaDocument(IReadOnlyList<DefinitionSyntax> Definitions)
 {
     /// <summary>Where <c>use expiration</c> enables expiring relationships (SpiceDB's flag), or null without it.</summary>
     public SourcePosition? UseExpiration { get; init; }
+
+    /// <summary>The <c>caveat</c> definitions, in the order written.</summary>
+    public IReadOnlyList<CaveatSyntax> Caveats { get; init; } = [];
 }
+
+/// <summary>
+/// <c>caveat name(param type, ...) { expression }</c>: a condition in CEL over named, typed parameters, which a
+/// relationship written <c>with name</c> needs to hold.
+/// </summary>
+/// <param name="Name">The caveat's name (it may carry a prefix, as definition names do).</param>
+/// <param name="Position">Where the name is.</param>
+/// <param name="Parameters">Each parameter with its type as written (<c>int</c>, <c>list&lt;string&gt;</c>, ...) and where its name is.</param>
+/// <param name="Expression">The CEL expression as written between the braces.</param>
+/// <param name="ExpressionPosition">Where the expression's text starts (its first character, after the brace).</param>
+public sealed record CaveatSyntax(
+    string Name, SourcePosition Position, IReadOnlyList<CaveatParameterSyntax> Parameters, string Expression, SourcePosition ExpressionPosition);
+
+/// <summary>One parameter of a caveat: its name, its type as written, and where the name is.</summary>
+public sealed record CaveatParameterSyntax(string Name, string Type, SourcePosition Position);
 
 /// <summary><c>definition name { ... }</c>.</summary>
 public sealed record DefinitionSyntax(string Name, SourcePosition Position, IReadOnlyList<MemberSyntax> Members)
@@ -151,9 +169,22 @@ public sealed record SubjectTypeSyntax(string Type, string? Relation, bool Wildc
     /// <summary>Where <c>with expiration</c> follows it (its relationships carry an expiry), or null.</summary>
     public SourcePosition? WithExpiration { get; init; }
 
+    /// <summary>The caveat its relationships carry (<c>with name</c>), or null.</summary>
+    public string? Caveat { get; init; }
+
+    /// <summary>Where the caveat's name is, when it has one.</summary>
+    public SourcePosition? CaveatPosition { get; init; }
+
     /// <inheritdoc/>
     public override string ToString() =>
-        (Wildcard ? $"{Type}:*" : Relation is null ? Type : $"{Type}#{Relation}") + (WithExpiration is null ? string.Empty : " with expiration");
+        (Wildcard ? $"{Type}:*" : Relation is null ? Type : $"{Type}#{Relation}") +
+        (Caveat, WithExpiration) switch
+        {
+            (null, null) => string.Empty,
+            (null, _) => " with expiration",
+            (_, null) => $" with {Caveat}",
+            _ => $" with {Caveat} and expiration",
+        };
 }
 
 /// <summary>A permission expression.</summary>

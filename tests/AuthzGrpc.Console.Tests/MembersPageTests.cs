@@ -71,6 +71,28 @@ public sealed class MembersPageTests(ConsoleServer console) : IClassFixture<Cons
     }
 
     [Fact]
+    public async Task Remove_ThatTheServiceRefuses_IsRefusedBeforeAnythingIsOffered_WithItsReason()
+    {
+        // Olivia removing herself from the organization she alone owns: the dry run over gRPC says why not.
+        var olivia = new ManagementService.ManagementServiceClient(TestKeys.Channel(console.Server.Address, console.ManagementKey));
+        var northwind = new ObjectRef { Type = "organization", Id = "northwind" };
+        var overGrpc = await Assert.ThrowsAsync<RpcException>(async () => await olivia.RemoveMemberAsync(new RemoveMemberRequest
+        {
+            Resource = northwind,
+            Subject = new SubjectRef { Object = new ObjectRef { Type = "user", Id = "olivia" } },
+            DryRun = true,
+        }));
+        OpenMembers(console.ManagementKey);
+        Show("organization:northwind");
+
+        console.Browser.FindElement(By.CssSelector("#members-rows tr[data-subject='user:olivia'] button.remove")).Click();
+
+        Assert.EndsWith(overGrpc.Status.Detail, console.Shown("members-error"), StringComparison.Ordinal);
+        Assert.False(console.Browser.FindElement(By.Id("members-confirm")).Displayed);
+        Assert.Contains((await Management.ListMembersAsync(new ListMembersRequest { Resource = northwind })).Members, m => m.Subject.Object.Id == "olivia");
+    }
+
+    [Fact]
     public async Task AKeyWithoutTheRight_SeesPermissionDenied_WithTheServicesReason()
     {
         var overGrpc = await Assert.ThrowsAsync<RpcException>(async () =>

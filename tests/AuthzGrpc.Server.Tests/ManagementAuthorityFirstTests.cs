@@ -125,6 +125,13 @@ public sealed class ManagementAuthorityFirstTests
                     new("the owner", c => c.RemoveMemberAsync(new RemoveMemberRequest { Resource = Object("organization:northwind"), Subject = Subject("user:olivia") }).ResponseAsync, orgNames),
                     new("a user who holds nothing", c => c.RemoveMemberAsync(new RemoveMemberRequest { Resource = Object("organization:northwind"), Subject = Subject(Ghost) }).ResponseAsync, orgNames),
                 ],
+
+                // The dry run (the cascade report) is refused exactly as the removal is.
+                RoleVariants((o, s) => c => c.RemoveMemberAsync(new RemoveMemberRequest { Resource = Object(o), Subject = Subject(s), DryRun = true }).ResponseAsync),
+                [
+                    new("a dry run on the owner", c => c.RemoveMemberAsync(new RemoveMemberRequest { Resource = Object("organization:northwind"), Subject = Subject("user:olivia"), DryRun = true }).ResponseAsync, orgNames),
+                    new("a dry run on a user who holds nothing", c => c.RemoveMemberAsync(new RemoveMemberRequest { Resource = Object("organization:northwind"), Subject = Subject(Ghost), DryRun = true }).ResponseAsync, orgNames),
+                ],
             ],
             ["RemoveMembers"] =
             [

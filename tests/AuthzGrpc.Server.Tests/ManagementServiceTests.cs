@@ -221,8 +221,15 @@ public sealed class ManagementServiceTests
         await olivia.GrantRoleAsync(Grant("application:storefront-web", "owner", "user:devon"));
         await olivia.GrantRoleAsync(Grant("environment_type:payments_staging", "viewer", "user:devon"));
         var before = await server.RevisionAsync();
+        var snapshot = await Snapshot.TakeAsync(server);
+
+        // The dry run reports the very cascade, at the current revision, and changes nothing (not even the audit log).
+        var planned = (await olivia.RemoveMemberAsync(new RemoveMemberRequest { Resource = Object("organization:northwind"), Subject = Subject("user:devon"), DryRun = true })).Changes;
+        Assert.Equal(before, Revision(planned));
+        Assert.Equal(snapshot, await Snapshot.TakeAsync(server));
 
         var removed = (await olivia.RemoveMemberAsync(new RemoveMemberRequest { Resource = Object("organization:northwind"), Subject = Subject("user:devon") })).Changes;
+        Assert.Equal(Texts(planned.Removed), Texts(removed.Removed));
         Assert.Equal(
             [
                 "application:storefront-web#owner@user:devon",
@@ -252,6 +259,15 @@ public sealed class ManagementServiceTests
         var aaron = Client(await server.ChannelForAsync("user:aaron"));
         var denied = await Assert.ThrowsAsync<RpcException>(() => aaron.RemoveMemberAsync(new RemoveMemberRequest { Resource = Object("organization:northwind"), Subject = Subject("user:olivia") }).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
+
+        // A dry run is refused as the removal is, authority first: it reveals no cascade the caller may not carry out.
+        foreach (var (subject, expected) in new[] { ("user:olivia", StatusCode.PermissionDenied), ("user:devon", StatusCode.NotFound) })
+        {
+            var caller = subject == "user:olivia" ? aaron : olivia;
+            var dry = await Assert.ThrowsAsync<RpcException>(() => caller.RemoveMemberAsync(new RemoveMemberRequest { Resource = Object("organization:northwind"), Subject = Subject(subject), DryRun = true }).ResponseAsync);
+            Assert.Equal(expected, dry.StatusCode);
+        }
+
         Assert.Equal(Revision(removed), await server.RevisionAsync());
         server.AssertNoErrors();
     }

@@ -1,8 +1,8 @@
 // Members: who has a role on an object (ListMembers), each role with where it comes from (the object it is stored on,
-// inherited from above or inside it, the group it comes through). "Remove…" first shows the roles the removal takes
-// away — the member's own roles stored on the object and on everything inside it (ListMembers with include_contained),
-// what RemoveMember's cascade removes — and removes only when confirmed; the reply's list of every relationship removed
-// (base memberships included, which ListMembers does not list as roles) is shown after. Every call is the key's own: a refusal is the service's, shown with its status.
+// inherited from above or inside it, the group it comes through). "Remove…" first shows what the removal takes away —
+// RemoveMember's own dry run, judged by the service exactly as the removal would be, so a refused removal (a last
+// owner, no authority) is refused before anything is offered — and removes only when confirmed; the reply's list of
+// every relationship removed is shown after. Every call is the key's own: a refusal is the service's, shown with its status.
 import type { ManagementChanges, Member, MemberRole } from "./gen/authz/v1/management_pb.js";
 import { management, refusal } from "./client.js";
 import { byId, element, say } from "./dom.js";
@@ -81,21 +81,17 @@ function memberRow(member: Member): HTMLTableRowElement {
     return row;
 }
 
-// The cascade report: the member's roles that RemoveMember takes away, read before anything changes.
+// The cascade report: every relationship RemoveMember would take away, planned by the service without committing.
 async function prepareRemoval(subject: string): Promise<void> {
     const error = byId("members-error");
     say(error, "");
     say(byId("members-result"), "");
     try {
-        const answer = await management.listMembers({ resource: objectRef(shownResource), includeContained: true });
-        const member = answer.members.find((m) => subjectText(m.subject) === subject);
-        // Its own roles here and inside; roles from above stay, and so do roles through a group (the group's grant).
-        const removed = (member?.roles ?? []).filter((role) => role.via === undefined && (!role.inherited || role.contained));
+        const answer = await management.removeMember({ resource: objectRef(shownResource), subject: subjectRef(subject), dryRun: true });
+        const removed = answer.changes?.removed ?? [];
         byId("members-confirm-subject").textContent = subject;
         byId("members-confirm-object").textContent = shownResource;
-        byId("members-cascade").replaceChildren(...(removed.length === 0
-            ? [element("li", { text: "no role stored on it or inside it (a removal is refused)" })]
-            : removed.map((role) => element("li", {}, element("code", { text: `${objectText(role.grantedOn)}#${role.role}@${subject}` })))));
+        byId("members-cascade").replaceChildren(...removed.map((r) => element("li", {}, element("code", { text: relationshipText(r) }))));
         const confirm = byId("members-confirm");
         confirm.dataset.subject = subject;
         confirm.hidden = false;

@@ -56,7 +56,14 @@ internal sealed partial class ManagementGrpcService(
     {
         RequestValidation.Require(RequestValidation.Target(request.Resource, "resource"), RequestValidation.Holder(request.Subject, "subject"));
         var (resource, subject) = (ProtoMapping.ToModel(request.Resource), ProtoMapping.ToModel(request.Subject));
-        return new RemoveMemberResponse { Changes = await ManageAsync("RemoveMember", context, resource, new RemoveMemberOperation(resource, subject)) };
+        var command = new RemoveMemberOperation(resource, subject);
+        if (request.DryRun)
+        {
+            var (revision, plan) = await writer.PlanAsync(command, context.GetCaller().Subject, context.CancellationToken).ConfigureAwait(false);
+            return new RemoveMemberResponse { Changes = ChangesOf(revision, plan) };
+        }
+
+        return new RemoveMemberResponse { Changes = await ManageAsync("RemoveMember", context, resource, command) };
     }
 
     public override async Task<LeaveResponse> Leave(LeaveRequest request, ServerCallContext context)

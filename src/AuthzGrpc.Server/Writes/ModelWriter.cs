@@ -131,6 +131,17 @@ internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, Eng
         }, cancellationToken);
 
     /// <summary>
+    /// Judges and plans a management operation exactly as <see cref="ManageAsync"/> would — under the write lock, against
+    /// the engine caught up with the store — and commits nothing: a dry run. Refusals are the operation's own.
+    /// </summary>
+    public Task<(long Revision, ManagementPlan Plan)> PlanAsync(ManagementOperation command, SubjectRef caller, CancellationToken cancellationToken) =>
+        WriteLockedAsync(engine =>
+        {
+            var plan = command.Plan(new ManagementPlanner(engine), caller);
+            return Task.FromResult((engine.Revision, (IReadOnlyList<RelationshipUpdate>)[], plan));
+        }, cancellationToken);
+
+    /// <summary>
     /// The one shape of every write but the schema's: under the write lock, the engine catches up with what other
     /// replicas committed; <paramref name="write"/> judges the change against it and commits it to the store (which
     /// assigns the revision), returning the relationship changes committed; the engine applies them at that revision and

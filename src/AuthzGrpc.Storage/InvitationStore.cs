@@ -11,7 +11,7 @@ namespace AuthzGrpc.Storage;
 /// <remarks><paramref name="Conditions"/>: what the accepter must meet, where the inviter's rules said <c>to</c> or <c>unless</c>.</remarks>
 public sealed record NewInvitation(
     string Id, string Email, ObjectRef Resource, IReadOnlyList<string> Roles, string TokenHash, TimeSpan ValidFor,
-    IReadOnlyList<InvitationGrant>? Grants = null, IReadOnlyList<AcceptCondition>? Conditions = null);
+    IReadOnlyList<InvitationGrant>? Grants = null, IReadOnlyList<AcceptCondition>? Conditions = null, DateTimeOffset? AccessExpiresAt = null);
 
 /// <summary>
 /// The invitations: each state change commits at a new revision with an audit event in the same transaction. Rows are
@@ -65,6 +65,7 @@ public sealed class InvitationStore(AuthzDatabase database)
                     CreatedAt = now,
                     SentAt = now,
                     ExpiresAt = now + invitation.ValidFor,
+                    AccessExpiresAt = invitation.AccessExpiresAt?.UtcDateTime,
                 };
                 context.Invitations.Add(row);
                 created.Add(ToInvitation(row, now));
@@ -223,6 +224,7 @@ public sealed class InvitationStore(AuthzDatabase database)
             SentAt = row.SentAt is { } sent ? Utc(sent) : null,
             AcceptedAt = row.AcceptedAt is { } accepted ? Utc(accepted) : null,
             AcceptedBy = row.AcceptedBy,
+            AccessExpiresAt = row.AccessExpiresAt is { } access ? new DateTimeOffset(Utc(access)) : null,
         };
     }
 
@@ -240,7 +242,9 @@ public sealed class InvitationStore(AuthzDatabase database)
         return [.. stored.Select(c => new AcceptCondition(ObjectRef.Parse(c.Resource), c.Role, [.. c.AnyOf.Select(a => new SubjectCondition(a.To, a.Unless))]))];
     }
 
-    // What the audit log shows of an invitation: never its token or the token's hash.
+    // What the audit log shows of an invitation: never its token or the token's hash (nor an access expiry it has not).
+    private static readonly JsonSerializerOptions DescribeOptions = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
+
     private static string Describe(InvitationRow row) => JsonSerializer.Serialize(new
     {
         id = row.Id,
@@ -249,7 +253,8 @@ public sealed class InvitationStore(AuthzDatabase database)
         grants = GrantsOf(row).Select(g => new { resource = g.Resource.ToString(), roles = g.Roles }),
         status = row.Status,
         expires_at = Utc(row.ExpiresAt),
-    });
+        access_expires_at = row.AccessExpiresAt is { } access ? Utc(access) : (DateTime?)null,
+    }, DescribeOptions);
 
     private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
 

@@ -167,4 +167,26 @@ public sealed class TimeBoxedGrantTests : IDisposable
         Assert.False(_engine.Check(Prod, "deploy", Bob));
         Assert.True(_engine.Check(Web, "manage", Bob));
     }
+
+    [Fact]
+    public void TimeBoxedInvitation_GivesRolesThatEndTogether_AndRefusesARoleThatTakesNoExpiry()
+    {
+        var until = Start.AddHours(6);
+        var bob = new InvitedAddress("emails", "bob@example.com", ["deployer"], [], until);
+        var conditions = new ManagementPlanner(_engine).Invite(Olive, Prod, [bob], nameInvitees: false);
+
+        var accepted = new ManagementPlanner(_engine).Accept(bob.RoleChangesOn(Prod), conditions[0], Bob);
+        _engine.Write(accepted.Updates);
+
+        Assert.Equal(
+            ["environment:prod#deployer@user:bob[expiration:2030-01-01T15:00:00Z]", "project:web#member@user:bob[expiration:2030-01-01T15:00:00Z]"],
+            accepted.Updates.Select(u => u.Relationship.ToString()).Order(StringComparer.Ordinal));
+        _clock.Advance(TimeSpan.FromHours(6));
+        Assert.False(_engine.Check(Prod, "deploy", Bob));
+
+        var auditor = new InvitedAddress("emails", "cy@example.com", ["auditor"], [], until);
+        var refused = Assert.Throws<AuthzException>(() => new ManagementPlanner(_engine).Invite(Olive, Prod, [auditor], nameInvitees: false));
+        Assert.Equal(AuthzErrorKind.InvalidArgument, refused.Kind);
+        Assert.Contains("'environment#auditor' takes no time-boxed grant", refused.Message, StringComparison.Ordinal);
+    }
 }

@@ -218,6 +218,24 @@ public sealed class ExpirationTests
             clock.Advance(TimeSpan.FromDays(1));
             Assert.Equal(Decision.Allowed, (await server.Authorization.CheckAsync(Check("user:bob", "deploy", "environment:prod"))).Decision);
 
+            // A time-boxed invitation: accepted, its role counts until the access expiry the inviter set, shown in its listing.
+            var access = Timestamp.FromDateTimeOffset(clock.GetUtcNow().AddHours(3));
+            var sent = await olive.InviteMembersAsync(new InviteMembersRequest
+            {
+                Resource = Object("environment:prod"),
+                Emails = { "dee@example.com" },
+                Roles = { "deployer" },
+                OptionalAccessExpiresAt = access,
+            });
+            var listed = (await olive.ListInvitationsAsync(new ListInvitationsRequest { Resource = Object("environment:prod") })).Invitations.Single(i => i.Email == "dee@example.com");
+            Assert.Equal(access, listed.AccessExpiresAt);
+            var dee = new ManagementService.ManagementServiceClient(await server.ChannelForAsync("user:dee", email: "dee@example.com"));
+            var accepted = await dee.AcceptInvitationAsync(new AcceptInvitationRequest { Token = Assert.Single(sent.Invitations).Token });
+            Assert.Equal(access, Assert.Single(accepted.Changes.Added).OptionalExpiresAt);
+            Assert.Equal(Decision.Allowed, (await server.Authorization.CheckAsync(Check("user:dee", "deploy", "environment:prod"))).Decision);
+            clock.Advance(TimeSpan.FromHours(3));
+            Assert.Equal(Decision.Denied, (await server.Authorization.CheckAsync(Check("user:dee", "deploy", "environment:prod"))).Decision);
+
             var malformed = await Assert.ThrowsAsync<RpcException>(() => olive.GrantRoleAsync(new GrantRoleRequest
             {
                 Resource = Object("environment:prod"),

@@ -24,9 +24,15 @@ public sealed record InvitationGrant(ObjectRef Resource, IReadOnlyList<string> R
 
 /// <summary>
 /// One address to invite with its roles: on the invitation's resource, and further grants on other objects.
-/// <paramref name="Field"/> names where the request gave it (<c>emails</c>, <c>invitees[2]</c>), for refusals.
+/// <paramref name="Field"/> names where the request gave it (<c>emails</c>, <c>invitees[2]</c>), for refusals. With
+/// <paramref name="AccessExpiresAt"/>, every role it gives on acceptance is time-boxed until then.
 /// </summary>
-public sealed record InvitedAddress(string Field, string Email, IReadOnlyList<string> Roles, IReadOnlyList<InvitationGrant> Grants);
+public sealed record InvitedAddress(
+    string Field, string Email, IReadOnlyList<string> Roles, IReadOnlyList<InvitationGrant> Grants, DateTimeOffset? AccessExpiresAt = null)
+{
+    /// <summary>Every grant it carries as role changes (<see cref="Invitation.RoleChangesOf"/>).</summary>
+    public IReadOnlyList<ObjectRoleChange> RoleChangesOn(ObjectRef resource) => Invitation.RoleChangesOf(resource, Roles, Grants, AccessExpiresAt);
+}
 
 /// <summary>
 /// An invitation as stored, with its <see cref="State"/> as of when it was read (a pending one past its expiry reads as
@@ -63,21 +69,28 @@ public sealed record Invitation(
     /// <summary>When it was accepted (UTC).</summary>
     public DateTime? AcceptedAt { get; init; }
 
+    /// <summary>When the roles it gives stop counting (a time-boxed invitation), or null for never.</summary>
+    public DateTimeOffset? AccessExpiresAt { get; init; }
+
     /// <summary>The subject that accepted it, as <c>type:id</c>.</summary>
     public string? AcceptedBy { get; init; }
 
     /// <summary>Every grant it carries as role changes: its roles on its resource first, then those on other objects.</summary>
-    public IReadOnlyList<ObjectRoleChange> RoleChanges => RoleChangesOf(Resource, Roles, Grants);
+    public IReadOnlyList<ObjectRoleChange> RoleChanges => RoleChangesOf(Resource, Roles, Grants, AccessExpiresAt);
 
     /// <summary>The state an invitation stored as <paramref name="stored"/> is in at <paramref name="now"/>: a pending one past its expiry is expired.</summary>
     public static InvitationState StateAt(InvitationState stored, DateTime expiresAt, DateTime now) =>
         stored == InvitationState.Pending && expiresAt <= now ? InvitationState.Expired : stored;
 
-    /// <summary>An invitation's grants as role changes: its roles on <paramref name="resource"/> first, then <paramref name="grants"/>.</summary>
-    public static IReadOnlyList<ObjectRoleChange> RoleChangesOf(ObjectRef resource, IReadOnlyList<string> roles, IEnumerable<InvitationGrant> grants) =>
+    /// <summary>
+    /// An invitation's grants as role changes: its roles on <paramref name="resource"/> first, then
+    /// <paramref name="grants"/>; each until <paramref name="expiresAt"/> when given.
+    /// </summary>
+    public static IReadOnlyList<ObjectRoleChange> RoleChangesOf(
+        ObjectRef resource, IReadOnlyList<string> roles, IEnumerable<InvitationGrant> grants, DateTimeOffset? expiresAt = null) =>
     [
-        new ObjectRoleChange(resource, RoleChangeKind.Grant, roles),
-        .. grants.Select(g => new ObjectRoleChange(g.Resource, RoleChangeKind.Grant, g.Roles)),
+        new ObjectRoleChange(resource, RoleChangeKind.Grant, roles, expiresAt),
+        .. grants.Select(g => new ObjectRoleChange(g.Resource, RoleChangeKind.Grant, g.Roles, expiresAt)),
     ];
 
     /// <summary>

@@ -18,12 +18,13 @@ public sealed partial class ManagementPlanner
     public IReadOnlyList<IReadOnlyList<AcceptCondition>> Invite(SubjectRef caller, ObjectRef resource, IReadOnlyList<InvitedAddress> invitees, bool nameInvitees)
     {
         ArgumentNullException.ThrowIfNull(invitees);
-        if (nameInvitees)
+        if (nameInvitees || invitees.Any(i => i.AccessExpiresAt is not null))
         {
-            // Malformed input before authority, for every invitee (INVALID_ARGUMENT whoever asks).
+            // Malformed input before authority, for every invitee (INVALID_ARGUMENT whoever asks); a time-boxed
+            // invitation's roles must take expiring grants, which only this pass judges.
             foreach (var invitee in invitees)
             {
-                RequireKnownRoles(invitee.Field, Invitation.RoleChangesOf(resource, invitee.Roles, invitee.Grants));
+                RequireKnownRoles(invitee.Field, invitee.RoleChangesOn(resource));
             }
         }
 
@@ -32,7 +33,7 @@ public sealed partial class ManagementPlanner
         {
             try
             {
-                conditions.Add(RequireGrantAuthority(caller, Invitation.RoleChangesOf(resource, invitee.Roles, invitee.Grants)));
+                conditions.Add(RequireGrantAuthority(caller, invitee.RoleChangesOn(resource)));
             }
             catch (AuthzException e) when (nameInvitees)
             {
@@ -152,9 +153,16 @@ public sealed partial class ManagementPlanner
                 : throw new AuthzException(AuthzErrorKind.InvalidArgument, $"{field}: type '{grant.Resource.Type}' is not defined in the schema");
             foreach (var role in grant.Roles)
             {
-                if (!type.TryGetMember(role, out var member) || member is not RelationDefinition)
+                if (!type.TryGetMember(role, out var member) || member is not RelationDefinition relation)
                 {
                     throw new AuthzException(AuthzErrorKind.InvalidArgument, $"{field}: '{role}' is not a relation of '{type.Name}'");
+                }
+
+                // A time-boxed invitation gives roles that expire: each relation must take an expiring subject.
+                if (grant.ExpiresAt is not null && !relation.AllowedSubjects.Any(s => s.Expiring && s.Relation is null && !s.Wildcard))
+                {
+                    throw new AuthzException(AuthzErrorKind.InvalidArgument,
+                        $"{field}: '{type.Name}#{role}' takes no time-boxed grant (no subject type 'with expiration' in the schema), so the invitation cannot expire its access");
                 }
             }
         }

@@ -36,6 +36,7 @@ internal static class InvitationMapping
             SentAt = invitation.SentAt is { } sent ? ProtoMapping.ToTimestamp(sent) : null,
             AcceptedAt = invitation.AcceptedAt is { } accepted ? ProtoMapping.ToTimestamp(accepted) : null,
             AcceptedBy = invitation.AcceptedBy ?? string.Empty,
+            AccessExpiresAt = invitation.AccessExpiresAt is { } access ? Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(access) : null,
         };
         shown.Roles.AddRange(invitation.Roles);
         foreach (var grant in invitation.Grants)

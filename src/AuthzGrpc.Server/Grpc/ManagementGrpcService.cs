@@ -273,7 +273,9 @@ internal sealed partial class ManagementGrpcService(
     /// </summary>
     public override async Task<InviteMembersResponse> InviteMembers(InviteMembersRequest request, ServerCallContext context)
     {
-        var invitees = RequestValidation.Invitees(request);
+        RequestValidation.Require(RequestValidation.Expiry(request.OptionalAccessExpiresAt, "optional_access_expires_at"));
+        var access = RelationshipMapping.ToExpiry(request.OptionalAccessExpiresAt);
+        IReadOnlyList<InvitedAddress> invitees = [.. RequestValidation.Invitees(request).Select(i => i with { AccessExpiresAt = access })];
         var resource = ProtoMapping.ToModel(request.Resource);
         var validFor = TimeSpan.FromHours(request.ExpiresInHours == 0 ? RequestValidation.DefaultInvitationHours : request.ExpiresInHours);
         var (revision, issued) = await writer.InviteAsync(

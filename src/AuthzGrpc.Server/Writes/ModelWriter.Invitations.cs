@@ -23,7 +23,8 @@ internal sealed partial class ModelWriter
             List<NewInvitation> invitations =
             [
                 .. invitees.Select((invitee, i) => new NewInvitation(
-                    InvitationToken.NewId(), invitee.Email, resource, invitee.Roles, InvitationToken.Hash(tokens[i]), validFor, invitee.Grants, conditions[i])),
+                    InvitationToken.NewId(), invitee.Email, resource, invitee.Roles, InvitationToken.Hash(tokens[i]), validFor, invitee.Grants, conditions[i],
+                    invitee.AccessExpiresAt)),
             ];
             var (revision, created) = await store.Invitations.CreateAsync(invitations, caller.ToString(), CancellationToken.None).ConfigureAwait(false);
             return (revision, NoChanges, [.. created.Select((invitation, i) => (invitation, tokens[i]))]);

@@ -147,6 +147,9 @@ internal sealed class InvitationRow
     /// <summary><c>pending</c>, <c>accepted</c>, <c>revoked</c> or <c>expired</c>.</summary>
     public string Status { get; set; } = "pending";
 
+    /// <summary>When the roles it gives on acceptance stop counting (UTC), or null for never: a time-boxed invitation.</summary>
+    public DateTime? AccessExpiresAt { get; set; }
+
     public string InvitedBy { get; set; } = string.Empty;
 
     public DateTime CreatedAt { get; set; }

@@ -225,6 +225,10 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
                         .HasColumnType("character varying(1154)")
                         .HasColumnName("accepted_by");
 
+                    b.Property<DateTime?>("AccessExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("access_expires_at");
+
                     b.Property<string>("ConditionsJson")
                         .IsRequired()
                         .HasColumnType("text")

@@ -216,6 +216,10 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("accepted_by");
 
+                    b.Property<DateTime?>("AccessExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("access_expires_at");
+
                     b.Property<string>("ConditionsJson")
                         .IsRequired()
                         .HasColumnType("TEXT")

@@ -184,6 +184,16 @@ public sealed class TimeBoxedGrantTests : IDisposable
         _clock.Advance(TimeSpan.FromHours(6));
         Assert.False(_engine.Check(Prod, "deploy", Bob));
 
+        // Accepted once the access it gives has passed: refused, not committed as roles already expired.
+        var late = new Invitation("inv_1", "dee@example.com", Prod, ["deployer"], [], [])
+        {
+            TokenHash = "x", State = InvitationState.Pending, InvitedBy = "user:olive", CreatedAt = Start.UtcDateTime, ExpiresAt = Start.AddDays(7).UtcDateTime,
+            AccessExpiresAt = until,
+        };
+        var passed = Assert.Throws<AuthzException>(() => new ManagementPlanner(_engine).AcceptInvitation(late, new InvitationAccepter(SubjectRef.Parse("user:dee"), Vouched: false, VerifiedEmail: "dee@example.com")));
+        Assert.Equal(AuthzErrorKind.FailedPrecondition, passed.Kind);
+        Assert.Contains("which has passed", passed.Message, StringComparison.Ordinal);
+
         var auditor = new InvitedAddress("emails", "cy@example.com", ["auditor"], [], until);
         var refused = Assert.Throws<AuthzException>(() => new ManagementPlanner(_engine).Invite(Olive, Prod, [auditor], nameInvitees: false));
         Assert.Equal(AuthzErrorKind.InvalidArgument, refused.Kind);

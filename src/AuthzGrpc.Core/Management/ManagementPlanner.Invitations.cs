@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 
 namespace AuthzGrpc.Core.Management;
 
@@ -114,6 +115,13 @@ public sealed partial class ManagementPlanner
         }
 
         invitation.RequireOpen("accepted");
+        if (invitation.AccessExpiresAt is { } access && access <= engine.Clock.GetUtcNow())
+        {
+            // Accepting would grant nothing that counts: said, rather than committed as roles already expired.
+            throw new AuthzException(AuthzErrorKind.FailedPrecondition,
+                string.Create(CultureInfo.InvariantCulture, $"invitation {invitation.Id} gave access until {access:O}, which has passed: ask for a new invitation"));
+        }
+
         return Accept(invitation.RoleChanges, invitation.Conditions, accepter.Subject);
     }
 

@@ -108,7 +108,8 @@ public sealed class CompiledCaveat
         return result.Kind switch
         {
             ValueKind.Bool => result.AsBool ? CaveatResult.True : CaveatResult.False,
-            ValueKind.Missing => new CaveatResult(CaveatOutcome.Missing, result.MissingNames),
+            // Read-only view: the single-name arrays are shared by every evaluation of this caveat.
+            ValueKind.Missing => new CaveatResult(CaveatOutcome.Missing, Array.AsReadOnly(result.MissingNames)),
             ValueKind.Error => throw new CaveatException(CaveatErrorKind.Evaluation, $"caveat '{Name}': {result.ErrorMessage}"),
             _ => throw new CaveatException(CaveatErrorKind.Evaluation, $"caveat '{Name}': expression gave a value of type '{result.TypeName}', not bool"),
         };

@@ -99,6 +99,9 @@ public sealed class CaveatPartialEvaluationTests
 
         Assert.Equal(CaveatOutcome.Missing, result.Outcome);
         Assert.Equal(["C", "a", "b"], result.MissingParameters);
+        // Callers cannot write through to arrays the compiled caveat shares between evaluations.
+        Assert.False(result.MissingParameters is string[]);
+        Assert.False(caveat.Evaluate(CaveatContext.Parse("{\"a\": true, \"b\": true}")).MissingParameters is string[]);
     }
 
     [Fact]

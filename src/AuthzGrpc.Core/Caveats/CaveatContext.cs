@@ -22,7 +22,7 @@ public sealed class CaveatContext
     private CaveatContext(Dictionary<string, object?> values)
     {
         this.values = values;
-        Names = values.Keys.Order(StringComparer.Ordinal).ToArray();
+        Names = Array.AsReadOnly(values.Keys.Order(StringComparer.Ordinal).ToArray());
     }
 
     /// <summary>The context with no values.</summary>

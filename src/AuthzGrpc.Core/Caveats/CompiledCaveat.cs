@@ -104,7 +104,16 @@ public sealed class CompiledCaveat
                 : missing;
         }
 
-        var result = root.Evaluate(new Evaluation(values, slotCount, Evaluation.Budget));
+        CelValue result;
+        try
+        {
+            result = root.Evaluate(new Evaluation(values, slotCount, Evaluation.Budget));
+        }
+        catch (CaveatException exceeded) when (exceeded.Kind == CaveatErrorKind.CostExceeded)
+        {
+            throw new CaveatException(CaveatErrorKind.CostExceeded, $"caveat '{Name}': {exceeded.Message}");
+        }
+
         return result.Kind switch
         {
             ValueKind.Bool => result.AsBool ? CaveatResult.True : CaveatResult.False,

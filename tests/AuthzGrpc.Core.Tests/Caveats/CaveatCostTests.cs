@@ -24,6 +24,7 @@ public sealed class CaveatCostTests
 
         Assert.Equal(CaveatErrorKind.CostExceeded, error.Kind);
         Assert.Contains("10000", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith("caveat 'test': ", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -86,6 +86,11 @@ public sealed class CaveatPartialEvaluationTests
     [InlineData("l.map(e, e + i) == [2]", "{\"l\": [1]}", "missing:i")]
     [InlineData("has(m.k) || a", "{\"m\": {\"k\": \"v\"}}", "true")]
     [InlineData("has(m.k) || a", "{\"m\": {}}", "missing:a")]
+    [InlineData("has(m.k)", "{}", "missing:m")]
+    [InlineData("m.k == 'v'", "{}", "missing:m")]
+    [InlineData("'k' in m", "{}", "missing:m")]
+    [InlineData("{'k': s}.k == 'v'", "{}", "missing:s")]
+    [InlineData("(a ? i : j) == 1", "{\"a\": true}", "missing:i")]
     [InlineData("Zed == 1 && a_z == 1 && B == 1", "{}", "missing:B,Zed,a_z")]
     public void Missing_parameters_are_the_deciding_ones_sorted(string expression, string context, string expected) =>
         Assert.Equal(expected, CaveatTestKit.Outcome(Bools + ", s string, l list<int>, m map<string>, Zed int, a_z int, B int", expression, context));

@@ -389,7 +389,9 @@ internal sealed class CelParser
 
                 if (arguments.Count == 0)
                 {
-                    throw CaveatException.CompileAt(name.Line, name.Column, $"undeclared reference to function '{name.Text}' with no arguments");
+                    throw CaveatException.CompileAt(name.Line, name.Column, Functions.Find(name.Text) is null
+                        ? $"undeclared reference to function '{name.Text}'"
+                        : $"found no matching overload for '{name.Text}' applied to ()");
                 }
 
                 return new CallNode(name.Line, name.Column, name.Text, false, arguments);

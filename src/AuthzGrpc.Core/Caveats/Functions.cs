@@ -85,120 +85,121 @@ internal static class Functions
 
     private static IEnumerable<Overload> Build()
     {
+        // One- and two-letter kinds keep each signature on one line of the table.
         const ValueKind I = ValueKind.Int, U = ValueKind.UInt, D = ValueKind.Double, S = ValueKind.String, B = ValueKind.Bytes,
             Bo = ValueKind.Bool, Du = ValueKind.Duration, T = ValueKind.Timestamp, L = ValueKind.List, M = ValueKind.Map, Ip = ValueKind.IpAddress;
         var f = CallStyle.Function;
-        Overload O(string name, CallStyle style, ValueKind[] parameters, CaveatType result, Implementation invoke) => new(name, style, parameters, result, invoke);
+        Overload Define(string name, CallStyle style, ValueKind[] parameters, CaveatType result, Implementation invoke) => new(name, style, parameters, result, invoke);
 
         // Arithmetic: integers are checked, as CEL requires; doubles follow IEEE 754.
-        yield return O("_+_", f, [I, I], CaveatType.Int, (a, b, _) => AddInts(a.AsInt, b.AsInt));
-        yield return O("_+_", f, [U, U], CaveatType.UInt, (a, b, _) => a.AsUInt + b.AsUInt < a.AsUInt ? Fail("unsigned integer overflow") : CelValue.UInt(a.AsUInt + b.AsUInt));
-        yield return O("_+_", f, [D, D], CaveatType.Double, (a, b, _) => CelValue.Double(a.AsDouble + b.AsDouble));
-        yield return O("_+_", f, [S, S], CaveatType.String, (a, b, e) =>
+        yield return Define("_+_", f, [I, I], CaveatType.Int, (a, b, _) => AddInts(a.AsInt, b.AsInt));
+        yield return Define("_+_", f, [U, U], CaveatType.UInt, (a, b, _) => a.AsUInt + b.AsUInt < a.AsUInt ? Fail("unsigned integer overflow") : CelValue.UInt(a.AsUInt + b.AsUInt));
+        yield return Define("_+_", f, [D, D], CaveatType.Double, (a, b, _) => CelValue.Double(a.AsDouble + b.AsDouble));
+        yield return Define("_+_", f, [S, S], CaveatType.String, (a, b, e) =>
         {
             e.ChargeLength(a.AsString.Length + b.AsString.Length);
             return CelValue.String(a.AsString + b.AsString);
         });
-        yield return O("_+_", f, [B, B], CaveatType.Bytes, (a, b, e) =>
+        yield return Define("_+_", f, [B, B], CaveatType.Bytes, (a, b, e) =>
         {
             e.ChargeLength(a.AsBytes.Length + b.AsBytes.Length);
             return CelValue.Bytes([.. a.AsBytes, .. b.AsBytes]);
         });
-        yield return O("_+_", f, [L, L], CaveatType.List(CaveatType.Any), (a, b, e) =>
+        yield return Define("_+_", f, [L, L], CaveatType.List(CaveatType.Any), (a, b, e) =>
         {
             e.Charge(a.AsList.Length + b.AsList.Length);
             return CelValue.List([.. a.AsList, .. b.AsList]);
         });
-        yield return O("_+_", f, [T, Du], CaveatType.Timestamp, (a, b, _) => AddToTimestamp(a.AsTimestamp, b.AsDuration.Ticks));
-        yield return O("_+_", f, [Du, T], CaveatType.Timestamp, (a, b, _) => AddToTimestamp(b.AsTimestamp, a.AsDuration.Ticks));
-        yield return O("_+_", f, [Du, Du], CaveatType.Duration, (a, b, _) => AddDurations(a.AsDuration, b.AsDuration));
-        yield return O("_-_", f, [I, I], CaveatType.Int, (a, b, _) => SubtractInts(a.AsInt, b.AsInt));
-        yield return O("_-_", f, [U, U], CaveatType.UInt, (a, b, _) => a.AsUInt < b.AsUInt ? Fail("unsigned integer overflow") : CelValue.UInt(a.AsUInt - b.AsUInt));
-        yield return O("_-_", f, [D, D], CaveatType.Double, (a, b, _) => CelValue.Double(a.AsDouble - b.AsDouble));
-        yield return O("_-_", f, [T, T], CaveatType.Duration, (a, b, _) => CelValue.Duration(a.AsTimestamp - b.AsTimestamp));
-        yield return O("_-_", f, [T, Du], CaveatType.Timestamp, (a, b, _) => AddToTimestamp(a.AsTimestamp, -(decimal)b.AsDuration.Ticks));
-        yield return O("_-_", f, [Du, Du], CaveatType.Duration, (a, b, _) => AddDurations(a.AsDuration, -b.AsDuration));
-        yield return O("_*_", f, [I, I], CaveatType.Int, (a, b, _) => MultiplyInts(a.AsInt, b.AsInt));
-        yield return O("_*_", f, [U, U], CaveatType.UInt, (a, b, _) => Math.BigMul(a.AsUInt, b.AsUInt, out var low) != 0 ? Fail("unsigned integer overflow") : CelValue.UInt(low));
-        yield return O("_*_", f, [D, D], CaveatType.Double, (a, b, _) => CelValue.Double(a.AsDouble * b.AsDouble));
-        yield return O("_/_", f, [I, I], CaveatType.Int, (a, b, _) => b.AsInt == 0 ? Fail("division by zero")
+        yield return Define("_+_", f, [T, Du], CaveatType.Timestamp, (a, b, _) => AddToTimestamp(a.AsTimestamp, b.AsDuration.Ticks));
+        yield return Define("_+_", f, [Du, T], CaveatType.Timestamp, (a, b, _) => AddToTimestamp(b.AsTimestamp, a.AsDuration.Ticks));
+        yield return Define("_+_", f, [Du, Du], CaveatType.Duration, (a, b, _) => AddDurations(a.AsDuration, b.AsDuration));
+        yield return Define("_-_", f, [I, I], CaveatType.Int, (a, b, _) => SubtractInts(a.AsInt, b.AsInt));
+        yield return Define("_-_", f, [U, U], CaveatType.UInt, (a, b, _) => a.AsUInt < b.AsUInt ? Fail("unsigned integer overflow") : CelValue.UInt(a.AsUInt - b.AsUInt));
+        yield return Define("_-_", f, [D, D], CaveatType.Double, (a, b, _) => CelValue.Double(a.AsDouble - b.AsDouble));
+        yield return Define("_-_", f, [T, T], CaveatType.Duration, (a, b, _) => CelValue.Duration(a.AsTimestamp - b.AsTimestamp));
+        yield return Define("_-_", f, [T, Du], CaveatType.Timestamp, (a, b, _) => AddToTimestamp(a.AsTimestamp, -(decimal)b.AsDuration.Ticks));
+        yield return Define("_-_", f, [Du, Du], CaveatType.Duration, (a, b, _) => AddDurations(a.AsDuration, -b.AsDuration));
+        yield return Define("_*_", f, [I, I], CaveatType.Int, (a, b, _) => MultiplyInts(a.AsInt, b.AsInt));
+        yield return Define("_*_", f, [U, U], CaveatType.UInt, (a, b, _) => Math.BigMul(a.AsUInt, b.AsUInt, out var low) != 0 ? Fail("unsigned integer overflow") : CelValue.UInt(low));
+        yield return Define("_*_", f, [D, D], CaveatType.Double, (a, b, _) => CelValue.Double(a.AsDouble * b.AsDouble));
+        yield return Define("_/_", f, [I, I], CaveatType.Int, (a, b, _) => b.AsInt == 0 ? Fail("division by zero")
             : a.AsInt == long.MinValue && b.AsInt == -1 ? Fail("integer overflow") : CelValue.Int(a.AsInt / b.AsInt));
-        yield return O("_/_", f, [U, U], CaveatType.UInt, (a, b, _) => b.AsUInt == 0 ? Fail("division by zero") : CelValue.UInt(a.AsUInt / b.AsUInt));
-        yield return O("_/_", f, [D, D], CaveatType.Double, (a, b, _) => CelValue.Double(a.AsDouble / b.AsDouble));
-        yield return O("_%_", f, [I, I], CaveatType.Int, (a, b, _) => b.AsInt == 0 ? Fail("modulus by zero")
+        yield return Define("_/_", f, [U, U], CaveatType.UInt, (a, b, _) => b.AsUInt == 0 ? Fail("division by zero") : CelValue.UInt(a.AsUInt / b.AsUInt));
+        yield return Define("_/_", f, [D, D], CaveatType.Double, (a, b, _) => CelValue.Double(a.AsDouble / b.AsDouble));
+        yield return Define("_%_", f, [I, I], CaveatType.Int, (a, b, _) => b.AsInt == 0 ? Fail("modulus by zero")
             : a.AsInt == long.MinValue && b.AsInt == -1 ? Fail("integer overflow") : CelValue.Int(a.AsInt % b.AsInt));
-        yield return O("_%_", f, [U, U], CaveatType.UInt, (a, b, _) => b.AsUInt == 0 ? Fail("modulus by zero") : CelValue.UInt(a.AsUInt % b.AsUInt));
-        yield return O("-_", f, [I], CaveatType.Int, (a, _, _) => a.AsInt == long.MinValue ? Fail("integer overflow") : CelValue.Int(-a.AsInt));
-        yield return O("-_", f, [D], CaveatType.Double, (a, _, _) => CelValue.Double(-a.AsDouble));
-        yield return O("-_", f, [Du], CaveatType.Duration, (a, _, _) => a.AsDuration == TimeSpan.MinValue ? Fail("duration overflow") : CelValue.Duration(-a.AsDuration));
-        yield return O("!_", f, [Bo], CaveatType.Bool, (a, _, _) => CelValue.Bool(!a.AsBool));
+        yield return Define("_%_", f, [U, U], CaveatType.UInt, (a, b, _) => b.AsUInt == 0 ? Fail("modulus by zero") : CelValue.UInt(a.AsUInt % b.AsUInt));
+        yield return Define("-_", f, [I], CaveatType.Int, (a, _, _) => a.AsInt == long.MinValue ? Fail("integer overflow") : CelValue.Int(-a.AsInt));
+        yield return Define("-_", f, [D], CaveatType.Double, (a, _, _) => CelValue.Double(-a.AsDouble));
+        yield return Define("-_", f, [Du], CaveatType.Duration, (a, _, _) => a.AsDuration == TimeSpan.MinValue ? Fail("duration overflow") : CelValue.Duration(-a.AsDuration));
+        yield return Define("!_", f, [Bo], CaveatType.Bool, (a, _, _) => CelValue.Bool(!a.AsBool));
 
         // size: code points for strings, as CEL counts them.
-        yield return O("size", CallStyle.Both, [S], CaveatType.Int, (a, _, e) =>
+        yield return Define("size", CallStyle.Both, [S], CaveatType.Int, (a, _, e) =>
         {
             e.ChargeLength(a.AsString.Length);
             return CelValue.Int(a.AsString.EnumerateRunes().Count());
         });
-        yield return O("size", CallStyle.Both, [B], CaveatType.Int, (a, _, _) => CelValue.Int(a.AsBytes.Length));
-        yield return O("size", CallStyle.Both, [L], CaveatType.Int, (a, _, _) => CelValue.Int(a.AsList.Length));
-        yield return O("size", CallStyle.Both, [M], CaveatType.Int, (a, _, _) => CelValue.Int(a.AsMap.Count));
+        yield return Define("size", CallStyle.Both, [B], CaveatType.Int, (a, _, _) => CelValue.Int(a.AsBytes.Length));
+        yield return Define("size", CallStyle.Both, [L], CaveatType.Int, (a, _, _) => CelValue.Int(a.AsList.Length));
+        yield return Define("size", CallStyle.Both, [M], CaveatType.Int, (a, _, _) => CelValue.Int(a.AsMap.Count));
 
         // Conversions.
-        yield return O("int", f, [I], CaveatType.Int, (a, _, _) => a);
-        yield return O("int", f, [U], CaveatType.Int, (a, _, _) => a.AsUInt > long.MaxValue ? Fail("integer overflow") : CelValue.Int((long)a.AsUInt));
-        yield return O("int", f, [D], CaveatType.Int, (a, _, _) => DoubleToInt(a.AsDouble));
-        yield return O("int", f, [S], CaveatType.Int, (a, _, _) => long.TryParse(a.AsString, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v)
+        yield return Define("int", f, [I], CaveatType.Int, (a, _, _) => a);
+        yield return Define("int", f, [U], CaveatType.Int, (a, _, _) => a.AsUInt > long.MaxValue ? Fail("integer overflow") : CelValue.Int((long)a.AsUInt));
+        yield return Define("int", f, [D], CaveatType.Int, (a, _, _) => DoubleToInt(a.AsDouble));
+        yield return Define("int", f, [S], CaveatType.Int, (a, _, _) => long.TryParse(a.AsString, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v)
             ? CelValue.Int(v) : Fail($"cannot convert string \"{a.AsString}\" to int"));
-        yield return O("int", f, [T], CaveatType.Int, (a, _, _) => CelValue.Int((long)Math.Floor((a.AsTimestamp - DateTime.UnixEpoch).TotalSeconds)));
-        yield return O("uint", f, [U], CaveatType.UInt, (a, _, _) => a);
-        yield return O("uint", f, [I], CaveatType.UInt, (a, _, _) => a.AsInt < 0 ? Fail("unsigned integer overflow") : CelValue.UInt((ulong)a.AsInt));
-        yield return O("uint", f, [D], CaveatType.UInt, (a, _, _) => DoubleToUInt(a.AsDouble));
-        yield return O("uint", f, [S], CaveatType.UInt, (a, _, _) => ulong.TryParse(a.AsString, NumberStyles.None, CultureInfo.InvariantCulture, out var v)
+        yield return Define("int", f, [T], CaveatType.Int, (a, _, _) => CelValue.Int((long)Math.Floor((a.AsTimestamp - DateTime.UnixEpoch).TotalSeconds)));
+        yield return Define("uint", f, [U], CaveatType.UInt, (a, _, _) => a);
+        yield return Define("uint", f, [I], CaveatType.UInt, (a, _, _) => a.AsInt < 0 ? Fail("unsigned integer overflow") : CelValue.UInt((ulong)a.AsInt));
+        yield return Define("uint", f, [D], CaveatType.UInt, (a, _, _) => DoubleToUInt(a.AsDouble));
+        yield return Define("uint", f, [S], CaveatType.UInt, (a, _, _) => ulong.TryParse(a.AsString, NumberStyles.None, CultureInfo.InvariantCulture, out var v)
             ? CelValue.UInt(v) : Fail($"cannot convert string \"{a.AsString}\" to uint"));
-        yield return O("double", f, [D], CaveatType.Double, (a, _, _) => a);
-        yield return O("double", f, [I], CaveatType.Double, (a, _, _) => CelValue.Double(a.AsInt));
-        yield return O("double", f, [U], CaveatType.Double, (a, _, _) => CelValue.Double(a.AsUInt));
-        yield return O("double", f, [S], CaveatType.Double, (a, _, _) => double.TryParse(a.AsString, NumberStyles.Float, CultureInfo.InvariantCulture, out var v)
+        yield return Define("double", f, [D], CaveatType.Double, (a, _, _) => a);
+        yield return Define("double", f, [I], CaveatType.Double, (a, _, _) => CelValue.Double(a.AsInt));
+        yield return Define("double", f, [U], CaveatType.Double, (a, _, _) => CelValue.Double(a.AsUInt));
+        yield return Define("double", f, [S], CaveatType.Double, (a, _, _) => double.TryParse(a.AsString, NumberStyles.Float, CultureInfo.InvariantCulture, out var v)
             ? CelValue.Double(v) : Fail($"cannot convert string \"{a.AsString}\" to double"));
-        yield return O("string", f, [S], CaveatType.String, (a, _, _) => a);
-        yield return O("string", f, [I], CaveatType.String, (a, _, _) => CelValue.String(a.AsInt.ToString(CultureInfo.InvariantCulture)));
-        yield return O("string", f, [U], CaveatType.String, (a, _, _) => CelValue.String(a.AsUInt.ToString(CultureInfo.InvariantCulture)));
-        yield return O("string", f, [D], CaveatType.String, (a, _, _) => CelValue.String(a.AsDouble.ToString("R", CultureInfo.InvariantCulture)));
-        yield return O("string", f, [Bo], CaveatType.String, (a, _, _) => CelValue.String(a.AsBool ? "true" : "false"));
-        yield return O("string", f, [B], CaveatType.String, (a, _, _) => TimeText.TryDecodeUtf8(a.AsBytes) is { } text
+        yield return Define("string", f, [S], CaveatType.String, (a, _, _) => a);
+        yield return Define("string", f, [I], CaveatType.String, (a, _, _) => CelValue.String(a.AsInt.ToString(CultureInfo.InvariantCulture)));
+        yield return Define("string", f, [U], CaveatType.String, (a, _, _) => CelValue.String(a.AsUInt.ToString(CultureInfo.InvariantCulture)));
+        yield return Define("string", f, [D], CaveatType.String, (a, _, _) => CelValue.String(a.AsDouble.ToString("R", CultureInfo.InvariantCulture)));
+        yield return Define("string", f, [Bo], CaveatType.String, (a, _, _) => CelValue.String(a.AsBool ? "true" : "false"));
+        yield return Define("string", f, [B], CaveatType.String, (a, _, _) => TimeText.TryDecodeUtf8(a.AsBytes) is { } text
             ? CelValue.String(text) : Fail("bytes are not valid UTF-8"));
-        yield return O("string", f, [T], CaveatType.String, (a, _, _) => CelValue.String(TimeText.FormatTimestamp(a.AsTimestamp)));
-        yield return O("string", f, [Du], CaveatType.String, (a, _, _) => CelValue.String(TimeText.FormatDuration(a.AsDuration)));
-        yield return O("string", f, [Ip], CaveatType.String, (a, _, _) => CelValue.String(a.AsIpAddress.ToString()));
-        yield return O("bytes", f, [B], CaveatType.Bytes, (a, _, _) => a);
-        yield return O("bytes", f, [S], CaveatType.Bytes, (a, _, _) => CelValue.Bytes(Encoding.UTF8.GetBytes(a.AsString)));
-        yield return O("timestamp", f, [T], CaveatType.Timestamp, (a, _, _) => a);
-        yield return O("timestamp", f, [S], CaveatType.Timestamp, (a, _, _) => TimeText.TryParseTimestamp(a.AsString) is { } t
+        yield return Define("string", f, [T], CaveatType.String, (a, _, _) => CelValue.String(TimeText.FormatTimestamp(a.AsTimestamp)));
+        yield return Define("string", f, [Du], CaveatType.String, (a, _, _) => CelValue.String(TimeText.FormatDuration(a.AsDuration)));
+        yield return Define("string", f, [Ip], CaveatType.String, (a, _, _) => CelValue.String(a.AsIpAddress.ToString()));
+        yield return Define("bytes", f, [B], CaveatType.Bytes, (a, _, _) => a);
+        yield return Define("bytes", f, [S], CaveatType.Bytes, (a, _, _) => CelValue.Bytes(Encoding.UTF8.GetBytes(a.AsString)));
+        yield return Define("timestamp", f, [T], CaveatType.Timestamp, (a, _, _) => a);
+        yield return Define("timestamp", f, [S], CaveatType.Timestamp, (a, _, _) => TimeText.TryParseTimestamp(a.AsString) is { } t
             ? CelValue.Timestamp(t) : Fail($"invalid timestamp \"{a.AsString}\" (expected RFC 3339)"));
-        yield return O("timestamp", f, [I], CaveatType.Timestamp, (a, _, _) =>
+        yield return Define("timestamp", f, [I], CaveatType.Timestamp, (a, _, _) =>
             a.AsInt is >= -62135596800L and <= 253402300799L
                 ? CelValue.Timestamp(DateTime.UnixEpoch.AddSeconds(a.AsInt)) : Fail("timestamp out of range"));
-        yield return O("duration", f, [Du], CaveatType.Duration, (a, _, _) => a);
-        yield return O("duration", f, [S], CaveatType.Duration, (a, _, _) => TimeText.TryParseDuration(a.AsString) is { } d
+        yield return Define("duration", f, [Du], CaveatType.Duration, (a, _, _) => a);
+        yield return Define("duration", f, [S], CaveatType.Duration, (a, _, _) => TimeText.TryParseDuration(a.AsString) is { } d
             ? CelValue.Duration(d) : Fail($"invalid duration \"{a.AsString}\""));
 
         // Strings: ordinal, as CEL compares code points.
-        yield return O("contains", CallStyle.Method, [S, S], CaveatType.Bool, (a, b, e) =>
+        yield return Define("contains", CallStyle.Method, [S, S], CaveatType.Bool, (a, b, e) =>
         {
             e.ChargeLength(a.AsString.Length);
             return CelValue.Bool(a.AsString.Contains(b.AsString, StringComparison.Ordinal));
         });
-        yield return O("startsWith", CallStyle.Method, [S, S], CaveatType.Bool, (a, b, e) =>
+        yield return Define("startsWith", CallStyle.Method, [S, S], CaveatType.Bool, (a, b, e) =>
         {
             e.ChargeLength(b.AsString.Length);
             return CelValue.Bool(a.AsString.StartsWith(b.AsString, StringComparison.Ordinal));
         });
-        yield return O("endsWith", CallStyle.Method, [S, S], CaveatType.Bool, (a, b, e) =>
+        yield return Define("endsWith", CallStyle.Method, [S, S], CaveatType.Bool, (a, b, e) =>
         {
             e.ChargeLength(b.AsString.Length);
             return CelValue.Bool(a.AsString.EndsWith(b.AsString, StringComparison.Ordinal));
         });
-        yield return O("matches", CallStyle.Both, [S, S], CaveatType.Bool, (a, b, e) =>
+        yield return Define("matches", CallStyle.Both, [S, S], CaveatType.Bool, (a, b, e) =>
         {
             // A pattern only known at runtime is compiled per call, and pays for it.
             e.Charge(b.AsString.Length);
@@ -209,21 +210,21 @@ internal static class Functions
         // Timestamp getters, in UTC or the named zone; month, day of month/year are 0-based as in CEL.
         foreach (var (name, part) in TimestampParts())
         {
-            yield return O(name, CallStyle.Method, [T], CaveatType.Int, (a, _, _) => CelValue.Int(part(a.AsTimestamp)));
-            yield return O(name, CallStyle.Method, [T, S], CaveatType.Int, (a, b, _) => TimeText.TryParseZone(b.AsString) is { } zone
+            yield return Define(name, CallStyle.Method, [T], CaveatType.Int, (a, _, _) => CelValue.Int(part(a.AsTimestamp)));
+            yield return Define(name, CallStyle.Method, [T, S], CaveatType.Int, (a, b, _) => TimeText.TryParseZone(b.AsString) is { } zone
                 ? CelValue.Int(part(TimeZoneInfo.ConvertTimeFromUtc(a.AsTimestamp, zone)))
                 : Fail($"unknown time zone \"{b.AsString}\""));
         }
 
-        yield return O("getHours", CallStyle.Method, [Du], CaveatType.Int, (a, _, _) => CelValue.Int((long)a.AsDuration.TotalHours));
-        yield return O("getMinutes", CallStyle.Method, [Du], CaveatType.Int, (a, _, _) => CelValue.Int((long)a.AsDuration.TotalMinutes));
-        yield return O("getSeconds", CallStyle.Method, [Du], CaveatType.Int, (a, _, _) => CelValue.Int((long)a.AsDuration.TotalSeconds));
-        yield return O("getMilliseconds", CallStyle.Method, [Du], CaveatType.Int, (a, _, _) => CelValue.Int((long)a.AsDuration.TotalMilliseconds));
+        yield return Define("getHours", CallStyle.Method, [Du], CaveatType.Int, (a, _, _) => CelValue.Int((long)a.AsDuration.TotalHours));
+        yield return Define("getMinutes", CallStyle.Method, [Du], CaveatType.Int, (a, _, _) => CelValue.Int((long)a.AsDuration.TotalMinutes));
+        yield return Define("getSeconds", CallStyle.Method, [Du], CaveatType.Int, (a, _, _) => CelValue.Int((long)a.AsDuration.TotalSeconds));
+        yield return Define("getMilliseconds", CallStyle.Method, [Du], CaveatType.Int, (a, _, _) => CelValue.Int((long)a.AsDuration.TotalMilliseconds));
 
         // SpiceDB's ipaddress extension.
-        yield return O("ipaddress", f, [S], CaveatType.IpAddress, (a, _, _) => IpAddressValue.TryParse(a.AsString) is { } ip
+        yield return Define("ipaddress", f, [S], CaveatType.IpAddress, (a, _, _) => IpAddressValue.TryParse(a.AsString) is { } ip
             ? CelValue.IpAddress(ip) : Fail($"invalid ip address \"{a.AsString}\""));
-        yield return O("in_cidr", CallStyle.Method, [Ip, S], CaveatType.Bool, (a, b, _) => a.AsIpAddress.InCidr(b.AsString) is { } inside
+        yield return Define("in_cidr", CallStyle.Method, [Ip, S], CaveatType.Bool, (a, b, _) => a.AsIpAddress.InCidr(b.AsString) is { } inside
             ? CelValue.Bool(inside) : Fail($"invalid CIDR \"{b.AsString}\""));
     }
 

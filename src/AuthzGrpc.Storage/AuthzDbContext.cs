@@ -204,6 +204,7 @@ internal abstract class AuthzDbContext : DbContext
         e.Property(x => x.SubjectType).IsRequired().HasMaxLength(TypeLength);
         e.Property(x => x.SubjectId).IsRequired().HasMaxLength(IdLength);
         e.Property(x => x.SubjectRelation).IsRequired().HasMaxLength(NameLength);
+        e.Property(x => x.CaveatName).HasMaxLength(TypeLength);
     }
 
     private static string SnakeCase(string name)

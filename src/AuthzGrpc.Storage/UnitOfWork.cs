@@ -77,10 +77,10 @@ internal sealed class UnitOfWork(AuthzDbContext context, long revision, DateTime
                 removed.Add(deleted);
                 changes.Add(new StoredChange(RelationshipOperation.Delete, deleted));
             }
-            else if (row is not null && result is { } touched && row.ExpiresAt != touched.ExpiresAt?.UtcDateTime)
+            else if (row is not null && result is { } touched && !row.HasAttributesOf(touched))
             {
-                // The same relationship with another expiry (or none): rewritten in place, logged as a touch.
-                row.ExpiresAt = touched.ExpiresAt?.UtcDateTime;
+                // The same relationship with another expiry or caveat (or none): rewritten in place, logged as a touch.
+                row.SetAttributes(touched);
                 added.Add(touched);
                 changes.Add(new StoredChange(RelationshipOperation.Touch, touched));
             }

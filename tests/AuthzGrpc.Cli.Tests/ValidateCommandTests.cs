@@ -73,7 +73,8 @@ public sealed class ValidateCommandTests : IDisposable
         Assert.True(files.Length >= 3, "the SpiceDB examples are in models/spicedb");
         foreach (var file in files)
         {
-            Assert.Matches($@"{System.Text.RegularExpressions.Regex.Escape(file)}: ok \(\d+ assertions, 0 management cases, \d+ expected subject lists\)", output);
+            // Expected subjects are not checked under a schema with caveats: that file asserts checks only.
+            Assert.Matches($@"{System.Text.RegularExpressions.Regex.Escape(file)}: ok \(\d+ assertions, 0 management cases(, \d+ expected subject lists)?\)", output);
         }
     }
 

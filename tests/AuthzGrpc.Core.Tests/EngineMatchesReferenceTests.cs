@@ -1,3 +1,4 @@
+using AuthzGrpc.Core.Caveats;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Reference;
@@ -9,7 +10,10 @@ namespace AuthzGrpc.Core.Tests;
 /// The property test: on random schemas and relationship sets, with relationships added and removed between queries,
 /// the engine (compiled plans, precomputed closures) answers every Check, LookupResources and LookupSubjects exactly
 /// as the reference evaluator (the definitions read literally) does. Both read the model's clock, which moves on between
-/// queries, so expiring relationships lapse (to the second) in the middle of a model's queries.
+/// queries, so expiring relationships lapse (to the second) in the middle of a model's queries. Checks carry a random
+/// caveat context: where the reference (every combination of the open caveats) is allowed or denied, the engine says
+/// the same or, where its three-valued logic cannot see that the missing values do not matter, conditional; where the
+/// reference is conditional, so is the engine, and supplying the parameters it names decides the check.
 /// </summary>
 public sealed class EngineMatchesReferenceTests(ITestOutputHelper output)
 {
@@ -22,6 +26,8 @@ public sealed class EngineMatchesReferenceTests(ITestOutputHelper output)
         var seed = RandomModel.Seed(output);
         var checks = 0;
         var allowed = 0;
+        var conditional = 0;
+        var conservative = 0;
         for (var m = 0; m < Models; m++)
         {
             var random = new Random(seed + m);
@@ -47,15 +53,28 @@ public sealed class EngineMatchesReferenceTests(ITestOutputHelper output)
                 }
 
                 var (resource, permission, subject) = model.RandomQuery();
-                var expected = reference.Check(resource, permission, subject);
-                var actual = engine.Check(resource, permission, subject);
-                if (expected != actual)
+                var context = model.Schema.UsesCaveats ? model.RandomContext(forRelationship: false) : null;
+                var expected = reference.Decide(resource, permission, subject, context);
+                var actual = Decide(engine, resource, permission, subject, context);
+                if (expected != actual.Permissionship && !(actual.Permissionship == Permissionship.Conditional && expected != Permissionship.Conditional))
                 {
-                    Assert.Fail(Describe(seed + m, model, stored, $"Check {resource}#{permission}@{subject}: reference {expected}, engine {actual}\n{engine.Explain(resource, permission, subject)}"));
+                    Assert.Fail(Describe(seed + m, model, stored, $"Check {resource}#{permission}@{subject} with {context?.ToJson()}: reference {expected}, engine {actual.Permissionship}\n{engine.Explain(resource, permission, subject, context)}"));
+                }
+
+                if (actual.Permissionship == Permissionship.Conditional)
+                {
+                    conditional++;
+                    conservative += expected != Permissionship.Conditional ? 1 : 0;
+                    var supplied = CaveatContext.Merge(context!, model.RandomContext(forRelationship: false, only: actual.MissingParameters));
+                    var decided = Decide(engine, resource, permission, subject, supplied);
+                    if (actual.MissingParameters.Count == 0 || decided.Permissionship == Permissionship.Conditional)
+                    {
+                        Assert.Fail(Describe(seed + m, model, stored, $"Check {resource}#{permission}@{subject} with {context?.ToJson()}: conditional on [{string.Join(",", actual.MissingParameters)}], with them {supplied.ToJson()} still {decided.Permissionship} on [{string.Join(",", decided.MissingParameters)}]"));
+                    }
                 }
 
                 checks++;
-                allowed += actual ? 1 : 0;
+                allowed += actual.IsAllowed ? 1 : 0;
                 if (q % 10 == 0)
                 {
                     CompareLookups(seed + m, model, engine, reference, stored, resource, permission);
@@ -63,12 +82,23 @@ public sealed class EngineMatchesReferenceTests(ITestOutputHelper output)
             }
         }
 
-        output.WriteLine($"{checks} checks, {allowed} allowed, {Models} models");
+        output.WriteLine($"{checks} checks, {allowed} allowed, {conditional} conditional ({conservative} where the reference decides), {Models} models");
+        Assert.True(conditional > 0, "no check was conditional: the caveats were never exercised");
         Assert.True(checks >= 10_000);
 
         // A property test whose answers are all "denied" proves little.
         Assert.InRange(allowed, checks / 20, checks - (checks / 20));
     }
+
+    private static CheckDecision Decide(PermissionEngine engine, ObjectRef resource, string permission, SubjectRef subject, CaveatContext? context) =>
+        engine.Decide(resource.Type, resource.Id, permission, subject.Type, subject.Id, subject.Relation, context);
+
+    // Whether a lookup without context lists the object or subject: where the reference is allowed, unless the engine's
+    // own check is conditional there (its three-valued logic cannot see the caveat does not matter), as it lists what a
+    // check allows.
+    private static bool Listed(PermissionEngine engine, ReferenceEvaluator reference, ObjectRef resource, string permission, SubjectRef subject) =>
+        reference.Decide(resource, permission, subject, null) == Permissionship.Allowed
+        && Decide(engine, resource, permission, subject, null).Permissionship != Permissionship.Conditional;
 
     private static void Mutate(RandomModel model, PermissionEngine engine, List<Relationship> stored, Random random, bool add)
     {
@@ -97,7 +127,7 @@ public sealed class EngineMatchesReferenceTests(ITestOutputHelper output)
         {
             var expected = stored.SelectMany(r => new[] { r.Resource, r.Subject.Object })
                 .Where(o => o.Type == resource.Type && o.Id != Identifiers.Wildcard).Distinct()
-                .Where(o => reference.Check(o, permission, user)).Select(o => o.Id).Order(StringComparer.Ordinal);
+                .Where(o => Listed(engine, reference, o, permission, user)).Select(o => o.Id).Order(StringComparer.Ordinal);
             var actual = engine.LookupResources(resource.Type, permission, user).Select(o => o.Id);
             if (!expected.SequenceEqual(actual))
             {
@@ -127,7 +157,7 @@ public sealed class EngineMatchesReferenceTests(ITestOutputHelper output)
         }
 
         var anyone = new SubjectRef("user", "never_stored");
-        if (everyone != reference.Check(resource, permission, anyone))
+        if (everyone != Listed(engine, reference, resource, permission, anyone))
         {
             Assert.Fail(Describe(seed, model, stored, $"LookupSubjects {resource}#{permission}: wildcard {everyone}, reference for an unstored user disagrees"));
         }
@@ -135,7 +165,7 @@ public sealed class EngineMatchesReferenceTests(ITestOutputHelper output)
         foreach (var user in users)
         {
             var listed = lookup.Subjects.Contains(user) || (everyone && !lookup.ExcludedFromWildcard.Contains(user));
-            if (listed != reference.Check(resource, permission, user))
+            if (listed != Listed(engine, reference, resource, permission, user))
             {
                 Assert.Fail(Describe(seed, model, stored, $"LookupSubjects {resource}#{permission}: {user} listed={listed}, reference disagrees; got [{string.Join(",", lookup.Subjects)}] minus [{string.Join(",", lookup.ExcludedFromWildcard)}]"));
             }

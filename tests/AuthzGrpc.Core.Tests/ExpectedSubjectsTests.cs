@@ -1,3 +1,4 @@
+using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;
 using AuthzGrpc.Core.Validation;
@@ -107,7 +108,7 @@ public sealed class ExpectedSubjectsTests
 
     [Theory]
     [InlineData("  doc:d#view:\n    - \"user:ann is <doc:d#viewer>\"", "validation, line 18, column 7: 'user:ann is <doc:d#viewer>' is not '[subject] is <type:id#relation>/…'")]
-    [InlineData("  doc:d#view:\n    - \"[user:ann[...]] is <doc:d#viewer>\"", "validation, line 18, column 7: '[user:ann[...]] is <doc:d#viewer>': caveats are not supported, so no subject is caveated")]
+    [InlineData("  doc:d#view:\n    - \"[user:ann[...]] is <doc:d#viewer>\"", "validation, line 18, column 7: '[user:ann[...]] is <doc:d#viewer>': a caveated subject ('[...]') cannot be expected")]
     [InlineData("  doc:d#view:\n    - \"[user:ann - {user:bob}] is <doc:d#viewer>\"", "validation, line 18, column 7: '[user:ann - {user:bob}] is <doc:d#viewer>': only a wildcard excludes subjects, not user:ann")]
     [InlineData("  doc:d:\n    - \"[user:ann] is <doc:d#viewer>\"", "validation, line 17, column 3: 'doc:d' is not type:id#permission")]
     [InlineData("  doc:d#view: \"[user:ann]\"", "validation, line 17, column 3: 'doc:d#view' needs a list of '[subject] is <type:id#relation>'")]
@@ -118,15 +119,36 @@ public sealed class ExpectedSubjectsTests
         Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData("assertions:\n  assertCaveated:\n    - doc:d#view@user:ann\n", "assertCaveated: caveats are not supported")]
-    [InlineData("assertions:\n  assertTrue:\n    - 'doc:d#view@user:ann with {\"x\": 1}'\n", "assertTrue: 'doc:d#view@user:ann with {\"x\": 1}': caveat context ('with') is not supported")]
-    public void CaveatedAssertions_AreRefused_SayingWhy(string assertions, string message)
+    [Fact]
+    public void CaveatedAssertions_AreRead_WithTheirContextAndAnswer()
     {
-        var yaml = $"schema: |\n{Indent(Schema)}\n{assertions}";
+        var yaml = $"schema: |\n{Indent(Schema)}\nassertions:\n  assertCaveated:\n    - doc:d#view@user:ann\n  assertTrue:\n    - 'doc:d#view@user:bob with {{\"x\": 1}}'\n";
+
+        var assertions = ValidationFile.Parse(yaml, _ => throw new InvalidOperationException()).Assertions;
+
+        Assert.Equal(["assertTrue doc:d#view@user:bob with {\"x\":1}", "assertCaveated doc:d#view@user:ann"], assertions.Select(a => a.ToString()));
+        Assert.Equal([Permissionship.Allowed, Permissionship.Conditional], assertions.Select(a => a.Answer));
+        Assert.False(assertions[1].Expected);
+    }
+
+    [Fact]
+    public void AnAssertionContext_ThatIsNotAJsonObject_IsRefused_SayingWhy()
+    {
+        var yaml = $"schema: |\n{Indent(Schema)}\nassertions:\n  assertFalse:\n    - 'doc:d#view@user:ann with [1]'\n";
 
         var error = Assert.Throws<FormatException>(() => ValidationFile.Parse(yaml, _ => throw new InvalidOperationException()));
 
-        Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
+        Assert.StartsWith("assertFalse: 'doc:d#view@user:ann with [1]': the context after 'with' is not a JSON object", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ExpectedSubjects_UnderASchemaWithCaveats_AreRefused_SayingWhy()
+    {
+        var expansion = new SubjectExpansion(
+            CompiledSchema.Compile("caveat flagged(on bool) { on }\ndefinition user {}\ndefinition doc {\n  relation viewer: user with flagged\n}").Syntax, []);
+
+        var error = Assert.Throws<FormatException>(() => expansion.Expand(new ObjectRef("doc", "d"), "viewer"));
+
+        Assert.Contains("expected subjects are not checked under a schema with caveats yet", error.Message, StringComparison.Ordinal);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using AuthzGrpc.Core.Caveats;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;
 using Microsoft.Extensions.Time.Testing;
@@ -11,6 +12,8 @@ namespace AuthzGrpc.Core.Tests;
 /// because the engine answers such a loop with an error where the reference evaluator cuts it. Group-style
 /// relations (precomputed membership) may loop freely. Half the schemas say <c>use expiration</c> and mark some subject
 /// types <c>with expiration</c>: their relationships expire around the model's <see cref="Clock"/>, which the tests move.
+/// Half define the caveats of <see cref="CaveatDefinitions"/> and mark some subject types <c>with</c> one: their
+/// relationships carry part of the caveat's context, and <see cref="RandomContext"/> draws the rest (or not) for a check.
 /// </summary>
 internal sealed class RandomModel
 {
@@ -40,11 +43,12 @@ internal sealed class RandomModel
 
     public int IdsPerType { get; }
 
-    public static RandomModel Create(Random random)
+    /// <summary>A random model; with <paramref name="caveats"/> false, never one with caveats (for paths that leave those to the engine).</summary>
+    public static RandomModel Create(Random random, bool caveats = true)
     {
         for (var attempt = 0; ; attempt++)
         {
-            var text = GenerateSchema(random);
+            var text = GenerateSchema(random, caveats);
             try
             {
                 return new RandomModel(random, CompiledSchema.Compile(text), random.Next(2, 5));
@@ -54,6 +58,38 @@ internal sealed class RandomModel
                 // A random schema the compiler refuses (its refusals are tested elsewhere): draw another.
             }
         }
+    }
+
+    /// <summary>The caveats a schema may define: integer, boolean and string parameters, with and without short-circuits.</summary>
+    internal const string CaveatDefinitions = """
+        caveat under_limit(count int, limit int) { count < limit }
+        caveat flagged(enabled bool) { enabled }
+        caveat tier_or_admin(tier string, admin bool) { admin || tier == "gold" }
+        """;
+
+    private static readonly string[] CaveatNames = ["under_limit", "flagged", "tier_or_admin"];
+
+    /// <summary>
+    /// Part of a caveat's context, for a relationship (<paramref name="forRelationship"/>) or a check: each parameter
+    /// given or not (with <paramref name="only"/>: those and no other), with values on both sides of each caveat's condition.
+    /// </summary>
+    public CaveatContext RandomContext(bool forRelationship, IReadOnlyCollection<string>? only = null)
+    {
+        var values = new Dictionary<string, object?>(StringComparer.Ordinal);
+        void Maybe(string name, object value)
+        {
+            if (only is not null ? only.Contains(name) : _random.Next(forRelationship ? 3 : 2) == 0)
+            {
+                values[name] = value;
+            }
+        }
+
+        Maybe("count", (long)_random.Next(0, 6));
+        Maybe("limit", (long)_random.Next(0, 6));
+        Maybe("enabled", _random.Next(2) == 0);
+        Maybe("tier", _random.Next(2) == 0 ? "gold" : "silver");
+        Maybe("admin", _random.Next(3) == 0);
+        return CaveatContext.FromValues(values);
     }
 
     public string RandomId(string type) => type == "user" && _random.Next(8) == 0 ? "stranger" : $"{type}_{_random.Next(IdsPerType)}";
@@ -76,11 +112,24 @@ internal sealed class RandomModel
 
         var subjectId = allowed.Wildcard ? Identifiers.Wildcard : allowed.Type.Name == "user" ? $"user_{_random.Next(IdsPerType + 1)}" : $"{allowed.Type.Name}_{subjectIndex}";
 
-        // An expiring one ends from a minute ago (already expired) to ten minutes from now, to the second.
+        // An expiring one ends from a minute ago (already expired) to ten minutes from now, to the second. A caveated one
+        // carries the parameters of its caveat that the draw gives (only those: others are refused at write).
         return new Relationship(new ObjectRef(type.Name, $"{type.Name}_{resourceIndex}"), relation.Name, new SubjectRef(allowed.Type.Name, subjectId, allowed.Relation?.Name))
         {
             ExpiresAt = allowed.Expiring ? Clock.GetUtcNow().AddSeconds(_random.Next(-60, 600)) : null,
+            Caveat = allowed.Caveat is { } caveat ? new RelationshipCaveat(caveat.Name, OnlyParametersOf(caveat, RandomContext(forRelationship: true))) : null,
         };
+    }
+
+    private static CaveatContext OnlyParametersOf(CompiledCaveat caveat, CaveatContext context)
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(context.ToJson())!.AsObject();
+        foreach (var name in context.Names.Where(n => caveat.Parameters.All(p => p.Name != n)).ToList())
+        {
+            json.Remove(name);
+        }
+
+        return CaveatContext.Parse(json.ToJsonString());
     }
 
     public (ObjectRef Resource, string Permission, SubjectRef Subject) RandomQuery()
@@ -104,13 +153,14 @@ internal sealed class RandomModel
         return new SubjectRef(type.Name, RandomId(type.Name), type.Members[_random.Next(type.Members.Count)].Name);
     }
 
-    private static string GenerateSchema(Random random)
+    private static string GenerateSchema(Random random, bool caveatsAllowed)
     {
         var typeCount = random.Next(2, 5);
         var relations = new List<List<(string Name, List<string> Subjects)>>();
         var permissions = new List<List<string>>();
         var expiration = random.Next(2) == 0;
-        var text = new StringBuilder(expiration ? "use expiration\n" : string.Empty).Append("definition user {}\n");
+        var caveats = caveatsAllowed && random.Next(2) == 0;
+        var text = new StringBuilder(expiration ? "use expiration\n" : string.Empty).Append(caveats ? CaveatDefinitions + "\n" : string.Empty).Append("definition user {}\n");
         for (var t = 0; t < typeCount; t++)
         {
             var own = new List<(string Name, List<string> Subjects)>();
@@ -164,7 +214,7 @@ internal sealed class RandomModel
             var body = new StringBuilder();
             foreach (var (name, subjects) in own)
             {
-                body.Append("    relation ").Append(name).Append(": ").Append(string.Join(" | ", subjects.SelectMany(s => WithTraits(random, s, expiration)))).Append('\n');
+                body.Append("    relation ").Append(name).Append(": ").Append(string.Join(" | ", subjects.SelectMany(s => WithTraits(random, s, expiration, caveats)).Distinct())).Append('\n');
             }
 
             var permissionCount = random.Next(1, 4);
@@ -182,15 +232,21 @@ internal sealed class RandomModel
         return text.ToString();
     }
 
-    // A subject type as written: plain, 'with expiration' (its relationships expire), or now and then both.
-    private static IEnumerable<string> WithTraits(Random random, string subject, bool expiration) =>
-        !expiration ? [subject]
-        : random.Next(5) switch
+    // A subject type as written: plain, 'with expiration' (its relationships expire), 'with' a caveat, both traits, or
+    // now and then the plain form beside one with traits.
+    private static IEnumerable<string> WithTraits(Random random, string subject, bool expiration, bool caveats)
+    {
+        var caveat = caveats && random.Next(2) == 0 ? CaveatNames[random.Next(CaveatNames.Length)] : null;
+        var expiring = expiration && random.Next(5) < 3;
+        var traits = (caveat, expiring) switch
         {
-            0 or 1 => [subject + " with expiration"],
-            2 => [subject, subject + " with expiration"],
-            _ => [subject],
+            (null, false) => string.Empty,
+            (null, true) => " with expiration",
+            (_, false) => $" with {caveat}",
+            _ => $" with {caveat} and expiration",
         };
+        return traits.Length == 0 ? [subject] : random.Next(3) == 0 ? [subject, subject + traits] : [subject + traits];
+    }
 
     private static bool HasWildcard(IEnumerable<string> subjects) => subjects.Any(s => s.EndsWith(":*", StringComparison.Ordinal));
 

@@ -27,7 +27,8 @@ public sealed class RecordsMatchEngineTests(ITestOutputHelper output)
         for (var m = 0; m < Models; m++)
         {
             var random = new Random(seed + m);
-            var model = RandomModel.Create(random);
+            // The shared graph leaves checks under a schema with caveats to the engine: its records hold none.
+            var model = RandomModel.Create(random, caveats: false);
             using var engine = new PermissionEngine(model.Schema) { Clock = model.Clock };
             var stored = new Dictionary<(string, string), byte[]>();
             for (var q = 0; q < QueriesPerModel; q++)

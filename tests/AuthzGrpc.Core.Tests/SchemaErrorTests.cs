@@ -128,14 +128,14 @@ public sealed class SchemaErrorTests
             3, 31, "wildcard relations cannot be transitively included"
         },
         {
-            "caveats are not supported",
+            "caveat not defined",
             "definition user {}\ndefinition doc {\n    relation viewer: user with ip_allowed\n}",
-            3, 32, "'user with ip_allowed': caveats are not supported yet"
+            3, 32, "'user with ip_allowed' names caveat 'ip_allowed', which is not defined"
         },
         {
-            "caveat on a subject type before another",
-            "definition user {}\ndefinition doc {\n    relation viewer: user with ip_allowed and expiration | doc\n}",
-            3, 32, "'user with ip_allowed and expiration': caveats are not supported yet"
+            "caveat not defined, on a subject type before another",
+            "use expiration\ndefinition user {}\ndefinition doc {\n    relation viewer: user with ip_allowed and expiration | doc\n}",
+            4, 32, "'user with ip_allowed and expiration' names caveat 'ip_allowed', which is not defined"
         },
         {
             "expiring subject type without 'use expiration'",
@@ -143,9 +143,29 @@ public sealed class SchemaErrorTests
             3, 27, "'user with expiration' needs expiring relationships enabled: add 'use expiration' at the top of the schema"
         },
         {
-            "caveat definition",
-            "caveat only_on_tuesday(day_of_week string) {\n  day_of_week == 'tuesday' && {'a': {'b': \"}\"}}.size() > 0\n}\ndefinition user {}",
-            1, 8, "caveat 'only_on_tuesday': caveats are not supported yet"
+            "caveat expression naming what is not a parameter, on its second line",
+            "caveat only_on_tuesday(day_of_week string) {\n  day_of_week == 'tuesday' && {'a': {'b': \"}\"}}.size() > today\n}\ndefinition user {}",
+            2, 58, "caveat 'only_on_tuesday': undeclared reference to 'today'"
+        },
+        {
+            "caveat expression that is not a condition",
+            "caveat counted(count int) { count + 1 }\ndefinition user {}",
+            1, 29, "caveat 'counted': "
+        },
+        {
+            "caveat parameter of an unknown type",
+            "caveat typed(x integer) { x > 1 }\ndefinition user {}",
+            1, 14, "parameter 'x' of caveat 'typed': "
+        },
+        {
+            "caveat parameter declared twice",
+            "caveat twice(x int, x string) { x > 1 }\ndefinition user {}",
+            1, 21, "caveat 'twice' has two parameters named 'x'"
+        },
+        {
+            "caveat and definition of one name",
+            "caveat user(x int) { x > 1 }\ndefinition user {}",
+            1, 8, "'user' is defined twice: caveats and definitions need names of their own"
         },
         {
             "caveat body never closed",

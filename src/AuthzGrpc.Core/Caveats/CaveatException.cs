@@ -38,7 +38,7 @@ public sealed class CaveatException : Exception
     public int Column { get; }
 
     internal static CaveatException CompileAt(int line, int column, string message) =>
-        new(CaveatErrorKind.Compile, $"{message} (at {line}:{column})", line, column);
+        new(CaveatErrorKind.Compile, message, line, column);
 
     internal static CaveatException InvalidContext(string message) => new(CaveatErrorKind.InvalidContext, message);
 }

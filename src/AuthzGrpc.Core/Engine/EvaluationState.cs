@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using AuthzGrpc.Core.Caveats;
 
 namespace AuthzGrpc.Core.Engine;
 
@@ -8,13 +9,16 @@ namespace AuthzGrpc.Core.Engine;
 /// What a sub-evaluation found. <see cref="Unknown"/> means it could not be decided: it met a cycle (a step already
 /// under evaluation) or went deeper than the depth limit. Operators combine it as three-valued (Kleene) logic, so a
 /// union with one operand true is true whatever the others are, and an unknown that could change the answer reaches
-/// the root, where it is an error — never an allow.
+/// the root, where it is an error — never an allow. <see cref="Conditional"/> means it holds only under a caveat whose
+/// context the check did not supply: operators treat it as a value between false and true, below unknown (an
+/// undecided operand that could change the answer still makes it an error).
 /// </summary>
 internal enum Outcome : byte
 {
     False,
     True,
     Unknown,
+    Conditional,
 }
 
 /// <summary>
@@ -47,12 +51,13 @@ internal struct EvaluationState<TKey>
     private const int CancellationStride = 64;
 
     // A memo slot whose step is under evaluation.
-    private const Outcome InProgress = (Outcome)3;
+    private const Outcome InProgress = (Outcome)255;
 
     private readonly long _budget;
     private readonly CancellationToken _cancellation;
     private readonly CancellationToken _shutdown;
     private Dictionary<TKey, Outcome>? _memo;
+    private SortedSet<string>? _missing;
 
     /// <summary>
     /// Starts an evaluation of at most <paramref name="budget"/> steps that stops once the call's
@@ -64,6 +69,22 @@ internal struct EvaluationState<TKey>
         _budget = budget;
         _cancellation = cancellation;
         _shutdown = shutdown;
+    }
+
+    /// <summary>The caveat context the check supplies (null: none); a relationship's own context is merged over it.</summary>
+    public CaveatContext? Context;
+
+    /// <summary>
+    /// The caveat parameters the evaluation found missing (sorted, ordinal), or empty. Every caveat met that could not
+    /// be decided adds its own, so supplying all of them decides the check.
+    /// </summary>
+    public readonly IReadOnlyCollection<string> MissingParameters => (IReadOnlyCollection<string>?)_missing ?? [];
+
+    /// <summary>Records parameters a caveat needed and the context lacked.</summary>
+    public void AddMissing(IReadOnlyList<string> names)
+    {
+        _missing ??= new SortedSet<string>(StringComparer.Ordinal);
+        _missing.UnionWith(names);
     }
 
     /// <summary>Steps taken since the evaluation (or the current root of a lookup) started.</summary>
@@ -162,22 +183,38 @@ internal static class Outcomes
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Outcome Of(bool value) => value ? Outcome.True : Outcome.False;
 
-    /// <summary><c>left - right</c>: true only when left is true and right is false; false when either decides it.</summary>
+    /// <summary>
+    /// <c>left - right</c>: true only when left is true and right is false; false when either decides it; unknown when
+    /// an unknown operand could change it; otherwise conditional.
+    /// </summary>
     public static Outcome Exclude(Outcome left, Outcome right) =>
         left == Outcome.False || right == Outcome.True ? Outcome.False
         : left == Outcome.True && right == Outcome.False ? Outcome.True
-        : Outcome.Unknown;
+        : left == Outcome.Unknown || right == Outcome.Unknown ? Outcome.Unknown
+        : Outcome.Conditional;
 
-    /// <summary>The decision at the root: an undecided evaluation is an error, never an allow.</summary>
+    /// <summary>
+    /// A step reached through a caveated relationship: <paramref name="found"/> when the caveat holds, limited to
+    /// conditional when the caveat is (false decides it, unknown stays unknown).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool Decide(Outcome outcome, int maxDepth)
+    public static Outcome Under(Outcome caveat, Outcome found) =>
+        caveat == Outcome.True || found is Outcome.False or Outcome.Unknown ? found : Outcome.Conditional;
+
+    /// <summary>The decision at the root: an undecided evaluation is an error, never an allow; a conditional one is not an allow either.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Decide(Outcome outcome, int maxDepth) => Settle(outcome, maxDepth) == Outcome.True;
+
+    /// <summary>The outcome at the root: true, false or conditional; an undecided evaluation is an error.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Outcome Settle(Outcome outcome, int maxDepth)
     {
         if (outcome == Outcome.Unknown)
         {
             ThrowOverLimit(AuthzErrorKind.DepthExceeded, maxDepth);
         }
 
-        return outcome == Outcome.True;
+        return outcome;
     }
 
     // The two limits an evaluation can hit: its step budget, and its depth (or a cycle) without a decision.

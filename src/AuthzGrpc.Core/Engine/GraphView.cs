@@ -46,23 +46,46 @@ internal readonly struct GraphView(RelationshipGraph graph, long now) : IRelatio
 
     public RelationMatch Match(StoredRelation stored, in SubjectContext subject) => Match(stored.Set, in subject, now);
 
-    // Indexed sets never expire (an expiring subject set is evaluated instead), so only direct and wildcard matches
-    // look at the expiry.
+    // Indexed sets never expire nor carry a caveat (such a subject set is evaluated instead), so only direct and
+    // wildcard matches look at the expiry and the caveat.
     private static RelationMatch Match(RelationSet set, in SubjectContext subject, long now) =>
-        subject.Node >= 0 && set.Subjects.Contains(subject.Node) && set.Alive(subject.Node, now) ? RelationMatch.Direct
-        : subject.WildcardNode >= 0 && set.Subjects.Contains(subject.WildcardNode) && set.Alive(subject.WildcardNode, now) ? RelationMatch.Wildcard
+        subject.Node >= 0 && set.Subjects.Contains(subject.Node) && set.Alive(subject.Node, now) && !set.IsCaveated(subject.Node) ? RelationMatch.Direct
+        : subject.WildcardNode >= 0 && set.Subjects.Contains(subject.WildcardNode) && set.Alive(subject.WildcardNode, now) && !set.IsCaveated(subject.WildcardNode)
+            ? RelationMatch.Wildcard
         : set.IndexedSets is not null && (NodeSet.Intersects(set.IndexedSets, subject.Reach) || NodeSet.Intersects(set.IndexedSets, subject.WildcardReach))
             ? RelationMatch.Indexed
         : RelationMatch.None;
 
+    public bool TryCaveatedMatch(StoredRelation stored, in SubjectContext subject, out BoundCaveat? direct, out BoundCaveat? wildcard)
+    {
+        var set = stored.Set;
+        direct = wildcard = null;
+        if (set.Caveated is not { } caveated)
+        {
+            return false;
+        }
+
+        if (subject.Node >= 0 && caveated.TryGetValue(subject.Node, out var onSubject) && set.Alive(subject.Node, now))
+        {
+            direct = onSubject;
+        }
+
+        if (subject.WildcardNode >= 0 && caveated.TryGetValue(subject.WildcardNode, out var onWildcard) && set.Alive(subject.WildcardNode, now))
+        {
+            wildcard = onWildcard;
+        }
+
+        return direct is not null || wildcard is not null;
+    }
+
     public bool TryComputedSets(StoredRelation stored, out GraphTargets targets)
     {
         var sets = stored.Set.ComputedSets;
-        targets = sets is { Count: > 0 } ? new GraphTargets(graph, sets, stored.Set.Expiring, now, null) : default;
+        targets = sets is { Count: > 0 } ? new GraphTargets(graph, sets, stored.Set, now, null) : default;
         return sets is { Count: > 0 };
     }
 
-    public GraphTargets ArrowTargets(StoredRelation stored, MemberDefinition?[] targets) => new(graph, stored.Set.Subjects, stored.Set.Expiring, now, targets);
+    public GraphTargets ArrowTargets(StoredRelation stored, MemberDefinition?[] targets) => new(graph, stored.Set.Subjects, stored.Set, now, targets);
 
     public string DescribeStep(int resource, MemberDefinition member) =>
         resource >= 0 ? $"{graph.DescribeObject(resource)}#{member.Name}" : $"{member.Owner.Name}:(no relationships)#{member.Name}";
@@ -92,28 +115,29 @@ internal readonly struct StoredRelation(RelationSet set)
 
 /// <summary>
 /// The steps from a relation set of the engine's graph: for its computed subject sets, each set's object and member;
-/// for an arrow, each walked subject's object and the member the arrow names for its type (null when it has none).
-/// Subjects expired at <c>now</c> are not there.
+/// for an arrow, each walked subject's object and the member the arrow names for its type (null when it has none); each
+/// with the caveat of its relationship. Subjects expired at <c>now</c> are not there.
 /// </summary>
 internal struct GraphTargets : ITargetCursor<int>
 {
     private readonly RelationshipGraph _graph;
     private readonly MemberDefinition?[]? _arrowTargets;
     private readonly System.Collections.Immutable.ImmutableDictionary<int, long>? _expiring;
+    private readonly System.Collections.Immutable.ImmutableDictionary<int, BoundCaveat>? _caveated;
     private readonly long _now;
     private NodeSet.Enumerator _nodes;
 
-    public GraphTargets(
-        RelationshipGraph graph, NodeSet nodes, System.Collections.Immutable.ImmutableDictionary<int, long>? expiring, long now, MemberDefinition?[]? arrowTargets)
+    public GraphTargets(RelationshipGraph graph, NodeSet nodes, RelationSet set, long now, MemberDefinition?[]? arrowTargets)
     {
         _graph = graph;
         _arrowTargets = arrowTargets;
-        _expiring = expiring;
+        _expiring = set.Expiring;
+        _caveated = set.Caveated;
         _now = now;
         _nodes = nodes.GetEnumerator();
     }
 
-    public bool MoveNext(out int target, out MemberDefinition? member)
+    public bool MoveNext(out int target, out MemberDefinition? member, out BoundCaveat? caveat)
     {
         do
         {
@@ -121,11 +145,13 @@ internal struct GraphTargets : ITargetCursor<int>
             {
                 target = -1;
                 member = null;
+                caveat = null;
                 return false;
             }
         }
         while (_expiring is not null && _expiring.TryGetValue(_nodes.Current, out var expiresAt) && expiresAt <= _now);
 
+        caveat = _caveated is not null && _caveated.TryGetValue(_nodes.Current, out var found) ? found : null;
         ref readonly var node = ref _graph[_nodes.Current];
         target = node.Object;
         member = _arrowTargets is null ? _graph.Schema.Types[node.Type].Members[node.Member] : _arrowTargets[_graph[target].Type];

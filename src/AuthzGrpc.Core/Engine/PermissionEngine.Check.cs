@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using AuthzGrpc.Core.Caveats;
 
 namespace AuthzGrpc.Core.Engine;
 
@@ -20,25 +21,69 @@ public sealed partial class PermissionEngine
         string resourceType, string resourceId, string permission, string subjectType, string subjectId, string? subjectRelation = null,
         CancellationToken cancellationToken = default)
     {
-        // One version throughout: a write published meanwhile is not seen in part.
+        var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken);
+        return Evaluate(resourceType, resourceId, permission, subjectType, subjectId, subjectRelation, ref state) == Outcome.True;
+    }
+
+    /// <summary>
+    /// As <see cref="Check(string, string, string, string, string, string?, CancellationToken)"/>, under a schema that
+    /// may have caveats: with the check's own caveat <paramref name="context"/>, and answering
+    /// <see cref="Permissionship.Conditional"/> (with the parameters to supply) where a caveat needs what neither the
+    /// relationship's context nor this one gives — never allowed. A context whose values do not fit a caveat's
+    /// parameters is InvalidArgument.
+    /// </summary>
+    public CheckDecision Decide(
+        string resourceType, string resourceId, string permission, string subjectType, string subjectId, string? subjectRelation, CaveatContext? context,
+        CancellationToken cancellationToken = default)
+    {
+        var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken) { Context = context };
+        return ToDecision(Evaluate(resourceType, resourceId, permission, subjectType, subjectId, subjectRelation, ref state), ref state);
+    }
+
+    private static CheckDecision ToDecision(Outcome outcome, ref EvaluationState<long> state) => outcome switch
+    {
+        Outcome.True => CheckDecision.Allowed,
+        Outcome.False => CheckDecision.Denied,
+        _ => CheckDecision.Conditional([.. state.MissingParameters]),
+    };
+
+    // The root of a check: true, false or conditional; an error when undecided. One version of the graph throughout: a
+    // write published meanwhile is not seen in part.
+    private Outcome Evaluate(
+        string resourceType, string resourceId, string permission, string subjectType, string subjectId, string? subjectRelation,
+        ref EvaluationState<long> state)
+    {
         var graph = _graph;
         var member = ResolveMember(graph, resourceType, permission);
         var subject = ResolveSubject(graph, subjectType, subjectId, subjectRelation, member.Owner, resourceId);
         var resource = graph.FindObject(member.Owner.Index, resourceId);
-        var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken);
-        return Outcomes.Decide(Evaluator(graph).Member(resource, member, in subject, 0, null, ref state), _maxDepth);
+        return Outcomes.Settle(Evaluator(graph).Member(resource, member, in subject, 0, null, ref state), _maxDepth);
     }
 
-    /// <summary>Evaluates like <see cref="Check(ObjectRef, string, SubjectRef, CancellationToken)"/> and returns the steps taken; the root's result is the decision.</summary>
-    public ExplainNode Explain(ObjectRef resource, string permission, SubjectRef subject, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Evaluates like <see cref="Decide"/> and returns the steps taken; the root's result is the decision (false, with the
+    /// missing parameters in its reason, when conditional).
+    /// </summary>
+    public ExplainNode Explain(ObjectRef resource, string permission, SubjectRef subject, CancellationToken cancellationToken = default) =>
+        Explain(resource, permission, subject, null, out _, cancellationToken);
+
+    /// <inheritdoc cref="Explain(ObjectRef, string, SubjectRef, CancellationToken)"/>
+    public ExplainNode Explain(ObjectRef resource, string permission, SubjectRef subject, CaveatContext? caveatContext, CancellationToken cancellationToken = default) =>
+        Explain(resource, permission, subject, caveatContext, out _, cancellationToken);
+
+    /// <summary>As <see cref="Explain(ObjectRef, string, SubjectRef, CaveatContext?, CancellationToken)"/>, with the decision as <see cref="Decide"/> gives it.</summary>
+    public ExplainNode Explain(
+        ObjectRef resource, string permission, SubjectRef subject, CaveatContext? caveatContext, out CheckDecision decision, CancellationToken cancellationToken = default)
     {
         var graph = _graph;
         var member = ResolveMember(graph, resource.Type, permission);
         var context = ResolveSubject(graph, subject.Type, subject.Id, subject.Relation, member.Owner, resource.Id);
         var node = graph.FindObject(member.Owner.Index, resource.Id);
         var root = new ExplainNode($"{resource}#{permission}@{subject}");
-        var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken);
-        root.Done(Outcomes.Decide(Evaluator(graph).Member(node, member, in context, 0, root, ref state), _maxDepth));
+        var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken) { Context = caveatContext };
+        var outcome = Outcomes.Settle(Evaluator(graph).Member(node, member, in context, 0, root, ref state), _maxDepth);
+        root.Done(outcome == Outcome.True, outcome == Outcome.Conditional ? $"conditional: supply {string.Join(", ", state.MissingParameters)}" : null);
+        decision = ToDecision(outcome, ref state);
         return root;
     }
 

@@ -13,13 +13,14 @@ internal enum RelationMatch : byte
 }
 
 /// <summary>
-/// The steps a relation set leads evaluation to: each an object and the member to evaluate on it. A subject that offers
-/// no step — an arrow's subject whose type lacks the target member, or whose record is not loaded — is still reported,
-/// with a null member, because an intersection arrow is false when any subject lacks the member.
+/// The steps a relation set leads evaluation to: each an object and the member to evaluate on it, with the caveat of the
+/// relationship that leads there (null: none). A subject that offers no step — an arrow's subject whose type lacks the
+/// target member, or whose record is not loaded — is still reported, with a null member, because an intersection arrow
+/// is false when any subject lacks the member.
 /// </summary>
 internal interface ITargetCursor<TObject>
 {
-    bool MoveNext([MaybeNull] out TObject target, out MemberDefinition? member);
+    bool MoveNext([MaybeNull] out TObject target, out MemberDefinition? member, out BoundCaveat? caveat);
 }
 
 /// <summary>
@@ -40,8 +41,14 @@ internal interface IRelationshipView<TObject, TSubject, TKey, TRelation, TTarget
     /// <summary>The subjects stored on <paramref name="resource"/>#<paramref name="relation"/>; false when none are.</summary>
     bool TryFindRelation(TObject resource, int relation, [MaybeNullWhen(false)] out TRelation set);
 
-    /// <summary>Whether the set holds the subject directly, through its wildcard, or through a precomputed membership.</summary>
+    /// <summary>Whether the set holds the subject directly, through its wildcard, or through a precomputed membership, under no caveat.</summary>
     RelationMatch Match(TRelation set, in TSubject subject);
+
+    /// <summary>
+    /// The caveats under which the set holds the subject directly (<paramref name="direct"/>) or through its wildcard
+    /// (<paramref name="wildcard"/>) when it holds it only under one; false when it holds neither so.
+    /// </summary>
+    bool TryCaveatedMatch(TRelation set, in TSubject subject, out BoundCaveat? direct, out BoundCaveat? wildcard);
 
     /// <summary>The subject sets of <paramref name="set"/> that name a permission, to evaluate on their objects; false when it has none.</summary>
     bool TryComputedSets(TRelation set, out TTargets targets);
@@ -61,7 +68,9 @@ internal interface IRelationshipView<TObject, TSubject, TKey, TRelation, TTarget
 /// check pays no interface dispatch and allocates nothing (and with value types for every argument, as the engine's
 /// view has, the code is not shared with other instantiations). Union, arrows and subject sets are true as soon as one
 /// operand is true, whatever its position (a cycle or too deep a chain in another operand does not hide it); unknown
-/// when none is true and one is unknown.
+/// when none is true and one is unknown. A caveated relationship counts when its caveat holds on the check's context,
+/// not when it does not, and makes what it leads to conditional when the context lacks a parameter the caveat needs;
+/// a caveat is evaluated only when evaluation reaches its relationship (a false one never short-circuits anything).
 /// </summary>
 internal readonly struct PlanEvaluator<TView, TObject, TSubject, TKey, TRelation, TTargets>(TView view, int maxDepth)
     where TView : struct, IRelationshipView<TObject, TSubject, TKey, TRelation, TTargets>
@@ -124,22 +133,60 @@ internal readonly struct PlanEvaluator<TView, TObject, TSubject, TKey, TRelation
                 return Outcome.True;
         }
 
-        // Most sets have no computed subject sets: the cursor is built only for those that do.
         var result = Outcome.False;
+        if (view.TryCaveatedMatch(set, in subject, out var direct, out var wildcard)
+            && (Fold(ref result, direct is null ? Outcome.False : Condition(direct, ref state), decisive: Outcome.True)
+                || Fold(ref result, wildcard is null ? Outcome.False : Condition(wildcard, ref state), decisive: Outcome.True)))
+        {
+            step?.Done(true, "direct, its caveat holds");
+            return Outcome.True;
+        }
+
+        // Most sets have no computed subject sets: the cursor is built only for those that do.
         if (!view.TryComputedSets(set, out var computed))
         {
             return result;
         }
 
-        while (computed.MoveNext(out var target, out var member))
+        while (computed.MoveNext(out var target, out var member, out var caveat))
         {
-            if (member is not null && Fold(ref result, Member(target!, member, in subject, depth + 1, step, ref state), decisive: Outcome.True))
+            if (member is not null && Fold(ref result, Guarded(caveat, target!, member, in subject, depth, step, ref state), decisive: Outcome.True))
             {
                 break;
             }
         }
 
         return result;
+    }
+
+    // A step through a relationship: evaluated only when its caveat (if any) does not fail, and conditional when the
+    // caveat is.
+    private Outcome Guarded(BoundCaveat? caveat, TObject target, MemberDefinition member, in TSubject subject, int depth, ExplainNode? step, ref EvaluationState<TKey> state)
+    {
+        var condition = Condition(caveat, ref state);
+        return condition == Outcome.False ? Outcome.False : Outcomes.Under(condition, Member(target, member, in subject, depth + 1, step, ref state));
+    }
+
+    // A relationship's caveat on the check's context: true without a caveat; conditional (its missing parameters noted)
+    // when the context lacks one it needs.
+    private static Outcome Condition(BoundCaveat? caveat, ref EvaluationState<TKey> state)
+    {
+        if (caveat is null)
+        {
+            return Outcome.True;
+        }
+
+        var result = caveat.Evaluate(state.Context);
+        switch (result.Outcome)
+        {
+            case Caveats.CaveatOutcome.True:
+                return Outcome.True;
+            case Caveats.CaveatOutcome.False:
+                return Outcome.False;
+            default:
+                state.AddMissing(result.MissingParameters);
+                return Outcome.Conditional;
+        }
     }
 
     private Outcome Plan(PlanNode plan, TObject resource, in TSubject subject, int depth, ExplainNode? trace, ref EvaluationState<TKey> state)
@@ -199,9 +246,9 @@ internal readonly struct PlanEvaluator<TView, TObject, TSubject, TKey, TRelation
     private Outcome Some(ref TTargets targets, in TSubject subject, int depth, ExplainNode? step, ref EvaluationState<TKey> state)
     {
         var result = Outcome.False;
-        while (targets.MoveNext(out var target, out var member))
+        while (targets.MoveNext(out var target, out var member, out var caveat))
         {
-            if (member is not null && Fold(ref result, Member(target!, member, in subject, depth + 1, step, ref state), decisive: Outcome.True))
+            if (member is not null && Fold(ref result, Guarded(caveat, target!, member, in subject, depth, step, ref state), decisive: Outcome.True))
             {
                 break;
             }
@@ -211,30 +258,26 @@ internal readonly struct PlanEvaluator<TView, TObject, TSubject, TKey, TRelation
     }
 
     // An intersection arrow (SpiceDB's 'rel.all(m)'): every object walked has the member; one whose type lacks it does
-    // not, and walking none grants nothing.
+    // not, and walking none grants nothing. As in SpiceDB, a caveated relationship is walked whatever its caveat, and
+    // counts as the caveat and the member together: one whose caveat fails makes the arrow false.
     private Outcome Every(ref TTargets targets, in TSubject subject, int depth, ExplainNode? step, ref EvaluationState<TKey> state)
     {
         var result = Outcome.True;
         var walked = false;
-        while (targets.MoveNext(out var target, out var member))
+        while (targets.MoveNext(out var target, out var member, out var caveat))
         {
             walked = true;
-            if (member is null)
+            if (member is null || Fold(ref result, Guarded(caveat, target!, member, in subject, depth, step, ref state), decisive: Outcome.False))
             {
                 return Outcome.False;
-            }
-
-            if (Fold(ref result, Member(target!, member, in subject, depth + 1, step, ref state), decisive: Outcome.False))
-            {
-                break;
             }
         }
 
         return walked ? result : Outcome.False;
     }
 
-    // Folds one operand into a three-valued union (decisive: True) or intersection (decisive: False): the decisive
-    // value decides it (true: stop), Unknown sticks unless something decides it, the other value leaves it as it is.
+    // Folds one operand into a union (decisive: True) or intersection (decisive: False): the decisive value decides it
+    // (true: stop); otherwise Unknown sticks, then Conditional, and the other value leaves it as it is.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool Fold(ref Outcome result, Outcome found, Outcome decisive)
     {
@@ -244,13 +287,20 @@ internal readonly struct PlanEvaluator<TView, TObject, TSubject, TKey, TRelation
             return true;
         }
 
-        result = found == Outcome.Unknown ? Outcome.Unknown : result;
+        result = found == Outcome.Unknown || result == Outcome.Unknown ? Outcome.Unknown
+            : found == Outcome.Conditional ? Outcome.Conditional
+            : result;
         return false;
     }
 
     private static Outcome Done(ExplainNode? step, Outcome result)
     {
-        step?.Done(result == Outcome.True, result == Outcome.Unknown ? "undecided: a cycle or too deep a chain below" : null);
+        step?.Done(result == Outcome.True, result switch
+        {
+            Outcome.Unknown => "undecided: a cycle or too deep a chain below",
+            Outcome.Conditional => "conditional: a caveat below lacks context",
+            _ => null,
+        });
         return result;
     }
 }

@@ -83,12 +83,21 @@ internal sealed class RelationSet
     /// </summary>
     public ImmutableDictionary<int, long>? Expiring;
 
+    /// <summary>
+    /// The caveated subjects among <see cref="Subjects"/>, with the caveat each holds under; null when none has one.
+    /// Immutable, so versions share it; only relations allowing a subject type <c>with</c> a caveat ever have one.
+    /// </summary>
+    public ImmutableDictionary<int, BoundCaveat>? Caveated;
+
+    /// <summary>Whether the stored subject <paramref name="node"/> holds only under a caveat.</summary>
+    public bool IsCaveated(int node) => Caveated is not null && Caveated.ContainsKey(node);
+
     /// <summary>Whether the stored subject <paramref name="node"/> still counts at <paramref name="now"/> (UTC ticks).</summary>
     public bool Alive(int node, long now) => Expiring is null || !Expiring.TryGetValue(node, out var expiresAt) || expiresAt > now;
 
     /// <summary>This set when <paramref name="edit"/> owns it, else a copy it owns.</summary>
     public RelationSet Mutable(WriteEdit edit) => _owner == edit ? this
-        : new RelationSet(Node, edit) { Subjects = Subjects, IndexedSets = IndexedSets, ComputedSets = ComputedSets, Expiring = Expiring };
+        : new RelationSet(Node, edit) { Subjects = Subjects, IndexedSets = IndexedSets, ComputedSets = ComputedSets, Expiring = Expiring, Caveated = Caveated };
 
     /// <summary>A new empty set for the subject-set node <paramref name="node"/>.</summary>
     public static RelationSet Create(int node, WriteEdit edit) => new(node, edit);
@@ -97,7 +106,7 @@ internal sealed class RelationSet
 /// <summary>A relationship whose names are resolved against the schema.</summary>
 internal readonly record struct ResolvedRelationship(
     TypeDefinition ResourceType, string ResourceId, RelationDefinition Relation,
-    TypeDefinition SubjectType, string SubjectId, MemberDefinition? SubjectRelation, long? ExpiresAt = null)
+    TypeDefinition SubjectType, string SubjectId, MemberDefinition? SubjectRelation, long? ExpiresAt = null, BoundCaveat? Caveat = null)
 {
     public bool IsWildcard => SubjectId == Identifiers.Wildcard;
 }
@@ -261,17 +270,42 @@ internal sealed class RelationshipGraph
         }
 
         var expiring = relationship.ExpiresAt is not null;
-        var allowed = relation.Allows(subjectType, subjectRelation, subject.IsWildcard, expiring)
-            || (forDelete && relation.Allows(subjectType, subjectRelation, subject.IsWildcard, !expiring));
+        var caveatName = relationship.Caveat?.Name;
+        var allowed = relation.Allows(subjectType, subjectRelation, subject.IsWildcard, expiring, caveatName)
+            || (forDelete && relation.AllowedSubjects.Any(a => a.Type == subjectType && a.Relation == subjectRelation && a.Wildcard == subject.IsWildcard));
         if (!allowed)
         {
             var shape = (subject.IsWildcard ? $"{subjectType.Name}:*" : subjectRelation is null ? subjectType.Name : $"{subjectType.Name}#{subjectRelation.Name}")
-                + (expiring ? " with expiration" : string.Empty);
+                + (caveatName, expiring) switch
+                {
+                    (null, false) => string.Empty,
+                    (null, true) => " with expiration",
+                    (_, false) => $" with {caveatName}",
+                    _ => $" with {caveatName} and expiration",
+                };
             throw AuthzException.Invalid($"{relationship}: relation '{relation}' does not allow subjects of type '{shape}'; it allows {string.Join(", ", relation.AllowedSubjects)}");
         }
 
         return new ResolvedRelationship(
-            resourceType, relationship.Resource.Id, relation, subjectType, subject.Id, subjectRelation, relationship.ExpiresAt?.UtcTicks);
+            resourceType, relationship.Resource.Id, relation, subjectType, subject.Id, subjectRelation, relationship.ExpiresAt?.UtcTicks,
+            forDelete || relationship.Caveat is not { } caveat ? null : Bind(relationship, caveat));
+    }
+
+    // The written caveat resolved against the schema (Allows has found it defined), its context refused when it names
+    // a parameter the caveat does not declare (a misspelt name would otherwise be ignored and leave the check undecided).
+    private BoundCaveat Bind(Relationship relationship, RelationshipCaveat caveat)
+    {
+        var compiled = Schema.Caveats[caveat.Name];
+        foreach (var name in caveat.Context.Names)
+        {
+            if (!compiled.Parameters.Any(p => p.Name == name))
+            {
+                throw AuthzException.Invalid(
+                    $"{relationship}: caveat '{caveat.Name}' has no parameter '{name}'; it has {string.Join(", ", compiled.Parameters.Select(p => $"{p.Name} {p.Type}"))}");
+            }
+        }
+
+        return new BoundCaveat(compiled, caveat.Context);
     }
 
     /// <summary>Whether the relationship is stored and, at <paramref name="now"/> (UTC ticks), has not expired.</summary>
@@ -282,27 +316,28 @@ internal sealed class RelationshipGraph
         return set is not null && subject >= 0 && set.Subjects.Contains(subject) && set.Alive(subject, now);
     }
 
-    // Whether the relationship is stored, expired or not, and with which expiry (UTC ticks; null: none).
-    private bool IsStored(in ResolvedRelationship r, out long? expiresAt)
+    // Whether the relationship is stored, expired or not, and with which expiry (UTC ticks; null: none) and caveat.
+    private bool IsStored(in ResolvedRelationship r, out long? expiresAt, out BoundCaveat? caveat)
     {
         var set = FindRelationSet(FindObject(r.ResourceType.Index, r.ResourceId), r.Relation.Index);
         var subject = FindSubjectNode(r);
         expiresAt = set?.Expiring is { } expiring && expiring.TryGetValue(subject, out var ticks) ? ticks : null;
+        caveat = set?.Caveated is { } caveated && caveated.TryGetValue(subject, out var bound) ? bound : null;
         return set is not null && subject >= 0 && set.Subjects.Contains(subject);
     }
 
-    /// <summary>Stores the relationship, or gives the stored one the new expiry; false when it was stored just so.</summary>
+    /// <summary>Stores the relationship, or gives the stored one the new expiry and caveat; false when it was stored just so.</summary>
     public bool Add(in ResolvedRelationship r)
     {
         // Checked first, so that touching a stored relationship interns and copies nothing.
-        if (IsStored(r, out var storedExpiry))
+        if (IsStored(r, out var storedExpiry, out var storedCaveat))
         {
-            if (storedExpiry == r.ExpiresAt)
+            if (storedExpiry == r.ExpiresAt && Equals(storedCaveat?.Describe(), r.Caveat?.Describe()))
             {
                 return false;
             }
 
-            // A new expiry (or none): taken out and put back, so it moves between the indexed and evaluated sets.
+            // A new expiry or caveat (or none): taken out and put back, so it moves between the indexed and evaluated sets.
             Remove(r);
         }
 
@@ -320,7 +355,7 @@ internal sealed class RelationshipGraph
 
     public bool Remove(in ResolvedRelationship r)
     {
-        if (!IsStored(r, out _))
+        if (!IsStored(r, out _, out _))
         {
             return false;
         }
@@ -349,8 +384,19 @@ internal sealed class RelationshipGraph
             set.Expiring = set.Expiring!.Count == 1 ? null : set.Expiring.Remove(subject);
         }
 
-        // A membership that expires is evaluated at each check, never folded into the precomputed closure.
-        if (r.SubjectRelation is RelationDefinition { IsMembershipIndexed: true } && expiresAt is null)
+        var caveat = present ? r.Caveat : set.Caveated is { } caveated && caveated.TryGetValue(subject, out var bound) ? bound : null;
+        if (present && caveat is not null)
+        {
+            set.Caveated = (set.Caveated ?? ImmutableDictionary<int, BoundCaveat>.Empty).SetItem(subject, caveat);
+        }
+        else if (!present && caveat is not null)
+        {
+            set.Caveated = set.Caveated!.Count == 1 ? null : set.Caveated.Remove(subject);
+        }
+
+        // A membership that expires or holds under a caveat is evaluated at each check, never folded into the
+        // precomputed closure.
+        if (r.SubjectRelation is RelationDefinition { IsMembershipIndexed: true } && expiresAt is null && caveat is null)
         {
             NodeSet.Owned(ref set.IndexedSets, edit).Set(subject, present, edit);
         }
@@ -483,6 +529,7 @@ internal sealed class RelationshipGraph
             .Select(subject => new Relationship(resource, relation, DescribeSubject(subject))
             {
                 ExpiresAt = set.Expiring is { } expiring && expiring.TryGetValue(subject, out var ticks) ? new DateTimeOffset(ticks, TimeSpan.Zero) : null,
+                Caveat = set.Caveated is { } caveated && caveated.TryGetValue(subject, out var caveat) ? caveat.Describe() : null,
             });
     }
 

@@ -170,6 +170,13 @@ public static class RecordEvaluator
             return FindIndexedMatch(set, in subject) is null ? RelationMatch.None : RelationMatch.Indexed;
         }
 
+        // Records carry no caveats: the shared graph leaves checks under a schema with caveats to the engine.
+        public bool TryCaveatedMatch(RecordRelation set, in Subject subject, out BoundCaveat? direct, out BoundCaveat? wildcard)
+        {
+            direct = wildcard = null;
+            return false;
+        }
+
         public bool TryComputedSets(RecordRelation set, out RecordTargets targets)
         {
             targets = new(this, set.ComputedSets, null, now);
@@ -217,8 +224,9 @@ public static class RecordEvaluator
     {
         private int _next;
 
-        public bool MoveNext([MaybeNull] out GraphRecord target, out MemberDefinition? member)
+        public bool MoveNext([MaybeNull] out GraphRecord target, out MemberDefinition? member, out BoundCaveat? caveat)
         {
+            caveat = null;
             RecordSubject subject;
             do
             {

@@ -69,8 +69,9 @@ public readonly record struct SubjectRef(string Type, string Id, string? Relatio
 
 /// <summary>
 /// A stored fact: <c>resource#relation@subject</c>, optionally expiring at <see cref="ExpiresAt"/> (SpiceDB's expiring
-/// relationships). The expiry is an attribute, not part of the identity: two relationships that differ only in it are
-/// equal, as a delete or a touch addresses the one stored fact whatever its expiry.
+/// relationships) and optionally holding only under a <see cref="Caveat"/>. Expiry and caveat are attributes, not part
+/// of the identity: two relationships that differ only in them are equal, as a delete or a touch addresses the one
+/// stored fact whatever they are.
 /// </summary>
 public readonly record struct Relationship(ObjectRef Resource, string Relation, SubjectRef Subject)
 {
@@ -78,6 +79,9 @@ public readonly record struct Relationship(ObjectRef Resource, string Relation, 
 
     /// <summary>When the relationship stops existing (UTC), or null for never. From that instant on it grants nothing.</summary>
     public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>The caveat it holds under (SpiceDB's caveated relationships), with the context it was written with; null for none.</summary>
+    public RelationshipCaveat? Caveat { get; init; }
 
     /// <summary>Whether it has expired at <paramref name="now"/> (an expiry at exactly <paramref name="now"/> has).</summary>
     public bool IsExpiredAt(DateTimeOffset now) => ExpiresAt <= now;
@@ -89,15 +93,21 @@ public readonly record struct Relationship(ObjectRef Resource, string Relation, 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Resource, Relation, Subject);
 
-    /// <summary><c>resource#relation@subject</c>, with SpiceDB's <c>[expiration:2026-12-31T00:00:00Z]</c> suffix when it expires.</summary>
-    public override string ToString() => $"{Resource}#{Relation}@{Subject}{ExpirationSuffix(ExpiresAt)}";
+    /// <summary>
+    /// <c>resource#relation@subject</c>, with SpiceDB's suffixes: <c>[name:{"param":1}]</c> for a caveat (its context
+    /// as canonical JSON, left out when empty), then <c>[expiration:2026-12-31T00:00:00Z]</c> when it expires.
+    /// </summary>
+    public override string ToString() => $"{Resource}#{Relation}@{Subject}{Caveat}{ExpirationSuffix(ExpiresAt)}";
 
     /// <summary>The text form's suffix for <paramref name="expiresAt"/>: <c>[expiration:2026-12-31T00:00:00Z]</c>, or empty for none.</summary>
     public static string ExpirationSuffix(DateTimeOffset? expiresAt) => expiresAt is { } at
         ? $"{ExpirationPrefix}{at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture)}]"
         : string.Empty;
 
-    /// <summary>Parses <c>type:id#relation@subject</c>, optionally followed by <c>[expiration:RFC 3339 time]</c>.</summary>
+    /// <summary>
+    /// Parses <c>type:id#relation@subject</c>, optionally followed by a caveat <c>[name]</c> or <c>[name:{JSON context}]</c>
+    /// and by <c>[expiration:RFC 3339 time]</c>.
+    /// </summary>
     public static Relationship Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -116,6 +126,15 @@ public readonly record struct Relationship(ObjectRef Resource, string Relation, 
             text = text[..trait];
         }
 
+        // Ids and names hold no brackets, so the caveat's starts at the first one after the subject's '@'.
+        RelationshipCaveat? caveat = null;
+        var caveatStart = text.IndexOf('[', Math.Max(text.IndexOf('@', StringComparison.Ordinal), 0));
+        if (caveatStart >= 0)
+        {
+            caveat = RelationshipCaveat.Parse(text[caveatStart..]);
+            text = text[..caveatStart];
+        }
+
         var hash = text.IndexOf('#', StringComparison.Ordinal);
         var at = hash < 0 ? -1 : text.IndexOf('@', hash);
         if (hash < 0 || at < 0)
@@ -125,7 +144,7 @@ public readonly record struct Relationship(ObjectRef Resource, string Relation, 
 
         var relation = text[(hash + 1)..at];
         Identifiers.ValidateName(relation, text);
-        return new Relationship(ObjectRef.Parse(text[..hash]), relation, SubjectRef.Parse(text[(at + 1)..])) { ExpiresAt = expiresAt };
+        return new Relationship(ObjectRef.Parse(text[..hash]), relation, SubjectRef.Parse(text[(at + 1)..])) { ExpiresAt = expiresAt, Caveat = caveat };
     }
 }
 

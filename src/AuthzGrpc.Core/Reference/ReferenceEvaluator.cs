@@ -1,3 +1,5 @@
+using AuthzGrpc.Core.Caveats;
+
 namespace AuthzGrpc.Core.Reference;
 
 /// <summary>
@@ -9,17 +11,76 @@ namespace AuthzGrpc.Core.Reference;
 public sealed class ReferenceEvaluator
 {
     private readonly SchemaAsWritten _model;
+    private readonly Dictionary<string, CompiledCaveat> _caveats;
 
     /// <summary>
     /// Creates an evaluator over <paramref name="relationships"/>; the list is read live, and a relationship expired by
     /// <paramref name="clock"/> (the system's by default) counts for nothing.
     /// </summary>
-    public ReferenceEvaluator(SchemaDocument schema, List<Relationship> relationships, TimeProvider? clock = null) =>
+    public ReferenceEvaluator(SchemaDocument schema, List<Relationship> relationships, TimeProvider? clock = null)
+    {
         _model = new SchemaAsWritten(schema, relationships, clock);
+        _caveats = schema.Caveats.ToDictionary(
+            c => c.Name,
+            c => CompiledCaveat.Compile(c.Name, [.. c.Parameters.Select(p => new CaveatParameter(p.Name, CaveatType.Parse(p.Type)))], c.Expression),
+            StringComparer.Ordinal);
+    }
 
-    /// <summary>Whether <paramref name="subject"/> has <paramref name="name"/> (permission or relation) on <paramref name="resource"/>.</summary>
+    /// <summary>
+    /// Whether <paramref name="subject"/> has <paramref name="name"/> (permission or relation) on <paramref name="resource"/>,
+    /// a caveated relationship counting only when its caveat holds on its own context.
+    /// </summary>
     public bool Check(ObjectRef resource, string name, SubjectRef subject) =>
-        Evaluate(resource, name, subject, []);
+        Decide(resource, name, subject, null) == Permissionship.Allowed;
+
+    /// <summary>The most caveats a <see cref="Decide"/> leaves open (it walks every combination of them).</summary>
+    public const int MaxOpenCaveats = 12;
+
+    /// <summary>
+    /// The check under caveats, decided the plain way: each caveated relationship is there when its caveat holds on its
+    /// context merged over <paramref name="context"/>, not when it fails, and open when a parameter is missing. With the
+    /// open ones taken as there or not in every combination, the check is allowed when it holds in all, denied when in
+    /// none, and conditional otherwise — the exact answer, where the engine's three-valued logic may say conditional
+    /// for a check that no value of the missing parameters could change.
+    /// </summary>
+    public Permissionship Decide(ObjectRef resource, string name, SubjectRef subject, CaveatContext? context)
+    {
+        var holding = new HashSet<Relationship>();
+        var open = new List<Relationship>();
+        foreach (var stored in _model.All().Where(r => r.Caveat is not null))
+        {
+            var caveat = _caveats[stored.Caveat!.Name];
+            var merged = context is null ? stored.Caveat.Context : CaveatContext.Merge(stored.Caveat.Context, context);
+            switch (caveat.Evaluate(merged).Outcome)
+            {
+                case CaveatOutcome.True:
+                    holding.Add(stored);
+                    break;
+                case CaveatOutcome.Missing:
+                    open.Add(stored);
+                    break;
+            }
+        }
+
+        if (open.Count > MaxOpenCaveats)
+        {
+            throw new InvalidOperationException($"{open.Count} caveats are open; the reference walks at most {MaxOpenCaveats}");
+        }
+
+        bool any = false, all = true;
+        for (var combination = 0; combination < 1 << open.Count; combination++)
+        {
+            var present = new HashSet<Relationship>(holding);
+            present.UnionWith(open.Where((_, i) => (combination & (1 << i)) != 0));
+            _model.CaveatHolds = present.Contains;
+            var holds = Evaluate(resource, name, subject, []);
+            any |= holds;
+            all &= holds;
+        }
+
+        _model.CaveatHolds = null;
+        return all ? Permissionship.Allowed : any ? Permissionship.Conditional : Permissionship.Denied;
+    }
 
     private bool Evaluate(ObjectRef resource, string name, SubjectRef subject, HashSet<(ObjectRef, string)> inProgress)
     {
@@ -83,10 +144,11 @@ public sealed class ReferenceEvaluator
                 return Evaluate(resource, name.Name, subject, inProgress);
             case ArrowSyntax { All: true } all:
             {
-                // Every object stored in the relation has the member (one whose type lacks it does not); none: no.
-                var stored = _model.Stored(resource, all.Relation);
-                return stored.Length > 0 && stored.All(s =>
-                    _model.Member(s.Subject.Type, all.Target) is not null && Evaluate(s.Subject.Object, all.Target, subject, inProgress));
+                // Every object stored in the relation has the member (one whose type lacks it does not), and the
+                // relationship's caveat holds (SpiceDB's reading: a failing one makes it false); none: no.
+                var stored = _model.StoredWithCaveats(resource, all.Relation);
+                return stored.Length > 0 && stored.All(s => s.Holds &&
+                    _model.Member(s.Relationship.Subject.Type, all.Target) is not null && Evaluate(s.Relationship.Subject.Object, all.Target, subject, inProgress));
             }
 
             case ArrowSyntax arrow:

@@ -33,6 +33,27 @@ internal sealed class SchemaAsWritten
     public Relationship[] Stored(ObjectRef resource, string relation)
     {
         var now = _clock.GetUtcNow();
-        return [.. _relationships.Where(r => r.Resource == resource && r.Relation == relation && !r.IsExpiredAt(now))];
+        return [.. _relationships.Where(r => r.Resource == resource && r.Relation == relation && !r.IsExpiredAt(now) && (r.Caveat is null || CaveatHolds?.Invoke(r) != false))];
     }
+
+    /// <summary>
+    /// The relationships stored in <paramref name="resource"/>#<paramref name="relation"/> and not expired now, each with
+    /// whether its caveat holds (true without one): what an intersection arrow walks, as SpiceDB walks every one.
+    /// </summary>
+    public (Relationship Relationship, bool Holds)[] StoredWithCaveats(ObjectRef resource, string relation)
+    {
+        var now = _clock.GetUtcNow();
+        return [.. _relationships.Where(r => r.Resource == resource && r.Relation == relation && !r.IsExpiredAt(now))
+            .Select(r => (r, r.Caveat is null || CaveatHolds?.Invoke(r) != false))];
+    }
+
+    /// <summary>Every relationship stored and not expired now, caveated or not.</summary>
+    public IEnumerable<Relationship> All()
+    {
+        var now = _clock.GetUtcNow();
+        return _relationships.Where(r => !r.IsExpiredAt(now));
+    }
+
+    /// <summary>Whether a caveated relationship is there, for a walk that decides caveats; null: every one is.</summary>
+    public Func<Relationship, bool>? CaveatHolds { get; set; }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using AuthzGrpc.Core.Caveats;
 
 namespace AuthzGrpc.Core.Schema;
 
@@ -10,8 +11,12 @@ public sealed class CompiledSchema
 {
     private readonly FrozenDictionary<string, TypeDefinition> _typesByName;
 
-    internal CompiledSchema(string text, SchemaDocument syntax, IReadOnlyList<TypeDefinition> types, IReadOnlyList<SchemaWarning> warnings)
+    internal CompiledSchema(
+        string text, SchemaDocument syntax, IReadOnlyList<TypeDefinition> types, IReadOnlyDictionary<string, CompiledCaveat> caveats,
+        IReadOnlyList<SchemaWarning> warnings)
     {
+        Caveats = caveats.ToFrozenDictionary(StringComparer.Ordinal);
+        UsesCaveats = caveats.Count > 0;
         Text = text;
         Warnings = warnings;
         Syntax = syntax;
@@ -34,6 +39,15 @@ public sealed class CompiledSchema
 
     /// <summary>Whether some relationship may expire (<c>use expiration</c>): evaluation then reads the clock. Read by every check, so kept as a field.</summary>
     public bool UsesExpiration { get; }
+
+    /// <summary>The caveats by name (<c>caveat name(params) { CEL }</c>), each compiled.</summary>
+    public IReadOnlyDictionary<string, CompiledCaveat> Caveats { get; }
+
+    /// <summary>
+    /// Whether the schema defines caveats: a check may then depend on context and answer conditionally, and the paths
+    /// that precompute answers (the shared graph's records) leave such checks to the engine.
+    /// </summary>
+    public bool UsesCaveats { get; }
 
     /// <summary>Every definition, in the order written; <see cref="TypeDefinition.Index"/> is the position here.</summary>
     public IReadOnlyList<TypeDefinition> Types { get; }
@@ -144,15 +158,22 @@ public sealed class RelationDefinition : MemberDefinition
     /// <summary>True when some subject type of this relation is <c>with expiration</c>: its relationships may expire.</summary>
     public bool AllowsExpiration => AllowedSubjects.Any(s => s.Expiring);
 
+    /// <summary>True when some subject type of this relation is <c>with</c> a caveat: its relationships may hold only under a condition.</summary>
+    public bool AllowsCaveats => AllowedSubjects.Any(s => s.Caveat is not null);
+
     /// <summary>True when some permission walks this relation with <c>-&gt;</c>; its edges form the ancestor chains.</summary>
     public bool IsArrowSource { get; internal set; }
 
-    /// <summary>Whether a subject of this shape may be written to this relation.</summary>
-    public bool Allows(TypeDefinition subjectType, MemberDefinition? subjectRelation, bool wildcard, bool expiring = false)
+    /// <summary>
+    /// Whether a subject of this shape may be written to this relation: with an expiry when <paramref name="expiring"/>,
+    /// with the caveat named <paramref name="caveat"/> (null: none) — each exactly as a subject type allows, as in SpiceDB.
+    /// </summary>
+    public bool Allows(TypeDefinition subjectType, MemberDefinition? subjectRelation, bool wildcard, bool expiring = false, string? caveat = null)
     {
         foreach (var allowed in AllowedSubjects)
         {
-            if (allowed.Type == subjectType && allowed.Wildcard == wildcard && allowed.Relation == subjectRelation && allowed.Expiring == expiring)
+            if (allowed.Type == subjectType && allowed.Wildcard == wildcard && allowed.Relation == subjectRelation && allowed.Expiring == expiring
+                && string.Equals(allowed.Caveat?.Name, caveat, StringComparison.Ordinal))
             {
                 return true;
             }
@@ -182,9 +203,19 @@ public sealed class PermissionDefinition : MemberDefinition
 /// True for <c>with expiration</c>: relationships of this shape carry an expiry, and (as in SpiceDB) only they may; a
 /// relation allowing both writes <c>user | user with expiration</c>.
 /// </param>
-public readonly record struct AllowedSubject(TypeDefinition Type, MemberDefinition? Relation, bool Wildcard, bool Expiring = false)
+/// <param name="Caveat">
+/// For <c>with name</c>: the caveat relationships of this shape carry (and, as in SpiceDB, only they may); otherwise null.
+/// </param>
+public readonly record struct AllowedSubject(TypeDefinition Type, MemberDefinition? Relation, bool Wildcard, bool Expiring = false, CompiledCaveat? Caveat = null)
 {
     /// <inheritdoc/>
     public override string ToString() =>
-        (Wildcard ? $"{Type.Name}:*" : Relation is null ? Type.Name : $"{Type.Name}#{Relation.Name}") + (Expiring ? " with expiration" : string.Empty);
+        (Wildcard ? $"{Type.Name}:*" : Relation is null ? Type.Name : $"{Type.Name}#{Relation.Name}")
+        + (Caveat, Expiring) switch
+        {
+            (null, false) => string.Empty,
+            (null, true) => " with expiration",
+            (_, false) => $" with {Caveat.Name}",
+            _ => $" with {Caveat.Name} and expiration",
+        };
 }

@@ -1,3 +1,5 @@
+using AuthzGrpc.Core.Caveats;
+
 namespace AuthzGrpc.Core.Schema;
 
 /// <summary>Resolves names, checks the schema's rules and builds the plans.</summary>
@@ -11,16 +13,12 @@ internal static class SchemaCompiler
     public static CompiledSchema Compile(string text, bool forWrite = false)
     {
         var document = SchemaParser.Parse(text);
-        if (document.Caveats is [var caveat, ..])
-        {
-            throw Error(caveat.Position, $"caveat '{caveat.Name}': caveats are not supported yet; model the condition as a relation (for example 'relation creator: user')");
-        }
-
         var warnings = new List<SchemaWarning>();
         CheckNameLengths(document, forWrite, warnings);
         var types = DeclareTypes(document);
+        var caveats = CompileCaveats(document);
         var members = DeclareMembers(document, types);
-        ResolveSubjectTypes(document, types, members);
+        ResolveSubjectTypes(document, types, members, caveats);
         RejectTransitiveWildcards(document, members);
         CompilePermissions(document, types, members, warnings);
         WarnUngroundedPermissions(types, warnings);
@@ -32,7 +30,53 @@ internal static class SchemaCompiler
         }
 
         warnings.Sort((a, b) => a.Line != b.Line ? a.Line.CompareTo(b.Line) : a.Column.CompareTo(b.Column));
-        return new CompiledSchema(text, document, types, warnings);
+        return new CompiledSchema(text, document, types, caveats, warnings);
+    }
+
+    // Each caveat's parameters typed and its expression compiled; a CEL error is reported at its place in the schema.
+    private static Dictionary<string, CompiledCaveat> CompileCaveats(SchemaDocument document)
+    {
+        var caveats = new Dictionary<string, CompiledCaveat>(StringComparer.Ordinal);
+        var definitions = document.Definitions.Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var caveat in document.Caveats)
+        {
+            if (caveats.ContainsKey(caveat.Name) || definitions.Contains(caveat.Name))
+            {
+                throw Error(caveat.Position, $"'{caveat.Name}' is defined twice: caveats and definitions need names of their own");
+            }
+
+            var parameters = new List<CaveatParameter>();
+            foreach (var parameter in caveat.Parameters)
+            {
+                if (parameters.Any(p => p.Name == parameter.Name))
+                {
+                    throw Error(parameter.Position, $"caveat '{caveat.Name}' has two parameters named '{parameter.Name}'");
+                }
+
+                try
+                {
+                    parameters.Add(new CaveatParameter(parameter.Name, CaveatType.Parse(parameter.Type)));
+                }
+                catch (CaveatException e)
+                {
+                    throw Error(parameter.Position, $"parameter '{parameter.Name}' of caveat '{caveat.Name}': {e.Message}");
+                }
+            }
+
+            try
+            {
+                caveats.Add(caveat.Name, CompiledCaveat.Compile(caveat.Name, parameters, caveat.Expression));
+            }
+            catch (CaveatException e)
+            {
+                // The expression's own position (1-based within it) moved to where the expression starts in the schema.
+                var start = caveat.ExpressionPosition;
+                var at = e.Line <= 1 ? new SourcePosition(start.Line, start.Column + Math.Max(e.Column, 1) - 1) : new SourcePosition(start.Line + e.Line - 1, e.Column);
+                throw Error(e.Line == 0 ? caveat.Position : at, e.Message);
+            }
+        }
+
+        return caveats;
     }
 
     // SpiceDB's names are 3 to 64 characters (each segment of a prefixed definition name too); it refuses shorter ones
@@ -112,7 +156,8 @@ internal static class SchemaCompiler
         return result;
     }
 
-    private static void ResolveSubjectTypes(SchemaDocument document, List<TypeDefinition> types, Dictionary<MemberSyntax, MemberDefinition> members)
+    private static void ResolveSubjectTypes(
+        SchemaDocument document, List<TypeDefinition> types, Dictionary<MemberSyntax, MemberDefinition> members, Dictionary<string, CompiledCaveat> caveats)
     {
         var byName = types.ToDictionary(t => t.Name, StringComparer.Ordinal);
         foreach (var definition in document.Definitions)
@@ -134,9 +179,10 @@ internal static class SchemaCompiler
                         throw Error(subject.Position, $"'{subject}' names '{subject.Relation}', which is neither a relation nor a permission of '{subject.Type}'");
                     }
 
-                    if (subject.Caveat is not null)
+                    CompiledCaveat? caveat = null;
+                    if (subject.Caveat is not null && !caveats.TryGetValue(subject.Caveat, out caveat))
                     {
-                        throw Error(subject.CaveatPosition!.Value, $"'{subject}': caveats are not supported yet; model the condition as a relation");
+                        throw Error(subject.CaveatPosition!.Value, $"'{subject}' names caveat '{subject.Caveat}', which is not defined: add 'caveat {subject.Caveat}(...) {{ ... }}' or fix the name");
                     }
 
                     if (subject.WithExpiration is { } with && document.UseExpiration is null)
@@ -144,7 +190,7 @@ internal static class SchemaCompiler
                         throw Error(with, $"'{subject}' needs expiring relationships enabled: add 'use expiration' at the top of the schema");
                     }
 
-                    var entry = new AllowedSubject(subjectType, subjectRelation, subject.Wildcard, subject.WithExpiration is not null);
+                    var entry = new AllowedSubject(subjectType, subjectRelation, subject.Wildcard, subject.WithExpiration is not null, caveat);
                     if (allowed.Contains(entry))
                     {
                         throw Error(subject.Position, $"subject type '{subject}' is listed twice in relation '{relation}'");
@@ -392,9 +438,10 @@ internal static class SchemaCompiler
         bool changed;
         do
         {
-            // An expiring membership cannot be precomputed (the closure would outlive it): such a relation is evaluated.
+            // An expiring or caveated membership cannot be precomputed (the closure would outlive it, or hold without its
+            // condition): such a relation is evaluated.
             changed = candidates.RemoveWhere(r => r.AllowedSubjects.Any(s =>
-                s.Expiring || (s.Relation is not null && (s.Relation is not RelationDefinition inner || !candidates.Contains(inner))))) > 0;
+                s.Expiring || s.Caveat is not null || (s.Relation is not null && (s.Relation is not RelationDefinition inner || !candidates.Contains(inner))))) > 0;
         }
         while (changed);
 

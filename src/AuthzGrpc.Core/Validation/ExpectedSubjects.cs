@@ -95,7 +95,7 @@ public sealed partial record ExpectedSubjects(ObjectRef Resource, string Name, S
             var subjectText = match.Groups["subject"].Value.Trim();
             if (subjectText.EndsWith("[...]", StringComparison.Ordinal))
             {
-                throw new FormatException("caveats are not supported, so no subject is caveated");
+                throw new FormatException("a caveated subject ('[...]') cannot be expected: expected subjects are not checked under a schema with caveats yet");
             }
 
             var subject = SubjectRef.Parse(subjectText);

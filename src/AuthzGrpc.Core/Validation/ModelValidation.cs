@@ -109,11 +109,11 @@ public static class ModelValidation
             cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                var allowed = engine.Check(assertion.Resource, assertion.Permission, assertion.Subject, cancellationToken);
-                if (allowed != assertion.Expected)
+                var actual = assertion.Decide(engine, cancellationToken).Permissionship;
+                if (actual != assertion.Answer)
                 {
                     problems.Add(new ModelProblem(ModelPart.Assertions, line, column,
-                        $"{assertion.Resource}#{assertion.Permission}@{assertion.Subject} is {(allowed ? "allowed" : "denied")}, asserted {(assertion.Expected ? "allowed (assertTrue)" : "denied (assertFalse)")}"));
+                        $"{assertion.Resource}#{assertion.Permission}@{assertion.Subject} is {Describe(actual)}, asserted {Describe(assertion.Answer)} ({Assertion.KeyOf(assertion.Answer)})"));
                 }
             }
             catch (AuthzException e)
@@ -122,6 +122,13 @@ public static class ModelValidation
             }
         }
     }
+
+    private static string Describe(Permissionship answer) => answer switch
+    {
+        Permissionship.Allowed => "allowed",
+        Permissionship.Denied => "denied",
+        _ => "conditional",
+    };
 
     // One relationship a line (resource#relation@subject); blank lines and // comments are skipped.
     private static List<(int Line, int Column, Relationship Relationship)> ParseRelationships(string text, List<ModelProblem> problems)
@@ -188,11 +195,22 @@ public static class ModelValidation
         foreach (var (key, value) in root.Children)
         {
             var name = (key as YamlScalarNode)?.Value;
-            if (name is not ("assertTrue" or "assertFalse"))
+            Permissionship answer;
+            switch (name)
             {
-                problems.Add(new ModelProblem(ModelPart.Assertions, Number(key.Start.Line), Number(key.Start.Column),
-                    $"'{name}': only assertTrue and assertFalse are validated here ({(name == "assertCaveated" ? "caveats are not supported" : "unknown key")})"));
-                continue;
+                case "assertTrue":
+                    answer = Permissionship.Allowed;
+                    break;
+                case "assertFalse":
+                    answer = Permissionship.Denied;
+                    break;
+                case "assertCaveated":
+                    answer = Permissionship.Conditional;
+                    break;
+                default:
+                    problems.Add(new ModelProblem(ModelPart.Assertions, Number(key.Start.Line), Number(key.Start.Column),
+                        $"'{name}': unknown key; the assertions are assertTrue, assertFalse and assertCaveated"));
+                    continue;
             }
 
             if (value is YamlScalarNode { Value: null or "" })
@@ -217,8 +235,7 @@ public static class ModelValidation
 
                 try
                 {
-                    var relationship = Relationship.Parse(assertion.Trim());
-                    parsed.Add((line, column, new Assertion(relationship.Resource, relationship.Relation, relationship.Subject, name == "assertTrue")));
+                    parsed.Add((line, column, Assertion.Parse(assertion, answer)));
                 }
                 catch (FormatException e)
                 {

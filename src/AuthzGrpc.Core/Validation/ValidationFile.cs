@@ -1,3 +1,4 @@
+using AuthzGrpc.Core.Caveats;
 using AuthzGrpc.Core.Management;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -84,14 +85,10 @@ public sealed class ValidationFile
             }
         }
 
-        if (document.Assertions?.AssertCaveated is { Count: > 0 })
-        {
-            throw new FormatException("assertCaveated: caveats are not supported, so no answer is caveated; use assertTrue or assertFalse");
-        }
-
         var assertions = new List<Assertion>();
-        AddAssertions(document.Assertions?.AssertTrue, expected: true, assertions);
-        AddAssertions(document.Assertions?.AssertFalse, expected: false, assertions);
+        AddAssertions(document.Assertions?.AssertTrue, Permissionship.Allowed, assertions);
+        AddAssertions(document.Assertions?.AssertFalse, Permissionship.Denied, assertions);
+        AddAssertions(document.Assertions?.AssertCaveated, Permissionship.Conditional, assertions);
         var management = (document.Management ?? []).Select((c, i) => ParseCase(c, i)).ToList();
         var expected = document.Validation is null ? [] : ParseExpected(yaml);
         return new ValidationFile(schemaText, relationships, assertions, expected, management);
@@ -124,10 +121,10 @@ public sealed class ValidationFile
         {
             try
             {
-                var actual = engine.Check(assertion.Resource, assertion.Permission, assertion.Subject);
-                if (actual != assertion.Expected)
+                var actual = assertion.Decide(engine);
+                if (actual.Permissionship != assertion.Answer)
                 {
-                    failures.Add(new AssertionFailure(assertion, engine.Explain(assertion.Resource, assertion.Permission, assertion.Subject).ToString()));
+                    failures.Add(new AssertionFailure(assertion, engine.Explain(assertion.Resource, assertion.Permission, assertion.Subject, assertion.Context).ToString()));
                 }
             }
             catch (AuthzException e)
@@ -224,8 +221,8 @@ public sealed class ValidationFile
                 ? outcome
                 : throw new FormatException($"expect must be ok, permission_denied, failed_precondition, not_found or invalid_argument, not '{document.Expect}'");
             var then = new List<Assertion>();
-            AddAssertions(document.Then?.AssertTrue, expected: true, then);
-            AddAssertions(document.Then?.AssertFalse, expected: false, then);
+            AddAssertions(document.Then?.AssertTrue, Permissionship.Allowed, then);
+            AddAssertions(document.Then?.AssertFalse, Permissionship.Denied, then);
             return new ManagementCase(name, SubjectRef.Parse(Required(document.As, "as")), operations[0], expected, then);
         }
         catch (FormatException e)
@@ -244,23 +241,17 @@ public sealed class ValidationFile
     private static string Required(string? value, string field) =>
         value ?? throw new FormatException($"'{field}' is required");
 
-    private static void AddAssertions(List<string>? texts, bool expected, List<Assertion> into)
+    private static void AddAssertions(List<string>? texts, Permissionship answer, List<Assertion> into)
     {
         foreach (var text in texts ?? [])
         {
             try
             {
-                if (text.Contains(" with ", StringComparison.Ordinal))
-                {
-                    throw new FormatException($"'{text.Trim()}': caveat context ('with') is not supported, caveats are not");
-                }
-
-                var parsed = Relationship.Parse(text.Trim());
-                into.Add(new Assertion(parsed.Resource, parsed.Relation, parsed.Subject, expected));
+                into.Add(Assertion.Parse(text, answer));
             }
             catch (FormatException e)
             {
-                throw new FormatException($"{(expected ? "assertTrue" : "assertFalse")}: {e.Message}", e);
+                throw new FormatException($"{Assertion.KeyOf(answer)}: {e.Message}", e);
             }
         }
     }
@@ -343,17 +334,69 @@ public sealed class ValidationFile
 
         public List<string>? AssertFalse { get; set; }
 
-        // SpiceDB's assertions of a caveated answer: refused with a message (see AddAssertions).
+        // SpiceDB's assertions of a conditional answer (a caveat lacks context).
         public List<string>? AssertCaveated { get; set; }
     }
 #pragma warning restore CA1812
 }
 
-/// <summary>One expected decision: <c>resource#permission@subject</c> is allowed (or denied).</summary>
+/// <summary>
+/// One expected decision: <c>resource#permission@subject</c> is allowed (or denied), optionally asked
+/// <c>with {"param": value}</c> (a caveat context, as SpiceDB writes it); <see cref="Answer"/> tells an
+/// <c>assertCaveated</c> (conditional) from an <c>assertFalse</c>, both of which are not an allow.
+/// </summary>
 public sealed record Assertion(ObjectRef Resource, string Permission, SubjectRef Subject, bool Expected)
 {
+    private const string WithContext = " with ";
+
+    /// <summary>The caveat context the check is asked with, or null.</summary>
+    public CaveatContext? Context { get; init; }
+
+    /// <summary>The answer asserted: allowed (<c>assertTrue</c>), denied (<c>assertFalse</c>) or conditional (<c>assertCaveated</c>).</summary>
+    public Permissionship Answer { get; init; } = Expected ? Permissionship.Allowed : Permissionship.Denied;
+
+    /// <summary>The key that asserts <paramref name="answer"/> in a validation file.</summary>
+    public static string KeyOf(Permissionship answer) => answer switch
+    {
+        Permissionship.Allowed => "assertTrue",
+        Permissionship.Denied => "assertFalse",
+        _ => "assertCaveated",
+    };
+
+    /// <summary>Parses <c>resource#permission@subject</c>, optionally followed by <c> with {JSON context}</c>.</summary>
+    public static Assertion Parse(string text, Permissionship answer)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        text = text.Trim();
+        CaveatContext? context = null;
+        var with = text.IndexOf(WithContext, StringComparison.Ordinal);
+        if (with >= 0)
+        {
+            try
+            {
+                context = CaveatContext.Parse(text[(with + WithContext.Length)..]);
+            }
+            catch (CaveatException e)
+            {
+                throw new FormatException($"'{text}': the context after 'with' is not a JSON object: {e.Message}", e);
+            }
+
+            text = text[..with].TrimEnd();
+        }
+
+        var parsed = Relationship.Parse(text);
+        return new Assertion(parsed.Resource, parsed.Relation, parsed.Subject, answer == Permissionship.Allowed) { Context = context, Answer = answer };
+    }
+
+    /// <summary>What <paramref name="engine"/> answers the assertion's check.</summary>
+    public CheckDecision Decide(PermissionEngine engine, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        return engine.Decide(Resource.Type, Resource.Id, Permission, Subject.Type, Subject.Id, Subject.Relation, Context, cancellationToken);
+    }
+
     /// <inheritdoc/>
-    public override string ToString() => $"{(Expected ? "assertTrue" : "assertFalse")} {Resource}#{Permission}@{Subject}";
+    public override string ToString() => $"{KeyOf(Answer)} {Resource}#{Permission}@{Subject}{(Context is null ? string.Empty : WithContext + Context.ToJson())}";
 }
 
 /// <summary>An assertion that did not hold, with the explanation of what the engine decided.</summary>

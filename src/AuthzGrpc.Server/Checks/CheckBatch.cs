@@ -1,3 +1,4 @@
+using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Management;
 
 namespace AuthzGrpc.Server.Checks;
@@ -9,7 +10,7 @@ namespace AuthzGrpc.Server.Checks;
 /// </summary>
 internal sealed class CheckBatch(CheckQuestion[] questions, ManagementQuestion?[]? management)
 {
-    private readonly AtRevision<bool>?[] _answers = new AtRevision<bool>?[questions.Length];
+    private readonly AtRevision<CheckDecision>?[] _answers = new AtRevision<CheckDecision>?[questions.Length];
 
     /// <summary>How many items the batch has.</summary>
     public int Count => questions.Length;
@@ -24,10 +25,10 @@ internal sealed class CheckBatch(CheckQuestion[] questions, ManagementQuestion?[
     public bool IsOpenCheck(int index) => _answers[index] is null && Management(index) is null;
 
     /// <summary>The item's answer, or null while none has been given.</summary>
-    public AtRevision<bool>? Answer(int index) => _answers[index];
+    public AtRevision<CheckDecision>? Answer(int index) => _answers[index];
 
     /// <summary>Answers the item. Layers that answer concurrently each write only the items they fetched.</summary>
-    public void Answer(int index, AtRevision<bool> answer) => _answers[index] = answer;
+    public void Answer(int index, AtRevision<CheckDecision> answer) => _answers[index] = answer;
 
     /// <summary>The oldest revision any answer reflects; call once every item is answered.</summary>
     public long OldestRevision() => _answers.Min(answer => answer!.Value.Revision);

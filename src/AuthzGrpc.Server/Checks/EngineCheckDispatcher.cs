@@ -1,3 +1,4 @@
+using AuthzGrpc.Core.Caveats;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Management;
 using AuthzGrpc.Core.Model;
@@ -15,7 +16,7 @@ namespace AuthzGrpc.Server.Checks;
 /// </summary>
 internal sealed class EngineCheckDispatcher(EngineSync sync, EngineHolder holder) : ICheckDispatcher
 {
-    public ValueTask<AtRevision<bool>> CheckAsync(CheckQuestion question, ReadConsistency consistency, CancellationToken cancellationToken)
+    public ValueTask<AtRevision<CheckDecision>> CheckAsync(CheckQuestion question, ReadConsistency consistency, CancellationToken cancellationToken)
     {
         var pending = sync.EngineForAsync(consistency, cancellationToken);
         return pending.IsCompletedSuccessfully
@@ -39,9 +40,9 @@ internal sealed class EngineCheckDispatcher(EngineSync sync, EngineHolder holder
             var revision = engine.Revision;
             var question = batch[i];
             var management = batch.Management(i);
-            var allowed = CheckBatch.Named(
-                i, () => management is null ? Check(engine, question, cancellationToken).Value : Judge(engine, management).Allowed);
-            batch.Answer(i, new AtRevision<bool>(allowed, revision));
+            var decision = CheckBatch.Named(
+                i, () => management is null ? Check(engine, question, cancellationToken).Value : Judge(engine, management).Allowed ? CheckDecision.Allowed : CheckDecision.Denied);
+            batch.Answer(i, new AtRevision<CheckDecision>(decision, revision));
         }
 
         return batch.Count == 0 ? holder.Current.Revision : batch.OldestRevision();
@@ -55,12 +56,13 @@ internal sealed class EngineCheckDispatcher(EngineSync sync, EngineHolder holder
         return new(Judge(engine, question), revision);
     }
 
-    public async ValueTask<AtRevision<ExplainNode>> ExplainAsync(
-        ObjectRef resource, string permission, SubjectRef subject, ReadConsistency consistency, CancellationToken cancellationToken)
+    public async ValueTask<AtRevision<Explanation>> ExplainAsync(
+        ObjectRef resource, string permission, SubjectRef subject, CaveatContext? caveatContext, ReadConsistency consistency, CancellationToken cancellationToken)
     {
         var engine = await sync.EngineForAsync(consistency, cancellationToken).ConfigureAwait(false);
         var revision = engine.Revision;
-        return new(engine.Explain(resource, permission, subject, cancellationToken), revision);
+        var root = engine.Explain(resource, permission, subject, caveatContext, out var decision, cancellationToken);
+        return new(new Explanation(root, decision), revision);
     }
 
     public async ValueTask<AtRevision<IReadOnlyList<ObjectRef>>> LookupResourcesAsync(
@@ -82,20 +84,20 @@ internal sealed class EngineCheckDispatcher(EngineSync sync, EngineHolder holder
     }
 
     // The hot path: the engine's string overload, no intermediate model objects.
-    private static AtRevision<bool> Check(PermissionEngine engine, in CheckQuestion question, CancellationToken cancellationToken)
+    private static AtRevision<CheckDecision> Check(PermissionEngine engine, in CheckQuestion question, CancellationToken cancellationToken)
     {
         var revision = engine.Revision;
-        var allowed = engine.Check(
+        var decision = engine.Decide(
             question.ResourceType, question.ResourceId, question.Permission,
-            question.SubjectType, question.SubjectId, question.SubjectRelation, cancellationToken);
-        return new(allowed, revision);
+            question.SubjectType, question.SubjectId, question.SubjectRelation, question.Context, cancellationToken);
+        return new(decision, revision);
     }
 
     // What ManagementService would answer the question's caller now, from the planner the call itself runs.
     private static ManagementVerdict Judge(PermissionEngine engine, ManagementQuestion question) =>
         new ManagementCheck(engine).Judge(question.Caller, question.Action, question.Resource, question.Role, question.Target);
 
-    private static async ValueTask<AtRevision<bool>> CheckCaughtUpAsync(
+    private static async ValueTask<AtRevision<CheckDecision>> CheckCaughtUpAsync(
         ValueTask<PermissionEngine> pending, CheckQuestion question, CancellationToken cancellationToken) =>
         Check(await pending.ConfigureAwait(false), question, cancellationToken);
 }

@@ -1,3 +1,4 @@
+using AuthzGrpc.Core.Caveats;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Management;
 using AuthzGrpc.Core.Model;
@@ -17,7 +18,7 @@ internal interface ICheckDispatcher
     /// Decides one check. Completes synchronously, allocating nothing, when the layer that answers needs no I/O (a
     /// near-cache hit, or the engine under <c>minimize_latency</c> or a revision it has reached).
     /// </summary>
-    ValueTask<AtRevision<bool>> CheckAsync(CheckQuestion question, ReadConsistency consistency, CancellationToken cancellationToken);
+    ValueTask<AtRevision<CheckDecision>> CheckAsync(CheckQuestion question, ReadConsistency consistency, CancellationToken cancellationToken);
 
     /// <summary>
     /// Decides every item of <paramref name="batch"/> a layer before this one left unanswered; returns the revision every
@@ -28,9 +29,9 @@ internal interface ICheckDispatcher
     /// <summary>A management check (R25): what ManagementService would answer the question's caller.</summary>
     ValueTask<AtRevision<ManagementVerdict>> JudgeAsync(ManagementQuestion question, ReadConsistency consistency, CancellationToken cancellationToken);
 
-    /// <summary>Why a check is decided as it is: the path through the graph.</summary>
-    ValueTask<AtRevision<ExplainNode>> ExplainAsync(
-        ObjectRef resource, string permission, SubjectRef subject, ReadConsistency consistency, CancellationToken cancellationToken);
+    /// <summary>Why a check is decided as it is: the path through the graph, with the missing caveat parameters when it is conditional.</summary>
+    ValueTask<AtRevision<Explanation>> ExplainAsync(
+        ObjectRef resource, string permission, SubjectRef subject, CaveatContext? caveatContext, ReadConsistency consistency, CancellationToken cancellationToken);
 
     /// <summary>One page of the resources of a type the subject holds the permission on (see <see cref="PermissionEngine.LookupResources"/>).</summary>
     ValueTask<AtRevision<IReadOnlyList<ObjectRef>>> LookupResourcesAsync(
@@ -47,7 +48,10 @@ internal interface ICheckDispatcher
 
 /// <summary>
 /// A check by name, as the request carries it: the hot path resolves the names itself, with no intermediate model
-/// objects.
+/// objects. <see cref="Context"/> is the request's caveat context (null: none).
 /// </summary>
 internal readonly record struct CheckQuestion(
-    string ResourceType, string ResourceId, string Permission, string SubjectType, string SubjectId, string? SubjectRelation);
+    string ResourceType, string ResourceId, string Permission, string SubjectType, string SubjectId, string? SubjectRelation, CaveatContext? Context = null);
+
+/// <summary>An explained check: the evaluation tree and the decision it reached.</summary>
+internal sealed record Explanation(ExplainNode Root, CheckDecision Decision);

@@ -1,4 +1,5 @@
 using AuthzGrpc.Cache;
+using AuthzGrpc.Core.Caveats;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Graph;
 using AuthzGrpc.Core.Management;
@@ -25,7 +26,7 @@ internal abstract class GraphCheckDispatcher(RedisGraph graph, EngineHolder hold
 
     protected ICheckDispatcher Inner => inner;
 
-    public abstract ValueTask<AtRevision<bool>> CheckAsync(CheckQuestion question, ReadConsistency consistency, CancellationToken cancellationToken);
+    public abstract ValueTask<AtRevision<CheckDecision>> CheckAsync(CheckQuestion question, ReadConsistency consistency, CancellationToken cancellationToken);
 
     public abstract Task<long> CheckBatchAsync(CheckBatch batch, ReadConsistency consistency, CancellationToken cancellationToken);
 
@@ -33,9 +34,9 @@ internal abstract class GraphCheckDispatcher(RedisGraph graph, EngineHolder hold
         ManagementQuestion question, ReadConsistency consistency, CancellationToken cancellationToken) =>
         inner.JudgeAsync(question, consistency, cancellationToken);
 
-    public ValueTask<AtRevision<ExplainNode>> ExplainAsync(
-        ObjectRef resource, string permission, SubjectRef subject, ReadConsistency consistency, CancellationToken cancellationToken) =>
-        inner.ExplainAsync(resource, permission, subject, consistency, cancellationToken);
+    public ValueTask<AtRevision<Explanation>> ExplainAsync(
+        ObjectRef resource, string permission, SubjectRef subject, CaveatContext? caveatContext, ReadConsistency consistency, CancellationToken cancellationToken) =>
+        inner.ExplainAsync(resource, permission, subject, caveatContext, consistency, cancellationToken);
 
     public ValueTask<AtRevision<IReadOnlyList<ObjectRef>>> LookupResourcesAsync(
         string resourceType, string permission, SubjectRef subject, string? afterId, int limit, ReadConsistency consistency,
@@ -47,8 +48,19 @@ internal abstract class GraphCheckDispatcher(RedisGraph graph, EngineHolder hold
         CancellationToken cancellationToken) =>
         inner.LookupSubjectsAsync(resource, permission, subjectType, subjectRelation, afterId, limit, consistency, cancellationToken);
 
-    /// <summary>Unset, <c>minimize_latency</c> and <c>at_least</c> may be answered from the graph; <c>fully_consistent</c> may not.</summary>
-    protected static bool GraphCanServe(ReadConsistency consistency) => consistency.Requirement != ConsistencyRequirement.FullyConsistent;
+    /// <summary>
+    /// Whether the graph may answer under the schema in force (<paramref name="schema"/>): unset, <c>minimize_latency</c>
+    /// and <c>at_least</c> may be, <c>fully_consistent</c> may not; nor may any check under a schema with caveats, whose
+    /// answers depend on each check's context and which records do not hold.
+    /// </summary>
+    protected bool GraphCanServe(ReadConsistency consistency, out CompiledSchema schema)
+    {
+        schema = holder.Current.Schema;
+        return consistency.Requirement != ConsistencyRequirement.FullyConsistent && !schema.UsesCaveats;
+    }
+
+    /// <summary>A graph's answer as a decision: records answer allowed or denied only.</summary>
+    protected static AtRevision<CheckDecision> Decision(bool allowed, long revision) => new(allowed ? CheckDecision.Allowed : CheckDecision.Denied, revision);
 
     /// <summary>The question's names resolved against <paramref name="schema"/>, with the engine's errors.</summary>
     protected static CheckTarget Resolve(CompiledSchema schema, in CheckQuestion question) =>
@@ -65,15 +77,16 @@ internal abstract class GraphCheckDispatcher(RedisGraph graph, EngineHolder hold
 internal sealed class SharedGraphCheckDispatcher(RedisGraph graph, EngineHolder holder, int evaluationBudget, ICheckDispatcher inner)
     : GraphCheckDispatcher(graph, holder, evaluationBudget, inner)
 {
-    public override ValueTask<AtRevision<bool>> CheckAsync(CheckQuestion question, ReadConsistency consistency, CancellationToken cancellationToken) =>
-        GraphCanServe(consistency) ? new(CheckGraphAsync(question, consistency, cancellationToken)) : Inner.CheckAsync(question, consistency, cancellationToken);
+    public override ValueTask<AtRevision<CheckDecision>> CheckAsync(CheckQuestion question, ReadConsistency consistency, CancellationToken cancellationToken) =>
+        GraphCanServe(consistency, out var schema)
+            ? new(CheckGraphAsync(schema, question, consistency, cancellationToken))
+            : Inner.CheckAsync(question, consistency, cancellationToken);
 
     public override async Task<long> CheckBatchAsync(CheckBatch batch, ReadConsistency consistency, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (GraphCanServe(consistency))
+        if (GraphCanServe(consistency, out var schema))
         {
-            var schema = Holder.Current.Schema;
             var fetches = new List<Task>();
             for (var i = 0; i < batch.Count; i++)
             {
@@ -91,14 +104,14 @@ internal sealed class SharedGraphCheckDispatcher(RedisGraph graph, EngineHolder 
         return await Inner.CheckBatchAsync(batch, consistency, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<AtRevision<bool>> CheckGraphAsync(CheckQuestion question, ReadConsistency consistency, CancellationToken cancellationToken)
+    private async Task<AtRevision<CheckDecision>> CheckGraphAsync(
+        CompiledSchema schema, CheckQuestion question, ReadConsistency consistency, CancellationToken cancellationToken)
     {
-        var schema = Holder.Current.Schema;
         var target = Resolve(schema, question);
         var answer = await Graph.CheckAsync(
             schema, target, question.ResourceId, question.SubjectId, consistency.MinimumRevision, EvaluationBudget, cancellationToken).ConfigureAwait(false);
         return answer.Served
-            ? new(answer.Allowed, answer.Revision)
+            ? Decision(answer.Allowed, answer.Revision)
             : await Inner.CheckAsync(question, consistency, cancellationToken).ConfigureAwait(false);
     }
 
@@ -110,7 +123,7 @@ internal sealed class SharedGraphCheckDispatcher(RedisGraph graph, EngineHolder 
                 schema, target, batch[index].ResourceId, batch[index].SubjectId, atLeast, EvaluationBudget, cancellationToken).ConfigureAwait(false);
             if (answer.Served)
             {
-                batch.Answer(index, new AtRevision<bool>(answer.Allowed, answer.Revision));
+                batch.Answer(index, Decision(answer.Allowed, answer.Revision));
             }
         }
         catch (AuthzException e)
@@ -128,16 +141,15 @@ internal sealed class SharedGraphCheckDispatcher(RedisGraph graph, EngineHolder 
 internal sealed class NearCacheCheckDispatcher(RedisGraph graph, EngineHolder holder, int evaluationBudget, ICheckDispatcher inner)
     : GraphCheckDispatcher(graph, holder, evaluationBudget, inner)
 {
-    public override ValueTask<AtRevision<bool>> CheckAsync(CheckQuestion question, ReadConsistency consistency, CancellationToken cancellationToken)
+    public override ValueTask<AtRevision<CheckDecision>> CheckAsync(CheckQuestion question, ReadConsistency consistency, CancellationToken cancellationToken)
     {
-        if (GraphCanServe(consistency))
+        if (GraphCanServe(consistency, out var schema))
         {
-            var schema = Holder.Current.Schema;
             var target = Resolve(schema, question);
             if (Graph.TryCheckNear(
                 schema, in target, question.ResourceId, question.SubjectId, consistency.MinimumRevision, EvaluationBudget, out var allowed, out var revision))
             {
-                return new(new AtRevision<bool>(allowed, revision));
+                return new(Decision(allowed, revision));
             }
         }
 
@@ -147,9 +159,8 @@ internal sealed class NearCacheCheckDispatcher(RedisGraph graph, EngineHolder ho
     public override Task<long> CheckBatchAsync(CheckBatch batch, ReadConsistency consistency, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (GraphCanServe(consistency))
+        if (GraphCanServe(consistency, out var schema))
         {
-            var schema = Holder.Current.Schema;
             for (var i = 0; i < batch.Count; i++)
             {
                 if (!batch.IsOpenCheck(i))
@@ -162,7 +173,7 @@ internal sealed class NearCacheCheckDispatcher(RedisGraph graph, EngineHolder ho
                 if (Graph.TryCheckNear(
                     schema, in target, question.ResourceId, question.SubjectId, consistency.MinimumRevision, EvaluationBudget, out var allowed, out var revision))
                 {
-                    batch.Answer(i, new AtRevision<bool>(allowed, revision));
+                    batch.Answer(i, Decision(allowed, revision));
                 }
             }
         }

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using AuthzGrpc.Core.Caveats;
+using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Management;
 using AuthzGrpc.Server.Authentication;
 using AuthzGrpc.Server.Checks;
@@ -131,7 +133,9 @@ internal sealed class AuthorizationGrpcService(
 
     private Task<CheckResponse> DecideCheckAsync(CheckRequest request, ServerCallContext context)
     {
-        if (RequestValidation.Check(request.Subject, request.Action, request.Resource) is { } violation)
+        CaveatContext? caveats = null;
+        if ((RequestValidation.Check(request.Subject, request.Action, request.Resource)
+             ?? (request.CaveatContext is { } values ? RequestValidation.CaveatContext(values, request.Context, "caveat_context", out caveats) : null)) is { } violation)
         {
             RequestValidation.Throw(violation);
         }
@@ -147,7 +151,7 @@ internal sealed class AuthorizationGrpcService(
 
         // A near-cache hit, and the engine under minimize_latency (or a token it has reached), complete here: no
         // network hop, no allocation beyond the response.
-        var pending = dispatcher.CheckAsync(Question(request.Subject, request.Action, request.Resource), consistency, context.CancellationToken);
+        var pending = dispatcher.CheckAsync(Question(request.Subject, request.Action, request.Resource, caveats), consistency, context.CancellationToken);
         return pending.IsCompletedSuccessfully ? Task.FromResult(CheckResponse(pending.Result)) : CheckLaterAsync(pending);
     }
 
@@ -168,14 +172,16 @@ internal sealed class AuthorizationGrpcService(
         {
             var item = items[i];
             ManagementQuestion? question = null;
+            CaveatContext? caveats = null;
             if ((RequestValidation.Check(item.Subject, item.Action, item.Resource)
-                 ?? (item.Context is { } itemContext ? RequestValidation.ContextCheck(item.Subject, item.Action, item.Resource, itemContext, out question) : null)) is { } violation)
+                 ?? (item.Context is { } itemContext ? RequestValidation.ContextCheck(item.Subject, item.Action, item.Resource, itemContext, out question) : null)
+                 ?? (item.CaveatContext is { } values ? RequestValidation.CaveatContext(values, item.Context, "caveat_context", out caveats) : null)) is { } violation)
             {
                 violation.Field = $"items[{i}].{violation.Field}";
                 RequestValidation.Throw(violation);
             }
 
-            questions[i] = Question(item.Subject, item.Action, item.Resource);
+            questions[i] = Question(item.Subject, item.Action, item.Resource, caveats);
             if (question is not null)
             {
                 (management ??= new ManagementQuestion?[items.Count])[i] = question;
@@ -189,7 +195,7 @@ internal sealed class AuthorizationGrpcService(
         var response = new BatchCheckResponse { Revision = revision };
         for (var i = 0; i < batch.Count; i++)
         {
-            response.Results.Add(new CheckResponse { Decision = ProtoMapping.ToDecision(batch.Answer(i)!.Value.Value), Revision = revision });
+            response.Results.Add(CheckResponse(batch.Answer(i)!.Value.Value, revision));
         }
 
         return response;
@@ -198,8 +204,10 @@ internal sealed class AuthorizationGrpcService(
     public override async Task<ExplainResponse> Explain(ExplainRequest request, ServerCallContext context)
     {
         ManagementQuestion? question = null;
+        CaveatContext? caveats = null;
         if ((RequestValidation.Check(request.Subject, request.Action, request.Resource)
-             ?? (request.Context is { } management ? RequestValidation.ContextCheck(request.Subject, request.Action, request.Resource, management, out question) : null)) is { } violation)
+             ?? (request.Context is { } management ? RequestValidation.ContextCheck(request.Subject, request.Action, request.Resource, management, out question) : null)
+             ?? (request.CaveatContext is { } values ? RequestValidation.CaveatContext(values, request.Context, "caveat_context", out caveats) : null)) is { } violation)
         {
             RequestValidation.Throw(violation);
         }
@@ -218,14 +226,17 @@ internal sealed class AuthorizationGrpcService(
             };
         }
 
-        var root = await dispatcher.ExplainAsync(
-            ProtoMapping.ToModel(request.Resource), request.Action, ProtoMapping.ToModel(request.Subject), consistency, context.CancellationToken).ConfigureAwait(false);
-        return new ExplainResponse
+        var explained = await dispatcher.ExplainAsync(
+            ProtoMapping.ToModel(request.Resource), request.Action, ProtoMapping.ToModel(request.Subject), caveats, consistency, context.CancellationToken)
+            .ConfigureAwait(false);
+        var response = new ExplainResponse
         {
-            Decision = ProtoMapping.ToDecision(root.Value.Result),
-            Root = ProtoMapping.ToProto(root.Value),
-            Revision = RevisionText(root.Revision),
+            Decision = ProtoMapping.ToDecision(explained.Value.Decision.Permissionship),
+            Root = ProtoMapping.ToProto(explained.Value.Root),
+            Revision = RevisionText(explained.Revision),
         };
+        response.PartialCaveatInfo = ProtoMapping.ToPartialCaveatInfo(explained.Value.Decision);
+        return response;
     }
 
     public override async Task LookupResources(
@@ -342,8 +353,8 @@ internal sealed class AuthorizationGrpcService(
                 return changes.Revision;
             });
 
-    private static CheckQuestion Question(V1.SubjectRef subject, string action, V1.ObjectRef resource) =>
-        new(resource.Type, resource.Id, action, subject.Object.Type, subject.Object.Id, subject.Relation.Length == 0 ? null : subject.Relation);
+    private static CheckQuestion Question(V1.SubjectRef subject, string action, V1.ObjectRef resource, CaveatContext? caveats) =>
+        new(resource.Type, resource.Id, action, subject.Object.Type, subject.Object.Id, subject.Relation.Length == 0 ? null : subject.Relation, caveats);
 
     // Reads a lookup's cursor (INVALID_ARGUMENT when it is not one of this request's), then its consistency.
     private static LookupPage StartPage(string requestHash, string cursor, bool wildcardAllowed, Consistency? requested)
@@ -354,11 +365,17 @@ internal sealed class AuthorizationGrpcService(
         return new LookupPage(consistency, start, requestHash);
     }
 
-    private async Task<CheckResponse> CheckLaterAsync(ValueTask<AtRevision<bool>> pending) =>
+    private async Task<CheckResponse> CheckLaterAsync(ValueTask<AtRevision<CheckDecision>> pending) =>
         CheckResponse(await pending.ConfigureAwait(false));
 
-    private CheckResponse CheckResponse(AtRevision<bool> answer) =>
-        new() { Decision = ProtoMapping.ToDecision(answer.Value), Revision = RevisionText(answer.Revision) };
+    private CheckResponse CheckResponse(AtRevision<CheckDecision> answer) => CheckResponse(answer.Value, RevisionText(answer.Revision));
+
+    private static CheckResponse CheckResponse(CheckDecision decision, string revision)
+    {
+        var response = new CheckResponse { Decision = ProtoMapping.ToDecision(decision.Permissionship), Revision = revision };
+        response.PartialCaveatInfo = ProtoMapping.ToPartialCaveatInfo(decision);
+        return response;
+    }
 
     private async Task<CheckResponse> MeasureCheckAsync(Task<CheckResponse> answer, CheckRequest request, ServerCallContext context, long started)
     {

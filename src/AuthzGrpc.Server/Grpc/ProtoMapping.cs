@@ -8,6 +8,17 @@ internal static class ProtoMapping
 {
     public static Decision ToDecision(bool allowed) => allowed ? Decision.Allowed : Decision.Denied;
 
+    public static Decision ToDecision(Permissionship permissionship) => permissionship switch
+    {
+        Permissionship.Allowed => Decision.Allowed,
+        Permissionship.Conditional => Decision.Conditional,
+        _ => Decision.Denied,
+    };
+
+    /// <summary>What a conditional decision lacks; null for any other (the hot path allocates nothing for it).</summary>
+    public static PartialCaveatInfo? ToPartialCaveatInfo(CheckDecision decision) =>
+        decision.Permissionship == Permissionship.Conditional ? new() { MissingRequiredContext = { decision.MissingParameters } } : null;
+
     /// <summary>A stored time as a Timestamp: the store keeps UTC, but a time read back may carry no kind.</summary>
     public static Google.Protobuf.WellKnownTypes.Timestamp ToTimestamp(DateTime utc) =>
         Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.SpecifyKind(utc, DateTimeKind.Utc));
@@ -56,7 +67,11 @@ internal static class ProtoMapping
 internal static class RelationshipMapping
 {
     public static Core.Model.Relationship ToModel(V1.Relationship value) =>
-        new(ProtoMapping.ToModel(value.Resource), value.Relation, ProtoMapping.ToModel(value.Subject)) { ExpiresAt = ToExpiry(value.OptionalExpiresAt) };
+        new(ProtoMapping.ToModel(value.Resource), value.Relation, ProtoMapping.ToModel(value.Subject))
+        {
+            ExpiresAt = ToExpiry(value.OptionalExpiresAt),
+            Caveat = CaveatMapping.ToModel(value.OptionalCaveat),
+        };
 
     /// <summary>An expiry kept to the microsecond, what PostgreSQL stores, so the model and the store hold the same instant.</summary>
     public static DateTimeOffset? ToExpiry(Google.Protobuf.WellKnownTypes.Timestamp? expiresAt) =>
@@ -92,6 +107,7 @@ internal static class RelationshipMapping
         Relation = value.Relation,
         Subject = ProtoMapping.ToProto(value.Subject),
         OptionalExpiresAt = value.ExpiresAt is { } expiresAt ? Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(expiresAt) : null,
+        OptionalCaveat = CaveatMapping.ToProto(value.Caveat),
     };
 
     // A change of the change log: touch (now stored) or delete (no longer stored).

@@ -29,7 +29,8 @@ internal static partial class RequestValidation
         return Object(relationship.Resource, field + ".resource")
             ?? Name(relationship.Relation, field + ".relation", "a relation of the resource's type, e.g. viewer")
             ?? StoredSubject(relationship.Subject, field + ".subject")
-            ?? Expiry(relationship.OptionalExpiresAt, field + ".optional_expires_at");
+            ?? Expiry(relationship.OptionalExpiresAt, field + ".optional_expires_at")
+            ?? CaveatMapping.Caveat(relationship.OptionalCaveat, field + ".optional_caveat");
     }
 
     /// <summary>Validates an optional expiry: a Timestamp a DateTimeOffset can hold (years 1 to 9999, nanos within a second).</summary>

@@ -36,6 +36,19 @@ internal static partial class RequestValidation
         ?? (request.SubjectRelation.Length == 0 ? null : Name(request.SubjectRelation, "subject_relation", "a relation of the subject type, e.g. member"))
         ?? LookupLimit(request.Limit, maxLookupLimit);
 
+    /// <summary>
+    /// Reads a check's caveat context (see <see cref="CaveatMapping.Context"/>); a management check
+    /// (<paramref name="management"/> set) takes none: its rules have no caveats.
+    /// </summary>
+    public static FieldViolation? CaveatContext(
+        Google.Protobuf.WellKnownTypes.Struct values, CheckContext? management, string field, out Core.Caveats.CaveatContext? context)
+    {
+        context = null;
+        return management is not null
+            ? Violation(field, "is for permission checks: a management check (context set) takes no caveat context")
+            : CaveatMapping.Context(values, field, out context);
+    }
+
     /// <summary>A violation of a field that is not about one value's shape (e.g. a batch too large).</summary>
     public static FieldViolation Violation(string field, string description) => new() { Field = field, Description = description };
 

@@ -39,12 +39,21 @@ internal abstract class RelationshipColumns
     /// <summary>When the relationship stops counting (UTC), or null for never. Not part of its identity.</summary>
     public DateTime? ExpiresAt { get; set; }
 
+    /// <summary>The caveat it holds under, or null for none. Not part of its identity.</summary>
+    public string? CaveatName { get; set; }
+
+    /// <summary>The caveat's context written with it, as canonical JSON; null without a caveat or with an empty context.</summary>
+    public string? CaveatContext { get; set; }
+
     /// <summary>The relationship the columns hold.</summary>
     public Relationship ToRelationship() => new(
         new ObjectRef(ResourceType, ResourceId), Relation, new SubjectRef(SubjectType, SubjectId, SubjectRelation.Length == 0 ? null : SubjectRelation))
     {
         // SQLite hands times back unspecified; they were written as UTC.
         ExpiresAt = ExpiresAt is { } expiresAt ? new DateTimeOffset(DateTime.SpecifyKind(expiresAt, DateTimeKind.Utc)) : null,
+        Caveat = CaveatName is { } name
+            ? new RelationshipCaveat(name, CaveatContext is { } json ? Core.Caveats.CaveatContext.Parse(json) : Core.Caveats.CaveatContext.Empty)
+            : null,
     };
 
     /// <summary>Sets the columns to <paramref name="relationship"/>'s.</summary>
@@ -52,8 +61,20 @@ internal abstract class RelationshipColumns
     {
         (ResourceType, ResourceId, Relation) = (relationship.Resource.Type, relationship.Resource.Id, relationship.Relation);
         (SubjectType, SubjectId, SubjectRelation) = (relationship.Subject.Type, relationship.Subject.Id, relationship.Subject.Relation ?? string.Empty);
-        ExpiresAt = relationship.ExpiresAt?.UtcDateTime;
+        SetAttributes(relationship);
     }
+
+    /// <summary>Sets the columns that are not the relationship's identity (expiry, caveat) to <paramref name="relationship"/>'s.</summary>
+    public void SetAttributes(Relationship relationship)
+    {
+        ExpiresAt = relationship.ExpiresAt?.UtcDateTime;
+        CaveatName = relationship.Caveat?.Name;
+        CaveatContext = relationship.Caveat is { Context.IsEmpty: false } caveat ? caveat.Context.ToJson() : null;
+    }
+
+    /// <summary>Whether the columns that are not the identity hold <paramref name="relationship"/>'s.</summary>
+    public bool HasAttributesOf(Relationship relationship) =>
+        ExpiresAt == relationship.ExpiresAt?.UtcDateTime && Equals(ToRelationship().Caveat, relationship.Caveat);
 }
 
 /// <summary>A stored relationship.</summary>

@@ -147,6 +147,15 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
+                    b.Property<string>("CaveatContext")
+                        .HasColumnType("text")
+                        .HasColumnName("caveat_context");
+
+                    b.Property<string>("CaveatName")
+                        .HasMaxLength(129)
+                        .HasColumnType("character varying(129)")
+                        .HasColumnName("caveat_name");
+
                     b.Property<DateTime?>("ExpiresAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("expires_at");
@@ -363,6 +372,15 @@ namespace AuthzGrpc.Storage.Migrations.Postgres
                         .HasColumnName("id");
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("CaveatContext")
+                        .HasColumnType("text")
+                        .HasColumnName("caveat_context");
+
+                    b.Property<string>("CaveatName")
+                        .HasMaxLength(129)
+                        .HasColumnType("character varying(129)")
+                        .HasColumnName("caveat_name");
 
                     b.Property<long>("CreatedRevision")
                         .HasColumnType("bigint")

@@ -138,6 +138,15 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("id");
 
+                    b.Property<string>("CaveatContext")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("caveat_context");
+
+                    b.Property<string>("CaveatName")
+                        .HasMaxLength(129)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("caveat_name");
+
                     b.Property<DateTime?>("ExpiresAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("expires_at");
@@ -350,6 +359,15 @@ namespace AuthzGrpc.Storage.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER")
                         .HasColumnName("id");
+
+                    b.Property<string>("CaveatContext")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("caveat_context");
+
+                    b.Property<string>("CaveatName")
+                        .HasMaxLength(129)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("caveat_name");
 
                     b.Property<long>("CreatedRevision")
                         .HasColumnType("INTEGER")

@@ -78,6 +78,10 @@ public sealed class EngineMatchesReferenceTests(ITestOutputHelper output)
                 if (q % 10 == 0)
                 {
                     CompareLookups(seed + m, model, engine, reference, stored, resource, permission);
+                    if (context is not null)
+                    {
+                        CompareConditionalLookups(seed + m, model, engine, stored, resource, permission, context);
+                    }
                 }
             }
         }
@@ -128,7 +132,7 @@ public sealed class EngineMatchesReferenceTests(ITestOutputHelper output)
             var expected = stored.SelectMany(r => new[] { r.Resource, r.Subject.Object })
                 .Where(o => o.Type == resource.Type && o.Id != Identifiers.Wildcard).Distinct()
                 .Where(o => Listed(engine, reference, o, permission, user)).Select(o => o.Id).Order(StringComparer.Ordinal);
-            var actual = engine.LookupResources(resource.Type, permission, user).Select(o => o.Id);
+            var actual = engine.LookupResources(resource.Type, permission, user).Resources.Select(o => o.Id);
             if (!expected.SequenceEqual(actual))
             {
                 Assert.Fail(Describe(seed, model, stored, $"LookupResources {resource.Type}#{permission}@{user}: reference [{string.Join(",", expected)}], engine [{string.Join(",", actual)}]"));
@@ -136,7 +140,7 @@ public sealed class EngineMatchesReferenceTests(ITestOutputHelper output)
 
             foreach (var limit in PageSizes)
             {
-                var paged = Paged(limit, (after, l) => engine.LookupResources(resource.Type, permission, user, after, l).Select(o => o.Id).ToList());
+                var paged = Paged(limit, (after, l) => engine.LookupResources(resource.Type, permission, user, after, l).Resources.Select(o => o.Id).ToList());
                 if (!paged.SequenceEqual(actual))
                 {
                     Assert.Fail(Describe(seed, model, stored, $"LookupResources {resource.Type}#{permission}@{user} in pages of {limit}: [{string.Join(",", paged)}], unpaged [{string.Join(",", actual)}]"));
@@ -168,6 +172,44 @@ public sealed class EngineMatchesReferenceTests(ITestOutputHelper output)
             if (listed != Listed(engine, reference, resource, permission, user))
             {
                 Assert.Fail(Describe(seed, model, stored, $"LookupSubjects {resource}#{permission}: {user} listed={listed}, reference disagrees; got [{string.Join(",", lookup.Subjects)}] minus [{string.Join(",", lookup.ExcludedFromWildcard)}]"));
+            }
+        }
+    }
+
+    // With a context and conditional answers asked for, a lookup lists exactly what Check allows or finds conditional,
+    // the conditional ones with the parameters Check names.
+    private static void CompareConditionalLookups(
+        int seed, RandomModel model, PermissionEngine engine, List<Relationship> stored, ObjectRef resource, string permission, CaveatContext context)
+    {
+        var objects = stored.SelectMany(r => new[] { r.Resource, r.Subject.Object }).Where(o => o.Id != Identifiers.Wildcard).Distinct().ToList();
+        foreach (var user in objects.Where(o => o.Type == "user").Take(3).Select(o => new SubjectRef(o.Type, o.Id)))
+        {
+            var lookup = engine.LookupResources(resource.Type, permission, user, caveatContext: context, includeConditional: true);
+            foreach (var candidate in objects.Where(o => o.Type == resource.Type))
+            {
+                var check = Decide(engine, candidate, permission, user, context);
+                var listed = lookup.Resources.Contains(candidate);
+                var missing = lookup.Conditional.GetValueOrDefault(candidate);
+                if (listed != (check.Permissionship != Permissionship.Denied) || (check.Permissionship == Permissionship.Conditional) != missing is not null
+                    || (missing is not null && !missing.SequenceEqual(check.MissingParameters)))
+                {
+                    Assert.Fail(Describe(seed, model, stored, $"LookupResources {resource.Type}#{permission}@{user} with {context.ToJson()}: {candidate} listed={listed} missing=[{string.Join(",", missing ?? [])}], Check {check.Permissionship} [{string.Join(",", check.MissingParameters)}]"));
+                }
+            }
+        }
+
+        var subjects = engine.LookupSubjects(resource, permission, "user", caveatContext: context, includeConditional: true);
+        foreach (var user in objects.Where(o => o.Type == "user").Select(o => new SubjectRef(o.Type, o.Id)))
+        {
+            // Listed by name (then marked as its own check is) or through the wildcard (then marked as the wildcard is).
+            var check = Decide(engine, resource, permission, user, context);
+            var wildcard = new SubjectRef("user", Identifiers.Wildcard);
+            var named = subjects.Subjects.Contains(user);
+            var throughWildcard = subjects.Subjects.Contains(wildcard) && !subjects.ExcludedFromWildcard.Contains(user);
+            var conditional = named ? subjects.Conditional.ContainsKey(user) : throughWildcard && subjects.Conditional.ContainsKey(wildcard);
+            if ((named || throughWildcard) != (check.Permissionship != Permissionship.Denied) || conditional != (check.Permissionship == Permissionship.Conditional))
+            {
+                Assert.Fail(Describe(seed, model, stored, $"LookupSubjects {resource}#{permission} with {context.ToJson()}: {user} named={named} throughWildcard={throughWildcard} conditional={conditional}, Check {check.Permissionship}"));
             }
         }
     }

@@ -44,7 +44,7 @@ public sealed class EvaluationCostTests
             Assert.False(engine.Check(new ObjectRef("doc", "d"), top, new SubjectRef("user", "v")), $"depth {depth}");
             Assert.False(engine.Check(new ObjectRef("doc", "never_stored"), top, new SubjectRef("user", "u")), $"depth {depth}");
             Assert.True(engine.Explain(new ObjectRef("doc", "d"), top, new SubjectRef("user", "u")).Result);
-            Assert.Equal(["d"], engine.LookupResources("doc", top, new SubjectRef("user", "u")).Select(o => o.Id));
+            Assert.Equal(["d"], engine.LookupResources("doc", top, new SubjectRef("user", "u")).Resources.Select(o => o.Id));
             Assert.Equal(["u"], engine.LookupSubjects(new ObjectRef("doc", "d"), top, "user").Subjects.Select(s => s.Id));
             Assert.Equal(RecordCheckResult.Allowed, CheckRecords(engine, "doc:d", top, "user:u", LinearBudget(depth)));
             Assert.Equal(RecordCheckResult.Denied, CheckRecords(engine, "doc:d", top, "user:v", LinearBudget(depth)));
@@ -61,7 +61,7 @@ public sealed class EvaluationCostTests
 
         Assert.Equal(AuthzErrorKind.ResourceExhausted, Assert.Throws<AuthzException>(() => engine.Check(doc, "p40", user)).Kind);
         Assert.Equal(AuthzErrorKind.ResourceExhausted, Assert.Throws<AuthzException>(() => engine.Explain(doc, "p40", user)).Kind);
-        Assert.Equal(AuthzErrorKind.ResourceExhausted, Assert.Throws<AuthzException>(() => engine.LookupResources("doc", "p40", user)).Kind);
+        Assert.Equal(AuthzErrorKind.ResourceExhausted, Assert.Throws<AuthzException>(() => engine.LookupResources("doc", "p40", user).Resources).Kind);
         Assert.Equal(AuthzErrorKind.ResourceExhausted, Assert.Throws<AuthzException>(() => engine.LookupSubjects(doc, "p40", "user")).Kind);
         Assert.Equal(AuthzErrorKind.ResourceExhausted, Assert.Throws<AuthzException>(() => CheckRecords(engine, "doc:d", "p40", "user:u", 40)).Kind);
 
@@ -81,7 +81,7 @@ public sealed class EvaluationCostTests
 
         Assert.ThrowsAny<OperationCanceledException>(() => engine.Check(doc, "p40", user, cancelled.Token));
         Assert.ThrowsAny<OperationCanceledException>(() => engine.Explain(doc, "p40", user, cancelled.Token));
-        Assert.ThrowsAny<OperationCanceledException>(() => engine.LookupResources("doc", "p40", user, cancellationToken: cancelled.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => engine.LookupResources("doc", "p40", user, cancellationToken: cancelled.Token).Resources);
         Assert.ThrowsAny<OperationCanceledException>(() => engine.LookupSubjects(doc, "p40", "user", cancellationToken: cancelled.Token));
         Assert.ThrowsAny<OperationCanceledException>(() => CheckRecords(engine, "doc:d", "p40", "user:u", PermissionEngine.DefaultEvaluationBudget, cancelled.Token));
 
@@ -134,7 +134,7 @@ public sealed class EvaluationCostTests
         Assert.True(engine.Explain(team, "comment", new SubjectRef("user", "u0")).Result);
         Assert.Equal(RecordCheckResult.Allowed, CheckRecords(engine, "team:t1", "comment", "user:u0", PermissionEngine.DefaultEvaluationBudget));
         Assert.True(new ReferenceEvaluator(schema.Syntax, stored).Check(team, "comment", new SubjectRef("user", "u0")));
-        Assert.Equal(["t1"], engine.LookupResources("team", "comment", new SubjectRef("user", "u0")).Select(o => o.Id));
+        Assert.Equal(["t1"], engine.LookupResources("team", "comment", new SubjectRef("user", "u0")).Resources.Select(o => o.Id));
 
         // Without a finite path the cycle leaves the answer undecided — an error, never an allow — unless an operand
         // decides it regardless (an intersection with a false operand).

@@ -68,7 +68,7 @@ public sealed class LockFreeReadTests
                     violations.Add("bob in both groups");
                 }
 
-                if (engine.LookupResources("doc", "in_either_group", SubjectRef.Parse("user:bob")).Count != 1)
+                if (engine.LookupResources("doc", "in_either_group", SubjectRef.Parse("user:bob")).Resources.Count != 1)
                 {
                     violations.Add("lookup of bob's docs missed doc:1");
                 }

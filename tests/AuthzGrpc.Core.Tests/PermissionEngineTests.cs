@@ -99,7 +99,7 @@ public sealed class PermissionEngineTests
         Assert.True(Check(engine, "doc:d1", "reader", "doc:unstored#read"));
         Assert.False(Check(engine, "doc:d2", "read", "doc:d0#reader"));
         Assert.False(Check(engine, "doc:d1", "read", "user:ann"));
-        Assert.Equal(["doc:d1"], engine.LookupResources("doc", "read", SubjectRef.Parse("doc:d0#reader")).Select(r => r.ToString()));
+        Assert.Equal(["doc:d1"], engine.LookupResources("doc", "read", SubjectRef.Parse("doc:d0#reader")).Resources.Select(r => r.ToString()));
     }
 
     [Fact]
@@ -136,7 +136,7 @@ public sealed class PermissionEngineTests
         Assert.False(Check(engine, "service:mixed", "deploy", "user:bob"));
         Assert.True(Check(engine, "service:mixed", "any_team", "user:bob"));
 
-        Assert.Equal(["api", "solo"], engine.LookupResources("service", "deploy", SubjectRef.Parse("user:ann")).Select(o => o.Id));
+        Assert.Equal(["api", "solo"], engine.LookupResources("service", "deploy", SubjectRef.Parse("user:ann")).Resources.Select(o => o.Id));
         Assert.Equal(["user:ann", "user:bob"], engine.LookupSubjects(ObjectRef.Parse("service:solo"), "deploy", "user").Subjects.Select(s => s.ToString()));
         Assert.Equal(["user:ann"], engine.LookupSubjects(ObjectRef.Parse("service:api"), "deploy", "user").Subjects.Select(s => s.ToString()));
 
@@ -179,7 +179,7 @@ public sealed class PermissionEngineTests
         Assert.False(Check(engine, "doc:d", "view", "user:ann"));
         Assert.Empty(engine.Read(new RelationshipFilter("doc", "d", "viewer", new SubjectFilter("user"))));
         Assert.Equal(["user:bob"], engine.LookupSubjects(ObjectRef.Parse("doc:d"), "view", "user").Subjects.Select(s => s.ToString()));
-        Assert.Empty(engine.LookupResources("doc", "view", SubjectRef.Parse("user:ann")));
+        Assert.Empty(engine.LookupResources("doc", "view", SubjectRef.Parse("user:ann")).Resources);
 
         // Through a group: the membership expires too, though the group's grant does not.
         clock.Advance(TimeSpan.FromMinutes(5));
@@ -412,7 +412,7 @@ public sealed class PermissionEngineTests
             "group:eng#member@user:olivia",
             "folder:hidden#viewer@user:bob");
 
-        var found = engine.LookupResources("folder", "view", SubjectRef.Parse("user:olivia")).Select(o => o.Id);
+        var found = engine.LookupResources("folder", "view", SubjectRef.Parse("user:olivia")).Resources.Select(o => o.Id);
 
         Assert.Equal(["child", "other", "root"], found);
     }
@@ -461,7 +461,7 @@ public sealed class PermissionEngineTests
     {
         using var engine = NewEngine("folder:a#viewer@user:olivia", "folder:B#viewer@user:olivia", "folder:c#viewer@user:olivia");
 
-        var found = engine.LookupResources("folder", "view", SubjectRef.Parse("user:olivia"), afterId: "a0", limit: 0).Select(o => o.Id);
+        var found = engine.LookupResources("folder", "view", SubjectRef.Parse("user:olivia"), afterId: "a0", limit: 0).Resources.Select(o => o.Id);
 
         // Ordinal: "B" < "a" < "a0" < "c".
         Assert.Equal(["c"], found);

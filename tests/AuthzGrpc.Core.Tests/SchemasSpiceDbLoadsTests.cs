@@ -73,7 +73,7 @@ public sealed class SchemasSpiceDbLoadsTests
             Assert.Empty(engine.LookupSubjects(resource, permission, "user").Subjects);
         }
 
-        Assert.Empty(engine.LookupResources("folder", permission, new SubjectRef("user", "ann")));
+        Assert.Empty(engine.LookupResources("folder", permission, new SubjectRef("user", "ann")).Resources);
     }
 
     [Fact]
@@ -98,7 +98,7 @@ public sealed class SchemasSpiceDbLoadsTests
         using var engine = NewEngine();
 
         Assert.True(engine.Check(new ObjectRef("folder", "deep"), "view", new SubjectRef("user", "ann")));
-        Assert.Equal(["deep", "docs", "root"], engine.LookupResources("folder", "view", new SubjectRef("user", "ann")).Select(r => r.Id).Order(StringComparer.Ordinal));
+        Assert.Equal(["deep", "docs", "root"], engine.LookupResources("folder", "view", new SubjectRef("user", "ann")).Resources.Select(r => r.Id).Order(StringComparer.Ordinal));
     }
 
     // The shared graph's records of the engine's model, evaluated as a replica with a cold near cache evaluates them.

@@ -114,7 +114,52 @@ public sealed class CaveatTests
         Assert.Equal(["user_ip"], explained.PartialCaveatInfo.MissingRequiredContext);
         Assert.False(explained.Root.Result);
         Assert.Contains("conditional", explained.Root.Reason, StringComparison.Ordinal);
+
+        // Lookups leave a conditional answer out unless asked for it, and then mark it; a context that decides it
+        // lists it as any other.
+        Assert.Empty(await LookupResourcesAsync(server, consistency, null, includeConditional: false));
+        Assert.Equal(["plan [user_ip]"], await LookupResourcesAsync(server, consistency, null, includeConditional: true));
+        Assert.Equal(["plan"], await LookupResourcesAsync(server, consistency, """{"user_ip": "10.20.1.2"}""", includeConditional: true));
+        Assert.Equal(["bo"], await LookupSubjectsAsync(server, consistency, null, includeConditional: false));
+        Assert.Equal(["amy [user_ip]", "bo"], await LookupSubjectsAsync(server, consistency, null, includeConditional: true));
+        Assert.Equal(["bo"], await LookupSubjectsAsync(server, consistency, """{"user_ip": "10.21.0.1"}""", includeConditional: true));
     }
+
+    private static async Task<List<string>> LookupResourcesAsync(StoreServer server, Consistency consistency, string? context, bool includeConditional)
+    {
+        using var call = server.Authorization.LookupResources(new LookupResourcesRequest
+        {
+            Subject = Subject("user:amy"), Action = "view", ResourceType = "document", Consistency = consistency,
+            CaveatContext = context is null ? null : JsonParser.Default.Parse<Struct>(context), IncludeConditional = includeConditional,
+        });
+        var found = new List<string>();
+        while (await call.ResponseStream.MoveNext(CancellationToken.None))
+        {
+            var result = call.ResponseStream.Current;
+            found.Add(result.Resource.Id + Missing(result.PartialCaveatInfo));
+        }
+
+        return found;
+    }
+
+    private static async Task<List<string>> LookupSubjectsAsync(StoreServer server, Consistency consistency, string? context, bool includeConditional)
+    {
+        using var call = server.Authorization.LookupSubjects(new LookupSubjectsRequest
+        {
+            Resource = AmyViews.Resource, Action = "view", SubjectType = "user", Consistency = consistency,
+            CaveatContext = context is null ? null : JsonParser.Default.Parse<Struct>(context), IncludeConditional = includeConditional,
+        });
+        var found = new List<string>();
+        while (await call.ResponseStream.MoveNext(CancellationToken.None))
+        {
+            var result = call.ResponseStream.Current;
+            found.Add(result.Subject.Object.Id + Missing(result.PartialCaveatInfo));
+        }
+
+        return found;
+    }
+
+    private static string Missing(PartialCaveatInfo? info) => info is null ? string.Empty : $" [{string.Join(",", info.MissingRequiredContext)}]";
 
     private static async Task AssertInvalidAsync<T>(AsyncUnaryCall<T> call, string detail)
     {

@@ -164,12 +164,14 @@ internal struct EvaluationState<TKey>
     }
 
     /// <summary>
-    /// Starts the next root of a lookup: the budget applies afresh. The shared results are kept for the same subject
-    /// (they stay true for it) and dropped for another (<paramref name="sameSubject"/> false).
+    /// Starts the next root of a lookup: the budget and the missing caveat parameters start afresh. The shared results
+    /// are kept for the same subject (they stay true for it) and dropped for another (<paramref name="sameSubject"/>
+    /// false); a lookup under caveats drops them too, as a shared conditional result would not name its parameters again.
     /// </summary>
     public void NextRoot(bool sameSubject)
     {
         Work = 0;
+        _missing = null;
         if (!sameSubject)
         {
             _memo?.Clear();

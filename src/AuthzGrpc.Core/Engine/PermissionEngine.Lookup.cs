@@ -1,3 +1,5 @@
+using AuthzGrpc.Core.Caveats;
+
 namespace AuthzGrpc.Core.Engine;
 
 /// <summary>The answer of <see cref="PermissionEngine.LookupSubjects"/>.</summary>
@@ -6,7 +8,26 @@ namespace AuthzGrpc.Core.Engine;
 /// grants it to everyone.
 /// </param>
 /// <param name="ExcludedFromWildcard">When <c>type:*</c> is listed: the stored subjects it does not include; otherwise empty.</param>
-public sealed record SubjectLookup(IReadOnlyList<SubjectRef> Subjects, IReadOnlyList<SubjectRef> ExcludedFromWildcard);
+public sealed record SubjectLookup(IReadOnlyList<SubjectRef> Subjects, IReadOnlyList<SubjectRef> ExcludedFromWildcard)
+{
+    /// <summary>
+    /// The subjects among <see cref="Subjects"/> that hold the permission only under caveats the lookup's context does not
+    /// decide, each with the parameters to supply; empty unless the lookup asked for conditional answers.
+    /// </summary>
+    public IReadOnlyDictionary<SubjectRef, IReadOnlyList<string>> Conditional { get; init; } = new Dictionary<SubjectRef, IReadOnlyList<string>>();
+}
+
+/// <summary>The answer of <see cref="PermissionEngine.LookupResources"/>.</summary>
+/// <param name="Resources">The resources on which the subject has the permission, ordered by id.</param>
+public sealed record ResourceLookup(IReadOnlyList<ObjectRef> Resources)
+{
+    /// <summary>
+    /// The resources among <see cref="Resources"/> on which the subject holds the permission only under caveats the
+    /// lookup's context does not decide, each with the parameters to supply; empty unless the lookup asked for
+    /// conditional answers.
+    /// </summary>
+    public IReadOnlyDictionary<ObjectRef, IReadOnlyList<string>> Conditional { get; init; } = new Dictionary<ObjectRef, IReadOnlyList<string>>();
+}
 
 public sealed partial class PermissionEngine
 {
@@ -21,11 +42,18 @@ public sealed partial class PermissionEngine
     /// </para>
     /// <para>
     /// Each candidate is evaluated within <see cref="EvaluationBudget"/>; sub-results are shared across the candidates
-    /// (the subject is the same). <paramref name="cancellationToken"/> stops the lookup between and within candidates.
+    /// (the subject is the same; not under a schema with caveats, where each candidate's missing parameters are its
+    /// own). <paramref name="cancellationToken"/> stops the lookup between and within candidates.
+    /// </para>
+    /// <para>
+    /// Caveats are evaluated with <paramref name="caveatContext"/>. A resource on which the permission is conditional
+    /// is listed (and counted against the limit) only with <paramref name="includeConditional"/>, and then named in
+    /// <see cref="ResourceLookup.Conditional"/>, as SpiceDB lists it with CONDITIONAL_PERMISSION.
     /// </para>
     /// </summary>
-    public IReadOnlyList<ObjectRef> LookupResources(
-        string resourceType, string permission, SubjectRef subject, string? afterId = null, int limit = 0, CancellationToken cancellationToken = default)
+    public ResourceLookup LookupResources(
+        string resourceType, string permission, SubjectRef subject, string? afterId = null, int limit = 0, CaveatContext? caveatContext = null,
+        bool includeConditional = false, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
         var graph = _graph;
@@ -68,16 +96,24 @@ public sealed partial class PermissionEngine
         }
 
         var results = new List<ObjectRef>();
+        var conditional = new Dictionary<ObjectRef, IReadOnlyList<string>>();
         var evaluator = Evaluator(graph);
-        var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken);
+        var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken) { Context = caveatContext };
         foreach (var candidate in InIdOrderAfter(graph, candidates, member.Owner.Index, afterId))
         {
             cancellationToken.ThrowIfCancellationRequested();
             ShutdownToken.ThrowIfCancellationRequested();
-            state.NextRoot(sameSubject: true);
-            if (Outcomes.Decide(evaluator.Member(candidate, member, in context, 0, null, ref state), _maxDepth))
+            state.NextRoot(sameSubject: !graph.Schema.UsesCaveats);
+            var outcome = Outcomes.Settle(evaluator.Member(candidate, member, in context, 0, null, ref state), _maxDepth);
+            if (outcome == Outcome.True || (outcome == Outcome.Conditional && includeConditional))
             {
-                results.Add(graph.DescribeObject(candidate));
+                var resource = graph.DescribeObject(candidate);
+                results.Add(resource);
+                if (outcome == Outcome.Conditional)
+                {
+                    conditional[resource] = [.. state.MissingParameters];
+                }
+
                 if (results.Count == limit)
                 {
                     break;
@@ -85,7 +121,7 @@ public sealed partial class PermissionEngine
             }
         }
 
-        return results;
+        return new ResourceLookup(results) { Conditional = conditional };
     }
 
     /// <summary>
@@ -107,10 +143,16 @@ public sealed partial class PermissionEngine
     /// <c>type:id#relation</c> for which Check allows the permission, evaluated as Check evaluates a subject set; there
     /// is no wildcard then.
     /// </para>
+    /// <para>
+    /// Caveats are evaluated with <paramref name="caveatContext"/>. A subject that holds the permission conditionally is
+    /// listed only with <paramref name="includeConditional"/>, and then named in <see cref="SubjectLookup.Conditional"/>;
+    /// so is <c>type:*</c> when every object of the type holds it conditionally (its exclusions are then the stored
+    /// subjects that do not hold it at all).
+    /// </para>
     /// </summary>
     public SubjectLookup LookupSubjects(
         ObjectRef resource, string permission, string subjectType, string? afterId = null, int limit = 0, string? subjectRelation = null,
-        CancellationToken cancellationToken = default)
+        CaveatContext? caveatContext = null, bool includeConditional = false, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
         var graph = _graph;
@@ -137,13 +179,20 @@ public sealed partial class PermissionEngine
         // before every id, so the wildcard belongs to the page that starts from the first.
         var anyone = new SubjectContext(-1, -1, -1, wildcardNode, wildcardReach, wildcardReach, false);
         var evaluator = Evaluator(graph);
-        var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken);
-        var everyone = afterId is null && wildcardSeen && Outcomes.Decide(evaluator.Member(root, member, in anyone, 0, null, ref state), _maxDepth);
+        var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken) { Context = caveatContext };
+        var anyoneHas = afterId is null && wildcardSeen ? Outcomes.Settle(evaluator.Member(root, member, in anyone, 0, null, ref state), _maxDepth) : Outcome.False;
+        var everyone = anyoneHas == Outcome.True || (anyoneHas == Outcome.Conditional && includeConditional);
         var allowed = new List<SubjectRef>();
         var excluded = new List<SubjectRef>();
+        var conditional = new Dictionary<SubjectRef, IReadOnlyList<string>>();
         if (everyone)
         {
-            allowed.Add(new SubjectRef(wanted.Name, Identifiers.Wildcard));
+            var wildcard = new SubjectRef(wanted.Name, Identifiers.Wildcard);
+            allowed.Add(wildcard);
+            if (anyoneHas == Outcome.Conditional)
+            {
+                conditional[wildcard] = [.. state.MissingParameters];
+            }
         }
 
         foreach (var candidate in InIdOrderAfter(graph, candidates, wanted.Index, afterId))
@@ -154,7 +203,8 @@ public sealed partial class PermissionEngine
             cancellationToken.ThrowIfCancellationRequested();
             ShutdownToken.ThrowIfCancellationRequested();
             state.NextRoot(sameSubject: false);
-            if (!Outcomes.Decide(evaluator.Member(root, member, in context, 0, null, ref state), _maxDepth))
+            var outcome = Outcomes.Settle(evaluator.Member(root, member, in context, 0, null, ref state), _maxDepth);
+            if (outcome == Outcome.False || (outcome == Outcome.Conditional && !includeConditional))
             {
                 if (everyone)
                 {
@@ -163,7 +213,12 @@ public sealed partial class PermissionEngine
             }
             else if (limit == 0 || allowed.Count < limit)
             {
-                allowed.Add(relation < 0 ? graph.DescribeSubject(candidate) : new SubjectRef(wanted.Name, graph[candidate].Id, subjectRelation));
+                var subject = relation < 0 ? graph.DescribeSubject(candidate) : new SubjectRef(wanted.Name, graph[candidate].Id, subjectRelation);
+                allowed.Add(subject);
+                if (outcome == Outcome.Conditional)
+                {
+                    conditional[subject] = [.. state.MissingParameters];
+                }
             }
             else if (!everyone)
             {
@@ -172,7 +227,7 @@ public sealed partial class PermissionEngine
             }
         }
 
-        return new SubjectLookup(allowed, excluded);
+        return new SubjectLookup(allowed, excluded) { Conditional = conditional };
     }
 
     // The candidates of one type with an id strictly after `afterId`, in id order: a page walks them from the front and

@@ -149,7 +149,7 @@ public sealed partial class ManagementPlanner
     // Whether any grant rule's permission is the caller's on some object: someone who may invite somewhere.
     private bool MayGrantSomewhere(SubjectRef caller) =>
         Schema.Types.Any(type => type.Rules.Grant.Values.SelectMany(rules => rules).Select(rule => rule.By.Name).Distinct()
-            .Any(by => engine.LookupResources(type.Name, by, caller, limit: 1).Count > 0));
+            .Any(by => engine.LookupResources(type.Name, by, caller, limit: 1).Resources.Count > 0));
 
     // Malformed input before authority: an unknown type, or a role that is not a relation of its object's type.
     private void RequireKnownRoles(string field, IReadOnlyList<ObjectRoleChange> grants)

@@ -203,7 +203,7 @@ public sealed partial class ManagementPlanner
             var createsSomewhere = rule.Under.AllowedSubjects.Select(s => s.Type)
                 .Where(t => t.TryGetMember(rule.Permission, out _))
                 .Distinct()
-                .Any(t => engine.LookupResources(t.Name, rule.Permission, caller, limit: 1).Count > 0);
+                .Any(t => engine.LookupResources(t.Name, rule.Permission, caller, limit: 1).Resources.Count > 0);
             throw createsSomewhere
                 ? new AuthzException(AuthzErrorKind.NotFound, $"{resource} does not exist: it has no {rule.Under.Name} (objects are made with CreateResource)")
                 : refused;

@@ -65,22 +65,24 @@ internal sealed class EngineCheckDispatcher(EngineSync sync, EngineHolder holder
         return new(new Explanation(root, decision), revision);
     }
 
-    public async ValueTask<AtRevision<IReadOnlyList<ObjectRef>>> LookupResourcesAsync(
-        string resourceType, string permission, SubjectRef subject, string? afterId, int limit, ReadConsistency consistency,
+    public async ValueTask<AtRevision<ResourceLookup>> LookupResourcesAsync(
+        string resourceType, string permission, SubjectRef subject, string? afterId, int limit, LookupCaveats caveats, ReadConsistency consistency,
         CancellationToken cancellationToken)
     {
         var engine = await sync.EngineForAsync(consistency, cancellationToken).ConfigureAwait(false);
         var revision = engine.Revision;
-        return new(engine.LookupResources(resourceType, permission, subject, afterId, limit, cancellationToken), revision);
+        return new(engine.LookupResources(resourceType, permission, subject, afterId, limit, caveats.Context, caveats.IncludeConditional, cancellationToken), revision);
     }
 
     public async ValueTask<AtRevision<SubjectLookup>> LookupSubjectsAsync(
-        ObjectRef resource, string permission, string subjectType, string? subjectRelation, string? afterId, int limit, ReadConsistency consistency,
-        CancellationToken cancellationToken)
+        ObjectRef resource, string permission, string subjectType, string? subjectRelation, string? afterId, int limit, LookupCaveats caveats,
+        ReadConsistency consistency, CancellationToken cancellationToken)
     {
         var engine = await sync.EngineForAsync(consistency, cancellationToken).ConfigureAwait(false);
         var revision = engine.Revision;
-        return new(engine.LookupSubjects(resource, permission, subjectType, afterId, limit, subjectRelation, cancellationToken), revision);
+        return new(
+            engine.LookupSubjects(resource, permission, subjectType, afterId, limit, subjectRelation, caveats.Context, caveats.IncludeConditional, cancellationToken),
+            revision);
     }
 
     // The hot path: the engine's string overload, no intermediate model objects.

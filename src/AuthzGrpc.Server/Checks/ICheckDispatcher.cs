@@ -34,16 +34,17 @@ internal interface ICheckDispatcher
         ObjectRef resource, string permission, SubjectRef subject, CaveatContext? caveatContext, ReadConsistency consistency, CancellationToken cancellationToken);
 
     /// <summary>One page of the resources of a type the subject holds the permission on (see <see cref="PermissionEngine.LookupResources"/>).</summary>
-    ValueTask<AtRevision<IReadOnlyList<ObjectRef>>> LookupResourcesAsync(
-        string resourceType, string permission, SubjectRef subject, string? afterId, int limit, ReadConsistency consistency, CancellationToken cancellationToken);
+    ValueTask<AtRevision<ResourceLookup>> LookupResourcesAsync(
+        string resourceType, string permission, SubjectRef subject, string? afterId, int limit, LookupCaveats caveats, ReadConsistency consistency,
+        CancellationToken cancellationToken);
 
     /// <summary>
     /// One page of the subjects of a type (with <paramref name="subjectRelation"/>: its subject sets) that hold the
     /// permission on the resource (see <see cref="PermissionEngine.LookupSubjects"/>).
     /// </summary>
     ValueTask<AtRevision<SubjectLookup>> LookupSubjectsAsync(
-        ObjectRef resource, string permission, string subjectType, string? subjectRelation, string? afterId, int limit, ReadConsistency consistency,
-        CancellationToken cancellationToken);
+        ObjectRef resource, string permission, string subjectType, string? subjectRelation, string? afterId, int limit, LookupCaveats caveats,
+        ReadConsistency consistency, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -52,6 +53,9 @@ internal interface ICheckDispatcher
 /// </summary>
 internal readonly record struct CheckQuestion(
     string ResourceType, string ResourceId, string Permission, string SubjectType, string SubjectId, string? SubjectRelation, CaveatContext? Context = null);
+
+/// <summary>A lookup's caveat context, and whether it lists conditional answers too.</summary>
+internal readonly record struct LookupCaveats(CaveatContext? Context, bool IncludeConditional);
 
 /// <summary>An explained check: the evaluation tree and the decision it reached.</summary>
 internal sealed record Explanation(ExplainNode Root, CheckDecision Decision);

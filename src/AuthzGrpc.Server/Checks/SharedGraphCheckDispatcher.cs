@@ -38,15 +38,15 @@ internal abstract class GraphCheckDispatcher(RedisGraph graph, EngineHolder hold
         ObjectRef resource, string permission, SubjectRef subject, CaveatContext? caveatContext, ReadConsistency consistency, CancellationToken cancellationToken) =>
         inner.ExplainAsync(resource, permission, subject, caveatContext, consistency, cancellationToken);
 
-    public ValueTask<AtRevision<IReadOnlyList<ObjectRef>>> LookupResourcesAsync(
-        string resourceType, string permission, SubjectRef subject, string? afterId, int limit, ReadConsistency consistency,
+    public ValueTask<AtRevision<ResourceLookup>> LookupResourcesAsync(
+        string resourceType, string permission, SubjectRef subject, string? afterId, int limit, LookupCaveats caveats, ReadConsistency consistency,
         CancellationToken cancellationToken) =>
-        inner.LookupResourcesAsync(resourceType, permission, subject, afterId, limit, consistency, cancellationToken);
+        inner.LookupResourcesAsync(resourceType, permission, subject, afterId, limit, caveats, consistency, cancellationToken);
 
     public ValueTask<AtRevision<SubjectLookup>> LookupSubjectsAsync(
-        ObjectRef resource, string permission, string subjectType, string? subjectRelation, string? afterId, int limit, ReadConsistency consistency,
-        CancellationToken cancellationToken) =>
-        inner.LookupSubjectsAsync(resource, permission, subjectType, subjectRelation, afterId, limit, consistency, cancellationToken);
+        ObjectRef resource, string permission, string subjectType, string? subjectRelation, string? afterId, int limit, LookupCaveats caveats,
+        ReadConsistency consistency, CancellationToken cancellationToken) =>
+        inner.LookupSubjectsAsync(resource, permission, subjectType, subjectRelation, afterId, limit, caveats, consistency, cancellationToken);
 
     /// <summary>
     /// Whether the graph may answer under the schema in force (<paramref name="schema"/>): unset, <c>minimize_latency</c>

@@ -243,12 +243,13 @@ internal sealed class AuthorizationGrpcService(
         LookupResourcesRequest request, IServerStreamWriter<LookupResourcesResponse> responseStream, ServerCallContext context)
     {
         RequestValidation.Require(RequestValidation.LookupResources(request, _maxLookupLimit));
+        var caveats = LookupCaveats(request.CaveatContext, request.IncludeConditional);
         var page = StartPage(LookupCursor.RequestHash(request), request.Cursor, wildcardAllowed: false, request.Consistency);
         var resources = await page.Answer(consistency => dispatcher.LookupResourcesAsync(
-            request.ResourceType, request.Action, ProtoMapping.ToModel(request.Subject), page.AfterId, (int)request.Limit, consistency,
+            request.ResourceType, request.Action, ProtoMapping.ToModel(request.Subject), page.AfterId, (int)request.Limit, caveats, consistency,
             context.CancellationToken)).ConfigureAwait(false);
         var revision = RevisionText(resources.Revision);
-        foreach (var resource in resources.Value)
+        foreach (var resource in resources.Value.Resources)
         {
             await responseStream.WriteAsync(
                 new LookupResourcesResponse
@@ -256,6 +257,7 @@ internal sealed class AuthorizationGrpcService(
                     Resource = ProtoMapping.ToProto(resource),
                     Revision = revision,
                     AfterResultCursor = page.CursorAfter(resources.Revision, resource.Id),
+                    PartialCaveatInfo = ProtoMapping.ToPartialCaveatInfo(resources.Value.Conditional.GetValueOrDefault(resource)),
                 },
                 context.CancellationToken).ConfigureAwait(false);
         }
@@ -265,10 +267,11 @@ internal sealed class AuthorizationGrpcService(
         LookupSubjectsRequest request, IServerStreamWriter<LookupSubjectsResponse> responseStream, ServerCallContext context)
     {
         RequestValidation.Require(RequestValidation.LookupSubjects(request, _maxLookupLimit));
+        var caveats = LookupCaveats(request.CaveatContext, request.IncludeConditional);
         var page = StartPage(LookupCursor.RequestHash(request), request.Cursor, wildcardAllowed: true, request.Consistency);
         var lookup = await page.Answer(consistency => dispatcher.LookupSubjectsAsync(
             ProtoMapping.ToModel(request.Resource), request.Action, request.SubjectType, request.SubjectRelation.Length == 0 ? null : request.SubjectRelation, page.AfterId,
-            (int)request.Limit, consistency,
+            (int)request.Limit, caveats, consistency,
             context.CancellationToken)).ConfigureAwait(false);
         var revision = RevisionText(lookup.Revision);
         foreach (var subject in lookup.Value.Subjects)
@@ -278,6 +281,7 @@ internal sealed class AuthorizationGrpcService(
                 Subject = ProtoMapping.ToProto(subject),
                 Revision = revision,
                 AfterResultCursor = page.CursorAfter(lookup.Revision, subject.Id),
+                PartialCaveatInfo = ProtoMapping.ToPartialCaveatInfo(lookup.Value.Conditional.GetValueOrDefault(subject)),
             };
             if (subject.IsWildcard)
             {
@@ -352,6 +356,13 @@ internal sealed class AuthorizationGrpcService(
                 await responseStream.WriteAsync(response, cancellationToken).ConfigureAwait(false);
                 return changes.Revision;
             });
+
+    // A lookup's caveat fields, its context read as validation already accepted it.
+    private static LookupCaveats LookupCaveats(Google.Protobuf.WellKnownTypes.Struct? values, bool includeConditional)
+    {
+        CaveatMapping.Context(values, "caveat_context", out var context);
+        return new LookupCaveats(context, includeConditional);
+    }
 
     private static CheckQuestion Question(V1.SubjectRef subject, string action, V1.ObjectRef resource, CaveatContext? caveats) =>
         new(resource.Type, resource.Id, action, subject.Object.Type, subject.Object.Id, subject.Relation.Length == 0 ? null : subject.Relation, caveats);

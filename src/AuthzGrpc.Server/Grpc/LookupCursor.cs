@@ -38,7 +38,8 @@ internal static class LookupCursor
 
     /// <summary>The identity of a LookupResources request: what a cursor of it is bound to (not its limit or consistency).</summary>
     public static string RequestHash(LookupResourcesRequest request) =>
-        Hash($"LookupResources\n{request.ResourceType}\n{request.Action}\n{request.Subject.Object.Type}:{request.Subject.Object.Id}#{request.Subject.Relation}");
+        Hash($"LookupResources\n{request.ResourceType}\n{request.Action}\n{request.Subject.Object.Type}:{request.Subject.Object.Id}#{request.Subject.Relation}"
+            + Caveats(request.CaveatContext, request.IncludeConditional));
 
     /// <summary>
     /// The identity of a LookupSubjects request: what a cursor of it is bound to (not its limit or consistency). The
@@ -46,7 +47,14 @@ internal static class LookupCursor
     /// </summary>
     public static string RequestHash(LookupSubjectsRequest request) =>
         Hash($"LookupSubjects\n{request.Resource.Type}:{request.Resource.Id}\n{request.Action}\n{request.SubjectType}"
-            + (request.SubjectRelation.Length == 0 ? string.Empty : $"#{request.SubjectRelation}"));
+            + (request.SubjectRelation.Length == 0 ? string.Empty : $"#{request.SubjectRelation}")
+            + Caveats(request.CaveatContext, request.IncludeConditional));
+
+    // What a lookup's caveat fields add to its identity: nothing when unset, so cursors issued before they existed stay
+    // valid; else the context (canonical JSON, as the answers depend on it) and whether conditional answers are listed.
+    private static string Caveats(Google.Protobuf.WellKnownTypes.Struct? context, bool includeConditional) =>
+        context is null && !includeConditional ? string.Empty
+        : $"\ncaveats {(includeConditional ? "+" : "-")}{(CaveatMapping.Context(context, "caveat_context", out var parsed) is null ? parsed?.ToJson() : null)}";
 
     /// <summary>The cursor that resumes the request hashed to <paramref name="requestHash"/> strictly after <paramref name="afterId"/>.</summary>
     public static string Encode(long revision, string requestHash, string afterId)

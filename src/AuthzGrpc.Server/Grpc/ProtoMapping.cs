@@ -17,7 +17,11 @@ internal static class ProtoMapping
 
     /// <summary>What a conditional decision lacks; null for any other (the hot path allocates nothing for it).</summary>
     public static PartialCaveatInfo? ToPartialCaveatInfo(CheckDecision decision) =>
-        decision.Permissionship == Permissionship.Conditional ? new() { MissingRequiredContext = { decision.MissingParameters } } : null;
+        decision.Permissionship == Permissionship.Conditional ? ToPartialCaveatInfo(decision.MissingParameters) : null;
+
+    /// <summary>A lookup result's missing caveat parameters; null for a result that is not conditional.</summary>
+    public static PartialCaveatInfo? ToPartialCaveatInfo(IReadOnlyList<string>? missing) =>
+        missing is null ? null : new() { MissingRequiredContext = { missing } };
 
     /// <summary>A stored time as a Timestamp: the store keeps UTC, but a time read back may carry no kind.</summary>
     public static Google.Protobuf.WellKnownTypes.Timestamp ToTimestamp(DateTime utc) =>

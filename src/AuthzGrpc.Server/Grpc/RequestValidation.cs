@@ -26,7 +26,8 @@ internal static partial class RequestValidation
         Subject(request.Subject)
         ?? Name(request.Action, "action", "a permission or relation of the resource type, e.g. view")
         ?? Type(request.ResourceType, "resource_type")
-        ?? LookupLimit(request.Limit, maxLookupLimit);
+        ?? LookupLimit(request.Limit, maxLookupLimit)
+        ?? CaveatMapping.Context(request.CaveatContext, "caveat_context", out _);
 
     /// <summary>Validates a LookupSubjects request; its <c>limit</c> against the server's cap (<c>Authz:MaxLookupLimit</c>).</summary>
     public static FieldViolation? LookupSubjects(LookupSubjectsRequest request, int maxLookupLimit) =>
@@ -34,7 +35,8 @@ internal static partial class RequestValidation
         ?? Name(request.Action, "action", "a permission or relation of the resource's type, e.g. view")
         ?? Type(request.SubjectType, "subject_type")
         ?? (request.SubjectRelation.Length == 0 ? null : Name(request.SubjectRelation, "subject_relation", "a relation of the subject type, e.g. member"))
-        ?? LookupLimit(request.Limit, maxLookupLimit);
+        ?? LookupLimit(request.Limit, maxLookupLimit)
+        ?? CaveatMapping.Context(request.CaveatContext, "caveat_context", out _);
 
     /// <summary>
     /// Reads a check's caveat context (see <see cref="CaveatMapping.Context"/>); a management check

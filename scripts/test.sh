@@ -13,6 +13,12 @@ fi
 # console's browser tests drive Debian's headless Chromium through its chromedriver.
 scripts/ensure-packages.sh redis-server postgresql nginx chromium chromium-driver
 
+# The suite starts dozens of short-lived .NET processes (servers, authzctl, test hosts) on a small machine: profile-guided
+# re-JIT (TieredPGO) only pays off in a process that runs for minutes, and a server GC per process sizes itself for a
+# long-running service. Neither changes what is tested; both cost CPU the suite's time budget needs.
+export DOTNET_TieredPGO=0
+export DOTNET_gcServer=0
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

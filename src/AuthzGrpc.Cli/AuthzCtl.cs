@@ -232,10 +232,14 @@ internal sealed partial class AuthzCtl(AuthzCtl.GlobalOptions globals, TextWrite
         };
         var targetRole = new Option<string?>("--target-role") { Description = "The role the management action grants, revokes, invites to or transfers, e.g. owner" };
         var targetSubject = new Option<string?>("--target-subject") { Description = "The subject the management action acts on, e.g. user:bob" };
+        var caveatContext = new Option<string?>("--caveat-context")
+        {
+            Description = "Values for the parameters of the schema's caveats, a JSON object, e.g. '{\"user_ip\": \"10.0.0.1\"}'; without one a caveat that needs a value answers CONDITIONAL",
+        };
         var consistency = ConsistencyOption();
         var command = explain
-            ? new Command("explain", "Ask the server why the subject may or may not do the action (exit 0: allowed, 1: denied)") { resource, action, subject, management, targetRole, targetSubject, consistency }
-            : new Command("check", "Ask the server whether the subject may do the action on the resource (exit 0: allowed, 1: denied)") { resource, action, subject, management, targetRole, targetSubject, consistency };
+            ? new Command("explain", "Ask the server why the subject may or may not do the action (exit 0: allowed, 1: denied or conditional)") { resource, action, subject, management, targetRole, targetSubject, caveatContext, consistency }
+            : new Command("check", "Ask the server whether the subject may do the action on the resource (exit 0: allowed, 1: denied or conditional)") { resource, action, subject, management, targetRole, targetSubject, caveatContext, consistency };
         command.SetAction((result, cancellation) => CallAsync(result, async client =>
         {
             var request = (Resource: ToObject(result.GetValue(resource)!), Action: result.GetValue(action)!, Subject: ToSubject(result.GetValue(subject)!));
@@ -243,24 +247,33 @@ internal sealed partial class AuthzCtl(AuthzCtl.GlobalOptions globals, TextWrite
             var context = result.GetValue(management) || role is not null || target is not null
                 ? new CheckContext { TargetRole = role ?? string.Empty, TargetSubject = target is null ? null : ToSubject(target) }
                 : null;
+            var caveats = CaveatContext(result.GetValue(caveatContext));
             var printer = globals.PrinterOf(result, output);
             if (explain)
             {
                 var reply = await client.ExplainAsync(
-                    new ExplainRequest { Resource = request.Resource, Action = request.Action, Subject = request.Subject, Context = context, Consistency = result.GetValue(consistency) },
+                    new ExplainRequest
+                    {
+                        Resource = request.Resource, Action = request.Action, Subject = request.Subject, Context = context, CaveatContext = caveats,
+                        Consistency = result.GetValue(consistency),
+                    },
                     cancellationToken: cancellation);
                 printer.Write(reply, text =>
                 {
                     WriteStep(text, reply.Root, 0);
-                    text.WriteLine($"{Describe(reply.Decision)} at revision {reply.Revision}");
+                    text.WriteLine($"{Describe(reply.Decision, reply.PartialCaveatInfo)} at revision {reply.Revision}");
                 });
                 return DecisionExit(reply.Decision);
             }
 
             var check = await client.CheckAsync(
-                new CheckRequest { Resource = request.Resource, Action = request.Action, Subject = request.Subject, Context = context, Consistency = result.GetValue(consistency) },
+                new CheckRequest
+                {
+                    Resource = request.Resource, Action = request.Action, Subject = request.Subject, Context = context, CaveatContext = caveats,
+                    Consistency = result.GetValue(consistency),
+                },
                 cancellationToken: cancellation);
-            printer.Write(check, text => text.WriteLine($"{Describe(check.Decision)} at revision {check.Revision}"));
+            printer.Write(check, text => text.WriteLine($"{Describe(check.Decision, check.PartialCaveatInfo)} at revision {check.Revision}"));
             return DecisionExit(check.Decision);
         }));
         return command;
@@ -273,7 +286,20 @@ internal sealed partial class AuthzCtl(AuthzCtl.GlobalOptions globals, TextWrite
 
     private static Argument<string> SubjectArgument() => new("subject") { Description = "The subject, type:id or type:id#relation" };
 
-    // Anything but ALLOWED (including an unspecified decision) is a denial.
+    // --caveat-context as the API takes it; text that is not a JSON object is a usage error.
+    private static Google.Protobuf.WellKnownTypes.Struct? CaveatContext(string? json)
+    {
+        try
+        {
+            return json is null ? null : Google.Protobuf.JsonParser.Default.Parse<Google.Protobuf.WellKnownTypes.Struct>(json);
+        }
+        catch (Exception e) when (e is Google.Protobuf.InvalidJsonException or Google.Protobuf.InvalidProtocolBufferException)
+        {
+            throw new FormatException($"--caveat-context: not a JSON object ({e.Message})", e);
+        }
+    }
+
+    // Anything but ALLOWED (including an unspecified decision, or a conditional one) is a denial.
     private static int DecisionExit(Decision decision) => decision == Decision.Allowed ? ExitCodes.Success : ExitCodes.No;
 
     private Command LookupResourcesCommand()
@@ -382,7 +408,12 @@ internal sealed partial class AuthzCtl(AuthzCtl.GlobalOptions globals, TextWrite
         }
     }
 
-    private static string Describe(Decision decision) => decision == Decision.Allowed ? "ALLOWED" : "DENIED";
+    private static string Describe(Decision decision, PartialCaveatInfo? missing = null) => decision switch
+    {
+        Decision.Allowed => "ALLOWED",
+        Decision.Conditional => $"CONDITIONAL (supply {string.Join(", ", missing?.MissingRequiredContext ?? [])} in --caveat-context)",
+        _ => "DENIED",
+    };
 
     private static string Describe(V1.SubjectRef subject) =>
         string.IsNullOrEmpty(subject.Relation) ? $"{subject.Object.Type}:{subject.Object.Id}" : $"{subject.Object.Type}:{subject.Object.Id}#{subject.Relation}";

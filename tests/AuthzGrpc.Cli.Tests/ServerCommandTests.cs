@@ -30,6 +30,21 @@ public sealed class ServerCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Check_WithACaveatContext_SendsIt_AndOneThatIsNotAJsonObject_ExitsTwo()
+    {
+        // The default model has no caveats: the context is accepted and changes nothing.
+        var allowed = await Run("check", "application:storefront-web", "deploy", "user:olivia", "--caveat-context", """{"user_ip": "10.0.0.1"}""");
+        var unfit = await Run("check", "application:storefront-web", "deploy", "user:olivia", "--caveat-context", "[1, 2]");
+        var malformed = await Run("explain", "application:storefront-web", "deploy", "user:olivia", "--caveat-context", "{user_ip}");
+
+        Assert.Equal((0, "ALLOWED at revision 1"), (allowed.Exit, allowed.Output.Trim()));
+        Assert.Equal(2, unfit.Exit);
+        Assert.Contains("--caveat-context: not a JSON object", unfit.Error, StringComparison.Ordinal);
+        Assert.Equal(2, malformed.Exit);
+        Assert.Contains("--caveat-context: not a JSON object", malformed.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Check_WithATargetRole_AsksAboutTheManagementCall()
     {
         // In the default model only owners grant owner: olivia owns northwind, alex holds nothing there.

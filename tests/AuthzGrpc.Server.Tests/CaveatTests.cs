@@ -42,7 +42,7 @@ public sealed class CaveatTests
         var folder = Directory.CreateTempSubdirectory("authz-caveats-");
         try
         {
-            var settings = Settings(folder, redis);
+            var settings = ModelFiles.Settings(folder, redis, Schema);
             await using (var server = await StoreServer.StartAsync(database, settings))
             {
                 var written = await server.Relationships.WriteRelationshipsAsync(Write(
@@ -200,19 +200,5 @@ public sealed class CaveatTests
 
         read.Sort(StringComparer.Ordinal);
         return read;
-    }
-
-    private static Dictionary<string, string?> Settings(DirectoryInfo folder, RedisProcess redis)
-    {
-        var schemaFile = Path.Combine(folder.FullName, "schema.zed");
-        var relationshipsFile = Path.Combine(folder.FullName, "empty.relationships");
-        File.WriteAllText(schemaFile, Schema);
-        File.WriteAllText(relationshipsFile, string.Empty);
-        return new Dictionary<string, string?>
-        {
-            ["Authz:SchemaFile"] = schemaFile,
-            ["Authz:RelationshipsFile"] = relationshipsFile,
-            ["Authz:Redis:Configuration"] = redis.Configuration,
-        };
     }
 }

@@ -268,17 +268,9 @@ public sealed class ExpirationTests
         Assert.Contains("updates[0].relationship.optional_expires_at", refused.Status.Detail, StringComparison.Ordinal);
     }
 
-    private static Dictionary<string, string?> Settings(DirectoryInfo folder, RedisProcess redis, string schema = Schema)
-    {
-        var schemaFile = Path.Combine(folder.FullName, "schema.zed");
-        var relationshipsFile = Path.Combine(folder.FullName, "empty.relationships");
-        File.WriteAllText(schemaFile, schema);
-        File.WriteAllText(relationshipsFile, string.Empty);
-        return new Dictionary<string, string?>
+    private static Dictionary<string, string?> Settings(DirectoryInfo folder, RedisProcess redis, string schema = Schema) =>
+        new(ModelFiles.Settings(folder, redis, schema))
         {
-            ["Authz:SchemaFile"] = schemaFile,
-            ["Authz:RelationshipsFile"] = relationshipsFile,
-            ["Authz:Redis:Configuration"] = redis.Configuration,
             ["Authz:SyncIntervalMilliseconds"] = "200",
             // A day of the server's clock: no cleanup runs unless a test asks for one, so expired grants are denied
             // before anything deletes them.
@@ -286,7 +278,6 @@ public sealed class ExpirationTests
             // Generous for a busy 2-core machine: the test counts answers served by the graph.
             ["Authz:Redis:TimeoutMilliseconds"] = "3000",
         };
-    }
 
     private static async Task WaitUntilServingAsync(StoreServer server)
     {

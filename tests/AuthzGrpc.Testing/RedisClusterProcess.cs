@@ -25,8 +25,25 @@ public sealed class RedisClusterProcess : IAsyncDisposable
     /// <summary>A StackExchange.Redis configuration string naming every primary.</summary>
     public string Configuration => string.Join(',', _nodes.Select(n => $"127.0.0.1:{n.Port}"));
 
-    /// <summary>Starts three primaries, creates the cluster over them and waits until every node reports it ok.</summary>
+    /// <summary>
+    /// Starts three primaries, creates the cluster over them and waits until every node reports it ok. A free port can be
+    /// taken by another test's process before a node binds it: then the cluster starts again on new ports.
+    /// </summary>
     public static async Task<RedisClusterProcess> StartAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnFreePortsAsync();
+            }
+            catch (PortTakenException) when (attempt < 3)
+            {
+            }
+        }
+    }
+
+    private static async Task<RedisClusterProcess> StartOnFreePortsAsync()
     {
         var cluster = new RedisClusterProcess();
         try
@@ -191,6 +208,8 @@ public sealed class RedisClusterProcess : IAsyncDisposable
         return await output;
     }
 
+    private sealed class PortTakenException(string message) : Exception(message);
+
     /// <summary>One primary: its process, folder and ports (the cluster bus on a free port of its own, not port + 10000).</summary>
     private sealed class Node : IAsyncDisposable
     {
@@ -243,6 +262,8 @@ public sealed class RedisClusterProcess : IAsyncDisposable
             _process.BeginErrorReadLine();
         }
 
+        // Until the node answers on its port; PortTakenException when what answers there is not this node (another
+        // process bound the port first, and this redis-server exited).
         public async Task WaitUntilAnsweringAsync()
         {
             var deadline = DateTime.UtcNow.AddSeconds(20);
@@ -254,6 +275,18 @@ public sealed class RedisClusterProcess : IAsyncDisposable
                 }
 
                 await Task.Delay(50);
+            }
+
+            if (_process!.HasExited)
+            {
+                throw new PortTakenException($"redis-server exited: port {Port} is answered by another process");
+            }
+
+            var info = await CommandAsync("INFO", "server");
+            if (!info.Contains($"process_id:{_process.Id.ToString(CultureInfo.InvariantCulture)}\r", StringComparison.Ordinal)
+                && !info.Contains($"process_id:{_process.Id.ToString(CultureInfo.InvariantCulture)}\n", StringComparison.Ordinal))
+            {
+                throw new PortTakenException($"port {Port} is answered by another process than this redis-server");
             }
         }
 

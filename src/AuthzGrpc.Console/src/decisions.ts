@@ -1,6 +1,8 @@
 // Decisions: Check and Explain for a subject, an action and a resource, optionally as a management check (the role and
 // subject a management call would act on). Explain is drawn as a tree; the steps that decided the answer are marked.
-import type { ExplainStep } from "./gen/authz/v1/authorization_pb.js";
+import type { JsonObject } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { ExplainStep, PartialCaveatInfo } from "./gen/authz/v1/authorization_pb.js";
 import { Decision } from "./gen/authz/v1/authorization_pb.js";
 import { authorization, refusal } from "./client.js";
 import { byId, element, say } from "./dom.js";
@@ -13,18 +15,41 @@ function request() {
     const value = (id: string) => byId<HTMLInputElement>(id).value;
     const role = value("check-target-role").trim();
     const target = value("check-target-subject").trim();
+    const caveats = value("check-caveat-context").trim();
     return {
         subject: subjectRef(value("check-subject")),
         action: value("check-action").trim(),
         resource: objectRef(value("check-resource")),
         // Only when asked: a context turns the check into a management check.
         ...(role.length > 0 || target.length > 0 ? { context: { targetRole: role, targetSubject: subjectRef(target) } } : {}),
+        ...(caveats.length > 0 ? { caveatContext: caveatContext(caveats) } : {}),
     };
 }
 
-function showDecision(decision: Decision, revision: string): void {
-    const allowed = decision === Decision.ALLOWED;
+// The caveat context as typed: the server says what does not fit the caveats' parameters; text that is not a JSON
+// object is refused here, as the server would refuse it.
+function caveatContext(text: string): JsonObject {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(text);
+    } catch {
+        throw new ConnectError("caveat_context: not JSON", Code.InvalidArgument);
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        throw new ConnectError("caveat_context: must be a JSON object", Code.InvalidArgument);
+    }
+    return parsed as JsonObject;
+}
+
+// Allowed, denied, or conditional (not an allow: a caveat lacks a parameter, named so the user can supply it).
+function showDecision(decision: Decision, revision: string, missing: PartialCaveatInfo | undefined): void {
     const output = byId("decision");
+    if (decision === Decision.CONDITIONAL) {
+        output.className = "decision denied";
+        say(output, `CONDITIONAL at revision ${revision}: supply ${missing?.missingRequiredContext.join(", ") ?? "the caveat context"}`);
+        return;
+    }
+    const allowed = decision === Decision.ALLOWED;
     output.className = allowed ? "decision allowed" : "decision denied";
     say(output, `${allowed ? "ALLOWED" : "DENIED"} at revision ${revision}`);
 }
@@ -107,13 +132,13 @@ export function setUpDecisions(): void {
         try {
             if (explain) {
                 const answer = await authorization.explain(request());
-                showDecision(answer.decision, answer.revision);
+                showDecision(answer.decision, answer.revision, answer.partialCaveatInfo);
                 if (answer.root !== undefined) {
                     tree.append(element("ul", { className: "tree" }, stepItem(answer.root, true)));
                 }
             } else {
                 const answer = await authorization.check(request());
-                showDecision(answer.decision, answer.revision);
+                showDecision(answer.decision, answer.revision, answer.partialCaveatInfo);
             }
         } catch (failure) {
             const { status, message } = refusal(failure);

@@ -308,9 +308,15 @@ internal sealed partial class AuthzCtl
 
     private static string Describe(V1.ObjectRef resource) => $"{resource.Type}:{resource.Id}";
 
-    // The text form, with SpiceDB's '[expiration:...]' when the relationship expires (what 'relationships write' takes).
+    // The text form, with SpiceDB's '[name:{...}]' for a caveat and '[expiration:...]' when the relationship expires
+    // (what 'relationships write' takes).
     private static string Describe(Relationship relationship) =>
         $"{Describe(relationship.Resource)}#{relationship.Relation}@{Describe(relationship.Subject)}"
+        + (relationship.OptionalCaveat is { } caveat
+            ? new Core.Model.RelationshipCaveat(
+                caveat.CaveatName,
+                caveat.Context is null ? Core.Caveats.CaveatContext.Empty : Core.Caveats.CaveatContext.Parse(Google.Protobuf.JsonFormatter.Default.Format(caveat.Context))).ToString()
+            : string.Empty)
         + Core.Model.Relationship.ExpirationSuffix(relationship.OptionalExpiresAt?.ToDateTimeOffset());
 
     private static string List(IEnumerable<string> items) => items.Any() ? string.Join(", ", items) : "-";

@@ -181,13 +181,21 @@ internal sealed partial class AuthzCtl
     private static V1.Relationship ParseRelationshipLine(string line) =>
         line.StartsWith('{') ? RelationshipJson.Parse<V1.Relationship>(line) : ToProto(CoreRelationship.Parse(line));
 
-    // The text form's '[expiration:...]' becomes the expiry: a time-boxed grant never turns permanent on the way.
+    // The text form's '[expiration:...]' becomes the expiry and its '[name:{...}]' the caveat: a time-boxed or caveated
+    // grant never turns permanent or unconditional on the way.
     private static V1.Relationship ToProto(CoreRelationship relationship) => new()
     {
         Resource = ToProto(relationship.Resource),
         Relation = relationship.Relation,
         Subject = new V1.SubjectRef { Object = new V1.ObjectRef { Type = relationship.Subject.Type, Id = relationship.Subject.Id }, Relation = relationship.Subject.Relation ?? string.Empty },
         OptionalExpiresAt = relationship.ExpiresAt is { } expiresAt ? Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(expiresAt) : null,
+        OptionalCaveat = relationship.Caveat is { } caveat
+            ? new ContextualizedCaveat
+            {
+                CaveatName = caveat.Name,
+                Context = caveat.Context.IsEmpty ? null : Google.Protobuf.JsonParser.Default.Parse<Google.Protobuf.WellKnownTypes.Struct>(caveat.Context.ToJson()),
+            }
+            : null,
     };
 
     // Reads the file line by line and writes it a batch at a time, so memory stays bounded whatever the file's size.

@@ -62,6 +62,27 @@ public sealed class PlaygroundPageTests(ConsoleServer console) : IClassFixture<C
     }
 
     [Fact]
+    public void ASchemaWarning_IsShownAtItsLine_AndTheModelStaysValid()
+    {
+        OpenPlayground(console.AdminKey);
+        Load(Model);
+        console.Wait(driver => driver.FindElement(By.Id("pg-status")).Text.StartsWith("Valid", StringComparison.Ordinal));
+
+        // A permission that only walks up to itself loads (as in SpiceDB) but can never grant: a warning, not a problem.
+        var schema = console.Browser.FindElement(By.Id("pg-schema"));
+        schema.SendKeys(Keys.Control + Keys.End);
+        schema.SendKeys("\ndefinition loop_doc {\n    relation parent: loop_doc\n    permission view = parent->view\n}\n");
+        var shown = console.Wait(driver => driver.FindElements(By.CssSelector("#pg-problems .warning")) is { Count: 1 } warnings ? warnings[0].Text : null);
+
+        var text = (string)((IJavaScriptExecutor)console.Browser).ExecuteScript("return document.getElementById('pg-schema').value")!;
+        var line = text.Split('\n').ToList().FindIndex(l => l.Contains("permission view = parent->view", StringComparison.Ordinal)) + 1;
+        Assert.StartsWith($"schema {line}:", shown, StringComparison.Ordinal);
+        Assert.Contains("warning: ", shown, StringComparison.Ordinal);
+        Assert.Empty(console.Browser.FindElements(By.CssSelector("#pg-problems .problem")));
+        Assert.EndsWith("assertions hold; 1 warning", console.Browser.FindElement(By.Id("pg-status")).Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AKeyWithoutTheRight_SeesPermissionDenied_WithTheServicesReason()
     {
         var overGrpc = await Assert.ThrowsAsync<RpcException>(async () =>

@@ -97,16 +97,26 @@ async function validate(): Promise<void> {
             return;
         }
         say(error, "");
-        list.replaceChildren(...answer.problems.map((problem) => {
-            const part = parts[problem.part] ?? parts[ModelPart.SCHEMA];
-            const go = element("button", { className: "problem", text: `${part.name} ${problem.line}:${problem.column} ${problem.message}` });
-            go.type = "button";
-            go.addEventListener("click", () => reveal(editor(part.editor), problem.line, problem.column));
-            return element("li", {}, go);
-        }));
+        // Problems, then the schema's warnings (what loads but can never grant, and the like), each a button to its place.
+        const schemaPart = parts[ModelPart.SCHEMA];
+        list.replaceChildren(
+            ...answer.problems.map((problem) => {
+                const part = parts[problem.part] ?? schemaPart;
+                const go = element("button", { className: "problem", text: `${part.name} ${problem.line}:${problem.column} ${problem.message}` });
+                go.type = "button";
+                go.addEventListener("click", () => reveal(editor(part.editor), problem.line, problem.column));
+                return element("li", {}, go);
+            }),
+            ...answer.warnings.map((warning) => {
+                const go = element("button", { className: "warning", text: `${schemaPart.name} ${warning.line}:${warning.column} warning: ${warning.message}` });
+                go.type = "button";
+                go.addEventListener("click", () => reveal(editor(schemaPart.editor), warning.line, warning.column));
+                return element("li", {}, go);
+            }));
+        const warned = answer.warnings.length === 0 ? "" : `; ${answer.warnings.length} warning${answer.warnings.length === 1 ? "" : "s"}`;
         say(status, answer.problems.length === 0
-            ? `Valid: ${answer.relationshipCount} relationships, ${answer.assertionCount} assertions hold`
-            : `${answer.problems.length} problem${answer.problems.length === 1 ? "" : "s"} (${answer.relationshipCount} relationships, ${answer.assertionCount} assertions read)`);
+            ? `Valid: ${answer.relationshipCount} relationships, ${answer.assertionCount} assertions hold${warned}`
+            : `${answer.problems.length} problem${answer.problems.length === 1 ? "" : "s"} (${answer.relationshipCount} relationships, ${answer.assertionCount} assertions read)${warned}`);
     } catch (failure) {
         if (mine !== latest) {
             return;

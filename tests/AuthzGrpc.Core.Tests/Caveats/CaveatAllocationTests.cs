@@ -15,14 +15,20 @@ public sealed class CaveatAllocationTests
             "{\"first\": 42, \"second\": \"hello world\", \"at\": \"2024-01-01T00:00:00Z\", \"window\": \"1h\", \"now\": \"2024-01-01T00:30:00Z\"}");
         Assert.Equal(CaveatResult.True, caveat.Evaluate(context));
 
+        // The least of five batches: a collection another test's allocations set off while a batch runs retires this
+        // thread's allocation buffer, which the count takes for allocated; only ever more, never less.
         const int Rounds = 1_000;
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < Rounds; i++)
+        var perEvaluation = long.MaxValue;
+        for (var batch = 0; batch < 5; batch++)
         {
-            caveat.Evaluate(context);
-        }
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < Rounds; i++)
+            {
+                caveat.Evaluate(context);
+            }
 
-        var perEvaluation = (GC.GetAllocatedBytesForCurrentThread() - before) / Rounds;
+            perEvaluation = Math.Min(perEvaluation, (GC.GetAllocatedBytesForCurrentThread() - before) / Rounds);
+        }
 
         // The parameter array, the evaluation state and the one list literal; no boxing of numbers or times.
         Assert.InRange(perEvaluation, 0, 256);

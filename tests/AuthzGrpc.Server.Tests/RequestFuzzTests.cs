@@ -22,7 +22,7 @@ public sealed class RequestFuzzTests(ITestOutputHelper output)
     public const string SeedVariable = "AUTHZ_FUZZ_SEED";
 
     private const int FixedSeed = 20_261_203;
-    private const int RequestsPerSeed = 5_000;
+    private const int RequestsPerSeed = 2_500;
 
     [Fact]
     public async Task MutatedRequests_ToEveryRpc_AreNeverUnknownOrInternal_AndRefusedOnesChangeNothing()

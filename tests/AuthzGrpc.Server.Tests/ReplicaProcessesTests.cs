@@ -21,7 +21,12 @@ public sealed class ReplicaProcessesTests(ITestOutputHelper output)
     public async Task RevokeThroughA_CheckedOnB_AtItsToken_IsDeniedEveryTime_AndConvergesWithoutToken()
     {
         const int TokenTrials = 1000;
-        const int ConvergenceTrials = 1000;
+
+        // The convergence figures in docs/PERFORMANCE.md come from 1,000 trials (AUTHZ_CONVERGENCE_TRIALS=1000); the suite
+        // times 200, which still fails on a replica that does not converge, within its time budget.
+        var convergenceTrials = int.TryParse(Environment.GetEnvironmentVariable("AUTHZ_CONVERGENCE_TRIALS"), System.Globalization.CultureInfo.InvariantCulture, out var trials) && trials > 0
+            ? Math.Min(trials, 10_000)
+            : 200;
         await using var redis = await RedisProcess.StartAsync();
         var folder = Directory.CreateTempSubdirectory("authz-replicas-");
         try
@@ -65,8 +70,8 @@ public sealed class ReplicaProcessesTests(ITestOutputHelper output)
             Assert.True(fromGraph >= 2 * TokenTrials * 0.99, $"{fromGraph} checks from the shared graph, {fromTruth} from the source of truth");
 
             // Without a token: how long after A acknowledged the revoke B stops allowing.
-            var convergence = new List<double>(ConvergenceTrials);
-            for (var trial = 0; trial < ConvergenceTrials; trial++)
+            var convergence = new List<double>(convergenceTrials);
+            for (var trial = 0; trial < convergenceTrials; trial++)
             {
                 await writer.WriteRelationshipsAsync(Write(Update(Operation.Touch, Grant)));
                 await UntilAsync(checker, Decision.Allowed);
@@ -78,7 +83,7 @@ public sealed class ReplicaProcessesTests(ITestOutputHelper output)
 
             convergence.Sort();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{TokenTrials} revoke trials at the token: 0 allowed. Without a token, time from A's acknowledgement until B denies over {ConvergenceTrials} trials: p50 {Percentile(convergence, 0.50):F2} ms, p99 {Percentile(convergence, 0.99):F2} ms, max {convergence[^1]:F2} ms"));
+                $"{TokenTrials} revoke trials at the token: 0 allowed. Without a token, time from A's acknowledgement until B denies over {convergenceTrials} trials: p50 {Percentile(convergence, 0.50):F2} ms, p99 {Percentile(convergence, 0.99):F2} ms, max {convergence[^1]:F2} ms"));
             Assert.True(Percentile(convergence, 0.99) < 5_000, "B did not converge through invalidations");
         }
         finally

@@ -47,7 +47,8 @@ public sealed class ReferenceEvaluator
     {
         var holding = new HashSet<Relationship>();
         var open = new List<Relationship>();
-        foreach (var stored in _model.All().Where(r => r.Caveat is not null))
+        var reachable = Reachable(resource, name);
+        foreach (var stored in reachable.Where(r => r.Caveat is not null))
         {
             var caveat = _caveats[stored.Caveat!.Name];
             var merged = context is null ? stored.Caveat.Context : CaveatContext.Merge(stored.Caveat.Context, context);
@@ -80,6 +81,68 @@ public sealed class ReferenceEvaluator
 
         _model.CaveatHolds = null;
         return all ? Permissionship.Allowed : any ? Permissionship.Conditional : Permissionship.Denied;
+    }
+
+    // Every stored relationship an evaluation of name on resource could read, whatever the subject and the caveats: only
+    // their caveats can change the answer, so only theirs are left open.
+    private HashSet<Relationship> Reachable(ObjectRef resource, string name)
+    {
+        var found = new HashSet<Relationship>();
+        var visited = new HashSet<(ObjectRef, string)>();
+        var pending = new Stack<(ObjectRef Resource, string Name)>();
+        pending.Push((resource, name));
+        while (pending.TryPop(out var step))
+        {
+            if (!visited.Add(step))
+            {
+                continue;
+            }
+
+            switch (_model.Member(step.Resource.Type, step.Name))
+            {
+                case RelationSyntax:
+                    foreach (var (stored, _) in _model.StoredWithCaveats(step.Resource, step.Name))
+                    {
+                        found.Add(stored);
+                        if (stored.Subject.IsSubjectSet)
+                        {
+                            pending.Push((stored.Subject.Object, stored.Subject.Relation!));
+                        }
+                    }
+
+                    break;
+                case PermissionSyntax permission:
+                    Walk(permission.Expression, step.Resource);
+                    break;
+            }
+        }
+
+        return found;
+
+        void Walk(ExpressionSyntax expression, ObjectRef on)
+        {
+            switch (expression)
+            {
+                case NameSyntax named:
+                    pending.Push((on, named.Name));
+                    break;
+                case ArrowSyntax arrow:
+                    foreach (var (stored, _) in _model.StoredWithCaveats(on, arrow.Relation))
+                    {
+                        found.Add(stored);
+                        if (_model.Member(stored.Subject.Type, arrow.Target) is not null)
+                        {
+                            pending.Push((stored.Subject.Object, arrow.Target));
+                        }
+                    }
+
+                    break;
+                case BinarySyntax binary:
+                    Walk(binary.Left, on);
+                    Walk(binary.Right, on);
+                    break;
+            }
+        }
     }
 
     private bool Evaluate(ObjectRef resource, string name, SubjectRef subject, HashSet<(ObjectRef, string)> inProgress)

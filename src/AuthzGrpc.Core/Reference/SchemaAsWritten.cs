@@ -47,13 +47,6 @@ internal sealed class SchemaAsWritten
             .Select(r => (r, r.Caveat is null || CaveatHolds?.Invoke(r) != false))];
     }
 
-    /// <summary>Every relationship stored and not expired now, caveated or not.</summary>
-    public IEnumerable<Relationship> All()
-    {
-        var now = _clock.GetUtcNow();
-        return _relationships.Where(r => !r.IsExpiredAt(now));
-    }
-
     /// <summary>Whether a caveated relationship is there, for a walk that decides caveats; null: every one is.</summary>
     public Func<Relationship, bool>? CaveatHolds { get; set; }
 }

@@ -55,6 +55,7 @@ public sealed class CaveatedRelationshipTests
     [InlineData("document:d#writer@user:ann[within_quota]", "does not allow subjects of type 'user with within_quota'")]
     [InlineData("document:d#reader@user:ann[on_tuesday]", "does not allow subjects of type 'user with on_tuesday'")]
     [InlineData("document:d#reader@user:ann[within_quota:{\"quota\": 3}]", "caveat 'within_quota' has no parameter 'quota'; it has limit int, used int")]
+    [InlineData("document:d#reader@user:ann[within_quota:{\"limit\": \"three\"}]", "parameter 'limit'")]
     public void AWrite_TheSchemaDoesNotAllow_IsInvalid_AndStoresNothing(string text, string message)
     {
         using var engine = new PermissionEngine(Schema);
@@ -64,6 +65,25 @@ public sealed class CaveatedRelationshipTests
         Assert.Equal(AuthzErrorKind.InvalidArgument, error.Kind);
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
         Assert.Empty(engine.ReadAll());
+    }
+
+    [Fact]
+    public void ACheckContext_ThatDoesNotFitAParameter_IsRefused_WhetherOrNotTheCheckMeetsACaveat()
+    {
+        // Refused on the schema alone: the refusal tells nothing of which caveated relationships exist.
+        using var engine = new PermissionEngine(Schema);
+        engine.Add(Relationship.Parse("""document:d#reader@user:ann[within_quota:{"limit": 3}]"""));
+        var unfit = CaveatContext.Parse("""{"used": "many"}""");
+
+        foreach (var user in new[] { "ann", "nobody" })
+        {
+            var error = Assert.Throws<AuthzException>(() => engine.Decide("document", "d", "read", "user", user, null, unfit));
+            Assert.Equal(AuthzErrorKind.InvalidArgument, error.Kind);
+            Assert.Contains("parameter 'used'", error.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Throws<AuthzException>(() => engine.LookupResources("document", "read", new SubjectRef("user", "nobody"), caveatContext: unfit));
+        Assert.Throws<AuthzException>(() => engine.LookupSubjects(new ObjectRef("document", "e"), "read", "user", caveatContext: unfit));
     }
 
     [Fact]

@@ -87,6 +87,23 @@ public sealed class CompiledCaveat
     }
 
     /// <summary>
+    /// Checks that every value <paramref name="context"/> gives for a parameter of this caveat converts to the
+    /// parameter's type, whatever evaluation would need: InvalidContext naming the parameter otherwise. Names the caveat
+    /// does not declare are left alone.
+    /// </summary>
+    public void CheckContext(CaveatContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        foreach (var parameter in Parameters)
+        {
+            if (context.TryGetValue(parameter.Name, out var value))
+            {
+                ContextConversion.Convert(parameter.Name, parameter.Type, value);
+            }
+        }
+    }
+
+    /// <summary>
     /// Evaluates the caveat on <paramref name="context"/> (already merged). Parameters the context lacks make the result
     /// <see cref="CaveatOutcome.Missing"/> when, and only when, their values could still change it. Throws
     /// <see cref="CaveatException"/>: InvalidContext for a value that does not convert to its declared type (checked for

@@ -56,6 +56,7 @@ public sealed partial class PermissionEngine
         var graph = _graph;
         var member = ResolveMember(graph, resourceType, permission);
         var subject = ResolveSubject(graph, subjectType, subjectId, subjectRelation, member.Owner, resourceId);
+        graph.Schema.CheckCaveatContext(state.Context);
         var resource = graph.FindObject(member.Owner.Index, resourceId);
         return Outcomes.Settle(Evaluator(graph).Member(resource, member, in subject, 0, null, ref state), _maxDepth);
     }
@@ -78,6 +79,7 @@ public sealed partial class PermissionEngine
         var graph = _graph;
         var member = ResolveMember(graph, resource.Type, permission);
         var context = ResolveSubject(graph, subject.Type, subject.Id, subject.Relation, member.Owner, resource.Id);
+        graph.Schema.CheckCaveatContext(caveatContext);
         var node = graph.FindObject(member.Owner.Index, resource.Id);
         var root = new ExplainNode($"{resource}#{permission}@{subject}");
         var state = new EvaluationState<long>(EvaluationBudget, cancellationToken, ShutdownToken) { Context = caveatContext };

@@ -59,6 +59,7 @@ public sealed partial class PermissionEngine
         var graph = _graph;
         var member = ResolveMember(graph, resourceType, permission);
         var context = ResolveSubject(graph, subject);
+        graph.Schema.CheckCaveatContext(caveatContext);
         var candidates = new HashSet<int>();
         var pending = new Stack<int>();
 
@@ -161,6 +162,8 @@ public sealed partial class PermissionEngine
         {
             ThrowUnknownType(subjectType);
         }
+
+        graph.Schema.CheckCaveatContext(caveatContext);
 
         var relation = -1;
         if (subjectRelation is not null)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using AuthzGrpc.Core.Caveats;
 
 namespace AuthzGrpc.Core.Engine;
 
@@ -303,6 +304,15 @@ internal sealed class RelationshipGraph
                 throw AuthzException.Invalid(
                     $"{relationship}: caveat '{caveat.Name}' has no parameter '{name}'; it has {string.Join(", ", compiled.Parameters.Select(p => $"{p.Name} {p.Type}"))}");
             }
+        }
+
+        try
+        {
+            compiled.CheckContext(caveat.Context);
+        }
+        catch (CaveatException e)
+        {
+            throw AuthzException.Invalid($"{relationship}: {e.Message}");
         }
 
         return new BoundCaveat(compiled, caveat.Context);

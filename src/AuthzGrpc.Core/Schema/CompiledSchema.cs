@@ -49,6 +49,31 @@ public sealed class CompiledSchema
     /// </summary>
     public bool UsesCaveats { get; }
 
+    /// <summary>
+    /// Refuses a check's caveat context (InvalidArgument) when a value does not fit the type some caveat of the schema
+    /// declares for its parameter. Judged on the schema alone, before any relationship is read, so the refusal says
+    /// nothing of which caveated relationships a check would meet.
+    /// </summary>
+    public void CheckCaveatContext(CaveatContext? context)
+    {
+        if (context is null || context.IsEmpty)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var caveat in Caveats.Values)
+            {
+                caveat.CheckContext(context);
+            }
+        }
+        catch (CaveatException e)
+        {
+            throw AuthzException.Invalid(e.Message);
+        }
+    }
+
     /// <summary>Every definition, in the order written; <see cref="TypeDefinition.Index"/> is the position here.</summary>
     public IReadOnlyList<TypeDefinition> Types { get; }
 

@@ -229,14 +229,13 @@ internal sealed class AuthorizationGrpcService(
         var explained = await dispatcher.ExplainAsync(
             ProtoMapping.ToModel(request.Resource), request.Action, ProtoMapping.ToModel(request.Subject), caveats, consistency, context.CancellationToken)
             .ConfigureAwait(false);
-        var response = new ExplainResponse
+        return new ExplainResponse
         {
             Decision = ProtoMapping.ToDecision(explained.Value.Decision.Permissionship),
             Root = ProtoMapping.ToProto(explained.Value.Root),
             Revision = RevisionText(explained.Revision),
+            PartialCaveatInfo = ProtoMapping.ToPartialCaveatInfo(explained.Value.Decision),
         };
-        response.PartialCaveatInfo = ProtoMapping.ToPartialCaveatInfo(explained.Value.Decision);
-        return response;
     }
 
     public override async Task LookupResources(
@@ -381,12 +380,12 @@ internal sealed class AuthorizationGrpcService(
 
     private CheckResponse CheckResponse(AtRevision<CheckDecision> answer) => CheckResponse(answer.Value, RevisionText(answer.Revision));
 
-    private static CheckResponse CheckResponse(CheckDecision decision, string revision)
+    private static CheckResponse CheckResponse(CheckDecision decision, string revision) => new()
     {
-        var response = new CheckResponse { Decision = ProtoMapping.ToDecision(decision.Permissionship), Revision = revision };
-        response.PartialCaveatInfo = ProtoMapping.ToPartialCaveatInfo(decision);
-        return response;
-    }
+        Decision = ProtoMapping.ToDecision(decision.Permissionship),
+        Revision = revision,
+        PartialCaveatInfo = ProtoMapping.ToPartialCaveatInfo(decision),
+    };
 
     private async Task<CheckResponse> MeasureCheckAsync(Task<CheckResponse> answer, CheckRequest request, ServerCallContext context, long started)
     {

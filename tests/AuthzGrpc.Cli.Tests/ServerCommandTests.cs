@@ -2,14 +2,13 @@ using AuthzGrpc.Testing;
 
 namespace AuthzGrpc.Cli.Tests;
 
-/// <summary><c>authzctl check / explain / lookup-*</c> against a real server process on loopback.</summary>
-public sealed class ServerCommandTests : IAsyncLifetime
+/// <summary>
+/// <c>authzctl check / explain / lookup-*</c> against one real server process on loopback, shared by the class: every
+/// test only reads (a server per test cost the suite about three minutes).
+/// </summary>
+public sealed class ServerCommandTests(AdminServer admin) : IClassFixture<AdminServer>
 {
-    private ServerProcess _server = null!;
-
-    public async Task InitializeAsync() => _server = await ServerProcess.StartAsync();
-
-    public async Task DisposeAsync() => await _server.DisposeAsync();
+    private readonly ServerProcess _server = admin.Process;
 
     private async Task<(int Exit, string Output, string Error)> Run(params string[] args)
     {
@@ -156,7 +155,6 @@ public sealed class ServerCommandTests : IAsyncLifetime
     [Fact]
     public async Task Lookup_BadPageOptions_ExitTwoWithAMessage()
     {
-        // One server for the three: each test of this class starts a server process of its own.
         var cursor = await Run("lookup-resources", "project", "view", "user:olivia", "--cursor", "not-a-cursor");
         var overCap = await Run("lookup-resources", "project", "view", "user:olivia", "--limit", "1001");
         var negative = await Run("lookup-subjects", "project:payments", "view", "user", "--limit", "-1");

@@ -140,6 +140,10 @@ internal static partial class Log
         Message = "The schema in force ({Source}): {Warning}")]
     public static partial void SchemaWarning(ILogger logger, string source, Core.Schema.SchemaWarning warning);
 
+    [LoggerMessage(EventId = 25, EventName = "WriteJudgedAgain", Level = LogLevel.Debug,
+        Message = "A write judged at revision {JudgedAt} met revision {Committed}, committed by another replica meanwhile; judged again (attempt {Attempt})")]
+    public static partial void WriteJudgedAgain(ILogger logger, long judgedAt, long committed, int attempt);
+
     [LoggerMessage(EventId = 30, EventName = "SharedGraphMaintenanceFailed", Level = LogLevel.Warning,
         Message = "Keeping the shared graph in step failed; retrying on the next round")]
     public static partial void SharedGraphMaintenanceFailed(ILogger logger, Exception exception);

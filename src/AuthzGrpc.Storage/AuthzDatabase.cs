@@ -22,6 +22,9 @@ public sealed class AuthzDatabase : IAsyncDisposable, IDisposable
 
     private readonly Func<AuthzDbContext> _createContext;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
+
+    // The revision the writes of the current call were judged at (see JudgedAt); flows down the awaited store calls.
+    private readonly AsyncLocal<long?> _judgedAt = new();
     private readonly TimeProvider _time;
     private readonly string _connectionString;
 
@@ -209,6 +212,20 @@ public sealed class AuthzDatabase : IAsyncDisposable, IDisposable
     internal AuthzDbContext OpenContext() => _createContext();
 
     /// <summary>
+    /// Until the returned scope is disposed, every write of this asynchronous flow commits only on top of
+    /// <paramref name="revision"/>: when the database has committed past it by the time the write takes the write lock
+    /// (another replica wrote since the caller judged its change), the write throws <see cref="WriteConflictException"/>
+    /// having changed nothing. A change judged on what one replica holds is thus committed only where that judgement
+    /// still holds: a write is judged the same whichever replica receives it.
+    /// </summary>
+    public IDisposable JudgedAt(long revision)
+    {
+        var previous = _judgedAt.Value;
+        _judgedAt.Value = revision;
+        return new Scope(() => _judgedAt.Value = previous);
+    }
+
+    /// <summary>
     /// The one shape of every write: gate, transaction with the write lock, the body against a <see cref="UnitOfWork"/>,
     /// save, commit. A write named by <paramref name="operation"/> commits at the next revision and records it; a write
     /// with none (an API key's) consumes no revision and its unit of work carries the revision in force. The body
@@ -228,6 +245,11 @@ public sealed class AuthzDatabase : IAsyncDisposable, IDisposable
                 var (transaction, counter) = await context.BeginWriteAsync(cancellationToken).ConfigureAwait(false);
                 await using (transaction.ConfigureAwait(false))
                 {
+                    if (_judgedAt.Value is { } judgedAt && counter.Revision != judgedAt)
+                    {
+                        throw new WriteConflictException(judgedAt, counter.Revision);
+                    }
+
                     var revision = operation is null ? counter.Revision : counter.Revision + 1;
                     var now = UtcNow;
                     var (result, commit) = await body(new UnitOfWork(context, revision, now, actor)).ConfigureAwait(false);
@@ -256,5 +278,10 @@ public sealed class AuthzDatabase : IAsyncDisposable, IDisposable
         {
             _writeGate.Release();
         }
+    }
+
+    private sealed class Scope(Action dispose) : IDisposable
+    {
+        public void Dispose() => dispose();
     }
 }

@@ -89,6 +89,30 @@ public sealed class AuthzStoreTests
 
     [Theory]
     [MemberData(nameof(Providers))]
+    public async Task AWrite_JudgedAtAnOlderRevision_IsAConflict_AndChangesNothing_WhileOneJudgedAtTheNewestCommits(string provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var store = await database.CreateMigratedStoreAsync();
+        await store.Model.SeedAsync(Schema, [R("doc:1#viewer@user:alice")], "system");
+        var judged = await store.Model.CurrentRevisionAsync();
+        var meanwhile = await store.Model.WriteRelationshipsAsync([Touch("doc:1#viewer@user:bob")], [], Actor);
+
+        using (store.Database.JudgedAt(judged))
+        {
+            var conflict = await Assert.ThrowsAsync<WriteConflictException>(() => store.Model.WriteRelationshipsAsync([Touch("doc:1#viewer@user:carol")], [], Actor));
+            Assert.Equal((judged, meanwhile), (conflict.JudgedAt, conflict.Committed));
+        }
+
+        Assert.Equal(meanwhile, await store.Model.CurrentRevisionAsync());
+        Assert.DoesNotContain(R("doc:1#viewer@user:carol"), (await store.Model.LoadAsync()).Relationships);
+        using (store.Database.JudgedAt(meanwhile))
+        {
+            Assert.Equal(meanwhile + 1, await store.Model.WriteRelationshipsAsync([Touch("doc:1#viewer@user:carol")], [], Actor));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
     public async Task Create_OfStoredRelationship_IsAlreadyExists_AndChangesNothing(string provider)
     {
         await using var database = TestDatabase.Create(provider);

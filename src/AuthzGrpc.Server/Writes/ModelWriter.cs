@@ -25,6 +25,9 @@ internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, Eng
     /// <summary>The largest schema text accepted.</summary>
     public const int MaxSchemaLength = 1 << 20;
 
+    /// <summary>How many times a write is judged again after other replicas committed under it, before it fails ABORTED.</summary>
+    public const int MaxWriteAttempts = 8;
+
     // What a write that changes no relationship (an invitation, an API key) gives the engine to apply.
     private static readonly IReadOnlyList<RelationshipUpdate> NoChanges = [];
 
@@ -159,8 +162,7 @@ internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, Eng
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var engine = await sync.CatchUpLockedAsync(null, cancellationToken).ConfigureAwait(false);
-            var (revision, committed, result) = await write(engine).ConfigureAwait(false);
+            var (engine, revision, committed, result) = await JudgeAndCommitLockedAsync(write, cancellationToken).ConfigureAwait(false);
             if (revision != engine.Revision)
             {
                 // Not cancellable from here: once committed, the engine must apply it whatever the caller does.
@@ -179,6 +181,35 @@ internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, Eng
         finally
         {
             _lock.Release();
+        }
+    }
+
+    /// <summary>
+    /// With the write lock held: catches the engine up with the store, has <paramref name="write"/> judge and commit its
+    /// change against it, and commits only on top of the revision it was judged at (<see cref="AuthzDatabase.JudgedAt"/>).
+    /// When another replica committed in between (the database-wide lock is taken only at commit), nothing was
+    /// changed: the engine catches up again and the change is judged anew, so a management rule (the last owner, who
+    /// may grant what) holds across replicas as it does within one. After <see cref="MaxWriteAttempts"/> conflicts the
+    /// write fails with ABORTED (<see cref="WriteConflictException"/>): retry.
+    /// </summary>
+    private async Task<(PermissionEngine Engine, long Revision, IReadOnlyList<RelationshipUpdate> Committed, T Result)> JudgeAndCommitLockedAsync<T>(
+        Func<PermissionEngine, Task<(long Revision, IReadOnlyList<RelationshipUpdate> Committed, T Result)>> write, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var engine = await sync.CatchUpLockedAsync(null, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                using (store.Database.JudgedAt(engine.Revision))
+                {
+                    var (revision, committed, result) = await write(engine).ConfigureAwait(false);
+                    return (engine, revision, committed, result);
+                }
+            }
+            catch (WriteConflictException conflict) when (attempt < MaxWriteAttempts)
+            {
+                Log.WriteJudgedAgain(logger, conflict.JudgedAt, conflict.Committed, attempt);
+            }
         }
     }
 

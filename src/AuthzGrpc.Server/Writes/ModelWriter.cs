@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using AuthzGrpc.Cache;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Management;
 using AuthzGrpc.Core.Model;
@@ -167,7 +168,7 @@ internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, Eng
             {
                 // Not cancellable from here: once committed, the engine must apply it whatever the caller does.
                 await sync.ApplyCommittedLockedAsync(committed, revision).ConfigureAwait(false);
-                await PublishLockedAsync().ConfigureAwait(false);
+                await PublishLockedAsync(ChangesOf(revision, committed)).ConfigureAwait(false);
             }
 
             activity?.SetTag(AuthzTracing.RevisionTag, revision);
@@ -260,8 +261,16 @@ internal sealed partial class ModelWriter(AuthzStore store, EngineSync sync, Eng
     }
 
     // Not cancellable: the write is committed; its invalidation must go out whatever the caller does.
-    private Task PublishLockedAsync() =>
-        shared.Graph?.PublishAsync(holder.Current, sync.ReadChangedRelationshipsAsync, CancellationToken.None) ?? Task.CompletedTask;
+    private Task PublishLockedAsync(ChangeReader? changes = null) =>
+        shared.Graph?.PublishAsync(holder.Current, changes ?? sync.ReadChangedRelationshipsAsync, CancellationToken.None) ?? Task.CompletedTask;
+
+    // What Redis needs to replay the revision this process just committed, from what it committed (what the change log
+    // holds of it, or more: a touch that changed nothing rewrites a record as it was) rather than read back from the
+    // change log; any other span of revisions (Redis further behind: another replica's write-through failed) is read.
+    private ChangeReader ChangesOf(long revision, IReadOnlyList<RelationshipUpdate> committed) =>
+        (after, through, cancellationToken) => after == revision - 1 && through == revision
+            ? Task.FromResult<IReadOnlyList<Relationship>?>([.. committed.Select(u => u.Relationship)])
+            : sync.ReadChangedRelationshipsAsync(after, through, cancellationToken);
 
     private static AuthzException Invalid(string message) => new(AuthzErrorKind.InvalidArgument, message);
 

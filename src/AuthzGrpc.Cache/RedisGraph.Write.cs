@@ -50,8 +50,12 @@ public sealed partial class RedisGraph
             var database = Database;
             var target = engine.Revision;
             var incomplete = Volatile.Read(ref _incomplete);
-            if (await ReadMetaAsync(database).ConfigureAwait(false) is { } current && Holds(current, engine.Schema, target) &&
-                current.Equals(Volatile.Read(ref _verified)) && current.Generation != incomplete)
+            // Up to date without the lock only when Redis holds exactly what this process last proved, through the
+            // target: when that proof is older than the target (always, after this process's own commit), the read
+            // could not succeed and is not made.
+            var verified = Volatile.Read(ref _verified);
+            if (verified is not null && verified.Applied >= target && await ReadMetaAsync(database).ConfigureAwait(false) is { } current &&
+                Holds(current, engine.Schema, target) && current.Equals(verified) && current.Generation != incomplete)
             {
                 return true;
             }

@@ -53,6 +53,39 @@ public sealed class SchemaCommandTests(AdminServer server) : IClassFixture<Admin
     }
 
     [Fact]
+    public async Task ACaveatedRelationship_ChecksConditional_NamingWhatToSupply_ThenDecidesWithTheContext()
+    {
+        // The schema in force plus a caveat and a type that uses it (nothing stored is orphaned).
+        var schema = (await server.Run("schema", "read")).Output +
+            "\ncaveat on_weekday(day string) {\n  day in [\"monday\", \"tuesday\", \"wednesday\", \"thursday\", \"friday\"]\n}\n" +
+            "\ndefinition gate {\n  relation opener: user with on_weekday\n  permission open = opener\n}\n";
+        var file = Path.Combine(_folder.FullName, "caveated.zed");
+        await File.WriteAllTextAsync(file, schema);
+        Assert.Equal(0, (await server.Run("schema", "write", file)).Exit);
+        Assert.Equal(0, (await server.Run("relationship", "touch", "gate:front#opener@user:zoe[on_weekday]")).Exit);
+
+        var unknown = await server.Run("check", "gate:front", "open", "user:zoe");
+        var unknownJson = await server.Run("check", "gate:front", "open", "user:zoe", "-o", "json");
+        var weekday = await server.Run("check", "gate:front", "open", "user:zoe", "--caveat-context", """{"day": "monday"}""");
+        var weekend = await server.Run("check", "gate:front", "open", "user:zoe", "--caveat-context", """{"day": "sunday"}""");
+
+        // Conditional is not an allow: the exit status is a denial's, and the answer says what to supply.
+        Assert.Equal(1, unknown.Exit);
+        Assert.StartsWith("CONDITIONAL (supply day in --caveat-context)", unknown.Output.Trim(), StringComparison.Ordinal);
+        using (var json = JsonDocument.Parse(unknownJson.Output))
+        {
+            Assert.Equal(1, unknownJson.Exit);
+            Assert.Equal("DECISION_CONDITIONAL", json.RootElement.GetProperty("decision").GetString());
+            Assert.Equal(["day"], json.RootElement.GetProperty("partialCaveatInfo").GetProperty("missingRequiredContext").EnumerateArray().Select(e => e.GetString()));
+        }
+
+        Assert.Equal(0, weekday.Exit);
+        Assert.StartsWith("ALLOWED", weekday.Output.Trim(), StringComparison.Ordinal);
+        Assert.Equal(1, weekend.Exit);
+        Assert.StartsWith("DENIED", weekend.Output.Trim(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Write_ASchemaThatDoesNotCompile_ExitsTwoNamingTheLine()
     {
         var file = Path.Combine(_folder.FullName, "broken.zed");

@@ -82,6 +82,49 @@ public sealed class CaveatTests
         }
     }
 
+    [Fact]
+    public async Task AMemberList_ShowsACaveatedRole_WithItsCaveat_AndAnUnconditionalOneWithout()
+    {
+        const string TeamSchema = """
+            caveat on_weekday(day string) {
+                day in ["monday", "tuesday", "wednesday", "thursday", "friday"]
+            }
+
+            definition user {}
+
+            definition team {
+                relation owner: user
+                relation viewer: user | user with on_weekday
+                permission view_members = owner + viewer
+                manage owner by owner
+                manage viewer by owner
+                minimum 1 owner
+                members by view_members
+            }
+            """;
+        await using var redis = await RedisProcess.StartAsync();
+        await using var database = TestDatabase.Create("sqlite");
+        var folder = Directory.CreateTempSubdirectory("authz-caveats-");
+        try
+        {
+            await using var server = await StoreServer.StartAsync(database, ModelFiles.Settings(folder, redis, TeamSchema));
+            await server.Relationships.WriteRelationshipsAsync(Write(
+                new V1.RelationshipUpdate { Operation = Operation.Touch, Relationship = Relationship("team:core#owner@user:olive") },
+                Caveated("team:core#viewer@user:vic", "on_weekday", """{"day": "saturday"}""")));
+
+            var members = (await new ManagementService.ManagementServiceClient(server.Channel).ListMembersAsync(new ListMembersRequest { Resource = Object("team:core") })).Members;
+
+            var olive = Assert.Single(members, m => m.Subject.Object.Id == "olive").Roles.Single();
+            var vic = Assert.Single(members, m => m.Subject.Object.Id == "vic").Roles.Single();
+            Assert.Equal(("owner", null), (olive.Role, olive.Caveat));
+            Assert.Equal(("viewer", "on_weekday", "saturday"), (vic.Role, vic.Caveat.CaveatName, vic.Caveat.Context.Fields["day"].StringValue));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
     private static async Task AssertDecisionsAsync(StoreServer server, Consistency consistency)
     {
         var conditional = await server.Authorization.CheckAsync(WithConsistency(AmyViews, consistency));

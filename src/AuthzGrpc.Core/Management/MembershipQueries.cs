@@ -19,7 +19,9 @@ public enum RolePlacement
 /// <param name="Via">The group (subject set) that holds the role on the member's behalf; null when held directly.</param>
 /// <param name="Placement">Where <paramref name="GrantedOn"/> is relative to the listed resource.</param>
 /// <param name="ExpiresAt">When the grant stops counting (a time-boxed grant), or null for never.</param>
-public sealed record RoleSource(string Relation, ObjectRef GrantedOn, SubjectRef? Via, RolePlacement Placement, DateTimeOffset? ExpiresAt = null)
+/// <param name="Caveat">The caveat the grant is stored under (it counts only where the caveat holds), or null for none.</param>
+public sealed record RoleSource(
+    string Relation, ObjectRef GrantedOn, SubjectRef? Via, RolePlacement Placement, DateTimeOffset? ExpiresAt = null, RelationshipCaveat? Caveat = null)
 {
     /// <summary>
     /// How a member list names the role (R26, A004-5): the role itself when stored on the resource; prefixed with the
@@ -99,13 +101,13 @@ public sealed class MembershipQueries(PermissionEngine engine)
             var subject = relationship.Subject;
             if (!subject.IsSubjectSet)
             {
-                Add(members, subject, new RoleSource(relationship.Relation, holder, null, placement, relationship.ExpiresAt));
+                Add(members, subject, new RoleSource(relationship.Relation, holder, null, placement, relationship.ExpiresAt, relationship.Caveat));
                 continue;
             }
 
             foreach (var member in ExpandSet(subject))
             {
-                Add(members, member, new RoleSource(relationship.Relation, holder, subject, placement, relationship.ExpiresAt));
+                Add(members, member, new RoleSource(relationship.Relation, holder, subject, placement, relationship.ExpiresAt, relationship.Caveat));
             }
         }
     }

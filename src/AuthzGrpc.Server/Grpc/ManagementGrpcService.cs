@@ -163,6 +163,7 @@ internal sealed partial class ManagementGrpcService(
                 Label = r.Label,
                 Via = r.Via is { } via ? ProtoMapping.ToProto(via) : null,
                 ExpiresAt = r.ExpiresAt is { } expiresAt ? Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(expiresAt) : null,
+                Caveat = CaveatMapping.ToProto(r.Caveat),
             }));
             response.Members.Add(item);
         }

@@ -1,0 +1,96 @@
+using System.Text;
+using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Core.Graph;
+using AuthzGrpc.Core.Model;
+using AuthzGrpc.Core.Schema;
+using AuthzGrpc.Core.Validation;
+using AuthzGrpc.Storage.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace AuthzGrpc.Storage.Tests;
+
+/// <summary>
+/// Records computed from the database on demand (<see cref="RecordBuilder"/> over <see cref="DatabaseRelationshipIndex"/>)
+/// against the records of an engine loaded from the same database, as a replica loads it: the same bytes for every
+/// object and wildcard, on each provider.
+/// </summary>
+public sealed class RecordsFromDatabaseTests(ITestOutputHelper output)
+{
+    public static TheoryData<string> Providers => TestDatabase.ProviderNames;
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task DefaultModel_EveryRecordFromDatabaseEqualsEngineRecord(string provider)
+    {
+        var validation = ValidationFile.Load(Path.Combine(AppContext.BaseDirectory, "models", "default.yaml"));
+        await using var database = TestDatabase.Create(provider);
+        await using var store = await database.CreateMigratedStoreAsync();
+        await store.Model.SeedAsync(validation.SchemaText, validation.Relationships, "system");
+        var (schema, engine) = await LoadEngineAsync(store);
+        using var loaded = engine;
+        await using var index = await store.Model.OpenRelationshipIndexAsync();
+        var builder = new RecordBuilder(schema, index);
+
+        var queries = new List<int>();
+        var keys = ObjectsAndWildcards(schema, validation.Relationships).ToList();
+        foreach (var (type, id) in keys)
+        {
+            var before = index.Queries;
+            Assert.Equal(Text(engine.DescribeRecord(type, id)), Text(await builder.BuildAsync(type, id)));
+            queries.Add(index.Queries - before);
+        }
+
+        // Every record the shared graph holds was compared.
+        Assert.Subset(keys.ToHashSet(), engine.DescribeAllRecords().Select(r => (r.Type, r.Id)).ToHashSet());
+        output.WriteLine(
+            $"{keys.Count} records: {queries.Min()} to {queries.Max()} queries each, {queries.Average():F1} on average " +
+            $"({string.Join(", ", queries.GroupBy(q => q).OrderBy(g => g.Key).Select(g => $"{g.Count()} with {g.Key}"))})");
+        Assert.InRange(queries.Max(), 1, 10);
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task WideLevel_ReadInChunksOfIds(string provider)
+    {
+        const int Groups = (2 * DatabaseRelationshipIndex.ChunkSize) + 1;
+        const string Schema = "definition user {}\ndefinition group {\n    relation member: user | group#member\n}\n";
+        await using var database = TestDatabase.Create(provider);
+        await using var store = await database.CreateMigratedStoreAsync();
+        await store.Model.SeedAsync(
+            Schema,
+            [.. Enumerable.Range(0, Groups).SelectMany(i => new[]
+            {
+                Relationship.Parse($"group:g{i}#member@user:alice"),
+                Relationship.Parse($"group:all#member@group:g{i}#member"),
+            })],
+            "system");
+        var (schema, engine) = await LoadEngineAsync(store);
+        using var loaded = engine;
+        await using var index = await store.Model.OpenRelationshipIndexAsync();
+
+        var content = await new RecordBuilder(schema, index).BuildAsync("user", "alice");
+
+        Assert.Equal(Text(engine.DescribeRecord("user", "alice")), Text(content));
+        Assert.Equal(Groups + 1, content.Reach.Count);
+        // Its own relationships, its groups, then the 1,001 groups' sets in three chunks, then group:all#member's.
+        Assert.Equal(1 + 1 + 3 + 1, index.Queries);
+    }
+
+    // The engine a replica loads from the store, with the schema stored.
+    private static async Task<(CompiledSchema Schema, PermissionEngine Engine)> LoadEngineAsync(AuthzStore store)
+    {
+        var stored = await store.Model.LoadAsync();
+        var schema = CompiledSchema.Compile(stored.SchemaText!);
+        var engine = new PermissionEngine(schema);
+        engine.Write([.. stored.Relationships.Select(r => new RelationshipUpdate(RelationshipOperation.Touch, r))], stored.Revision);
+        return (schema, engine);
+    }
+
+    // Every object the relationships name, every type's wildcard, and an object nothing names.
+    private static IEnumerable<(string Type, string Id)> ObjectsAndWildcards(CompiledSchema schema, IEnumerable<Relationship> stored) =>
+        stored.SelectMany(r => new[] { (r.Resource.Type, r.Resource.Id), (r.Subject.Type, r.Subject.Id) })
+            .Concat(schema.Types.SelectMany(t => new[] { (t.Name, Identifiers.Wildcard), (t.Name, "absent") }))
+            .Distinct();
+
+    private static string Text(RecordContent content) => Encoding.UTF8.GetString(GraphRecordCodec.Encode(content));
+}

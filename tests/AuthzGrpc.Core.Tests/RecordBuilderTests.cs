@@ -10,8 +10,8 @@ namespace AuthzGrpc.Core.Tests;
 /// <summary>
 /// Records computed from relationships read on demand (<see cref="RecordBuilder"/>) against the engine's
 /// (<see cref="PermissionEngine.DescribeRecord(string, string)"/>): the same bytes for every object and wildcard of
-/// random models — with expiring (some already expired) and caveated relationships — a deep chain read one level per
-/// read, and the bound on the work of one record.
+/// random models — with expiring (some already expired) and caveated relationships — one at a time and all together,
+/// a deep chain read one level per read (records asked together sharing each level), and the bound on the work of a call.
 /// </summary>
 public sealed class RecordBuilderTests(ITestOutputHelper output)
 {
@@ -46,7 +46,10 @@ public sealed class RecordBuilderTests(ITestOutputHelper output)
             var stored = WriteRandomly(model, engine, random);
             expired += stored.Count(r => r.IsExpiredAt(model.Clock.GetUtcNow()));
             caveated += stored.Count(r => r.Caveat is not null);
-            foreach (var (type, id) in ObjectsAndWildcards(model.Schema, stored))
+            var keys = ObjectsAndWildcards(model.Schema, stored).ToList();
+            var together = await new RecordBuilder(model.Schema, new InMemoryRelationshipIndex(stored, engine.Revision)).BuildAsync(keys);
+            Assert.Equal(keys.Select(k => Text(engine.DescribeRecord(k.Type, k.Id))), together.Select(Text));
+            foreach (var (type, id) in keys)
             {
                 var index = new InMemoryRelationshipIndex(stored, engine.Revision);
                 var engineRecord = engine.DescribeRecord(type, id);
@@ -96,6 +99,13 @@ public sealed class RecordBuilderTests(ITestOutputHelper output)
             Assert.Equal(entries, content.Ancestors.Count + content.Reach.Count + content.SubjectSetReach.Values.Sum(r => r.Count));
             Assert.Equal(reads, index.Reads);
         }
+
+        // Together, the three share every level: their own relationships in one read, f1..f99 one level each, and
+        // {alice, g99#member}, g98#member, ..., g0#member one level each.
+        var shared = new InMemoryRelationshipIndex(stored, engine.Revision);
+        var records = await new RecordBuilder(schema, shared).BuildAsync([.. cases.Select(c => (c.Type, c.Id))]);
+        Assert.Equal(cases.Select(c => Text(engine.DescribeRecord(c.Type, c.Id))), records.Select(Text));
+        Assert.Equal(1 + (Depth - 1) + Depth, shared.Reads);
     }
 
     [Fact]

@@ -3,12 +3,13 @@ namespace AuthzGrpc.Core.Graph;
 /// <summary>
 /// Computes the record of one object (or of a type's wildcard) from relationships read on demand from an
 /// <see cref="IRelationshipIndex"/>: exactly what <see cref="PermissionEngine.DescribeRecord(string, string)"/> gives for the same
-/// relationships, without holding them all. It walks level by level, one batched read per level: the object's own
-/// relationships (its relation lines, and the first level of its ancestors); then its ancestors, a level at a time, by
-/// resource over the relations arrows walk; then the subject sets the object and its own subject sets are in, a level
-/// at a time, by subject over the membership-indexed relations. A level holding only types that can have no such
-/// relationship is not read. Work is bounded: past <see cref="MaxRows"/> relationships read for one record it fails
-/// with <see cref="AuthzErrorKind.ResourceExhausted"/>, never with a partial record.
+/// relationships, without holding them all. It walks level by level, one batched read per level: the objects' own
+/// relationships (their relation lines, and the first level of their ancestors); then their ancestors, a level at a
+/// time, by resource over the relations arrows walk; then the subject sets the objects and their own subject sets are
+/// in, a level at a time, by subject over the membership-indexed relations. Several records asked together share every
+/// level's read. A level holding only types that can have no such relationship is not read. Work is bounded: past
+/// <see cref="MaxRows"/> relationships read for one call it fails with <see cref="AuthzErrorKind.ResourceExhausted"/>,
+/// never with a partial record.
 /// </summary>
 public sealed class RecordBuilder
 {
@@ -55,7 +56,7 @@ public sealed class RecordBuilder
         _indexedRelations = [.. indexed.Distinct(StringComparer.Ordinal)];
     }
 
-    /// <summary>How many relationships computing one record may read before it fails (ResourceExhausted).</summary>
+    /// <summary>How many relationships one call (one record, or records asked together) may read before it fails (ResourceExhausted).</summary>
     public int MaxRows { get; }
 
     /// <summary>
@@ -64,44 +65,78 @@ public sealed class RecordBuilder
     /// the schema does not define, ResourceExhausted past <see cref="MaxRows"/> — and
     /// <see cref="OperationCanceledException"/> once <paramref name="cancellationToken"/> is cancelled.
     /// </summary>
-    public async Task<RecordContent> BuildAsync(string type, string id, CancellationToken cancellationToken = default)
+    public async Task<RecordContent> BuildAsync(string type, string id, CancellationToken cancellationToken = default) =>
+        (await BuildAsync([(type, id)], cancellationToken).ConfigureAwait(false))[0];
+
+    /// <summary>
+    /// The records of <paramref name="records"/> (an id <c>*</c> names the type's wildcard), in that order, computed
+    /// together: each level's read covers every record's walk, so the batch costs the queries of its deepest record, not
+    /// their sum — what a check's wave of missing records wants. <see cref="MaxRows"/> bounds the whole batch; errors as
+    /// <see cref="BuildAsync(string, string, CancellationToken)"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<RecordContent>> BuildAsync(IReadOnlyList<(string Type, string Id)> records, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(type);
-        ArgumentNullException.ThrowIfNull(id);
-        if (!_schema.TryGetType(type, out var definition))
+        ArgumentNullException.ThrowIfNull(records);
+        var definitions = new TypeDefinition[records.Count];
+        for (var i = 0; i < records.Count; i++)
         {
-            throw AuthzException.Invalid($"type '{type}' is not defined in the schema");
+            var (type, id) = records[i];
+            ArgumentNullException.ThrowIfNull(type);
+            ArgumentNullException.ThrowIfNull(id);
+            definitions[i] = _schema.TryGetType(type, out var definition)
+                ? definition
+                : throw AuthzException.Invalid($"type '{type}' is not defined in the schema");
         }
 
-        var reads = new Reads(_index, MaxRows, $"{type}:{id}", cancellationToken);
-        var content = new RecordContent(type, id, _index.Revision);
-        if (id == Identifiers.Wildcard)
-        {
-            var wildcard = new SubjectRef(type, id);
-            content.Reach.AddRange(Reach(await MembershipEdgesAsync([wildcard], reads).ConfigureAwait(false), wildcard));
-            return content;
-        }
+        var described = records.Count == 0 ? "no record" : records.Count == 1 ? $"the record of {records[0].Type}:{records[0].Id}"
+            : $"the records of {records[0].Type}:{records[0].Id} and {records.Count - 1} more";
+        var reads = new Reads(_index, MaxRows, described, cancellationToken);
+        var objects = records.Where(r => r.Id != Identifiers.Wildcard).Select(r => new ObjectRef(r.Type, r.Id)).Distinct().ToList();
+        var own = objects.Count == 0 ? [] : await reads.ByResourcesAsync(objects, null).ConfigureAwait(false);
+        var parents = await AncestorEdgesAsync(objects, own, reads).ConfigureAwait(false);
 
-        var self = new ObjectRef(type, id);
-        var own = await reads.ByResourcesAsync([self], null).ConfigureAwait(false);
-        AddRelations(content, definition, self, own);
-        content.Ancestors.AddRange(await AncestorsAsync(self, own, reads).ConfigureAwait(false));
-
-        // The object's own subject sets that can be in a closure: those of membership-indexed relations.
-        var sets = definition.Members.OfType<RelationDefinition>().Where(r => r.IsMembershipIndexed).ToList();
-        var subject = new SubjectRef(type, id);
-        var edges = await MembershipEdgesAsync([subject, .. sets.Select(r => new SubjectRef(type, id, r.Name))], reads).ConfigureAwait(false);
-        content.Reach.AddRange(Reach(edges, subject));
-        foreach (var set in sets)
+        // Every closure asked for: a wildcard's, an object's, and those of the object's own subject sets that can be in
+        // a closure (of membership-indexed relations).
+        var starts = new List<SubjectRef>();
+        for (var i = 0; i < records.Count; i++)
         {
-            if (Reach(edges, new SubjectRef(type, id, set.Name)) is { Count: > 0 } reach)
+            var (type, id) = records[i];
+            starts.Add(new SubjectRef(type, id));
+            if (id != Identifiers.Wildcard)
             {
-                content.SubjectSetReach[set.Name] = reach;
+                starts.AddRange(IndexedSets(definitions[i]).Select(r => new SubjectRef(type, id, r.Name)));
             }
         }
 
-        return content;
+        var memberships = await MembershipEdgesAsync(starts, reads).ConfigureAwait(false);
+        var contents = new RecordContent[records.Count];
+        for (var i = 0; i < records.Count; i++)
+        {
+            var (type, id) = records[i];
+            var content = contents[i] = new RecordContent(type, id, _index.Revision);
+            content.Reach.AddRange(Names(Reach(memberships, new SubjectRef(type, id))));
+            if (id == Identifiers.Wildcard)
+            {
+                continue;
+            }
+
+            var self = new ObjectRef(type, id);
+            AddRelations(content, definitions[i], self, own);
+            content.Ancestors.AddRange(Names(Reach(parents, self)));
+            foreach (var set in IndexedSets(definitions[i]))
+            {
+                if (Reach(memberships, new SubjectRef(type, id, set.Name)) is { Count: > 0 } reach)
+                {
+                    content.SubjectSetReach[set.Name] = Names(reach);
+                }
+            }
+        }
+
+        return contents;
     }
+
+    private static IEnumerable<RelationDefinition> IndexedSets(TypeDefinition type) =>
+        type.Members.OfType<RelationDefinition>().Where(r => r.IsMembershipIndexed);
 
     // The relation lines: every stored subject, expired ones too with their expiry (a check judges them by its clock).
     private static void AddRelations(RecordContent content, TypeDefinition definition, ObjectRef self, IReadOnlyList<Relationship> own)
@@ -125,12 +160,13 @@ public sealed class RecordBuilder
         }
     }
 
-    // Every object reachable from `self` by one or more relationships on relations arrows walk (itself only around a
-    // cycle), as the engine's ancestor index holds them: expiring and caveated relationships count, as there.
-    private async Task<List<string>> AncestorsAsync(ObjectRef self, IReadOnlyList<Relationship> own, Reads reads)
+    // The ancestor edges (object → the object a relationship on a relation arrows walk names) reachable from `objects`,
+    // whose own relationships `own` are, read a level at a time by resource. Expiring and caveated relationships are
+    // edges too, as in the engine's ancestor index.
+    private async Task<Dictionary<ObjectRef, List<ObjectRef>>> AncestorEdgesAsync(List<ObjectRef> objects, IReadOnlyList<Relationship> own, Reads reads)
     {
-        var reached = new HashSet<ObjectRef>();
-        var expanded = new HashSet<ObjectRef> { self };
+        var edges = new Dictionary<ObjectRef, List<ObjectRef>>();
+        var expanded = objects.ToHashSet();
         var next = new List<ObjectRef>();
         Follow(own);
         while (next.Where(o => _arrowRelations.ContainsKey(o.Type) && expanded.Add(o)).ToList() is { Count: > 0 } level)
@@ -140,14 +176,15 @@ public sealed class RecordBuilder
             Follow(await reads.ByResourcesAsync(level, relations).ConfigureAwait(false));
         }
 
-        return [.. reached.Select(o => o.ToString()).Order(StringComparer.Ordinal)];
+        return edges;
 
         void Follow(IReadOnlyList<Relationship> rows)
         {
             foreach (var row in rows)
             {
-                if (Relation(row) is { IsArrowSource: true } && reached.Add(row.Subject.Object))
+                if (Relation(row) is { IsArrowSource: true })
                 {
+                    Add(edges, row.Resource, row.Subject.Object);
                     next.Add(row.Subject.Object);
                 }
             }
@@ -155,8 +192,8 @@ public sealed class RecordBuilder
     }
 
     // The membership edges (subject → the subject set `resource#relation` it is stored in, on a membership-indexed
-    // relation) reachable from `starts`, read a level at a time. Expiring and caveated memberships never occur here:
-    // a relation admitting one is not membership-indexed.
+    // relation) reachable from `starts`, read a level at a time by subject. Expiring and caveated memberships never
+    // occur here: a relation admitting one is not membership-indexed.
     private async Task<Dictionary<SubjectRef, List<SubjectRef>>> MembershipEdgesAsync(IReadOnlyList<SubjectRef> starts, Reads reads)
     {
         var edges = new Dictionary<SubjectRef, List<SubjectRef>>();
@@ -174,12 +211,7 @@ public sealed class RecordBuilder
                 }
 
                 var set = new SubjectRef(row.Resource.Type, row.Resource.Id, row.Relation);
-                if (!edges.TryGetValue(row.Subject, out var sets))
-                {
-                    edges[row.Subject] = sets = [];
-                }
-
-                sets.Add(set);
+                Add(edges, row.Subject, set);
                 if (visited.Add(set) && CanBeMember(set))
                 {
                     level.Add(set);
@@ -190,25 +222,40 @@ public sealed class RecordBuilder
         return edges;
     }
 
-    // Every subject set reachable from `start` by one or more edges (itself only around a cycle), as the record names them.
-    private static List<string> Reach(Dictionary<SubjectRef, List<SubjectRef>> edges, SubjectRef start)
+    private static void Add<T>(Dictionary<T, List<T>> edges, T from, T to)
+        where T : notnull
     {
-        var reached = new HashSet<SubjectRef>();
-        var pending = new Stack<SubjectRef>();
+        if (!edges.TryGetValue(from, out var targets))
+        {
+            edges[from] = targets = [];
+        }
+
+        targets.Add(to);
+    }
+
+    // Every node reachable from `start` by one or more edges (itself only around a cycle), as the engine's closures hold.
+    private static HashSet<T> Reach<T>(Dictionary<T, List<T>> edges, T start)
+        where T : notnull
+    {
+        var reached = new HashSet<T>();
+        var pending = new Stack<T>();
         pending.Push(start);
         while (pending.TryPop(out var node))
         {
-            foreach (var set in edges.GetValueOrDefault(node) ?? [])
+            foreach (var next in edges.GetValueOrDefault(node) ?? [])
             {
-                if (reached.Add(set))
+                if (reached.Add(next))
                 {
-                    pending.Push(set);
+                    pending.Push(next);
                 }
             }
         }
 
-        return [.. reached.Select(s => s.ToString()).Order(StringComparer.Ordinal)];
+        return reached;
     }
+
+    // Nodes as a record names them, in its order.
+    private static List<string> Names<T>(IEnumerable<T> nodes) => [.. nodes.Select(n => n!.ToString()!).Order(StringComparer.Ordinal)];
 
     private bool CanBeMember(SubjectRef subject) =>
         _memberShapes.Contains((subject.Type, subject.IsSubjectSet ? subject.Relation : null, subject.IsWildcard));
@@ -218,7 +265,7 @@ public sealed class RecordBuilder
         _schema.TryGetType(row.Resource.Type, out var type) && type.TryGetMember(row.Relation, out var member) ? member as RelationDefinition : null;
 
     /// <summary>The reads of one record, counted against its budget.</summary>
-    private sealed class Reads(IRelationshipIndex index, int maxRows, string record, CancellationToken cancellationToken)
+    private sealed class Reads(IRelationshipIndex index, int maxRows, string described, CancellationToken cancellationToken)
     {
         private int _rows;
 
@@ -241,7 +288,7 @@ public sealed class RecordBuilder
             {
                 throw new AuthzException(
                     AuthzErrorKind.ResourceExhausted,
-                    $"the record of {record} needs more than {maxRows} relationships read: too large to compute on demand");
+                    $"computing {described} reads more than {maxRows} relationships: too large to compute on demand");
             }
 
             return rows;

@@ -56,6 +56,9 @@ public sealed class RecordBuilder
         _indexedRelations = [.. indexed.Distinct(StringComparer.Ordinal)];
     }
 
+    /// <summary>The schema the records are computed under.</summary>
+    public CompiledSchema Schema => _schema;
+
     /// <summary>How many relationships one call (one record, or records asked together) may read before it fails (ResourceExhausted).</summary>
     public int MaxRows { get; }
 

@@ -17,18 +17,16 @@ namespace AuthzGrpc.Storage.Tests;
 /// </summary>
 public sealed class RecordsFromDatabaseTests(ITestOutputHelper output)
 {
+    private static readonly ValidationFile DefaultModel = ValidationFile.Load(Path.Combine(AppContext.BaseDirectory, "models", "default.yaml"));
+
     public static TheoryData<string> Providers => TestDatabase.ProviderNames;
 
     [Theory]
     [MemberData(nameof(Providers))]
     public async Task DefaultModel_EveryRecordFromDatabaseEqualsEngineRecord(string provider)
     {
-        var validation = ValidationFile.Load(Path.Combine(AppContext.BaseDirectory, "models", "default.yaml"));
-        await using var database = TestDatabase.Create(provider);
-        await using var store = await database.CreateMigratedStoreAsync();
-        await store.Model.SeedAsync(validation.SchemaText, validation.Relationships, "system");
-
-        var queries = await AssertEveryRecordEqualsEngineAsync(store, validation.Relationships);
+        await using var seeded = await SeededStore.CreateAsync(provider, DefaultModel.SchemaText, DefaultModel.Relationships);
+        var queries = await AssertEveryRecordEqualsEngineAsync(seeded.Store, DefaultModel.Relationships);
 
         output.WriteLine(
             $"{queries.Count} records: {queries.Min()} to {queries.Max()} queries each, {queries.Average():F1} on average " +
@@ -40,17 +38,14 @@ public sealed class RecordsFromDatabaseTests(ITestOutputHelper output)
     [MemberData(nameof(Providers))]
     public async Task DefaultModel_EveryAssertionAnsweredOverRecordsFromDatabase(string provider)
     {
-        var validation = ValidationFile.Load(Path.Combine(AppContext.BaseDirectory, "models", "default.yaml"));
-        await using var database = TestDatabase.Create(provider);
-        await using var store = await database.CreateMigratedStoreAsync();
-        await store.Model.SeedAsync(validation.SchemaText, validation.Relationships, "system");
-        var schema = CompiledSchema.Compile(validation.SchemaText);
-        await using var index = await store.Model.OpenRelationshipIndexAsync();
+        await using var seeded = await SeededStore.CreateAsync(provider, DefaultModel.SchemaText, DefaultModel.Relationships);
+        var schema = CompiledSchema.Compile(DefaultModel.SchemaText);
+        await using var index = await seeded.Store.Model.OpenRelationshipIndexAsync();
         var builder = new RecordBuilder(schema, index);
 
         var wrong = new List<string>();
         var queries = new List<int>();
-        var assertions = validation.Assertions.Where(a => a.Context is null).ToList();
+        var assertions = DefaultModel.Assertions.Where(a => a.Context is null).ToList();
         foreach (var assertion in assertions)
         {
             var before = index.Queries;
@@ -101,9 +96,8 @@ public sealed class RecordsFromDatabaseTests(ITestOutputHelper output)
             "folder:docs#viewer@group:eng#guest[expiration:2099-01-01T00:00:00Z]",
         ];
         var relationships = written.Select(Relationship.Parse).ToList();
-        await using var database = TestDatabase.Create(provider);
-        await using var store = await database.CreateMigratedStoreAsync();
-        await store.Model.SeedAsync(Schema, relationships, "system");
+        await using var seeded = await SeededStore.CreateAsync(provider, Schema, relationships);
+        var store = seeded.Store;
 
         await AssertEveryRecordEqualsEngineAsync(store, relationships);
 
@@ -120,16 +114,15 @@ public sealed class RecordsFromDatabaseTests(ITestOutputHelper output)
     {
         const int Groups = (2 * DatabaseRelationshipIndex.ChunkSize) + 1;
         const string Schema = "definition user {}\ndefinition group {\n    relation member: user | group#member\n}\n";
-        await using var database = TestDatabase.Create(provider);
-        await using var store = await database.CreateMigratedStoreAsync();
-        await store.Model.SeedAsync(
+        await using var seeded = await SeededStore.CreateAsync(
+            provider,
             Schema,
             [.. Enumerable.Range(0, Groups).SelectMany(i => new[]
             {
                 Relationship.Parse($"group:g{i}#member@user:alice"),
                 Relationship.Parse($"group:all#member@group:g{i}#member"),
-            })],
-            "system");
+            })]);
+        var store = seeded.Store;
         var (schema, engine) = await LoadEngineAsync(store);
         using var loaded = engine;
         await using var index = await store.Model.OpenRelationshipIndexAsync();
@@ -180,4 +173,24 @@ public sealed class RecordsFromDatabaseTests(ITestOutputHelper output)
             .Distinct();
 
     private static string Text(RecordContent content) => Encoding.UTF8.GetString(GraphRecordCodec.Encode(content));
+
+    /// <summary>A migrated database of one provider, seeded; disposing it deletes it.</summary>
+    private sealed class SeededStore(TestDatabase database, AuthzStore store) : IAsyncDisposable
+    {
+        public AuthzStore Store => store;
+
+        public static async Task<SeededStore> CreateAsync(string provider, string schema, IReadOnlyCollection<Relationship> relationships)
+        {
+            var database = TestDatabase.Create(provider);
+            var store = await database.CreateMigratedStoreAsync();
+            await store.Model.SeedAsync(schema, relationships, "system");
+            return new SeededStore(database, store);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await store.DisposeAsync();
+            await database.DisposeAsync();
+        }
+    }
 }

@@ -1,4 +1,5 @@
 using AuthzGrpc.Core.Engine;
+using Microsoft.EntityFrameworkCore.Storage;
 using static AuthzGrpc.Storage.RelationshipRows;
 
 namespace AuthzGrpc.Storage;
@@ -246,15 +247,29 @@ public sealed class ModelStore(AuthzDatabase database)
     /// Opens a read of the relationships <paramref name="filter"/> selects, at one snapshot: the reader's
     /// <see cref="RelationshipReader.Revision"/> is the revision the rows it streams are at. Dispose it when done.
     /// </summary>
-    public async Task<RelationshipReader> ReadRelationshipsAsync(RelationshipFilter filter, CancellationToken cancellationToken = default)
+    public Task<RelationshipReader> ReadRelationshipsAsync(RelationshipFilter filter, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
+        return OpenSnapshotAsync((context, transaction, revision) => new RelationshipReader(context, transaction, filter, revision, database.UtcNow), cancellationToken);
+    }
+
+    /// <summary>
+    /// Opens the relationships for reading on demand at one snapshot, for computing records
+    /// (<see cref="Core.Graph.RecordBuilder"/>) without loading the model. Dispose it when done.
+    /// </summary>
+    public Task<DatabaseRelationshipIndex> OpenRelationshipIndexAsync(CancellationToken cancellationToken = default) =>
+        OpenSnapshotAsync((context, transaction, revision) => new DatabaseRelationshipIndex(context, transaction, revision), cancellationToken);
+
+    // A context with a read transaction open on one snapshot and the revision of that snapshot, handed to `open`; the
+    // context is disposed if opening fails, else the result owns it.
+    private async Task<T> OpenSnapshotAsync<T>(Func<AuthzDbContext, IDbContextTransaction, long, T> open, CancellationToken cancellationToken)
+    {
         var context = database.OpenContext();
         try
         {
             var transaction = await context.BeginReadAsync(cancellationToken).ConfigureAwait(false);
             var revision = await AuthzDatabase.ReadRevisionAsync(context, cancellationToken).ConfigureAwait(false);
-            return new RelationshipReader(context, transaction, filter, revision, database.UtcNow);
+            return open(context, transaction, revision);
         }
         catch
         {

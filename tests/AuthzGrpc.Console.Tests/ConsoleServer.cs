@@ -8,14 +8,47 @@ using OpenQA.Selenium.Support.UI;
 namespace AuthzGrpc.Console.Tests;
 
 /// <summary>
+/// Every class of the console's tests runs in this one collection: one server process and one Chromium for them all
+/// (starting either costs seconds of the suite's two cores). Its tests therefore run one after another; a test that
+/// writes state uses objects and subjects of its own, and one that replaces the model starts a server of its own
+/// (<see cref="ConsoleServer.StartOwnServerAsync"/>).
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class ConsoleCollection : ICollectionFixture<ConsoleServer>
+{
+    /// <summary>The collection's name, for <c>[Collection(ConsoleCollection.Name)]</c>.</summary>
+    public const string Name = "console";
+}
+
+/// <summary>
 /// A real server process with its console on (<c>Authz:ConsoleUrl</c> on a free loopback port) and one headless
-/// Chromium (Debian's, through Debian's chromedriver) shared by a test class, plus a check-only key created over gRPC.
-/// Each test starts from a fresh tab state with <see cref="OpenSignedOut"/>.
+/// Chromium (Debian's, through Debian's chromedriver) shared by the <see cref="ConsoleCollection"/>, plus keys of
+/// <c>user:olivia</c> created over gRPC. The model is the default one plus <see cref="CaveatSchema"/>. Each test starts
+/// from a fresh tab state with <see cref="OpenSignedOut"/> or <see cref="OpenSignedIn"/>.
 /// </summary>
 public sealed class ConsoleServer : IAsyncLifetime
 {
+    /// <summary>
+    /// Added to the default model at start, so every test sees the same model: a caveat and a type whose viewers may
+    /// hold it, for the conditional decisions (<c>console_report:q3#viewer@user:carla</c> is written with part of the
+    /// caveat's context).
+    /// </summary>
+    public const string CaveatSchema = """
+
+        caveat console_ip_allowed(user_ip ipaddress, allowed_range string) {
+            user_ip.in_cidr(allowed_range)
+        }
+
+        definition console_report {
+            relation viewer: user | user with console_ip_allowed
+            permission view = viewer
+        }
+        """;
+
     private const string Chromium = "/usr/bin/chromium";
     private const string ChromeDriver = "/usr/bin/chromedriver";
+
+    private static readonly Size WindowSize = new(1200, 900);
 
     private ServerProcess? _server;
     private ChromeDriver? _browser;
@@ -41,6 +74,12 @@ public sealed class ConsoleServer : IAsyncLifetime
     /// <summary>A management key of <c>user:olivia</c> (the default model's organization owner), created over gRPC.</summary>
     public string ManagementKey { get; private set; } = null!;
 
+    /// <summary>
+    /// An admin key of <c>user:olivia</c>: admin-only calls (the playground's ValidateModel) and management calls
+    /// judged for olivia, in one sign-in.
+    /// </summary>
+    public string OliviaAdminKey { get; private set; } = null!;
+
     /// <inheritdoc/>
     public async Task InitializeAsync()
     {
@@ -55,12 +94,46 @@ public sealed class ConsoleServer : IAsyncLifetime
         });
         CheckKey = created.Key;
         CheckKeyId = created.ApiKey.KeyId;
-        ManagementKey = (await new ApiKeyService.ApiKeyServiceClient(Server.Channel).CreateApiKeyAsync(new CreateApiKeyRequest
+        ManagementKey = await KeyAsync("olivia", KeyKind.Management);
+        OliviaAdminKey = await KeyAsync("olivia", KeyKind.Admin);
+        var schemas = new SchemaService.SchemaServiceClient(Server.Channel);
+        var model = await schemas.ReadSchemaAsync(new ReadSchemaRequest());
+        await schemas.WriteSchemaAsync(new WriteSchemaRequest { Schema = model.Schema + CaveatSchema });
+        var carla = new Relationship
         {
-            Subject = new SubjectRef { Object = new ObjectRef { Type = "user", Id = "olivia" } },
-            Kind = KeyKind.Management,
+            Resource = new ObjectRef { Type = "console_report", Id = "q3" },
+            Relation = "viewer",
+            Subject = new SubjectRef { Object = new ObjectRef { Type = "user", Id = "carla" } },
+            OptionalCaveat = new ContextualizedCaveat
+            {
+                CaveatName = "console_ip_allowed",
+                Context = Google.Protobuf.WellKnownTypes.Struct.Parser.ParseJson("""{"allowed_range": "10.20.0.0/16"}"""),
+            },
+        };
+        await new RelationshipService.RelationshipServiceClient(Server.Channel).WriteRelationshipsAsync(new WriteRelationshipsRequest
+        {
+            Updates = { new RelationshipUpdate { Operation = Operation.Touch, Relationship = carla } },
+        });
+    }
+
+    /// <summary>A new key of <c>user:{id}</c> of <paramref name="kind"/>, with <paramref name="email"/> when given.</summary>
+    public async Task<string> KeyAsync(string id, KeyKind kind, string? email = null) =>
+        (await new ApiKeyService.ApiKeyServiceClient(Server.Channel).CreateApiKeyAsync(new CreateApiKeyRequest
+        {
+            Subject = new SubjectRef { Object = new ObjectRef { Type = "user", Id = id } },
+            Kind = kind,
+            Email = email ?? string.Empty,
             Description = "console tests",
         })).Key;
+
+    /// <summary>
+    /// A server of the test's own with its console on, for a test that replaces the model (the shared server's model
+    /// is every other test's), and its console's address, which the shared browser opens like the shared one's.
+    /// </summary>
+    public static async Task<(ServerProcess Server, Uri ConsoleAddress)> StartOwnServerAsync()
+    {
+        var port = ServerProcess.FreeLoopbackPort();
+        return (await ServerProcess.StartAsync($"--Authz:ConsoleUrl=http://127.0.0.1:{port}"), new Uri($"http://127.0.0.1:{port}/"));
     }
 
     // Started at first use, so a class that needs no browser starts none.
@@ -87,36 +160,82 @@ public sealed class ConsoleServer : IAsyncLifetime
         }
     }
 
-    /// <summary>Opens the console with nothing stored for the tab (signed out), at the sign-in page.</summary>
-    public void OpenSignedOut()
+    /// <summary>
+    /// Opens the console (of the shared server, or at <paramref name="address"/>) with nothing stored for the tab
+    /// (signed out), at the sign-in page, in a fresh page: one load, not a navigation per step.
+    /// </summary>
+    public void OpenSignedOut(Uri? address = null)
     {
-        Browser.Manage().Window.Size = new Size(1200, 900);
-        Browser.Navigate().GoToUrl(ConsoleAddress);
-        ((IJavaScriptExecutor)Browser).ExecuteScript("sessionStorage.clear()");
-        Browser.Navigate().GoToUrl(ConsoleAddress);
-        Browser.Navigate().Refresh();
+        Reload(address ?? ConsoleAddress, "/", null);
         Wait(driver => driver.FindElement(By.Id("api-key")).Displayed);
     }
 
-    /// <summary>Signs in with <paramref name="key"/> through the form and waits for the identity line.</summary>
-    public string SignIn(string key)
+    /// <summary>Signs in with <paramref name="key"/> through the form, as a person does, and waits for the identity line.</summary>
+    public string SignIn(string key, Uri? address = null)
     {
-        OpenSignedOut();
+        OpenSignedOut(address);
         Browser.FindElement(By.Id("api-key")).SendKeys(key);
         Browser.FindElement(By.Id("sign-in")).Click();
         return Wait(driver => driver.FindElement(By.Id("identity")) is { Displayed: true, Text: { Length: > 0 } text } ? text : null)!;
     }
 
-    /// <summary>Fills the Decisions page's form (the page must be shown).</summary>
-    public void Ask(string subject, string action, string resource)
+    /// <summary>
+    /// Opens <paramref name="page"/> (<c>decisions</c>, <c>playground</c>, <c>members</c>, <c>audit</c>) in a fresh page
+    /// already signed in with <paramref name="key"/>: the key put in the tab's storage, where the sign-in form puts it,
+    /// so the page asks WhoAmI as it does after a sign-in. For tests of the pages behind the sign-in (the form itself
+    /// is tested through <see cref="SignIn"/>); one page load instead of a load, typing and a click.
+    /// </summary>
+    public string OpenSignedIn(string key, string page = "decisions", Uri? address = null)
     {
-        foreach (var (id, value) in new[] { ("check-subject", subject), ("check-action", action), ("check-resource", resource) })
-        {
-            var input = Browser.FindElement(By.Id(id));
-            input.Clear();
-            input.SendKeys(value);
-        }
+        Reload(address ?? ConsoleAddress, "/#" + page, key);
+        Wait(driver => driver.FindElement(By.Id("page-" + page)).Displayed);
+        return Wait(driver => driver.FindElement(By.Id("identity")) is { Displayed: true, Text: { Length: > 0 } text } ? text : null)!;
     }
+
+    // A fresh page of the console at `address` + `path`, with `key` (or nothing) stored for the tab. The tab stays on
+    // the console's origin between tests, so this is one reload; only the first visit of an origin navigates there.
+    private void Reload(Uri address, string path, string? key)
+    {
+        if (Browser.Manage().Window.Size != WindowSize)
+        {
+            Browser.Manage().Window.Size = WindowSize;
+        }
+
+        var origin = address.GetLeftPart(UriPartial.Authority);
+        if (!Browser.Url.StartsWith(origin + "/", StringComparison.Ordinal))
+        {
+            Browser.Navigate().GoToUrl(address);
+        }
+
+        ((IJavaScriptExecutor)Browser).ExecuteScript(
+            "sessionStorage.clear(); if (arguments[0] !== null) { sessionStorage.setItem('authz-console-key', arguments[0]); } history.replaceState(null, '', arguments[1]);",
+            key, path);
+        Browser.Navigate().Refresh();
+    }
+
+    /// <summary>
+    /// Sets the value of each field by id, in one call to the browser, and fires the events typing fires (input,
+    /// change), so the page reacts as to typing. Typing itself is driven key by key where it is what a test is about.
+    /// </summary>
+    public void Fill(params (string Id, string Value)[] fields)
+    {
+        var flat = fields.SelectMany(field => new object[] { field.Id, field.Value }).ToArray();
+        ((IJavaScriptExecutor)Browser).ExecuteScript(
+            """
+            for (let i = 0; i < arguments.length; i += 2) {
+                const field = document.getElementById(arguments[i]);
+                if (field === null) { throw new Error('no #' + arguments[i]); }
+                field.value = arguments[i + 1];
+                field.dispatchEvent(new Event('input', { bubbles: true }));
+                field.dispatchEvent(new Event('change', { bubbles: true }));
+            }
+            """,
+            flat);
+    }
+
+    /// <summary>Fills the Decisions page's form (the page must be shown).</summary>
+    public void Ask(string subject, string action, string resource) =>
+        Fill(("check-subject", subject), ("check-action", action), ("check-resource", resource));
 
     /// <summary>Waits up to 15 s for <paramref name="condition"/> to give a value other than null or false.</summary>
     public T Wait<T>(Func<IWebDriver, T> condition)

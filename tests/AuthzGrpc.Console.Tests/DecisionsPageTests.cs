@@ -8,7 +8,8 @@ namespace AuthzGrpc.Console.Tests;
 /// The console in a real headless Chromium against a real server: sign-in, the identity shown, Check and Explain on the
 /// Decisions page, refusals shown as the service gave them (compared with the same call over gRPC).
 /// </summary>
-public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<ConsoleServer>
+[Collection(ConsoleCollection.Name)]
+public sealed class DecisionsPageTests(ConsoleServer console)
 {
     private static readonly string[] DecisionControls = ["check-subject", "check-action", "check-resource", "check", "explain"];
 
@@ -31,7 +32,7 @@ public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<Co
     [Fact]
     public void SignOut_ForgetsTheKey_AndShowsTheSignInPageAgain()
     {
-        console.SignIn(console.AdminKey);
+        console.OpenSignedIn(console.AdminKey);
 
         console.Browser.FindElement(By.Id("sign-out")).Click();
 
@@ -68,7 +69,7 @@ public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<Co
         var denied = await grpc.CheckAsync(Request("user:nobody", "view", "project", "storefront"));
         Assert.Equal(Decision.Allowed, allowed.Decision);
         Assert.Equal(Decision.Denied, denied.Decision);
-        console.SignIn(console.CheckKey);
+        console.OpenSignedIn(console.CheckKey);
 
         console.Ask("user:olivia", "view", "project:storefront");
         console.Browser.FindElement(By.Id("check")).Click();
@@ -90,7 +91,7 @@ public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<Co
         {
             Subject = Subject("user:olivia"), Action = "view", Resource = new ObjectRef { Type = "project", Id = "storefront" },
         });
-        console.SignIn(console.CheckKey);
+        console.OpenSignedIn(console.CheckKey);
         console.Ask("user:olivia", "view", "project:storefront");
 
         console.Browser.FindElement(By.Id("explain")).Click();
@@ -115,7 +116,7 @@ public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<Co
     {
         var overGrpc = await Assert.ThrowsAsync<RpcException>(async () =>
             await console.Server.Authorization.CheckAsync(Request("user:olivia", "fly", "project", "storefront")));
-        console.SignIn(console.CheckKey);
+        console.OpenSignedIn(console.CheckKey);
         console.Ask("user:olivia", "fly", "project:storefront");
 
         console.Browser.FindElement(By.Id("check")).Click();
@@ -128,7 +129,7 @@ public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<Co
     [Fact]
     public void ValuesFromTheService_AreShownAsText_NeverAsMarkup()
     {
-        console.SignIn(console.CheckKey);
+        console.OpenSignedIn(console.CheckKey);
         // The service quotes the unknown type in its refusal; the page must show the markup, not build it.
         console.Ask("user:olivia", "view", "<img id=injected src=x>:1");
 
@@ -141,7 +142,7 @@ public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<Co
     [Fact]
     public void NarrowWindow_KeepsEveryFieldVisible()
     {
-        console.SignIn(console.AdminKey);
+        console.OpenSignedIn(console.AdminKey);
         console.Browser.Manage().Window.Size = new System.Drawing.Size(360, 800);
 
         var width = Convert.ToInt64(((IJavaScriptExecutor)console.Browser).ExecuteScript("return document.documentElement.scrollWidth"), System.Globalization.CultureInfo.InvariantCulture);
@@ -162,10 +163,9 @@ public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<Co
             Subject = Subject(caller), Action = "grant", Resource = new ObjectRef { Type = "project", Id = "storefront" },
             Context = new CheckContext { TargetRole = "developer", TargetSubject = Subject("user:bob") },
         });
-        console.SignIn(console.CheckKey);
+        console.OpenSignedIn(console.CheckKey);
         console.Ask(caller, "grant", "project:storefront");
-        console.Browser.FindElement(By.Id("check-target-role")).SendKeys("developer");
-        console.Browser.FindElement(By.Id("check-target-subject")).SendKeys("user:bob");
+        console.Fill(("check-target-role", "developer"), ("check-target-subject", "user:bob"));
 
         console.Browser.FindElement(By.Id("check")).Click();
 
@@ -197,16 +197,14 @@ public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<Co
         }
 
         Assert.True(resources.Count >= 2 && subjects.Count >= 2, "the default model should give several of each");
-        console.SignIn(console.CheckKey);
+        console.OpenSignedIn(console.CheckKey);
         console.Ask("user:olivia", "view", "project:storefront");
-        console.Browser.FindElement(By.Id("lookup-type")).SendKeys("project");
+        console.Fill(("lookup-type", "project"));
 
         console.Browser.FindElement(By.Id("lookup-resources")).Click();
         var shownResources = console.Wait(driver => driver.FindElement(By.Id("lookup-status")).Displayed ? LookupResults() : null);
         console.Screenshot("decisions-lookup");
-        var lookupType = console.Browser.FindElement(By.Id("lookup-type"));
-        lookupType.Clear();
-        lookupType.SendKeys("user");
+        console.Fill(("lookup-type", "user"));
         console.Browser.FindElement(By.Id("lookup-subjects")).Click();
         var shownSubjects = console.Wait(driver => driver.FindElement(By.Id("lookup-status")).Text.Contains("subject", StringComparison.Ordinal) ? LookupResults() : null);
 

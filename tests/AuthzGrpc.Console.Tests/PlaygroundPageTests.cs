@@ -10,7 +10,8 @@ namespace AuthzGrpc.Console.Tests;
 /// shown at the line and column the RPC answers, choosing it moves the cursor there, and a key without the right sees
 /// the service's PERMISSION_DENIED.
 /// </summary>
-public sealed class PlaygroundPageTests(ConsoleServer console) : IClassFixture<ConsoleServer>
+[Collection(ConsoleCollection.Name)]
+public sealed class PlaygroundPageTests(ConsoleServer console)
 {
     private const string Model = "004-team-hierarchy";
 
@@ -100,9 +101,12 @@ public sealed class PlaygroundPageTests(ConsoleServer console) : IClassFixture<C
     [Fact]
     public async Task Apply_RefusesToOrphanStoredRelationships_UnlessForced_ThenTheServerHoldsTheModel()
     {
-        var schemas = new SchemaService.SchemaServiceClient(console.Server.Channel);
+        // The model is replaced: on a server of this test's own, so every other test keeps the shared server's model.
+        var (server, address) = await ConsoleServer.StartOwnServerAsync();
+        await using var ownServer = server;
+        var schemas = new SchemaService.SchemaServiceClient(server.Channel);
         var model = ValidateModelTests.Models().Single(m => m.GetProperty("name").GetString() == Model);
-        OpenPlayground(console.AdminKey);
+        OpenPlayground(server.Key!, address);
         Load(Model);
         console.Wait(driver => driver.FindElement(By.Id("pg-status")).Text.StartsWith("Valid", StringComparison.Ordinal));
 
@@ -124,7 +128,7 @@ public sealed class PlaygroundPageTests(ConsoleServer console) : IClassFixture<C
         var stored = await schemas.ReadSchemaAsync(new ReadSchemaRequest());
         Assert.Equal(model.GetProperty("schema").GetString(), stored.Schema);
         Assert.Equal($"Applied: the schema and {relationships} relationships, at revision {stored.Revision}", applied);
-        var check = await console.Server.Authorization.CheckAsync(new CheckRequest
+        var check = await server.Authorization.CheckAsync(new CheckRequest
         {
             Subject = new SubjectRef { Object = new ObjectRef { Type = "user", Id = "tom_team_owner" } },
             Action = "view",
@@ -133,12 +137,7 @@ public sealed class PlaygroundPageTests(ConsoleServer console) : IClassFixture<C
         Assert.Equal(Decision.Allowed, check.Decision);
     }
 
-    private void OpenPlayground(string key)
-    {
-        console.SignIn(key);
-        console.Browser.FindElement(By.CssSelector("#nav a[href='#playground']")).Click();
-        console.Wait(driver => driver.FindElement(By.Id("pg-schema")).Displayed);
-    }
+    private void OpenPlayground(string key, Uri? address = null) => console.OpenSignedIn(key, "playground", address);
 
     private void Load(string name)
     {

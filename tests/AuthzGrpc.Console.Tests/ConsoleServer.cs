@@ -251,9 +251,18 @@ public sealed class ConsoleServer : IAsyncLifetime
     public string Shown(string id) =>
         Wait(driver => driver.FindElement(By.Id(id)) is { Displayed: true, Text: { Length: > 0 } text } ? text : null)!;
 
-    /// <summary>Writes a screenshot of the page as it is to <c>docs/console/{name}.png</c> (the README shows them).</summary>
-    public void Screenshot(string name)
+    /// <summary>
+    /// Writes a screenshot of the page as it is to <c>docs/console/{name}.png</c> (the README shows them), scrolled
+    /// first so that the element <paramref name="showing"/> (an id) is in the picture when given: an answer below the
+    /// form is what the picture is of.
+    /// </summary>
+    public void Screenshot(string name, string? showing = null)
     {
+        if (showing is not null)
+        {
+            ((IJavaScriptExecutor)Browser).ExecuteScript("document.getElementById(arguments[0]).scrollIntoView({ block: 'nearest' })", showing);
+        }
+
         var folder = Path.Combine(Repository.Root, "docs", "console");
         Directory.CreateDirectory(folder);
         Browser.GetScreenshot().SaveAsFile(Path.Combine(folder, name + ".png"));

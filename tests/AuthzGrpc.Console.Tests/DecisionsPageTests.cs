@@ -74,7 +74,7 @@ public sealed class DecisionsPageTests(ConsoleServer console)
         console.Ask("user:olivia", "view", "project:storefront");
         console.Browser.FindElement(By.Id("check")).Click();
         var shownAllowed = console.Shown("decision");
-        console.Screenshot("decisions-check");
+        console.Screenshot("decisions-check", showing: "decision");
         console.Ask("user:nobody", "view", "project:storefront");
         console.Browser.FindElement(By.Id("check")).Click();
         var shownDenied = console.Wait(driver => driver.FindElement(By.Id("decision")).Text is { } text && text.StartsWith("DENIED", StringComparison.Ordinal) ? text : null);
@@ -96,7 +96,7 @@ public sealed class DecisionsPageTests(ConsoleServer console)
 
         console.Browser.FindElement(By.Id("explain")).Click();
         console.Wait(driver => driver.FindElements(By.CssSelector("#explain-tree li")).Count > 0);
-        console.Screenshot("decisions-explain");
+        console.Screenshot("decisions-explain", showing: "explain-tree");
 
         // textContent: steps in closed branches are not rendered, so Selenium's Text would be empty for them.
         var steps = console.Browser.FindElements(By.CssSelector("#explain-tree code")).Select(code => code.GetDomProperty("textContent")).ToList();
@@ -112,6 +112,34 @@ public sealed class DecisionsPageTests(ConsoleServer console)
     }
 
     [Fact]
+    public async Task ACaveatedGrant_IsConditionalWithoutItsContext_NamingWhatToSupply_AndDecidedWithIt_AsGrpcAnswers()
+    {
+        // console_report:q3#viewer@user:carla holds only from an address in 10.20.0.0/16 (ConsoleServer.CaveatSchema):
+        // without the caller's address the service can only answer CONDITIONAL, naming the parameter it lacks.
+        var asked = Request("user:carla", "view", "console_report", "q3");
+        var conditional = await console.Server.Authorization.CheckAsync(asked);
+        var withAddress = asked.Clone();
+        withAddress.CaveatContext = Google.Protobuf.WellKnownTypes.Struct.Parser.ParseJson("""{"user_ip": "10.20.1.2"}""");
+        var decided = await console.Server.Authorization.CheckAsync(withAddress);
+        console.OpenSignedIn(console.CheckKey);
+        console.Ask("user:carla", "view", "console_report:q3");
+
+        console.Browser.FindElement(By.Id("check")).Click();
+        var shownConditional = console.Shown("decision");
+        console.Screenshot("decisions-conditional", showing: "decision");
+        console.Fill(("check-caveat-context", """{"user_ip": "10.20.1.2"}"""));
+        console.Browser.FindElement(By.Id("check")).Click();
+        var shownDecided = console.Wait(driver => driver.FindElement(By.Id("decision")).Text is { } text && !text.StartsWith("CONDITIONAL", StringComparison.Ordinal) && text.Length > 0 ? text : null);
+
+        Assert.Equal(Decision.Conditional, conditional.Decision);
+        Assert.Equal(["user_ip"], conditional.PartialCaveatInfo.MissingRequiredContext);
+        Assert.Equal($"CONDITIONAL at revision {conditional.Revision}: supply user_ip", shownConditional);
+        Assert.Equal(Decision.Allowed, decided.Decision);
+        Assert.Equal($"ALLOWED at revision {decided.Revision}", shownDecided);
+        Assert.Empty(console.BrowserErrors());
+    }
+
+    [Fact]
     public async Task Check_OfAnUndefinedPermission_ShowsInvalidArgument_WithTheServicesMessage()
     {
         var overGrpc = await Assert.ThrowsAsync<RpcException>(async () =>
@@ -123,7 +151,7 @@ public sealed class DecisionsPageTests(ConsoleServer console)
 
         Assert.Equal(StatusCode.InvalidArgument, overGrpc.StatusCode);
         Assert.Equal($"INVALID_ARGUMENT: {overGrpc.Status.Detail}", console.Shown("decision-error"));
-        console.Screenshot("decisions-refusal");
+        console.Screenshot("decisions-refusal", showing: "decision-error");
     }
 
     [Fact]
@@ -203,7 +231,7 @@ public sealed class DecisionsPageTests(ConsoleServer console)
 
         console.Browser.FindElement(By.Id("lookup-resources")).Click();
         var shownResources = console.Wait(driver => driver.FindElement(By.Id("lookup-status")).Displayed ? LookupResults() : null);
-        console.Screenshot("decisions-lookup");
+        console.Screenshot("decisions-lookup", showing: "lookup-results");
         console.Fill(("lookup-type", "user"));
         console.Browser.FindElement(By.Id("lookup-subjects")).Click();
         var shownSubjects = console.Wait(driver => driver.FindElement(By.Id("lookup-status")).Text.Contains("subject", StringComparison.Ordinal) ? LookupResults() : null);

@@ -1,0 +1,154 @@
+using OpenQA.Selenium;
+using OpenQA.Selenium.Interactions;
+
+namespace AuthzGrpc.Console.Tests;
+
+/// <summary>
+/// Accessibility of every page, checked by a tool and by the keyboard: axe-core finds no serious or critical violation
+/// in each page as it opens and as it is used (with answers, lists and panels shown), and a person with only a
+/// keyboard signs in, asks a Check and opens its explanation with Tab, typing and Enter, always seeing where the focus is.
+/// </summary>
+[Collection(ConsoleCollection.Name)]
+public sealed class AccessibilityTests(ConsoleServer console)
+{
+    // More Tab presses than any of these walks needs: a field not reached within them is not reachable in practice.
+    private const int MostTabs = 15;
+
+    [Fact]
+    public void TheTool_FindsAViolationPlantedInThePage()
+    {
+        // So that an empty list below means axe ran and found nothing, not that it never ran.
+        console.OpenSignedOut();
+        ((IJavaScriptExecutor)console.Browser).ExecuteScript(
+            "const b = document.createElement('button'); b.id = 'planted'; document.querySelector('main').append(b);");
+
+        Assert.Contains(Accessibility.SeriousViolations(console.Browser), violation => violation.StartsWith("button-name (critical)", StringComparison.Ordinal) && violation.EndsWith("#planted", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void SignInPage_WithARefusalShown_HasNoSeriousViolations()
+    {
+        console.OpenSignedOut();
+        var opened = Accessibility.SeriousViolations(console.Browser);
+        console.Browser.FindElement(By.Id("api-key")).SendKeys("azk_nosuchkey01_" + new string('A', 44));
+        console.Browser.FindElement(By.Id("sign-in")).Click();
+        console.Shown("sign-in-error");
+
+        Assert.Empty(opened);
+        Assert.Empty(Accessibility.SeriousViolations(console.Browser));
+    }
+
+    [Fact]
+    public void DecisionsPage_WithAnExplanationTree_HasNoSeriousViolations()
+    {
+        console.OpenSignedIn(console.CheckKey);
+        var opened = Accessibility.SeriousViolations(console.Browser);
+        console.Ask("user:olivia", "view", "project:storefront");
+        console.Browser.FindElement(By.Id("explain")).Click();
+        console.Wait(driver => driver.FindElements(By.CssSelector("#explain-tree li")).Count > 0);
+
+        Assert.Empty(opened);
+        Assert.Empty(Accessibility.SeriousViolations(console.Browser));
+    }
+
+    [Fact]
+    public void PlaygroundPage_WithASeedModelAndAProblem_HasNoSeriousViolations()
+    {
+        console.OpenSignedIn(console.AdminKey, "playground");
+        var opened = Accessibility.SeriousViolations(console.Browser);
+        console.Wait(driver => driver.FindElements(By.CssSelector("#pg-model option")).Count > 1);
+        console.Browser.FindElement(By.XPath("//select[@id='pg-model']/option[text()='004-team-hierarchy']")).Click();
+        console.Browser.FindElement(By.Id("pg-load")).Click();
+        console.Wait(driver => driver.FindElement(By.Id("pg-status")).Text.StartsWith("Valid", StringComparison.Ordinal));
+        console.Fill(("pg-relationships", "this is not a relationship"));
+        console.Wait(driver => driver.FindElements(By.CssSelector("#pg-problems .problem")).Count > 0);
+
+        Assert.Empty(opened);
+        Assert.Empty(Accessibility.SeriousViolations(console.Browser));
+    }
+
+    [Fact]
+    public void MembersPage_WithMembersInvitationsAndACascadeReport_HasNoSeriousViolations()
+    {
+        console.OpenSignedIn(console.ManagementKey, "members");
+        var opened = Accessibility.SeriousViolations(console.Browser);
+        console.Fill(("members-object", "project:storefront"));
+        console.Browser.FindElement(By.Id("members-show")).Click();
+        console.Wait(driver => driver.FindElement(By.Id("invitations")).Displayed);
+        // The cascade report of a removal (a dry run: nothing changes until it is confirmed, and it is not).
+        console.Browser.FindElement(By.CssSelector("#members-rows tr[data-subject='user:priya'] button.remove")).Click();
+        console.Wait(driver => driver.FindElement(By.Id("members-confirm")).Displayed);
+
+        Assert.Empty(opened);
+        Assert.Empty(Accessibility.SeriousViolations(console.Browser));
+    }
+
+    [Fact]
+    public void AuditPage_WithEventsAndAChangeOpened_HasNoSeriousViolations()
+    {
+        console.OpenSignedIn(console.AdminKey, "audit");
+        var opened = Accessibility.SeriousViolations(console.Browser);
+        console.Fill(("audit-object", "project:storefront"));
+        console.Browser.FindElement(By.Id("audit-search")).Click();
+        console.Wait(driver => driver.FindElements(By.CssSelector("#audit-rows tr summary")).Count > 0);
+        console.Browser.FindElement(By.CssSelector("#audit-rows tr summary")).Click();
+
+        Assert.Empty(opened);
+        Assert.Empty(Accessibility.SeriousViolations(console.Browser));
+    }
+
+    [Fact]
+    public void SignIn_ACheck_AndItsExplanation_TakeOnlyTheKeyboard_WithTheFocusAlwaysVisible()
+    {
+        console.OpenSignedOut();
+
+        // Sign in: the key field is the first stop, Enter submits.
+        TabTo("the API key field", "document.activeElement.id === 'api-key'");
+        Type(console.CheckKey + Keys.Enter);
+        console.Wait(driver => driver.FindElement(By.Id("identity")) is { Displayed: true, Text.Length: > 0 });
+
+        // A Check: the form's fields in order, Enter submits it.
+        TabTo("the subject field", "document.activeElement.id === 'check-subject'");
+        Type("user:olivia" + Keys.Tab + "view" + Keys.Tab + "project:storefront" + Keys.Enter);
+        var decision = console.Shown("decision");
+
+        // Its explanation: Tab to Explain, Enter; then the tree's first branch closes and opens again with Enter.
+        TabTo("the Explain button", "document.activeElement.id === 'explain'");
+        Type(Keys.Enter);
+        console.Wait(driver => driver.FindElements(By.CssSelector("#explain-tree summary")).Count > 0);
+        TabTo("the explanation's first branch", "document.activeElement === document.querySelector('#explain-tree summary')");
+        Type(Keys.Enter);
+        var closed = Script("return document.querySelector('#explain-tree details').open");
+        Type(Keys.Enter);
+        var reopened = Script("return document.querySelector('#explain-tree details').open");
+
+        Assert.StartsWith("ALLOWED at revision ", decision, StringComparison.Ordinal);
+        Assert.Equal(false, closed);
+        Assert.Equal(true, reopened);
+        Assert.Empty(console.BrowserErrors());
+    }
+
+    // Presses Tab until the focus is where `reached` (a script expression) says, at most MostTabs times, checking at
+    // every stop that the focused element shows the focus ring.
+    private void TabTo(string what, string reached)
+    {
+        for (var presses = 0; presses < MostTabs; presses++)
+        {
+            Type(Keys.Tab);
+            var focused = (string)Script("const e = document.activeElement; return e.id || e.tagName")!;
+            Assert.True(
+                Script("return getComputedStyle(document.activeElement).outlineStyle") is not "none",
+                $"the focus on {focused} is not visible");
+            if (Script($"return {reached}") is true)
+            {
+                return;
+            }
+        }
+
+        Assert.Fail($"{what} is not reached with {MostTabs} presses of Tab");
+    }
+
+    private void Type(string keys) => new Actions(console.Browser).SendKeys(keys).Perform();
+
+    private object? Script(string script) => ((IJavaScriptExecutor)console.Browser).ExecuteScript(script);
+}

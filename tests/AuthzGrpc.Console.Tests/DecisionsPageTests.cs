@@ -62,6 +62,29 @@ public sealed class DecisionsPageTests(ConsoleServer console)
     }
 
     [Fact]
+    public async Task Check_WithAKeyRevokedSinceSignIn_ShowsUnauthenticated_AsCheckAnswersOverGrpc()
+    {
+        // Every valid key may ask the Decisions page's questions: what refuses one there is a key no longer valid.
+        var keys = new ApiKeyService.ApiKeyServiceClient(console.Server.Channel);
+        var created = await keys.CreateApiKeyAsync(new CreateApiKeyRequest
+        {
+            Subject = Subject("user:olivia"), Kind = KeyKind.Check, Description = "revoked while signed in",
+        });
+        console.OpenSignedIn(created.Key);
+        await keys.RevokeApiKeyAsync(new RevokeApiKeyRequest { KeyId = created.ApiKey.KeyId });
+        var overGrpc = await Assert.ThrowsAsync<RpcException>(async () =>
+            await new AuthorizationService.AuthorizationServiceClient(Testing.TestKeys.Channel(console.Server.Address, created.Key))
+                .CheckAsync(Request("user:olivia", "view", "project", "storefront")));
+        console.Ask("user:olivia", "view", "project:storefront");
+
+        console.Browser.FindElement(By.Id("check")).Click();
+
+        Assert.Equal(StatusCode.Unauthenticated, overGrpc.StatusCode);
+        Assert.Equal($"UNAUTHENTICATED: {overGrpc.Status.Detail}", console.Shown("decision-error"));
+        Assert.False(console.Browser.FindElement(By.Id("decision")).Displayed);
+    }
+
+    [Fact]
     public async Task Check_ShowsAllowedAndDenied_AsGrpcAnswers()
     {
         var grpc = console.Server.Authorization;

@@ -1,5 +1,6 @@
 using AuthzGrpc.Testing;
 using AuthzGrpc.V1;
+using Grpc.Core;
 using OpenQA.Selenium;
 
 namespace AuthzGrpc.Console.Tests;
@@ -70,6 +71,29 @@ public sealed class InvitationPageTests(ConsoleServer console)
         Assert.StartsWith("Revoked the invitation of yan@example.com at revision ", console.Shown("members-result"), StringComparison.Ordinal);
         var all = await Olivia().ListInvitationsAsync(new ListInvitationsRequest { Resource = Storefront, IncludeClosed = true });
         Assert.Equal(InvitationState.Revoked, all.Invitations.Single(i => i.Email == "yan@example.com").State);
+    }
+
+    [Fact]
+    public async Task AnInvitation_ByAKeyWithoutTheRight_ShowsPermissionDenied_AsInviteMembersAnswersOverGrpc()
+    {
+        // Victor only views the organization: he sees a project's members but may not invite to it.
+        var victorKey = await console.KeyAsync("victor", KeyKind.Management);
+        var overGrpc = await Assert.ThrowsAsync<RpcException>(async () =>
+            await new ManagementService.ManagementServiceClient(TestKeys.Channel(console.Server.Address, victorKey)).InviteMembersAsync(new InviteMembersRequest
+            {
+                Resource = Storefront, Emails = { "xavi@example.com" }, Roles = { "developer" },
+            }));
+        OpenMembers(victorKey, "project:storefront");
+        Fill("invite-emails", "xavi@example.com");
+        Fill("invite-roles", "developer");
+
+        console.Browser.FindElement(By.Id("invite")).Click();
+
+        Assert.Equal(StatusCode.PermissionDenied, overGrpc.StatusCode);
+        Assert.Equal($"PERMISSION_DENIED: {overGrpc.Status.Detail}", console.Wait(driver =>
+            driver.FindElement(By.Id("members-error")).Text is { } text && text.Contains(overGrpc.Status.Detail, StringComparison.Ordinal) ? text : null));
+        Assert.Empty(console.Browser.FindElements(By.CssSelector("#invite-issued .token")));
+        Assert.DoesNotContain((await Olivia().ListInvitationsAsync(new ListInvitationsRequest { Resource = Storefront })).Invitations, i => i.Email == "xavi@example.com");
     }
 
     // The inviter's client: olivia's management key (she owns the organization).

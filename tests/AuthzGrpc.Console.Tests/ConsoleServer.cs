@@ -253,14 +253,14 @@ public sealed class ConsoleServer : IAsyncLifetime
 
     /// <summary>
     /// Writes a screenshot of the page as it is to <c>docs/console/{name}.png</c> (the README shows them), scrolled
-    /// first so that the element <paramref name="showing"/> (an id) is in the picture when given: an answer below the
-    /// form is what the picture is of.
+    /// first so that the element <paramref name="showing"/> (a CSS selector) is in the picture when
+    /// given: an answer below the form is what the picture is of.
     /// </summary>
     public void Screenshot(string name, string? showing = null)
     {
         if (showing is not null)
         {
-            ((IJavaScriptExecutor)Browser).ExecuteScript("document.getElementById(arguments[0]).scrollIntoView({ block: 'nearest' })", showing);
+            ((IJavaScriptExecutor)Browser).ExecuteScript("document.querySelector(arguments[0]).scrollIntoView({ block: 'nearest' })", showing);
         }
 
         var folder = Path.Combine(Repository.Root, "docs", "console");

@@ -97,7 +97,7 @@ public sealed class DecisionsPageTests(ConsoleServer console)
         console.Ask("user:olivia", "view", "project:storefront");
         console.Browser.FindElement(By.Id("check")).Click();
         var shownAllowed = console.Shown("decision");
-        console.Screenshot("decisions-check", showing: "decision");
+        console.Screenshot("decisions-check", showing: "#decision");
         console.Ask("user:nobody", "view", "project:storefront");
         console.Browser.FindElement(By.Id("check")).Click();
         var shownDenied = console.Wait(driver => driver.FindElement(By.Id("decision")).Text is { } text && text.StartsWith("DENIED", StringComparison.Ordinal) ? text : null);
@@ -119,7 +119,7 @@ public sealed class DecisionsPageTests(ConsoleServer console)
 
         console.Browser.FindElement(By.Id("explain")).Click();
         console.Wait(driver => driver.FindElements(By.CssSelector("#explain-tree li")).Count > 0);
-        console.Screenshot("decisions-explain", showing: "explain-tree");
+        console.Screenshot("decisions-explain", showing: "#explain-tree");
 
         // textContent: steps in closed branches are not rendered, so Selenium's Text would be empty for them.
         var steps = console.Browser.FindElements(By.CssSelector("#explain-tree code")).Select(code => code.GetDomProperty("textContent")).ToList();
@@ -149,7 +149,7 @@ public sealed class DecisionsPageTests(ConsoleServer console)
 
         console.Browser.FindElement(By.Id("check")).Click();
         var shownConditional = console.Shown("decision");
-        console.Screenshot("decisions-conditional", showing: "decision");
+        console.Screenshot("decisions-conditional", showing: "#decision");
         console.Fill(("check-caveat-context", """{"user_ip": "10.20.1.2"}"""));
         console.Browser.FindElement(By.Id("check")).Click();
         var shownDecided = console.Wait(driver => driver.FindElement(By.Id("decision")).Text is { } text && !text.StartsWith("CONDITIONAL", StringComparison.Ordinal) && text.Length > 0 ? text : null);
@@ -174,7 +174,7 @@ public sealed class DecisionsPageTests(ConsoleServer console)
 
         Assert.Equal(StatusCode.InvalidArgument, overGrpc.StatusCode);
         Assert.Equal($"INVALID_ARGUMENT: {overGrpc.Status.Detail}", console.Shown("decision-error"));
-        console.Screenshot("decisions-refusal", showing: "decision-error");
+        console.Screenshot("decisions-refusal", showing: "#decision-error");
     }
 
     [Fact]
@@ -254,7 +254,7 @@ public sealed class DecisionsPageTests(ConsoleServer console)
 
         console.Browser.FindElement(By.Id("lookup-resources")).Click();
         var shownResources = console.Wait(driver => driver.FindElement(By.Id("lookup-status")).Displayed ? LookupResults() : null);
-        console.Screenshot("decisions-lookup", showing: "lookup-results");
+        console.Screenshot("decisions-lookup", showing: "#lookup-results");
         console.Fill(("lookup-type", "user"));
         console.Browser.FindElement(By.Id("lookup-subjects")).Click();
         var shownSubjects = console.Wait(driver => driver.FindElement(By.Id("lookup-status")).Text.Contains("subject", StringComparison.Ordinal) ? LookupResults() : null);

@@ -10,8 +10,7 @@ namespace AuthzGrpc.Console.Tests;
 /// <summary>
 /// Every class of the console's tests runs in this one collection: one server process and one Chromium for them all
 /// (starting either costs seconds of the suite's two cores). Its tests therefore run one after another; a test that
-/// writes state uses objects and subjects of its own, and one that replaces the model starts a server of its own
-/// (<see cref="ConsoleServer.StartOwnServerAsync"/>).
+/// writes state uses objects and subjects of its own (the model too: see <see cref="ConsoleServer.AddedSchema"/>).
 /// </summary>
 [CollectionDefinition(Name)]
 public sealed class ConsoleCollection : ICollectionFixture<ConsoleServer>
@@ -23,17 +22,19 @@ public sealed class ConsoleCollection : ICollectionFixture<ConsoleServer>
 /// <summary>
 /// A real server process with its console on (<c>Authz:ConsoleUrl</c> on a free loopback port) and one headless
 /// Chromium (Debian's, through Debian's chromedriver) shared by the <see cref="ConsoleCollection"/>, plus keys of
-/// <c>user:olivia</c> created over gRPC. The model is the default one plus <see cref="CaveatSchema"/>. Each test starts
+/// <c>user:olivia</c> created over gRPC. The model is the default one plus <see cref="AddedSchema"/>. Each test starts
 /// from a fresh tab state with <see cref="OpenSignedOut"/> or <see cref="OpenSignedIn"/>.
 /// </summary>
 public sealed class ConsoleServer : IAsyncLifetime
 {
     /// <summary>
-    /// Added to the default model at start, so every test sees the same model: a caveat and a type whose viewers may
-    /// hold it, for the conditional decisions (<c>console_report:q3#viewer@user:carla</c> is written with part of the
-    /// caveat's context).
+    /// Added to the default model at start: a caveat and a type whose viewers may hold it, for the conditional
+    /// decisions (<c>console_report:q3#viewer@user:carla</c> is written with part of the caveat's context); and a type
+    /// of the playground's Apply test's own (<c>console_scratch:old#viewer@user:sam</c> is written), which that test
+    /// replaces, forcing the removal of its relationship. No other test uses either type, so each test meets the model
+    /// it needs whatever the order.
     /// </summary>
-    public const string CaveatSchema = """
+    public const string AddedSchema = """
 
         caveat console_ip_allowed(user_ip ipaddress, allowed_range string) {
             user_ip.in_cidr(allowed_range)
@@ -43,11 +44,14 @@ public sealed class ConsoleServer : IAsyncLifetime
             relation viewer: user | user with console_ip_allowed
             permission view = viewer
         }
+
+        definition console_scratch {
+            relation viewer: user
+        }
         """;
 
     private const string Chromium = "/usr/bin/chromium";
     private const string ChromeDriver = "/usr/bin/chromedriver";
-
     private static readonly Size WindowSize = new(1200, 900);
 
     private ServerProcess? _server;
@@ -98,7 +102,7 @@ public sealed class ConsoleServer : IAsyncLifetime
         OliviaAdminKey = await KeyAsync("olivia", KeyKind.Admin);
         var schemas = new SchemaService.SchemaServiceClient(Server.Channel);
         var model = await schemas.ReadSchemaAsync(new ReadSchemaRequest());
-        await schemas.WriteSchemaAsync(new WriteSchemaRequest { Schema = model.Schema + CaveatSchema });
+        await schemas.WriteSchemaAsync(new WriteSchemaRequest { Schema = model.Schema + AddedSchema });
         var carla = new Relationship
         {
             Resource = new ObjectRef { Type = "console_report", Id = "q3" },
@@ -110,9 +114,19 @@ public sealed class ConsoleServer : IAsyncLifetime
                 Context = Google.Protobuf.WellKnownTypes.Struct.Parser.ParseJson("""{"allowed_range": "10.20.0.0/16"}"""),
             },
         };
+        var sam = new Relationship
+        {
+            Resource = new ObjectRef { Type = "console_scratch", Id = "old" },
+            Relation = "viewer",
+            Subject = new SubjectRef { Object = new ObjectRef { Type = "user", Id = "sam" } },
+        };
         await new RelationshipService.RelationshipServiceClient(Server.Channel).WriteRelationshipsAsync(new WriteRelationshipsRequest
         {
-            Updates = { new RelationshipUpdate { Operation = Operation.Touch, Relationship = carla } },
+            Updates =
+            {
+                new RelationshipUpdate { Operation = Operation.Touch, Relationship = carla },
+                new RelationshipUpdate { Operation = Operation.Touch, Relationship = sam },
+            },
         });
     }
 
@@ -125,16 +139,6 @@ public sealed class ConsoleServer : IAsyncLifetime
             Email = email ?? string.Empty,
             Description = "console tests",
         })).Key;
-
-    /// <summary>
-    /// A server of the test's own with its console on, for a test that replaces the model (the shared server's model
-    /// is every other test's), and its console's address, which the shared browser opens like the shared one's.
-    /// </summary>
-    public static async Task<(ServerProcess Server, Uri ConsoleAddress)> StartOwnServerAsync()
-    {
-        var port = ServerProcess.FreeLoopbackPort();
-        return (await ServerProcess.StartAsync($"--Authz:ConsoleUrl=http://127.0.0.1:{port}"), new Uri($"http://127.0.0.1:{port}/"));
-    }
 
     // Started at first use, so a class that needs no browser starts none.
     private static ChromeDriver StartBrowser()
@@ -161,19 +165,19 @@ public sealed class ConsoleServer : IAsyncLifetime
     }
 
     /// <summary>
-    /// Opens the console (of the shared server, or at <paramref name="address"/>) with nothing stored for the tab
-    /// (signed out), at the sign-in page, in a fresh page: one load, not a navigation per step.
+    /// Opens the console with nothing stored for the tab (signed out), at the sign-in page, in a fresh page: one load,
+    /// not a navigation per step.
     /// </summary>
-    public void OpenSignedOut(Uri? address = null)
+    public void OpenSignedOut()
     {
-        Reload(address ?? ConsoleAddress, "/", null);
+        Reload("/", null);
         Wait(driver => driver.FindElement(By.Id("api-key")).Displayed);
     }
 
     /// <summary>Signs in with <paramref name="key"/> through the form, as a person does, and waits for the identity line.</summary>
-    public string SignIn(string key, Uri? address = null)
+    public string SignIn(string key)
     {
-        OpenSignedOut(address);
+        OpenSignedOut();
         Browser.FindElement(By.Id("api-key")).SendKeys(key);
         Browser.FindElement(By.Id("sign-in")).Click();
         return Wait(driver => driver.FindElement(By.Id("identity")) is { Displayed: true, Text: { Length: > 0 } text } ? text : null)!;
@@ -185,26 +189,25 @@ public sealed class ConsoleServer : IAsyncLifetime
     /// so the page asks WhoAmI as it does after a sign-in. For tests of the pages behind the sign-in (the form itself
     /// is tested through <see cref="SignIn"/>); one page load instead of a load, typing and a click.
     /// </summary>
-    public string OpenSignedIn(string key, string page = "decisions", Uri? address = null)
+    public string OpenSignedIn(string key, string page = "decisions")
     {
-        Reload(address ?? ConsoleAddress, "/#" + page, key);
+        Reload("/#" + page, key);
         Wait(driver => driver.FindElement(By.Id("page-" + page)).Displayed);
         return Wait(driver => driver.FindElement(By.Id("identity")) is { Displayed: true, Text: { Length: > 0 } text } ? text : null)!;
     }
 
-    // A fresh page of the console at `address` + `path`, with `key` (or nothing) stored for the tab. The tab stays on
-    // the console's origin between tests, so this is one reload; only the first visit of an origin navigates there.
-    private void Reload(Uri address, string path, string? key)
+    // A fresh page of the console at `path`, with `key` (or nothing) stored for the tab. The tab stays on the console's
+    // origin between tests, so this is one reload; only the first visit navigates there.
+    private void Reload(string path, string? key)
     {
         if (Browser.Manage().Window.Size != WindowSize)
         {
             Browser.Manage().Window.Size = WindowSize;
         }
 
-        var origin = address.GetLeftPart(UriPartial.Authority);
-        if (!Browser.Url.StartsWith(origin + "/", StringComparison.Ordinal))
+        if (!Browser.Url.StartsWith(ConsoleAddress.AbsoluteUri, StringComparison.Ordinal))
         {
-            Browser.Navigate().GoToUrl(address);
+            Browser.Navigate().GoToUrl(ConsoleAddress);
         }
 
         ((IJavaScriptExecutor)Browser).ExecuteScript(

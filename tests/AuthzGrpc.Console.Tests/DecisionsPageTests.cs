@@ -137,7 +137,7 @@ public sealed class DecisionsPageTests(ConsoleServer console)
     [Fact]
     public async Task ACaveatedGrant_IsConditionalWithoutItsContext_NamingWhatToSupply_AndDecidedWithIt_AsGrpcAnswers()
     {
-        // console_report:q3#viewer@user:carla holds only from an address in 10.20.0.0/16 (ConsoleServer.CaveatSchema):
+        // console_report:q3#viewer@user:carla holds only from an address in 10.20.0.0/16 (ConsoleServer.AddedSchema):
         // without the caller's address the service can only answer CONDITIONAL, naming the parameter it lacks.
         var asked = Request("user:carla", "view", "console_report", "q3");
         var conditional = await console.Server.Authorization.CheckAsync(asked);

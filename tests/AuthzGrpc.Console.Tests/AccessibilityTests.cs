@@ -1,3 +1,5 @@
+using AuthzGrpc.Testing;
+using AuthzGrpc.V1;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Interactions;
 
@@ -6,12 +8,14 @@ namespace AuthzGrpc.Console.Tests;
 /// <summary>
 /// Accessibility of every page, checked by a tool and by the keyboard: axe-core finds no serious or critical violation
 /// in each page as it opens and as it is used (with answers, lists and panels shown), and a person with only a
-/// keyboard signs in, asks a Check and opens its explanation with Tab, typing and Enter, always seeing where the focus is.
+/// keyboard signs in, asks a Check and opens its explanation, removes a member after the cascade report and searches the
+/// audit log, with Tab, typing and Enter, always seeing where the focus is.
 /// </summary>
 [Collection(ConsoleCollection.Name)]
 public sealed class AccessibilityTests(ConsoleServer console)
 {
-    // More Tab presses than any of these walks needs: a field not reached within them is not reachable in practice.
+    // More Tab presses than these walks need to reach a form's field: one not reached within them is not reachable in
+    // practice. A button in a list is further: past every row above it.
     private const int MostTabs = 15;
 
     [Fact]
@@ -128,11 +132,55 @@ public sealed class AccessibilityTests(ConsoleServer console)
         Assert.Empty(console.BrowserErrors());
     }
 
+    [Fact]
+    public async Task ARemoval_AfterItsCascadeReport_TakesOnlyTheKeyboard()
+    {
+        var olivia = new ManagementService.ManagementServiceClient(TestKeys.Channel(console.Server.Address, console.ManagementKey));
+        var storefront = new ObjectRef { Type = "project", Id = "storefront" };
+        await olivia.GrantRoleAsync(new GrantRoleRequest
+        {
+            Resource = storefront, Role = "developer", Subject = new SubjectRef { Object = new ObjectRef { Type = "user", Id = "kit" } },
+        });
+        console.OpenSignedIn(console.ManagementKey, "members");
+
+        TabTo("the object field", "document.activeElement.id === 'members-object'");
+        Type("project:storefront" + Keys.Enter);
+        console.Wait(driver => driver.FindElements(By.CssSelector("#members-rows tr[data-subject='user:kit']")).Count == 1);
+        var members = console.Browser.FindElements(By.CssSelector("#members-rows tr")).Count;
+        // Past every row's two buttons above kit's.
+        TabTo("kit's Remove button", "document.activeElement.getAttribute('aria-label') === 'Remove user:kit'", MostTabs + (2 * members));
+        Type(Keys.Enter);
+        console.Wait(driver => driver.FindElement(By.Id("members-confirm")).Displayed);
+        // The report takes the focus to its confirmation, so Enter removes.
+        var focused = Script("return document.activeElement.id");
+        Type(Keys.Enter);
+        var removed = console.Shown("members-result");
+
+        Assert.Equal("members-remove-yes", focused);
+        Assert.StartsWith("Removed user:kit from project:storefront at revision ", removed, StringComparison.Ordinal);
+        Assert.DoesNotContain((await olivia.ListMembersAsync(new ListMembersRequest { Resource = storefront })).Members, m => m.Subject.Object.Id == "kit");
+    }
+
+    [Fact]
+    public void AnAuditSearch_AndAnEventsChange_TakeOnlyTheKeyboard()
+    {
+        console.OpenSignedIn(console.AdminKey, "audit");
+
+        TabTo("the object field", "document.activeElement.id === 'audit-object'");
+        Type("project:storefront" + Keys.Enter);
+        console.Wait(driver => driver.FindElements(By.CssSelector("#audit-rows summary")).Count > 0);
+        // Past the two date-time fields, each a stop per part (month, day, year, hours, minutes, seconds, AM/PM).
+        TabTo("the first event's change", "document.activeElement === document.querySelector('#audit-rows summary')", MostTabs * 3);
+        Type(Keys.Enter);
+
+        Assert.Equal(true, Script("return document.querySelector('#audit-rows details').open"));
+    }
+
     // Presses Tab until the focus is where `reached` (a script expression) says, at most MostTabs times, checking at
     // every stop that the focused element shows the focus ring.
-    private void TabTo(string what, string reached)
+    private void TabTo(string what, string reached, int most = MostTabs)
     {
-        for (var presses = 0; presses < MostTabs; presses++)
+        for (var presses = 0; presses < most; presses++)
         {
             Type(Keys.Tab);
             var focused = (string)Script("const e = document.activeElement; return e.id || e.tagName")!;
@@ -145,7 +193,7 @@ public sealed class AccessibilityTests(ConsoleServer console)
             }
         }
 
-        Assert.Fail($"{what} is not reached with {MostTabs} presses of Tab");
+        Assert.Fail($"{what} is not reached with {most} presses of Tab");
     }
 
     private void Type(string keys) => new Actions(console.Browser).SendKeys(keys).Perform();

@@ -8,8 +8,9 @@ namespace AuthzGrpc.Console.Tests;
 /// <summary>
 /// Accessibility of every page, checked by a tool and by the keyboard: axe-core finds no serious or critical violation
 /// in each page as it opens and as it is used (with answers, lists and panels shown), and a person with only a
-/// keyboard signs in, asks a Check and opens its explanation, removes a member after the cascade report and searches the
-/// audit log, with Tab, typing and Enter, always seeing where the focus is.
+/// keyboard signs in, asks a Check and opens its explanation, loads a seed model and goes to its problem, removes a
+/// member after the cascade report and searches the audit log, with Tab, typing and Enter (and the arrow keys in a
+/// list), always seeing where the focus is.
 /// </summary>
 [Collection(ConsoleCollection.Name)]
 public sealed class AccessibilityTests(ConsoleServer console)
@@ -174,6 +175,37 @@ public sealed class AccessibilityTests(ConsoleServer console)
         Type(Keys.Enter);
 
         Assert.Equal(true, Script("return document.querySelector('#audit-rows details').open"));
+    }
+
+    [Fact]
+    public void ASeedModel_ItsProblem_AndTheWayToIt_TakeOnlyTheKeyboard()
+    {
+        console.OpenSignedIn(console.AdminKey, "playground");
+        console.Wait(driver => driver.FindElements(By.CssSelector("#pg-model option")).Count > 1);
+
+        // The list of models: the arrow keys choose in it (a closed list), Tab leaves it for Load, Enter loads.
+        TabTo("the list of models", "document.activeElement.id === 'pg-model'");
+        for (var presses = 0; presses < 30 && Script("return document.getElementById('pg-model').selectedOptions[0].text") is not "004-team-hierarchy"; presses++)
+        {
+            Type(Keys.ArrowDown);
+        }
+
+        TabTo("Load", "document.activeElement.id === 'pg-load'");
+        Type(Keys.Enter);
+        console.Wait(driver => driver.FindElement(By.Id("pg-status")).Text.StartsWith("Valid", StringComparison.Ordinal));
+        // The editors keep Tab for leaving them (no trap): typed at the schema's end, an error.
+        TabTo("the schema", "document.activeElement.id === 'pg-schema'");
+        new Actions(console.Browser).KeyDown(Keys.Control).SendKeys(Keys.End).KeyUp(Keys.Control).Perform();
+        Type("\ndefinition broken {\n    relation owner: nosuchtype\n}\n");
+        console.Wait(driver => driver.FindElements(By.CssSelector("#pg-problems .problem")).Count == 1);
+        TabTo("the problem", "document.activeElement === document.querySelector('#pg-problems .problem')");
+        Type(Keys.Enter);
+
+        // Enter on the problem puts the cursor in the schema, on the error's line.
+        var cursorLine = Script("const a = document.activeElement; return a.id === 'pg-schema' ? a.value.slice(0, a.selectionStart).split('\\n').length : -1");
+        var errorLine = Script("return document.getElementById('pg-schema').value.split('\\n').findIndex(line => line.includes('nosuchtype')) + 1");
+        Assert.NotEqual(0L, errorLine);
+        Assert.Equal(errorLine, cursorLine);
     }
 
     // Presses Tab until the focus is where `reached` (a script expression) says, at most MostTabs times, checking at

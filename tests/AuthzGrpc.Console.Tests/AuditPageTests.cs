@@ -9,7 +9,8 @@ namespace AuthzGrpc.Console.Tests;
 /// The Audit page in a real headless Chromium: the events ListAuditEvents answers for the same filters, following new
 /// ones without asking, and the service's refusal for a key without the right.
 /// </summary>
-public sealed class AuditPageTests(ConsoleServer console) : IClassFixture<ConsoleServer>
+[Collection(ConsoleCollection.Name)]
+public sealed class AuditPageTests(ConsoleServer console)
 {
     [Fact]
     public async Task Filters_ShowExactlyTheEventsListAuditEventsAnswers()
@@ -106,17 +107,7 @@ public sealed class AuditPageTests(ConsoleServer console) : IClassFixture<Consol
     private List<string> Ids() =>
         [.. console.Browser.FindElements(By.CssSelector("#audit-rows tr")).Select(row => row.GetDomAttribute("data-id") ?? string.Empty)];
 
-    private void Fill(string id, string value)
-    {
-        var input = console.Browser.FindElement(By.Id(id));
-        input.Clear();
-        input.SendKeys(value);
-    }
+    private void Fill(string id, string value) => console.Fill((id, value));
 
-    private void OpenAudit(string key)
-    {
-        console.SignIn(key);
-        console.Browser.FindElement(By.CssSelector("#nav a[href='#audit']")).Click();
-        console.Wait(driver => driver.FindElement(By.Id("audit-object")).Displayed);
-    }
+    private void OpenAudit(string key) => console.OpenSignedIn(key, "audit");
 }

@@ -11,7 +11,8 @@ namespace AuthzGrpc.Console.Tests;
 /// The console's listener over plain HTTP (no browser): its security headers, its files, and that gRPC-Web reaches the
 /// very same services, authentication included, on that listener only.
 /// </summary>
-public sealed class ConsoleHostingTests(ConsoleServer console) : IClassFixture<ConsoleServer>
+[Collection(ConsoleCollection.Name)]
+public sealed class ConsoleHostingTests(ConsoleServer console)
 {
     private static readonly HttpClient Http = new();
 

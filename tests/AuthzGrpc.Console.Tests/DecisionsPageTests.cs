@@ -8,7 +8,8 @@ namespace AuthzGrpc.Console.Tests;
 /// The console in a real headless Chromium against a real server: sign-in, the identity shown, Check and Explain on the
 /// Decisions page, refusals shown as the service gave them (compared with the same call over gRPC).
 /// </summary>
-public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<ConsoleServer>
+[Collection(ConsoleCollection.Name)]
+public sealed class DecisionsPageTests(ConsoleServer console)
 {
     private static readonly string[] DecisionControls = ["check-subject", "check-action", "check-resource", "check", "explain"];
 
@@ -31,7 +32,7 @@ public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<Co
     [Fact]
     public void SignOut_ForgetsTheKey_AndShowsTheSignInPageAgain()
     {
-        console.SignIn(console.AdminKey);
+        console.OpenSignedIn(console.AdminKey);
 
         console.Browser.FindElement(By.Id("sign-out")).Click();
 
@@ -61,6 +62,29 @@ public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<Co
     }
 
     [Fact]
+    public async Task Check_WithAKeyRevokedSinceSignIn_ShowsUnauthenticated_AsCheckAnswersOverGrpc()
+    {
+        // Every valid key may ask the Decisions page's questions: what refuses one there is a key no longer valid.
+        var keys = new ApiKeyService.ApiKeyServiceClient(console.Server.Channel);
+        var created = await keys.CreateApiKeyAsync(new CreateApiKeyRequest
+        {
+            Subject = Subject("user:olivia"), Kind = KeyKind.Check, Description = "revoked while signed in",
+        });
+        console.OpenSignedIn(created.Key);
+        await keys.RevokeApiKeyAsync(new RevokeApiKeyRequest { KeyId = created.ApiKey.KeyId });
+        var overGrpc = await Assert.ThrowsAsync<RpcException>(async () =>
+            await new AuthorizationService.AuthorizationServiceClient(Testing.TestKeys.Channel(console.Server.Address, created.Key))
+                .CheckAsync(Request("user:olivia", "view", "project", "storefront")));
+        console.Ask("user:olivia", "view", "project:storefront");
+
+        console.Browser.FindElement(By.Id("check")).Click();
+
+        Assert.Equal(StatusCode.Unauthenticated, overGrpc.StatusCode);
+        Assert.Equal($"UNAUTHENTICATED: {overGrpc.Status.Detail}", console.Shown("decision-error"));
+        Assert.False(console.Browser.FindElement(By.Id("decision")).Displayed);
+    }
+
+    [Fact]
     public async Task Check_ShowsAllowedAndDenied_AsGrpcAnswers()
     {
         var grpc = console.Server.Authorization;
@@ -68,12 +92,12 @@ public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<Co
         var denied = await grpc.CheckAsync(Request("user:nobody", "view", "project", "storefront"));
         Assert.Equal(Decision.Allowed, allowed.Decision);
         Assert.Equal(Decision.Denied, denied.Decision);
-        console.SignIn(console.CheckKey);
+        console.OpenSignedIn(console.CheckKey);
 
         console.Ask("user:olivia", "view", "project:storefront");
         console.Browser.FindElement(By.Id("check")).Click();
         var shownAllowed = console.Shown("decision");
-        console.Screenshot("decisions-check");
+        console.Screenshot("decisions-check", showing: "#decision");
         console.Ask("user:nobody", "view", "project:storefront");
         console.Browser.FindElement(By.Id("check")).Click();
         var shownDenied = console.Wait(driver => driver.FindElement(By.Id("decision")).Text is { } text && text.StartsWith("DENIED", StringComparison.Ordinal) ? text : null);
@@ -90,12 +114,12 @@ public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<Co
         {
             Subject = Subject("user:olivia"), Action = "view", Resource = new ObjectRef { Type = "project", Id = "storefront" },
         });
-        console.SignIn(console.CheckKey);
+        console.OpenSignedIn(console.CheckKey);
         console.Ask("user:olivia", "view", "project:storefront");
 
         console.Browser.FindElement(By.Id("explain")).Click();
         console.Wait(driver => driver.FindElements(By.CssSelector("#explain-tree li")).Count > 0);
-        console.Screenshot("decisions-explain");
+        console.Screenshot("decisions-explain", showing: "#explain-tree");
 
         // textContent: steps in closed branches are not rendered, so Selenium's Text would be empty for them.
         var steps = console.Browser.FindElements(By.CssSelector("#explain-tree code")).Select(code => code.GetDomProperty("textContent")).ToList();
@@ -111,24 +135,52 @@ public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<Co
     }
 
     [Fact]
+    public async Task ACaveatedGrant_IsConditionalWithoutItsContext_NamingWhatToSupply_AndDecidedWithIt_AsGrpcAnswers()
+    {
+        // console_report:q3#viewer@user:carla holds only from an address in 10.20.0.0/16 (ConsoleServer.AddedSchema):
+        // without the caller's address the service can only answer CONDITIONAL, naming the parameter it lacks.
+        var asked = Request("user:carla", "view", "console_report", "q3");
+        var conditional = await console.Server.Authorization.CheckAsync(asked);
+        var withAddress = asked.Clone();
+        withAddress.CaveatContext = Google.Protobuf.WellKnownTypes.Struct.Parser.ParseJson("""{"user_ip": "10.20.1.2"}""");
+        var decided = await console.Server.Authorization.CheckAsync(withAddress);
+        console.OpenSignedIn(console.CheckKey);
+        console.Ask("user:carla", "view", "console_report:q3");
+
+        console.Browser.FindElement(By.Id("check")).Click();
+        var shownConditional = console.Shown("decision");
+        console.Screenshot("decisions-conditional", showing: "#decision");
+        console.Fill(("check-caveat-context", """{"user_ip": "10.20.1.2"}"""));
+        console.Browser.FindElement(By.Id("check")).Click();
+        var shownDecided = console.Wait(driver => driver.FindElement(By.Id("decision")).Text is { } text && !text.StartsWith("CONDITIONAL", StringComparison.Ordinal) && text.Length > 0 ? text : null);
+
+        Assert.Equal(Decision.Conditional, conditional.Decision);
+        Assert.Equal(["user_ip"], conditional.PartialCaveatInfo.MissingRequiredContext);
+        Assert.Equal($"CONDITIONAL at revision {conditional.Revision}: supply user_ip", shownConditional);
+        Assert.Equal(Decision.Allowed, decided.Decision);
+        Assert.Equal($"ALLOWED at revision {decided.Revision}", shownDecided);
+        Assert.Empty(console.BrowserErrors());
+    }
+
+    [Fact]
     public async Task Check_OfAnUndefinedPermission_ShowsInvalidArgument_WithTheServicesMessage()
     {
         var overGrpc = await Assert.ThrowsAsync<RpcException>(async () =>
             await console.Server.Authorization.CheckAsync(Request("user:olivia", "fly", "project", "storefront")));
-        console.SignIn(console.CheckKey);
+        console.OpenSignedIn(console.CheckKey);
         console.Ask("user:olivia", "fly", "project:storefront");
 
         console.Browser.FindElement(By.Id("check")).Click();
 
         Assert.Equal(StatusCode.InvalidArgument, overGrpc.StatusCode);
         Assert.Equal($"INVALID_ARGUMENT: {overGrpc.Status.Detail}", console.Shown("decision-error"));
-        console.Screenshot("decisions-refusal");
+        console.Screenshot("decisions-refusal", showing: "#decision-error");
     }
 
     [Fact]
     public void ValuesFromTheService_AreShownAsText_NeverAsMarkup()
     {
-        console.SignIn(console.CheckKey);
+        console.OpenSignedIn(console.CheckKey);
         // The service quotes the unknown type in its refusal; the page must show the markup, not build it.
         console.Ask("user:olivia", "view", "<img id=injected src=x>:1");
 
@@ -141,7 +193,7 @@ public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<Co
     [Fact]
     public void NarrowWindow_KeepsEveryFieldVisible()
     {
-        console.SignIn(console.AdminKey);
+        console.OpenSignedIn(console.AdminKey);
         console.Browser.Manage().Window.Size = new System.Drawing.Size(360, 800);
 
         var width = Convert.ToInt64(((IJavaScriptExecutor)console.Browser).ExecuteScript("return document.documentElement.scrollWidth"), System.Globalization.CultureInfo.InvariantCulture);
@@ -162,10 +214,9 @@ public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<Co
             Subject = Subject(caller), Action = "grant", Resource = new ObjectRef { Type = "project", Id = "storefront" },
             Context = new CheckContext { TargetRole = "developer", TargetSubject = Subject("user:bob") },
         });
-        console.SignIn(console.CheckKey);
+        console.OpenSignedIn(console.CheckKey);
         console.Ask(caller, "grant", "project:storefront");
-        console.Browser.FindElement(By.Id("check-target-role")).SendKeys("developer");
-        console.Browser.FindElement(By.Id("check-target-subject")).SendKeys("user:bob");
+        console.Fill(("check-target-role", "developer"), ("check-target-subject", "user:bob"));
 
         console.Browser.FindElement(By.Id("check")).Click();
 
@@ -197,16 +248,14 @@ public sealed class DecisionsPageTests(ConsoleServer console) : IClassFixture<Co
         }
 
         Assert.True(resources.Count >= 2 && subjects.Count >= 2, "the default model should give several of each");
-        console.SignIn(console.CheckKey);
+        console.OpenSignedIn(console.CheckKey);
         console.Ask("user:olivia", "view", "project:storefront");
-        console.Browser.FindElement(By.Id("lookup-type")).SendKeys("project");
+        console.Fill(("lookup-type", "project"));
 
         console.Browser.FindElement(By.Id("lookup-resources")).Click();
         var shownResources = console.Wait(driver => driver.FindElement(By.Id("lookup-status")).Displayed ? LookupResults() : null);
-        console.Screenshot("decisions-lookup");
-        var lookupType = console.Browser.FindElement(By.Id("lookup-type"));
-        lookupType.Clear();
-        lookupType.SendKeys("user");
+        console.Screenshot("decisions-lookup", showing: "#lookup-results");
+        console.Fill(("lookup-type", "user"));
         console.Browser.FindElement(By.Id("lookup-subjects")).Click();
         var shownSubjects = console.Wait(driver => driver.FindElement(By.Id("lookup-status")).Text.Contains("subject", StringComparison.Ordinal) ? LookupResults() : null);
 

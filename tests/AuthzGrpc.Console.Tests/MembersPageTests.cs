@@ -10,7 +10,8 @@ namespace AuthzGrpc.Console.Tests;
 /// removal shows what it takes away before anything changes, then removes what RemoveMember removes; the service's
 /// refusal for a key without the right.
 /// </summary>
-public sealed class MembersPageTests(ConsoleServer console) : IClassFixture<ConsoleServer>
+[Collection(ConsoleCollection.Name)]
+public sealed class MembersPageTests(ConsoleServer console)
 {
     private static readonly ObjectRef Storefront = new() { Type = "project", Id = "storefront" };
 
@@ -149,9 +150,7 @@ public sealed class MembersPageTests(ConsoleServer console) : IClassFixture<Cons
         console.Browser.FindElement(By.Id("leave")).Click();
         var left = console.Shown("members-result");
         OpenMembers(console.ManagementKey);
-        console.Browser.FindElement(By.Id("transfer-object")).SendKeys("project:storefront");
-        console.Browser.FindElement(By.Id("transfer-role")).SendKeys("owner");
-        console.Browser.FindElement(By.Id("transfer-to")).SendKeys("user:wes");
+        console.Fill(("transfer-object", "project:storefront"), ("transfer-role", "owner"), ("transfer-to", "user:wes"));
         console.Browser.FindElement(By.Id("transfer")).Click();
         var refused = console.Shown("members-error");
 
@@ -170,17 +169,10 @@ public sealed class MembersPageTests(ConsoleServer console) : IClassFixture<Cons
 
     private void Show(string resource)
     {
-        var input = console.Browser.FindElement(By.Id("members-object"));
-        input.Clear();
-        input.SendKeys(resource);
+        console.Fill(("members-object", resource));
         console.Browser.FindElement(By.Id("members-show")).Click();
         console.Wait(driver => driver.FindElement(By.Id("members-status")).Displayed);
     }
 
-    private void OpenMembers(string key)
-    {
-        console.SignIn(key);
-        console.Browser.FindElement(By.CssSelector("#nav a[href='#members']")).Click();
-        console.Wait(driver => driver.FindElement(By.Id("members-object")).Displayed);
-    }
+    private void OpenMembers(string key) => console.OpenSignedIn(key, "members");
 }

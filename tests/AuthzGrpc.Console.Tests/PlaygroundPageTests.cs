@@ -10,7 +10,8 @@ namespace AuthzGrpc.Console.Tests;
 /// shown at the line and column the RPC answers, choosing it moves the cursor there, and a key without the right sees
 /// the service's PERMISSION_DENIED.
 /// </summary>
-public sealed class PlaygroundPageTests(ConsoleServer console) : IClassFixture<ConsoleServer>
+[Collection(ConsoleCollection.Name)]
+public sealed class PlaygroundPageTests(ConsoleServer console)
 {
     private const string Model = "004-team-hierarchy";
 
@@ -100,45 +101,60 @@ public sealed class PlaygroundPageTests(ConsoleServer console) : IClassFixture<C
     [Fact]
     public async Task Apply_RefusesToOrphanStoredRelationships_UnlessForced_ThenTheServerHoldsTheModel()
     {
+        // The server's schema, loaded and edited: console_scratch (a type of this test's own, with a stored
+        // relationship; ConsoleServer.AddedSchema) is replaced by console_board, with relationships and an assertion.
         var schemas = new SchemaService.SchemaServiceClient(console.Server.Channel);
-        var model = ValidateModelTests.Models().Single(m => m.GetProperty("name").GetString() == Model);
         OpenPlayground(console.AdminKey);
-        Load(Model);
+        console.Browser.FindElement(By.Id("pg-load-server")).Click();
+        var loaded = console.Wait(driver => driver.FindElement(By.Id("pg-schema")).GetDomProperty("value") is { } text && text.Contains("definition console_scratch", StringComparison.Ordinal) ? text : null)!;
+        var edited = loaded.Replace("""
+            definition console_scratch {
+                relation viewer: user
+            }
+            """, """
+            definition console_board {
+                relation viewer: user
+                permission view = viewer
+            }
+            """, StringComparison.Ordinal);
+        Assert.NotEqual(loaded, edited);
+        console.Fill(("pg-schema", edited), ("pg-relationships", "console_board:b1#viewer@user:sam\nconsole_board:b2#viewer@user:tia"),
+            ("pg-assertions", "assertTrue:\n  - console_board:b1#view@user:sam\n"));
         console.Wait(driver => driver.FindElement(By.Id("pg-status")).Text.StartsWith("Valid", StringComparison.Ordinal));
 
-        // The default model's relationships do not fit this schema: refused, as WriteSchema refuses any client.
+        // console_scratch:old#viewer@user:sam would be orphaned: refused, as WriteSchema refuses any client.
         console.Browser.FindElement(By.Id("pg-apply")).Click();
         console.Browser.FindElement(By.Id("pg-apply-yes")).Click();
         var refused = console.Shown("pg-error");
         Assert.StartsWith("FAILED_PRECONDITION: ", refused, StringComparison.Ordinal);
-        Assert.NotEqual(model.GetProperty("schema").GetString(), (await schemas.ReadSchemaAsync(new ReadSchemaRequest())).Schema);
+        Assert.Equal(loaded, (await schemas.ReadSchemaAsync(new ReadSchemaRequest())).Schema);
 
         console.Browser.FindElement(By.Id("pg-apply")).Click();
         console.Browser.FindElement(By.Id("pg-force")).Click();
         console.Browser.FindElement(By.Id("pg-apply-yes")).Click();
         var applied = console.Shown("pg-apply-result");
-        console.Screenshot("playground-applied");
+        console.Screenshot("playground-applied", showing: "#pg-apply-result");
 
-        var relationships = model.GetProperty("relationships").GetString()!.Split('\n')
-            .Count(line => line.Trim() is { Length: > 0 } text && !text.StartsWith("//", StringComparison.Ordinal));
         var stored = await schemas.ReadSchemaAsync(new ReadSchemaRequest());
-        Assert.Equal(model.GetProperty("schema").GetString(), stored.Schema);
-        Assert.Equal($"Applied: the schema and {relationships} relationships, at revision {stored.Revision}", applied);
-        var check = await console.Server.Authorization.CheckAsync(new CheckRequest
-        {
-            Subject = new SubjectRef { Object = new ObjectRef { Type = "user", Id = "tom_team_owner" } },
-            Action = "view",
-            Resource = new ObjectRef { Type = "project", Id = "shop" },
-        });
-        Assert.Equal(Decision.Allowed, check.Decision);
+        Assert.Equal(edited, stored.Schema);
+        Assert.Equal($"Applied: the schema and 2 relationships, at revision {stored.Revision}", applied);
+        Assert.Equal(Decision.Allowed, (await Check("user:tia", "view", "console_board", "b2")).Decision);
+        // Stored relationships that fit the new schema stay.
+        Assert.Equal(Decision.Allowed, (await Check("user:olivia", "view", "project", "storefront")).Decision);
     }
 
-    private void OpenPlayground(string key)
+    private async Task<CheckResponse> Check(string subject, string action, string type, string id)
     {
-        console.SignIn(key);
-        console.Browser.FindElement(By.CssSelector("#nav a[href='#playground']")).Click();
-        console.Wait(driver => driver.FindElement(By.Id("pg-schema")).Displayed);
+        var colon = subject.IndexOf(':', StringComparison.Ordinal);
+        return await console.Server.Authorization.CheckAsync(new CheckRequest
+        {
+            Subject = new SubjectRef { Object = new ObjectRef { Type = subject[..colon], Id = subject[(colon + 1)..] } },
+            Action = action,
+            Resource = new ObjectRef { Type = type, Id = id },
+        });
     }
+
+    private void OpenPlayground(string key) => console.OpenSignedIn(key, "playground");
 
     private void Load(string name)
     {

@@ -9,7 +9,8 @@ namespace AuthzGrpc.Console.Tests;
 /// SchemaService.ValidateModel over gRPC against a real server: problems at their part, line and column, nothing
 /// stored, admin keys only, bounded input.
 /// </summary>
-public sealed class ValidateModelTests(ConsoleServer console) : IClassFixture<ConsoleServer>
+[Collection(ConsoleCollection.Name)]
+public sealed class ValidateModelTests(ConsoleServer console)
 {
     private const string Schema = """
         definition user {}

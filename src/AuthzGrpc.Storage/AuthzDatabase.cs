@@ -252,6 +252,16 @@ public sealed class AuthzDatabase : IAsyncDisposable, IDisposable
 
                     var revision = operation is null ? counter.Revision : counter.Revision + 1;
                     var now = UtcNow;
+                    if (operation is not null)
+                    {
+                        // Staged before the body, so a body that saves part of its work early (the seed, in batches)
+                        // can refer to its revision; a rollback discards it with the rest.
+                        context.Revisions.Add(new RevisionRow
+                        {
+                            Revision = revision, CommittedAt = now, Actor = actor, Operation = operation, Marker = Guid.NewGuid().ToString("N"),
+                        });
+                    }
+
                     var (result, commit) = await body(new UnitOfWork(context, revision, now, actor)).ConfigureAwait(false);
                     if (!commit)
                     {
@@ -262,10 +272,6 @@ public sealed class AuthzDatabase : IAsyncDisposable, IDisposable
                     if (operation is not null)
                     {
                         counter.Revision = revision;
-                        context.Revisions.Add(new RevisionRow
-                        {
-                            Revision = revision, CommittedAt = now, Actor = actor, Operation = operation, Marker = Guid.NewGuid().ToString("N"),
-                        });
                     }
 
                     await context.SaveChangesAsync(cancellationToken).ConfigureAwait(false);

@@ -57,6 +57,30 @@ internal abstract class AuthzDbContext : DbContext
     /// <summary>Begins a read-only transaction that sees one committed state throughout (a snapshot).</summary>
     internal abstract Task<IDbContextTransaction> BeginReadAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Inserts <paramref name="batch"/> into <c>relationships</c> at <paramref name="revision"/>, in the write transaction
+    /// this context has begun, bypassing the change tracker: a relationship already stored (earlier in the batch, or by
+    /// an earlier batch) is skipped, keeping the first one's expiry and caveat. Returns how many rows it inserted.
+    /// </summary>
+    internal abstract Task<int> InsertNewRelationshipsAsync(IReadOnlyList<Relationship> batch, long revision, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes the change log of <paramref name="revision"/> from the rows it created, as touches in the order they were
+    /// inserted, in one statement; returns how many. For a revision that only adds relationships (the seed).
+    /// </summary>
+    internal async Task<int> LogCreatedRelationshipsAsync(long revision, CancellationToken cancellationToken)
+    {
+        var columns = "resource_type, resource_id, relation, subject_type, subject_id, subject_relation, expires_at, caveat_name, caveat_context";
+        var sql = $"INSERT INTO revision_changes (revision, sequence, operation, {columns}) " +
+                  $"SELECT created_revision, ROW_NUMBER() OVER (ORDER BY id) - 1, '{RelationshipRows.TouchOperation}', {columns} " +
+                  "FROM relationships WHERE created_revision = {0}";
+        return await Database.ExecuteSqlRawAsync(sql, [revision], cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The columns of <c>relationships</c> a bulk insert fills, in the order its values come.</summary>
+    private protected const string InsertedRelationshipColumns =
+        "resource_type, resource_id, relation, subject_type, subject_id, subject_relation, expires_at, caveat_name, caveat_context, created_revision";
+
     /// <inheritdoc/>
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

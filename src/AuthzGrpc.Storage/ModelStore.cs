@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using AuthzGrpc.Core.Engine;
 using Microsoft.EntityFrameworkCore.Storage;
 using static AuthzGrpc.Storage.RelationshipRows;
@@ -13,6 +15,12 @@ public sealed class ModelStore(AuthzDatabase database)
 {
     /// <summary>The revision operation (and audit operation) of the background removal of expired relationships.</summary>
     public const string ExpireOperation = "ExpireRelationships";
+
+    /// <summary>
+    /// The revision operation of the seed of a new database, and the audit operation of its relationships (after:
+    /// <c>{"file": source, "relationships": how many}</c>).
+    /// </summary>
+    public const string SeedOperation = "Seed";
 
     /// <summary>The schema in force, every relationship and the newest revision, read from one snapshot.</summary>
     public async Task<StoredModel> LoadAsync(CancellationToken cancellationToken = default)
@@ -44,15 +52,27 @@ public sealed class ModelStore(AuthzDatabase database)
         }
     }
 
+    /// <summary>The relationships a seed inserts per statement batch: what it holds in memory at once.</summary>
+    public const int SeedBatchSize = 5_000;
+
     /// <summary>
     /// Writes the first schema and relationships of a new database as one revision; does nothing and returns null when
     /// a schema is already stored (another process seeded it first, or the database is not new).
+    /// <para>
+    /// <paramref name="relationships"/> is enumerated once, inside the write's transaction, and written in batches of
+    /// <see cref="SeedBatchSize"/>, so a seed holds one batch in memory whatever its size; a relationship given twice is
+    /// stored once (the first one given: a touch). An exception from the enumeration (a line of a file that does not
+    /// parse or fit the schema) rolls the whole seed back: nothing of it is stored. The change log records every stored
+    /// relationship as a touch of the seed's revision; the audit log records the schema and, instead of the
+    /// relationships themselves, how many were stored and from where (<paramref name="source"/>, e.g. the file's name).
+    /// </para>
     /// </summary>
-    public Task<long?> SeedAsync(string schemaText, IReadOnlyCollection<Relationship> relationships, string actor, CancellationToken cancellationToken = default)
+    public Task<long?> SeedAsync(
+        string schemaText, IEnumerable<Relationship> relationships, string actor, string? source = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(schemaText);
         ArgumentNullException.ThrowIfNull(relationships);
-        return database.WriteAsync<long?>("Seed", actor, async unit =>
+        return database.WriteAsync<long?>(SeedOperation, actor, async unit =>
         {
             var (context, revision, now) = unit;
             if (await context.SchemaVersions.AnyAsync(cancellationToken).ConfigureAwait(false))
@@ -60,20 +80,30 @@ public sealed class ModelStore(AuthzDatabase database)
                 return (null, false);
             }
 
+            // The schema and the revision row first, through EF; the relationships then bypass the change tracker.
             context.SchemaVersions.Add(new SchemaVersionRow { Text = schemaText, Revision = revision, CreatedAt = now, Actor = actor });
-            var distinct = relationships.Distinct().ToList();
-            var changes = new List<StoredChange>(distinct.Count);
-            foreach (var relationship in distinct)
+            await context.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+            var batch = new List<Relationship>(SeedBatchSize);
+            foreach (var relationship in relationships)
             {
-                context.Relationships.Add(ToRow(relationship, revision));
-                changes.Add(new StoredChange(RelationshipOperation.Touch, relationship));
+                batch.Add(relationship);
+                if (batch.Count == SeedBatchSize)
+                {
+                    await context.InsertNewRelationshipsAsync(batch, revision, cancellationToken).ConfigureAwait(false);
+                    batch.Clear();
+                }
             }
 
-            unit.AddChanges(changes);
-            unit.Audit("WriteSchema", "schema", null, schemaText);
-            if (distinct.Count > 0)
+            if (batch.Count > 0)
             {
-                unit.Audit("WriteRelationships", Target(distinct), null, Json(distinct));
+                await context.InsertNewRelationshipsAsync(batch, revision, cancellationToken).ConfigureAwait(false);
+            }
+
+            var stored = await context.LogCreatedRelationshipsAsync(revision, cancellationToken).ConfigureAwait(false);
+            unit.Audit("WriteSchema", "schema", null, schemaText);
+            if (stored > 0)
+            {
+                unit.Audit(SeedOperation, source ?? "relationships", null, JsonSerializer.Serialize(new SeedAudit(source, stored)));
             }
 
             return (revision, true);
@@ -341,3 +371,8 @@ public sealed class ModelStore(AuthzDatabase database)
         }
     }
 }
+
+/// <summary>What the seed's audit event records of its relationships: where from and how many, not the relationships.</summary>
+internal sealed record SeedAudit(
+    [property: JsonPropertyName("file")] string? File,
+    [property: JsonPropertyName("relationships")] int Relationships);

@@ -46,6 +46,29 @@ public sealed class StartupTests : IDisposable
         Assert.Contains("doc:1#editor@user:alice", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("doc:x#editor@user:alice", "doc:x#editor@user:alice")]   // fits no relation of the schema
+    [InlineData("doc:x#viewer@user alice", "user alice")]                // does not parse
+    public async Task Build_BadLinePastTheFirstBatches_FailsNamingPathAndLine_AndStoresNothing(string badLine, string named)
+    {
+        var schema = Write("ok.zed", "definition user {}\ndefinition doc {\n    relation viewer: user\n}\n");
+        var good = Enumerable.Range(0, (2 * AuthzGrpc.Storage.ModelStore.SeedBatchSize) + 500)
+            .Select(i => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"doc:{i}#viewer@user:u{i % 100}"));
+        var relationships = Write("deep.relationships", string.Join('\n', ["// a comment on line 1", .. good, badLine, "doc:last#viewer@user:u1"]) + "\n");
+        var badLineNumber = (2 * AuthzGrpc.Storage.ModelStore.SeedBatchSize) + 502;
+        var settings = Settings(schema, relationships);
+
+        var error = await Assert.ThrowsAsync<ModelLoadException>(() => ServerFixture.BuildServerAsync(new LogCapture(), settings));
+
+        Assert.Contains($"{relationships}:{badLineNumber}: ", error.Message, StringComparison.Ordinal);
+        Assert.Contains(named, error.Message, StringComparison.Ordinal);
+        await using var store = AuthzGrpc.Storage.AuthzStore.Create(AuthzGrpc.Storage.StorageProvider.Sqlite, settings["Authz:Storage:ConnectionString"]!);
+        var stored = await store.Model.LoadAsync();
+        Assert.Null(stored.SchemaText);
+        Assert.Empty(stored.Relationships);
+        Assert.Equal(0, stored.Revision);
+    }
+
     [Fact]
     public async Task Build_MissingSchemaFile_FailsNamingThePath()
     {

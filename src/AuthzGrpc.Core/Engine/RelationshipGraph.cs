@@ -222,9 +222,14 @@ internal sealed class RelationshipGraph
     /// trait (<c>with expiration</c> or not), as in SpiceDB — except for a delete (<paramref name="forDelete"/>), which
     /// addresses the stored fact whatever its expiry.
     /// </summary>
-    public ResolvedRelationship Resolve(Relationship relationship, bool forDelete = false)
+    public ResolvedRelationship Resolve(Relationship relationship, bool forDelete = false) => Resolve(Schema, relationship, forDelete);
+
+    /// <summary>
+    /// Resolves <paramref name="relationship"/> against <paramref name="schema"/> alone (no stored relationship is
+    /// needed): what every write and <see cref="CompiledSchema.ValidateRelationship"/> refuse, refused here once.
+    /// </summary>
+    public static ResolvedRelationship Resolve(CompiledSchema schema, Relationship relationship, bool forDelete = false)
     {
-        var schema = Schema;
         if (!schema.TryGetType(relationship.Resource.Type, out var resourceType))
         {
             throw AuthzException.Invalid($"{relationship}: resource type '{relationship.Resource.Type}' is not defined in the schema");
@@ -289,14 +294,14 @@ internal sealed class RelationshipGraph
 
         return new ResolvedRelationship(
             resourceType, relationship.Resource.Id, relation, subjectType, subject.Id, subjectRelation, relationship.ExpiresAt?.UtcTicks,
-            forDelete || relationship.Caveat is not { } caveat ? null : Bind(relationship, caveat));
+            forDelete || relationship.Caveat is not { } caveat ? null : Bind(schema, relationship, caveat));
     }
 
     // The written caveat resolved against the schema (Allows has found it defined), its context refused when it names
     // a parameter the caveat does not declare (a misspelt name would otherwise be ignored and leave the check undecided).
-    private BoundCaveat Bind(Relationship relationship, RelationshipCaveat caveat)
+    private static BoundCaveat Bind(CompiledSchema schema, Relationship relationship, RelationshipCaveat caveat)
     {
-        var compiled = Schema.Caveats[caveat.Name];
+        var compiled = schema.Caveats[caveat.Name];
         foreach (var name in caveat.Context.Names)
         {
             if (!compiled.Parameters.Any(p => p.Name == name))

@@ -92,6 +92,14 @@ public sealed class CompiledSchema
     public static CompiledSchema Compile(string text) => SchemaCompiler.Compile(text);
 
     /// <summary>
+    /// Throws the <see cref="AuthzException"/> (<see cref="AuthzErrorKind.InvalidArgument"/>) that writing (creating or
+    /// touching) <paramref name="relationship"/> to an engine of this schema would throw — an undefined type or relation,
+    /// a permission, a subject type, relation, wildcard, caveat or expiry the relation does not allow, a caveat context
+    /// the caveat does not take — without an engine: the same check, so a caller refuses exactly what a write would.
+    /// </summary>
+    public void ValidateRelationship(Relationship relationship) => Engine.RelationshipGraph.Resolve(this, relationship);
+
+    /// <summary>
     /// Compiles a schema being written now (WriteSchema, a new database's seed): as <see cref="Compile"/>, and refuses
     /// what SpiceDB refuses at write too (names under three characters).
     /// </summary>

@@ -38,6 +38,7 @@ internal static class ManagementEvents
         ["RevokeApiKey"] = "api_key.revoked",
         ["ConfigureApiKey"] = "api_key.configured",
         ["RestoreBackup"] = "backup.restored",
+        ["Seed"] = "relationships.seeded",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     // The operations whose before/after are JSON arrays of the relationships removed/added (the store's CommitAsync and

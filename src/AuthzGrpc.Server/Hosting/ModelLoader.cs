@@ -119,11 +119,19 @@ internal sealed class ModelLoader(IOptions<AuthzOptions> options, AuthzStore sto
             stored = await store.Model.LoadAsync(cancellationToken).ConfigureAwait(false);
             if (stored.SchemaText is null)
             {
-                var (schema, relationships) = ReadFiles(settings);
-                var seeded = await store.Model.SeedAsync(schema.Text, relationships, SystemActor, cancellationToken).ConfigureAwait(false);
-                if (seeded is { } revision)
+                var (schema, file) = ReadFiles(settings);
+                using (file)
                 {
-                    Log.StorageSeeded(logger, revision, relationships.Count);
+                    var seeded = await store.Model.SeedAsync(schema.Text, file?.Read() ?? [], SystemActor, file?.Name, cancellationToken).ConfigureAwait(false);
+                    if (seeded is { } revision)
+                    {
+                        if (file is not null)
+                        {
+                            Log.RelationshipsLoaded(logger, file.Count, file.Path, revision);
+                        }
+
+                        Log.StorageSeeded(logger, revision, file?.Count ?? 0);
+                    }
                 }
 
                 // Load what is stored now: this seed, or another process's that came first.
@@ -167,8 +175,8 @@ internal sealed class ModelLoader(IOptions<AuthzOptions> options, AuthzStore sto
         }
     }
 
-    // The seed: the schema file and the relationships file, validated by building an engine from them.
-    private (CompiledSchema Schema, List<Relationship> Relationships) ReadFiles(AuthzOptions settings)
+    // The seed: the schema file, compiled, and the relationships file, opened to be read (and validated) as it is stored.
+    private (CompiledSchema Schema, RelationshipsFile? Relationships) ReadFiles(AuthzOptions settings)
     {
         var schemaPath = Path.GetFullPath(settings.SchemaFile);
         CompiledSchema schema;
@@ -186,48 +194,77 @@ internal sealed class ModelLoader(IOptions<AuthzOptions> options, AuthzStore sto
         if (string.IsNullOrEmpty(settings.RelationshipsFile))
         {
             Log.NoRelationshipsFile(logger);
-            return (schema, []);
+            return (schema, null);
         }
 
         var relationshipsPath = Path.GetFullPath(settings.RelationshipsFile);
-        var relationships = Parse(relationshipsPath, ReadText(relationshipsPath, "relationships"));
         try
         {
-            using var engine = BuildEngine(schema, relationships, 0);
-            Log.RelationshipsLoaded(logger, engine.RelationshipCount, relationshipsPath, engine.Revision);
+            return (schema, new RelationshipsFile(relationshipsPath, schema, new StreamReader(relationshipsPath, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16), logger));
         }
-        catch (AuthzException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw Fail(logger, $"{relationshipsPath}: {e.Message}", e);
+            throw Fail(logger, $"cannot read the relationships file '{relationshipsPath}': {e.Message}", e);
         }
-
-        return (schema, relationships);
     }
 
-    private List<Relationship> Parse(string path, string text)
+    /// <summary>
+    /// The relationships file of a seed, read a line at a time as the store writes it: each relationship parsed and
+    /// validated against the compiled schema as a write to an engine of it would be (so the seed refuses exactly what the
+    /// engine refuses, without an engine of the whole file), a failure naming the file's path and line.
+    /// </summary>
+    private sealed class RelationshipsFile(string path, CompiledSchema schema, StreamReader reader, ILogger logger) : IDisposable
     {
-        var relationships = new List<Relationship>();
-        var lineNumber = 0;
-        foreach (var rawLine in text.AsSpan().EnumerateLines())
-        {
-            lineNumber++;
-            var line = rawLine.Trim();
-            if (line.IsEmpty || line.StartsWith("//", StringComparison.Ordinal))
-            {
-                continue;
-            }
+        public string Path { get; } = path;
 
-            try
+        /// <summary>The file's name, as the seed's audit event records it.</summary>
+        public string Name => System.IO.Path.GetFileName(Path);
+
+        /// <summary>How many relationships (lines that are neither blank nor comments) have been read.</summary>
+        public int Count { get; private set; }
+
+        /// <summary>The file's relationships in order; throws <see cref="ModelLoadException"/> at the first line it refuses.</summary>
+        public IEnumerable<Relationship> Read()
+        {
+            var lineNumber = 0;
+            while (ReadLine() is { } rawLine)
             {
-                relationships.Add(Relationship.Parse(line.ToString()));
-            }
-            catch (FormatException e)
-            {
-                throw Fail(logger, $"{path}:{lineNumber}: {e.Message}", e);
+                lineNumber++;
+                var line = rawLine.AsSpan().Trim();
+                if (line.IsEmpty || line.StartsWith("//", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                Relationship relationship;
+                try
+                {
+                    relationship = Relationship.Parse(line.ToString());
+                    schema.ValidateRelationship(relationship);
+                }
+                catch (Exception e) when (e is FormatException or AuthzException)
+                {
+                    throw Fail(logger, $"{Path}:{lineNumber}: {e.Message}", e);
+                }
+
+                Count++;
+                yield return relationship;
             }
         }
 
-        return relationships;
+        public void Dispose() => reader.Dispose();
+
+        private string? ReadLine()
+        {
+            try
+            {
+                return reader.ReadLine();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw Fail(logger, $"cannot read the relationships file '{Path}': {e.Message}", e);
+            }
+        }
     }
 
     private string ReadText(string path, string what)

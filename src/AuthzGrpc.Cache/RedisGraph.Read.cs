@@ -179,6 +179,8 @@ public sealed partial class RedisGraph
                 if (Interlocked.Exchange(ref _incomplete, generation) != generation)
                 {
                     Log.GraphIncomplete(_logger, generation);
+                    // Every replica hears it: one that holds no engine (a check replica) cannot rebuild the graph itself.
+                    _ = database.PublishAsync(Keys.Invalidations, $"v1 {generation} incomplete 0", CommandFlags.FireAndForget);
                 }
 
                 RequestMaintenance();

@@ -112,9 +112,8 @@ public sealed partial class RedisGraph
     }
 
     /// <summary>
-    /// Periodic upkeep: brings Redis up to <paramref name="engine"/> (<see cref="PublishAsync"/>), turns the near
-    /// cache on once Redis holds this schema's graph (after a start, a reconnect, a rebuild), and drops it when Redis
-    /// moved on and no invalidation arrived to say so twice in a row (a lost message).
+    /// Periodic upkeep of a replica that writes: brings Redis up to <paramref name="engine"/> (<see cref="PublishAsync"/>),
+    /// then follows it (<see cref="FollowAsync"/>).
     /// </summary>
     public async Task MaintainAsync(PermissionEngine engine, ChangeReader changes, CancellationToken cancellationToken)
     {
@@ -125,10 +124,27 @@ public sealed partial class RedisGraph
         }
 
         await PublishAsync(engine, changes, cancellationToken).ConfigureAwait(false);
+        await FollowAsync(engine.Schema, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Periodic upkeep of every replica, and all a check replica does (it holds no engine to publish): turns the near
+    /// cache on once Redis holds <paramref name="schema"/>'s graph, proven built from this database's history (after a
+    /// start, a reconnect, a rebuild), and drops it when Redis moved on and no invalidation arrived to say so twice in a
+    /// row (a lost message). Writes nothing to Redis.
+    /// </summary>
+    public async Task FollowAsync(CompiledSchema schema, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        if (_connection is not { IsConnected: true })
+        {
+            return;
+        }
+
         await SubscribeAsync().ConfigureAwait(false);
         try
         {
-            if (!_subscribed || await ReadMetaAsync(Database).ConfigureAwait(false) is not { } meta || SchemaHash(meta) != SchemaHash(engine.Schema) ||
+            if (!_subscribed || await ReadMetaAsync(Database).ConfigureAwait(false) is not { } meta || SchemaHash(meta) != SchemaHash(schema) ||
                 meta.Generation == Volatile.Read(ref _incomplete) || !await IsOursAsync(meta, cancellationToken).ConfigureAwait(false))
             {
                 _near.TurnOff();
@@ -137,15 +153,15 @@ public sealed partial class RedisGraph
 
             Interlocked.Exchange(ref _retryAfterTicks, 0);
             var near = _near.Revision;
-            if (!ReferenceEquals(_near.Schema, engine.Schema) || _near.Generation != meta.Generation)
+            if (!ReferenceEquals(_near.Schema, schema) || _near.Generation != meta.Generation)
             {
-                _near.Reset(engine.Schema, meta.Generation, meta.Applied);
+                _near.Reset(schema, meta.Generation, meta.Applied);
                 Metrics.Invalidated(everything: true);
                 Log.NearCacheServing(_logger, meta.Generation, meta.Applied);
             }
             else if (meta.Applied > near && _staleSince == near)
             {
-                _near.Reset(engine.Schema, meta.Generation, meta.Applied);
+                _near.Reset(schema, meta.Generation, meta.Applied);
                 Metrics.Invalidated(everything: true);
                 Log.InvalidationsMissed(_logger, near, meta.Applied);
             }

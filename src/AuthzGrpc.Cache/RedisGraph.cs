@@ -269,14 +269,30 @@ public sealed partial class RedisGraph : IAsyncDisposable
     /// <summary>The database did not answer for a revision's marker: whose graph Redis holds cannot be proven now.</summary>
     private sealed class MarkerUnreadableException(Exception inner) : Exception($"the database did not answer: {inner.Message}", inner);
 
-    // "v1 <generation> <from> <to> <type:id> ..." or "v1 <generation> reset <applied>". A message this process cannot
-    // read (another version, a stray publisher) proves nothing fresh: everything held is dropped.
+    // "v1 <generation> <from> <to> <type:id> ...", "v1 <generation> reset <applied>", or "v1 <generation> incomplete 0"
+    // (a replica found records of the generation missing: PublishIncomplete). A message this process cannot read (another
+    // version, a stray publisher) proves nothing fresh: everything held is dropped.
     private void OnInvalidation(RedisValue message)
     {
         var parts = ((string?)message ?? string.Empty).Split(' ');
+        if (parts is ["v1", var lost, "incomplete", _])
+        {
+            // Whoever can rebuild (a replica with an engine) does so at its next upkeep, requested now.
+            Interlocked.Exchange(ref _incomplete, lost);
+            if (lost == _near.Generation)
+            {
+                _near.TurnOff();
+            }
+
+            RequestMaintenance();
+            return;
+        }
+
         var schema = _near.Schema;
         if (schema is null)
         {
+            // The near cache is off and the graph moved (a rebuild, a write): a replica that only follows it looks again now.
+            RequestMaintenance();
             return;
         }
 

@@ -23,6 +23,9 @@ public enum AuthzErrorKind
 
     /// <summary>Evaluation needed more steps than its budget allows: the check is too expensive to answer.</summary>
     ResourceExhausted,
+
+    /// <summary>This process does not answer such a request (a check replica asked what only a full replica answers).</summary>
+    Unimplemented,
 }
 
 /// <summary>A failure the caller can act on. Never means "allowed".</summary>

@@ -158,4 +158,12 @@ internal static partial class Log
         Message = "Check {Decision}: subject {Subject} action {Action} resource {Resource} key {KeyId} revision {Revision} source {Source}")]
     public static partial void CheckDecided(
         ILogger logger, V1.Decision decision, string subject, string action, string resource, string? keyId, string revision, string source);
+
+    [LoggerMessage(EventId = 120, EventName = "CheckReplicaStarted", Level = LogLevel.Information,
+        Message = "Check replica (Authz:Role=check): {DefinitionCount} definitions of the schema written at revision {SchemaRevision}; no relationship is loaded, checks are answered from the shared graph or read from the database")]
+    public static partial void CheckReplicaStarted(ILogger logger, int definitionCount, long schemaRevision);
+
+    [LoggerMessage(EventId = 121, EventName = "CheckReplicaSchemaChanged", Level = LogLevel.Information,
+        Message = "Check replica: now following the schema written at revision {SchemaRevision} ({DefinitionCount} definitions)")]
+    public static partial void CheckReplicaSchemaChanged(ILogger logger, long schemaRevision, int definitionCount);
 }

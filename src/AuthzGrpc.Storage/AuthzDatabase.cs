@@ -106,6 +106,19 @@ public sealed class AuthzDatabase : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
+    /// The migrations this code has that the database lacks (none when it is up to date): a process that must not
+    /// change the database's structure (a check replica) refuses to start on one that lacks any.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> PendingMigrationsAsync(CancellationToken cancellationToken = default)
+    {
+        var context = _createContext();
+        await using (context.ConfigureAwait(false))
+        {
+            return [.. await context.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)];
+        }
+    }
+
+    /// <summary>
     /// The database's identity: a random id (32 hex digits) given to it once, by the first call on a database that has
     /// none (a new one, or one created before identities existed), and the same for every process and every start
     /// after. The first call wins a race: the id is set only where it is still empty, in one statement.

@@ -53,6 +53,16 @@ public sealed class DatabaseRelationshipIndex : IRelationshipIndex, IAsyncDispos
             relations, maxRows, cancellationToken);
     }
 
+    /// <summary>
+    /// The newest schema version at this snapshot — the one its relationships were written under — its text left out
+    /// when it is the one written at <paramref name="heldRevision"/> (<see cref="ModelStore.ReadSchemaAsync"/>).
+    /// </summary>
+    public Task<StoredSchema?> ReadSchemaAsync(long heldRevision, CancellationToken cancellationToken)
+    {
+        Queries++;
+        return ModelStore.NewestSchemaAsync(_context, heldRevision, cancellationToken);
+    }
+
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {

@@ -358,6 +358,26 @@ public sealed class ModelStore(AuthzDatabase database)
         }
     }
 
+    /// <summary>
+    /// The newest stored schema version (null when the database holds none yet), its text left out when it is the one
+    /// written at <paramref name="heldRevision"/>: what a replica that holds no engine reads to follow schema changes.
+    /// </summary>
+    public async Task<StoredSchema?> ReadSchemaAsync(long heldRevision, CancellationToken cancellationToken = default)
+    {
+        var context = database.OpenContext();
+        await using (context.ConfigureAwait(false))
+        {
+            return await NewestSchemaAsync(context, heldRevision, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // One query: the newest version's revision, and its text only when the caller does not hold it.
+    internal static Task<StoredSchema?> NewestSchemaAsync(AuthzDbContext context, long heldRevision, CancellationToken cancellationToken) =>
+        context.SchemaVersions.AsNoTracking()
+            .OrderByDescending(s => s.Revision)
+            .Select(s => new StoredSchema(s.Revision, s.Revision == heldRevision ? null : s.Text))
+            .FirstOrDefaultAsync(cancellationToken);
+
     /// <summary>Every stored schema version, oldest first.</summary>
     public async Task<IReadOnlyList<SchemaVersion>> ReadSchemaVersionsAsync(CancellationToken cancellationToken = default)
     {

@@ -45,6 +45,12 @@ public sealed record AuditEvent(
 /// <summary>One stored schema version.</summary>
 public sealed record SchemaVersion(string Text, long Revision, DateTime CreatedAt, string Actor);
 
+/// <summary>
+/// The newest stored schema version: the revision that wrote it, and its text — null when the reader said it already
+/// holds that revision's (<see cref="ModelStore.ReadSchemaAsync"/>), so an unchanged schema is not read again.
+/// </summary>
+public sealed record StoredSchema(long Revision, string? Text);
+
 /// <summary>What a management operation does to an object's stored metadata (its record in <c>resources</c>).</summary>
 public enum ResourceChangeKind
 {

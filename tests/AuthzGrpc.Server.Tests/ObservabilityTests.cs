@@ -142,7 +142,7 @@ public sealed class ObservabilityTests
     {
         var services = new ServiceCollection();
         services.AddLogging();
-        services.AddSingleton(holder);
+        services.AddSingleton<ISchemaInForce>(holder);
         services.AddSingleton(database);
         services.AddHealthChecks()
             .AddCheck<ModelHealthCheck>("model")

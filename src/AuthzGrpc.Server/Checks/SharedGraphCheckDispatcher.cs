@@ -13,14 +13,12 @@ namespace AuthzGrpc.Server.Checks;
 /// A layer of the shared graph (<see cref="RedisGraph"/>) around another dispatcher: it answers the ordinary checks it
 /// can and passes everything else on — management checks, explanations and lookups, which only the engine answers, and
 /// checks under <c>fully_consistent</c>, which need the store's newest revision. Checks are resolved against the schema
-/// of the engine in force, so the graph never answers for another schema.
+/// in force (the engine's; a check replica's, <see cref="CheckReplicaSchema"/>), so the graph never answers for another schema.
 /// </summary>
-internal abstract class GraphCheckDispatcher(RedisGraph graph, EngineHolder holder, int evaluationBudget, ICheckDispatcher inner)
+internal abstract class GraphCheckDispatcher(RedisGraph graph, ISchemaInForce schemas, int evaluationBudget, ICheckDispatcher inner)
     : ICheckDispatcher
 {
     protected RedisGraph Graph => graph;
-
-    protected EngineHolder Holder => holder;
 
     protected int EvaluationBudget => evaluationBudget;
 
@@ -55,7 +53,7 @@ internal abstract class GraphCheckDispatcher(RedisGraph graph, EngineHolder hold
     /// </summary>
     protected bool GraphCanServe(ReadConsistency consistency, out CompiledSchema schema)
     {
-        schema = holder.Current.Schema;
+        schema = schemas.Schema;
         return consistency.Requirement != ConsistencyRequirement.FullyConsistent && !schema.UsesCaveats;
     }
 
@@ -74,8 +72,8 @@ internal abstract class GraphCheckDispatcher(RedisGraph graph, EngineHolder hold
 /// <c>at_least</c> revision — the inner dispatcher (the source of truth) answers. A batch's misses go to Redis together,
 /// so a cold batch costs the round trips of its slowest check, not their sum.
 /// </summary>
-internal sealed class SharedGraphCheckDispatcher(RedisGraph graph, EngineHolder holder, int evaluationBudget, ICheckDispatcher inner)
-    : GraphCheckDispatcher(graph, holder, evaluationBudget, inner)
+internal sealed class SharedGraphCheckDispatcher(RedisGraph graph, ISchemaInForce schemas, int evaluationBudget, ICheckDispatcher inner)
+    : GraphCheckDispatcher(graph, schemas, evaluationBudget, inner)
 {
     public override ValueTask<AtRevision<CheckDecision>> CheckAsync(CheckQuestion question, ReadConsistency consistency, CancellationToken cancellationToken) =>
         GraphCanServe(consistency, out var schema)
@@ -138,8 +136,8 @@ internal sealed class SharedGraphCheckDispatcher(RedisGraph graph, EngineHolder 
 /// allocation (<see cref="RedisGraph.TryCheckNear"/>), when every record a check needs is held and fresh enough for
 /// its <c>at_least</c>; passes the misses on to the shared graph.
 /// </summary>
-internal sealed class NearCacheCheckDispatcher(RedisGraph graph, EngineHolder holder, int evaluationBudget, ICheckDispatcher inner)
-    : GraphCheckDispatcher(graph, holder, evaluationBudget, inner)
+internal sealed class NearCacheCheckDispatcher(RedisGraph graph, ISchemaInForce schemas, int evaluationBudget, ICheckDispatcher inner)
+    : GraphCheckDispatcher(graph, schemas, evaluationBudget, inner)
 {
     public override ValueTask<AtRevision<CheckDecision>> CheckAsync(CheckQuestion question, ReadConsistency consistency, CancellationToken cancellationToken)
     {

@@ -42,9 +42,17 @@ internal sealed class AuthorizationGrpcService(
     /// <summary>The source a decision log line names for an ordinary check with no shared graph: the engine.</summary>
     internal const string EngineSource = "engine";
 
+    /// <summary>The source a decision log line names for an ordinary check on a check replica with no shared graph: records read from the database.</summary>
+    internal const string DatabaseSource = "database";
+
     private readonly int _maxBatchCheckItems = options.Value.MaxBatchCheckItems;
     private readonly int _maxLookupLimit = options.Value.MaxLookupLimit;
-    private readonly string _checkSource = dispatcher is EngineCheckDispatcher ? EngineSource : SharedGraphSource;
+    private readonly string _checkSource = dispatcher switch
+    {
+        EngineCheckDispatcher => EngineSource,
+        DatabaseCheckDispatcher => DatabaseSource,
+        _ => SharedGraphSource,
+    };
 
     // The last revision formatted, so a check at an unchanged revision does not format it again.
     private FormattedRevision _revision = new(-1, string.Empty);
@@ -440,7 +448,7 @@ internal sealed class AuthorizationGrpcService(
         return new CheckResponse { Decision = ProtoMapping.ToDecision(verdict.Value.Allowed), Revision = RevisionText(verdict.Revision) };
     }
 
-    // What a decision log line or trace names as having answered: see ManagementSource, SharedGraphSource, EngineSource.
+    // What a decision log line or trace names as having answered: see ManagementSource, SharedGraphSource, EngineSource, DatabaseSource.
     private string DecisionSource(bool management) => management ? ManagementSource : _checkSource;
 
     private string RevisionText(long revision)

@@ -176,6 +176,7 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger, IHostAp
         AuthzErrorKind.PermissionDenied => (Code.PermissionDenied, "PERMISSION_DENIED"),
         AuthzErrorKind.DepthExceeded => (Code.FailedPrecondition, "DEPTH_EXCEEDED"),
         AuthzErrorKind.ResourceExhausted => (Code.ResourceExhausted, "RESOURCE_EXHAUSTED"),
+        AuthzErrorKind.Unimplemented => (Code.Unimplemented, "UNIMPLEMENTED"),
         _ => (Code.Internal, "INTERNAL"),
     };
 

@@ -22,6 +22,22 @@ public sealed class AuthzOptions
     /// <summary>Where metrics are served unless <c>Authz:MetricsUrl</c> says otherwise.</summary>
     public const string DefaultMetricsUrl = "http://127.0.0.1:9464";
 
+    /// <summary>The configuration key of <see cref="Role"/>.</summary>
+    public const string RoleKey = SectionName + ":" + nameof(Role);
+
+    /// <summary>
+    /// What this replica serves (<c>Authz:Role</c>): <c>full</c> (the default) loads the whole model and answers every
+    /// call; <c>check</c> loads only the schema and answers Check and BatchCheck from the near cache, the shared graph
+    /// in Redis and, when those cannot, records read from the database — its memory bounded by the near cache, whatever
+    /// the number of relationships. A check replica never writes to the database or to Redis, needs a database a full
+    /// replica has created and migrated, and answers every other call UNIMPLEMENTED. See docs/SCALING.md.
+    /// </summary>
+    [RegularExpression("^(?i:full|check)$", ErrorMessage = "Authz:Role must be full or check")]
+    public string Role { get; set; } = "full";
+
+    /// <summary>Whether <paramref name="role"/> (an <c>Authz:Role</c> value) names a check replica.</summary>
+    public static bool NamesCheckReplica(string? role) => string.Equals(role, "check", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>
     /// The schema file loaded at start (<c>Authz:SchemaFile</c>). Default <c>models/default.zed</c>; a relative
     /// path is resolved against the current directory. A schema that does not compile stops the server.

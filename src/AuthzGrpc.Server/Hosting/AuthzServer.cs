@@ -46,8 +46,16 @@ public static class AuthzServer
         var app = builder.Build();
         try
         {
-            await app.Services.GetRequiredService<ModelLoader>().LoadAsync(cancellationToken).ConfigureAwait(false);
-            await app.Services.GetRequiredService<ApiKeyBootstrap>().RunAsync(cancellationToken).ConfigureAwait(false);
+            if (AuthzServerExtensions.IsCheckReplica(app.Services))
+            {
+                // The schema alone; the database is a full replica's to create, migrate, seed and give its bootstrap key.
+                await app.Services.GetRequiredService<CheckReplicaLoader>().LoadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await app.Services.GetRequiredService<ModelLoader>().LoadAsync(cancellationToken).ConfigureAwait(false);
+                await app.Services.GetRequiredService<ApiKeyBootstrap>().RunAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (ModelLoadException)
         {

@@ -25,7 +25,11 @@ public static class AuthzServerExtensions
     // The service name metrics and traces are exported under.
     private const string ServiceName = "AuthzGrpc";
 
-    /// <summary>Registers the options, the store, the model, authentication, the gRPC services, health and reflection.</summary>
+    /// <summary>
+    /// Registers the options, the store, the model, authentication, the gRPC services, health and reflection; for a
+    /// check replica (<see cref="AuthzOptions.Role"/>), the schema alone in place of the model, and checks answered from
+    /// the database behind the shared graph.
+    /// </summary>
     public static IServiceCollection AddAuthzServer(this IServiceCollection services)
     {
         services.AddOptions<AuthzOptions>()
@@ -46,6 +50,14 @@ public static class AuthzServerExtensions
         services.AddSingleton<ModelReader>();
         // Catches the engine up with revisions other replicas committed: on demand (consistency tokens) and by polling.
         services.AddSingleton<EngineSync>();
+        // A check replica (Authz:Role) holds no engine: the schema alone, followed by the shared graph's upkeep and by each
+        // check read from the database. The engine's background services stay registered and idle there: they act only
+        // once an engine is loaded, which never happens in that role.
+        services.AddSingleton<CheckReplicaSchema>();
+        services.AddSingleton<CheckReplicaLoader>();
+        services.AddSingleton<ISchemaInForce>(provider =>
+            IsCheckReplica(provider) ? provider.GetRequiredService<CheckReplicaSchema>() : provider.GetRequiredService<EngineHolder>());
+        services.AddSingleton(GraphUpkeepOf);
         services.AddHostedService<EngineSyncService>();
         // Deletes expired relationships in the background (they grant nothing from their expiry on regardless).
         services.AddHostedService<ExpirationCleanupService>();
@@ -58,8 +70,9 @@ public static class AuthzServerExtensions
             .ValidateOnStart();
         services.AddSingleton<SharedGraph>();
         services.AddHostedService<SharedGraphService>();
-        // What answers the reads: the engine, wrapped, when a shared graph is configured, by the graph's layers (the near
-        // cache outermost, then Redis), each answering the checks it can and passing the rest on.
+        // What answers the reads: the engine (a check replica: the database), wrapped, when a shared graph is configured,
+        // by the graph's layers (the near cache outermost, then Redis), each answering the checks it can and passing the
+        // rest on.
         services.AddSingleton<EngineCheckDispatcher>();
         services.AddSingleton(CheckDispatcher);
         // The instruments exist whether metrics are exported or not; with no listener, recording is nearly free.
@@ -319,16 +332,41 @@ public static class AuthzServerExtensions
         return app;
     }
 
-    private static ICheckDispatcher CheckDispatcher(IServiceProvider provider)
+    /// <summary>Whether the configuration names a check replica (<see cref="AuthzOptions.Role"/>).</summary>
+    internal static bool IsCheckReplica(IServiceProvider provider) =>
+        AuthzOptions.NamesCheckReplica(provider.GetRequiredService<IConfiguration>()[AuthzOptions.RoleKey]);
+
+    // A full replica brings Redis up to its engine; a check replica refreshes its schema and follows what they publish.
+    private static GraphUpkeep GraphUpkeepOf(IServiceProvider provider)
     {
-        var engine = provider.GetRequiredService<EngineCheckDispatcher>();
-        if (provider.GetRequiredService<SharedGraph>().Graph is not { } graph)
+        if (IsCheckReplica(provider))
         {
-            return engine;
+            var schemas = provider.GetRequiredService<CheckReplicaSchema>();
+            return async (graph, cancellationToken) =>
+            {
+                await schemas.RefreshAsync(cancellationToken).ConfigureAwait(false);
+                await graph.FollowAsync(schemas.Schema, cancellationToken).ConfigureAwait(false);
+            };
         }
 
         var holder = provider.GetRequiredService<EngineHolder>();
+        var sync = provider.GetRequiredService<EngineSync>();
+        return (graph, cancellationToken) => graph.MaintainAsync(holder.Current, sync.ReadChangedRelationshipsAsync, cancellationToken);
+    }
+
+    private static ICheckDispatcher CheckDispatcher(IServiceProvider provider)
+    {
         var budget = provider.GetRequiredService<IOptions<AuthzOptions>>().Value.EvaluationBudget;
-        return new NearCacheCheckDispatcher(graph, holder, budget, new SharedGraphCheckDispatcher(graph, holder, budget, engine));
+        ICheckDispatcher truth = IsCheckReplica(provider)
+            ? new DatabaseCheckDispatcher(
+                provider.GetRequiredService<ModelStore>(), provider.GetRequiredService<CheckReplicaSchema>(), provider.GetRequiredService<TimeProvider>(), budget)
+            : provider.GetRequiredService<EngineCheckDispatcher>();
+        if (provider.GetRequiredService<SharedGraph>().Graph is not { } graph)
+        {
+            return truth;
+        }
+
+        var schemas = provider.GetRequiredService<ISchemaInForce>();
+        return new NearCacheCheckDispatcher(graph, schemas, budget, new SharedGraphCheckDispatcher(graph, schemas, budget, truth));
     }
 }

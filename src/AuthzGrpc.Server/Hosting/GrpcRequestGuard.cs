@@ -20,12 +20,24 @@ namespace AuthzGrpc.Server.Hosting;
 /// nothing after it. grpc-dotnet answers UNKNOWN or INTERNAL for these, and logs an error with a stack trace,
 /// before any interceptor runs; here they are INVALID_ARGUMENT.</item>
 /// </list>
+/// On a check replica (<see cref="AuthzOptions.Role"/> <c>check</c>), a method other than Check, BatchCheck, health and
+/// reflection answers UNIMPLEMENTED, naming the role, before authentication: it needs the whole model, which such a
+/// replica does not hold, or writes, which it never does; the answer tells a caller nothing but the replica's role.
 /// A body whose frame is sound but whose bytes are not the request message is mapped by
 /// <see cref="ParseCheckedServiceMethodProvider{TService}"/>. Refusals are logged at Debug, rate-limited
 /// (<see cref="BadRequestLog"/>): anyone can send them.
 /// </summary>
-internal sealed class GrpcRequestGuard(BadRequestLog log)
+internal sealed class GrpcRequestGuard(BadRequestLog log, IServiceProvider services)
 {
+    // The methods a check replica serves: decided on the method routing resolved, after its spelling is checked.
+    private static readonly HashSet<string> CheckReplicaMethods = new(StringComparer.Ordinal)
+    {
+        "/" + V1.AuthorizationService.Descriptor.FullName + "/" + nameof(V1.AuthorizationService.AuthorizationServiceBase.Check),
+        "/" + V1.AuthorizationService.Descriptor.FullName + "/" + nameof(V1.AuthorizationService.AuthorizationServiceBase.BatchCheck),
+    };
+
+    private readonly bool _checkReplica = AuthzServerExtensions.IsCheckReplica(services);
+
     /// <summary>The middleware: checks the call, then hands it to the next step unless it was refused.</summary>
     public Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
@@ -44,6 +56,14 @@ internal sealed class GrpcRequestGuard(BadRequestLog log)
             return Refuse(context, StatusCode.Unimplemented, $"unknown method {Shown(sent)}: method names are case-sensitive (did you mean {method.FullName}?)");
         }
 
+        if (_checkReplica && !ServedByCheckReplica(method.FullName))
+        {
+            log.Refused(method.FullName, "a check replica does not serve it");
+            return Refuse(
+                context, StatusCode.Unimplemented,
+                $"{method.FullName} is not served by a {Checks.DatabaseCheckDispatcher.RoleName}, which answers Check and BatchCheck only: call a full replica");
+        }
+
         var body = context.Features.Get<IRequestBodyPipeFeature>();
         if (body is not null)
         {
@@ -54,6 +74,9 @@ internal sealed class GrpcRequestGuard(BadRequestLog log)
 
         return next(context);
     }
+
+    private static bool ServedByCheckReplica(string method) =>
+        CheckReplicaMethods.Contains(method) || Authentication.AuthenticationInterceptor.IsPublic(method);
 
     // A path quoted in a refusal: a long one is cut, so the answer's headers stay within what a client accepts.
     private static string? Shown(string? path) => path is { Length: > 200 } ? path[..200] + "…" : path;

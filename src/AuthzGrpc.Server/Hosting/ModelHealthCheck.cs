@@ -1,17 +1,14 @@
-using System.Globalization;
 using AuthzGrpc.Server.Sync;
 using AuthzGrpc.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace AuthzGrpc.Server.Hosting;
 
-/// <summary>Healthy once the model is loaded: the server can answer checks (served as <c>grpc.health.v1</c> SERVING).</summary>
-internal sealed class ModelHealthCheck(EngineHolder holder) : IHealthCheck
+/// <summary>Healthy once the model (a check replica: the schema) is loaded: the server can answer checks (served as <c>grpc.health.v1</c> SERVING).</summary>
+internal sealed class ModelHealthCheck(ISchemaInForce schemas) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(holder.IsLoaded
-            ? HealthCheckResult.Healthy(string.Create(CultureInfo.InvariantCulture, $"model loaded at revision {holder.Current.Revision}"))
-            : HealthCheckResult.Unhealthy("the model is not loaded"));
+        Task.FromResult(schemas.IsLoaded ? HealthCheckResult.Healthy(schemas.Describe()) : HealthCheckResult.Unhealthy("the model is not loaded"));
 }
 
 /// <summary>Healthy while the source of truth answers; checks keep being answered from memory when it does not, writes fail.</summary>

@@ -279,7 +279,8 @@ internal sealed class ModelLoader(IOptions<AuthzOptions> options, AuthzStore sto
         }
     }
 
-    private static ModelLoadException Fail(ILogger logger, string reason, Exception? inner)
+    /// <summary>Logs <paramref name="reason"/> at Critical and returns the exception that stops the start.</summary>
+    internal static ModelLoadException Fail(ILogger logger, string reason, Exception? inner)
     {
         Log.ModelLoadFailed(logger, reason);
         return new ModelLoadException(reason, inner);

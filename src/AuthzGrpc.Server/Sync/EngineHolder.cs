@@ -1,4 +1,6 @@
+using System.Globalization;
 using AuthzGrpc.Core.Engine;
+using AuthzGrpc.Core.Schema;
 using AuthzGrpc.Server.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -11,7 +13,7 @@ namespace AuthzGrpc.Server.Sync;
 /// and the shutdown token (the host's ApplicationStopping), so no evaluation outlasts a SIGTERM; and the server's clock,
 /// which judges expiring relationships.
 /// </summary>
-public sealed class EngineHolder
+public sealed class EngineHolder : ISchemaInForce
 {
     private readonly int _evaluationBudget = PermissionEngine.DefaultEvaluationBudget;
     private readonly CancellationToken _shutdown;
@@ -53,4 +55,10 @@ public sealed class EngineHolder
         engine.Clock = _clock;
         Volatile.Write(ref _current, engine);
     }
+
+    /// <inheritdoc/>
+    public CompiledSchema Schema => Current.Schema;
+
+    /// <inheritdoc/>
+    public string Describe() => string.Create(CultureInfo.InvariantCulture, $"model loaded at revision {Current.Revision}");
 }

@@ -18,14 +18,21 @@ internal sealed class SharedGraph(IOptions<RedisGraphOptions> options, ILogger<R
 }
 
 /// <summary>
+/// One round of a replica's upkeep of the shared graph: a full replica brings Redis up to its engine
+/// (<see cref="RedisGraph.MaintainAsync"/>); a check replica, which holds no engine, refreshes its schema and follows
+/// what full replicas publish (<see cref="RedisGraph.FollowAsync"/>).
+/// </summary>
+internal delegate Task GraphUpkeep(RedisGraph graph, CancellationToken cancellationToken);
+
+/// <summary>
 /// Connects the shared graph once the model is loaded, bound to the database's identity (its keys, channel and lock
 /// are the database's own; a graph found there is served only once proven built from this database's history), then
 /// keeps it in step: whenever the graph asks (a reconnect, a flushed or missing graph, another generation) and every
-/// <see cref="AuthzOptions.SyncIntervalMilliseconds"/>, brings Redis up to the model
-/// (<see cref="RedisGraph.MaintainAsync"/>) and turns the near cache on or off.
+/// <see cref="AuthzOptions.SyncIntervalMilliseconds"/>, runs the replica's <see cref="GraphUpkeep"/>, which turns the
+/// near cache on or off.
 /// </summary>
 internal sealed class SharedGraphService(
-    SharedGraph shared, EngineHolder holder, EngineSync sync, AuthzDatabase database, IOptions<AuthzOptions> options, ILogger<SharedGraphService> logger)
+    SharedGraph shared, ISchemaInForce schemas, GraphUpkeep upkeep, AuthzDatabase database, IOptions<AuthzOptions> options, ILogger<SharedGraphService> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -43,7 +50,7 @@ internal sealed class SharedGraphService(
             string? databaseId = null;
             while (databaseId is null)
             {
-                if (holder.IsLoaded)
+                if (schemas.IsLoaded)
                 {
                     try
                     {
@@ -64,11 +71,11 @@ internal sealed class SharedGraphService(
             await graph.StartAsync(new GraphBinding(databaseId, database.RevisionMarkerAsync)).ConfigureAwait(false);
             while (!stoppingToken.IsCancellationRequested)
             {
-                if (holder.IsLoaded)
+                if (schemas.IsLoaded)
                 {
                     try
                     {
-                        await graph.MaintainAsync(holder.Current, sync.ReadChangedRelationshipsAsync, stoppingToken).ConfigureAwait(false);
+                        await upkeep(graph, stoppingToken).ConfigureAwait(false);
                     }
 #pragma warning disable CA1031 // The upkeep must survive a database outage; the next round retries (stopping ends it).
                     catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)

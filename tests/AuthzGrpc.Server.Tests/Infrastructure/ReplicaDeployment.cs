@@ -11,10 +11,10 @@ namespace AuthzGrpc.Server.Tests.Infrastructure;
 
 /// <summary>
 /// Replicas of one deployment as server processes on one database and one Redis: a <see cref="Writer"/> that receives
-/// every write, and <see cref="CheckReplicas"/> that receive only checks. The check replicas are ordinary servers for
-/// now, which never poll the database (what they learn of writes comes through the shared graph, or from the database
-/// for a token they have not seen); once check-only replicas exist, they are the ones to start in that mode. Every
-/// replica has a metrics listener of its own (<see cref="MetricsOf"/>). Disposing it stops them all.
+/// every write, and <see cref="CheckReplicas"/>: check replicas (<c>Authz:Role=check</c>), which hold no engine and never
+/// poll the database (what they learn of writes comes through the shared graph, or from the database for a token Redis
+/// has not applied). Management checks (a Check with a context) need the whole model, so <see cref="AdminChecks"/>
+/// asks the writer. Every replica has a metrics listener of its own (<see cref="MetricsOf"/>). Disposing it stops them all.
 /// </summary>
 internal sealed class ReplicaDeployment : IManagementCaseDeployment, IAsyncDisposable
 {
@@ -39,7 +39,7 @@ internal sealed class ReplicaDeployment : IManagementCaseDeployment, IAsyncDispo
     public IReadOnlyList<ServerProcess> CheckReplicas => [.. _replicas.Skip(1).Select(r => r.Server)];
 
     /// <inheritdoc/>
-    public AuthorizationService.AuthorizationServiceClient AdminChecks => new(Channel(CheckReplicas[0].Address, TestKeys.Admin));
+    public AuthorizationService.AuthorizationServiceClient AdminChecks => new(Channel(Writer.Address, TestKeys.Admin));
 
     /// <inheritdoc/>
     public InvitationStore Invitations => _store.Invitations;
@@ -73,7 +73,7 @@ internal sealed class ReplicaDeployment : IManagementCaseDeployment, IAsyncDispo
         {
             // The writer first: it migrates and seeds the database the others then load.
             replicas.Add(await StartReplicaAsync(shared, "200"));
-            var checkers = Enumerable.Range(0, checkReplicas).Select(_ => StartReplicaAsync(shared, "3600000")).ToList();
+            var checkers = Enumerable.Range(0, checkReplicas).Select(_ => StartReplicaAsync([.. shared, "--Authz:Role=check"], "3600000")).ToList();
             foreach (var checker in checkers)
             {
                 replicas.Add(await checker);

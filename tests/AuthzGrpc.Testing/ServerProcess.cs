@@ -53,6 +53,21 @@ public sealed class ServerProcess : IAsyncDisposable
     /// </summary>
     public static async Task<ServerProcess> StartAsync(params string[] arguments)
     {
+        // A port found free can be taken by another test's process before this server binds it: try fresh ports then.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnFreePortsAsync(arguments);
+            }
+            catch (ServerDidNotStartException e) when (attempt < 3 && e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+            }
+        }
+    }
+
+    private static async Task<ServerProcess> StartOnFreePortsAsync(string[] arguments)
+    {
         var port = FreeLoopbackPort();
         var data = Directory.CreateTempSubdirectory("authz-server-");
 
@@ -174,7 +189,8 @@ public sealed class ServerProcess : IAsyncDisposable
 
             if (_process.HasExited || DateTime.UtcNow > deadline)
             {
-                throw new InvalidOperationException($"the server did not start (exited: {_process.HasExited})");
+                var tail = string.Join("\n", _output.TakeLast(30));
+                throw new ServerDidNotStartException($"the server did not start (exited: {_process.HasExited}); its last output:\n{tail}");
             }
 
             await Task.Delay(200);
@@ -192,3 +208,6 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>A client of authz.v1.AuthorizationService on this server.</summary>
     public AuthorizationService.AuthorizationServiceClient Authorization => new(Channel);
 }
+
+/// <summary>The server process exited, or did not answer in time; the message ends with its last output.</summary>
+public sealed class ServerDidNotStartException(string message) : InvalidOperationException(message);

@@ -60,6 +60,9 @@ internal sealed class FullReplicaForwarder : IDisposable
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
                 KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
                 PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+                // Nothing of the caller's travels but its key: not even the trace context (traceparent, baggage) that
+                // HttpClient would otherwise derive from the incoming request's.
+                ActivityHeadersPropagator = null,
             },
             // The server's own limits: what it accepted from the caller it can send on, what it may send the caller it
             // accepts from the full replica (the same server's limits there).

@@ -246,6 +246,8 @@ public sealed class CheckReplicaTests
             // Watch streams the full replica's change log: a write through it arrives through the check replica.
             using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             using var watch = checks.Authorization.Watch(new WatchRequest { AfterRevision = (await full.RevisionAsync()).ToString(System.Globalization.CultureInfo.InvariantCulture) }, cancellationToken: stop.Token);
+            // Its headers arrive before any change does, as a Watch served directly sends them: the stream has started.
+            await watch.ResponseHeadersAsync.WaitAsync(stop.Token);
             var written = await full.Relationships.WriteRelationshipsAsync(Write(Update(Operation.Touch, "project:storefront#viewer@user:zoe")));
             Assert.True(await watch.ResponseStream.MoveNext(stop.Token));
             Assert.Equal(written.Revision, watch.ResponseStream.Current.Revision);
@@ -442,6 +444,25 @@ public sealed class CheckReplicaTests
         // What it answers itself it still answers.
         Assert.Equal(Decision.Denied, (await checks.Authorization.CheckAsync(Check("user:zoe", "view", "project:web"))).Decision);
         checks.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task AForwardedWatch_EndsCleanly_WhenTheCheckReplicaStops()
+    {
+        await using var database = TestDatabase.Create(StorageProvider.Sqlite);
+        await using var full = await StoreServer.StartAsync(database);
+        var checks = await StoreServer.StartAsync(database, ForwardingTo(full.Address));
+        using var channel = checks.NewChannel();
+        using var watch = new AuthorizationService.AuthorizationServiceClient(channel).Watch(new WatchRequest());
+        await watch.ResponseHeadersAsync.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // As a Watch served here: the stream ends without an error (the client resumes from its last revision), and the
+        // server does not wait out its shutdown timeout for it.
+        var clock = Stopwatch.StartNew();
+        var stopped = checks.DisposeAsync().AsTask();
+        Assert.False(await watch.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+        await stopped.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"stopped after {clock.Elapsed}");
     }
 
     [Fact]

@@ -33,13 +33,19 @@ internal sealed class FullReplicaForwarder : IDisposable
     private readonly AuthorizationService.AuthorizationServiceClient? _client;
     private readonly GrpcChannel? _channel;
     private readonly ILogger<FullReplicaForwarder> _logger;
+    private readonly IHostApplicationLifetime _lifetime;
     private long _nextWarning;
     private long _skippedWarnings;
 
     public FullReplicaForwarder(
-        IConfiguration configuration, IOptions<AuthzOptions> options, IOptions<GrpcServiceOptions> grpc, ILogger<FullReplicaForwarder> logger)
+        IConfiguration configuration,
+        IOptions<AuthzOptions> options,
+        IOptions<GrpcServiceOptions> grpc,
+        IHostApplicationLifetime lifetime,
+        ILogger<FullReplicaForwarder> logger)
     {
         _logger = logger;
+        _lifetime = lifetime;
         var address = options.Value.FullReplicaAddress;
         // Options validation has refused the setting on a full replica; checked again so a full replica never forwards.
         if (string.IsNullOrWhiteSpace(address) || !AuthzOptions.NamesCheckReplica(configuration[AuthzOptions.RoleKey]))
@@ -97,13 +103,17 @@ internal sealed class FullReplicaForwarder : IDisposable
         UnaryAsync(context, "WhoAmI", options => Client.WhoAmIAsync(request, options).ResponseAsync);
 
     public Task LookupResourcesAsync(LookupResourcesRequest request, IServerStreamWriter<LookupResourcesResponse> responses, ServerCallContext context) =>
-        StreamAsync(context, "LookupResources", options => Client.LookupResources(request, options), responses);
+        StreamAsync(context, "LookupResources", options => Client.LookupResources(request, options), responses, endsWhenStopping: false);
 
     public Task LookupSubjectsAsync(LookupSubjectsRequest request, IServerStreamWriter<LookupSubjectsResponse> responses, ServerCallContext context) =>
-        StreamAsync(context, "LookupSubjects", options => Client.LookupSubjects(request, options), responses);
+        StreamAsync(context, "LookupSubjects", options => Client.LookupSubjects(request, options), responses, endsWhenStopping: false);
 
+    /// <summary>
+    /// Relays the full replica's Watch until the caller cancels, the full replica ends it, or this server stops: then it
+    /// ends without an error, as a Watch served here does, and the caller resumes from the last revision it received.
+    /// </summary>
     public Task WatchAsync(WatchRequest request, IServerStreamWriter<WatchResponse> responses, ServerCallContext context) =>
-        StreamAsync(context, "Watch", options => Client.Watch(request, options), responses);
+        StreamAsync(context, "Watch", options => Client.Watch(request, options), responses, endsWhenStopping: true);
 
     public void Dispose() => _channel?.Dispose();
 
@@ -119,43 +129,48 @@ internal sealed class FullReplicaForwarder : IDisposable
         }
     }
 
+    // A lookup is never cut short by a shutdown (an ended stream would read as the whole answer): the host waits for it.
     private async Task StreamAsync<TResponse>(
-        ServerCallContext context, string method, Func<CallOptions, AsyncServerStreamingCall<TResponse>> call, IServerStreamWriter<TResponse> responses)
+        ServerCallContext context,
+        string method,
+        Func<CallOptions, AsyncServerStreamingCall<TResponse>> call,
+        IServerStreamWriter<TResponse> responses,
+        bool endsWhenStopping)
     {
-        AsyncServerStreamingCall<TResponse> stream;
+        using var stopping = endsWhenStopping ? CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, _lifetime.ApplicationStopping) : null;
+        var cancellationToken = stopping?.Token ?? context.CancellationToken;
+
+        // A write that fails is the caller's stream failing, not the full replica: it is not relayed as the latter's.
+        var writing = false;
         try
         {
-            stream = call(Options(context));
+            using var stream = call(Options(context, cancellationToken));
+
+            // The full replica's headers say the stream has started (a Watch's position is fixed from then on): the
+            // caller gets its own as soon as they arrive, not with the first message.
+            await stream.ResponseHeadersAsync.ConfigureAwait(false);
+            await context.WriteResponseHeadersAsync([]).ConfigureAwait(false);
+            while (await stream.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+            {
+                writing = true;
+                await responses.WriteAsync(stream.ResponseStream.Current, context.CancellationToken).ConfigureAwait(false);
+                writing = false;
+            }
         }
-        catch (Exception e)
+        catch (Exception) when (endsWhenStopping && _lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            // This server stops: the stream ends cleanly, as one served here would.
+        }
+        catch (Exception e) when (!writing && (e is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested))
         {
             throw Relayed(e, context, method);
-        }
-
-        using (stream)
-        {
-            while (true)
-            {
-                try
-                {
-                    if (!await stream.ResponseStream.MoveNext(context.CancellationToken).ConfigureAwait(false))
-                    {
-                        return;
-                    }
-                }
-                catch (Exception e) when (e is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
-                {
-                    throw Relayed(e, context, method);
-                }
-
-                // A write that fails is the caller's stream: not the full replica's failure, so not relayed as one.
-                await responses.WriteAsync(stream.ResponseStream.Current, context.CancellationToken).ConfigureAwait(false);
-            }
         }
     }
 
     // The caller's authorization header (authenticated here already), deadline and cancellation: nothing else.
-    private static CallOptions Options(ServerCallContext context)
+    private static CallOptions Options(ServerCallContext context) => Options(context, context.CancellationToken);
+
+    private static CallOptions Options(ServerCallContext context, CancellationToken cancellationToken)
     {
         var headers = new Metadata();
         if (context.RequestHeaders.GetValue(AuthenticationInterceptor.Header) is { } authorization)
@@ -163,7 +178,7 @@ internal sealed class FullReplicaForwarder : IDisposable
             headers.Add(AuthenticationInterceptor.Header, authorization);
         }
 
-        return new CallOptions(headers, context.Deadline, context.CancellationToken);
+        return new CallOptions(headers, context.Deadline, cancellationToken);
     }
 
     // What the caller is answered for a failed forward (see the class remarks).

@@ -166,4 +166,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 121, EventName = "CheckReplicaSchemaChanged", Level = LogLevel.Information,
         Message = "Check replica: now following the schema written at revision {SchemaRevision} ({DefinitionCount} definitions)")]
     public static partial void CheckReplicaSchemaChanged(ILogger logger, long schemaRevision, int definitionCount);
+
+    [LoggerMessage(EventId = 122, EventName = "ForwardingToFullReplica", Level = LogLevel.Information,
+        Message = "Check replica: management checks, checks it cannot answer (caveats), Explain, the lookups, Watch and WhoAmI are forwarded to the full replica at {Address}")]
+    public static partial void ForwardingToFullReplica(ILogger logger, Uri address);
+
+    [LoggerMessage(EventId = 123, EventName = "FullReplicaUnavailable", Level = LogLevel.Warning,
+        Message = "Check replica: {Method} forwarded to the full replica at {Address} failed ({Code}: {Detail}); answered UNAVAILABLE ({Skipped} more failures since the last entry were not logged)")]
+    public static partial void FullReplicaUnavailable(ILogger logger, string method, Uri? address, StatusCode code, string detail, long skipped, Exception? exception);
 }

@@ -14,7 +14,8 @@ namespace AuthzGrpc.Server.Tests;
 /// <summary>
 /// The shared graph on a Redis Cluster of three primaries (<see cref="RedisClusterProcess"/>), with server processes as
 /// replicas, through the generated gRPC clients over loopback: revocations seen at their token on every replica,
-/// the management cases passing through a writer and check replicas, checks that stay right while the slots of the keys
+/// the management cases passing through a writer and check replicas (which forward the management checks that foretell
+/// each case to the writer, Authz:FullReplicaAddress), checks that stay right while the slots of the keys
 /// they read — the meta hash's among them — move between primaries, served by Redis again afterwards, a primary
 /// restarted empty whose lost records are never read as empty, and a rebuild's records and deletion reaching every
 /// primary.

@@ -20,6 +20,9 @@ namespace AuthzGrpc.Server.Grpc;
 /// batches out. A check with a context (R25) is a management check, judged by the management rules.
 /// Errors (<see cref="AuthzException"/>) are turned into statuses by <see cref="ErrorInterceptor"/>.
 /// Watch streams the store's change log (<see cref="StoreLogFollower"/>).
+/// On a check replica given a full replica's address (<see cref="FullReplicaForwarder"/>), what it cannot answer is
+/// forwarded there whole, once the caller is authenticated here: a Check or BatchCheck with a management context, or
+/// one the dispatcher refuses as UNIMPLEMENTED (a schema with caveats), and every Explain, lookup, Watch and WhoAmI.
 /// </summary>
 internal sealed class AuthorizationGrpcService(
     ICheckDispatcher dispatcher,
@@ -27,6 +30,7 @@ internal sealed class AuthorizationGrpcService(
     IOptions<AuthzOptions> options,
     StoreLogFollower follower,
     AuthzMetrics metrics,
+    FullReplicaForwarder forwarder,
     ILogger<AuthorizationGrpcService> logger)
     : AuthorizationService.AuthorizationServiceBase
 {
@@ -47,6 +51,9 @@ internal sealed class AuthorizationGrpcService(
 
     private readonly int _maxBatchCheckItems = options.Value.MaxBatchCheckItems;
     private readonly int _maxLookupLimit = options.Value.MaxLookupLimit;
+
+    // Null but on a check replica that forwards: a full replica pays one null test for it.
+    private readonly FullReplicaForwarder? _forwarder = forwarder.Enabled ? forwarder : null;
     private readonly string _checkSource = dispatcher switch
     {
         EngineCheckDispatcher => EngineSource,
@@ -152,18 +159,55 @@ internal sealed class AuthorizationGrpcService(
         // the hot path below, for which this costs one null test.
         if (request.Context is { } management)
         {
-            return ManagementCheckAsync(request, management, context.CancellationToken);
+            return _forwarder is { } forwarder ? forwarder.CheckAsync(request, context) : ManagementCheckAsync(request, management, context.CancellationToken);
         }
 
         var consistency = RequestValidation.Consistency(request.Consistency);
 
         // A near-cache hit, and the engine under minimize_latency (or a token it has reached), complete here: no
         // network hop, no allocation beyond the response.
-        var pending = dispatcher.CheckAsync(Question(request.Subject, request.Action, request.Resource, caveats), consistency, context.CancellationToken);
-        return pending.IsCompletedSuccessfully ? Task.FromResult(CheckResponse(pending.Result)) : CheckLaterAsync(pending);
+        ValueTask<AtRevision<CheckDecision>> pending;
+        try
+        {
+            pending = dispatcher.CheckAsync(Question(request.Subject, request.Action, request.Resource, caveats), consistency, context.CancellationToken);
+        }
+        catch (AuthzException e) when (e.Kind == AuthzErrorKind.Unimplemented && _forwarder is not null)
+        {
+            return _forwarder.CheckAsync(request, context);
+        }
+
+        if (pending.IsCompletedSuccessfully)
+        {
+            return Task.FromResult(CheckResponse(pending.Result));
+        }
+
+        return _forwarder is { } forwarding ? CheckLaterOrForwardAsync(pending, forwarding, request, context) : CheckLaterAsync(pending);
     }
 
     private async Task<BatchCheckResponse> DecideBatchCheckAsync(BatchCheckRequest request, ServerCallContext context)
+    {
+        if (_forwarder is { } forwarder)
+        {
+            // A batch is answered at one revision by one replica: with any management item, the full replica answers it all.
+            if (request.Items.Any(item => item.Context is not null))
+            {
+                return await forwarder.BatchCheckAsync(request, context).ConfigureAwait(false);
+            }
+
+            try
+            {
+                return await DecideBatchCheckHereAsync(request, context).ConfigureAwait(false);
+            }
+            catch (AuthzException e) when (e.Kind == AuthzErrorKind.Unimplemented)
+            {
+                return await forwarder.BatchCheckAsync(request, context).ConfigureAwait(false);
+            }
+        }
+
+        return await DecideBatchCheckHereAsync(request, context).ConfigureAwait(false);
+    }
+
+    private async Task<BatchCheckResponse> DecideBatchCheckHereAsync(BatchCheckRequest request, ServerCallContext context)
     {
         var items = request.Items;
         if (items.Count > _maxBatchCheckItems)
@@ -211,6 +255,11 @@ internal sealed class AuthorizationGrpcService(
 
     public override async Task<ExplainResponse> Explain(ExplainRequest request, ServerCallContext context)
     {
+        if (_forwarder is { } forwarder)
+        {
+            return await forwarder.ExplainAsync(request, context).ConfigureAwait(false);
+        }
+
         ManagementQuestion? question = null;
         CaveatContext? caveats = null;
         if ((RequestValidation.Check(request.Subject, request.Action, request.Resource)
@@ -249,6 +298,12 @@ internal sealed class AuthorizationGrpcService(
     public override async Task LookupResources(
         LookupResourcesRequest request, IServerStreamWriter<LookupResourcesResponse> responseStream, ServerCallContext context)
     {
+        if (_forwarder is { } forwarder)
+        {
+            await forwarder.LookupResourcesAsync(request, responseStream, context).ConfigureAwait(false);
+            return;
+        }
+
         RequestValidation.Require(RequestValidation.LookupResources(request, _maxLookupLimit));
         var caveats = LookupCaveats(request.CaveatContext, request.IncludeConditional);
         var page = StartPage(LookupCursor.RequestHash(request), request.Cursor, wildcardAllowed: false, request.Consistency);
@@ -273,6 +328,12 @@ internal sealed class AuthorizationGrpcService(
     public override async Task LookupSubjects(
         LookupSubjectsRequest request, IServerStreamWriter<LookupSubjectsResponse> responseStream, ServerCallContext context)
     {
+        if (_forwarder is { } forwarder)
+        {
+            await forwarder.LookupSubjectsAsync(request, responseStream, context).ConfigureAwait(false);
+            return;
+        }
+
         RequestValidation.Require(RequestValidation.LookupSubjects(request, _maxLookupLimit));
         var caveats = LookupCaveats(request.CaveatContext, request.IncludeConditional);
         var page = StartPage(LookupCursor.RequestHash(request), request.Cursor, wildcardAllowed: true, request.Consistency);
@@ -303,17 +364,17 @@ internal sealed class AuthorizationGrpcService(
     }
 
     /// <summary>
-    /// Streams every revision committed after <c>after_revision</c> (empty: after the newest now), in order, each with
-    /// the relationships it changed, from the store's change log; then waits for new ones (woken by this process's
-    /// writes and catch-ups, and polling every <see cref="AuthzOptions.SyncIntervalMilliseconds"/> for other replicas')
-    /// until the client cancels or the server stops.
-    /// </summary>
-    /// <summary>
     /// The calling key as authentication verified it (<see cref="Caller"/>): no model or store read, so any valid key
     /// may ask, and there is nothing else to authorize: a key only ever learns about itself.
     /// </summary>
     public override Task<WhoAmIResponse> WhoAmI(WhoAmIRequest request, ServerCallContext context)
     {
+        if (_forwarder is { } forwarder)
+        {
+            // The full replica names the key as it verifies it, so the answer is the same whichever replica is asked.
+            return forwarder.WhoAmIAsync(request, context);
+        }
+
         var caller = context.GetCaller();
         return Task.FromResult(new WhoAmIResponse
         {
@@ -329,40 +390,48 @@ internal sealed class AuthorizationGrpcService(
         });
     }
 
+    /// <summary>
+    /// Streams every revision committed after <c>after_revision</c> (empty: after the newest now), in order, each with
+    /// the relationships it changed, from the store's change log; then waits for new ones (woken by this process's
+    /// writes and catch-ups, and polling every <see cref="AuthzOptions.SyncIntervalMilliseconds"/> for other replicas')
+    /// until the client cancels or the server stops.
+    /// </summary>
     public override Task Watch(WatchRequest request, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context) =>
-        follower.FollowAsync(
-            context,
-            async cancellationToken =>
-            {
-                var committed = await reader.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
-                if (request.AfterRevision.Length == 0)
+        _forwarder is { } forwarder
+            ? forwarder.WatchAsync(request, responseStream, context)
+            : follower.FollowAsync(
+                context,
+                async cancellationToken =>
                 {
-                    return committed;
-                }
+                    var committed = await reader.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
+                    if (request.AfterRevision.Length == 0)
+                    {
+                        return committed;
+                    }
 
-                if (RequestValidation.Revision(request.AfterRevision, "after_revision", out var after) is { } violation)
+                    if (RequestValidation.Revision(request.AfterRevision, "after_revision", out var after) is { } violation)
+                    {
+                        RequestValidation.Throw(violation);
+                    }
+
+                    return after <= committed
+                        ? after
+                        : throw new AuthzException(
+                            AuthzErrorKind.FailedPrecondition,
+                            $"after_revision: revision {after} is not committed (the newest is {committed}): pass a revision a write or a check returned");
+                },
+                reader.ReadChangesAsync,
+                async (changes, cancellationToken) =>
                 {
-                    RequestValidation.Throw(violation);
-                }
+                    var response = new WatchResponse { Revision = changes.Revision.ToString(CultureInfo.InvariantCulture), Operation = changes.Operation };
+                    foreach (var change in changes.Changes)
+                    {
+                        response.Updates.Add(RelationshipMapping.ToUpdate(change));
+                    }
 
-                return after <= committed
-                    ? after
-                    : throw new AuthzException(
-                        AuthzErrorKind.FailedPrecondition,
-                        $"after_revision: revision {after} is not committed (the newest is {committed}): pass a revision a write or a check returned");
-            },
-            reader.ReadChangesAsync,
-            async (changes, cancellationToken) =>
-            {
-                var response = new WatchResponse { Revision = changes.Revision.ToString(CultureInfo.InvariantCulture), Operation = changes.Operation };
-                foreach (var change in changes.Changes)
-                {
-                    response.Updates.Add(RelationshipMapping.ToUpdate(change));
-                }
-
-                await responseStream.WriteAsync(response, cancellationToken).ConfigureAwait(false);
-                return changes.Revision;
-            });
+                    await responseStream.WriteAsync(response, cancellationToken).ConfigureAwait(false);
+                    return changes.Revision;
+                });
 
     // A lookup's caveat fields, its context read as validation already accepted it.
     private static LookupCaveats LookupCaveats(Google.Protobuf.WellKnownTypes.Struct? values, bool includeConditional)
@@ -385,6 +454,20 @@ internal sealed class AuthorizationGrpcService(
 
     private async Task<CheckResponse> CheckLaterAsync(ValueTask<AtRevision<CheckDecision>> pending) =>
         CheckResponse(await pending.ConfigureAwait(false));
+
+    // A check replica's answer, or, when it cannot answer (UNIMPLEMENTED: a schema with caveats), the full replica's.
+    private async Task<CheckResponse> CheckLaterOrForwardAsync(
+        ValueTask<AtRevision<CheckDecision>> pending, FullReplicaForwarder forwarder, CheckRequest request, ServerCallContext context)
+    {
+        try
+        {
+            return CheckResponse(await pending.ConfigureAwait(false));
+        }
+        catch (AuthzException e) when (e.Kind == AuthzErrorKind.Unimplemented)
+        {
+            return await forwarder.CheckAsync(request, context).ConfigureAwait(false);
+        }
+    }
 
     private CheckResponse CheckResponse(AtRevision<CheckDecision> answer) => CheckResponse(answer.Value, RevisionText(answer.Revision));
 

@@ -30,13 +30,28 @@ public sealed class AuthzOptions
     /// call; <c>check</c> loads only the schema and answers Check and BatchCheck from the near cache, the shared graph
     /// in Redis and, when those cannot, records read from the database — its memory bounded by the near cache, whatever
     /// the number of relationships. A check replica never writes to the database or to Redis, needs a database a full
-    /// replica has created and migrated, and answers every other call UNIMPLEMENTED. See docs/SCALING.md.
+    /// replica has created and migrated, and answers every other call UNIMPLEMENTED, or, given
+    /// <see cref="FullReplicaAddress"/>, forwards the reads a full replica serves there. See docs/SCALING.md.
     /// </summary>
     [RegularExpression("^(?i:full|check)$", ErrorMessage = "Authz:Role must be full or check")]
     public string Role { get; set; } = "full";
 
     /// <summary>Whether <paramref name="role"/> (an <c>Authz:Role</c> value) names a check replica.</summary>
     public static bool NamesCheckReplica(string? role) => string.Equals(role, "check", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The configuration key of <see cref="FullReplicaAddress"/>.</summary>
+    public const string FullReplicaAddressKey = SectionName + ":" + nameof(FullReplicaAddress);
+
+    /// <summary>
+    /// On a check replica, the gRPC address of a full replica (<c>Authz:FullReplicaAddress</c>, <c>http://HOST:PORT</c> or
+    /// <c>https://HOST:PORT</c>; a load balancer in front of full replicas will do): the calls a check replica cannot
+    /// answer — a Check or BatchCheck with a management context, a check under a schema with caveats, Explain, the
+    /// lookups, Watch and WhoAmI — are authenticated here, then forwarded there whole with the caller's key, and
+    /// answered as the full replica answers them (UNAVAILABLE when it cannot be reached). Null or empty (the default):
+    /// they answer UNIMPLEMENTED. Writes are never forwarded. Setting it on a full replica stops the start.
+    /// </summary>
+    [FullReplicaAddress]
+    public string? FullReplicaAddress { get; set; }
 
     /// <summary>
     /// The schema file loaded at start (<c>Authz:SchemaFile</c>). Default <c>models/default.zed</c>; a relative
@@ -146,6 +161,36 @@ public sealed class AuthzOptions
 
     /// <summary>Client certificates on the TLS endpoints (<c>Authz:Tls</c>).</summary>
     public TlsOptions Tls { get; set; } = new();
+}
+
+/// <summary>
+/// <see cref="AuthzOptions.FullReplicaAddress"/>: empty, or on a check replica an absolute http(s) URL with a host and no
+/// path, query or credentials (the channel's address, not a method's).
+/// </summary>
+[AttributeUsage(AttributeTargets.Property)]
+internal sealed class FullReplicaAddressAttribute : ValidationAttribute
+{
+    protected override ValidationResult? IsValid(object? value, ValidationContext validationContext)
+    {
+        if (value is not string address || string.IsNullOrWhiteSpace(address))
+        {
+            return ValidationResult.Success;
+        }
+
+        if (validationContext.ObjectInstance is AuthzOptions options && !AuthzOptions.NamesCheckReplica(options.Role))
+        {
+            return new ValidationResult(
+                $"{AuthzOptions.FullReplicaAddressKey} is set on a full replica ({AuthzOptions.RoleKey}={options.Role}): only a check replica " +
+                $"({AuthzOptions.RoleKey}=check) forwards calls to a full replica; remove the setting or set {AuthzOptions.RoleKey}=check");
+        }
+
+        return Uri.TryCreate(address, UriKind.Absolute, out var uri)
+            && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+            && uri.Host.Length > 0 && uri.AbsolutePath == "/" && uri.Query.Length == 0 && uri.Fragment.Length == 0 && uri.UserInfo.Length == 0
+            ? ValidationResult.Success
+            : new ValidationResult(
+                $"{AuthzOptions.FullReplicaAddressKey} '{address}' is not a full replica's gRPC address: give http://HOST:PORT or https://HOST:PORT (no path)");
+    }
 }
 
 /// <summary>Mutual TLS, bound from <c>Authz:Tls</c>; the server's own certificate is Kestrel's endpoint configuration.</summary>

@@ -90,6 +90,8 @@ public static class AuthzServerExtensions
         services.AddAuthzAuthentication();
         // Stateless apart from the engine: one instance serves every call.
         services.AddSingleton<AuthorizationGrpcService>();
+        // On a check replica with Authz:FullReplicaAddress, what needs the whole model goes there; idle otherwise.
+        services.AddSingleton<FullReplicaForwarder>();
         services.AddSingleton<SchemaGrpcService>();
         services.AddSingleton<RelationshipGrpcService>();
 

@@ -23,6 +23,9 @@ namespace AuthzGrpc.Server.Hosting;
 /// On a check replica (<see cref="AuthzOptions.Role"/> <c>check</c>), a method other than Check, BatchCheck, health and
 /// reflection answers UNIMPLEMENTED, naming the role, before authentication: it needs the whole model, which such a
 /// replica does not hold, or writes, which it never does; the answer tells a caller nothing but the replica's role.
+/// Given a full replica's address (<see cref="AuthzOptions.FullReplicaAddress"/>), the other reads of AuthorizationService
+/// (Explain, the lookups, Watch, WhoAmI) pass too, to be authenticated here and forwarded there
+/// (<see cref="Grpc.FullReplicaForwarder"/>); writes and every other service still answer UNIMPLEMENTED.
 /// A body whose frame is sound but whose bytes are not the request message is mapped by
 /// <see cref="ParseCheckedServiceMethodProvider{TService}"/>. Refusals are logged at Debug, rate-limited
 /// (<see cref="BadRequestLog"/>): anyone can send them.
@@ -36,7 +39,19 @@ internal sealed class GrpcRequestGuard(BadRequestLog log, IServiceProvider servi
         "/" + V1.AuthorizationService.Descriptor.FullName + "/" + nameof(V1.AuthorizationService.AuthorizationServiceBase.BatchCheck),
     };
 
+    // What a check replica given a full replica's address (Authz:FullReplicaAddress) forwards there, also decided on the
+    // method routing resolved: the reads of AuthorizationService a full replica serves. Writes never are.
+    private static readonly HashSet<string> ForwardedMethods = new(StringComparer.Ordinal)
+    {
+        "/" + V1.AuthorizationService.Descriptor.FullName + "/" + nameof(V1.AuthorizationService.AuthorizationServiceBase.Explain),
+        "/" + V1.AuthorizationService.Descriptor.FullName + "/" + nameof(V1.AuthorizationService.AuthorizationServiceBase.LookupResources),
+        "/" + V1.AuthorizationService.Descriptor.FullName + "/" + nameof(V1.AuthorizationService.AuthorizationServiceBase.LookupSubjects),
+        "/" + V1.AuthorizationService.Descriptor.FullName + "/" + nameof(V1.AuthorizationService.AuthorizationServiceBase.Watch),
+        "/" + V1.AuthorizationService.Descriptor.FullName + "/" + nameof(V1.AuthorizationService.AuthorizationServiceBase.WhoAmI),
+    };
+
     private readonly bool _checkReplica = AuthzServerExtensions.IsCheckReplica(services);
+    private readonly bool _forwarding = AuthzServerExtensions.IsCheckReplica(services) && services.GetRequiredService<Grpc.FullReplicaForwarder>().Enabled;
 
     /// <summary>The middleware: checks the call, then hands it to the next step unless it was refused.</summary>
     public Task InvokeAsync(HttpContext context, RequestDelegate next)
@@ -61,7 +76,9 @@ internal sealed class GrpcRequestGuard(BadRequestLog log, IServiceProvider servi
             log.Refused(method.FullName, "a check replica does not serve it");
             return Refuse(
                 context, StatusCode.Unimplemented,
-                $"{method.FullName} is not served by a {Checks.DatabaseCheckDispatcher.RoleName}, which answers Check and BatchCheck only: call a full replica");
+                _forwarding
+                    ? $"{method.FullName} is not served by a {Checks.DatabaseCheckDispatcher.RoleName}, which answers Check and BatchCheck and forwards the other reads of AuthorizationService: call a full replica"
+                    : $"{method.FullName} is not served by a {Checks.DatabaseCheckDispatcher.RoleName}, which answers Check and BatchCheck only: call a full replica");
         }
 
         var body = context.Features.Get<IRequestBodyPipeFeature>();
@@ -75,8 +92,8 @@ internal sealed class GrpcRequestGuard(BadRequestLog log, IServiceProvider servi
         return next(context);
     }
 
-    private static bool ServedByCheckReplica(string method) =>
-        CheckReplicaMethods.Contains(method) || Authentication.AuthenticationInterceptor.IsPublic(method);
+    private bool ServedByCheckReplica(string method) =>
+        CheckReplicaMethods.Contains(method) || Authentication.AuthenticationInterceptor.IsPublic(method) || (_forwarding && ForwardedMethods.Contains(method));
 
     // A path quoted in a refusal: a long one is cut, so the answer's headers stay within what a client accepts.
     private static string? Shown(string? path) => path is { Length: > 200 } ? path[..200] + "…" : path;

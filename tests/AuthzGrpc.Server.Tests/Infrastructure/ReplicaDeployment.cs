@@ -13,8 +13,10 @@ namespace AuthzGrpc.Server.Tests.Infrastructure;
 /// Replicas of one deployment as server processes on one database and one Redis: a <see cref="Writer"/> that receives
 /// every write, and <see cref="CheckReplicas"/>: check replicas (<c>Authz:Role=check</c>), which hold no engine and never
 /// poll the database (what they learn of writes comes through the shared graph, or from the database for a token Redis
-/// has not applied). Management checks (a Check with a context) need the whole model, so <see cref="AdminChecks"/>
-/// asks the writer. Every replica has a metrics listener of its own (<see cref="MetricsOf"/>). Disposing it stops them all.
+/// has not applied). Management checks (a Check with a context) need the whole model: the check replicas forward them
+/// to the writer (<c>Authz:FullReplicaAddress</c>), and <see cref="AdminChecks"/> asks the check replicas in turn (the
+/// writer when there are none). Every replica has a metrics listener of its own (<see cref="MetricsOf"/>). Disposing it
+/// stops them all.
 /// </summary>
 internal sealed class ReplicaDeployment : IManagementCaseDeployment, IAsyncDisposable
 {
@@ -24,6 +26,7 @@ internal sealed class ReplicaDeployment : IManagementCaseDeployment, IAsyncDispo
     private readonly Dictionary<(string Caller, string Email), string> _keys = [];
     private readonly Dictionary<(string Key, Uri Address), GrpcChannel> _channels = [];
     private int _nextChecker;
+    private int _nextAdminChecker;
 
     private ReplicaDeployment(List<(ServerProcess, Uri)> replicas, AuthzStore store, DirectoryInfo seed)
     {
@@ -39,7 +42,8 @@ internal sealed class ReplicaDeployment : IManagementCaseDeployment, IAsyncDispo
     public IReadOnlyList<ServerProcess> CheckReplicas => [.. _replicas.Skip(1).Select(r => r.Server)];
 
     /// <inheritdoc/>
-    public AuthorizationService.AuthorizationServiceClient AdminChecks => new(Channel(Writer.Address, TestKeys.Admin));
+    public AuthorizationService.AuthorizationServiceClient AdminChecks =>
+        new(Channel(CheckReplicas.Count == 0 ? Writer.Address : CheckReplicas[_nextAdminChecker++ % CheckReplicas.Count].Address, TestKeys.Admin));
 
     /// <inheritdoc/>
     public InvitationStore Invitations => _store.Invitations;
@@ -73,7 +77,9 @@ internal sealed class ReplicaDeployment : IManagementCaseDeployment, IAsyncDispo
         {
             // The writer first: it migrates and seeds the database the others then load.
             replicas.Add(await StartReplicaAsync(shared, "200"));
-            var checkers = Enumerable.Range(0, checkReplicas).Select(_ => StartReplicaAsync([.. shared, "--Authz:Role=check"], "3600000")).ToList();
+            // What they cannot answer (management checks, Explain, lookups) they forward to the writer.
+            string[] checkRole = [.. shared, "--Authz:Role=check", $"--Authz:FullReplicaAddress={replicas[0].Item1.Address}"];
+            var checkers = Enumerable.Range(0, checkReplicas).Select(_ => StartReplicaAsync(checkRole, "3600000")).ToList();
             foreach (var checker in checkers)
             {
                 replicas.Add(await checker);

@@ -40,6 +40,8 @@
 #                         offered load in sweep.dat and sweep.png (gnuplot, installed with apt-get when missing)
 #   --sweep-seconds S     seconds of calls at each rate of --sweep [5]
 #   --sweep-concurrency N calls in flight at most during --sweep (at least rate × latency) [256]
+#   --allocations         with --floor-matrix: also the bytes each server allocates on its managed heap per call,
+#                         Check beside the floor, from dotnet-counters (installed into load-tests/.tools when missing)
 #
 # Every loop is bounded in count and time, and all traffic goes to 127.0.0.1. Needs the .NET 10 SDK; installs h2load
 # (Debian's nghttp2-client) and curl with apt-get when they are missing. Exits non-zero if a scenario had failed calls
@@ -71,6 +73,7 @@ request_logging=0
 floor_matrix=0
 matrix_shapes="1x1,4x16,16x64"
 unix_socket=0
+allocations=0
 sweep=""
 sweep_seconds=5
 sweep_concurrency=256
@@ -100,6 +103,7 @@ while [ $# -gt 0 ]; do
         --floor-matrix) floor_matrix=1; shift ;;
         --matrix-shapes) matrix_shapes="$2"; shift 2 ;;
         --unix-socket) unix_socket=1; shift ;;
+        --allocations) allocations=1; shift ;;
         --sweep) sweep="$2"; shift 2 ;;
         --sweep-seconds) sweep_seconds="$2"; shift 2 ;;
         --sweep-concurrency) sweep_concurrency="$2"; shift 2 ;;
@@ -159,6 +163,12 @@ if [ "$floor_matrix" -eq 1 ]; then
     dotnet build -c Release -nologo -v quiet load-tests/AuthzGrpc.Floor/AuthzGrpc.Floor.csproj
 fi
 floor_dll="$repo_root/load-tests/AuthzGrpc.Floor/bin/Release/net10.0/AuthzGrpc.Floor.dll"
+
+# dotnet-counters reads a server's allocations through its diagnostics port; a local tool, installed once.
+counters="$repo_root/load-tests/.tools/dotnet-counters"
+if [ "$allocations" -eq 1 ] && [ ! -x "$counters" ]; then
+    dotnet tool install --tool-path "$repo_root/load-tests/.tools" dotnet-counters --version 10.0.750501 >/dev/null
+fi
 
 results="${results:-$repo_root/load-tests/results/$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$results"
@@ -307,36 +317,65 @@ json_number() { sed -n "s/^ *\"$1\": *\([0-9.]*\).*/\1/p" "$2" | head -n 1; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 clock_ticks="$(getconf CLK_TCK)"
 
+# The last total of allocated bytes dotnet-counters monitor printed to the file $1 (e.g. "1.7355e+08").
+last_allocated() { awk '/total_allocated/ { value = $NF } END { printf "%.0f", value }' "$1"; }
+
 # One h2load run of the Check body at one shape against one server, after an unmeasured warm-up: verified by
-# h2load-report like the run above; prints "req/s p99-µs cpu-µs-per-call". $1 name, $2 URL, $3 server pid,
-# $4 the verified answer, $5 clients, $6 streams per client, then any more h2load arguments (--base-uri=unix:PATH).
+# h2load-report like the run above; prints "req/s p99-µs cpu-µs-per-call", then with --allocations the bytes allocated
+# per call. $1 name, $2 URL, $3 server pid, $4 the verified answer, $5 clients, $6 streams per client, then any more
+# h2load arguments (--base-uri=unix:PATH).
 matrix_cell() {
     local name="$1" url="$2" pid="$3" response="$4" clients="$5" streams="$6"
     shift 6
     local out="$results/matrix-$name-${clients}x${streams}"
     local shape_args=(-c "$clients" -m "$streams" -t 1 -H 'content-type: application/grpc' -H 'te: trailers'
         -H "authorization: Bearer $key" -d "$work/check.body" "$@" "$url")
+    local counters_pid="" allocated="" allocated_before=""
+    if [ "$allocations" -eq 1 ]; then
+        # dotnet-counters monitor prints the process's total allocated bytes every second (5 significant digits): its
+        # last value once the warm-up is over and its last once the run is over bound the run's allocations. Job
+        # control on while it starts, so that it does not ignore signals as a script's background job would.
+        set -m
+        "$counters" monitor -p "$pid" --counters 'System.Runtime[dotnet.gc.heap.total_allocated]' --refresh-interval 1 \
+            >"$out.allocations.txt" 2>&1 </dev/null &
+        counters_pid=$!
+        set +m
+        for _ in $(seq 1 100); do
+            grep -q 'total_allocated' "$out.allocations.txt" 2>/dev/null && break
+            sleep 0.1
+        done
+    fi
     timeout "$h2load_seconds" h2load -n "$((h2load_requests < 5000 ? h2load_requests : 5000))" "${shape_args[@]}" >/dev/null 2>&1 || true
+    if [ -n "$counters_pid" ]; then
+        sleep 1.5
+        allocated_before="$(last_allocated "$out.allocations.txt")"
+    fi
     local load cpu_before cpu_after succeeded
     load="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true)"
     rm -f "$work/matrix.log"
     cpu_before="$(cpu_ticks "$pid")"
     timeout "$h2load_seconds" h2load -n "$h2load_requests" --log-file="$work/matrix.log" "${shape_args[@]}" >"$out.txt" 2>&1 || return 1
     cpu_after="$(cpu_ticks "$pid")"
+    if [ -n "$counters_pid" ]; then
+        sleep 1.5
+        allocated="$(awk -v a="$allocated_before" -v b="$(last_allocated "$out.allocations.txt")" 'BEGIN { printf "%.0f", b - a }')"
+        kill -TERM "$counters_pid" 2>/dev/null || true
+        wait "$counters_pid" 2>/dev/null || true
+    fi
     "${harness[@]}" h2load-report --output "$out.txt" --log "$work/matrix.log" --response "$response" \
         --command "h2load -n $h2load_requests -c $clients -m $streams -t 1 --log-file=matrix.log -H … -d check.body $* $url" \
         --load-average-before "$load" --summary "$out.json" >"$out.report.txt" || return 1
     succeeded="$(json_number succeeded "$out.json")"
     awk -v rps="$(json_number requestsPerSecond "$out.json")" -v p99="$(json_number p99 "$out.json")" \
-        -v ticks="$((cpu_after - cpu_before))" -v hz="$clock_ticks" -v n="$succeeded" \
-        'BEGIN { printf "%.0f %.0f %.1f\n", rps, p99, ticks / hz * 1e6 / n }'
+        -v ticks="$((cpu_after - cpu_before))" -v hz="$clock_ticks" -v n="$succeeded" -v allocated="$allocated" \
+        'BEGIN { printf "%.0f %.0f %.1f%s\n", rps, p99, ticks / hz * 1e6 / n, allocated == "" ? "" : sprintf(" %.0f", allocated / n) }'
 }
 
 # One table row: $1 the shape's label, $2 and $3 the figures of matrix_cell of the numerator and the denominator.
 ratio_row() {
     local a_rps a_p99 a_cpu b_rps b_p99 b_cpu
-    read -r a_rps a_p99 a_cpu <<<"$2"
-    read -r b_rps b_p99 b_cpu <<<"$3"
+    read -r a_rps a_p99 a_cpu _ <<<"$2"
+    read -r b_rps b_p99 b_cpu _ <<<"$3"
     awk -v shape="$1" -v ar="$a_rps" -v br="$b_rps" -v ap="$a_p99" -v bp="$b_p99" -v ac="$a_cpu" -v bc="$b_cpu" \
         'function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
          BEGIN { printf "| %s | %d | %d | %s | %d | %d | %s | %.1f | %.1f | %s |\n", shape, ar, br, ratio(ar, br), ap, bp, ratio(ap, bp), ac, bc, ratio(ac, bc) }'
@@ -369,6 +408,7 @@ if [ "$floor_matrix" -eq 1 ]; then
         ratio_head Check floor
     } >"$results/floor-matrix.md"
     socket_rows=()
+    allocation_rows=()
     for shape in "${shape_list[@]}"; do
         clients="${shape%x*}"
         streams="${shape#*x}"
@@ -383,6 +423,12 @@ if [ "$floor_matrix" -eq 1 ]; then
             continue
         fi
         ratio_row "$clients × $streams" "$check_figures" "$floor_figures" | tee -a "$results/floor-matrix.md"
+        if [ "$allocations" -eq 1 ]; then
+            read -r _ _ _ check_bytes <<<"$check_figures"
+            read -r _ _ _ floor_bytes <<<"$floor_figures"
+            allocation_rows+=("| $clients × $streams | $check_bytes | $floor_bytes | $((check_bytes - floor_bytes)) |")
+            echo "${allocation_rows[-1]} (bytes allocated per call: Check, floor, Check − floor)"
+        fi
         if [ "$unix_socket" -eq 1 ]; then
             if socket_figures="$(matrix_cell check-socket "$check_url" "$server_pid" "$results/check.response" "$clients" "$streams" \
                 "--base-uri=unix:$socket_path")"; then
@@ -434,6 +480,16 @@ GNUPLOT
         echo "plot: $results/sweep.png"
     fi
 
+    if [ ${#allocation_rows[@]} -gt 0 ]; then
+        {
+            echo
+            echo "Bytes allocated on the managed heap per call (dotnet-counters monitor's dotnet.gc.heap.total_allocated before and after each run, 5 significant digits):"
+            echo
+            echo "| -c × -m | Check B/call | floor B/call | Check − floor |"
+            echo "| --- | ---: | ---: | ---: |"
+            printf '%s\n' "${allocation_rows[@]}"
+        } >>"$results/floor-matrix.md"
+    fi
     if [ ${#socket_rows[@]} -gt 0 ]; then
         {
             echo

@@ -95,6 +95,44 @@ public sealed class AuthenticationTests(ServerFixture server) : ServerTest(serve
         Assert.Equal(StatusCode.OK, status.StatusCode);
     }
 
+    [Fact]
+    public async Task TwoAuthorizationHeaders_AreUnauthenticated_EvenWhenBothCarryTheSameValidKey()
+    {
+        // Which key would act is ambiguous: neither does. (The client joins the two into one comma-separated field,
+        // as the server joins two fields: either way no key has a comma.)
+        using var channel = Server.ChannelWith(null);
+        var headers = new Metadata { { "authorization", $"Bearer {TestKeys.Admin}" }, { "authorization", $"Bearer {TestKeys.Admin}" } };
+
+        var check = await ServiceCalls.StatusOfAsync(channel, "AuthorizationService/Check", headers);
+        var schema = await ServiceCalls.StatusOfAsync(channel, "SchemaService/ReadSchema", headers);
+
+        Assert.Equal((StatusCode.Unauthenticated, StatusCode.Unauthenticated), (check.StatusCode, schema.StatusCode));
+        Assert.Contains("the API key is malformed", check.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CallsTakingTurnsOnOneConnection_EachActAsTheirOwnKey_AndAFailedOneAsNoOne()
+    {
+        // The caller is kept on the request's features, which Kestrel reuses from one request to the next on a
+        // connection: each call must see its own key's subject, never the previous call's.
+        var (check, created) = await CreateKeyAsync("user:olivia", KeyKind.Check, "sidecar");
+        using var channel = Server.ChannelWith(null);
+        var client = new AuthorizationService.AuthorizationServiceClient(channel);
+        var asAdmin = new Metadata { { "authorization", $"Bearer {TestKeys.Admin}" } };
+        var asOlivia = new Metadata { { "authorization", $"Bearer {check}" } };
+
+        for (var i = 0; i < 20; i++)
+        {
+            var admin = await client.WhoAmIAsync(new WhoAmIRequest(), asAdmin);
+            var olivia = await client.WhoAmIAsync(new WhoAmIRequest(), asOlivia);
+            var nobody = await Assert.ThrowsAsync<RpcException>(async () => await client.WhoAmIAsync(new WhoAmIRequest()));
+
+            Assert.Equal((TestKeys.AdminSubject, KeyKind.Admin), ($"{admin.Subject.Object.Type}:{admin.Subject.Object.Id}", admin.Kind));
+            Assert.Equal(("user:olivia", KeyKind.Check, created.KeyId), ($"{olivia.Subject.Object.Type}:{olivia.Subject.Object.Id}", olivia.Kind, olivia.KeyId));
+            Assert.Equal(StatusCode.Unauthenticated, nobody.StatusCode);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(AllMethods))]
     public async Task AdminKey_PassesAuthenticationOnEveryService(string method)

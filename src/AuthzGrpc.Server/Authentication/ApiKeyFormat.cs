@@ -47,7 +47,15 @@ internal static class ApiKeyFormat
     /// <summary>Splits <c>azk_&lt;keyId&gt;_&lt;secret&gt;</c>; false when <paramref name="key"/> does not have that shape.</summary>
     public static bool TryParse(ReadOnlySpan<char> key, out string keyId, out ReadOnlySpan<char> secret)
     {
-        keyId = string.Empty;
+        var valid = TrySplit(key, out var id, out secret);
+        keyId = valid ? id.ToString() : string.Empty;
+        return valid;
+    }
+
+    /// <summary>As <see cref="TryParse"/>, the key's id as a span of <paramref name="key"/>.</summary>
+    public static bool TrySplit(ReadOnlySpan<char> key, out ReadOnlySpan<char> keyId, out ReadOnlySpan<char> secret)
+    {
+        keyId = default;
         secret = default;
         if (key.Length > MaxKeyLength || !key.StartsWith(Prefix, StringComparison.Ordinal))
         {
@@ -61,7 +69,7 @@ internal static class ApiKeyFormat
             return false;
         }
 
-        keyId = rest[..separator].ToString();
+        keyId = rest[..separator];
         secret = rest[(separator + 1)..];
         return true;
     }

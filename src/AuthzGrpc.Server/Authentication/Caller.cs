@@ -25,7 +25,7 @@ public enum ApiKeyKind
 /// <summary>The caller stored on a call by the authentication interceptor.</summary>
 public static class CallerExtensions
 {
-    // UserState is the call's HttpContext.Items: private to this call, gone with it.
+    // Where a call hosted without ASP.NET Core (a test calling a service directly) keeps its caller.
     private static readonly object Key = new();
 
     /// <summary>The authenticated caller; throws <see cref="RpcException"/> UNAUTHENTICATED when the call has none.</summary>
@@ -36,7 +36,9 @@ public static class CallerExtensions
     internal static Caller? TryGetCaller(this ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return context.UserState.TryGetValue(Key, out var value) ? value as Caller : null;
+        return HttpContextOf(context) is { } http
+            ? http.Features.Get<Caller>()
+            : context.UserState.TryGetValue(Key, out var value) ? value as Caller : null;
     }
 
     /// <summary>Stores the caller on the call (the interceptor does; tests calling a service directly may too).</summary>
@@ -44,6 +46,29 @@ public static class CallerExtensions
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(caller);
-        context.UserState[Key] = caller;
+        if (HttpContextOf(context) is { } http)
+        {
+            // A feature of the call's own request, private to it and gone with it. Kestrel keeps it in a list it
+            // reuses from one request to the next on a stream, where UserState (HttpContext.Items) would build a
+            // dictionary for every call.
+            http.Features.Set(caller);
+        }
+        else
+        {
+            context.UserState[Key] = caller;
+        }
+    }
+
+    // The call's HttpContext when ASP.NET Core hosts it (every call the server receives), else null.
+    private static HttpContext? HttpContextOf(ServerCallContext context)
+    {
+        try
+        {
+            return context.GetHttpContext();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 }

@@ -317,8 +317,17 @@ json_number() { sed -n "s/^ *\"$1\": *\([0-9.]*\).*/\1/p" "$2" | head -n 1; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 clock_ticks="$(getconf CLK_TCK)"
 
-# The last total of allocated bytes dotnet-counters monitor printed to the file $1 (e.g. "1.7355e+08").
-last_allocated() { awk '/total_allocated/ { value = $NF } END { printf "%.0f", value }' "$1"; }
+# The total of allocated bytes dotnet-counters monitor prints to the file $1 (e.g. "1.7355e+08") once it has printed two
+# more samples than when called: a sample taken after this moment, however late its session delivers (at most 5 s).
+next_allocated() {
+    local seen
+    seen="$(grep -c total_allocated "$1" || true)"
+    for _ in $(seq 1 50); do
+        [ "$(grep -c total_allocated "$1" || true)" -ge $((seen + 2)) ] && break
+        sleep 0.1
+    done
+    awk '/total_allocated/ { value = $NF } END { printf "%.0f", value }' "$1"
+}
 
 # One h2load run of the Check body at one shape against one server, after an unmeasured warm-up: verified by
 # h2load-report like the run above; prints "req/s p99-µs cpu-µs-per-call", then with --allocations the bytes allocated
@@ -332,9 +341,9 @@ matrix_cell() {
         -H "authorization: Bearer $key" -d "$work/check.body" "$@" "$url")
     local counters_pid="" allocated="" allocated_before=""
     if [ "$allocations" -eq 1 ]; then
-        # dotnet-counters monitor prints the process's total allocated bytes every second (5 significant digits): its
-        # last value once the warm-up is over and its last once the run is over bound the run's allocations. Job
-        # control on while it starts, so that it does not ignore signals as a script's background job would.
+        # dotnet-counters monitor prints the process's total allocated bytes every second (5 significant digits): a
+        # value sampled after the warm-up and one sampled after the run bound the run's allocations. Job control on
+        # while it starts, so that it does not ignore signals as a script's background job would.
         set -m
         "$counters" monitor -p "$pid" --counters 'System.Runtime[dotnet.gc.heap.total_allocated]' --refresh-interval 1 \
             >"$out.allocations.txt" 2>&1 </dev/null &
@@ -346,10 +355,7 @@ matrix_cell() {
         done
     fi
     timeout "$h2load_seconds" h2load -n "$((h2load_requests < 5000 ? h2load_requests : 5000))" "${shape_args[@]}" >/dev/null 2>&1 || true
-    if [ -n "$counters_pid" ]; then
-        sleep 1.5
-        allocated_before="$(last_allocated "$out.allocations.txt")"
-    fi
+    [ -z "$counters_pid" ] || allocated_before="$(next_allocated "$out.allocations.txt")"
     local load cpu_before cpu_after succeeded
     load="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true)"
     rm -f "$work/matrix.log"
@@ -357,8 +363,7 @@ matrix_cell() {
     timeout "$h2load_seconds" h2load -n "$h2load_requests" --log-file="$work/matrix.log" "${shape_args[@]}" >"$out.txt" 2>&1 || return 1
     cpu_after="$(cpu_ticks "$pid")"
     if [ -n "$counters_pid" ]; then
-        sleep 1.5
-        allocated="$(awk -v a="$allocated_before" -v b="$(last_allocated "$out.allocations.txt")" 'BEGIN { printf "%.0f", b - a }')"
+        allocated="$(awk -v a="$allocated_before" -v b="$(next_allocated "$out.allocations.txt")" 'BEGIN { printf "%.0f", b - a }')"
         kill -TERM "$counters_pid" 2>/dev/null || true
         wait "$counters_pid" 2>/dev/null || true
     fi

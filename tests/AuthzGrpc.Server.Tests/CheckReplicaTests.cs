@@ -41,15 +41,11 @@ public sealed class CheckReplicaTests
     {
         // Seeded with default.yaml's own relationships, which its assertions are about.
         var validation = ValidationFile.Load(ServerFixture.ModelPath("default.yaml"));
-        var seed = Directory.CreateTempSubdirectory("authz-check-replica-");
+        var seed = await SeedFilesAsync(validation);
         try
         {
-            var schema = Path.Combine(seed.FullName, "model.zed");
-            var relationships = Path.Combine(seed.FullName, "model.relationships");
-            await File.WriteAllTextAsync(schema, validation.SchemaText);
-            await File.WriteAllLinesAsync(relationships, validation.Relationships.Select(r => r.ToString()));
             await using var database = TestDatabase.Create(provider);
-            await using var full = await StoreServer.StartAsync(database, new Dictionary<string, string?> { ["Authz:SchemaFile"] = schema, ["Authz:RelationshipsFile"] = relationships });
+            await using var full = await StoreServer.StartAsync(database, SeededFrom(seed));
             await using var checks = await StoreServer.StartAsync(database, CheckRole);
             await AnswersAsFullReplicaAsync(validation, full, checks);
         }
@@ -58,6 +54,22 @@ public sealed class CheckReplicaTests
             seed.Delete(recursive: true);
         }
     }
+
+    // A folder holding the validation file's schema and relationships as files, for a full replica to seed from.
+    private static async Task<DirectoryInfo> SeedFilesAsync(ValidationFile validation)
+    {
+        var seed = Directory.CreateTempSubdirectory("authz-check-replica-");
+        await File.WriteAllTextAsync(Path.Combine(seed.FullName, "model.zed"), validation.SchemaText);
+        await File.WriteAllLinesAsync(Path.Combine(seed.FullName, "model.relationships"), validation.Relationships.Select(r => r.ToString()));
+        return seed;
+    }
+
+    // A full replica's settings to seed a new database from the files of SeedFilesAsync.
+    private static Dictionary<string, string?> SeededFrom(DirectoryInfo seed) => new()
+    {
+        ["Authz:SchemaFile"] = Path.Combine(seed.FullName, "model.zed"),
+        ["Authz:RelationshipsFile"] = Path.Combine(seed.FullName, "model.relationships"),
+    };
 
     private static async Task AnswersAsFullReplicaAsync(ValidationFile validation, StoreServer full, StoreServer checks)
     {
@@ -188,15 +200,11 @@ public sealed class CheckReplicaTests
     public async Task AForwardingCheckReplica_AnswersWhatNeedsTheWholeModel_AsTheFullReplicaDoes(string provider)
     {
         var validation = ValidationFile.Load(ServerFixture.ModelPath("default.yaml"));
-        var seed = Directory.CreateTempSubdirectory("authz-check-replica-");
+        var seed = await SeedFilesAsync(validation);
         try
         {
-            var schema = Path.Combine(seed.FullName, "model.zed");
-            var relationships = Path.Combine(seed.FullName, "model.relationships");
-            await File.WriteAllTextAsync(schema, validation.SchemaText);
-            await File.WriteAllLinesAsync(relationships, validation.Relationships.Select(r => r.ToString()));
             await using var database = TestDatabase.Create(provider);
-            await using var full = await StoreServer.StartAsync(database, new Dictionary<string, string?> { ["Authz:SchemaFile"] = schema, ["Authz:RelationshipsFile"] = relationships });
+            await using var full = await StoreServer.StartAsync(database, SeededFrom(seed));
             await using var checks = await StoreServer.StartAsync(database, ForwardingTo(full.Address));
 
             // Every management case's check (R25), through the check replica and directly: the same verdicts.

@@ -64,12 +64,14 @@ internal abstract class AuthzDbContext : DbContext
     internal abstract Task<SeedWriter> OpenSeedWriterAsync(long revision, CancellationToken cancellationToken);
 
     /// <summary>The columns of <c>relationships</c> a bulk insert fills, in the order its values come.</summary>
-    private protected const string InsertedRelationshipColumns =
-        "resource_type, resource_id, relation, subject_type, subject_id, subject_relation, expires_at, caveat_name, caveat_context, created_revision";
+    private protected const string InsertedRelationshipColumns = RelationshipValueColumns + ", created_revision";
+
+    /// <summary>The columns of a relationship's value, the same in <c>relationships</c> and <c>revision_changes</c>.</summary>
+    private protected const string RelationshipValueColumns =
+        "resource_type, resource_id, relation, subject_type, subject_id, subject_relation, expires_at, caveat_name, caveat_context";
 
     /// <summary>The columns of <c>revision_changes</c> a bulk insert fills, in the order its values come.</summary>
-    private protected const string LoggedChangeColumns =
-        "revision, sequence, operation, resource_type, resource_id, relation, subject_type, subject_id, subject_relation, expires_at, caveat_name, caveat_context";
+    private protected const string LoggedChangeColumns = "revision, sequence, operation, " + RelationshipValueColumns;
 
     /// <inheritdoc/>
     protected override void OnModelCreating(ModelBuilder modelBuilder)

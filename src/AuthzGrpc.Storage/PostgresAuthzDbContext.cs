@@ -36,11 +36,12 @@ internal sealed class PostgresAuthzDbContext(DbContextOptions<PostgresAuthzDbCon
     /// <summary>
     /// The seed's bulk insert: a batch in one statement and one round trip, each column an array parameter unnested into
     /// rows, and the change log written by the same statement from the rows the insert returns (a relationship skipped
-    /// by ON CONFLICT is not returned, so not logged).
+    /// by ON CONFLICT is not returned, so not logged). COPY into a temporary table, then the same statement from it, was
+    /// no faster (docs/PERFORMANCE.md): the time is PostgreSQL's inserts, not the transfer.
     /// </summary>
     private sealed class PostgresSeedWriter(NpgsqlConnection connection, NpgsqlTransaction transaction, long revision) : SeedWriter
     {
-        private const string Columns = "resource_type, resource_id, relation, subject_type, subject_id, subject_relation, expires_at, caveat_name, caveat_context";
+        private const string Columns = RelationshipValueColumns;
 
         // Sequences follow the ids, which the insert draws in the order the rows are given.
         private static readonly string Sql =

@@ -42,9 +42,9 @@ internal sealed class SqliteAuthzDbContext(DbContextOptions<SqliteAuthzDbContext
 
     /// <summary>
     /// The seed's bulk insert through SQLite's own API on the context's connection (so inside its transaction): two
-    /// statements prepared once and run per row, the insert and its change log row. SQLite runs in process, so a row
-    /// costs binds and a step; Microsoft.Data.Sqlite's per-command work (parameter collection, reader, type dispatch)
-    /// was most of the per-row cost above SQLite's own.
+    /// statements prepared once and run per row, the insert and, when it stored the row, its change log row. SQLite
+    /// runs in process, so a row costs binds and steps; Microsoft.Data.Sqlite's per-command work (parameter collection,
+    /// reader, type dispatch) was most of the per-row cost above SQLite's own.
     /// </summary>
     private sealed class SqliteSeedWriter : SeedWriter
     {
@@ -61,7 +61,9 @@ internal sealed class SqliteAuthzDbContext(DbContextOptions<SqliteAuthzDbContext
             _insert = Prepare(db, $"INSERT INTO relationships ({InsertedRelationshipColumns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING");
             try
             {
-                _log = Prepare(db, $"INSERT INTO revision_changes ({LoggedChangeColumns}) VALUES (?1, ?2, '{RelationshipRows.TouchOperation}', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+                // The change is copied from the row just stored, by its id: no second set of binds, the same values.
+                _log = Prepare(db, $"INSERT INTO revision_changes ({LoggedChangeColumns}) " +
+                                   $"SELECT ?1, ?2, '{RelationshipRows.TouchOperation}', {RelationshipValueColumns} FROM relationships WHERE id = ?3");
             }
             catch
             {
@@ -81,10 +83,16 @@ internal sealed class SqliteAuthzDbContext(DbContextOptions<SqliteAuthzDbContext
             var stored = 0;
             foreach (var relationship in batch)
             {
-                var expiresAt = relationship.ExpiresAt?.UtcDateTime.ToString(DateTimeFormat, CultureInfo.InvariantCulture);
-                var caveatName = relationship.Caveat?.Name;
-                var caveatContext = CaveatContextOf(relationship);
-                BindColumns(_insert, 1, relationship, expiresAt, caveatName, caveatContext);
+                var (resource, subject) = (relationship.Resource, relationship.Subject);
+                BindText(_insert, 1, resource.Type);
+                BindText(_insert, 2, resource.Id);
+                BindText(_insert, 3, relationship.Relation);
+                BindText(_insert, 4, subject.Type);
+                BindText(_insert, 5, subject.Id);
+                BindText(_insert, 6, subject.Relation ?? string.Empty);
+                BindText(_insert, 7, relationship.ExpiresAt?.UtcDateTime.ToString(DateTimeFormat, CultureInfo.InvariantCulture));
+                BindText(_insert, 8, relationship.Caveat?.Name);
+                BindText(_insert, 9, CaveatContextOf(relationship));
                 Run(_insert);
 
                 // ON CONFLICT DO NOTHING: no change means the relationship was stored before, so nothing to log.
@@ -94,7 +102,7 @@ internal sealed class SqliteAuthzDbContext(DbContextOptions<SqliteAuthzDbContext
                 }
 
                 Check(raw.sqlite3_bind_int(_log, 2, Stored));
-                BindColumns(_log, 3, relationship, expiresAt, caveatName, caveatContext);
+                Check(raw.sqlite3_bind_int64(_log, 3, raw.sqlite3_last_insert_rowid(_db)));
                 Run(_log);
                 Stored++;
                 stored++;
@@ -109,21 +117,6 @@ internal sealed class SqliteAuthzDbContext(DbContextOptions<SqliteAuthzDbContext
             _insert.Dispose();
             _log.Dispose();
             return ValueTask.CompletedTask;
-        }
-
-        // The relationship's nine columns in InsertedRelationshipColumns' order, from parameter `first`.
-        private void BindColumns(sqlite3_stmt statement, int first, Relationship relationship, string? expiresAt, string? caveatName, string? caveatContext)
-        {
-            var (resource, subject) = (relationship.Resource, relationship.Subject);
-            BindText(statement, first, resource.Type);
-            BindText(statement, first + 1, resource.Id);
-            BindText(statement, first + 2, relationship.Relation);
-            BindText(statement, first + 3, subject.Type);
-            BindText(statement, first + 4, subject.Id);
-            BindText(statement, first + 5, subject.Relation ?? string.Empty);
-            BindText(statement, first + 6, expiresAt);
-            BindText(statement, first + 7, caveatName);
-            BindText(statement, first + 8, caveatContext);
         }
 
         // The string overload binds "" as empty text (never NULL), as the NOT NULL subject_relation needs.

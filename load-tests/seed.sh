@@ -11,7 +11,7 @@
 #
 # The phases come from the server's own log lines, stamped as they arrive: StorageOpened (migrated) -> StorageSeeded
 # (the seed's transaction committed) -> ModelLoadedFromStorage (the engine built from the database) -> ready (the
-# harness's wait-ready). Resident memory is sampled from /proc every 100 ms; the peak is the kernel's VmHWM.
+# harness's wait-ready). Resident memory and CPU time are sampled from /proc every 100 ms; the peak is the kernel's VmHWM.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -71,11 +71,13 @@ start=$(date +%s.%N)
 ) > >(while IFS= read -r line; do printf '%s %s\n' "$(date +%s.%N)" "$line"; done >"$work/server.log") 2>&1 &
 server_pid=$!
 
-# "epoch_seconds rss_kib" every 100 ms while the server runs.
+# "epoch_seconds rss_kib cpu_ticks" every 100 ms while the server runs (cpu: user + system time of the process, in
+# clock ticks, from /proc/PID/stat: on a shared machine the CPU the seed used varies far less than its wall time).
 (
     while [ -r "/proc/$server_pid/status" ]; do
         rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status" 2>/dev/null || true)
-        [ -z "$rss" ] || echo "$(date +%s.%N) $rss"
+        cpu=$(sed 's/.*) //' "/proc/$server_pid/stat" 2>/dev/null | awk '{ print $12 + $13 }' || true)
+        [ -z "$rss" ] || echo "$(date +%s.%N) $rss ${cpu:-0}"
         sleep 0.1
     done
 ) >"$work/rss.log" &
@@ -93,12 +95,17 @@ opened=$(at "Opened the")
 seeded=$(at "New database: seeded")
 loaded=$(at "Loaded the model from storage")
 seed_peak=$(awk -v end="$seeded" '$1 <= end && $2 > max { max = $2 } END { print max + 0 }' "$work/rss.log")
+# The process's CPU seconds in the seed phase: the last sample by StorageSeeded less the last by StorageOpened.
+ticks=$(getconf CLK_TCK)
+seed_cpu=$(awk -v from="$opened" -v end="$seeded" -v hz="$ticks" \
+    '$1 <= from { a = $3 } $1 <= end { b = $3 } END { printf "%.1f", (b - a) / hz }' "$work/rss.log")
 
 awk -v lines="$lines" -v start="$start" -v opened="$opened" -v seeded="$seeded" -v loaded="$loaded" -v ready="$ready" \
-    -v seed_peak="$seed_peak" -v peak="$peak" -v orgs="$orgs" 'BEGIN {
+    -v seed_peak="$seed_peak" -v peak="$peak" -v orgs="$orgs" -v seed_cpu="$seed_cpu" 'BEGIN {
     seed = seeded - opened
     printf "relationships in the file:   %d (%s organizations)\n", lines, orgs
     printf "seed (opened -> seeded):     %.1f s, %.0f relationships/s\n", seed, lines / seed
+    printf "seed CPU (user + system):    %.1f s, %.0f relationships per CPU second\n", seed_cpu, lines / seed_cpu
     printf "engine load (seeded -> loaded): %.1f s\n", loaded - seeded
     printf "start to ready:              %.1f s\n", ready - start
     printf "peak resident, seed phase:   %.0f MiB\n", seed_peak / 1024

@@ -58,28 +58,20 @@ internal abstract class AuthzDbContext : DbContext
     internal abstract Task<IDbContextTransaction> BeginReadAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Inserts <paramref name="batch"/> into <c>relationships</c> at <paramref name="revision"/>, in the write transaction
-    /// this context has begun, bypassing the change tracker: a relationship already stored (earlier in the batch, or by
-    /// an earlier batch) is skipped, keeping the first one's expiry and caveat. Returns how many rows it inserted.
+    /// Opens the bulk insert of a seed at <paramref name="revision"/>, in the write transaction this context has begun,
+    /// bypassing the change tracker. Dispose it before the transaction commits.
     /// </summary>
-    internal abstract Task<int> InsertNewRelationshipsAsync(IReadOnlyList<Relationship> batch, long revision, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Writes the change log of <paramref name="revision"/> from the rows it created, as touches in the order they were
-    /// inserted, in one statement; returns how many. For a revision that only adds relationships (the seed).
-    /// </summary>
-    internal async Task<int> LogCreatedRelationshipsAsync(long revision, CancellationToken cancellationToken)
-    {
-        var columns = "resource_type, resource_id, relation, subject_type, subject_id, subject_relation, expires_at, caveat_name, caveat_context";
-        var sql = $"INSERT INTO revision_changes (revision, sequence, operation, {columns}) " +
-                  $"SELECT created_revision, ROW_NUMBER() OVER (ORDER BY id) - 1, '{RelationshipRows.TouchOperation}', {columns} " +
-                  "FROM relationships WHERE created_revision = {0}";
-        return await Database.ExecuteSqlRawAsync(sql, [revision], cancellationToken).ConfigureAwait(false);
-    }
+    internal abstract Task<SeedWriter> OpenSeedWriterAsync(long revision, CancellationToken cancellationToken);
 
     /// <summary>The columns of <c>relationships</c> a bulk insert fills, in the order its values come.</summary>
-    private protected const string InsertedRelationshipColumns =
-        "resource_type, resource_id, relation, subject_type, subject_id, subject_relation, expires_at, caveat_name, caveat_context, created_revision";
+    private protected const string InsertedRelationshipColumns = RelationshipValueColumns + ", created_revision";
+
+    /// <summary>The columns of a relationship's value, the same in <c>relationships</c> and <c>revision_changes</c>.</summary>
+    private protected const string RelationshipValueColumns =
+        "resource_type, resource_id, relation, subject_type, subject_id, subject_relation, expires_at, caveat_name, caveat_context";
+
+    /// <summary>The columns of <c>revision_changes</c> a bulk insert fills, in the order its values come.</summary>
+    private protected const string LoggedChangeColumns = "revision, sequence, operation, " + RelationshipValueColumns;
 
     /// <inheritdoc/>
     protected override void OnModelCreating(ModelBuilder modelBuilder)
@@ -253,4 +245,26 @@ internal abstract class AuthzDbContext : DbContext
         await Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         return Database.GetDbConnection();
     }
+}
+
+/// <summary>
+/// The bulk insert of a seed: batches of relationships inserted into <c>relationships</c> at one revision, each row the
+/// insert stores logged in <c>revision_changes</c> as a touch, in the order they were given. A relationship already
+/// stored (earlier in the batch, or by an earlier batch) is skipped and not logged: the first one given keeps its
+/// expiry and caveat. The rows are what a write through EF Core stores: the same columns, values and formats.
+/// </summary>
+internal abstract class SeedWriter : IAsyncDisposable
+{
+    /// <summary>How many relationships the writer has stored so far: the change log's next sequence number.</summary>
+    public int Stored { get; protected set; }
+
+    /// <summary>Inserts <paramref name="batch"/> and logs what it stored; returns how many it stored.</summary>
+    public abstract Task<int> WriteAsync(IReadOnlyList<Relationship> batch, CancellationToken cancellationToken);
+
+    /// <inheritdoc/>
+    public abstract ValueTask DisposeAsync();
+
+    /// <summary>The caveat context column of <paramref name="relationship"/>, as <see cref="RelationshipColumns.SetAttributes"/> writes it.</summary>
+    private protected static string? CaveatContextOf(Relationship relationship) =>
+        relationship.Caveat is { Context.IsEmpty: false } caveat ? caveat.Context.ToJson() : null;
 }

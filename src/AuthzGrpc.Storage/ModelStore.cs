@@ -83,23 +83,29 @@ public sealed class ModelStore(AuthzDatabase database)
             // The schema and the revision row first, through EF; the relationships then bypass the change tracker.
             context.SchemaVersions.Add(new SchemaVersionRow { Text = schemaText, Revision = revision, CreatedAt = now, Actor = actor });
             await context.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-            var batch = new List<Relationship>(SeedBatchSize);
-            foreach (var relationship in relationships)
+            var writer = await context.OpenSeedWriterAsync(revision, cancellationToken).ConfigureAwait(false);
+            int stored;
+            await using (writer.ConfigureAwait(false))
             {
-                batch.Add(relationship);
-                if (batch.Count == SeedBatchSize)
+                var batch = new List<Relationship>(SeedBatchSize);
+                foreach (var relationship in relationships)
                 {
-                    await context.InsertNewRelationshipsAsync(batch, revision, cancellationToken).ConfigureAwait(false);
-                    batch.Clear();
+                    batch.Add(relationship);
+                    if (batch.Count == SeedBatchSize)
+                    {
+                        await writer.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                        batch.Clear();
+                    }
                 }
+
+                if (batch.Count > 0)
+                {
+                    await writer.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                }
+
+                stored = writer.Stored;
             }
 
-            if (batch.Count > 0)
-            {
-                await context.InsertNewRelationshipsAsync(batch, revision, cancellationToken).ConfigureAwait(false);
-            }
-
-            var stored = await context.LogCreatedRelationshipsAsync(revision, cancellationToken).ConfigureAwait(false);
             unit.Audit("WriteSchema", "schema", null, schemaText);
             if (stored > 0)
             {

@@ -221,9 +221,12 @@ free_port() {
 port="$(free_port)"
 target="http://127.0.0.1:$port"
 
-# The server's per-request Information logs (four lines a call) would measure the console logger, not the service.
-logging_args=()
-[ "$request_logging" -eq 1 ] || logging_args=(--Logging:LogLevel:Microsoft.AspNetCore=Warning)
+# Per-request Information logs (four lines a call) would measure the console logger, not the service. Given to the
+# server and to the floor alike: the server's own defaults (AuthzServer.Defaults: no request lines, and no request log
+# scope or Activity, which ASP.NET Core makes while its hosting diagnostics log at any level), or with --request-logging
+# both logging every request.
+logging_args=(--Logging:LogLevel:Microsoft.AspNetCore=Warning --Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics=None)
+[ "$request_logging" -eq 0 ] || logging_args=(--Logging:LogLevel:Microsoft.AspNetCore=Information --Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics=Information)
 socket_path="$work/authz.sock"
 [ "$unix_socket" -eq 0 ] || server_args+=("--Authz:UnixSocketPath=$socket_path")
 

@@ -1,4 +1,5 @@
 using AuthzGrpc.Server.Tests.Infrastructure;
+using AuthzGrpc.Storage.Tests.Infrastructure;
 using AuthzGrpc.V1;
 using Grpc.Core;
 using Grpc.Health.V1;
@@ -35,6 +36,24 @@ public sealed class HostingTests(ServerFixture server) : ServerTest(server)
         Assert.Contains("authz.v1.SchemaService", services);
         Assert.Contains("authz.v1.RelationshipService", services);
         Assert.Contains("grpc.health.v1.Health", services);
+    }
+
+    [Theory]
+    [InlineData(null, 0)]
+    [InlineData("Warning", 1)]
+    public async Task ACheck_BeginsNoRequestLogScope_UnlessHostingDiagnosticsAreTurnedOn(string? level, int scopes)
+    {
+        // Off by default (AuthzServer.Defaults): the scope and its Activity cost about 1 KB per call.
+        var settings = level is null ? null : new Dictionary<string, string?> { ["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = level };
+        await using var database = TestDatabase.Create("sqlite");
+        await using var store = await StoreServer.StartAsync(database, settings);
+        const string category = "Microsoft.AspNetCore.Hosting.Diagnostics";
+        var before = store.Logs.ScopesBegun(category);
+
+        var response = await store.Authorization.CheckAsync(Check("user:olivia", "view", "project:storefront"));
+
+        Assert.Equal(Decision.Allowed, response.Decision);
+        Assert.Equal(scopes, store.Logs.ScopesBegun(category) - before);
     }
 
     [Fact]

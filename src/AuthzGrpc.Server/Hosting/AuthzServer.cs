@@ -18,6 +18,12 @@ public static class AuthzServer
         // refusals itself, at Debug; warnings and errors of both remain.
         ["Logging:LogLevel:Grpc.AspNetCore.Server.ServerCallHandler"] = "Warning",
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+
+        // While this category is on at any level, ASP.NET Core gives every request a log scope and an Activity: about
+        // 1 KB allocated per call, more than the rest of a Check (docs/PERFORMANCE.md). Its messages are the request
+        // lines, off above, and a startup failure the process reports anyway. Tracing (Authz:OtlpEndpoint) still gets
+        // its activities; set this to Warning to have the request scope back in logs.
+        ["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "None",
     };
 
     /// <summary>

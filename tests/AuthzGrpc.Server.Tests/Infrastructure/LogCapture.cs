@@ -15,7 +15,11 @@ public sealed record LogEntry(
 public sealed class LogCapture : ILoggerProvider
 {
     private readonly ConcurrentQueue<LogEntry> _entries = new();
+    private readonly ConcurrentDictionary<string, int> _scopes = new(StringComparer.Ordinal);
     private long _sequence;
+
+    /// <summary>How many log scopes loggers of <paramref name="category"/> have begun.</summary>
+    public int ScopesBegun(string category) => _scopes.GetValueOrDefault(category);
 
     /// <summary>The sequence number the next entry will get; pass it to <see cref="Since"/>.</summary>
     public long Mark => Interlocked.Read(ref _sequence);
@@ -37,7 +41,11 @@ public sealed class LogCapture : ILoggerProvider
     private sealed class Logger(LogCapture owner, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
+            where TState : notnull
+        {
+            owner._scopes.AddOrUpdate(category, 1, (_, count) => count + 1);
+            return null;
+        }
 
         public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
 

@@ -229,6 +229,9 @@ logging_args=(--Logging:LogLevel:Microsoft.AspNetCore=Warning --Logging:LogLevel
 [ "$request_logging" -eq 0 ] || logging_args=(--Logging:LogLevel:Microsoft.AspNetCore=Information --Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics=Information)
 socket_path="$work/authz.sock"
 [ "$unix_socket" -eq 0 ] || server_args+=("--Authz:UnixSocketPath=$socket_path")
+# The server's Prometheus endpoint on a port of its own: --allocations reads the server's allocated bytes there.
+server_metrics="http://127.0.0.1:$(free_port)"
+server_args=("--Authz:MetricsUrl=$server_metrics" "${server_args[@]}")
 
 echo "== starting the server on $target (data in $work/.data, log in $results/server.log)"
 (
@@ -320,9 +323,14 @@ json_number() { sed -n "s/^ *\"$1\": *\([0-9.]*\).*/\1/p" "$2" | head -n 1; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 clock_ticks="$(getconf CLK_TCK)"
 
-# The total of allocated bytes dotnet-counters monitor prints to the file $1 (e.g. "1.7355e+08") once it has printed two
-# more samples than when called: a sample taken after this moment, however late its session delivers (at most 5 s).
-next_allocated() {
+# The bytes a process has allocated on its managed heap, sampled now. The server's from its own Prometheus endpoint
+# (exact). The floor has none: its from the file $1 that dotnet-counters monitor prints to, once it has printed two more
+# samples than when called (a sample taken after this moment, at most 5 s on; 5 significant digits, e.g. "1.7355e+08").
+allocated_now() {
+    if [ "$1" = server ]; then
+        curl -s --max-time 5 "$server_metrics/metrics" | awk '/^dotnet_gc_heap_total_allocated_bytes_total/ { value = $NF } END { printf "%.0f", value }'
+        return
+    fi
     local seen
     seen="$(grep -c total_allocated "$1" || true)"
     for _ in $(seq 1 50); do
@@ -342,8 +350,9 @@ matrix_cell() {
     local out="$results/matrix-$name-${clients}x${streams}"
     local shape_args=(-c "$clients" -m "$streams" -t 1 -H 'content-type: application/grpc' -H 'te: trailers'
         -H "authorization: Bearer $key" -d "$work/check.body" "$@" "$url")
-    local counters_pid="" allocated="" allocated_before=""
-    if [ "$allocations" -eq 1 ]; then
+    local counters_pid="" allocated="" allocated_before="" source=server
+    if [ "$allocations" -eq 1 ] && [ "$pid" != "$server_pid" ]; then
+        source="$out.allocations.txt"
         # dotnet-counters monitor prints the process's total allocated bytes every second (5 significant digits): a
         # value sampled after the warm-up and one sampled after the run bound the run's allocations. Job control on
         # while it starts, so that it does not ignore signals as a script's background job would.
@@ -358,15 +367,18 @@ matrix_cell() {
         done
     fi
     timeout "$h2load_seconds" h2load -n "$((h2load_requests < 5000 ? h2load_requests : 5000))" "${shape_args[@]}" >/dev/null 2>&1 || true
-    [ -z "$counters_pid" ] || allocated_before="$(next_allocated "$out.allocations.txt")"
+    [ "$allocations" -eq 0 ] || allocated_before="$(allocated_now "$source")"
     local load cpu_before cpu_after succeeded
     load="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true)"
     rm -f "$work/matrix.log"
     cpu_before="$(cpu_ticks "$pid")"
     timeout "$h2load_seconds" h2load -n "$h2load_requests" --log-file="$work/matrix.log" "${shape_args[@]}" >"$out.txt" 2>&1 || return 1
     cpu_after="$(cpu_ticks "$pid")"
+    if [ "$allocations" -eq 1 ]; then
+        # "n/a" when the total did not move: a monitor that stopped sampling, never a call that allocated nothing.
+        allocated="$(awk -v a="$allocated_before" -v b="$(allocated_now "$source")" 'BEGIN { print (b > a ? b - a : "n/a") }')"
+    fi
     if [ -n "$counters_pid" ]; then
-        allocated="$(awk -v a="$allocated_before" -v b="$(next_allocated "$out.allocations.txt")" 'BEGIN { printf "%.0f", b - a }')"
         kill -TERM "$counters_pid" 2>/dev/null || true
         wait "$counters_pid" 2>/dev/null || true
     fi
@@ -376,7 +388,7 @@ matrix_cell() {
     succeeded="$(json_number succeeded "$out.json")"
     awk -v rps="$(json_number requestsPerSecond "$out.json")" -v p99="$(json_number p99 "$out.json")" \
         -v ticks="$((cpu_after - cpu_before))" -v hz="$clock_ticks" -v n="$succeeded" -v allocated="$allocated" \
-        'BEGIN { printf "%.0f %.0f %.1f%s\n", rps, p99, ticks / hz * 1e6 / n, allocated == "" ? "" : sprintf(" %.0f", allocated / n) }'
+        'BEGIN { printf "%.0f %.0f %.1f%s\n", rps, p99, ticks / hz * 1e6 / n, allocated == "" ? "" : allocated == "n/a" ? " n/a" : sprintf(" %.0f", allocated / n) }'
 }
 
 # One table row: $1 the shape's label, $2 and $3 the figures of matrix_cell of the numerator and the denominator.
@@ -434,7 +446,7 @@ if [ "$floor_matrix" -eq 1 ]; then
         if [ "$allocations" -eq 1 ]; then
             read -r _ _ _ check_bytes <<<"$check_figures"
             read -r _ _ _ floor_bytes <<<"$floor_figures"
-            allocation_rows+=("| $clients × $streams | $check_bytes | $floor_bytes | $((check_bytes - floor_bytes)) |")
+            allocation_rows+=("| $clients × $streams | $check_bytes | $floor_bytes | $(awk -v a="$check_bytes" -v b="$floor_bytes" 'BEGIN { print (a == "n/a" || b == "n/a") ? "n/a" : a - b }') |")
             echo "${allocation_rows[-1]} (bytes allocated per call: Check, floor, Check − floor)"
         fi
         if [ "$unix_socket" -eq 1 ]; then
@@ -491,7 +503,7 @@ GNUPLOT
     if [ ${#allocation_rows[@]} -gt 0 ]; then
         {
             echo
-            echo "Bytes allocated on the managed heap per call (dotnet-counters monitor's dotnet.gc.heap.total_allocated before and after each run, 5 significant digits):"
+            echo "Bytes allocated on the managed heap per call: dotnet.gc.heap.total_allocated before and after each run, the server's from its Prometheus endpoint, the floor's from dotnet-counters monitor (5 significant digits):"
             echo
             echo "| -c × -m | Check B/call | floor B/call | Check − floor |"
             echo "| --- | ---: | ---: | ---: |"

@@ -1,4 +1,3 @@
-using System.Globalization;
 using AuthzGrpc.Core.Caveats;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Graph;
@@ -111,11 +110,7 @@ internal sealed class DatabaseCheckDispatcher(ModelStore model, CheckReplicaSche
         {
             if (consistency.MinimumRevision is { } token && token > index.Revision)
             {
-                throw new AuthzException(
-                    AuthzErrorKind.FailedPrecondition,
-                    string.Create(
-                        CultureInfo.InvariantCulture,
-                        $"consistency.at_least: revision {token} is not committed (the newest is {index.Revision}): pass a token a write or a check returned"));
+                throw EngineSync.NotCommitted(token, index.Revision);
             }
 
             var held = schemas.Held;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using AuthzGrpc.Core.Engine;
 using AuthzGrpc.Core.Model;
 using AuthzGrpc.Core.Schema;
@@ -233,13 +234,22 @@ internal sealed class EngineSync(ModelStore model, EngineHolder holder, ILogger<
 
         if (engine.Revision < token)
         {
-            throw new AuthzException(
-                AuthzErrorKind.FailedPrecondition,
-                $"consistency.at_least: revision {token} is not committed (the newest is {engine.Revision}): pass a token a write or a check returned");
+            throw NotCommitted(token, engine.Revision);
         }
 
         return engine;
     }
+
+    /// <summary>
+    /// The refusal of a consistency token newer than the store's <paramref name="newest"/> revision (FAILED_PRECONDITION):
+    /// a replica never waits for a revision nobody has committed.
+    /// </summary>
+    internal static AuthzException NotCommitted(long token, long newest) =>
+        new(
+            AuthzErrorKind.FailedPrecondition,
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"consistency.at_least: revision {token} is not committed (the newest is {newest}): pass a token a write or a check returned"));
 
     private async Task<PermissionEngine> FullyConsistentAsync(CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Net;
 using AuthzGrpc.Core.Validation;
 using AuthzGrpc.Server.Hosting;
@@ -16,6 +17,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using static AuthzGrpc.Server.Tests.Infrastructure.Requests;
 
@@ -324,6 +326,7 @@ public sealed class CheckReplicaTests
         using var wrongKey = checks.ChannelWith("azk_testadmin01_" + new string('x', 40));
         using var checkOnly = checks.ChannelWith(checkKey);
         var before = await full.RevisionAsync();
+        using var forwardedCalls = new ForwardedCallCounts(checks.Services.GetRequiredService<IMeterFactory>());
 
         // Every RPC of every service, with an admin key and a header of the caller's own: the other reads of
         // AuthorizationService reach the full replica (here, a fake that answers NOT_FOUND); Check and BatchCheck are
@@ -415,8 +418,61 @@ public sealed class CheckReplicaTests
         Assert.Equal(StatusCode.DeadlineExceeded, late.StatusCode);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"answered after {clock.Elapsed}");
 
+        // Each forwarded call counted once, by method and outcome (authz.forward.calls): the fake's NOT_FOUND and the
+        // relayed refusals as refused, its failures as unavailable; nothing refused here was counted.
+        foreach (var method in AlwaysForwarded)
+        {
+            Assert.Equal(1, forwardedCalls[(method, "refused")]);
+        }
+
+        Assert.Equal(1 + 5, forwardedCalls[("Check", "refused")]);
+        Assert.Equal(5, forwardedCalls[("Check", "unavailable")]);
+        Assert.Equal(2, forwardedCalls[("Check", "deadline_exceeded")] + forwardedCalls[("Check", "cancelled")]);
+        Assert.Equal(0, forwardedCalls[("Check", "ok")] + forwardedCalls[("BatchCheck", "ok")]);
+        Assert.True(forwardedCalls.Total == AlwaysForwarded.Length + 13, forwardedCalls.ToString());
+
         Assert.Equal(before, await full.RevisionAsync());
         checks.AssertNoErrors();
+    }
+
+    // The authz.forward.calls measurements of one server (other tests' servers record under the same meter name).
+    private sealed class ForwardedCallCounts : IDisposable
+    {
+        private readonly ConcurrentDictionary<(string Method, string Outcome), long> _counts = new();
+        private readonly MeterListener _listener;
+
+        public ForwardedCallCounts(IMeterFactory meters)
+        {
+            _listener = new MeterListener
+            {
+                InstrumentPublished = (instrument, listener) =>
+                {
+                    if (ReferenceEquals(instrument.Meter.Scope, meters) && instrument.Name == "authz.forward.calls")
+                    {
+                        listener.EnableMeasurementEvents(instrument);
+                    }
+                },
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+            {
+                string? method = null, outcome = null;
+                foreach (var (name, tag) in tags)
+                {
+                    (method, outcome) = name switch { "method" => (tag as string, outcome), "outcome" => (method, tag as string), _ => (method, outcome) };
+                }
+
+                _counts.AddOrUpdate((method ?? "?", outcome ?? "?"), value, (_, count) => count + value);
+            });
+            _listener.Start();
+        }
+
+        public long this[(string Method, string Outcome) key] => _counts.GetValueOrDefault(key);
+
+        public long Total => _counts.Values.Sum();
+
+        public override string ToString() => string.Join(", ", _counts.OrderBy(c => c.Key).Select(c => $"{c.Key.Method} {c.Key.Outcome}: {c.Value}"));
+
+        public void Dispose() => _listener.Dispose();
     }
 
     [Fact]
@@ -425,6 +481,7 @@ public sealed class CheckReplicaTests
         await using var database = TestDatabase.Create(StorageProvider.Sqlite);
         var full = await StoreServer.StartAsync(database);
         await using var checks = await StoreServer.StartAsync(database, ForwardingTo(full.Address));
+        using var forwardedCalls = new ForwardedCallCounts(checks.Services.GetRequiredService<IMeterFactory>());
         var judged = Check("user:admin", "grant", "project:web");
         judged.Context = new CheckContext { TargetRole = "viewer", TargetSubject = Subject("user:zoe") };
         Assert.NotEqual(Decision.Unspecified, (await checks.Authorization.CheckAsync(judged)).Decision);
@@ -448,6 +505,10 @@ public sealed class CheckReplicaTests
         }
 
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"answered after {clock.Elapsed}");
+        Assert.True(
+            (forwardedCalls[("Check", "ok")], forwardedCalls[("Check", "unavailable")], forwardedCalls[("BatchCheck", "unavailable")],
+                forwardedCalls[("Explain", "unavailable")], forwardedCalls[("LookupResources", "unavailable")], forwardedCalls.Total) == (1, 1, 1, 1, 1, 5),
+            forwardedCalls.ToString());
 
         // What it answers itself it still answers.
         Assert.Equal(Decision.Denied, (await checks.Authorization.CheckAsync(Check("user:zoe", "view", "project:web"))).Decision);

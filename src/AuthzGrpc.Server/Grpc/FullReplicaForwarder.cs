@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using AuthzGrpc.Server.Authentication;
 using AuthzGrpc.Server.Hosting;
 using AuthzGrpc.V1;
@@ -20,7 +21,10 @@ namespace AuthzGrpc.Server.Grpc;
 /// through with their details. Failures are logged at Warning, at most once a second.
 /// </para>
 /// One channel for the process (HTTP/2 connections are multiplexed and kept), created on first use; without the
-/// setting, <see cref="Enabled"/> is false and nothing is created.
+/// setting, <see cref="Enabled"/> is false and nothing is created. Each forwarded call is counted on the server's meter:
+/// <c>authz.forward.calls</c> ({call}; tags <c>method</c>, the gRPC method's name, and <c>outcome</c>: <c>ok</c>,
+/// <c>refused</c> (the full replica's own answer, passed through), <c>unavailable</c>, <c>deadline_exceeded</c>,
+/// <c>cancelled</c>).
 /// </summary>
 internal sealed class FullReplicaForwarder : IDisposable
 {
@@ -34,6 +38,7 @@ internal sealed class FullReplicaForwarder : IDisposable
     private readonly GrpcChannel? _channel;
     private readonly ILogger<FullReplicaForwarder> _logger;
     private readonly IHostApplicationLifetime _lifetime;
+    private readonly Counter<long>? _calls;
     private long _nextWarning;
     private long _skippedWarnings;
 
@@ -42,8 +47,10 @@ internal sealed class FullReplicaForwarder : IDisposable
         IOptions<AuthzOptions> options,
         IOptions<GrpcServiceOptions> grpc,
         IHostApplicationLifetime lifetime,
+        IMeterFactory meterFactory,
         ILogger<FullReplicaForwarder> logger)
     {
+        ArgumentNullException.ThrowIfNull(meterFactory);
         _logger = logger;
         _lifetime = lifetime;
         var address = options.Value.FullReplicaAddress;
@@ -78,6 +85,8 @@ internal sealed class FullReplicaForwarder : IDisposable
             MaxRetryAttempts = 0,
         });
         _client = new AuthorizationService.AuthorizationServiceClient(_channel);
+        _calls = meterFactory.Create(AuthzMetrics.MeterName).CreateCounter<long>(
+            "authz.forward.calls", "{call}", "Calls this check replica forwarded to its full replica, by method and outcome.");
         Log.ForwardingToFullReplica(logger, Address);
     }
 
@@ -121,11 +130,18 @@ internal sealed class FullReplicaForwarder : IDisposable
     {
         try
         {
-            return await call(Options(context)).ConfigureAwait(false);
+            var response = await call(Options(context)).ConfigureAwait(false);
+            Count(method, StatusCode.OK);
+            return response;
         }
         catch (Exception e) when (e is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
         {
-            throw Relayed(e, context, method);
+            throw Counted(method, Relayed(e, context, method));
+        }
+        catch (OperationCanceledException)
+        {
+            Count(method, StatusCode.Cancelled);
+            throw;
         }
     }
 
@@ -156,16 +172,41 @@ internal sealed class FullReplicaForwarder : IDisposable
                 await responses.WriteAsync(stream.ResponseStream.Current, context.CancellationToken).ConfigureAwait(false);
                 writing = false;
             }
+
+            Count(method, StatusCode.OK);
         }
         catch (Exception) when (endsWhenStopping && _lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
         {
             // This server stops: the stream ends cleanly, as one served here would.
+            Count(method, StatusCode.OK);
         }
         catch (Exception e) when (!writing && (e is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested))
         {
-            throw Relayed(e, context, method);
+            throw Counted(method, Relayed(e, context, method));
+        }
+        catch (Exception)
+        {
+            // The caller went away, or its stream failed under a write: the call ends there.
+            Count(method, StatusCode.Cancelled);
+            throw;
         }
     }
+
+    private RpcException Counted(string method, RpcException relayed)
+    {
+        Count(method, relayed.StatusCode);
+        return relayed;
+    }
+
+    private void Count(string method, StatusCode code) =>
+        _calls?.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("outcome", code switch
+        {
+            StatusCode.OK => "ok",
+            StatusCode.Unavailable => "unavailable",
+            StatusCode.DeadlineExceeded => "deadline_exceeded",
+            StatusCode.Cancelled => "cancelled",
+            _ => "refused",
+        }));
 
     // The caller's authorization header (authenticated here already), deadline and cancellation: nothing else.
     private static CallOptions Options(ServerCallContext context) => Options(context, context.CancellationToken);

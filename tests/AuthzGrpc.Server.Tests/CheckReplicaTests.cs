@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
 using AuthzGrpc.Core.Validation;
+using AuthzGrpc.Server.Grpc;
 using AuthzGrpc.Server.Hosting;
 using AuthzGrpc.Server.Tests.Infrastructure;
 using AuthzGrpc.Storage;
@@ -362,11 +363,15 @@ public sealed class CheckReplicaTests
         Assert.Equal(AlwaysForwarded.Order(StringComparer.Ordinal), forwardedNames.Order(StringComparer.Ordinal));
         Assert.Equal(AlwaysForwarded.Length, fake.Calls.Count);
 
-        // What travelled: the caller's authorization header, and nothing else of the caller's.
-        var transport = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "host", "content-type", "te", "user-agent", "grpc-accept-encoding", "grpc-timeout", "content-length" };
+        // What travelled: the caller's authorization header, and nothing else of the caller's; the forwarded mark.
+        var transport = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+        {
+            "host", "content-type", "te", "user-agent", "grpc-accept-encoding", "grpc-timeout", "content-length", FullReplicaForwarder.ForwardedHeader,
+        };
         foreach (var call in fake.Calls)
         {
             Assert.Equal("Bearer " + TestKeys.Admin, call.Headers.GetValueOrDefault("authorization"));
+            Assert.Equal("1", call.Headers.GetValueOrDefault(FullReplicaForwarder.ForwardedHeader));
             var others = call.Headers.Keys.Where(name => !transport.Contains(name) && !string.Equals(name, "authorization", StringComparison.OrdinalIgnoreCase)).ToList();
             Assert.True(others.Count == 0, $"{call.Path} carried {string.Join(", ", others)}");
         }
@@ -513,6 +518,30 @@ public sealed class CheckReplicaTests
         // What it answers itself it still answers.
         Assert.Equal(Decision.Denied, (await checks.Authorization.CheckAsync(Check("user:zoe", "view", "project:web"))).Decision);
         checks.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task ACheckReplicaForwardingToAnother_IsRefusedAtOnce_AndACallerCannotMakeOneForwardTwice()
+    {
+        await using var database = TestDatabase.Create(StorageProvider.Sqlite);
+        await using var full = await StoreServer.StartAsync(database);
+        await using var second = await StoreServer.StartAsync(database, ForwardingTo(full.Address));
+        await using var first = await StoreServer.StartAsync(database, ForwardingTo(second.Address));
+        var explain = Explain("user:zoe", "view", "project:web");
+
+        // One hop works; a second is refused by the check replica it reaches, and the first relays the refusal.
+        Assert.NotNull(await second.Authorization.ExplainAsync(explain));
+        var chained = await Assert.ThrowsAsync<RpcException>(() => first.Authorization.ExplainAsync(explain, deadline: DateTime.UtcNow.AddMinutes(1)).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, chained.StatusCode);
+        Assert.Contains("must name a full replica", chained.Status.Detail, StringComparison.Ordinal);
+
+        // A caller sending the mark itself has only its own forwarded calls refused; what the replica answers itself it answers.
+        var marked = new Metadata { { FullReplicaForwarder.ForwardedHeader, "1" } };
+        var refused = await Assert.ThrowsAsync<RpcException>(() => second.Authorization.ExplainAsync(explain, marked).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
+        Assert.Equal(Decision.Denied, (await second.Authorization.CheckAsync(Check("user:zoe", "view", "project:web"), marked)).Decision);
+        first.AssertNoErrors();
+        second.AssertNoErrors();
     }
 
     [Fact]

@@ -13,7 +13,8 @@ namespace AuthzGrpc.Server.Grpc;
 /// On a check replica with <see cref="AuthzOptions.FullReplicaAddress"/>: sends the AuthorizationService calls that need
 /// the whole model to the full replica there, whole, and relays its answer. The caller has already been authenticated
 /// here; the call carries only its <c>authorization</c> header (the full replica authenticates and authorizes it again,
-/// as if called directly), its deadline and its cancellation: nothing else of the caller's is trusted or passed on.
+/// as if called directly), its deadline and its cancellation: nothing else of the caller's is trusted or passed on. It
+/// is marked forwarded (<see cref="ForwardedHeader"/>), and a marked call is never forwarded again.
 /// <para>
 /// Failures never become an answer: the full replica unreachable, failing (UNKNOWN, INTERNAL, DATA_LOSS) or cancelling
 /// a call the caller did not cancel answers UNAVAILABLE naming the address; DEADLINE_EXCEEDED stays so; the full
@@ -30,6 +31,14 @@ internal sealed class FullReplicaForwarder : IDisposable
 {
     /// <summary>How long opening a connection to the full replica may take before the call answers UNAVAILABLE.</summary>
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The header a forwarded call carries, the one thing this server adds to it. A check replica never forwards a call
+    /// that has it: a full replica address that names a check replica (or two check replicas naming each other) is
+    /// refused at once, where the call would otherwise go from one to the next until its deadline. A caller sending it
+    /// only has its own call refused.
+    /// </summary>
+    public const string ForwardedHeader = "authz-forwarded";
 
     // The one trailer relayed with a passed-through refusal: its google.rpc.Status (the ErrorInfo reason).
     private const string StatusDetailsTrailer = "grpc-status-details-bin";
@@ -128,6 +137,7 @@ internal sealed class FullReplicaForwarder : IDisposable
 
     private async Task<TResponse> UnaryAsync<TResponse>(ServerCallContext context, string method, Func<CallOptions, Task<TResponse>> call)
     {
+        RefuseSecondHop(context, method);
         try
         {
             var response = await call(Options(context)).ConfigureAwait(false);
@@ -153,6 +163,7 @@ internal sealed class FullReplicaForwarder : IDisposable
         IServerStreamWriter<TResponse> responses,
         bool endsWhenStopping)
     {
+        RefuseSecondHop(context, method);
         using var stopping = endsWhenStopping ? CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, _lifetime.ApplicationStopping) : null;
         var cancellationToken = stopping?.Token ?? context.CancellationToken;
 
@@ -208,18 +219,30 @@ internal sealed class FullReplicaForwarder : IDisposable
             _ => "refused",
         }));
 
-    // The caller's authorization header (authenticated here already), deadline and cancellation: nothing else.
+    // The caller's authorization header (authenticated here already), deadline and cancellation, and the forwarded mark.
     private static CallOptions Options(ServerCallContext context) => Options(context, context.CancellationToken);
 
     private static CallOptions Options(ServerCallContext context, CancellationToken cancellationToken)
     {
-        var headers = new Metadata();
+        var headers = new Metadata { { ForwardedHeader, "1" } };
         if (context.RequestHeaders.GetValue(AuthenticationInterceptor.Header) is { } authorization)
         {
             headers.Add(AuthenticationInterceptor.Header, authorization);
         }
 
         return new CallOptions(headers, context.Deadline, cancellationToken);
+    }
+
+    // A call another check replica forwarded here: this one is not the full replica its address was meant to name.
+    private void RefuseSecondHop(ServerCallContext context, string method)
+    {
+        if (context.GetHttpContext().Request.Headers.ContainsKey(ForwardedHeader))
+        {
+            Count(method, StatusCode.FailedPrecondition);
+            throw new RpcException(new Status(
+                StatusCode.FailedPrecondition,
+                $"{method} was forwarded to this check replica by another: a check replica's Authz:FullReplicaAddress must name a full replica (Authz:Role=full), never a check replica"));
+        }
     }
 
     // What the caller is answered for a failed forward (see the class remarks).

@@ -416,15 +416,10 @@ public sealed class CheckReplicaTests
         var warnings = checks.Logs.Since(0).Count(e => e.EventId.Name == "FullReplicaUnavailable");
         Assert.InRange(warnings, 1, 3);
 
-        // A full replica that does not answer: the caller's deadline, DEADLINE_EXCEEDED, soon after it passes.
-        fake.Hang = true;
-        var clock = Stopwatch.StartNew();
-        var late = await Assert.ThrowsAsync<RpcException>(() => checks.Authorization.CheckAsync(judged, deadline: DateTime.UtcNow.AddSeconds(1)).ResponseAsync);
-        Assert.Equal(StatusCode.DeadlineExceeded, late.StatusCode);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"answered after {clock.Elapsed}");
-
         // Each forwarded call counted once, by method and outcome (authz.forward.calls): the fake's NOT_FOUND and the
-        // relayed refusals as refused, its failures as unavailable; nothing refused here was counted.
+        // relayed refusals as refused, its failures as unavailable; nothing refused here was counted. (Counted before
+        // the answer is sent, so complete now; the silent full replica's call below may be counted after its caller
+        // gave up, so it is left out.)
         foreach (var method in AlwaysForwarded)
         {
             Assert.Equal(1, forwardedCalls[(method, "refused")]);
@@ -432,9 +427,16 @@ public sealed class CheckReplicaTests
 
         Assert.Equal(1 + 5, forwardedCalls[("Check", "refused")]);
         Assert.Equal(5, forwardedCalls[("Check", "unavailable")]);
-        Assert.Equal(2, forwardedCalls[("Check", "deadline_exceeded")] + forwardedCalls[("Check", "cancelled")]);
+        Assert.Equal(1, forwardedCalls[("Check", "deadline_exceeded")]);
         Assert.Equal(0, forwardedCalls[("Check", "ok")] + forwardedCalls[("BatchCheck", "ok")]);
-        Assert.True(forwardedCalls.Total == AlwaysForwarded.Length + 13, forwardedCalls.ToString());
+        Assert.True(forwardedCalls.Total == AlwaysForwarded.Length + 12, forwardedCalls.ToString());
+
+        // A full replica that does not answer: the caller's deadline, DEADLINE_EXCEEDED, soon after it passes.
+        fake.Hang = true;
+        var clock = Stopwatch.StartNew();
+        var late = await Assert.ThrowsAsync<RpcException>(() => checks.Authorization.CheckAsync(judged, deadline: DateTime.UtcNow.AddSeconds(1)).ResponseAsync);
+        Assert.Equal(StatusCode.DeadlineExceeded, late.StatusCode);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"answered after {clock.Elapsed}");
 
         Assert.Equal(before, await full.RevisionAsync());
         checks.AssertNoErrors();

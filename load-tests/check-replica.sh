@@ -31,6 +31,8 @@ set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
+# shellcheck source=load-tests/common.sh
+source load-tests/common.sh
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 
 orgs=7
@@ -79,22 +81,8 @@ trap cleanup EXIT
 trap 'echo "load-tests/check-replica.sh: failed at line $LINENO (logs in $work, removed on exit)" >&2' ERR
 trap 'exit 130' INT TERM
 
-# A free loopback port: nothing answers a connect to it. Bounded tries.
-free_port() {
-    local candidate
-    for _ in $(seq 1 50); do
-        candidate=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-            echo "$candidate"
-            return 0
-        fi
-    done
-    echo "load-tests/check-replica.sh: found no free port on 127.0.0.1" >&2
-    return 1
-}
 kib() { awk -v field="$2:" '$1 == field { print $2 }' "/proc/$1/status"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
-json_number() { sed -n "s/^ *\"$1\": *\([0-9.]*\).*/\1/p" "$2" | head -n 1; }
 # The value of a Prometheus sample whose line starts with $1 (names and labels as the endpoint prints them).
 # awk reads to the end: leaving early could end curl with SIGPIPE, which pipefail would turn into a failed script.
 metric() { curl -s --max-time 5 "$metrics" | awk -v name="$1" 'index($0, name) == 1 && !found { print $NF; found = 1 }'; }

@@ -41,7 +41,7 @@
 #   --sweep-seconds S     seconds of calls at each rate of --sweep [5]
 #   --sweep-concurrency N calls in flight at most during --sweep (at least rate × latency) [256]
 #   --allocations         with --floor-matrix: also the bytes each server allocates on its managed heap per call,
-#                         Check beside the floor, from dotnet-counters (installed into load-tests/.tools when missing)
+#                         Check beside the floor (the server's Prometheus counter, the floor's GET /allocated)
 #
 # Every loop is bounded in count and time, and all traffic goes to 127.0.0.1. Needs the .NET 10 SDK; installs h2load
 # (Debian's nghttp2-client) and curl with apt-get when they are missing. Exits non-zero if a scenario had failed calls
@@ -50,6 +50,8 @@ set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
+# shellcheck source=load-tests/common.sh
+source load-tests/common.sh
 export DOTNET_NOLOGO=1
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 
@@ -164,12 +166,6 @@ if [ "$floor_matrix" -eq 1 ]; then
 fi
 floor_dll="$repo_root/load-tests/AuthzGrpc.Floor/bin/Release/net10.0/AuthzGrpc.Floor.dll"
 
-# dotnet-counters reads a server's allocations through its diagnostics port; a local tool, installed once.
-counters="$repo_root/load-tests/.tools/dotnet-counters"
-if [ "$allocations" -eq 1 ] && [ ! -x "$counters" ]; then
-    dotnet tool install --tool-path "$repo_root/load-tests/.tools" dotnet-counters --version 10.0.750501 >/dev/null
-fi
-
 results="${results:-$repo_root/load-tests/results/$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$results"
 results="$(cd "$results" && pwd)"
@@ -205,19 +201,6 @@ trap 'exit 130' INT TERM
 echo "== generating the data set: $orgs organizations"
 "${harness[@]}" generate-relationships --orgs "$orgs" --out "$work/platform.relationships"
 
-# Prints a free loopback port: nothing answers a connect to it. Bounded tries over the dynamic range.
-free_port() {
-    local candidate
-    for _ in $(seq 1 50); do
-        candidate=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-            echo "$candidate"
-            return 0
-        fi
-    done
-    echo "load-tests/run.sh: found no free port on 127.0.0.1" >&2
-    return 1
-}
 port="$(free_port)"
 target="http://127.0.0.1:$port"
 
@@ -317,27 +300,18 @@ else
 fi
 curl_check "after h2load" || failed+=("curl-after-h2load")
 
-# Prints the number after "$1": in the JSON file $2 (the harness's summaries are indented, one property a line).
-json_number() { sed -n "s/^ *\"$1\": *\([0-9.]*\).*/\1/p" "$2" | head -n 1; }
 # The user plus system CPU time the process $1 has used, in clock ticks (/proc/PID/stat fields 14 and 15).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 clock_ticks="$(getconf CLK_TCK)"
 
-# The bytes a process has allocated on its managed heap, sampled now. The server's from its own Prometheus endpoint
-# (exact). The floor has none: its from the file $1 that dotnet-counters monitor prints to, once it has printed two more
-# samples than when called (a sample taken after this moment, at most 5 s on; 5 significant digits, e.g. "1.7355e+08").
+# The bytes the server ($1 = server) or the floor has allocated on its managed heap so far, exactly: the server's
+# Prometheus counter, the floor's GET /allocated (HTTP/2 on its gRPC listener).
 allocated_now() {
     if [ "$1" = server ]; then
-        curl -s --max-time 5 "$server_metrics/metrics" | awk '/^dotnet_gc_heap_total_allocated_bytes_total/ { value = $NF } END { printf "%.0f", value }'
-        return
+        curl -s --max-time 20 "$server_metrics/metrics" | awk '/^dotnet_gc_heap_total_allocated_bytes_total/ { value = $NF } END { printf "%.0f", value }'
+    else
+        curl -s --max-time 20 --http2-prior-knowledge "$floor_target/allocated"
     fi
-    local seen
-    seen="$(grep -c total_allocated "$1" || true)"
-    for _ in $(seq 1 50); do
-        [ "$(grep -c total_allocated "$1" || true)" -ge $((seen + 2)) ] && break
-        sleep 0.1
-    done
-    awk '/total_allocated/ { value = $NF } END { printf "%.0f", value }' "$1"
 }
 
 # One h2load run of the Check body at one shape against one server, after an unmeasured warm-up: verified by
@@ -350,22 +324,8 @@ matrix_cell() {
     local out="$results/matrix-$name-${clients}x${streams}"
     local shape_args=(-c "$clients" -m "$streams" -t 1 -H 'content-type: application/grpc' -H 'te: trailers'
         -H "authorization: Bearer $key" -d "$work/check.body" "$@" "$url")
-    local counters_pid="" allocated="" allocated_before="" source=server
-    if [ "$allocations" -eq 1 ] && [ "$pid" != "$server_pid" ]; then
-        source="$out.allocations.txt"
-        # dotnet-counters monitor prints the process's total allocated bytes every second (5 significant digits): a
-        # value sampled after the warm-up and one sampled after the run bound the run's allocations. Job control on
-        # while it starts, so that it does not ignore signals as a script's background job would.
-        set -m
-        "$counters" monitor -p "$pid" --counters 'System.Runtime[dotnet.gc.heap.total_allocated]' --refresh-interval 1 \
-            >"$out.allocations.txt" 2>&1 </dev/null &
-        counters_pid=$!
-        set +m
-        for _ in $(seq 1 100); do
-            grep -q 'total_allocated' "$out.allocations.txt" 2>/dev/null && break
-            sleep 0.1
-        done
-    fi
+    local allocated="" allocated_before="" source=server
+    [ "$pid" = "$server_pid" ] || source=floor
     timeout "$h2load_seconds" h2load -n "$((h2load_requests < 5000 ? h2load_requests : 5000))" "${shape_args[@]}" >/dev/null 2>&1 || true
     [ "$allocations" -eq 0 ] || allocated_before="$(allocated_now "$source")"
     local load cpu_before cpu_after succeeded
@@ -375,12 +335,8 @@ matrix_cell() {
     timeout "$h2load_seconds" h2load -n "$h2load_requests" --log-file="$work/matrix.log" "${shape_args[@]}" >"$out.txt" 2>&1 || return 1
     cpu_after="$(cpu_ticks "$pid")"
     if [ "$allocations" -eq 1 ]; then
-        # "n/a" when the total did not move: a monitor that stopped sampling, never a call that allocated nothing.
-        allocated="$(awk -v a="$allocated_before" -v b="$(allocated_now "$source")" 'BEGIN { print (b > a ? b - a : "n/a") }')"
-    fi
-    if [ -n "$counters_pid" ]; then
-        kill -TERM "$counters_pid" 2>/dev/null || true
-        wait "$counters_pid" 2>/dev/null || true
+        # "n/a" when a total could not be read.
+        allocated="$(awk -v a="$allocated_before" -v b="$(allocated_now "$source")" 'BEGIN { print (a > 0 && b > a ? b - a : "n/a") }')"
     fi
     "${harness[@]}" h2load-report --output "$out.txt" --log "$work/matrix.log" --response "$response" \
         --command "h2load -n $h2load_requests -c $clients -m $streams -t 1 --log-file=matrix.log -H … -d check.body $* $url" \
@@ -421,6 +377,8 @@ if [ "$floor_matrix" -eq 1 ]; then
         --response-out "$results/floor.response"
     floor_url="$floor_target/authz.v1.AuthorizationService/Check"
 
+    # The first scrape builds the exporter's state, slowly: done once here, not inside the first measurement.
+    [ "$allocations" -eq 0 ] || { allocated_now server >/dev/null; allocated_now floor >/dev/null; }
     echo "== h2load: Check against the floor at ${matrix_shapes} (-c x -m), -n $h2load_requests each"
     {
         echo "Check ÷ floor: h2load -n $h2load_requests -t 1 of the check-hot body; CPU is the server process's user + system time per completed call."
@@ -503,7 +461,7 @@ GNUPLOT
     if [ ${#allocation_rows[@]} -gt 0 ]; then
         {
             echo
-            echo "Bytes allocated on the managed heap per call: dotnet.gc.heap.total_allocated before and after each run, the server's from its Prometheus endpoint, the floor's from dotnet-counters monitor (5 significant digits):"
+            echo "Bytes allocated on the managed heap per call: the total before and after each run, the server's from its Prometheus endpoint (dotnet.gc.heap.total_allocated), the floor's from its GET /allocated:"
             echo
             echo "| -c × -m | Check B/call | floor B/call | Check − floor |"
             echo "| --- | ---: | ---: | ---: |"

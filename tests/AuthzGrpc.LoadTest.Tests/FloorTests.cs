@@ -36,6 +36,33 @@ public sealed class FloorTests
     }
 
     [Fact]
+    public async Task Floor_SaysHowManyBytesItHasAllocated_AndTheCountGrowsWithChecks()
+    {
+        var address = FreeAddress();
+        await using var floor = await StartAsync(address);
+        using var http = new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var channel = GrpcChannel.ForAddress(address);
+        var client = new AuthorizationService.AuthorizationServiceClient(channel);
+        var check = new CheckRequest
+        {
+            Resource = new ObjectRef { Type = "document", Id = "d1" },
+            Action = "view",
+            Subject = new SubjectRef { Object = new ObjectRef { Type = "user", Id = "u1" } },
+        };
+
+        var before = long.Parse(await http.GetStringAsync(new Uri(address, FloorServer.AllocatedPath)), System.Globalization.CultureInfo.InvariantCulture);
+        for (var i = 0; i < 100; i++)
+        {
+            await client.CheckAsync(check);
+        }
+
+        var after = long.Parse(await http.GetStringAsync(new Uri(address, FloorServer.AllocatedPath)), System.Globalization.CultureInfo.InvariantCulture);
+
+        Assert.True(before > 0 && after - before >= 100, $"allocated {before}, then {after} after 100 checks");
+        await floor.StopAsync();
+    }
+
+    [Fact]
     public async Task Harness_OpenLoopCheckHotWithoutSelfCheck_RunsCleanAgainstTheFloor()
     {
         var address = FreeAddress();

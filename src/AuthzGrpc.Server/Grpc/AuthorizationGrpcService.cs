@@ -184,27 +184,26 @@ internal sealed class AuthorizationGrpcService(
         return _forwarder is { } forwarding ? CheckLaterOrForwardAsync(pending, forwarding, request, context) : CheckLaterAsync(pending);
     }
 
-    private async Task<BatchCheckResponse> DecideBatchCheckAsync(BatchCheckRequest request, ServerCallContext context)
-    {
-        if (_forwarder is { } forwarder)
-        {
-            // A batch is answered at one revision by one replica: with any management item, the full replica answers it all.
-            if (request.Items.Any(item => item.Context is not null))
-            {
-                return await forwarder.BatchCheckAsync(request, context).ConfigureAwait(false);
-            }
+    // Without forwarding (every full replica), the batch is decided here with no state machine around it.
+    private Task<BatchCheckResponse> DecideBatchCheckAsync(BatchCheckRequest request, ServerCallContext context) =>
+        _forwarder is { } forwarder ? DecideOrForwardBatchCheckAsync(forwarder, request, context) : DecideBatchCheckHereAsync(request, context);
 
-            try
-            {
-                return await DecideBatchCheckHereAsync(request, context).ConfigureAwait(false);
-            }
-            catch (AuthzException e) when (e.Kind == AuthzErrorKind.Unimplemented)
-            {
-                return await forwarder.BatchCheckAsync(request, context).ConfigureAwait(false);
-            }
+    private async Task<BatchCheckResponse> DecideOrForwardBatchCheckAsync(FullReplicaForwarder forwarder, BatchCheckRequest request, ServerCallContext context)
+    {
+        // A batch is answered at one revision by one replica: with any management item, the full replica answers it all.
+        if (request.Items.Any(item => item.Context is not null))
+        {
+            return await forwarder.BatchCheckAsync(request, context).ConfigureAwait(false);
         }
 
-        return await DecideBatchCheckHereAsync(request, context).ConfigureAwait(false);
+        try
+        {
+            return await DecideBatchCheckHereAsync(request, context).ConfigureAwait(false);
+        }
+        catch (AuthzException e) when (e.Kind == AuthzErrorKind.Unimplemented)
+        {
+            return await forwarder.BatchCheckAsync(request, context).ConfigureAwait(false);
+        }
     }
 
     private async Task<BatchCheckResponse> DecideBatchCheckHereAsync(BatchCheckRequest request, ServerCallContext context)

@@ -482,6 +482,50 @@ public sealed class CheckReplicaTests
         public void Dispose() => _listener.Dispose();
     }
 
+    [Theory]
+    [InlineData(KeyKind.Check)]
+    [InlineData(KeyKind.Management)]
+    public async Task AForwardingCheckReplica_DecidesAKeyKindsAuthority_OnTheRoutedMethod_BeforeForwardingAnything(KeyKind kind)
+    {
+        await using var database = TestDatabase.Create(StorageProvider.Sqlite);
+        await using var full = await StoreServer.StartAsync(database);
+        await using var fake = await FakeFullReplica.StartAsync();
+        await using var checks = await StoreServer.StartAsync(database, ForwardingTo(fake.Address));
+        var key = (await new ApiKeyService.ApiKeyServiceClient(full.Channel).CreateApiKeyAsync(new CreateApiKeyRequest
+        {
+            Subject = Subject("user:zoe"), Kind = kind, Description = $"{kind} caller",
+        })).Key;
+        using var channel = checks.ChannelWith(key);
+
+        // Every RPC: the other services are not served here at all; Watch is for admin keys only, refused here; Check and
+        // BatchCheck are answered here; the other reads reach the full replica (the fake answers NOT_FOUND), with this key.
+        foreach (var method in RpcCatalog.All.Where(m => !RpcCatalog.IsPublic(m)))
+        {
+            var path = $"/{method.Service.FullName}/{method.Name}";
+            var expected = method.Service.Name != "AuthorizationService" ? StatusCode.Unimplemented
+                : method.Name switch
+                {
+                    "Check" => StatusCode.InvalidArgument,
+                    "BatchCheck" => StatusCode.OK,
+                    "Watch" => StatusCode.PermissionDenied,
+                    _ => StatusCode.NotFound,
+                };
+            var calls = fake.Calls.Count;
+
+            var (code, _) = await RpcCatalog.CallAsync(channel, method, []);
+
+            Assert.True(code == expected, $"{path} with a {kind} key: {code}, expected {expected}");
+            var forwarded = fake.Calls.Count - calls;
+            Assert.True(forwarded == (expected == StatusCode.NotFound ? 1 : 0), $"{path} with a {kind} key: forwarded {forwarded} times");
+            if (forwarded == 1)
+            {
+                Assert.Equal("Bearer " + key, fake.Calls.Last().Headers["authorization"]);
+            }
+        }
+
+        checks.AssertNoErrors();
+    }
+
     [Fact]
     public async Task AForwardingCheckReplica_WhoseFullReplicaStopped_AnswersUnavailable_NamingIt_AndStillAnswersChecksItHolds()
     {

@@ -22,9 +22,18 @@ public sealed class ModelStore(AuthzDatabase database)
     /// </summary>
     public const string SeedOperation = "Seed";
 
-    /// <summary>The schema in force, every relationship and the newest revision, read from one snapshot.</summary>
-    public async Task<StoredModel> LoadAsync(CancellationToken cancellationToken = default)
+    /// <summary>The relationships a load hands over at once (<see cref="LoadAsync(Func{string?, long, Action{IReadOnlyList{Relationship}}?}, CancellationToken)"/>): what it holds of them.</summary>
+    public const int LoadBatchSize = 5_000;
+
+    /// <summary>
+    /// Reads the schema in force (null when none is stored) and the newest revision, hands them to
+    /// <paramref name="begin"/>, then hands every relationship to what it returns, <see cref="LoadBatchSize"/> at a time
+    /// (a batch is valid only during its call), all from one snapshot. <paramref name="begin"/> returns null to read no
+    /// relationship. Nothing but one batch is held, whatever the model's size.
+    /// </summary>
+    public async Task LoadAsync(Func<string?, long, Action<IReadOnlyList<Relationship>>?> begin, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(begin);
         var context = database.OpenContext();
         await using (context.ConfigureAwait(false))
         {
@@ -36,10 +45,44 @@ public sealed class ModelStore(AuthzDatabase database)
                     .OrderByDescending(s => s.Revision)
                     .Select(s => s.Text)
                     .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-                var rows = await context.Relationships.AsNoTracking().ToListAsync(cancellationToken).ConfigureAwait(false);
-                return new StoredModel(schema, [.. rows.Select(r => r.ToRelationship())], revision);
+                if (begin(schema, revision) is not { } add)
+                {
+                    return;
+                }
+
+                var batch = new List<Relationship>(LoadBatchSize);
+                await foreach (var row in context.Relationships.AsNoTracking().AsAsyncEnumerable().WithCancellation(cancellationToken).ConfigureAwait(false))
+                {
+                    batch.Add(row.ToRelationship());
+                    if (batch.Count == LoadBatchSize)
+                    {
+                        add(batch);
+                        batch.Clear();
+                    }
+                }
+
+                if (batch.Count > 0)
+                {
+                    add(batch);
+                }
             }
         }
+    }
+
+    /// <summary>The schema in force, every relationship and the newest revision, read from one snapshot into memory.</summary>
+    public async Task<StoredModel> LoadAsync(CancellationToken cancellationToken = default)
+    {
+        string? schemaText = null;
+        long revision = 0;
+        var relationships = new List<Relationship>();
+        await LoadAsync(
+            (schema, stored) =>
+            {
+                (schemaText, revision) = (schema, stored);
+                return relationships.AddRange;
+            },
+            cancellationToken).ConfigureAwait(false);
+        return new StoredModel(schemaText, relationships, revision);
     }
 
     /// <summary>The newest committed revision (0 when nothing was ever written).</summary>

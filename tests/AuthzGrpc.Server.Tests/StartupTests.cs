@@ -69,6 +69,34 @@ public sealed class StartupTests : IDisposable
         Assert.Equal(0, stored.Revision);
     }
 
+    [Theory]
+    [InlineData("definition user {}\ndefinition doc {\n    relation editor: user\n}\n", "does not fit the stored schema", "doc:1#viewer@user:alice")]
+    [InlineData("definition doc {\n    relation viewer: nobody\n}\n", "does not compile", "nobody")]
+    public async Task Restart_OnStoredModelThatDoesNotLoad_FailsNamingWhatDoesNot(string storedSchema, string reason, string named)
+    {
+        // A database seeded by a first start, whose stored schema is then replaced behind the server's back.
+        var schema = Write("ok.zed", "definition user {}\ndefinition doc {\n    relation viewer: user\n}\n");
+        var relationships = Write("ok.relationships", "doc:1#viewer@user:alice\n");
+        var settings = Settings(schema, relationships);
+        await using (var first = await ServerFixture.BuildServerAsync(new LogCapture(), settings))
+        {
+        }
+
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection(settings["Authz:Storage:ConnectionString"]))
+        {
+            connection.Open();
+            using var update = connection.CreateCommand();
+            update.CommandText = "UPDATE schema_versions SET text = $text";
+            update.Parameters.AddWithValue("$text", storedSchema);
+            Assert.Equal(1, update.ExecuteNonQuery());
+        }
+
+        var error = await Assert.ThrowsAsync<ModelLoadException>(() => ServerFixture.BuildServerAsync(new LogCapture(), settings));
+
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+        Assert.Contains(named, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Build_MissingSchemaFile_FailsNamingThePath()
     {

@@ -33,6 +33,34 @@ public sealed class AuthzStoreTests
 
     [Theory]
     [MemberData(nameof(Providers))]
+    public async Task Load_InBatches_HandsEveryRelationshipOnce_AfterTheSchemaAndRevision(string provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var store = await database.CreateMigratedStoreAsync();
+        var seeded = Enumerable.Range(0, (2 * ModelStore.LoadBatchSize) + 7).Select(i => R($"doc:{i}#viewer@user:u{i % 10}")).ToList();
+        var revision = await store.Model.SeedAsync(Schema, seeded, "system");
+        var begun = new List<(string? Schema, long Revision)>();
+        var batches = new List<int>();
+        var loaded = new List<Relationship>();
+
+        await store.Model.LoadAsync(
+            (schema, stored) =>
+            {
+                begun.Add((schema, stored));
+                return batch =>
+                {
+                    batches.Add(batch.Count);
+                    loaded.AddRange(batch);
+                };
+            });
+
+        Assert.Equal([(Schema, revision!.Value)], begun);
+        Assert.Equal([ModelStore.LoadBatchSize, ModelStore.LoadBatchSize, 7], batches);
+        Assert.Equal(seeded.Select(r => r.ToString()).Order(StringComparer.Ordinal), loaded.Select(r => r.ToString()).Order(StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
     public async Task Migrate_Twice_IsHarmless(string provider)
     {
         await using var database = TestDatabase.Create(provider);

@@ -44,10 +44,15 @@ public sealed partial class PermissionEngine : IDisposable
 
     /// <summary>Creates an engine for <paramref name="schema"/> with no relationships.</summary>
     public PermissionEngine(CompiledSchema schema, int maxDepth = DefaultMaxDepth)
+        : this(new RelationshipGraph(schema ?? throw new ArgumentNullException(nameof(schema))), maxDepth)
     {
-        ArgumentNullException.ThrowIfNull(schema);
+    }
+
+    // An engine publishing a sealed first version (see EngineBuilder).
+    internal PermissionEngine(RelationshipGraph graph, int maxDepth)
+    {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxDepth, 1);
-        _graph = new RelationshipGraph(schema);
+        _graph = graph;
         _maxDepth = maxDepth;
     }
 

@@ -75,27 +75,38 @@ internal sealed class ModelLoader(IOptions<AuthzOptions> options, AuthzStore sto
     }
 
     /// <summary>Builds an engine for <paramref name="schema"/> holding <paramref name="relationships"/> at <paramref name="revision"/>.</summary>
-    public static PermissionEngine BuildEngine(CompiledSchema schema, IReadOnlyCollection<Relationship> relationships, long revision)
+    public static PermissionEngine BuildEngine(CompiledSchema schema, IEnumerable<Relationship> relationships, long revision)
     {
-        var engine = new PermissionEngine(schema);
-        try
-        {
-            if (revision > 0)
-            {
-                engine.Write([.. relationships.Select(r => new RelationshipUpdate(RelationshipOperation.Touch, r))], revision);
-            }
-            else if (relationships.Count > 0)
-            {
-                engine.Add(relationships);
-            }
+        var builder = new EngineBuilder(schema);
+        builder.Add(relationships);
+        return builder.Build(revision);
+    }
 
-            return engine;
-        }
-        catch
-        {
-            engine.Dispose();
-            throw;
-        }
+    /// <summary>
+    /// Builds an engine from what <paramref name="model"/> stores, read a batch at a time from one snapshot, under the
+    /// schema <paramref name="schemaFor"/> gives for the stored schema's text and revision; null when no schema is stored
+    /// or <paramref name="schemaFor"/> gives none (the stored revision is not wanted). A relationship that does not fit
+    /// the schema throws its <see cref="AuthzException"/>.
+    /// </summary>
+    public static async Task<PermissionEngine?> ReadEngineAsync(
+        ModelStore model, Func<string, long, CompiledSchema?> schemaFor, CancellationToken cancellationToken)
+    {
+        EngineBuilder? builder = null;
+        long revision = 0;
+        await model.LoadAsync(
+            (schemaText, stored) =>
+            {
+                if (schemaText is null || schemaFor(schemaText, stored) is not { } schema)
+                {
+                    return null;
+                }
+
+                revision = stored;
+                builder = new EngineBuilder(schema);
+                return builder.Add;
+            },
+            cancellationToken).ConfigureAwait(false);
+        return builder?.Build(revision);
     }
 
     /// <summary>Loads the model into the <see cref="EngineHolder"/>; throws <see cref="ModelLoadException"/> (after logging it) when it cannot.</summary>
@@ -111,13 +122,13 @@ internal sealed class ModelLoader(IOptions<AuthzOptions> options, AuthzStore sto
             throw Fail(logger, $"invalid configuration: {string.Join("; ", e.Failures)}", e);
         }
 
-        StoredModel stored;
+        PermissionEngine? engine;
         try
         {
             await store.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
             Log.StorageOpened(logger, store.Database.Provider, store.Database.Location);
-            stored = await store.Model.LoadAsync(cancellationToken).ConfigureAwait(false);
-            if (stored.SchemaText is null)
+            engine = await ReadStoredAsync(cancellationToken).ConfigureAwait(false);
+            if (engine is null)
             {
                 var (schema, file) = ReadFiles(settings);
                 using (file)
@@ -135,7 +146,7 @@ internal sealed class ModelLoader(IOptions<AuthzOptions> options, AuthzStore sto
                 }
 
                 // Load what is stored now: this seed, or another process's that came first.
-                stored = await store.Model.LoadAsync(cancellationToken).ConfigureAwait(false);
+                engine = await ReadStoredAsync(cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is not ModelLoadException and not OperationCanceledException)
@@ -143,35 +154,48 @@ internal sealed class ModelLoader(IOptions<AuthzOptions> options, AuthzStore sto
             throw Fail(logger, $"cannot open the {store.Database.Provider} storage at {store.Database.Location}: {e.Message}", e);
         }
 
-        holder.Swap(FromStored(stored));
+        holder.Swap(engine ?? throw Fail(logger, $"no schema is stored at {store.Database.Location} after the seed", null));
+
+        // The load's garbage (every row read, and the versions of the sets that grew) is gone now: give its memory
+        // back, so that a replica's resident size is what its engine holds rather than what loading it took.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
-    private PermissionEngine FromStored(StoredModel stored)
+    // The engine of what is stored (null when nothing is yet), with the stored schema compiled and every relationship
+    // fitting it: either failing stops the start.
+    private async Task<PermissionEngine?> ReadStoredAsync(CancellationToken cancellationToken)
     {
-        CompiledSchema schema;
+        PermissionEngine? engine;
         try
         {
-            schema = CompiledSchema.Compile(stored.SchemaText!);
-        }
-        catch (SchemaException e)
-        {
-            throw Fail(logger, $"the schema stored at {store.Database.Location} does not compile: {e.Message}", e);
-        }
-
-        try
-        {
-            var engine = BuildEngine(schema, stored.Relationships, stored.Revision);
-            Log.ModelLoadedFromStorage(logger, schema.Types.Count, stored.Relationships.Count, stored.Revision);
-            foreach (var warning in schema.Warnings)
-            {
-                Log.SchemaWarning(logger, store.Database.Location, warning);
-            }
-
-            return engine;
+            engine = await ReadEngineAsync(store.Model, (text, _) => CompileStored(text), cancellationToken).ConfigureAwait(false);
         }
         catch (AuthzException e)
         {
             throw Fail(logger, $"a relationship stored at {store.Database.Location} does not fit the stored schema: {e.Message}", e);
+        }
+
+        if (engine is not null)
+        {
+            Log.ModelLoadedFromStorage(logger, engine.Schema.Types.Count, engine.RelationshipCount, engine.Revision);
+            foreach (var warning in engine.Schema.Warnings)
+            {
+                Log.SchemaWarning(logger, store.Database.Location, warning);
+            }
+        }
+
+        return engine;
+    }
+
+    private CompiledSchema CompileStored(string text)
+    {
+        try
+        {
+            return CompiledSchema.Compile(text);
+        }
+        catch (SchemaException e)
+        {
+            throw Fail(logger, $"the schema stored at {store.Database.Location} does not compile: {e.Message}", e);
         }
     }
 

@@ -292,16 +292,17 @@ internal sealed class EngineSync(ModelStore model, EngineHolder holder, ILogger<
     // The store is the truth: the newest schema and every relationship, from one snapshot.
     private async Task<PermissionEngine> RebuildLockedAsync(PermissionEngine engine, CancellationToken cancellationToken)
     {
-        var stored = await model.LoadAsync(cancellationToken).ConfigureAwait(false);
-        if (stored.SchemaText is null || stored.Revision <= engine.Revision)
+        var rebuilt = await ModelLoader.ReadEngineAsync(
+            model,
+            (text, revision) => revision <= engine.Revision ? null
+                : string.Equals(text, engine.Schema.Text, StringComparison.Ordinal) ? engine.Schema
+                : CompiledSchema.Compile(text),
+            cancellationToken).ConfigureAwait(false);
+        if (rebuilt is null)
         {
             return engine;
         }
 
-        var schema = string.Equals(stored.SchemaText, engine.Schema.Text, StringComparison.Ordinal)
-            ? engine.Schema
-            : CompiledSchema.Compile(stored.SchemaText);
-        var rebuilt = ModelLoader.BuildEngine(schema, stored.Relationships, stored.Revision);
         SwapLocked(rebuilt);
         return rebuilt;
     }

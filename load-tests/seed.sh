@@ -7,6 +7,8 @@
 #   load-tests/seed.sh --orgs 1000             # the benchmarks' 1.47M relationships
 #   load-tests/seed.sh --file F                # an existing relationships file (generated once, reused)
 #   load-tests/seed.sh --server-dll D          # another build of the server (e.g. a copy of an older commit's)
+#   load-tests/seed.sh --restart               # then stops it and starts it again on the seeded database: the restart's
+#                                              # time to ready and resident memory (at ready, and its peak)
 #   load-tests/seed.sh -- --Authz:Storage:Provider=postgres '--Authz:Storage:ConnectionString=...'
 #
 # The phases come from the server's own log lines, stamped as they arrive: StorageOpened (migrated) -> StorageSeeded
@@ -21,14 +23,16 @@ export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 orgs=100
 file=""
 server_dll=""
+restart=0
 server_args=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --orgs) orgs="$2"; shift 2 ;;
         --file) file="$2"; shift 2 ;;
         --server-dll) server_dll="$2"; shift 2 ;;
+        --restart) restart=1; shift ;;
         --) shift; server_args+=("$@"); break ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
         *) echo "load-tests/seed.sh: unknown option $1 (--help)" >&2; exit 2 ;;
     esac
 done
@@ -61,27 +65,33 @@ lines=$(grep -vc '^//' "$file" || true)
 
 port=$((20000 + RANDOM % 40000))
 target="http://127.0.0.1:$port"
-start=$(date +%s.%N)
-(
-    cd "$work"
-    exec dotnet "$server_dll" \
-        "--Kestrel:Endpoints:Grpc:Url=$target" "--Authz:MetricsUrl=" \
-        "--Authz:SchemaFile=$repo_root/models/default.zed" "--Authz:RelationshipsFile=$file" \
-        --Logging:LogLevel:Microsoft.AspNetCore=Warning "${server_args[@]}"
-) > >(while IFS= read -r line; do printf '%s %s\n' "$(date +%s.%N)" "$line"; done >"$work/server.log") 2>&1 &
-server_pid=$!
 
-# "epoch_seconds rss_kib cpu_ticks" every 100 ms while the server runs (cpu: user + system time of the process, in
-# clock ticks, from /proc/PID/stat: on a shared machine the CPU the seed used varies far less than its wall time).
-(
-    while [ -r "/proc/$server_pid/status" ]; do
-        rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status" 2>/dev/null || true)
-        cpu=$(sed 's/.*) //' "/proc/$server_pid/stat" 2>/dev/null | awk '{ print $12 + $13 }' || true)
-        [ -z "$rss" ] || echo "$(date +%s.%N) $rss ${cpu:-0}"
-        sleep 0.1
-    done
-) >"$work/rss.log" &
-sampler_pid=$!
+# Starts the server in $work (its database there) with its log lines stamped as they arrive into $1, and samples it.
+start_server() {
+    (
+        cd "$work"
+        exec dotnet "$server_dll" \
+            "--Kestrel:Endpoints:Grpc:Url=$target" "--Authz:MetricsUrl=" \
+            "--Authz:SchemaFile=$repo_root/models/default.zed" "--Authz:RelationshipsFile=$file" \
+            --Logging:LogLevel:Microsoft.AspNetCore=Warning "${server_args[@]}"
+    ) > >(while IFS= read -r line; do printf '%s %s\n' "$(date +%s.%N)" "$line"; done >"$1") 2>&1 &
+    server_pid=$!
+
+    # "epoch_seconds rss_kib cpu_ticks" every 100 ms while the server runs (cpu: user + system time of the process, in
+    # clock ticks, from /proc/PID/stat: on a shared machine the CPU the seed used varies far less than its wall time).
+    (
+        while [ -r "/proc/$server_pid/status" ]; do
+            rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status" 2>/dev/null || true)
+            cpu=$(sed 's/.*) //' "/proc/$server_pid/stat" 2>/dev/null | awk '{ print $12 + $13 }' || true)
+            [ -z "$rss" ] || echo "$(date +%s.%N) $rss ${cpu:-0}"
+            sleep 0.1
+        done
+    ) >"$work/rss.log" &
+    sampler_pid=$!
+}
+
+start=$(date +%s.%N)
+start_server "$work/server.log"
 
 dotnet "$harness_dll" wait-ready --target "$target" --timeout 1800 --pid "$server_pid" >/dev/null
 ready=$(date +%s.%N)
@@ -112,3 +122,21 @@ awk -v lines="$lines" -v start="$start" -v opened="$opened" -v seeded="$seeded" 
     printf "peak resident, whole start:  %.0f MiB (VmHWM)\n", peak / 1024
 }'
 echo "server log: $work/server.log; resident samples: $work/rss.log"
+
+if [ "$restart" = 1 ]; then
+    kill -TERM "$server_pid"
+    wait "$server_pid" 2>/dev/null || true
+    kill "$sampler_pid" 2>/dev/null || true
+    start=$(date +%s.%N)
+    start_server "$work/restart.log"
+    dotnet "$harness_dll" wait-ready --target "$target" --timeout 1800 --pid "$server_pid" >/dev/null
+    ready=$(date +%s.%N)
+    resident=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status")
+    peak=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server_pid/status")
+    awk -v start="$start" -v ready="$ready" -v resident="$resident" -v peak="$peak" -v lines="$lines" 'BEGIN {
+        printf "restart to ready:            %.1f s\n", ready - start
+        printf "resident at ready, restart:  %.0f MiB (%.0f bytes per relationship)\n", resident / 1024, resident * 1024 / lines
+        printf "peak resident, restart:      %.0f MiB (VmHWM)\n", peak / 1024
+    }'
+    echo "restart log: $work/restart.log"
+fi

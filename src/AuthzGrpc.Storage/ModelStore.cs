@@ -51,9 +51,9 @@ public sealed class ModelStore(AuthzDatabase database)
                 }
 
                 var batch = new List<Relationship>(LoadBatchSize);
-                await foreach (var row in context.Relationships.AsNoTracking().AsAsyncEnumerable().WithCancellation(cancellationToken).ConfigureAwait(false))
+                await foreach (var relationship in context.ReadRelationshipsAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    batch.Add(row.ToRelationship());
+                    batch.Add(relationship);
                     if (batch.Count == LoadBatchSize)
                     {
                         add(batch);

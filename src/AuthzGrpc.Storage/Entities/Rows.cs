@@ -46,15 +46,21 @@ internal abstract class RelationshipColumns
     public string? CaveatContext { get; set; }
 
     /// <summary>The relationship the columns hold.</summary>
-    public Relationship ToRelationship() => new(
-        new ObjectRef(ResourceType, ResourceId), Relation, new SubjectRef(SubjectType, SubjectId, SubjectRelation.Length == 0 ? null : SubjectRelation))
-    {
-        // SQLite hands times back unspecified; they were written as UTC.
-        ExpiresAt = ExpiresAt is { } expiresAt ? new DateTimeOffset(DateTime.SpecifyKind(expiresAt, DateTimeKind.Utc)) : null,
-        Caveat = CaveatName is { } name
-            ? new RelationshipCaveat(name, CaveatContext is { } json ? Core.Caveats.CaveatContext.Parse(json) : Core.Caveats.CaveatContext.Empty)
-            : null,
-    };
+    public Relationship ToRelationship() =>
+        ToRelationship(ResourceType, ResourceId, Relation, SubjectType, SubjectId, SubjectRelation, ExpiresAt, CaveatName, CaveatContext);
+
+    /// <summary>The relationship these column values hold (as <see cref="RelationshipColumns"/> stores them).</summary>
+    public static Relationship ToRelationship(
+        string resourceType, string resourceId, string relation, string subjectType, string subjectId, string subjectRelation,
+        DateTime? expiresAt, string? caveatName, string? caveatContext) =>
+        new(new ObjectRef(resourceType, resourceId), relation, new SubjectRef(subjectType, subjectId, subjectRelation.Length == 0 ? null : subjectRelation))
+        {
+            // SQLite hands times back unspecified; they were written as UTC.
+            ExpiresAt = expiresAt is { } utc ? new DateTimeOffset(DateTime.SpecifyKind(utc, DateTimeKind.Utc)) : null,
+            Caveat = caveatName is { } name
+                ? new RelationshipCaveat(name, caveatContext is { } json ? Core.Caveats.CaveatContext.Parse(json) : Core.Caveats.CaveatContext.Empty)
+                : null,
+        };
 
     /// <summary>Sets the columns to <paramref name="relationship"/>'s.</summary>
     public void Set(Relationship relationship)

@@ -52,6 +52,7 @@ async function apply(): Promise<void> {
     const error = byId("pg-error");
     say(result, "");
     say(error, "");
+    validationFailed = false;
     try {
         const written = await schemas.writeSchema({ schema: editor("pg-schema").value, force: byId<HTMLInputElement>("pg-force").checked });
         let revision = written.revision;
@@ -82,6 +83,10 @@ async function apply(): Promise<void> {
 // Validation answers may arrive out of order: only the latest request's answer is shown.
 let latest = 0;
 
+// Whether pg-error shows a validation's failure: a later validation clears only that, never an Apply's answer (an
+// answer to an edit made just before Apply may arrive after it).
+let validationFailed = false;
+
 async function validate(): Promise<void> {
     const mine = ++latest;
     const status = byId("pg-status");
@@ -96,7 +101,10 @@ async function validate(): Promise<void> {
         if (mine !== latest) {
             return;
         }
-        say(error, "");
+        if (validationFailed) {
+            say(error, "");
+            validationFailed = false;
+        }
         // Problems, then the schema's warnings (what loads but can never grant, and the like), each a button to its place.
         const schemaPart = parts[ModelPart.SCHEMA];
         list.replaceChildren(
@@ -125,6 +133,7 @@ async function validate(): Promise<void> {
         say(status, "");
         const { status: code, message } = refusal(failure);
         say(error, `${code}: ${message}`);
+        validationFailed = true;
     }
 }
 

@@ -66,7 +66,8 @@ lines=$(grep -vc '^//' "$file" || true)
 port=$((20000 + RANDOM % 40000))
 target="http://127.0.0.1:$port"
 
-# Starts the server in $work (its database there) with its log lines stamped as they arrive into $1, and samples it.
+# Starts the server in $work (its database there) with its log lines stamped as they arrive into $1, and samples it
+# into $2.
 start_server() {
     (
         cd "$work"
@@ -86,12 +87,12 @@ start_server() {
             [ -z "$rss" ] || echo "$(date +%s.%N) $rss ${cpu:-0}"
             sleep 0.1
         done
-    ) >"$work/rss.log" &
+    ) >"$2" &
     sampler_pid=$!
 }
 
 start=$(date +%s.%N)
-start_server "$work/server.log"
+start_server "$work/server.log" "$work/rss.log"
 
 dotnet "$harness_dll" wait-ready --target "$target" --timeout 1800 --pid "$server_pid" >/dev/null
 ready=$(date +%s.%N)
@@ -128,7 +129,7 @@ if [ "$restart" = 1 ]; then
     wait "$server_pid" 2>/dev/null || true
     kill "$sampler_pid" 2>/dev/null || true
     start=$(date +%s.%N)
-    start_server "$work/restart.log"
+    start_server "$work/restart.log" "$work/restart-rss.log"
     dotnet "$harness_dll" wait-ready --target "$target" --timeout 1800 --pid "$server_pid" >/dev/null
     ready=$(date +%s.%N)
     resident=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status")
@@ -138,5 +139,5 @@ if [ "$restart" = 1 ]; then
         printf "resident at ready, restart:  %.0f MiB (%.0f bytes per relationship)\n", resident / 1024, resident * 1024 / lines
         printf "peak resident, restart:      %.0f MiB (VmHWM)\n", peak / 1024
     }'
-    echo "restart log: $work/restart.log"
+    echo "restart log: $work/restart.log; resident samples: $work/restart-rss.log"
 fi

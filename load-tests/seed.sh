@@ -19,6 +19,8 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+# shellcheck source=load-tests/common.sh
+source load-tests/common.sh
 
 orgs=100
 file=""
@@ -63,8 +65,7 @@ if [ -z "$file" ]; then
 fi
 lines=$(grep -vc '^//' "$file" || true)
 
-port=$((20000 + RANDOM % 40000))
-target="http://127.0.0.1:$port"
+target="http://127.0.0.1:$(free_port)"
 
 # Starts the server in $work (its database there) with its log lines stamped as they arrive into $1, and samples it
 # into $2.

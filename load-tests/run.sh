@@ -24,6 +24,9 @@
 #   --h2load-clients N    h2load -c, HTTP/2 connections [2]
 #   --h2load-streams N    h2load -m, concurrent streams per connection [16]
 #   --h2load-seconds S    h2load is stopped after this many seconds whatever its count [120]
+#   --h2load-batch N      also h2load a BatchCheck of N scattered checks (1 to 1000), -n/-c/-m as above but -n divided
+#                         by N (at least 100 calls): decisions/s and the server's CPU per decision, without the
+#                         harness's client on the cores [0: not run]
 #   --server-warmup S     seconds of unmeasured load on a new server before the scenarios [20]
 #   --ready-timeout S     how long the server may take to seed and start [900]
 #   --results DIR         where the results go [load-tests/results/<UTC time>]
@@ -76,6 +79,7 @@ floor_matrix=0
 matrix_shapes="1x1,4x16,16x64"
 unix_socket=0
 allocations=0
+h2load_batch=0
 sweep=""
 sweep_seconds=5
 sweep_concurrency=256
@@ -97,6 +101,7 @@ while [ $# -gt 0 ]; do
         --h2load-clients) h2load_clients="$2"; shift 2 ;;
         --h2load-streams) h2load_streams="$2"; shift 2 ;;
         --h2load-seconds) h2load_seconds="$2"; shift 2 ;;
+        --h2load-batch) h2load_batch="$2"; shift 2 ;;
         --ready-timeout) ready_timeout="$2"; shift 2 ;;
         --server-warmup) server_warmup="$2"; shift 2 ;;
         --results) results="$2"; shift 2 ;;
@@ -314,32 +319,32 @@ allocated_now() {
     fi
 }
 
-# One h2load run of the Check body at one shape against one server, after an unmeasured warm-up: verified by
-# h2load-report like the run above; prints "req/s p99-µs cpu-µs-per-call", then with --allocations the bytes allocated
-# per call. $1 name, $2 URL, $3 server pid, $4 the verified answer, $5 clients, $6 streams per client, then any more
-# h2load arguments (--base-uri=unix:PATH).
+# One h2load run of a body at one shape against one server, after an unmeasured warm-up: verified by h2load-report
+# like the run above; prints "req/s p99-µs cpu-µs-per-call", then with --allocations the bytes allocated per call.
+# $1 name, $2 URL, $3 server pid, $4 the verified answer, $5 the body, $6 clients, $7 streams per client, $8 calls
+# (-n), then any more h2load arguments (--base-uri=unix:PATH).
 matrix_cell() {
-    local name="$1" url="$2" pid="$3" response="$4" clients="$5" streams="$6"
-    shift 6
+    local name="$1" url="$2" pid="$3" response="$4" body="$5" clients="$6" streams="$7" calls="$8"
+    shift 8
     local out="$results/matrix-$name-${clients}x${streams}"
     local shape_args=(-c "$clients" -m "$streams" -t 1 -H 'content-type: application/grpc' -H 'te: trailers'
-        -H "authorization: Bearer $key" -d "$work/check.body" "$@" "$url")
+        -H "authorization: Bearer $key" -d "$body" "$@" "$url")
     local allocated="" allocated_before="" source=server
     [ "$pid" = "$server_pid" ] || source=floor
-    timeout "$h2load_seconds" h2load -n "$((h2load_requests < 5000 ? h2load_requests : 5000))" "${shape_args[@]}" >/dev/null 2>&1 || true
+    timeout "$h2load_seconds" h2load -n "$((calls < 5000 ? calls : 5000))" "${shape_args[@]}" >/dev/null 2>&1 || true
     [ "$allocations" -eq 0 ] || allocated_before="$(allocated_now "$source")"
     local load cpu_before cpu_after succeeded
     load="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true)"
     rm -f "$work/matrix.log"
     cpu_before="$(cpu_ticks "$pid")"
-    timeout "$h2load_seconds" h2load -n "$h2load_requests" --log-file="$work/matrix.log" "${shape_args[@]}" >"$out.txt" 2>&1 || return 1
+    timeout "$h2load_seconds" h2load -n "$calls" --log-file="$work/matrix.log" "${shape_args[@]}" >"$out.txt" 2>&1 || return 1
     cpu_after="$(cpu_ticks "$pid")"
     if [ "$allocations" -eq 1 ]; then
         # "n/a" when a total could not be read.
         allocated="$(awk -v a="$allocated_before" -v b="$(allocated_now "$source")" 'BEGIN { print (a > 0 && b > a ? b - a : "n/a") }')"
     fi
     "${harness[@]}" h2load-report --output "$out.txt" --log "$work/matrix.log" --response "$response" \
-        --command "h2load -n $h2load_requests -c $clients -m $streams -t 1 --log-file=matrix.log -H … -d check.body $* $url" \
+        --command "h2load -n $calls -c $clients -m $streams -t 1 --log-file=matrix.log -H … -d ${body##*/} $* $url" \
         --load-average-before "$load" --summary "$out.json" >"$out.report.txt" || return 1
     succeeded="$(json_number succeeded "$out.json")"
     awk -v rps="$(json_number requestsPerSecond "$out.json")" -v p99="$(json_number p99 "$out.json")" \
@@ -361,6 +366,22 @@ ratio_head() {
     echo "| -c × -m | $1 req/s | $2 req/s | ÷ | $1 p99 µs | $2 p99 µs | ÷ | $1 CPU µs/call | $2 CPU µs/call | ÷ |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 }
+
+if [ "$h2load_batch" -gt 0 ]; then
+    echo "== h2load: BatchCheck of $h2load_batch scattered checks a call"
+    batch_calls=$((h2load_requests / h2load_batch < 100 ? 100 : h2load_requests / h2load_batch))
+    if "${harness[@]}" write-h2load-body --orgs "$orgs" --batch "$h2load_batch" --out "$work/batch.body" --verify "$target" \
+        --token-file "$key_file" --response-out "$results/batch.response" &&
+        batch_figures="$(matrix_cell batch-check "$target/authz.v1.AuthorizationService/BatchCheck" "$server_pid" "$results/batch.response" \
+            "$work/batch.body" "$h2load_clients" "$h2load_streams" "$batch_calls")"; then
+        read -r batch_rps batch_p99 batch_cpu _ <<<"$batch_figures"
+        awk -v n="$h2load_batch" -v rps="$batch_rps" -v p99="$batch_p99" -v cpu="$batch_cpu" -v c="$h2load_clients" -v m="$h2load_streams" -v calls="$batch_calls" \
+            'BEGIN { printf "BatchCheck of %d, h2load -n %d -c %d -m %d: %d calls/s = %d decisions/s; p99 %d µs a call; server CPU %.1f µs a call = %.0f ns a decision\n", n, calls, c, m, rps, rps * n, p99, cpu, cpu * 1000 / n }' \
+            | tee "$results/batch-check-h2load.txt"
+    else
+        failed+=("h2load-batch")
+    fi
+fi
 
 if [ "$floor_matrix" -eq 1 ]; then
     floor_target="http://127.0.0.1:$(free_port)"
@@ -392,11 +413,11 @@ if [ "$floor_matrix" -eq 1 ]; then
         streams="${shape#*x}"
         echo "-- ${clients}x${streams}"
         # Check first, then the floor, shape by shape: a change in the machine's load hits both of a pair alike.
-        if ! check_figures="$(matrix_cell check "$check_url" "$server_pid" "$results/check.response" "$clients" "$streams")"; then
+        if ! check_figures="$(matrix_cell check "$check_url" "$server_pid" "$results/check.response" "$work/check.body" "$clients" "$streams" "$h2load_requests")"; then
             failed+=("matrix-check-$shape")
             continue
         fi
-        if ! floor_figures="$(matrix_cell floor "$floor_url" "$floor_pid" "$results/floor.response" "$clients" "$streams")"; then
+        if ! floor_figures="$(matrix_cell floor "$floor_url" "$floor_pid" "$results/floor.response" "$work/check.body" "$clients" "$streams" "$h2load_requests")"; then
             failed+=("matrix-floor-$shape")
             continue
         fi
@@ -408,7 +429,7 @@ if [ "$floor_matrix" -eq 1 ]; then
             echo "${allocation_rows[-1]} (bytes allocated per call: Check, floor, Check − floor)"
         fi
         if [ "$unix_socket" -eq 1 ]; then
-            if socket_figures="$(matrix_cell check-socket "$check_url" "$server_pid" "$results/check.response" "$clients" "$streams" \
+            if socket_figures="$(matrix_cell check-socket "$check_url" "$server_pid" "$results/check.response" "$work/check.body" "$clients" "$streams" "$h2load_requests" \
                 "--base-uri=unix:$socket_path")"; then
                 socket_rows+=("$(ratio_row "$clients × $streams" "$socket_figures" "$check_figures")")
                 echo "${socket_rows[-1]} (Check: socket ÷ TCP)"
@@ -490,6 +511,10 @@ stop_server
     done
     [ -f "$results/h2load.json" ] && summaries+=("$results/h2load.json")
     [ ${#summaries[@]} -eq 0 ] || "${harness[@]}" report "${summaries[@]}"
+    if [ -f "$results/batch-check-h2load.txt" ]; then
+        echo
+        cat "$results/batch-check-h2load.txt"
+    fi
     if [ -f "$results/floor-matrix.md" ]; then
         echo
         cat "$results/floor-matrix.md"
@@ -498,7 +523,7 @@ stop_server
 echo
 cat "$results/summary.md"
 echo
-echo "results: $results (summary.md; one .json and .txt per scenario; h2load.txt, h2load.json; server.log; with --floor-matrix floor-matrix.md, matrix-*.json, floor.log; with --sweep sweep.dat, sweep.png)"
+echo "results: $results (summary.md; one .json and .txt per scenario; h2load.txt, h2load.json; server.log; with --floor-matrix floor-matrix.md, matrix-*.json, floor.log; with --sweep sweep.dat, sweep.png; with --h2load-batch batch-check-h2load.txt, matrix-batch-check-*)"
 if [ ${#failed[@]} -gt 0 ]; then
     echo "load-tests/run.sh: not clean: ${failed[*]}" >&2
     exit 1

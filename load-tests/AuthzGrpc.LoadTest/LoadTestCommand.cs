@@ -20,6 +20,9 @@ internal static class LoadTestCommand
     /// <summary>The gRPC path of Check, as h2load and curl address it.</summary>
     public const string CheckMethod = "/authz.v1.AuthorizationService/Check";
 
+    /// <summary>The gRPC path of BatchCheck, as h2load addresses it.</summary>
+    public const string BatchCheckMethod = "/authz.v1.AuthorizationService/BatchCheck";
+
     private const string HealthMethod = "/grpc.health.v1.Health/Check";
 
     /// <summary>Parses <paramref name="args"/> and runs the command; returns the exit code.</summary>
@@ -210,21 +213,45 @@ internal static class LoadTestCommand
     {
         var organizations = OrganizationsOption();
         var file = new Option<string>("--out") { Description = "The body file for h2load -d: the gRPC frame of the check-hot CheckRequest", Required = true };
-        var verify = new Option<string?>("--verify") { Description = "A loopback server to send the exact body to first: it must answer grpc-status 0 and ALLOWED" };
+        var batch = new Option<int>("--batch")
+        {
+            Description = $"Instead, a BatchCheckRequest of this many scattered checks (1 to {MaxBodyBatch}), sent to {BatchCheckMethod}",
+        };
+        var verify = new Option<string?>("--verify") { Description = "A loopback server to send the exact body to first: it must answer grpc-status 0 and ALLOWED (each item as the data set expects)" };
         var (token, tokenFile) = TokenOptions();
         var responseFile = new Option<string?>("--response-out") { Description = "With --verify: write the response body the server sent (h2load-report compares sizes with it)" };
-        var command = new Command("write-h2load-body", "Write the Check request body h2load sends, and verify it against a server")
+        var command = new Command("write-h2load-body", "Write the Check (or BatchCheck) request body h2load sends, and verify it against a server")
         {
-            organizations, file, verify, token, tokenFile, responseFile,
+            organizations, file, batch, verify, token, tokenFile, responseFile,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
+            var size = result.GetValue(batch);
+            if (size is < 0 or > MaxBodyBatch)
+            {
+                error.WriteLine($"--batch must be 1 to {MaxBodyBatch} (or left out for a Check body)");
+                return 2;
+            }
+
             var data = new PlatformDataSet(Math.Clamp(result.GetValue(organizations), 2, PlatformDataSet.DefaultOrganizations * 10));
             _ = data.Generate().LongCount();
-            var hot = CheckCases.For(data.Scenario).Single(c => c.Name == "DeepInherited");
-            var body = GrpcFrame.Encode(CheckPool.ToRequest(hot));
+            byte[] body;
+            string method;
+            Decision[] expected;
+            if (size == 0)
+            {
+                var hot = CheckCases.For(data.Scenario).Single(c => c.Name == "DeepInherited");
+                (body, method, expected) = (GrpcFrame.Encode(CheckPool.ToRequest(hot)), CheckMethod, [Decision.Allowed]);
+                output.WriteLine($"wrote the {body.Length}-byte Check body of {hot} to {result.GetValue(file)}");
+            }
+            else
+            {
+                var (request, decisions) = BatchCheckScenario.Batch(CheckPool.Scattered(data), 0, size);
+                (body, method, expected) = (GrpcFrame.Encode(request), BatchCheckMethod, decisions);
+                output.WriteLine($"wrote the {body.Length}-byte BatchCheck body of {size} scattered checks ({decisions.Count(d => d == Decision.Allowed)} allowed) to {result.GetValue(file)}");
+            }
+
             await File.WriteAllBytesAsync(result.GetValue(file)!, body, cancellationToken);
-            output.WriteLine($"wrote the {body.Length}-byte Check body of {hot} to {result.GetValue(file)}");
             if (result.GetValue(verify) is not { } verifyTarget)
             {
                 return 0;
@@ -236,12 +263,27 @@ internal static class LoadTestCommand
             }
 
             using var http = RawGrpc.CreateClient();
-            var response = await RawGrpc.CallAsync(http, uri, CheckMethod, body, key, cancellationToken);
-            var answer = GrpcFrame.Decode(response.Body, CheckResponse.Parser, out var frameError);
-            if (response.HttpStatus != 200 || response.GrpcStatus != 0 || answer is null || answer.Decision != Decision.Allowed)
+            var response = await RawGrpc.CallAsync(http, uri, method, body, key, cancellationToken);
+            Decision[] answered;
+            string revision;
+            string? frameError;
+            if (size == 0)
             {
-                error.WriteLine($"the body was not answered ALLOWED: HTTP {response.HttpStatus}, grpc-status {response.GrpcStatus?.ToString(CultureInfo.InvariantCulture) ?? "none"} " +
-                    $"{response.GrpcMessage}, {(answer is null ? frameError : answer.Decision.ToString())}");
+                var check = GrpcFrame.Decode(response.Body, CheckResponse.Parser, out frameError);
+                answered = check is null ? [] : [check.Decision];
+                revision = check?.Revision ?? "";
+            }
+            else
+            {
+                var answers = GrpcFrame.Decode(response.Body, BatchCheckResponse.Parser, out frameError);
+                answered = answers is null ? [] : [.. answers.Results.Select(r => r.Decision)];
+                revision = answers?.Revision ?? "";
+            }
+
+            if (response.HttpStatus != 200 || response.GrpcStatus != 0 || !answered.SequenceEqual(expected))
+            {
+                error.WriteLine($"the body was not answered as the data set expects: HTTP {response.HttpStatus}, grpc-status {response.GrpcStatus?.ToString(CultureInfo.InvariantCulture) ?? "none"} " +
+                    $"{response.GrpcMessage}, {(answered.Length == 0 ? frameError : $"{answered.Length} decisions, {answered.Zip(expected).Count(p => p.First != p.Second)} unexpected")}");
                 return 1;
             }
 
@@ -250,11 +292,16 @@ internal static class LoadTestCommand
                 await File.WriteAllBytesAsync(responsePath, response.Body, cancellationToken);
             }
 
-            output.WriteLine($"verified: {uri} answered grpc-status 0, {answer.Decision} at revision {answer.Revision}, in a {response.Body.Length}-byte body");
+            output.WriteLine(size == 0
+                ? $"verified: {uri} answered grpc-status 0, {answered[0]} at revision {revision}, in a {response.Body.Length}-byte body"
+                : $"verified: {uri} answered grpc-status 0, the {size} decisions the data set expects at revision {revision}, in a {response.Body.Length}-byte body");
             return 0;
         });
         return command;
     }
+
+    // The most checks a BatchCheck body holds: the server's default Authz:MaxBatchCheckItems.
+    private const int MaxBodyBatch = 1000;
 
     private static Command WaitReadyCommand(TextWriter output, TextWriter error)
     {

@@ -85,6 +85,22 @@ public sealed class ArgumentTests
     }
 
     [Theory]
+    [InlineData("-1")]
+    [InlineData("1001")]
+    public async Task H2LoadBody_BatchOutOfRange_ExitsTwo_WritingNothing(string size)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var body = Path.Combine(Path.GetTempPath(), $"authz-batch-{Guid.NewGuid():N}.body");
+
+        var exit = await LoadTestCommand.RunAsync(["write-h2load-body", "--out", body, "--batch", size], output, error);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--batch must be 1 to 1000", error.ToString(), StringComparison.Ordinal);
+        Assert.False(File.Exists(body));
+    }
+
+    [Theory]
     [InlineData("run", "--target", "http://10.1.2.3:50051", "--scenario", "check-hot", "--token", "azk_x_y")]
     [InlineData("write-h2load-body", "--out", "/dev/null", "--verify", "http://203.0.113.9:50051", "--token", "azk_x_y")]
     [InlineData("wait-ready", "--target", "http://example.com:50051", "--timeout", "1")]

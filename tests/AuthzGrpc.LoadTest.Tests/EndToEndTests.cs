@@ -108,6 +108,38 @@ public sealed class EndToEndTests(SeededServer seeded) : IClassFixture<SeededSer
         }
     }
 
+    [Fact]
+    public async Task H2LoadBatchBody_IsTheScatteredChecks_AnsweredAsTheDataSetExpects()
+    {
+        var body = Path.GetTempFileName();
+        var response = Path.GetTempFileName();
+        try
+        {
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+
+            var wrote = await LoadTestCommand.RunAsync(
+                ["write-h2load-body", "--orgs", "2", "--batch", "50", "--out", body, "--verify", seeded.Server.Address.ToString(), "--token", seeded.Server.Key!,
+                    "--response-out", response], output, error);
+
+            Assert.Equal((0, ""), (wrote, error.ToString()));
+            Assert.Contains("the 50 decisions the data set expects", output.ToString(), StringComparison.Ordinal);
+            var data = new LoadData.PlatformDataSet(SeededServer.Organizations);
+            _ = data.Generate().Count();
+            var (request, expected) = BatchCheckScenario.Batch(CheckPool.Scattered(data), 0, 50);
+            Assert.Equal(GrpcFrame.Encode(request), await File.ReadAllBytesAsync(body));
+            var answers = GrpcFrame.Decode(await File.ReadAllBytesAsync(response), V1.BatchCheckResponse.Parser, out _)!;
+            Assert.Equal(expected, answers.Results.Select(r => r.Decision));
+            Assert.Contains(V1.Decision.Allowed, expected);
+            Assert.Contains(V1.Decision.Denied, expected);
+        }
+        finally
+        {
+            File.Delete(body);
+            File.Delete(response);
+        }
+    }
+
     private static LoadData.CheckCase HotCase()
     {
         var data = new LoadData.PlatformDataSet(SeededServer.Organizations);

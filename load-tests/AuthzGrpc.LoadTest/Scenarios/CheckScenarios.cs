@@ -61,15 +61,22 @@ internal sealed class BatchCheckScenario : Scenario
         _expected = new Decision[count][];
         for (var b = 0; b < count; b++)
         {
-            _batches[b] = new BatchCheckRequest();
-            _expected[b] = new Decision[batchSize];
-            for (var i = 0; i < batchSize; i++)
-            {
-                var (request, expected) = pool[((long)b * batchSize) + i];
-                _batches[b].Items.Add(request);
-                _expected[b][i] = expected;
-            }
+            (_batches[b], _expected[b]) = Batch(pool, (long)b * batchSize, batchSize);
         }
+    }
+
+    /// <summary>A BatchCheck of the pool's <paramref name="size"/> checks from <paramref name="first"/>, with the decision each must get.</summary>
+    public static (BatchCheckRequest Request, Decision[] Expected) Batch(CheckPool pool, long first, int size)
+    {
+        var request = new BatchCheckRequest();
+        var expected = new Decision[size];
+        for (var i = 0; i < size; i++)
+        {
+            (var item, expected[i]) = pool[first + i];
+            request.Items.Add(item);
+        }
+
+        return (request, expected);
     }
 
     public override string Name => ScenarioCatalog.BatchCheck;

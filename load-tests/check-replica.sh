@@ -81,7 +81,6 @@ trap cleanup EXIT
 trap 'echo "load-tests/check-replica.sh: failed at line $LINENO (logs in $work, removed on exit)" >&2' ERR
 trap 'exit 130' INT TERM
 
-kib() { awk -v field="$2:" '$1 == field { print $2 }' "/proc/$1/status"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 # The value of a Prometheus sample whose line starts with $1 (names and labels as the endpoint prints them).
 # awk reads to the end: leaving early could end curl with SIGPIPE, which pipefail would turn into a failed script.

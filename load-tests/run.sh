@@ -305,8 +305,6 @@ else
 fi
 curl_check "after h2load" || failed+=("curl-after-h2load")
 
-# The user plus system CPU time the process $1 has used, in clock ticks (/proc/PID/stat fields 14 and 15).
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 clock_ticks="$(getconf CLK_TCK)"
 
 # The bytes the server ($1 = server) or the floor has allocated on its managed heap so far, exactly: the server's

@@ -83,8 +83,8 @@ start_server() {
     # clock ticks, from /proc/PID/stat: on a shared machine the CPU the seed used varies far less than its wall time).
     (
         while [ -r "/proc/$server_pid/status" ]; do
-            rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status" 2>/dev/null || true)
-            cpu=$(sed 's/.*) //' "/proc/$server_pid/stat" 2>/dev/null | awk '{ print $12 + $13 }' || true)
+            rss=$(kib "$server_pid" VmRSS 2>/dev/null || true)
+            cpu=$(cpu_ticks "$server_pid" 2>/dev/null || true)
             [ -z "$rss" ] || echo "$(date +%s.%N) $rss ${cpu:-0}"
             sleep 0.1
         done
@@ -97,7 +97,7 @@ start_server "$work/server.log" "$work/rss.log"
 
 dotnet "$harness_dll" wait-ready --target "$target" --timeout 1800 --pid "$server_pid" >/dev/null
 ready=$(date +%s.%N)
-peak=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server_pid/status")
+peak=$(kib "$server_pid" VmHWM)
 
 # When (epoch seconds) the server wrote the first log line with the given text (each line is stamped as it arrives).
 at() {
@@ -133,8 +133,8 @@ if [ "$restart" = 1 ]; then
     start_server "$work/restart.log" "$work/restart-rss.log"
     dotnet "$harness_dll" wait-ready --target "$target" --timeout 1800 --pid "$server_pid" >/dev/null
     ready=$(date +%s.%N)
-    resident=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status")
-    peak=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server_pid/status")
+    resident=$(kib "$server_pid" VmRSS)
+    peak=$(kib "$server_pid" VmHWM)
     awk -v start="$start" -v ready="$ready" -v resident="$resident" -v peak="$peak" -v lines="$lines" 'BEGIN {
         printf "restart to ready:            %.1f s\n", ready - start
         printf "resident at ready, restart:  %.0f MiB (%.0f bytes per relationship)\n", resident / 1024, resident * 1024 / lines

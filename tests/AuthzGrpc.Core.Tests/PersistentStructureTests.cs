@@ -16,48 +16,63 @@ public sealed class PersistentStructureTests
     {
         var random = new Random(seed);
         var versions = new List<(NodeSet Set, HashSet<int> Expected)>();
-        NodeSet? set = null;
+        var set = NodeSet.Empty;
         var expected = new HashSet<int>();
         for (var version = 0; version < 30; version++)
         {
             var edit = new WriteEdit();
-            var owned = NodeSet.Owned(ref set, edit);
             for (var i = 0; i < 60; i++)
             {
                 // Mostly adds, so the set crosses from the array to the trie and back as it grows and shrinks.
                 var id = expected.Count > 0 && random.Next(3) == 0 ? expected.ElementAt(random.Next(expected.Count)) : random.Next(idRange);
                 if (random.Next(4) == 0)
                 {
-                    Assert.Equal(expected.Remove(id), owned.Remove(id, edit));
+                    Assert.Equal(expected.Remove(id), set.Remove(id, edit));
                 }
                 else
                 {
-                    Assert.Equal(expected.Add(id), owned.Add(id, edit));
+                    Assert.Equal(expected.Add(id), set.Add(id, edit));
                 }
             }
 
-            versions.Add((owned, [.. expected]));
+            // A copy of the set is its version: the next edit changes only what it owns.
+            versions.Add((set, [.. expected]));
         }
 
         foreach (var (version, content) in versions)
         {
-            Assert.Equal(content.Count, version.Count);
-            Assert.Equal(content.Order(), version.ToArray().Order());
-            Assert.Equal(content.Order(), Enumerate(version).Order());
-            Assert.All(content, id => Assert.True(version.Contains(id)));
+            AssertContent(content, version);
             Assert.False(version.Contains(idRange == int.MaxValue ? 0 : idRange));
         }
     }
 
     [Fact]
-    public void NodeSet_CopiedOnce_PerEdit()
+    public void NodeSet_EmptiedFromEitherForm_IsEmpty()
     {
         var edit = new WriteEdit();
-        NodeSet? set = null;
-        var owned = NodeSet.Owned(ref set, edit);
+        var set = NodeSet.Empty;
+        var ids = Enumerable.Range(0, 20).Select(i => i * 1_000_003).ToArray();
+        foreach (var id in ids)
+        {
+            Assert.True(set.Add(id, edit));
+        }
 
-        Assert.Same(owned, NodeSet.Owned(ref set, edit));
-        Assert.NotSame(owned, NodeSet.Owned(ref set, new WriteEdit()));
+        var large = set;
+        var removal = new WriteEdit();
+        foreach (var id in ids)
+        {
+            Assert.True(set.Remove(id, removal));
+            Assert.False(set.Remove(id, removal));
+        }
+
+        Assert.True(set.IsEmpty);
+        AssertContent([], set);
+        AssertContent([.. ids], large);
+        var last = NodeSet.Empty;
+        last.Add(ids[^1], removal);
+        Assert.False(NodeSet.Intersects(set, large));
+        Assert.True(NodeSet.Intersects(large, last));
+        Assert.True(NodeSet.Intersects(last, large));
     }
 
     [Fact]
@@ -82,6 +97,15 @@ public sealed class PersistentStructureTests
         Assert.Equal(3, second[300_000]!.Value);
         Assert.Null(first[1]);
         Assert.Throws<InvalidOperationException>(() => first.Owned(1));
+    }
+
+    private static void AssertContent(HashSet<int> content, NodeSet set)
+    {
+        Assert.Equal(content.Count, set.Count);
+        Assert.Equal(content.Count == 0, set.IsEmpty);
+        Assert.Equal(content.Order(), set.ToArray().Order());
+        Assert.Equal(content.Order(), Enumerate(set).Order());
+        Assert.All(content, id => Assert.True(set.Contains(id)));
     }
 
     private static List<int> Enumerate(NodeSet set)

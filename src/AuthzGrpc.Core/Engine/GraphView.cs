@@ -52,7 +52,7 @@ internal readonly struct GraphView(RelationshipGraph graph, long now) : IRelatio
         subject.Node >= 0 && set.Subjects.Contains(subject.Node) && set.Alive(subject.Node, now) && !set.IsCaveated(subject.Node) ? RelationMatch.Direct
         : subject.WildcardNode >= 0 && set.Subjects.Contains(subject.WildcardNode) && set.Alive(subject.WildcardNode, now) && !set.IsCaveated(subject.WildcardNode)
             ? RelationMatch.Wildcard
-        : set.IndexedSets is not null && (NodeSet.Intersects(set.IndexedSets, subject.Reach) || NodeSet.Intersects(set.IndexedSets, subject.WildcardReach))
+        : NodeSet.Intersects(set.IndexedSets, subject.Reach) || NodeSet.Intersects(set.IndexedSets, subject.WildcardReach)
             ? RelationMatch.Indexed
         : RelationMatch.None;
 
@@ -81,8 +81,8 @@ internal readonly struct GraphView(RelationshipGraph graph, long now) : IRelatio
     public bool TryComputedSets(StoredRelation stored, out GraphTargets targets)
     {
         var sets = stored.Set.ComputedSets;
-        targets = sets is { Count: > 0 } ? new GraphTargets(graph, sets, stored.Set, now, null) : default;
-        return sets is { Count: > 0 };
+        targets = sets.IsEmpty ? default : new GraphTargets(graph, sets, stored.Set, now, null);
+        return !sets.IsEmpty;
     }
 
     public GraphTargets ArrowTargets(StoredRelation stored, MemberDefinition?[] targets) => new(graph, stored.Set.Subjects, stored.Set, now, targets);
@@ -92,7 +92,7 @@ internal readonly struct GraphView(RelationshipGraph graph, long now) : IRelatio
 
     public string DescribeIndexedMatch(StoredRelation stored, in SubjectContext subject)
     {
-        foreach (var indexed in stored.Set.IndexedSets!)
+        foreach (var indexed in stored.Set.IndexedSets)
         {
             if (subject.Reach.Contains(indexed) || subject.WildcardReach.Contains(indexed))
             {

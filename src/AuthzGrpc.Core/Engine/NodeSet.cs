@@ -1,154 +1,122 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
 namespace AuthzGrpc.Core.Engine;
 
 /// <summary>
-/// A set of node ids tuned for the common case of a handful of entries: up to <see cref="SmallLimit"/> ids live in
-/// a plain array scanned linearly (cheaper than hashing at that size); past that, in a <see cref="NodeTrie"/>.
-/// Immutable once published: a write changes the copy <see cref="Owned"/> gives it, so readers need no lock.
+/// A set of node ids tuned for the common case of a handful of entries, held in one reference so that an empty set
+/// costs nothing and a small one a single array: up to <see cref="SmallLimit"/> ids live in an array of exactly that
+/// many, scanned linearly (cheaper than hashing at that size); past that, in a <see cref="NodeTrie"/>.
+/// A published set never changes: a change stores a new array, or changes only the trie nodes its write owns, so
+/// readers of earlier versions need no lock. Change a set only where it is stored (a field), never a copy.
 /// </summary>
-internal sealed class NodeSet
+internal struct NodeSet
 {
     private const int SmallLimit = 8;
 
-    /// <summary>The set with no ids, shared.</summary>
-    public static readonly NodeSet Empty = new(null);
+    // null (empty); an int[] of 1 to SmallLimit distinct ids, never written once stored; or a NodeTrie of more.
+    private object? _items;
 
-    private readonly WriteEdit? _owner;
-    private int[] _small = [];
-    private int _count;
-    private NodeTrie? _large;
+    private NodeSet(object? items) => _items = items;
 
-    private NodeSet(WriteEdit? owner) => _owner = owner;
+    /// <summary>The set with no ids.</summary>
+    public static NodeSet Empty => default;
 
-    public int Count => _count;
+    public readonly bool IsEmpty => _items is null;
 
-    /// <summary>
-    /// The set a write may change in place: <paramref name="set"/> itself when <paramref name="edit"/> owns it, else a
-    /// copy it owns (a new empty one for null), stored back in <paramref name="set"/>.
-    /// </summary>
-    public static NodeSet Owned(ref NodeSet? set, WriteEdit edit) => set = (set ?? Empty).Mutable(edit);
-
-    /// <summary>This set when <paramref name="edit"/> owns it, else a copy it owns.</summary>
-    public NodeSet Mutable(WriteEdit edit)
+    public readonly int Count => _items switch
     {
-        if (_owner == edit)
-        {
-            return this;
-        }
-
-        var copy = new NodeSet(edit) { _count = _count, _large = _large };
-        if (_large is null)
-        {
-            copy._small = new int[Math.Min(_count + 1, SmallLimit)];
-            _small.AsSpan(0, _count).CopyTo(copy._small);
-        }
-
-        return copy;
-    }
+        null => 0,
+        int[] small => small.Length,
+        _ => Unsafe.As<NodeTrie>(_items).Count,
+    };
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Contains(int id)
+    public readonly bool Contains(int id)
     {
-        if (_large is not null)
-        {
-            return _large.Contains(id);
-        }
-
-        var small = _small;
-        for (var i = 0; i < _count; i++)
-        {
-            if (small[i] == id)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    /// <summary>Adds <paramref name="id"/> to a set <paramref name="edit"/> owns (see <see cref="Owned"/>).</summary>
-    public bool Add(int id, WriteEdit edit)
-    {
-        Debug.Assert(_owner == edit, "only the write that owns a set changes it");
-        if (_large is not null)
-        {
-            var added = false;
-            return KeepLarge(_large.Add(id, 0, edit, ref added), added ? 1 : 0);
-        }
-
-        if (Contains(id))
+        var items = _items;
+        if (items is null)
         {
             return false;
         }
 
-        if (_count == SmallLimit)
+        if (items.GetType() != typeof(int[]))
         {
-            _large = NodeTrie.Of([.. _small.AsSpan(0, _count), id], edit);
-            _small = [];
-            _count++;
-            return true;
+            return Unsafe.As<NodeTrie>(items).Contains(id);
         }
 
-        if (_count == _small.Length)
+        foreach (var small in Unsafe.As<int[]>(items))
         {
-            Array.Resize(ref _small, Math.Max(2, _small.Length * 2));
-        }
-
-        _small[_count++] = id;
-        return true;
-    }
-
-    /// <summary>Removes <paramref name="id"/> from a set <paramref name="edit"/> owns (see <see cref="Owned"/>).</summary>
-    public bool Remove(int id, WriteEdit edit)
-    {
-        Debug.Assert(_owner == edit, "only the write that owns a set changes it");
-        if (_large is not null)
-        {
-            var removed = false;
-            return KeepLarge(_large.Remove(id, 0, edit, ref removed), removed ? -1 : 0);
-        }
-
-        for (var i = 0; i < _count; i++)
-        {
-            if (_small[i] == id)
+            if (small == id)
             {
-                _small[i] = _small[--_count];
                 return true;
             }
         }
 
         return false;
+    }
+
+    /// <summary>Adds <paramref name="id"/>; whether it was not there. Trie nodes <paramref name="edit"/> owns are changed in place.</summary>
+    public bool Add(int id, WriteEdit edit)
+    {
+        switch (_items)
+        {
+            case null:
+                _items = new[] { id };
+                return true;
+            case int[] small:
+                if (Array.IndexOf(small, id) >= 0)
+                {
+                    return false;
+                }
+
+                _items = small.Length == SmallLimit ? NodeTrie.Of([.. small, id], edit) : (int[])[.. small, id];
+                return true;
+            default:
+                var added = false;
+                _items = Unsafe.As<NodeTrie>(_items).Add(id, 0, edit, ref added);
+                return added;
+        }
+    }
+
+    /// <summary>Removes <paramref name="id"/>; whether it was there. Trie nodes <paramref name="edit"/> owns are changed in place.</summary>
+    public bool Remove(int id, WriteEdit edit)
+    {
+        switch (_items)
+        {
+            case null:
+                return false;
+            case int[] small:
+                var index = Array.IndexOf(small, id);
+                if (index < 0)
+                {
+                    return false;
+                }
+
+                _items = small.Length == 1 ? null : (int[])[.. small.AsSpan(0, index), .. small.AsSpan(index + 1)];
+                return true;
+            default:
+                var removed = false;
+                var trie = Unsafe.As<NodeTrie>(_items).Remove(id, 0, edit, ref removed);
+                _items = trie.Count > SmallLimit ? trie : ToArray(trie);
+                return removed;
+        }
     }
 
     /// <summary>Adds (<paramref name="present"/>) or removes <paramref name="id"/>: one write path for both directions.</summary>
     public bool Set(int id, bool present, WriteEdit edit) => present ? Add(id, edit) : Remove(id, edit);
 
-    // Keeps the trie a change returned and counts the id it added or removed; whether anything changed.
-    private bool KeepLarge(NodeTrie large, int countChange)
-    {
-        _large = large;
-        _count += countChange;
-        return countChange != 0;
-    }
-
     /// <summary>True when some id is in both sets; probes the larger with the smaller's entries.</summary>
-    public static bool Intersects(NodeSet? a, NodeSet? b)
+    public static bool Intersects(in NodeSet a, in NodeSet b)
     {
-        if (a is null || b is null || a.Count == 0 || b.Count == 0)
+        if (a.IsEmpty || b.IsEmpty)
         {
             return false;
         }
 
-        if (a.Count > b.Count)
+        var (smaller, larger) = a.Count <= b.Count ? (a, b) : (b, a);
+        foreach (var id in smaller)
         {
-            (a, b) = (b, a);
-        }
-
-        foreach (var id in a)
-        {
-            if (b.Contains(id))
+            if (larger.Contains(id))
             {
                 return true;
             }
@@ -157,37 +125,34 @@ internal sealed class NodeSet
         return false;
     }
 
-    public Enumerator GetEnumerator() => new(this);
+    public readonly Enumerator GetEnumerator() => new(_items);
 
-    public int[] ToArray()
+    public readonly int[] ToArray() => _items switch
     {
-        var result = new int[Count];
-        if (_large is not null)
-        {
-            _large.CopyTo(result, 0);
-        }
-        else
-        {
-            _small.AsSpan(0, _count).CopyTo(result);
-        }
+        null => [],
+        int[] small => (int[])small.Clone(),
+        _ => ToArray(Unsafe.As<NodeTrie>(_items)),
+    };
 
+    private static int[] ToArray(NodeTrie trie)
+    {
+        var result = new int[trie.Count];
+        trie.CopyTo(result, 0);
         return result;
     }
 
     /// <summary>Allocation-free enumeration over either representation, small enough to copy cheaply.</summary>
     public struct Enumerator
     {
-        private readonly int[] _small;
-        private readonly int _count;
+        private readonly int[]? _small;
         private readonly NodeTrie? _large;
         private int _index;
         private int _current;
 
-        internal Enumerator(NodeSet set)
+        internal Enumerator(object? items)
         {
-            _small = set._small;
-            _count = set._count;
-            _large = set._large;
+            _small = items as int[];
+            _large = items as NodeTrie;
             _index = -1;
         }
 
@@ -195,18 +160,23 @@ internal sealed class NodeSet
 
         public bool MoveNext()
         {
-            if (++_index >= _count)
+            _index++;
+            if (_small is not null)
             {
-                return false;
-            }
+                if (_index >= _small.Length)
+                {
+                    return false;
+                }
 
-            if (_large is null)
-            {
                 _current = _small[_index];
                 return true;
             }
 
-            // The trie's count is the set's, so the last id is never passed.
+            if (_large is null)
+            {
+                return false;
+            }
+
             if (_index == 0)
             {
                 _current = _large.First();

@@ -23,12 +23,16 @@ internal sealed class NodeTrie
     // Ids stored at this level and subtries below it, each indexed by the popcount of its bitmap below its branch.
     private uint _keyMap;
     private uint _childMap;
+    private int _count;
     private int[] _keys = NoKeys;
     private NodeTrie[] _children = NoChildren;
 
     private NodeTrie(WriteEdit? owner) => _owner = owner;
 
     public bool IsEmpty => _keyMap == 0 && _childMap == 0;
+
+    /// <summary>The ids stored at this level and below it.</summary>
+    public int Count => _count;
 
     /// <summary>A trie owned by <paramref name="edit"/> holding <paramref name="ids"/> (distinct).</summary>
     public static NodeTrie Of(ReadOnlySpan<int> ids, WriteEdit edit)
@@ -82,6 +86,7 @@ internal sealed class NodeTrie
             owned._keyMap &= ~bit;
             owned._children = With(owned._children, Index(owned._childMap, bit), Pair(existing, id, shift + Bits, edit));
             owned._childMap |= bit;
+            owned._count++;
             added = true;
             return owned;
         }
@@ -91,19 +96,22 @@ internal sealed class NodeTrie
             var index = Index(_childMap, bit);
             var child = _children[index];
             var changed = child.Add(id, shift + Bits, edit, ref added);
-            if (changed == child)
+            if (!added)
             {
                 return this;
             }
 
+            // The child was changed in place (this write owns it, so this node too) or copied.
             var owned = Owned(edit, cloneChildren: true);
             owned._children[index] = changed;
+            owned._count++;
             return owned;
         }
 
         var result = Owned(edit, cloneChildren: true);
         result._keys = With(result._keys, Index(result._keyMap, bit), id);
         result._keyMap |= bit;
+        result._count++;
         added = true;
         return result;
     }
@@ -123,6 +131,7 @@ internal sealed class NodeTrie
             var owned = Owned(edit, cloneChildren: true);
             owned._keys = Without(owned._keys, index);
             owned._keyMap &= ~bit;
+            owned._count--;
             removed = true;
             return owned;
         }
@@ -148,6 +157,7 @@ internal sealed class NodeTrie
                 owned._children[index] = changed;
             }
 
+            owned._count--;
             return owned;
         }
 
@@ -228,7 +238,7 @@ internal sealed class NodeTrie
     // Two distinct ids below one branch: stored side by side, or one level further down while their bits agree.
     private static NodeTrie Pair(int a, int b, int shift, WriteEdit edit)
     {
-        var node = new NodeTrie(edit);
+        var node = new NodeTrie(edit) { _count = 2 };
         var bitA = Bit(a, shift);
         var bitB = Bit(b, shift);
         if (bitA == bitB)
@@ -251,6 +261,7 @@ internal sealed class NodeTrie
     {
         _keyMap = _keyMap,
         _childMap = _childMap,
+        _count = _count,
         _keys = _keys,
         _children = cloneChildren && _children.Length > 0 ? (NodeTrie[])_children.Clone() : _children,
     };

@@ -35,13 +35,13 @@ internal sealed class ReachabilityIndex
     }
 
     /// <summary>Every node reachable from <paramref name="node"/> by one or more edges.</summary>
-    public NodeSet Reach(int node) => (node >= 0 ? _edges[node]?.Reach : null) ?? NodeSet.Empty;
+    public NodeSet Reach(int node) => node >= 0 && _edges[node] is { } edges ? edges.Reach : default;
 
     /// <summary>Every node from which <paramref name="node"/> is reachable.</summary>
-    public NodeSet ReachedBy(int node) => (node >= 0 ? _edges[node]?.ReachedBy : null) ?? NodeSet.Empty;
+    public NodeSet ReachedBy(int node) => node >= 0 && _edges[node] is { } edges ? edges.ReachedBy : default;
 
     /// <summary>Nodes with a direct edge from <paramref name="node"/>.</summary>
-    public NodeSet Out(int node) => _edges[node]?.Out ?? NodeSet.Empty;
+    public NodeSet Out(int node) => _edges[node]?.Out ?? default;
 
     /// <summary>The next version, which <paramref name="edit"/> changes until it is published.</summary>
     public ReachabilityIndex Edit(WriteEdit edit) => new(_edgeCounts, _edges.Edit(edit), edit);
@@ -73,17 +73,18 @@ internal sealed class ReachabilityIndex
             return;
         }
 
-        NodeSet.Owned(ref _edges.Owned(from).Out, edit).Add(to, edit);
+        _edges.Owned(from).Out.Add(to, edit);
         var sources = ReachedBy(from).ToArray().Append(from).ToArray();
         var targets = Reach(to).ToArray().Append(to).ToArray();
         foreach (var source in sources)
         {
-            var reach = NodeSet.Owned(ref _edges.Owned(source).Reach, edit);
+            // The entry stays the same object for the rest of this write, so the reference to its field does too.
+            ref var reach = ref _edges.Owned(source).Reach;
             foreach (var target in targets)
             {
                 if (reach.Add(target, edit))
                 {
-                    NodeSet.Owned(ref _edges.Owned(target).ReachedBy, edit).Add(source, edit);
+                    _edges.Owned(target).ReachedBy.Add(source, edit);
                 }
             }
         }
@@ -105,7 +106,7 @@ internal sealed class ReachabilityIndex
         }
 
         _edgeCounts.Remove(key);
-        NodeSet.Owned(ref _edges.Owned(from).Out, edit).Remove(to, edit);
+        _edges.Owned(from).Out.Remove(to, edit);
         var affected = ReachedBy(from).ToArray().Append(from).Distinct().ToArray();
         foreach (var source in affected)
         {
@@ -115,8 +116,8 @@ internal sealed class ReachabilityIndex
             {
                 if (!after.Contains(target))
                 {
-                    NodeSet.Owned(ref _edges.Owned(source).Reach, edit).Remove(target, edit);
-                    NodeSet.Owned(ref _edges.Owned(target).ReachedBy, edit).Remove(source, edit);
+                    _edges.Owned(source).Reach.Remove(target, edit);
+                    _edges.Owned(target).ReachedBy.Remove(source, edit);
                 }
             }
         }
@@ -148,11 +149,11 @@ internal sealed class ReachabilityIndex
 
         private Edges(WriteEdit owner) => _owner = owner;
 
-        public NodeSet? Out;
-        public NodeSet? Reach;
-        public NodeSet? ReachedBy;
+        public NodeSet Out;
+        public NodeSet Reach;
+        public NodeSet ReachedBy;
 
         public static Edges Owned(Edges? entry, WriteEdit edit) =>
-            entry?._owner == edit ? entry : new Edges(edit) { Out = entry?.Out, Reach = entry?.Reach, ReachedBy = entry?.ReachedBy };
+            entry?._owner == edit ? entry : new Edges(edit) { Out = entry?.Out ?? default, Reach = entry?.Reach ?? default, ReachedBy = entry?.ReachedBy ?? default };
     }
 }

@@ -45,11 +45,11 @@ internal sealed class NodeRelationships : INodeEntry<NodeRelationships>
     public RelationSet?[]? Relations;
 
     /// <summary>Subject-set nodes (<c>resource#relation</c>) whose relation set lists this node directly.</summary>
-    public NodeSet? AppearsIn;
+    public NodeSet AppearsIn;
 
     public static NodeRelationships Owned(NodeRelationships? entry, WriteEdit edit) =>
         entry?._owner == edit ? entry
-        : new NodeRelationships(edit) { Relations = (RelationSet?[]?)entry?.Relations?.Clone(), AppearsIn = entry?.AppearsIn };
+        : new NodeRelationships(edit) { Relations = (RelationSet?[]?)entry?.Relations?.Clone(), AppearsIn = entry?.AppearsIn ?? default };
 }
 
 /// <summary>The subjects stored on one <c>object#relation</c>.</summary>
@@ -67,16 +67,16 @@ internal sealed class RelationSet
     public readonly int Node;
 
     /// <summary>Every direct subject: objects, subject sets and wildcards.</summary>
-    public NodeSet Subjects = NodeSet.Empty;
+    public NodeSet Subjects;
 
     /// <summary>The subject sets among <see cref="Subjects"/> whose membership is precomputed.</summary>
-    public NodeSet? IndexedSets;
+    public NodeSet IndexedSets;
 
     /// <summary>
     /// The subject sets among <see cref="Subjects"/> that must be evaluated (they name a permission, or a relation whose
     /// membership is not precomputed, or the relationship expires).
     /// </summary>
-    public NodeSet? ComputedSets;
+    public NodeSet ComputedSets;
 
     /// <summary>
     /// The expiring subjects among <see cref="Subjects"/>, with the instant (UTC ticks) each stops counting; null when
@@ -215,7 +215,7 @@ internal sealed class RelationshipGraph
     public RelationSet?[]? RelationsOf(int objectNode) => _relationships[objectNode]?.Relations;
 
     /// <summary>Subject-set nodes whose relation set lists <paramref name="node"/> directly.</summary>
-    public NodeSet AppearsIn(int node) => _relationships[node]?.AppearsIn ?? NodeSet.Empty;
+    public NodeSet AppearsIn(int node) => _relationships[node]?.AppearsIn ?? default;
 
     /// <summary>
     /// Resolves the names of <paramref name="relationship"/> against the schema. Its expiry must match the subject type's
@@ -388,7 +388,7 @@ internal sealed class RelationshipGraph
     // and its split of subject sets, the sets the subject appears in, the membership closure, the ancestors arrows walk.
     private void Link(in ResolvedRelationship r, int resource, int subject, RelationSet set, WriteEdit edit, bool present)
     {
-        (set.Subjects = set.Subjects.Mutable(edit)).Set(subject, present, edit);
+        set.Subjects.Set(subject, present, edit);
         var expiresAt = present ? r.ExpiresAt : set.Expiring is { } expiring && expiring.TryGetValue(subject, out var stored) ? stored : null;
         if (present && expiresAt is { } ticks)
         {
@@ -413,14 +413,14 @@ internal sealed class RelationshipGraph
         // precomputed closure.
         if (r.SubjectRelation is RelationDefinition { IsMembershipIndexed: true } && expiresAt is null && caveat is null)
         {
-            NodeSet.Owned(ref set.IndexedSets, edit).Set(subject, present, edit);
+            set.IndexedSets.Set(subject, present, edit);
         }
         else if (r.SubjectRelation is not null)
         {
-            NodeSet.Owned(ref set.ComputedSets, edit).Set(subject, present, edit);
+            set.ComputedSets.Set(subject, present, edit);
         }
 
-        NodeSet.Owned(ref _relationships.Owned(subject).AppearsIn, edit).Set(set.Node, present, edit);
+        _relationships.Owned(subject).AppearsIn.Set(set.Node, present, edit);
         if (r.Relation.IsMembershipIndexed)
         {
             Membership.SetEdge(subject, set.Node, present);

@@ -211,22 +211,30 @@ internal sealed class RandomModel
 
             relations.Add(own);
             var ownPermissions = new List<string>();
-            var body = new StringBuilder();
+            var members = new List<string>();
             foreach (var (name, subjects) in own)
             {
-                body.Append("    relation ").Append(name).Append(": ").Append(string.Join(" | ", subjects.SelectMany(s => WithTraits(random, s, expiration, caveats)).Distinct())).Append('\n');
+                members.Add($"    relation {name}: {string.Join(" | ", subjects.SelectMany(s => WithTraits(random, s, expiration, caveats)).Distinct())}\n");
             }
 
             var permissionCount = random.Next(1, 4);
             for (var p = 0; p < permissionCount; p++)
             {
                 var expression = RandomExpression(random, own, ownPermissions, relations, permissions, t, 0, $"p{p}");
-                body.Append("    permission p").Append(p).Append(" = ").Append(expression).Append('\n');
+                members.Add($"    permission p{p} = {expression}\n");
                 ownPermissions.Add($"p{p}");
             }
 
             permissions.Add(ownPermissions);
-            text.Append("definition t").Append(t).Append(" {\n").Append(body).Append("}\n");
+
+            // Half the definitions declare their members in any order (a permission may come before the relations it
+            // names, as SpiceDB allows), so member indexes interleave relations and permissions.
+            if (random.Next(2) == 0)
+            {
+                random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(members));
+            }
+
+            text.Append("definition t").Append(t).Append(" {\n").Append(string.Concat(members)).Append("}\n");
         }
 
         return text.ToString();

@@ -41,7 +41,7 @@ internal sealed class NodeRelationships : INodeEntry<NodeRelationships>
 
     private NodeRelationships(WriteEdit owner) => _owner = owner;
 
-    /// <summary>For objects holding relationships: the relation sets by member index.</summary>
+    /// <summary>For objects holding relationships: the relation sets by member index, up to the last relation.</summary>
     public RelationSet?[]? Relations;
 
     /// <summary>Subject-set nodes (<c>resource#relation</c>) whose relation set lists this node directly.</summary>
@@ -209,9 +209,11 @@ internal sealed class RelationshipGraph
     }
 
     public RelationSet? FindRelationSet(int objectNode, int relation) =>
-        objectNode < 0 ? null : _relationships[objectNode]?.Relations?[relation];
+        objectNode >= 0 && _relationships[objectNode]?.Relations is { } relations && (uint)relation < (uint)relations.Length ? relations[relation] : null;
 
-    /// <summary>The relation sets of an object by member index; null when it holds no relationships.</summary>
+    /// <summary>
+    /// The relation sets of an object by member index, up to its type's last relation; null when it holds no relationships.
+    /// </summary>
     public RelationSet?[]? RelationsOf(int objectNode) => _relationships[objectNode]?.Relations;
 
     /// <summary>Subject-set nodes whose relation set lists <paramref name="node"/> directly.</summary>
@@ -362,7 +364,7 @@ internal sealed class RelationshipGraph
             : r.SubjectRelation is null ? InternObject(r.SubjectType.Index, r.SubjectId)
             : InternSubjectSet(InternObject(r.SubjectType.Index, r.SubjectId), r.SubjectRelation.Index);
         var setNode = InternSubjectSet(resource, r.Relation.Index);
-        var relations = _relationships.Owned(resource).Relations ??= new RelationSet?[r.ResourceType.Members.Count];
+        var relations = _relationships.Owned(resource).Relations ??= new RelationSet?[r.ResourceType.RelationSlots];
         var set = relations[r.Relation.Index] = relations[r.Relation.Index]?.Mutable(edit) ?? RelationSet.Create(setNode, edit);
         Link(r, resource, subject, set, edit, present: true);
         return true;

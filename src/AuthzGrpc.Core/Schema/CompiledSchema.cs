@@ -129,6 +129,12 @@ public sealed class TypeDefinition
     /// <summary>Relations and permissions in the order written; <see cref="MemberDefinition.Index"/> is the position here.</summary>
     public IReadOnlyList<MemberDefinition> Members { get; private set; } = [];
 
+    /// <summary>
+    /// One past the last relation's <see cref="MemberDefinition.Index"/>: the slots an object's relation sets need, which
+    /// leave out the permissions declared after the last relation (all of them in a schema that lists relations first).
+    /// </summary>
+    internal int RelationSlots { get; private set; }
+
     /// <summary>Finds a relation or permission by name.</summary>
     public bool TryGetMember(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MemberDefinition? member) =>
         _membersByName.TryGetValue(name, out member);
@@ -136,6 +142,7 @@ public sealed class TypeDefinition
     internal void SetMembers(IReadOnlyList<MemberDefinition> members)
     {
         Members = members;
+        RelationSlots = members.OfType<RelationDefinition>().Select(r => r.Index + 1).DefaultIfEmpty(0).Max();
         _membersByName = members.ToFrozenDictionary(m => m.Name, StringComparer.Ordinal);
     }
 

@@ -76,6 +76,38 @@ public sealed class PersistentStructureTests
     }
 
     [Fact]
+    public void ObjectIndex_FindsEachObject_OnlyInVersionsThatHoldIt()
+    {
+        // Two types with the same ids, interned alternately, past several growths of both tables.
+        const int PerType = 5_000;
+        var index = new ObjectIndex(2);
+        var nodes = new Node[2 * PerType];
+        for (var i = 0; i < PerType; i++)
+        {
+            for (var type = 0; type < 2; type++)
+            {
+                var node = (2 * i) + type;
+                nodes[node] = new Node { Type = type, Id = $"id-{i}", Object = node, Member = -1 };
+                index.Add(type, node, nodes);
+            }
+        }
+
+        for (var i = 0; i < PerType; i++)
+        {
+            Assert.Equal(2 * i, index.Find(0, $"id-{i}", nodes, nodes.Length));
+            Assert.Equal((2 * i) + 1, index.Find(1, $"id-{i}", nodes, nodes.Length));
+
+            // A version holding the first 2i nodes sees neither; one holding 2i + 1 sees the first type's only.
+            Assert.Equal(-1, index.Find(0, $"id-{i}", nodes, 2 * i));
+            Assert.Equal(2 * i, index.Find(0, $"id-{i}", nodes, (2 * i) + 1));
+            Assert.Equal(-1, index.Find(1, $"id-{i}", nodes, (2 * i) + 1));
+        }
+
+        Assert.Equal(-1, index.Find(0, "id-x", nodes, nodes.Length));
+        Assert.Equal(-1, index.Find(1, $"id-{PerType}", nodes, nodes.Length));
+    }
+
+    [Fact]
     public void NodeVector_EveryVersion_KeepsItsEntries()
     {
         var first = new NodeVector<Entry>().Edit(new WriteEdit());

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using AuthzGrpc.Core.Caveats;
 
@@ -187,8 +186,7 @@ internal sealed class RelationshipGraph
         _edit = null;
     }
 
-    public int FindObject(int type, string id) =>
-        _table.Objects[type].TryGetValue(id, out var node) && node < NodeCount ? node : -1;
+    public int FindObject(int type, string id) => _table.Objects.Find(type, id, _nodes, NodeCount);
 
     public int FindWildcard(int type)
     {
@@ -581,7 +579,7 @@ internal sealed class RelationshipGraph
 
         node = NewNode(new Node { Kind = NodeKind.Object, Type = type, Id = id, Member = -1 });
         _nodes[node].Object = node;
-        _table.Objects[type][id] = node;
+        _table.Objects.Add(type, node, _nodes);
         return node;
     }
 
@@ -642,9 +640,8 @@ internal sealed class RelationshipGraph
         public Node[] Nodes = new Node[1024];
         public int Count;
 
-        // Read without a lock by every version (concurrent reads are safe during a write), each ignoring nodes past its count.
-        public readonly ConcurrentDictionary<string, int>[] Objects =
-            [.. Enumerable.Range(0, types).Select(_ => new ConcurrentDictionary<string, int>(StringComparer.Ordinal))];
+        // Read without a lock by every version, each ignoring nodes past its count.
+        public readonly ObjectIndex Objects = new(types);
 
         public readonly int[] Wildcards = [.. Enumerable.Repeat(-1, types)];
     }

@@ -81,7 +81,8 @@ public sealed class PersistentStructureTests
         // Two types with the same ids, interned alternately, past several growths of both tables.
         const int PerType = 5_000;
         var index = new ObjectIndex(2);
-        var nodes = new Node[2 * PerType];
+        var nodes = new NodeChunks([.. Enumerable.Range(0, 5).Select(_ => new Node[NodeChunks.ChunkSize])]);
+        const int Count = 2 * PerType;
         for (var i = 0; i < PerType; i++)
         {
             for (var type = 0; type < 2; type++)
@@ -94,8 +95,8 @@ public sealed class PersistentStructureTests
 
         for (var i = 0; i < PerType; i++)
         {
-            Assert.Equal(2 * i, index.Find(0, $"id-{i}", nodes, nodes.Length));
-            Assert.Equal((2 * i) + 1, index.Find(1, $"id-{i}", nodes, nodes.Length));
+            Assert.Equal(2 * i, index.Find(0, $"id-{i}", nodes, Count));
+            Assert.Equal((2 * i) + 1, index.Find(1, $"id-{i}", nodes, Count));
 
             // A version holding the first 2i nodes sees neither; one holding 2i + 1 sees the first type's only.
             Assert.Equal(-1, index.Find(0, $"id-{i}", nodes, 2 * i));
@@ -103,8 +104,8 @@ public sealed class PersistentStructureTests
             Assert.Equal(-1, index.Find(1, $"id-{i}", nodes, (2 * i) + 1));
         }
 
-        Assert.Equal(-1, index.Find(0, "id-x", nodes, nodes.Length));
-        Assert.Equal(-1, index.Find(1, $"id-{PerType}", nodes, nodes.Length));
+        Assert.Equal(-1, index.Find(0, "id-x", nodes, Count));
+        Assert.Equal(-1, index.Find(1, $"id-{PerType}", nodes, Count));
     }
 
     [Fact]

@@ -18,7 +18,7 @@ internal sealed class ObjectIndex(int types)
     /// The object node of <paramref name="type"/> with <paramref name="id"/> among the first <paramref name="visible"/>
     /// entries of <paramref name="nodes"/> (a version's view of the node table); -1 when there is none.
     /// </summary>
-    public int Find(int type, string id, Node[] nodes, int visible)
+    public int Find(int type, string id, NodeChunks nodes, int visible)
     {
         var slots = Volatile.Read(ref _slots[type]);
         var mask = slots.Length - 1;
@@ -39,7 +39,7 @@ internal sealed class ObjectIndex(int types)
     }
 
     /// <summary>Adds the object node <paramref name="node"/>, already written in <paramref name="nodes"/>, whose id the index does not hold.</summary>
-    public void Add(int type, int node, Node[] nodes)
+    public void Add(int type, int node, NodeChunks nodes)
     {
         var slots = _slots[type];
         if ((_counts[type] + 1) * 2 > slots.Length)

@@ -126,7 +126,7 @@ internal sealed class RelationshipGraph
     private readonly NodeTable _table;
     private readonly NodeVector<NodeRelationships> _relationships;
     private WriteEdit? _edit;
-    private Node[] _nodes;
+    private NodeChunks _nodes;
 
     public RelationshipGraph(CompiledSchema schema)
         : this(schema, new NodeTable(schema.Types.Count), new NodeVector<NodeRelationships>(), new ReachabilityIndex(), new ReachabilityIndex(), null)
@@ -617,32 +617,13 @@ internal sealed class RelationshipGraph
         return node;
     }
 
-    // Appends to the shared table past every published version's count; a full table is copied, so the versions
-    // published before keep reading the array they were published with.
+    // Appends to the table shared by every version, past every published version's count.
     private int NewNode(Node node)
     {
         Editing();
-        var table = _table;
-        if (table.Count == table.Nodes.Length)
-        {
-            Array.Resize(ref table.Nodes, table.Nodes.Length * 2);
-        }
-
-        _nodes = table.Nodes;
-        _nodes[table.Count] = node;
-        NodeCount = ++table.Count;
-        return NodeCount - 1;
-    }
-
-    /// <summary>The interned nodes and the indexes that find them, appended to by the writer and shared by every version.</summary>
-    private sealed class NodeTable(int types)
-    {
-        public Node[] Nodes = new Node[1024];
-        public int Count;
-
-        // Read without a lock by every version, each ignoring nodes past its count.
-        public readonly ObjectIndex Objects = new(types);
-
-        public readonly int[] Wildcards = [.. Enumerable.Repeat(-1, types)];
+        var index = _table.Append(node);
+        _nodes = _table.Nodes;
+        NodeCount = _table.Count;
+        return index;
     }
 }
